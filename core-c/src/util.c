@@ -1,0 +1,200 @@
+/* The bounds-checked reader, the arena and the error formatter (see internal.h). */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int buf_span(const ebpf_buf *b, uint64_t off, uint64_t n, const uint8_t **out) {
+  if (off > b->size || n > (uint64_t)b->size - off) return -1;
+  *out = b->data + off;
+  return 0;
+}
+
+static uint64_t load_uint(const uint8_t *p, unsigned n, int big_endian) {
+  uint64_t v = 0;
+  for (unsigned i = 0; i < n; i++) v |= (uint64_t)p[big_endian ? n - 1 - i : i] << (8 * i);
+  return v;
+}
+
+int buf_u8(const ebpf_buf *b, uint64_t off, uint8_t *out) {
+  const uint8_t *p;
+  if (buf_span(b, off, 1, &p)) return -1;
+  *out = p[0];
+  return 0;
+}
+
+int buf_u16(const ebpf_buf *b, uint64_t off, uint16_t *out) {
+  const uint8_t *p;
+  if (buf_span(b, off, 2, &p)) return -1;
+  *out = (uint16_t)load_uint(p, 2, b->big_endian);
+  return 0;
+}
+
+int buf_u32(const ebpf_buf *b, uint64_t off, uint32_t *out) {
+  const uint8_t *p;
+  if (buf_span(b, off, 4, &p)) return -1;
+  *out = (uint32_t)load_uint(p, 4, b->big_endian);
+  return 0;
+}
+
+int buf_u64(const ebpf_buf *b, uint64_t off, uint64_t *out) {
+  const uint8_t *p;
+  if (buf_span(b, off, 8, &p)) return -1;
+  *out = load_uint(p, 8, b->big_endian);
+  return 0;
+}
+
+int buf_i32(const ebpf_buf *b, uint64_t off, int32_t *out) {
+  uint32_t v;
+  if (buf_u32(b, off, &v)) return -1;
+  *out = (int32_t)v;
+  return 0;
+}
+
+int buf_sub(const ebpf_buf *b, uint64_t off, uint64_t len, ebpf_buf *out) {
+  const uint8_t *p;
+  if (buf_span(b, off, len, &p)) return -1;
+  out->data = p;
+  out->size = (uint32_t)len;
+  out->big_endian = b->big_endian;
+  return 0;
+}
+
+int buf_cstr(const ebpf_buf *b, uint64_t off, const char **str, uint32_t *len) {
+  const uint8_t *p;
+  if (buf_span(b, off, 0, &p)) return -1;
+  const uint8_t *nul = memchr(p, 0, b->size - (uint32_t)off);
+  if (!nul) return -1;
+  *str = (const char *)p;
+  *len = (uint32_t)(nul - p);
+  return 0;
+}
+
+/* ---- arena ---- */
+
+struct arena_block {
+  arena_block *next;
+  uint64_t pad; /* keeps the payload 8-byte aligned on wasm32 and 64-bit hosts */
+};
+
+void *arena_alloc(arena *a, uint64_t size) {
+  if (size > UINT32_MAX - sizeof(arena_block) - 8) return NULL;
+  size = (size + 7) & ~(uint64_t)7;
+  arena_block *blk = calloc(1, sizeof(arena_block) + (size_t)size);
+  if (!blk) return NULL;
+  blk->next = a->head;
+  a->head = blk;
+  return blk + 1;
+}
+
+void *arena_array(arena *a, uint64_t n, uint64_t size) {
+  if (size != 0 && n > UINT32_MAX / size) return NULL;
+  return arena_alloc(a, n * size);
+}
+
+void arena_release(arena *a) {
+  arena_block *blk = a->head;
+  while (blk) {
+    arena_block *next = blk->next;
+    free(blk);
+    blk = next;
+  }
+  a->head = NULL;
+}
+
+void vec_init(arena_vec *v, uint32_t item_size) {
+  v->items = NULL;
+  v->count = 0;
+  v->capacity = 0;
+  v->item_size = item_size;
+}
+
+void *vec_push(arena *a, arena_vec *v) {
+  if (v->count == v->capacity) {
+    uint32_t cap = v->capacity ? v->capacity * 2 : 16;
+    if (cap < v->capacity) return NULL;
+    uint8_t *grown = arena_array(a, cap, v->item_size);
+    if (!grown) return NULL;
+    if (v->count) memcpy(grown, v->items, (size_t)v->count * v->item_size);
+    /* the old block stays in the arena until the object is released: growth is geometric,
+     * so the waste is bounded by the final size */
+    v->items = grown;
+    v->capacity = cap;
+  }
+  void *item = v->items + (size_t)v->count * v->item_size;
+  memset(item, 0, v->item_size);
+  v->count++;
+  return item;
+}
+
+/* ---- errors ---- */
+
+typedef struct {
+  char *out;
+  size_t len;
+  size_t cap;
+} sink;
+
+static void put(sink *s, const char *p, size_t n) {
+  while (n-- && s->len + 1 < s->cap) s->out[s->len++] = *p++;
+}
+
+static void put_uint(sink *s, uint64_t v, unsigned base) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[v % base];
+    v /= base;
+  } while (v);
+  while (n) put(s, &digits[--n], 1);
+}
+
+static void put_int(sink *s, int64_t v) {
+  if (v < 0) {
+    put(s, "-", 1);
+    put_uint(s, (uint64_t)0 - (uint64_t)v, 10);
+  } else {
+    put_uint(s, (uint64_t)v, 10);
+  }
+}
+
+int err_set(ebpf_error *e, int status, const char *fmt, ...) {
+  if (e->status) return e->status;
+  e->status = status;
+  sink s = {e->message, 0, sizeof e->message};
+  va_list ap;
+  va_start(ap, fmt);
+  for (const char *f = fmt; *f; f++) {
+    if (*f != '%') {
+      put(&s, f, 1);
+      continue;
+    }
+    f++;
+    if (*f == '%') {
+      put(&s, "%", 1);
+    } else if (f[0] == '.' && f[1] == '*' && f[2] == 's') {
+      int n = va_arg(ap, int);
+      const char *str = va_arg(ap, const char *);
+      put(&s, str, n > 0 ? (size_t)n : 0);
+      f += 2;
+    } else if (*f == 's') {
+      const char *str = va_arg(ap, const char *);
+      put(&s, str, strlen(str));
+    } else if (f[0] == 'l' && f[1] == 'l' && (f[2] == 'u' || f[2] == 'd' || f[2] == 'x')) {
+      if (f[2] == 'd') put_int(&s, va_arg(ap, long long));
+      else put_uint(&s, va_arg(ap, unsigned long long), f[2] == 'x' ? 16 : 10);
+      f += 2;
+    } else if (*f == 'u' || *f == 'x') {
+      put_uint(&s, va_arg(ap, unsigned), *f == 'x' ? 16 : 10);
+    } else if (*f == 'd') {
+      put_int(&s, va_arg(ap, int));
+    } else {
+      put(&s, "?", 1); /* unknown directive: a bug in a format string, never a crash */
+      if (!*f) break;
+    }
+  }
+  va_end(ap);
+  s.out[s.len] = 0;
+  return status;
+}

@@ -1,0 +1,90 @@
+// Loads the zero-import WASM core once, lazily, in Node and in browsers.
+// The module's bytes are found next to the package (wasm/ebpf_core.wasm); a browser bundler or
+// caller may hand them in instead with `setCoreSource`.
+
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  ebpf_alloc(size: number): number;
+  ebpf_free(ptr: number): void;
+  ebpf_abi_version(): number;
+  [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void);
+}
+
+export const CORE_ABI_VERSION = 1;
+
+type CoreSource = Uint8Array<ArrayBuffer> | ArrayBuffer | WebAssembly.Module | (() => Promise<Uint8Array<ArrayBuffer> | ArrayBuffer>);
+
+let source: CoreSource | undefined;
+let loaded: CoreExports | undefined;
+let loading: Promise<CoreExports> | undefined;
+
+/** Supplies the core's bytes or module (for browsers and bundlers); call before the first use. */
+export function setCoreSource(src: CoreSource): void {
+  source = src;
+  loaded = undefined;
+  loading = undefined;
+}
+
+const coreUrl = new URL('../../../wasm/ebpf_core.wasm', import.meta.url);
+
+async function defaultBytes(): Promise<Uint8Array<ArrayBuffer> | ArrayBuffer> {
+  if (coreUrl.protocol === 'file:') {
+    // Built from a string so that bundlers for the browser do not follow it.
+    const fsName = 'node:fs/promises';
+    const fs = (await import(fsName)) as typeof import('node:fs/promises');
+    return fs.readFile(coreUrl);
+  }
+  const response = await fetch(coreUrl);
+  if (!response.ok) throw new Error(`ebpf: cannot fetch the WASM core at ${coreUrl.href}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+function instantiate(module: WebAssembly.Module): CoreExports {
+  const instance = new WebAssembly.Instance(module, {});
+  const core = instance.exports as unknown as CoreExports;
+  const version = core.ebpf_abi_version();
+  if (version !== CORE_ABI_VERSION) {
+    throw new Error(`ebpf: WASM core ABI ${version} does not match this library's ${CORE_ABI_VERSION}; rebuild with make wasm`);
+  }
+  return core;
+}
+
+/** The core, loaded and instantiated once. */
+export async function loadCore(): Promise<CoreExports> {
+  if (loaded) return loaded;
+  loading ??= (async () => {
+    const src = source ?? defaultBytes;
+    const resolved = typeof src === 'function' ? await src() : src;
+    const module = resolved instanceof WebAssembly.Module ? resolved : await WebAssembly.compile(resolved);
+    loaded = instantiate(module);
+    return loaded;
+  })();
+  return loading;
+}
+
+/** The core if already loaded, or loaded synchronously from disk in Node. */
+export function loadCoreSync(): CoreExports {
+  if (loaded) return loaded;
+  const src = source;
+  let bytes: Uint8Array<ArrayBuffer> | ArrayBuffer | WebAssembly.Module;
+  if (src === undefined || typeof src === 'function') {
+    if (coreUrl.protocol !== 'file:' || typeof process === 'undefined') {
+      throw new Error('ebpf: the WASM core is not loaded yet; await loadCore() first (browsers load it asynchronously)');
+    }
+    bytes = readFileSyncNode(coreUrl);
+  } else {
+    bytes = src;
+  }
+  const module = bytes instanceof WebAssembly.Module ? bytes : new WebAssembly.Module(bytes);
+  loaded = instantiate(module);
+  return loaded;
+}
+
+// process.getBuiltinModule is in Node >= 20.16 and keeps `node:fs` out of static imports,
+// so the browser entry point stays free of node: modules.
+function readFileSyncNode(url: URL): Uint8Array<ArrayBuffer> {
+  const getBuiltin = (process as unknown as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  if (!getBuiltin) throw new Error('ebpf: this Node.js has no process.getBuiltinModule; await loadCore() first');
+  const fs = getBuiltin('node:fs') as typeof import('node:fs');
+  return new Uint8Array(fs.readFileSync(url));
+}
