@@ -36,7 +36,7 @@ ebpf_diagnostic *object_add_diag(ebpf_object *obj, uint32_t kind, uint32_t secti
 ebpf_str object_strf(ebpf_object *obj, const char *fmt, ...);
 /* The map whose definition starts at (section, offset), or -1. */
 int32_t object_map_at(const ebpf_object *obj, uint32_t section, uint32_t offset);
-/* The relocation entries (in file order) of a section: *first/*count index obj->relocs. */
+/* The relocation entries (in file order) of a section: indexes [first, first + count) of obj->relocs. */
 void object_section_relocs(const ebpf_object *obj, uint32_t section, uint32_t *first, uint32_t *count);
 
 /* ---- hooks implemented by the BTF module (btf*.c); object.c carries weak stubs ----
