@@ -3,6 +3,7 @@
 #ifndef EBPF_CORE_INTERNAL_H
 #define EBPF_CORE_INTERNAL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,5 +71,7 @@ typedef struct {
  * A tiny printf: %s (const char *), %.*s (int, const char *), %u %d (32-bit), %llu %lld (64-bit),
  * %x %llx (hex, no prefix), %% . Output is truncated at EBPF_ERROR_MAX-1 with a NUL. */
 int err_set(ebpf_error *e, int status, const char *fmt, ...);
+/* The same formatter into any buffer (cap >= 1): returns the length written, without the NUL. */
+uint32_t str_vformat(char *out, uint32_t cap, const char *fmt, va_list ap);
 
 #endif

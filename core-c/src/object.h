@@ -6,6 +6,12 @@
 #include "ebpf_core.h"
 #include "internal.h"
 
+typedef struct {
+  uint64_t value;
+  uint32_t section;
+  uint32_t index;
+} sym_key;
+
 struct ebpf_object {
   arena mem;
   ebpf_error err;
@@ -19,8 +25,10 @@ struct ebpf_object {
   arena_vec maps;          /* ebpf_map */
   arena_vec relocs;        /* ebpf_reloc */
   arena_vec diagnostics;   /* ebpf_diagnostic */
+  uint32_t *rel_first;     /* per section: its raw relocations are relocs[rel_first .. +rel_count) */
+  uint32_t *rel_count;
   /* symbols sorted by (section, value) for address -> symbol lookups */
-  uint32_t *sym_by_addr;
+  sym_key *sym_by_addr;
   uint32_t sym_by_addr_count;
 };
 
@@ -34,7 +42,7 @@ ebpf_diagnostic *object_add_diag(ebpf_object *obj, uint32_t kind, uint32_t secti
                                  const char *fmt, ...);
 /* A NUL-terminated copy of a formatted string in the object's arena. */
 ebpf_str object_strf(ebpf_object *obj, const char *fmt, ...);
-/* The map whose definition starts at (section, offset), or -1. */
+/* The first map whose definition starts at (section, offset), or -1 (linear: for setup, not per relocation). */
 int32_t object_map_at(const ebpf_object *obj, uint32_t section, uint32_t offset);
 /* The relocation entries (in file order) of a section: indexes [first, first + count) of obj->relocs. */
 void object_section_relocs(const ebpf_object *obj, uint32_t section, uint32_t *first, uint32_t *count);

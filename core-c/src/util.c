@@ -159,12 +159,8 @@ static void put_int(sink *s, int64_t v) {
   }
 }
 
-int err_set(ebpf_error *e, int status, const char *fmt, ...) {
-  if (e->status) return e->status;
-  e->status = status;
-  sink s = {e->message, 0, sizeof e->message};
-  va_list ap;
-  va_start(ap, fmt);
+uint32_t str_vformat(char *out, uint32_t cap, const char *fmt, va_list ap) {
+  sink s = {out, 0, cap};
   for (const char *f = fmt; *f; f++) {
     if (*f != '%') {
       put(&s, f, 1);
@@ -194,7 +190,16 @@ int err_set(ebpf_error *e, int status, const char *fmt, ...) {
       if (!*f) break;
     }
   }
-  va_end(ap);
   s.out[s.len] = 0;
+  return (uint32_t)s.len;
+}
+
+int err_set(ebpf_error *e, int status, const char *fmt, ...) {
+  if (e->status) return e->status;
+  e->status = status;
+  va_list ap;
+  va_start(ap, fmt);
+  str_vformat(e->message, sizeof e->message, fmt, ap);
+  va_end(ap);
   return status;
 }
