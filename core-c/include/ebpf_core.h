@@ -135,6 +135,7 @@ enum ebpf_program_flag {
   EBPF_PROG_RETPROBE = 1u << 3,      /* kretprobe/uretprobe/kretsyscall */
   EBPF_PROG_NO_SYMBOL = 1u << 4,     /* code without a function symbol, named after its section */
   EBPF_PROG_NEEDS_TARGET = 1u << 5,  /* attach needs a BTF target (fentry/fexit/lsm/iter/tp_btf/...) */
+  EBPF_PROG_HAS_ATTACH_TYPE = 1u << 6, /* expected_attach_type is meaningful (it may be 0) */
 };
 
 /* wasm32 layout:

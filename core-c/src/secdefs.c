@@ -43,6 +43,7 @@ enum { EXACT = 0, PLUS = 1u << 8 };
 #define FRAGS (1u << 10)
 #define BTF_TARGET (1u << 11)
 #define RET (1u << 12)
+#define ATTACH_ZERO (1u << 13) /* the expected attach type is 0 (BPF_CGROUP_INET_INGRESS), not unset */
 
 typedef struct {
   const char *name;
@@ -122,7 +123,7 @@ static const sec_def defs[] = {
     {"sk_msg", PT_SK_MSG, AT_SK_MSG_VERDICT, EXACT},
     {"lirc_mode2", PT_LIRC_MODE2, AT_LIRC_MODE2, EXACT},
     {"flow_dissector", PT_FLOW_DISSECTOR, AT_FLOW_DISSECTOR, EXACT},
-    {"cgroup_skb/ingress", PT_CGROUP_SKB, AT_CGROUP_INET_INGRESS, EXACT},
+    {"cgroup_skb/ingress", PT_CGROUP_SKB, AT_CGROUP_INET_INGRESS, EXACT | ATTACH_ZERO},
     {"cgroup_skb/egress", PT_CGROUP_SKB, AT_CGROUP_INET_EGRESS, EXACT},
     {"cgroup/skb", PT_CGROUP_SKB, 0, EXACT},
     {"cgroup/sock_create", PT_CGROUP_SOCK, AT_CGROUP_INET_SOCK_CREATE, EXACT},
@@ -175,6 +176,7 @@ int secdef_lookup(const char *name, uint32_t len, secdef_match *out) {
     out->flags = 0;
     out->load_flags = 0;
     if (d->flags & RET) out->flags |= EBPF_PROG_RETPROBE;
+    if (d->attach_type || (d->flags & ATTACH_ZERO)) out->flags |= EBPF_PROG_HAS_ATTACH_TYPE;
     if (d->flags & BTF_TARGET) out->flags |= EBPF_PROG_NEEDS_TARGET;
     if (d->flags & SLEEPABLE) out->load_flags |= 1u << 4; /* BPF_F_SLEEPABLE */
     if (d->flags & FRAGS) out->load_flags |= 1u << 5;     /* BPF_F_XDP_HAS_FRAGS */

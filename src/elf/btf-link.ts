@@ -1,0 +1,16 @@
+// Where inspect() hands the BTF part of an object to the BTF module (src/btf/, helper "btf").
+// Until that module is merged, objects are described without their BTF.
+import type { CoreExports } from '../wasm/core.js';
+import type { RecordReader } from './decode.js';
+import type { ObjectInfo } from './types.js';
+
+export interface BtfOptions {
+  /** Include every BTF type (large): `ObjectInfo.btf.types`. */
+  btfTypes?: boolean;
+}
+
+/** Adds `btf` (and per-program BTF.ext records) to `info` from the ebpf_btf_info at `btfPtr`. */
+export function attachBtf(_core: CoreExports, _reader: RecordReader, _btfPtr: number, _info: ObjectInfo,
+  _options: BtfOptions): void {
+  // The BTF module is not merged yet: nothing to add.
+}
