@@ -14,3 +14,8 @@ export function attachBtf(_core: CoreExports, _reader: RecordReader, _btfPtr: nu
   _options: BtfOptions): void {
   // The BTF module is not merged yet: nothing to add.
 }
+
+/** Every BTF type of an inspected object as C-like text, or undefined when there is none. */
+export function renderBtfAsC(_info: ObjectInfo): string | undefined {
+  return undefined;
+}
