@@ -206,11 +206,33 @@ int elf_read_sections(ebpf_object *obj) {
 }
 
 /* Symbols sorted by (section, value, index) give per-section address lookups in O(log n). */
-static int by_addr(const void *a, const void *b) {
-  const sym_key *x = a, *y = b;
-  if (x->section != y->section) return x->section < y->section ? -1 : 1;
-  if (x->value != y->value) return x->value < y->value ? -1 : 1;
-  return x->index < y->index ? -1 : x->index > y->index;
+static int sym_before(const sym_key *x, const sym_key *y) {
+  if (x->section != y->section) return x->section < y->section;
+  if (x->value != y->value) return x->value < y->value;
+  return x->index < y->index;
+}
+
+/* Bottom-up merge sort (libc's qsort is smoothsort on wasi, several times slower here). */
+static int sort_sym_keys(arena *mem, sym_key *keys, uint32_t n) {
+  uint32_t i = 1;
+  while (i < n && !sym_before(&keys[i], &keys[i - 1])) i++;
+  if (i >= n) return 0; /* already in order */
+  sym_key *tmp = arena_array_uninit(mem, n, sizeof(sym_key)), *src = keys, *dst = tmp;
+  if (!tmp) return -1;
+  for (uint32_t width = 1; width < n; width *= 2) {
+    for (uint32_t lo = 0; lo < n; lo += 2 * width) {
+      uint32_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+      uint32_t a = lo, b = mid, k = lo;
+      while (a < mid && b < hi) dst[k++] = sym_before(&src[b], &src[a]) ? src[b++] : src[a++];
+      while (a < mid) dst[k++] = src[a++];
+      while (b < hi) dst[k++] = src[b++];
+    }
+    sym_key *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != keys) memcpy(keys, src, (size_t)n * sizeof(sym_key));
+  return 0;
 }
 
 int elf_read_symbols(ebpf_object *obj) {
@@ -240,8 +262,8 @@ int elf_read_symbols(ebpf_object *obj) {
   obj->strtab_index = st->link;
 
   uint32_t count = st->size / SYM_SIZE;
-  obj->symbols = arena_array(&obj->mem, count, sizeof(ebpf_symbol));
-  obj->sym_by_addr = arena_array(&obj->mem, count, sizeof(sym_key));
+  obj->symbols = arena_array_uninit(&obj->mem, count, sizeof(ebpf_symbol));
+  obj->sym_by_addr = arena_array_uninit(&obj->mem, count, sizeof(sym_key));
   if (count && (!obj->symbols || !obj->sym_by_addr))
     return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for %u symbols", count);
   obj->info.symbol_count = count;
@@ -258,6 +280,8 @@ int elf_read_symbols(ebpf_object *obj) {
     buf_u64(&syms, at + 8, &sym->value);
     buf_u64(&syms, at + 16, &sym->size);
     sym->index = i;
+    sym->reserved0 = 0;
+    sym->reserved1 = 0;
     sym->type = info & 0xf;
     sym->bind = info >> 4;
     sym->visibility = other & 3;
@@ -278,7 +302,8 @@ int elf_read_symbols(ebpf_object *obj) {
     obj->sym_by_addr[i] = (sym_key){sym->value, sym->section, i};
   }
   obj->sym_by_addr_count = count;
-  qsort(obj->sym_by_addr, count, sizeof(sym_key), by_addr);
+  if (sort_sym_keys(&obj->mem, obj->sym_by_addr, count))
+    return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for %u symbols", count);
   return 0;
 }
 

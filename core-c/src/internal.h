@@ -44,6 +44,8 @@ typedef struct {
 void *arena_alloc(arena *a, uint64_t size);
 /* n elements of size each, checked for overflow. */
 void *arena_array(arena *a, uint64_t n, uint64_t size);
+/* Like arena_array, not zeroed: for buffers about to be overwritten whole. */
+void *arena_array_uninit(arena *a, uint64_t n, uint64_t size);
 void arena_release(arena *a);
 
 /* A growable array in an arena (used while the count is not yet known). */
@@ -55,6 +57,8 @@ typedef struct {
 } arena_vec;
 
 void vec_init(arena_vec *v, uint32_t item_size);
+/* Room for n items in all (no-op when there is); -1 when out of memory. */
+int vec_reserve(arena *a, arena_vec *v, uint32_t n);
 /* Appends one zeroed item and returns it; NULL when out of memory. */
 void *vec_push(arena *a, arena_vec *v);
 

@@ -86,6 +86,11 @@ int relocs_read(ebpf_object *obj) {
   obj->rel_first = arena_array(&obj->mem, count, sizeof(uint32_t));
   obj->rel_count = arena_array(&obj->mem, count, sizeof(uint32_t));
   if (!obj->rel_first || !obj->rel_count) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
+  uint64_t total = 0; /* an upper bound, so the array is allocated once */
+  for (uint32_t i = 1; i < count; i++)
+    if (obj->sections[i].type == SHT_REL) total += obj->sections[i].size / REL_SIZE;
+  if (total > UINT32_MAX || vec_reserve(&obj->mem, &obj->relocs, (uint32_t)total))
+    return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for %llu relocations", (unsigned long long)total);
   for (uint32_t i = 1; i < count; i++)
     if (obj->sections[i].type == SHT_REL && read_rel_section(obj, &obj->sections[i])) return obj->err.status;
   return 0;
@@ -115,6 +120,7 @@ typedef struct {
   map_key *maps;     /* non-template maps by (section, def_offset) */
   uint32_t map_count;
   int32_t *data_map; /* per section: its global-data map, or -1 */
+  uint32_t cursor;   /* program of the previous relocation */
 } classify_ctx;
 
 static int32_t find_map(const classify_ctx *c, uint32_t section, uint32_t offset) {
@@ -146,6 +152,22 @@ static int32_t find_program(const ebpf_object *obj, uint32_t section, uint32_t o
   return offset - q->insn_offset < (uint64_t)q->insn_count * 8 ? (int32_t)(lo - 1) : -1;
 }
 
+/* Relocations of a section arrive by increasing offset, so the program holding each one is
+ * found by walking forward from the previous one. */
+static uint32_t program_at(classify_ctx *c, uint32_t section, uint32_t offset) {
+  const ebpf_program *p = (const ebpf_program *)c->obj->programs.items;
+  uint32_t n = c->obj->programs.count, i = c->cursor;
+  if (i >= n || p[i].section != section || p[i].insn_offset > offset) {
+    int32_t found = find_program(c->obj, section, offset, 0);
+    if (found < 0) return EBPF_NONE;
+    c->cursor = (uint32_t)found;
+    return (uint32_t)found;
+  }
+  while (i + 1 < n && p[i + 1].section == section && p[i + 1].insn_offset <= offset) i++;
+  c->cursor = i;
+  return offset - p[i].insn_offset < (uint64_t)p[i].insn_count * 8 ? i : EBPF_NONE;
+}
+
 static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_buf *code, ebpf_reloc *r) {
   ebpf_object *obj = c->obj;
   const ebpf_symbol *sym = &obj->symbols[r->symbol];
@@ -158,8 +180,7 @@ static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_bu
     return err_set(&obj->err, EBPF_ERR_RELOC,
                    "section '%.*s': relocation at offset %u against '%.*s' is not at an instruction boundary", sl, sn,
                    r->offset, yl, yn);
-  int32_t prog = find_program(obj, sec->index, r->offset, 0);
-  r->program = prog >= 0 ? (uint32_t)prog : EBPF_NONE;
+  r->program = program_at(c, sec->index, r->offset);
   uint8_t src_reg = obj->file.big_endian ? (regs & 0xf) : (regs >> 4);
   if (opcode == INSN_LD_IMM64) {
     if (r->offset + 16u > sec->size)
@@ -236,7 +257,7 @@ static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_bu
 }
 
 int relocs_classify(ebpf_object *obj) {
-  classify_ctx c = {obj, NULL, 0, NULL};
+  classify_ctx c = {obj, NULL, 0, NULL, 0};
   const ebpf_map *maps = (const ebpf_map *)obj->maps.items;
   c.maps = arena_array(&obj->mem, obj->maps.count, sizeof(map_key));
   c.data_map = arena_array(&obj->mem, obj->info.section_count, sizeof(int32_t));
@@ -259,7 +280,9 @@ int relocs_classify(ebpf_object *obj) {
         if (raw[first + i].kind == EBPF_RELOC_OTHER) raw[first + i].kind = EBPF_RELOC_DATA_SLOT;
       continue;
     }
-    qsort(raw + first, n, sizeof(ebpf_reloc), reloc_offset_cmp);
+    uint32_t sorted = 1;
+    for (uint32_t i = 1; i < n && sorted; i++) sorted = raw[first + i - 1].offset <= raw[first + i].offset;
+    if (!sorted) qsort(raw + first, n, sizeof(ebpf_reloc), reloc_offset_cmp);
     ebpf_buf code;
     if (object_section_buf(obj, s, &code)) return obj->err.status;
     for (uint32_t i = 0; i < n; i++)
@@ -268,7 +291,7 @@ int relocs_classify(ebpf_object *obj) {
 
   /* Final order: each program's relocations (by offset), then every other one. */
   uint32_t total = obj->relocs.count;
-  ebpf_reloc *out = arena_array(&obj->mem, total, sizeof(ebpf_reloc));
+  ebpf_reloc *out = arena_array_uninit(&obj->mem, total, sizeof(ebpf_reloc));
   if (total && !out) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for relocations");
   uint32_t n = 0;
   ebpf_program *progs = (ebpf_program *)obj->programs.items;

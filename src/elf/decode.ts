@@ -49,31 +49,22 @@ export class RecordReader {
     return this.view.getBigUint64(at, true).toString();
   }
 
-  /** An ebpf_str {ptr, len} at `at`. Strings repeat (section names), so they are decoded once. */
+  /** An ebpf_str {ptr, len} at `at`. Strings repeat (section names), so ASCII ones are decoded
+   *  once per pointer (a NUL-terminated string at one address has one length). */
   str(at: number): string {
     const ptr = this.u32(at), len = this.u32(at + 4);
     if (len === 0) return '';
-    const key = len * 0x100000000 + ptr;
-    let s = this.strings.get(key);
-    if (s === undefined) {
-      s = this.decodeBytes(ptr, len);
-      this.strings.set(key, s);
-    }
-    return s;
-  }
-
-  private decodeBytes(ptr: number, len: number): string {
+    const cached = this.strings.get(ptr);
+    if (cached !== undefined && cached.length === len) return cached;
     const b = this.bytes;
-    if (len <= 64) {
-      let out = '';
-      for (let i = 0; i < len; i++) {
-        const c = b[ptr + i]!;
-        if (c >= 0x80) return this.decoder.decode(b.subarray(ptr, ptr + len));
-        out += String.fromCharCode(c);
-      }
-      return out;
+    let out = '';
+    for (let i = ptr, end = ptr + len; i < end; i++) {
+      const c = b[i]!;
+      if (c >= 0x80) return this.decoder.decode(b.subarray(ptr, ptr + len));
+      out += String.fromCharCode(c);
     }
-    return this.decoder.decode(b.subarray(ptr, ptr + len));
+    this.strings.set(ptr, out);
+    return out;
   }
 }
 
@@ -111,16 +102,17 @@ function decodeSymbol(r: RecordReader, at: number): SymbolInfo {
   };
 }
 
-function decodeProgram(r: RecordReader, at: number, index: number): ProgramSpec {
+function decodeProgram(r: RecordReader, at: number, index: number, sections: SectionInfo[], symbols: SymbolInfo[]): ProgramSpec {
+  const symbol = r.u32(at + 28), section = r.u32(at + 24);
   const flags = r.u32(at + 48), type = r.u32(at + 40), attach = r.u32(at + 44), loadFlags = r.u32(at + 72);
   const hasAttach = (flags & PROG_HAS_ATTACH_TYPE) !== 0;
   const target = r.str(at + 16), pattern = r.str(at + 64);
   return {
     index,
-    name: r.str(at),
-    section: r.str(at + 8),
-    sectionIndex: r.u32(at + 24),
-    symbolIndex: orNull(r.u32(at + 28)),
+    name: symbols[symbol]?.name ?? r.str(at),
+    section: sections[section]?.name ?? r.str(at + 8),
+    sectionIndex: section,
+    symbolIndex: orNull(symbol),
     type,
     typeName: enumName(PROGRAM_TYPE_NAMES, type),
     expectedAttachType: hasAttach ? attach : null,
@@ -170,14 +162,14 @@ function decodeMap(r: RecordReader, at: number, index: number, dataPtr: number):
   };
 }
 
-function decodeReloc(r: RecordReader, at: number, sections: SectionInfo[]): RelocationInfo {
-  const section = r.u32(at + 8);
+function decodeReloc(r: RecordReader, at: number, sections: SectionInfo[], symbols: SymbolInfo[]): RelocationInfo {
+  const section = r.u32(at + 8), symbol = r.u32(at + 16);
   return {
     sectionIndex: section,
     section: sections[section]?.name ?? '',
     offset: r.u32(at + 12),
-    symbolIndex: r.u32(at + 16),
-    symbol: r.str(at),
+    symbolIndex: symbol,
+    symbol: symbols[symbol]?.name ?? r.str(at),
     targetSectionIndex: r.u32(at + 20) || null,
     type: r.u32(at + 24),
     kind: RELOC_KINDS[r.u32(at + 28)] ?? 'other',
@@ -214,15 +206,16 @@ export function decodeObjectInfo(r: RecordReader, info: number): ObjectInfo {
   const sections = decodeArray(r.u32(info + 40), r.u32(info + 44), SECTION_SIZE, (at) => decodeSection(r, at));
   const licenseLen = r.u32(info + 20);
   const hasLicense = sections.some((s) => s.kind === 'license');
+  const symbols = decodeArray(r.u32(info + 48), r.u32(info + 52), SYMBOL_SIZE, (at) => decodeSymbol(r, at));
   return {
     endian: r.u32(info + 12) ? 'big' : 'little',
     license: hasLicense || licenseLen ? r.str(info + 16) : null,
     kernelVersion: r.u32(info + 28) ? r.u32(info + 24) : null,
     sections,
-    symbols: decodeArray(r.u32(info + 48), r.u32(info + 52), SYMBOL_SIZE, (at) => decodeSymbol(r, at)),
-    programs: decodeArray(r.u32(info + 56), r.u32(info + 60), PROGRAM_SIZE, (at, i) => decodeProgram(r, at, i)),
+    symbols,
+    programs: decodeArray(r.u32(info + 56), r.u32(info + 60), PROGRAM_SIZE, (at, i) => decodeProgram(r, at, i, sections, symbols)),
     maps: decodeArray(r.u32(info + 64), r.u32(info + 68), MAP_SIZE, (at, i) => decodeMap(r, at, i, dataPtr)),
-    relocations: decodeArray(r.u32(info + 72), r.u32(info + 76), RELOC_SIZE, (at) => decodeReloc(r, at, sections)),
+    relocations: decodeArray(r.u32(info + 72), r.u32(info + 76), RELOC_SIZE, (at) => decodeReloc(r, at, sections, symbols)),
     diagnostics: decodeArray(r.u32(info + 80), r.u32(info + 84), DIAG_SIZE, (at) => decodeDiagnostic(r, at)),
   };
 }
