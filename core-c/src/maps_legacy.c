@@ -8,24 +8,30 @@
 #define GOEBPF_INNER_OFF 24u
 #define GOEBPF_PATH_OFF 32u
 
+/* The map of this section whose definition holds byte `offset` (maps are in def_offset order). */
+static int32_t legacy_map_holding(const ebpf_object *obj, uint32_t first_map, uint32_t def_size, uint64_t offset) {
+  const ebpf_map *maps = (const ebpf_map *)obj->maps.items;
+  uint32_t lo = 0, hi = obj->maps.count - first_map;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (maps[first_map + mid].def_offset <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == 0 || offset - maps[first_map + lo - 1].def_offset >= def_size) return -1;
+  return (int32_t)(first_map + lo - 1);
+}
+
 static int resolve_pointer(ebpf_object *obj, const ebpf_section *sec, uint32_t first_map, uint32_t def_size,
                            ebpf_reloc *r) {
   ebpf_map *maps = (ebpf_map *)obj->maps.items;
-  uint32_t count = obj->maps.count - first_map, lo = 0, hi = count;
-  /* the definition holding the slot: maps of this section are sorted by def_offset */
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (maps[first_map + mid].def_offset <= r->offset) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo == 0 || r->offset - maps[first_map + lo - 1].def_offset >= def_size)
+  int32_t mi = legacy_map_holding(obj, first_map, def_size, r->offset);
+  if (mi < 0)
     return err_set(&obj->err, EBPF_ERR_MAP, "section 'maps': relocation at offset %u against '%.*s' is in no map definition",
                    r->offset, (int)r->symbol_name.len, r->symbol_name.ptr);
-  uint32_t mi = first_map + lo - 1;
   ebpf_map *m = &maps[mi];
   uint32_t field = r->offset - m->def_offset;
   r->kind = EBPF_RELOC_DATA_SLOT;
-  r->map = (int32_t)mi;
+  r->map = mi;
   if (def_size != GOEBPF_DEF_SIZE || (field != GOEBPF_INNER_OFF && field != GOEBPF_PATH_OFF))
     return err_set(&obj->err, EBPF_ERR_MAP,
                    "section 'maps': relocation at offset %u (field offset %u of map '%.*s') against '%.*s' is not "
@@ -44,11 +50,11 @@ static int resolve_pointer(ebpf_object *obj, const ebpf_section *sec, uint32_t f
   r->target_section = sym->section;
   r->target_offset = (uint32_t)target;
   if (field == GOEBPF_INNER_OFF) {
-    if (sym->section != sec->index || target > UINT32_MAX ||
-        object_map_at(obj, sec->index, (uint32_t)target) < 0)
+    int32_t inner = sym->section == sec->index ? legacy_map_holding(obj, first_map, def_size, target) : -1;
+    if (inner < 0 || maps[inner].def_offset != target)
       return err_set(&obj->err, EBPF_ERR_MAP, "map '%.*s': inner_map_def '%.*s' is not a map definition in 'maps'",
                      (int)m->name.len, m->name.ptr, (int)sym->name.len, sym->name.ptr);
-    m->inner_map = object_map_at(obj, sec->index, (uint32_t)target);
+    m->inner_map = inner;
     return 0;
   }
   ebpf_buf strs;

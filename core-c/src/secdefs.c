@@ -82,6 +82,8 @@ static const sec_def defs[] = {
     {"tc", PT_SCHED_CLS, 0, PLUS},         /* goebpf accepts "tc/..." too */
     {"classifier", PT_SCHED_CLS, 0, PLUS}, /* goebpf and old libbpf */
     {"action", PT_SCHED_ACT, 0, PLUS},
+    {"tc_cls", PT_SCHED_CLS, 0, PLUS}, /* goebpf */
+    {"tc_act", PT_SCHED_ACT, 0, PLUS}, /* goebpf */
     {"netkit/primary", PT_SCHED_CLS, AT_NETKIT_PRIMARY, EXACT},
     {"netkit/peer", PT_SCHED_CLS, AT_NETKIT_PEER, EXACT},
     {"tracepoint", PT_TRACEPOINT, 0, PLUS},
