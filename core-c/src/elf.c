@@ -66,13 +66,10 @@ static int extent_cmp(const void *a, const void *b) {
   return x->end < y->end ? -1 : x->end > y->end;
 }
 
-static const char *extent_name(const ebpf_object *obj, const extent *e, int *len) {
-  if (e->index == EBPF_NONE) {
-    *len = 20;
-    return "ELF or section header";
-  }
-  *len = (int)obj->sections[e->index].name.len;
-  return obj->sections[e->index].name.ptr;
+static ebpf_str extent_name(ebpf_object *obj, const extent *e) {
+  if (e->index == EBPF_NONE) return object_strf(obj, e->start == 0 ? "the ELF header" : "the section header table");
+  const ebpf_str *n = &obj->sections[e->index].name;
+  return object_strf(obj, "section '%.*s'", (int)n->len, n->ptr);
 }
 
 /* Sections' file ranges must lie inside the file and not overlap each other or the headers. */
@@ -90,12 +87,10 @@ static int check_overlaps(ebpf_object *obj, uint64_t shoff, uint32_t shnum) {
   qsort(ext, n, sizeof *ext, extent_cmp);
   for (uint32_t i = 1; i < n; i++) {
     if (ext[i].start < ext[i - 1].end) {
-      int la, lb;
-      const char *a = extent_name(obj, &ext[i - 1], &la), *b = extent_name(obj, &ext[i], &lb);
-      return err_set(&obj->err, EBPF_ERR_ELF,
-                     "section '%.*s' (file offset %llu) overlaps '%.*s' (file offset %llu..%llu)", lb, b,
-                     (unsigned long long)ext[i].start, la, a, (unsigned long long)ext[i - 1].start,
-                     (unsigned long long)ext[i - 1].end);
+      ebpf_str a = extent_name(obj, &ext[i]), b = extent_name(obj, &ext[i - 1]);
+      return err_set(&obj->err, EBPF_ERR_ELF, "%.*s (file offsets %llu..%llu) overlaps %.*s (file offsets %llu..%llu)",
+                     (int)a.len, a.ptr, (unsigned long long)ext[i].start, (unsigned long long)ext[i].end, (int)b.len,
+                     b.ptr, (unsigned long long)ext[i - 1].start, (unsigned long long)ext[i - 1].end);
     }
   }
   return 0;
