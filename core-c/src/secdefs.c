@@ -160,29 +160,45 @@ static const sec_def defs[] = {
     {"netfilter", PT_NETFILTER, AT_NETFILTER, EXACT},
 };
 
+static void fill(const sec_def *d, uint32_t n, uint32_t target, secdef_match *out) {
+  out->prog_type = d->prog_type;
+  out->expected_attach_type = d->attach_type;
+  out->def_name = d->name;
+  out->def_len = n;
+  out->target_off = target;
+  out->flags = 0;
+  out->load_flags = 0;
+  if (d->flags & RET) out->flags |= EBPF_PROG_RETPROBE;
+  if (d->attach_type || (d->flags & ATTACH_ZERO)) out->flags |= EBPF_PROG_HAS_ATTACH_TYPE;
+  if (d->flags & BTF_TARGET) out->flags |= EBPF_PROG_NEEDS_TARGET;
+  if (d->flags & SLEEPABLE) out->load_flags |= 1u << 4; /* BPF_F_SLEEPABLE */
+  if (d->flags & FRAGS) out->load_flags |= 1u << 5;     /* BPF_F_XDP_HAS_FRAGS */
+}
+
 int secdef_lookup(const char *name, uint32_t len, secdef_match *out) {
-  for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
+  const size_t count = sizeof defs / sizeof defs[0];
+  for (size_t i = 0; i < count; i++) {
     const sec_def *d = &defs[i];
     uint32_t n = (uint32_t)strlen(d->name);
     if (len < n || memcmp(name, d->name, n) != 0) continue;
-    uint32_t target = 0;
-    if (len != n) {
-      if (!(d->flags & PLUS) || name[n] != '/') continue;
-      target = n + 1;
+    if (len == n) {
+      fill(d, n, 0, out);
+      return 0;
     }
-    out->prog_type = d->prog_type;
-    out->expected_attach_type = d->attach_type;
-    out->def_name = d->name;
-    out->def_len = n;
-    out->target_off = target;
-    out->flags = 0;
-    out->load_flags = 0;
-    if (d->flags & RET) out->flags |= EBPF_PROG_RETPROBE;
-    if (d->attach_type || (d->flags & ATTACH_ZERO)) out->flags |= EBPF_PROG_HAS_ATTACH_TYPE;
-    if (d->flags & BTF_TARGET) out->flags |= EBPF_PROG_NEEDS_TARGET;
-    if (d->flags & SLEEPABLE) out->load_flags |= 1u << 4; /* BPF_F_SLEEPABLE */
-    if (d->flags & FRAGS) out->load_flags |= 1u << 5;     /* BPF_F_XDP_HAS_FRAGS */
-    return 0;
+    if ((d->flags & PLUS) && name[n] == '/') {
+      fill(d, n, n + 1, out);
+      return 0;
+    }
+  }
+  /* Older loaders (libbpf before 1.0, cilium/ebpf, iproute2) also accept "name/anything" for
+   * exact names, e.g. "socket/2": the rest is kept as the attach target. */
+  for (size_t i = 0; i < count; i++) {
+    const sec_def *d = &defs[i];
+    uint32_t n = (uint32_t)strlen(d->name);
+    if (len > n && name[n] == '/' && memcmp(name, d->name, n) == 0) {
+      fill(d, n, n + 1, out);
+      return 0;
+    }
   }
   return -1;
 }
