@@ -49,3 +49,20 @@ check-reproducible:
 	@untracked=$$(git ls-files --others --exclude-standard -- wasm $(FIXTURE_DIR)); \
 	if [ -n "$$untracked" ]; then echo "build outputs not in git: $$untracked"; exit 1; fi
 	@echo "reproducible: wasm and fixtures match git"
+
+# libFuzzer + ASan + UBSan over ebpf_object_open/close, seeded with the fixtures (corpus and
+# crash artifacts under build/fuzz/, not committed). Fails on any crash, sanitizer report or hang.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build/fuzz
+
+.PHONY: fuzz
+fuzz: $(FUZZ_DIR)/fuzz_object
+	mkdir -p $(FUZZ_DIR)/corpus
+	cp $(filter-out $(FIXTURE_DIR)/large.o,$(FIXTURE_OBJS)) $(FUZZ_DIR)/corpus/
+	$(FUZZ_DIR)/fuzz_object -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	  -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus
+
+$(FUZZ_DIR)/fuzz_object: fuzz/fuzz_object.c $(CORE_SRCS) $(CORE_HDRS)
+	mkdir -p $(FUZZ_DIR)
+	$(CLANG) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -Icore-c/include -Icore-c/src -o $@ fuzz/fuzz_object.c $(CORE_SRCS)
