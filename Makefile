@@ -66,3 +66,11 @@ $(FUZZ_DIR)/fuzz_object: fuzz/fuzz_object.c $(CORE_SRCS) $(CORE_HDRS)
 	mkdir -p $(FUZZ_DIR)
 	$(CLANG) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -Icore-c/include -Icore-c/src -o $@ fuzz/fuzz_object.c $(CORE_SRCS)
+
+# The C baseline of `npm run bench` (bench/inspect.bench.ts): libbpf's bpf_object__open_mem.
+.PHONY: bench-c
+bench-c: build/bench/open_mem
+
+build/bench/open_mem: bench/c/open_mem.c
+	mkdir -p build/bench
+	cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Werror -o $@ $< -lbpf
