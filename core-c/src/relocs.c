@@ -276,8 +276,17 @@ int relocs_classify(ebpf_object *obj) {
     uint32_t first = obj->rel_first[s], n = obj->rel_count[s];
     if (!n) continue;
     if (sec->kind != EBPF_SEC_PROGRAM && sec->kind != EBPF_SEC_TEXT) {
-      for (uint32_t i = 0; i < n; i++)
-        if (raw[first + i].kind == EBPF_RELOC_OTHER) raw[first + i].kind = EBPF_RELOC_DATA_SLOT;
+      for (uint32_t i = 0; i < n; i++) {
+        ebpf_reloc *r = &raw[first + i];
+        if (r->kind == EBPF_RELOC_OTHER) r->kind = EBPF_RELOC_DATA_SLOT;
+        /* a pointer to a function (struct_ops tables, callbacks): name the program */
+        const ebpf_symbol *sym = &obj->symbols[r->symbol];
+        if (sym->section && sym->section < SHN_LORESERVE && sym->value <= UINT32_MAX &&
+            (obj->sections[sym->section].kind == EBPF_SEC_PROGRAM || obj->sections[sym->section].kind == EBPF_SEC_TEXT)) {
+          r->target_program = find_program(obj, sym->section, (uint32_t)sym->value, 1);
+          r->target_offset = (uint32_t)sym->value;
+        }
+      }
       continue;
     }
     uint32_t sorted = 1;
