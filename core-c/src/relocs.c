@@ -1,7 +1,5 @@
 /* Relocations: the raw entries of every SHT_REL section (relocs_read), then, once maps and
  * programs are known, their kinds and the programs holding them (relocs_classify). */
-#include <stdlib.h>
-#include <string.h>
 
 #include "elf.h"
 
@@ -268,7 +266,8 @@ int relocs_classify(ebpf_object *obj) {
     if (!(maps[i].attrs & EBPF_MAP_INNER_TEMPLATE))
       c.maps[c.map_count++] = (map_key){maps[i].section, maps[i].def_offset, (int32_t)i};
   }
-  qsort(c.maps, c.map_count, sizeof(map_key), map_key_cmp);
+  if (sort_stable(&obj->mem, c.maps, c.map_count, sizeof(map_key), map_key_cmp))
+    return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
 
   ebpf_reloc *raw = (ebpf_reloc *)obj->relocs.items;
   for (uint32_t s = 1; s < obj->info.section_count; s++) {
@@ -289,9 +288,8 @@ int relocs_classify(ebpf_object *obj) {
       }
       continue;
     }
-    uint32_t sorted = 1;
-    for (uint32_t i = 1; i < n && sorted; i++) sorted = raw[first + i - 1].offset <= raw[first + i].offset;
-    if (!sorted) qsort(raw + first, n, sizeof(ebpf_reloc), reloc_offset_cmp);
+    if (sort_stable(&obj->mem, raw + first, n, sizeof(ebpf_reloc), reloc_offset_cmp))
+      return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
     ebpf_buf code;
     if (object_section_buf(obj, s, &code)) return obj->err.status;
     for (uint32_t i = 0; i < n; i++)
