@@ -1,7 +1,5 @@
 /* Relocations: the raw entries of every SHT_REL section (relocs_read), then, once maps and
  * programs are known, their kinds and the programs holding them (relocs_classify). */
-#include <stdlib.h>
-#include <string.h>
 
 #include "elf.h"
 
@@ -268,7 +266,8 @@ int relocs_classify(ebpf_object *obj) {
     if (!(maps[i].attrs & EBPF_MAP_INNER_TEMPLATE))
       c.maps[c.map_count++] = (map_key){maps[i].section, maps[i].def_offset, (int32_t)i};
   }
-  qsort(c.maps, c.map_count, sizeof(map_key), map_key_cmp);
+  if (sort_stable(&obj->mem, c.maps, c.map_count, sizeof(map_key), map_key_cmp))
+    return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
 
   ebpf_reloc *raw = (ebpf_reloc *)obj->relocs.items;
   for (uint32_t s = 1; s < obj->info.section_count; s++) {
@@ -276,13 +275,21 @@ int relocs_classify(ebpf_object *obj) {
     uint32_t first = obj->rel_first[s], n = obj->rel_count[s];
     if (!n) continue;
     if (sec->kind != EBPF_SEC_PROGRAM && sec->kind != EBPF_SEC_TEXT) {
-      for (uint32_t i = 0; i < n; i++)
-        if (raw[first + i].kind == EBPF_RELOC_OTHER) raw[first + i].kind = EBPF_RELOC_DATA_SLOT;
+      for (uint32_t i = 0; i < n; i++) {
+        ebpf_reloc *r = &raw[first + i];
+        if (r->kind == EBPF_RELOC_OTHER) r->kind = EBPF_RELOC_DATA_SLOT;
+        /* a pointer to a function (struct_ops tables, callbacks): name the program */
+        const ebpf_symbol *sym = &obj->symbols[r->symbol];
+        if (sym->section && sym->section < SHN_LORESERVE && sym->value <= UINT32_MAX &&
+            (obj->sections[sym->section].kind == EBPF_SEC_PROGRAM || obj->sections[sym->section].kind == EBPF_SEC_TEXT)) {
+          r->target_program = find_program(obj, sym->section, (uint32_t)sym->value, 1);
+          r->target_offset = (uint32_t)sym->value;
+        }
+      }
       continue;
     }
-    uint32_t sorted = 1;
-    for (uint32_t i = 1; i < n && sorted; i++) sorted = raw[first + i - 1].offset <= raw[first + i].offset;
-    if (!sorted) qsort(raw + first, n, sizeof(ebpf_reloc), reloc_offset_cmp);
+    if (sort_stable(&obj->mem, raw + first, n, sizeof(ebpf_reloc), reloc_offset_cmp))
+      return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
     ebpf_buf code;
     if (object_section_buf(obj, s, &code)) return obj->err.status;
     for (uint32_t i = 0; i < n; i++)
