@@ -103,7 +103,7 @@ static void body(const renderer *r, sb *out, const ebpf_btf_type *t, int indent,
 
 static void finish(sb *out, const char *inner, uint32_t inner_len) {
   if (inner_len) {
-    puts_(out, " ");
+    if (inner[0] != '[') puts_(out, " ");
     put(out, inner, inner_len);
   }
 }
