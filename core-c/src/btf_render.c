@@ -8,16 +8,24 @@
 #include "btf.h"
 
 #define MAX_NESTING 64
+/* Depth alone does not bound the text: anonymous structs several members wide, nested 64 deep,
+ * would render to members^64 lines. Past this size rendering stops and the type is an error. */
+#define MAX_TEXT (1u << 20)
 
 /* A growable string in malloc'd memory (intermediate declarators are freed at once). */
 typedef struct {
   char *p;
   uint32_t len, cap;
-  int oom;
+  int oom;       /* stop: out of memory, or too_large */
+  int too_large; /* the text would exceed MAX_TEXT */
 } sb;
 
 static void put(sb *s, const char *str, uint32_t n) {
   if (s->oom || n == 0) return;
+  if (s->len + n > MAX_TEXT) {
+    s->oom = s->too_large = 1;
+    return;
+  }
   if (s->len + n + 1 > s->cap) {
     uint32_t cap = s->cap ? s->cap : 64;
     while (cap < s->len + n + 1) cap *= 2;
@@ -79,7 +87,7 @@ static uint32_t bitfield_bits(const btf *b, const ebpf_btf_type *owner, const eb
 static void body(const renderer *r, sb *out, const ebpf_btf_type *t, int indent, int depth) {
   const ebpf_btf_member *m = btf_members(r->b, t);
   puts_(out, "{\n");
-  for (uint32_t i = 0; i < t->vlen; i++) {
+  for (uint32_t i = 0; i < t->vlen && !out->oom; i++) {
     put_indent(out, indent + 1);
     if (t->kind == EBPF_BTF_ENUM || t->kind == EBPF_BTF_ENUM64) {
       put_str(out, m[i].name);
@@ -110,6 +118,7 @@ static void finish(sb *out, const char *inner, uint32_t inner_len) {
 
 /* Appends the declaration of `inner` (a declarator: "x", "*p", "a[4]", "" ...) of type id. */
 static void decl(const renderer *r, sb *out, uint32_t id, const char *inner, uint32_t inner_len, int indent, int depth) {
+  if (out->oom) return;
   const ebpf_btf_type *t = btf_type_by_id(r->b, id);
   if (!t) {
     puts_(out, "/* bad type */");
@@ -202,7 +211,10 @@ static void decl(const renderer *r, sb *out, uint32_t id, const char *inner, uin
       finish(out, inner, inner_len);
       return;
   }
-  if (next.oom) out->oom = 1;
+  if (next.oom) {
+    out->oom = 1;
+    out->too_large |= next.too_large;
+  }
   decl(r, out, t->type, next.p ? next.p : "", next.len, indent, depth + 1);
   free(next.p);
 }
@@ -290,6 +302,10 @@ int btf_render(btf *b, uint32_t id, ebpf_str *out) {
   renderer r = {b};
   sb text = {0};
   definition(&r, &text, id);
+  if (text.too_large) {
+    free(text.p);
+    return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] renders to more than %u bytes of C (anonymous types nested too widely)", id, MAX_TEXT);
+  }
   char *copy = text.oom ? NULL : arena_alloc(b->mem, (uint64_t)text.len + 1);
   if (copy && text.len) memcpy(copy, text.p, text.len);
   free(text.p);
