@@ -12,6 +12,10 @@ export type {
   Diagnostic, DiagnosticKind, MapOrigin, MapSpec, ObjectInfo, ProgramSpec, RelocationInfo, RelocationKind,
   SectionInfo, SectionKind, SymbolBinding, SymbolInfo, SymbolType, U64,
 } from './elf/types.js';
+export type {
+  BtfDatasecVar, BtfEnumValue, BtfExtSection, BtfInfo, BtfKind, BtfLinkage, BtfMember, BtfParam, BtfType,
+  CoreRelocation, CoreRelocationKind, FuncInfo, LineInfo, ProgramBtfExt,
+} from './btf/types.js';
 export { ATTACH_TYPE_NAMES, MAP_TYPE_NAMES, PROGRAM_TYPE_NAMES } from './elf/names.js';
 
 const STATUS_NOMEM = 5;

@@ -263,7 +263,7 @@ typedef struct {
 } ebpf_diagnostic;
 EBPF_WASM_LAYOUT(ebpf_diagnostic, 24);
 
-struct ebpf_btf_info; /* defined in ebpf_core_btf.h */
+#include "ebpf_core_btf.h"
 
 /* wasm32 layout:
  *  0 status  4 message (NUL-terminated too; len 0 when status is 0)  12 big_endian

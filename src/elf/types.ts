@@ -1,5 +1,6 @@
 // The description of an eBPF ELF object that `inspect()` returns: plain, JSON-serializable data.
 // Integers that the ELF stores as 64-bit are `U64`: a number when exact (< 2^53), else a decimal string.
+import type { BtfInfo, ProgramBtfExt } from '../btf/types.js';
 
 export type U64 = number | string;
 
@@ -77,6 +78,8 @@ export interface ProgramSpec {
   relocationCount: number;
   /** BPF_F_* flags for BPF_PROG_LOAD implied by the section name (sleepable, XDP frags). */
   loadFlags: number;
+  /** Its .BTF.ext func info, line info and CO-RE relocations, when the object has .BTF.ext. */
+  btfExt?: ProgramBtfExt;
 }
 
 export type MapOrigin = 'legacy' | 'btf' | 'data' | 'rodata' | 'bss' | 'kconfig';
@@ -159,4 +162,6 @@ export interface ObjectInfo {
   /** Each program's relocations in program order, then those of other sections. */
   relocations: RelocationInfo[];
   diagnostics: Diagnostic[];
+  /** The .BTF section's summary (and its types when asked), when the object has BTF. */
+  btf?: BtfInfo;
 }

@@ -10,6 +10,9 @@ export interface CoreExports {
   ebpf_object_open(data: number, size: number): number;
   ebpf_object_get_info(obj: number): number;
   ebpf_object_close(obj: number): void;
+  ebpf_btf_render(btf: number, typeId: number): number;
+  ebpf_btf_open(data: number, size: number, ext: number, extSize: number): number;
+  ebpf_btf_close(result: number): void;
   [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void);
 }
 
