@@ -136,6 +136,7 @@ enum ebpf_program_flag {
   EBPF_PROG_NO_SYMBOL = 1u << 4,     /* code without a function symbol, named after its section */
   EBPF_PROG_NEEDS_TARGET = 1u << 5,  /* attach needs a BTF target (fentry/fexit/lsm/iter/tp_btf/...) */
   EBPF_PROG_HAS_ATTACH_TYPE = 1u << 6, /* expected_attach_type is meaningful (it may be 0) */
+  EBPF_PROG_NO_AUTOLOAD = 1u << 7,   /* SEC("?name"): libbpf does not load it unless asked */
 };
 
 /* wasm32 layout:
@@ -229,8 +230,8 @@ enum ebpf_reloc_kind {
  *  0 symbol_name  8 section (the section being relocated)  12 offset (in that section, bytes)
  * 16 symbol (index)  20 target_section (symbol's section; 0 for an extern)  24 type (R_BPF_*)
  * 28 kind (ebpf_reloc_kind)  32 map (index or -1; for a slot in a map section, the map holding it)  36 program (index of the program holding the
- * instruction, or EBPF_NONE)  40 target_offset (data: offset in the map value; call/subprog: byte
- * offset of the target in target_section)  44 target_program (index or -1; also set for data-slot
+ * instruction, or EBPF_NONE)  40 target_offset (data: offset in the map value; map: offset of
+ * the map's definition in its section; call/subprog: byte offset of the target in target_section)  44 target_program (index or -1; also set for data-slot
  * pointers to functions, e.g. in .struct_ops) */
 typedef struct {
   ebpf_str symbol_name;

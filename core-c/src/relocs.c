@@ -243,11 +243,13 @@ static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_bu
     case EBPF_SEC_MAPS:
     case EBPF_SEC_BTF_MAPS:
       r->kind = EBPF_RELOC_MAP;
-      r->map = find_map(c, tsec->index, (uint32_t)sym->value);
+      /* a static map is referenced through the section symbol, its offset in the imm */
+      r->map = target >= 0 && target <= UINT32_MAX ? find_map(c, tsec->index, (uint32_t)target) : -1;
+      r->target_offset = target >= 0 && target <= UINT32_MAX ? (uint32_t)target : 0;
       if (r->map < 0 && tsec->kind == EBPF_SEC_MAPS)
         return err_set(&obj->err, EBPF_ERR_RELOC,
-                       "section '%.*s': ld_imm64 at offset %u refers to '%.*s' at offset %llu of 'maps', where no map is defined",
-                       sl, sn, r->offset, yl, yn, (unsigned long long)sym->value);
+                       "section '%.*s': ld_imm64 at offset %u refers to '%.*s' at offset %lld of 'maps', where no map is defined",
+                       sl, sn, r->offset, yl, yn, (long long)target);
       return 0;
     case EBPF_SEC_DATA:
     case EBPF_SEC_RODATA:

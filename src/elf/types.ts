@@ -67,6 +67,8 @@ export interface ProgramSpec {
   needsBtfTarget: boolean;
   sleepable: boolean;
   xdpFrags: boolean;
+  /** False for SEC("?name"): libbpf loads such programs only when asked. */
+  autoload: boolean;
   /** The section name matched no known pattern (a diagnostic says so). */
   unknownSection: boolean;
   /** Byte offset of the first instruction within the section, and within the file. */
@@ -132,7 +134,8 @@ export interface RelocationInfo {
   map: number | null;
   /** Index into `programs` of the program holding the instruction, or null. */
   program: number | null;
-  /** Data: offset within the map value; call/subprog-address: byte offset in the target section. */
+  /** Data: offset within the map value; map: offset of the map's definition in its section;
+   *  call/subprog-address: byte offset in the target section. */
   targetOffset: number;
   /** Call/subprog-address: index into `programs` of the callee, or null. */
   targetProgram: number | null;
