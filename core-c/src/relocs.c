@@ -204,6 +204,11 @@ static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_bu
   }
   if (sym->section == 0) {
     r->kind = EBPF_RELOC_EXTERN;
+    int32_t at = obj->kconfig_map >= 0 ? data_kconfig_offset(obj, sym->name) : -1;
+    if (at >= 0) {
+      r->map = obj->kconfig_map;
+      r->target_offset = (uint32_t)at;
+    }
     return 0;
   }
   if (sym->section >= SHN_LORESERVE) return 0; /* absolute or common: kind OTHER */
@@ -276,7 +281,8 @@ int relocs_classify(ebpf_object *obj) {
   if ((obj->maps.count && !c.maps) || !c.data_map) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 0; i < obj->info.section_count; i++) c.data_map[i] = -1;
   for (uint32_t i = 0; i < obj->maps.count; i++) {
-    if (maps[i].origin >= EBPF_MAP_DATA) c.data_map[maps[i].section] = (int32_t)i;
+    if (maps[i].origin >= EBPF_MAP_DATA && maps[i].origin <= EBPF_MAP_KCONFIG && maps[i].section)
+      c.data_map[maps[i].section] = (int32_t)i;
     if (!(maps[i].attrs & EBPF_MAP_INNER_TEMPLATE))
       c.maps[c.map_count++] = (map_key){maps[i].section, maps[i].def_offset, (int32_t)i};
   }
@@ -293,7 +299,7 @@ int relocs_classify(ebpf_object *obj) {
         ebpf_reloc *r = &raw[first + i];
         if (r->kind == EBPF_RELOC_OTHER) r->kind = EBPF_RELOC_DATA_SLOT;
         /* a slot of a map definition (BTF map-in-map `values`): name the map holding it */
-        if (r->map < 0 && (sec->kind == EBPF_SEC_MAPS || sec->kind == EBPF_SEC_BTF_MAPS))
+        if (r->map < 0 && (sec->kind == EBPF_SEC_MAPS || sec->kind == EBPF_SEC_BTF_MAPS || sec->kind == EBPF_SEC_STRUCT_OPS))
           r->map = find_map_holding(&c, s, r->offset);
         /* a pointer to a function (struct_ops tables, callbacks): name the program */
         const ebpf_symbol *sym = &obj->symbols[r->symbol];

@@ -10,11 +10,11 @@ const NONE = 0xffffffff;
 
 const SECTION_KINDS: readonly SectionKind[] = [
   'other', 'program', 'text', 'maps', 'btf-maps', 'data', 'rodata', 'bss', 'kconfig',
-  'license', 'version', 'btf', 'btf-ext', 'symtab', 'strtab', 'rel', 'debug',
+  'license', 'version', 'btf', 'btf-ext', 'symtab', 'strtab', 'rel', 'debug', 'struct-ops',
 ];
 const SYMBOL_TYPES: readonly SymbolType[] = ['notype', 'object', 'func', 'section', 'file', 'common', 'tls'];
 const SYMBOL_BINDINGS: readonly SymbolBinding[] = ['local', 'global', 'weak'];
-const MAP_ORIGINS: readonly MapOrigin[] = ['legacy', 'btf', 'data', 'rodata', 'bss', 'kconfig'];
+const MAP_ORIGINS: readonly MapOrigin[] = ['legacy', 'btf', 'data', 'rodata', 'bss', 'kconfig', 'struct-ops'];
 const RELOC_KINDS: readonly RelocationKind[] = ['other', 'map', 'data', 'call', 'subprog-address', 'extern', 'data-slot'];
 const DIAG_KINDS: readonly DiagnosticKind[] = ['ignored', 'unknown-section', 'ignored'];
 

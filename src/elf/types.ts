@@ -6,7 +6,7 @@ export type U64 = number | string;
 
 export type SectionKind =
   | 'other' | 'program' | 'text' | 'maps' | 'btf-maps' | 'data' | 'rodata' | 'bss' | 'kconfig'
-  | 'license' | 'version' | 'btf' | 'btf-ext' | 'symtab' | 'strtab' | 'rel' | 'debug';
+  | 'license' | 'version' | 'btf' | 'btf-ext' | 'symtab' | 'strtab' | 'rel' | 'debug' | 'struct-ops';
 
 export interface SectionInfo {
   index: number;
@@ -84,7 +84,9 @@ export interface ProgramSpec {
   btfExt?: ProgramBtfExt;
 }
 
-export type MapOrigin = 'legacy' | 'btf' | 'data' | 'rodata' | 'bss' | 'kconfig';
+/** Where a map comes from: a definition (legacy `maps`, BTF `.maps`), a global-data section,
+ *  the extern __kconfig variables (BTF, no section), or a `.struct_ops` variable. */
+export type MapOrigin = 'legacy' | 'btf' | 'data' | 'rodata' | 'bss' | 'kconfig' | 'struct-ops';
 
 export interface MapSpec {
   index: number;

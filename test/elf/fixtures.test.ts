@@ -110,7 +110,7 @@ for (const [file, info, be] of variants('globals')) {
   });
 
   test(`${file}: .rodata, .data and .bss as array maps with their initial values`, () => {
-    const data = info.maps.filter((m) => m.origin !== 'legacy' && m.origin !== 'btf');
+    const data = info.maps.filter((m) => ['data', 'rodata', 'bss', 'kconfig'].includes(m.origin));
     assert.equal(data.map((m) => [m.name, m.origin, m.typeName, m.keySize, m.valueSize, m.maxEntries, m.flags]), [
       ['.rodata', 'rodata', 'array', 4, 4 + 16, 1, 0x80], // snap_len, weights[4]
       ['.data', 'data', 'array', 4, 8, 1, 0],              // packets_seen
@@ -202,6 +202,12 @@ for (const [file, info] of variants('core_kconfig')) {
     const externs = info.relocations.filter((r) => r.kind === 'extern');
     assert.equal(externs.map((r) => [r.symbol, r.targetSectionIndex, info.programs[r.program!]!.name]).sort(),
       [['CONFIG_BPF_JIT', null, 'exec_task'], ['LINUX_KERNEL_VERSION', null, 'exec_task']]);
+    // .kconfig packed as libbpf packs it: 4-byte LINUX_KERNEL_VERSION first, then the 1-byte bool
+    const kconfig = mapNamed(info, '.kconfig');
+    assert.equal([kconfig.origin, kconfig.typeName, kconfig.keySize, kconfig.valueSize, kconfig.maxEntries, kconfig.flags,
+      kconfig.sectionIndex, kconfig.initialData], ['kconfig', 'array', 4, 5, 1, 0x80, 0, null]);
+    assert.equal(externs.map((r) => [r.symbol, info.maps[r.map!]!.name, r.targetOffset]).sort(),
+      [['CONFIG_BPF_JIT', '.kconfig', 4], ['LINUX_KERNEL_VERSION', '.kconfig', 0]]);
     assert.equal(info.symbols.filter((s) => s.section === 0 && s.name).map((s) => [s.name, s.binding]).sort(),
       [['CONFIG_BPF_JIT', 'weak'], ['LINUX_KERNEL_VERSION', 'global']]);
     assert.equal(info.maps.filter((m) => m.origin === 'bss').map((m) => [m.name, m.valueSize]), [['.bss', 8]]);
@@ -217,7 +223,14 @@ for (const [file, info] of variants('struct_ops')) {
       ['fixture_cong_avoid', 'struct_ops', 'fixture_cong_avoid'],
       ['fixture_undo_cwnd', 'struct_ops', 'fixture_undo_cwnd'],
     ]);
+    const cc = mapNamed(info, 'fixture_cc');
+    // 4 function pointers and char name[16]
+    assert.equal([cc.origin, cc.typeName, cc.keySize, cc.valueSize, cc.maxEntries, cc.flags, cc.definitionOffset, cc.initialData?.size],
+      ['struct-ops', 'struct_ops', 4, 48, 1, 0, 0, 48]);
+    assert.ok(cc.valueTypeId > 0);
+    assert.is(info.sections[cc.sectionIndex]!.kind, 'struct-ops');
     const slots = info.relocations.filter((r) => r.section === '.struct_ops');
+    assert.ok(slots.every((r) => info.maps[r.map!]!.name === 'fixture_cc'));
     assert.equal(slots.map((r) => [r.offset, r.kind, info.programs[r.targetProgram!]!.name]), [
       [0, 'data-slot', 'fixture_init'], [8, 'data-slot', 'fixture_ssthresh'],
       [16, 'data-slot', 'fixture_cong_avoid'], [24, 'data-slot', 'fixture_undo_cwnd'],
