@@ -103,6 +103,40 @@ const ebpf_btf_type *btf_find_datasec(const btf *b, const char *name) {
   return btf_type_by_id(b, btf_find_by_name_kind(b, name, EBPF_BTF_DATASEC));
 }
 
+/* ---- name tables ---- */
+
+static uint32_t name_hash(const char *s, uint32_t len) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (uint32_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+  return h;
+}
+
+int name_table_init(arena *mem, name_table *t, uint32_t capacity, ebpf_str (*key)(const void *, uint32_t), const void *ctx) {
+  uint32_t size = 16;
+  while (size < capacity * 2 && size < (1u << 30)) size *= 2;
+  t->slots = arena_array(mem, size, sizeof(uint32_t));
+  t->mask = size - 1;
+  t->key = key;
+  t->ctx = ctx;
+  return t->slots ? 0 : -1;
+}
+
+uint32_t name_table_find(const name_table *t, const char *name, uint32_t len) {
+  for (uint32_t i = name_hash(name, len) & t->mask;; i = (i + 1) & t->mask) {
+    uint32_t slot = t->slots[i];
+    if (!slot) return EBPF_NONE;
+    ebpf_str k = t->key(t->ctx, slot - 1);
+    if (k.len == len && memcmp(k.ptr, name, len) == 0) return slot - 1;
+  }
+}
+
+void name_table_add(name_table *t, uint32_t index) {
+  ebpf_str k = t->key(t->ctx, index);
+  uint32_t i = name_hash(k.ptr, k.len) & t->mask;
+  while (t->slots[i]) i = (i + 1) & t->mask;
+  t->slots[i] = index + 1;
+}
+
 /* ---- parsing ---- */
 
 typedef struct {

@@ -56,6 +56,20 @@ int btf_decode_maps(btf *b, struct ebpf_object *obj, uint32_t section);
  * expression otherwise), allocated in b->mem. -1 with err set on a bad id or a nesting loop. */
 int btf_render(btf *b, uint32_t id, ebpf_str *out);
 
+/* A hash index of names (ELF sections, .BTF.ext sections): slots hold index + 1, 0 when empty.
+ * key(ctx, index) gives the name of an indexed item. Sized once for at most `capacity` items. */
+typedef struct {
+  uint32_t *slots;
+  uint32_t mask;
+  ebpf_str (*key)(const void *ctx, uint32_t index);
+  const void *ctx;
+} name_table;
+int name_table_init(arena *mem, name_table *t, uint32_t capacity, ebpf_str (*key)(const void *, uint32_t), const void *ctx);
+/* The index of the item named name, or EBPF_NONE. */
+uint32_t name_table_find(const name_table *t, const char *name, uint32_t len);
+/* Adds item index (its name given by key()); the caller stays within capacity. */
+void name_table_add(name_table *t, uint32_t index);
+
 /* "int", "struct", ... for a kind; "unknown" otherwise. */
 const char *btf_kind_name(uint32_t kind);
 

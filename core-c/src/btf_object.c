@@ -6,13 +6,12 @@
 #include "btf.h"
 #include "object.h"
 
+static ebpf_str elf_section_name(const void *ctx, uint32_t index) {
+  return ((const ebpf_object *)ctx)->sections[index].name;
+}
+
 static uint32_t section_by_name(void *ctx, const char *name, uint32_t len) {
-  const ebpf_object *obj = ctx;
-  for (uint32_t i = 1; i < obj->info.section_count; i++) {
-    const ebpf_section *s = &obj->sections[i];
-    if (s->name.len == len && memcmp(s->name.ptr, name, len) == 0) return i;
-  }
-  return EBPF_NONE;
+  return name_table_find(ctx, name, len);
 }
 
 int btf_object_parse(ebpf_object *obj) {
@@ -22,8 +21,14 @@ int btf_object_parse(ebpf_object *obj) {
   btf *b;
   if (object_section_buf(obj, sec->index, &buf) || btf_parse(&obj->mem, &buf, &obj->err, &b)) return obj->err.status;
   const ebpf_section *ext = object_find_section(obj, ".BTF.ext");
-  if (ext && (object_section_buf(obj, ext->index, &buf) || btf_ext_parse(b, &buf, section_by_name, obj)))
-    return obj->err.status;
+  if (ext) {
+    name_table elf_names; /* .BTF.ext names sections: index the ELF's by name once */
+    if (name_table_init(&obj->mem, &elf_names, obj->info.section_count, elf_section_name, obj))
+      return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory indexing section names");
+    for (uint32_t i = 1; i < obj->info.section_count; i++) name_table_add(&elf_names, i);
+    if (object_section_buf(obj, ext->index, &buf) || btf_ext_parse(b, &buf, section_by_name, &elf_names))
+      return obj->err.status;
+  }
   obj->info.btf = &b->info;
   return EBPF_OK;
 }
