@@ -217,8 +217,8 @@ static int read_type(parser *p, uint32_t id, uint32_t *off) {
     return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] at offset %u is truncated (the type section has %u bytes)",
                    id, start, p->types.size);
   *off += 12;
-  ebpf_btf_type *t = vec_push(b->mem, &p->type_vec);
-  if (!t) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory for type records");
+  ebpf_btf_type *t = vec_push(b->mem, &p->type_vec); /* reserved: cannot fail */
+  b->type_offsets[id] = start;
   t->kind = (info >> 24) & 0x1f;
   t->kind_flag = info >> 31;
   t->vlen = info & 0xffff;
@@ -370,13 +370,18 @@ int btf_parse(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out) {
   b->mem = mem;
   b->err = err;
   b->strings = strings;
+  b->raw = h;
+  b->types_start = hdr_len + type_off;
   b->info.big_endian = (uint32_t)h.big_endian;
   b->info.string_size = str_len;
+  b->info.strings = (const char *)strings.data;
   parser p = {.b = b, .types = types};
   vec_init(&p.type_vec, sizeof(ebpf_btf_type));
   vec_init(&p.member_vec, sizeof(ebpf_btf_member));
-  /* a type takes at least 12 bytes: reserving for that many avoids regrowing */
-  if (vec_reserve(mem, &p.type_vec, type_len / 12 + 1) || !vec_push(mem, &p.type_vec))
+  /* a type takes at least 12 bytes: that many records never need regrowing */
+  uint32_t max_types = type_len / 12 + 1;
+  b->type_offsets = arena_array_uninit(mem, max_types, sizeof(uint32_t));
+  if (!b->type_offsets || vec_reserve(mem, &p.type_vec, max_types) || !vec_push(mem, &p.type_vec))
     return err_set(err, EBPF_ERR_NOMEM, "BTF: out of memory for type records");
   ((ebpf_btf_type *)p.type_vec.items)[0].name.ptr = "";
   for (uint32_t off = 0, id = 1; off < types.size; id++) {

@@ -17,6 +17,9 @@ typedef struct btf {
   arena *mem;                /* where records and renderings are allocated (the object's arena) */
   ebpf_error *err;           /* where errors are reported */
   ebpf_buf strings;          /* the string section */
+  ebpf_buf raw;              /* the whole .BTF section */
+  uint32_t types_start;      /* offset of the type section in raw */
+  uint32_t *type_offsets;    /* id -> offset of its btf_type in the type section (id 0 unused) */
 } btf;
 
 /* Parses a .BTF section (either endianness, detected from the magic). On failure returns an
@@ -69,6 +72,13 @@ int name_table_init(arena *mem, name_table *t, uint32_t capacity, ebpf_str (*key
 uint32_t name_table_find(const name_table *t, const char *name, uint32_t len);
 /* Adds item index (its name given by key()); the caller stays within capacity. */
 void name_table_add(name_table *t, uint32_t index);
+
+/* The .BTF as BPF_BTF_LOAD takes it, copied into b->mem: each DATASEC's size and its variables'
+ * offsets (which compilers leave 0 in objects) filled in from the ELF section of that name and the
+ * variables' symbols, as libbpf does. Extern VARs become global (the loader allocates them) and a
+ * DATASEC with no ELF section (.kconfig externs) is laid out in order, each variable naturally
+ * aligned: the loader must use these offsets. */
+int btf_kernel_blob(btf *b, const struct ebpf_object *obj, ebpf_str *out);
 
 /* "int", "struct", ... for a kind; "unknown" otherwise. */
 const char *btf_kind_name(uint32_t kind);

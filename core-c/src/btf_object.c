@@ -74,3 +74,71 @@ void ebpf_btf_close(ebpf_btf_open_result *result) {
   arena_release(&s->mem);
   free(s);
 }
+
+static void store_u32(uint8_t *p, uint32_t v, int big_endian) {
+  for (int i = 0; i < 4; i++) p[big_endian ? 3 - i : i] = (uint8_t)(v >> (8 * i));
+}
+
+static const ebpf_symbol *symbol_in(const ebpf_object *obj, uint32_t section, ebpf_str name) {
+  for (uint32_t i = 1; i < obj->info.symbol_count; i++) {
+    const ebpf_symbol *s = &obj->symbols[i];
+    if (s->section == section && s->name.len == name.len && memcmp(s->name.ptr, name.ptr, name.len) == 0) return s;
+  }
+  return NULL;
+}
+
+/* Natural alignment of a variable of `size` bytes (1, 2, 4 or 8). */
+static uint32_t var_align(uint32_t size) {
+  uint32_t a = 1;
+  while (a < 8 && a < size) a *= 2;
+  return a;
+}
+
+int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
+  uint8_t *copy = arena_array_uninit(b->mem, b->raw.size ? b->raw.size : 1, 1);
+  if (!copy) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory copying %u bytes", b->raw.size);
+  memcpy(copy, b->raw.data, b->raw.size);
+  uint8_t *types = copy + b->types_start;
+  int be = b->raw.big_endian;
+  for (uint32_t id = 1; id < b->info.type_count; id++) {
+    const ebpf_btf_type *t = &b->info.types[id];
+    uint8_t *rec = types + b->type_offsets[id];
+    if (t->kind == EBPF_BTF_VAR && t->extra == 2) {
+      store_u32(rec + 12, 1, be); /* the kernel refuses extern VARs: the loader allocates them */
+      continue;
+    }
+    if (t->kind != EBPF_BTF_DATASEC) continue;
+    char name[256];
+    if (t->name.len >= sizeof name) continue;
+    memcpy(name, t->name.ptr, t->name.len);
+    name[t->name.len] = 0;
+    const ebpf_section *sec = object_find_section(obj, name);
+    const ebpf_btf_member *vars = btf_members(b, t);
+    uint32_t end = 0; /* externs' section (.kconfig): laid out in order, naturally aligned */
+    for (uint32_t i = 0; i < t->vlen; i++) {
+      uint32_t offset;
+      if (sec) {
+        const ebpf_symbol *sym = symbol_in(obj, sec->index, b->info.types[vars[i].type].name);
+        if (!sym) continue;
+        offset = (uint32_t)sym->value;
+      } else {
+        uint32_t align = var_align(vars[i].bitfield_size);
+        offset = (end + align - 1) & ~(align - 1);
+        end = offset + vars[i].bitfield_size;
+      }
+      store_u32(rec + 12 + 12 * i + 4, offset, be);
+    }
+    store_u32(rec + 8, sec ? sec->size : end, be);
+  }
+  out->ptr = (const char *)copy;
+  out->len = b->raw.size;
+  return 0;
+}
+
+const ebpf_str *ebpf_btf_kernel_blob(ebpf_object *obj) {
+  if (!obj || !obj->info.btf || obj->info.status) return NULL;
+  btf *b = (btf *)obj->info.btf;
+  ebpf_str *out = arena_alloc(b->mem, sizeof *out);
+  if (!out || btf_kernel_blob(b, obj, out)) return NULL;
+  return out;
+}

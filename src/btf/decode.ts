@@ -174,6 +174,7 @@ export function decodeProgramsBtfExt(r: RecordReader, btfPtr: number, programs: 
   });
   for (const list of bySection.values()) list.sort((a, b) => programs[a]!.insnOffset - programs[b]!.insnOffset);
   const extPtr = r.u32(btfPtr + 28), extCount = r.u32(btfPtr + 32), types = r.u32(btfPtr + 12);
+  const strings = r.u32(btfPtr + 60);
   for (let i = 0; i < extCount; i++) {
     const sec = extPtr + i * EXT_SECTION_SIZE;
     const list = bySection.get(r.str(sec));
@@ -202,12 +203,16 @@ export function decodeProgramsBtfExt(r: RecordReader, btfPtr: number, programs: 
       ext.funcInfo.push({ insn, typeId, name: r.str(types + typeId * TYPE_SIZE) });
     });
     records(44, 20, LINE_INFO_SIZE, (at, ext, insn) => {
-      ext.lineInfo.push({ insn, file: r.str(at + 4), line: r.str(at + 12), lineNumber: r.u32(at + 20), column: r.u32(at + 24) });
+      ext.lineInfo.push({
+        insn, file: r.str(at + 4), line: r.str(at + 12), lineNumber: r.u32(at + 20), column: r.u32(at + 24),
+        fileOffset: r.u32(at + 4) - strings, lineOffset: r.u32(at + 12) - strings,
+      });
     });
     records(52, 28, CORE_RELO_SIZE, (at, ext, insn) => {
       const kindValue = r.u32(at + 16);
       ext.coreRelocations.push({
-        insn, typeId: r.u32(at + 4), access: r.str(at + 8), kind: CORE_RELOCATION_KINDS[kindValue] ?? 'byte_off', kindValue,
+        insn, typeId: r.u32(at + 4), access: r.str(at + 8), accessOffset: r.u32(at + 8) - strings,
+        kind: CORE_RELOCATION_KINDS[kindValue] ?? 'byte_off', kindValue,
       });
     });
   }
@@ -223,4 +228,17 @@ export function renderTypesAsC(info: BtfInfo): string | undefined {
     out.push(`/* [${t.id}] ${t.kind}${t.name ? ` '${t.name}'` : ''} */\n${t.c}`);
   }
   return out.join('\n\n') + '\n';
+}
+
+/**
+ * The .BTF of the open object at `objPtr` as BPF_BTF_LOAD takes it (DATASEC sizes and variable
+ * offsets filled in from the ELF, as libbpf does), copied out of WASM memory; undefined when the
+ * object has no BTF.
+ */
+export function btfForKernel(core: CoreExports, objPtr: number): Uint8Array | undefined {
+  const ptr = core.ebpf_btf_kernel_blob(objPtr);
+  if (!ptr) return undefined;
+  const view = new DataView(core.memory.buffer);
+  const data = view.getUint32(ptr, true), len = view.getUint32(ptr + 4, true);
+  return new Uint8Array(core.memory.buffer, data, len).slice();
 }

@@ -6,7 +6,7 @@ import { decodeBtf, decodeProgramsBtfExt, type ProgramExtent } from './decode.js
 import type { BtfInfo, ProgramBtfExt } from './types.js';
 
 export * from './types.js';
-export { BTF_KINDS, CORE_RELOCATION_KINDS, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from './decode.js';
+export { BTF_KINDS, CORE_RELOCATION_KINDS, btfForKernel, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from './decode.js';
 export type { BtfDecodeOptions, ProgramExtent } from './decode.js';
 
 const STATUS_NOMEM = 5;

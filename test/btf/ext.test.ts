@@ -53,15 +53,15 @@ for (const bigEndian of [false, true]) {
     const [a, bProg, tc] = parsed.programs;
     assert.equal(a, {
       funcInfo: [{ insn: 0, typeId: fa, name: 'prog_a' }],
-      lineInfo: [{ insn: 0, file: 'prog.c', line: 'int a = 1;', lineNumber: 7, column: 3 }],
-      coreRelocations: [{ insn: 1, typeId: task, access: '0:0', kind: 'byte_off', kindValue: 0 }],
+      lineInfo: [{ insn: 0, file: 'prog.c', line: 'int a = 1;', lineNumber: 7, column: 3, fileOffset: file, lineOffset: l1 }],
+      coreRelocations: [{ insn: 1, typeId: task, access: '0:0', accessOffset: access, kind: 'byte_off', kindValue: 0 }],
     });
     assert.equal(bProg, {
       funcInfo: [{ insn: 0, typeId: fb, name: 'prog_b' }],
-      lineInfo: [{ insn: 1, file: 'prog.c', line: 'return task->pid;', lineNumber: 9, column: 12 }],
+      lineInfo: [{ insn: 1, file: 'prog.c', line: 'return task->pid;', lineNumber: 9, column: 12, fileOffset: file, lineOffset: l2 }],
       coreRelocations: [
-        { insn: 0, typeId: task, access: '0', kind: 'type_size', kindValue: 9 },
-        { insn: 1, typeId: task, access: '0:0', kind: 'type_matches', kindValue: 12 },
+        { insn: 0, typeId: task, access: '0', accessOffset: whole, kind: 'type_size', kindValue: 9 },
+        { insn: 1, typeId: task, access: '0:0', accessOffset: access, kind: 'type_matches', kindValue: 12 },
       ],
     });
     assert.equal(tc, { funcInfo: [], lineInfo: [], coreRelocations: [] });

@@ -145,6 +145,61 @@ test('core_kconfig.o: func info, line info and CO-RE relocations per program', (
   }
 });
 
+test('the kernel copy of .BTF: DATASEC sizes and offsets from the ELF, externs laid out, the rest unchanged', async () => {
+  const { loadCoreSync } = await import('../../src/wasm/core.js');
+  const { btfForKernel, parseBtf } = await import('../../src/btf/index.js');
+  for (const variant of ['globals.o', 'globals.bpfeb.o', 'maps_btf.o', 'core_kconfig.o']) {
+    const bytes = readFileSync(join(fixturesDir, variant));
+    const info = inspect(bytes, { btfTypes: true });
+    const core = loadCoreSync();
+    const data = core.ebpf_alloc(bytes.length);
+    new Uint8Array(core.memory.buffer, data, bytes.length).set(bytes);
+    const obj = core.ebpf_object_open(data, bytes.length);
+    let blob: Uint8Array | undefined;
+    try {
+      blob = btfForKernel(core, obj);
+    } finally {
+      core.ebpf_object_close(obj);
+      core.ebpf_free(data);
+    }
+    const fixed = parseBtf(blob!).btf.types!;
+    const raw = info.btf!.types!;
+    assert.is(fixed.length, raw.length);
+    let datasecs = 0;
+    for (const t of raw) {
+      const k = fixed[t.id]!;
+      if (t.kind === 'var' && t.linkage === 'extern') {
+        assert.equal(k, { ...t, linkage: 'global' });
+        continue;
+      }
+      if (t.kind !== 'datasec') {
+        assert.equal(k, t);
+        continue;
+      }
+      const sec = info.sections.find((s) => s.name === t.name);
+      if (!sec) { // externs: in order, naturally aligned
+        let end = 0;
+        k.vars!.forEach((v) => {
+          const align = Math.min(8, 2 ** Math.ceil(Math.log2(Math.max(1, v.size))));
+          end = Math.ceil(end / align) * align;
+          assert.is(v.offset, end, `${variant} ${t.name}`);
+          end += v.size;
+        });
+        assert.is(k.size, end);
+        continue;
+      }
+      datasecs++;
+      assert.is(k.size, sec.size, `${variant} ${t.name} size`);
+      k.vars!.forEach((v, i) => {
+        const sym = info.symbols.find((s) => s.section === sec.index && s.name === raw[v.type]!.name)!;
+        assert.is(v.offset, Number(sym.value), `${variant} ${t.name} var ${i}`);
+        assert.is(v.size, t.vars![i]!.size);
+      });
+    }
+    assert.ok(datasecs > 0);
+  }
+});
+
 test('programs sharing a section each get their own .BTF.ext records', () => {
   const info = inspect(readFileSync(join(fixturesDir, 'maps_btf.o')));
   const xdp = info.programs.filter((p) => p.section === 'xdp');
