@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "btf.h"
+#include "elf.h"
 #include "object.h"
 
 static ebpf_str elf_section_name(const void *ctx, uint32_t index) {
@@ -94,6 +95,15 @@ static uint32_t var_align(uint32_t size) {
   return a;
 }
 
+typedef struct {
+  uint32_t type, offset, size;
+} var_entry;
+
+static int var_before(const void *a, const void *b) {
+  const var_entry *x = a, *y = b;
+  return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
 int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
   uint8_t *copy = arena_array_uninit(b->mem, b->raw.size ? b->raw.size : 1, 1);
   if (!copy) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory copying %u bytes", b->raw.size);
@@ -114,20 +124,38 @@ int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
     name[t->name.len] = 0;
     const ebpf_section *sec = object_find_section(obj, name);
     const ebpf_btf_member *vars = btf_members(b, t);
-    uint32_t end = 0; /* externs' section (.kconfig): laid out in order, naturally aligned */
+    /* .kconfig externs: where the .kconfig map holds them; other extern sections (.ksyms):
+     * in order, naturally aligned */
+    int kconfig = !sec && obj->kconfig_map >= 0 && t->name.len == 8 && !memcmp(t->name.ptr, ".kconfig", 8);
+    uint32_t end = 0;
+    var_entry *entries = arena_array(b->mem, t->vlen, sizeof(var_entry));
+    if (t->vlen && !entries) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory");
     for (uint32_t i = 0; i < t->vlen; i++) {
-      uint32_t offset;
+      uint32_t offset = vars[i].offset;
+      ebpf_str var_name = b->info.types[vars[i].type].name;
       if (sec) {
-        const ebpf_symbol *sym = symbol_in(obj, sec->index, b->info.types[vars[i].type].name);
-        if (!sym) continue;
-        offset = (uint32_t)sym->value;
+        const ebpf_symbol *sym = symbol_in(obj, sec->index, var_name);
+        if (sym) offset = (uint32_t)sym->value;
+      } else if (kconfig) {
+        int32_t at = data_kconfig_offset(obj, var_name);
+        if (at >= 0) offset = (uint32_t)at;
+        if (offset + vars[i].bitfield_size > end) end = offset + vars[i].bitfield_size;
       } else {
         uint32_t align = var_align(vars[i].bitfield_size);
         offset = (end + align - 1) & ~(align - 1);
         end = offset + vars[i].bitfield_size;
       }
-      store_u32(rec + 12 + 12 * i + 4, offset, be);
+      entries[i] = (var_entry){vars[i].type, offset, vars[i].bitfield_size};
     }
+    /* the kernel wants a DATASEC's variables in offset order */
+    if (t->vlen > 1 && sort_stable(b->mem, entries, t->vlen, sizeof *entries, var_before))
+      return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory");
+    for (uint32_t i = 0; i < t->vlen; i++) {
+      store_u32(rec + 12 + 12 * i, entries[i].type, be);
+      store_u32(rec + 12 + 12 * i + 4, entries[i].offset, be);
+      store_u32(rec + 12 + 12 * i + 8, entries[i].size, be);
+    }
+    if (kconfig) end = ((const ebpf_map *)obj->maps.items)[obj->kconfig_map].value_size;
     store_u32(rec + 8, sec ? sec->size : end, be);
   }
   out->ptr = (const char *)copy;

@@ -1,5 +1,4 @@
 /* ELF64 headers, section table, section names and the symbol table of an eBPF object. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "elf.h"
@@ -45,6 +44,7 @@ static uint32_t classify(const ebpf_section *s) {
   if ((s->flags & SHF_EXECINSTR) && s->type == SHT_PROGBITS)
     return name_is(n, ".text") ? EBPF_SEC_TEXT : EBPF_SEC_PROGRAM;
   if (name_is(n, "maps")) return EBPF_SEC_MAPS;
+  if (name_is(n, ".struct_ops") || name_is(n, ".struct_ops.link")) return EBPF_SEC_STRUCT_OPS;
   if (name_is(n, ".maps")) return EBPF_SEC_BTF_MAPS;
   if (name_is(n, "license")) return EBPF_SEC_LICENSE;
   if (name_is(n, "version")) return EBPF_SEC_VERSION;
@@ -84,7 +84,8 @@ static int check_overlaps(ebpf_object *obj, uint64_t shoff, uint32_t shnum) {
     if (s->type == SHT_NOBITS || s->size == 0) continue;
     ext[n++] = (extent){s->offset, (uint64_t)s->offset + s->size, i};
   }
-  qsort(ext, n, sizeof *ext, extent_cmp);
+  if (sort_stable(&obj->mem, ext, n, sizeof *ext, extent_cmp))
+    return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 1; i < n; i++) {
     if (ext[i].start < ext[i - 1].end) {
       ebpf_str a = extent_name(obj, &ext[i]), b = extent_name(obj, &ext[i - 1]);
@@ -201,33 +202,11 @@ int elf_read_sections(ebpf_object *obj) {
 }
 
 /* Symbols sorted by (section, value, index) give per-section address lookups in O(log n). */
-static int sym_before(const sym_key *x, const sym_key *y) {
-  if (x->section != y->section) return x->section < y->section;
-  if (x->value != y->value) return x->value < y->value;
-  return x->index < y->index;
-}
-
-/* Bottom-up merge sort (libc's qsort is smoothsort on wasi, several times slower here). */
-static int sort_sym_keys(arena *mem, sym_key *keys, uint32_t n) {
-  uint32_t i = 1;
-  while (i < n && !sym_before(&keys[i], &keys[i - 1])) i++;
-  if (i >= n) return 0; /* already in order */
-  sym_key *tmp = arena_array_uninit(mem, n, sizeof(sym_key)), *src = keys, *dst = tmp;
-  if (!tmp) return -1;
-  for (uint32_t width = 1; width < n; width *= 2) {
-    for (uint32_t lo = 0; lo < n; lo += 2 * width) {
-      uint32_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
-      uint32_t a = lo, b = mid, k = lo;
-      while (a < mid && b < hi) dst[k++] = sym_before(&src[b], &src[a]) ? src[b++] : src[a++];
-      while (a < mid) dst[k++] = src[a++];
-      while (b < hi) dst[k++] = src[b++];
-    }
-    sym_key *t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != keys) memcpy(keys, src, (size_t)n * sizeof(sym_key));
-  return 0;
+static int sym_key_cmp(const void *a, const void *b) {
+  const sym_key *x = a, *y = b;
+  if (x->section != y->section) return x->section < y->section ? -1 : 1;
+  if (x->value != y->value) return x->value < y->value ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
 }
 
 int elf_read_symbols(ebpf_object *obj) {
@@ -297,7 +276,7 @@ int elf_read_symbols(ebpf_object *obj) {
     obj->sym_by_addr[i] = (sym_key){sym->value, sym->section, i};
   }
   obj->sym_by_addr_count = count;
-  if (sort_sym_keys(&obj->mem, obj->sym_by_addr, count))
+  if (sort_stable(&obj->mem, obj->sym_by_addr, count, sizeof(sym_key), sym_key_cmp))
     return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for %u symbols", count);
   return 0;
 }

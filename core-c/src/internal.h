@@ -62,6 +62,12 @@ int vec_reserve(arena *a, arena_vec *v, uint32_t n);
 /* Appends one zeroed item and returns it; NULL when out of memory. */
 void *vec_push(arena *a, arena_vec *v);
 
+/* ---- sorting ---- */
+
+/* Stable merge sort (O(n log n), O(n) for input already in order) with scratch space from the
+ * arena; -1 when out of memory. wasi-libc's qsort is a smoothsort several times slower here. */
+int sort_stable(arena *a, void *base, uint32_t n, uint32_t size, int (*cmp)(const void *, const void *));
+
 /* ---- errors: one message per failed call, naming what was wrong and where ---- */
 
 #define EBPF_ERROR_MAX 512

@@ -154,6 +154,48 @@ void *vec_push(arena *a, arena_vec *v) {
   return item;
 }
 
+/* ---- sorting ---- */
+
+/* Element copies inline as 4-byte words when they can (every record here is a multiple of 4):
+ * a memcpy call per element would dominate the sort. */
+static void copy_item(uint8_t *dst, const uint8_t *src, uint32_t size) {
+  if (size % 4) {
+    memcpy(dst, src, size);
+    return;
+  }
+  for (uint32_t i = 0; i < size; i += 4) {
+    uint32_t w;
+    memcpy(&w, src + i, 4);
+    memcpy(dst + i, &w, 4);
+  }
+}
+
+int sort_stable(arena *a, void *base, uint32_t n, uint32_t size, int (*cmp)(const void *, const void *)) {
+  uint8_t *items = base;
+  uint32_t i = 1;
+  while (i < n && cmp(items + (size_t)(i - 1) * size, items + (size_t)i * size) <= 0) i++;
+  if (i >= n) return 0; /* already in order: the usual case */
+  uint8_t *tmp = arena_array_uninit(a, n, size), *src = items, *dst = tmp;
+  if (!tmp) return -1;
+  for (uint64_t width = 1; width < n; width *= 2) {
+    for (uint64_t lo = 0; lo < n; lo += 2 * width) {
+      uint64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+      uint64_t x = lo, y = mid, k = lo;
+      while (x < mid && y < hi) {
+        int take_right = cmp(src + y * size, src + x * size) < 0;
+        copy_item(dst + k++ * size, src + (take_right ? y++ : x++) * size, size);
+      }
+      if (x < mid) memcpy(dst + k * size, src + x * size, (size_t)(mid - x) * size), k += mid - x;
+      if (y < hi) memcpy(dst + k * size, src + y * size, (size_t)(hi - y) * size);
+    }
+    uint8_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != items) memcpy(items, src, (size_t)n * size);
+  return 0;
+}
+
 /* ---- errors ---- */
 
 typedef struct {

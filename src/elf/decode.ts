@@ -10,29 +10,40 @@ const NONE = 0xffffffff;
 
 const SECTION_KINDS: readonly SectionKind[] = [
   'other', 'program', 'text', 'maps', 'btf-maps', 'data', 'rodata', 'bss', 'kconfig',
-  'license', 'version', 'btf', 'btf-ext', 'symtab', 'strtab', 'rel', 'debug',
+  'license', 'version', 'btf', 'btf-ext', 'symtab', 'strtab', 'rel', 'debug', 'struct-ops',
 ];
 const SYMBOL_TYPES: readonly SymbolType[] = ['notype', 'object', 'func', 'section', 'file', 'common', 'tls'];
 const SYMBOL_BINDINGS: readonly SymbolBinding[] = ['local', 'global', 'weak'];
-const MAP_ORIGINS: readonly MapOrigin[] = ['legacy', 'btf', 'data', 'rodata', 'bss', 'kconfig'];
+const MAP_ORIGINS: readonly MapOrigin[] = ['legacy', 'btf', 'data', 'rodata', 'bss', 'kconfig', 'struct-ops'];
 const RELOC_KINDS: readonly RelocationKind[] = ['other', 'map', 'data', 'call', 'subprog-address', 'extern', 'data-slot'];
 const DIAG_KINDS: readonly DiagnosticKind[] = ['ignored', 'unknown-section', 'ignored'];
 
 // ebpf_program flags
 const PROG_SUBPROG = 1, PROG_GLOBAL = 2, PROG_UNKNOWN_SEC = 4, PROG_RETPROBE = 8, PROG_NEEDS_TARGET = 32,
-  PROG_HAS_ATTACH_TYPE = 64;
+  PROG_HAS_ATTACH_TYPE = 64, PROG_NO_AUTOLOAD = 128;
 const BPF_F_SLEEPABLE = 1 << 4, BPF_F_XDP_HAS_FRAGS = 1 << 5;
 const MAP_INNER_TEMPLATE = 1;
+const SECTION_KIND_STRTAB = 14;
 
 // Record sizes (wasm32), pinned by EBPF_WASM_LAYOUT in the header.
 const SECTION_SIZE = 64, SYMBOL_SIZE = 40, PROGRAM_SIZE = 80, MAP_SIZE = 96, RELOC_SIZE = 48, DIAG_SIZE = 24;
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** A string table decoded whole: strings inside it are substrings (cheap slices). */
+interface StringTable {
+  start: number;
+  end: number;
+  text: string | undefined; // undefined until first used, or when offsets would not line up
+  decoded: boolean;
+}
 
 /** A view of the object's records in WASM memory; valid until the object is closed. */
 export class RecordReader {
   readonly view: DataView;
   private readonly bytes: Uint8Array;
-  private readonly strings = new Map<number, string>();
-  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  private readonly tables: StringTable[] = [];
+  private lastTable: StringTable | undefined;
 
   constructor(core: CoreExports) {
     this.view = new DataView(core.memory.buffer);
@@ -49,22 +60,35 @@ export class RecordReader {
     return this.view.getBigUint64(at, true).toString();
   }
 
-  /** An ebpf_str {ptr, len} at `at`. Strings repeat (section names), so ASCII ones are decoded
-   *  once per pointer (a NUL-terminated string at one address has one length). */
+  /** Registers [ptr, ptr + size) as a string table (ELF .strtab, .BTF strings): its strings are
+   *  then sliced from one decoding of the whole table instead of decoded one by one. */
+  addStringTable(ptr: number, size: number): void {
+    if (size > 0) this.tables.push({ start: ptr, end: ptr + size, text: undefined, decoded: false });
+  }
+
+  /** An ebpf_str {ptr, len} at `at`. */
   str(at: number): string {
-    const ptr = this.u32(at), len = this.u32(at + 4);
-    if (len === 0) return '';
-    const cached = this.strings.get(ptr);
-    if (cached !== undefined && cached.length === len) return cached;
-    const b = this.bytes;
-    let out = '';
-    for (let i = ptr, end = ptr + len; i < end; i++) {
-      const c = b[i]!;
-      if (c >= 0x80) return this.decoder.decode(b.subarray(ptr, ptr + len));
-      out += String.fromCharCode(c);
+    const ptr = this.view.getUint32(at, true), len = this.view.getUint32(at + 4, true);
+    return len === 0 ? '' : this.string(ptr, len);
+  }
+
+  /** The UTF-8 string of len bytes at ptr. */
+  string(ptr: number, len: number): string {
+    let table = this.lastTable;
+    if (table === undefined || ptr < table.start || ptr + len > table.end) {
+      table = this.tables.find((t) => ptr >= t.start && ptr + len <= t.end);
+      if (table !== undefined) this.lastTable = table;
     }
-    this.strings.set(ptr, out);
-    return out;
+    if (table !== undefined) {
+      if (!table.decoded) {
+        table.decoded = true;
+        const text = utf8.decode(this.bytes.subarray(table.start, table.end));
+        // byte offsets are string offsets only when every byte became one UTF-16 unit
+        if (text.length === table.end - table.start) table.text = text;
+      }
+      if (table.text !== undefined) return table.text.substring(ptr - table.start, ptr - table.start + len);
+    }
+    return utf8.decode(this.bytes.subarray(ptr, ptr + len));
   }
 }
 
@@ -125,6 +149,7 @@ function decodeProgram(r: RecordReader, at: number, index: number, sections: Sec
     needsBtfTarget: (flags & PROG_NEEDS_TARGET) !== 0,
     sleepable: (loadFlags & BPF_F_SLEEPABLE) !== 0,
     xdpFrags: (loadFlags & BPF_F_XDP_HAS_FRAGS) !== 0,
+    autoload: (flags & PROG_NO_AUTOLOAD) === 0,
     unknownSection: (flags & PROG_UNKNOWN_SEC) !== 0,
     insnOffset: r.u32(at + 32),
     fileOffset: r.u32(at + 60),
@@ -203,6 +228,11 @@ export function objectStatus(r: RecordReader, info: number): { status: number; m
 /** The ELF part of ObjectInfo from an ebpf_object_info whose status is 0. */
 export function decodeObjectInfo(r: RecordReader, info: number): ObjectInfo {
   const dataPtr = r.u32(info + 32);
+  const sectionsPtr = r.u32(info + 40), sectionCount = r.u32(info + 44);
+  for (let i = 0; i < sectionCount; i++) {
+    const at = sectionsPtr + i * SECTION_SIZE;
+    if (r.u32(at + 56) === SECTION_KIND_STRTAB) r.addStringTable(dataPtr + r.u32(at + 40), r.u32(at + 44));
+  }
   const sections = decodeArray(r.u32(info + 40), r.u32(info + 44), SECTION_SIZE, (at) => decodeSection(r, at));
   const licenseLen = r.u32(info + 20);
   const hasLicense = sections.some((s) => s.kind === 'license');
