@@ -21,12 +21,7 @@ const ebpf_btf_type *btf_type_by_id(const btf *b, uint32_t id) {
 }
 
 const ebpf_btf_member *btf_members(const btf *b, const ebpf_btf_type *t) {
-<<<<<<< HEAD
   return t->vlen ? b->info.members + t->first_member : NULL; /* members is NULL when no type has any */
-=======
-  /* BTF with no members at all has a NULL array: NULL + 0 is undefined behaviour in C. */
-  return b->info.members ? b->info.members + t->first_member : NULL;
->>>>>>> fixtures
 }
 
 /* The kinds whose `type` is followed when resolving: a cycle through them can never end. */
