@@ -88,6 +88,7 @@ enum ebpf_section_kind {
   EBPF_SEC_STRTAB = 14,
   EBPF_SEC_REL = 15,
   EBPF_SEC_DEBUG = 16,   /* .debug_*, .llvm_addrsig and other tool sections */
+  EBPF_SEC_STRUCT_OPS = 17, /* .struct_ops, .struct_ops.link: kernel operation tables */
 };
 
 /* wasm32 layout (byte offsets):
@@ -136,6 +137,7 @@ enum ebpf_program_flag {
   EBPF_PROG_NO_SYMBOL = 1u << 4,     /* code without a function symbol, named after its section */
   EBPF_PROG_NEEDS_TARGET = 1u << 5,  /* attach needs a BTF target (fentry/fexit/lsm/iter/tp_btf/...) */
   EBPF_PROG_HAS_ATTACH_TYPE = 1u << 6, /* expected_attach_type is meaningful (it may be 0) */
+  EBPF_PROG_NO_AUTOLOAD = 1u << 7,   /* SEC("?name"): libbpf does not load it unless asked */
 };
 
 /* wasm32 layout:
@@ -175,7 +177,8 @@ enum ebpf_map_origin {
   EBPF_MAP_DATA = 2,    /* .data* */
   EBPF_MAP_RODATA = 3,  /* .rodata* */
   EBPF_MAP_BSS = 4,     /* .bss* */
-  EBPF_MAP_KCONFIG = 5, /* .kconfig */
+  EBPF_MAP_KCONFIG = 5, /* .kconfig: the extern __kconfig variables, laid out as libbpf does */
+  EBPF_MAP_STRUCT_OPS = 6, /* a variable of .struct_ops(.link): BPF_MAP_TYPE_STRUCT_OPS */
 };
 
 enum ebpf_map_attr {
@@ -186,9 +189,11 @@ enum ebpf_map_attr {
  *  0 name  8 persistent_path (goebpf; len 0 none)  16 section(index)  20 origin (ebpf_map_origin)
  * 24 type  28 key_size  32 value_size  36 max_entries  40 flags (map_flags)  44 pinning
  * 48 numa_node  52 inner_map (index into maps, or -1)  56 map_extra(u64)  64 key_type_id
- * 68 value_type_id (BTF; 0 none)  72 def_offset (offset of the definition in its section)
- * 76 symbol (index, or EBPF_NONE)  80 init_data (pointer; initial contents for .data/.rodata/
- * .kconfig, NULL otherwise)  84 init_size  88 attrs (ebpf_map_attr)  92 btf_var_type_id */
+ * 68 value_type_id (BTF; 0 none; the DATASEC of global data, the struct of struct_ops)
+ * 72 def_offset (offset of the definition in its section)  76 symbol (index, or EBPF_NONE)
+ * 80 init_data (pointer; initial contents for .data/.rodata/struct_ops, NULL otherwise: .bss,
+ * and .kconfig, which has no section: section 0)  84 init_size  88 attrs (ebpf_map_attr)
+ * 92 btf_var_type_id */
 typedef struct {
   ebpf_str name;
   ebpf_str persistent_path;
@@ -228,9 +233,10 @@ enum ebpf_reloc_kind {
 /* wasm32 layout:
  *  0 symbol_name  8 section (the section being relocated)  12 offset (in that section, bytes)
  * 16 symbol (index)  20 target_section (symbol's section; 0 for an extern)  24 type (R_BPF_*)
- * 28 kind (ebpf_reloc_kind)  32 map (index or -1)  36 program (index of the program holding the
- * instruction, or EBPF_NONE)  40 target_offset (data: offset in the map value; call/subprog: byte
- * offset of the target in target_section)  44 target_program (index or -1; also set for data-slot
+ * 28 kind (ebpf_reloc_kind)  32 map (index or -1; for a slot in a map section, the map holding it;
+ * for an extern __kconfig variable, the .kconfig map, with its offset in target_offset)  36 program (index of the program holding the
+ * instruction, or EBPF_NONE)  40 target_offset (data: offset in the map value; map: offset of
+ * the map's definition in its section; call/subprog: byte offset of the target in target_section)  44 target_program (index or -1; also set for data-slot
  * pointers to functions, e.g. in .struct_ops) */
 typedef struct {
   ebpf_str symbol_name;

@@ -100,7 +100,8 @@ EBPF_WASM_LAYOUT(ebpf_btf_ext_section, 36);
  *  0 big_endian  4 type_count (ids 0 .. type_count-1, 0 being void)  8 string_size
  * 12 types  16 members  20 member_count  24 has_ext  28 ext_sections  32 ext_section_count
  * 36 func_infos  40 func_info_count  44 line_infos  48 line_info_count  52 core_relos
- * 56 core_relo_count */
+ * 56 core_relo_count  60 strings (the string section: a name's offset in it, as the kernel's
+ * func/line info and CO-RE records want, is its ebpf_str.ptr - strings) */
 struct ebpf_btf_info {
   uint32_t big_endian;
   uint32_t type_count;
@@ -117,13 +118,21 @@ struct ebpf_btf_info {
   uint32_t line_info_count;
   const ebpf_btf_core_relo *core_relos;
   uint32_t core_relo_count;
+  const char *strings;
 };
-EBPF_WASM_LAYOUT(struct ebpf_btf_info, 60);
+EBPF_WASM_LAYOUT(struct ebpf_btf_info, 64);
 
 /* C-like text of a type of an open object's BTF (info = ebpf_object_info.btf). Returns a
  * pointer to an ebpf_str valid until the object is closed; NULL for a bad id or when the type
  * cannot be rendered (a nesting loop), or out of memory. */
 EBPF_EXPORT(ebpf_btf_render) const ebpf_str *ebpf_btf_render(const struct ebpf_btf_info *info, uint32_t type_id);
+
+/* The object's .BTF ready for BPF_BTF_LOAD (same byte order as the object): a copy in which each
+ * DATASEC's size and its variables' offsets, left 0 by compilers, are taken from the ELF section of
+ * that name and the variables' symbols, as libbpf does; extern VARs made global and a DATASEC without
+ * an ELF section (.kconfig externs) laid out in order, naturally aligned. Valid until the object is closed; NULL
+ * when the object has no BTF or failed to open, or when out of memory. */
+EBPF_EXPORT(ebpf_btf_kernel_blob) const ebpf_str *ebpf_btf_kernel_blob(ebpf_object *obj);
 
 /* A .BTF (and optional .BTF.ext, ext_size 0 for none) on its own, without an ELF: for tests and
  * the fuzzer. Returns NULL only when out of memory; read status/message, then btf (NULL on

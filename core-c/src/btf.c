@@ -21,8 +21,7 @@ const ebpf_btf_type *btf_type_by_id(const btf *b, uint32_t id) {
 }
 
 const ebpf_btf_member *btf_members(const btf *b, const ebpf_btf_type *t) {
-  /* BTF with no members at all has a NULL array: NULL + 0 is undefined behaviour in C. */
-  return b->info.members ? b->info.members + t->first_member : NULL;
+  return t->vlen ? b->info.members + t->first_member : NULL; /* members is NULL when no type has any */
 }
 
 /* The kinds whose `type` is followed when resolving: a cycle through them can never end. */
@@ -102,6 +101,40 @@ uint32_t btf_find_by_name_kind(const btf *b, const char *name, uint32_t kind) {
 
 const ebpf_btf_type *btf_find_datasec(const btf *b, const char *name) {
   return btf_type_by_id(b, btf_find_by_name_kind(b, name, EBPF_BTF_DATASEC));
+}
+
+/* ---- name tables ---- */
+
+static uint32_t name_hash(const char *s, uint32_t len) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (uint32_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+  return h;
+}
+
+int name_table_init(arena *mem, name_table *t, uint32_t capacity, ebpf_str (*key)(const void *, uint32_t), const void *ctx) {
+  uint32_t size = 16;
+  while (size < capacity * 2 && size < (1u << 30)) size *= 2;
+  t->slots = arena_array(mem, size, sizeof(uint32_t));
+  t->mask = size - 1;
+  t->key = key;
+  t->ctx = ctx;
+  return t->slots ? 0 : -1;
+}
+
+uint32_t name_table_find(const name_table *t, const char *name, uint32_t len) {
+  for (uint32_t i = name_hash(name, len) & t->mask;; i = (i + 1) & t->mask) {
+    uint32_t slot = t->slots[i];
+    if (!slot) return EBPF_NONE;
+    ebpf_str k = t->key(t->ctx, slot - 1);
+    if (k.len == len && memcmp(k.ptr, name, len) == 0) return slot - 1;
+  }
+}
+
+void name_table_add(name_table *t, uint32_t index) {
+  ebpf_str k = t->key(t->ctx, index);
+  uint32_t i = name_hash(k.ptr, k.len) & t->mask;
+  while (t->slots[i]) i = (i + 1) & t->mask;
+  t->slots[i] = index + 1;
 }
 
 /* ---- parsing ---- */
@@ -184,8 +217,8 @@ static int read_type(parser *p, uint32_t id, uint32_t *off) {
     return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] at offset %u is truncated (the type section has %u bytes)",
                    id, start, p->types.size);
   *off += 12;
-  ebpf_btf_type *t = vec_push(b->mem, &p->type_vec);
-  if (!t) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory for type records");
+  ebpf_btf_type *t = vec_push(b->mem, &p->type_vec); /* reserved: cannot fail */
+  b->type_offsets[id] = start;
   t->kind = (info >> 24) & 0x1f;
   t->kind_flag = info >> 31;
   t->vlen = info & 0xffff;
@@ -337,13 +370,18 @@ int btf_parse(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out) {
   b->mem = mem;
   b->err = err;
   b->strings = strings;
+  b->raw = h;
+  b->types_start = hdr_len + type_off;
   b->info.big_endian = (uint32_t)h.big_endian;
   b->info.string_size = str_len;
+  b->info.strings = (const char *)strings.data;
   parser p = {.b = b, .types = types};
   vec_init(&p.type_vec, sizeof(ebpf_btf_type));
   vec_init(&p.member_vec, sizeof(ebpf_btf_member));
-  /* a type takes at least 12 bytes: reserving for that many avoids regrowing */
-  if (vec_reserve(mem, &p.type_vec, type_len / 12 + 1) || !vec_push(mem, &p.type_vec))
+  /* a type takes at least 12 bytes: that many records never need regrowing */
+  uint32_t max_types = type_len / 12 + 1;
+  b->type_offsets = arena_array_uninit(mem, max_types, sizeof(uint32_t));
+  if (!b->type_offsets || vec_reserve(mem, &p.type_vec, max_types) || !vec_push(mem, &p.type_vec))
     return err_set(err, EBPF_ERR_NOMEM, "BTF: out of memory for type records");
   ((ebpf_btf_type *)p.type_vec.items)[0].name.ptr = "";
   for (uint32_t off = 0, id = 1; off < types.size; id++) {

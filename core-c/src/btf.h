@@ -17,6 +17,9 @@ typedef struct btf {
   arena *mem;                /* where records and renderings are allocated (the object's arena) */
   ebpf_error *err;           /* where errors are reported */
   ebpf_buf strings;          /* the string section */
+  ebpf_buf raw;              /* the whole .BTF section */
+  uint32_t types_start;      /* offset of the type section in raw */
+  uint32_t *type_offsets;    /* id -> offset of its btf_type in the type section (id 0 unused) */
 } btf;
 
 /* Parses a .BTF section (either endianness, detected from the magic). On failure returns an
@@ -55,6 +58,27 @@ int btf_decode_maps(btf *b, struct ebpf_object *obj, uint32_t section);
 /* C-like text of type id (a definition for struct/union/enum/typedef/func/var, a type
  * expression otherwise), allocated in b->mem. -1 with err set on a bad id or a nesting loop. */
 int btf_render(btf *b, uint32_t id, ebpf_str *out);
+
+/* A hash index of names (ELF sections, .BTF.ext sections): slots hold index + 1, 0 when empty.
+ * key(ctx, index) gives the name of an indexed item. Sized once for at most `capacity` items. */
+typedef struct {
+  uint32_t *slots;
+  uint32_t mask;
+  ebpf_str (*key)(const void *ctx, uint32_t index);
+  const void *ctx;
+} name_table;
+int name_table_init(arena *mem, name_table *t, uint32_t capacity, ebpf_str (*key)(const void *, uint32_t), const void *ctx);
+/* The index of the item named name, or EBPF_NONE. */
+uint32_t name_table_find(const name_table *t, const char *name, uint32_t len);
+/* Adds item index (its name given by key()); the caller stays within capacity. */
+void name_table_add(name_table *t, uint32_t index);
+
+/* The .BTF as BPF_BTF_LOAD takes it, copied into b->mem: each DATASEC's size and its variables'
+ * offsets (which compilers leave 0 in objects) filled in from the ELF section of that name and the
+ * variables' symbols, as libbpf does. Extern VARs become global (the loader allocates them) and a
+ * DATASEC with no ELF section (.kconfig externs) is laid out in order, each variable naturally
+ * aligned: the loader must use these offsets. */
+int btf_kernel_blob(btf *b, const struct ebpf_object *obj, ebpf_str *out);
 
 /* "int", "struct", ... for a kind; "unknown" otherwise. */
 const char *btf_kind_name(uint32_t kind);

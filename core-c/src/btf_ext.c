@@ -10,7 +10,16 @@ typedef struct {
   void *ctx;
   arena_vec sections; /* ebpf_btf_ext_section */
   arena_vec recs[3];  /* func_info, line_info, core_relo */
+  /* the last string looked up per field: consecutive line records repeat file and line */
+  uint32_t memo_off[2];
+  ebpf_str memo[2];
+  name_table by_name; /* sections by name */
 } ext_parser;
+
+static ebpf_str section_key(const void *ctx, uint32_t index) {
+  const ext_parser *p = ctx;
+  return ((const ebpf_btf_ext_section *)p->sections.items)[index].name;
+}
 
 enum { EXT_FUNC, EXT_LINE, EXT_CORE };
 static const char *const block_names[] = {"func_info", "line_info", "core_relo"};
@@ -28,11 +37,21 @@ static int ext_string(ext_parser *p, uint32_t off, ebpf_str *out, const char *wh
   return 0;
 }
 
-static ebpf_btf_ext_section *section_named(ext_parser *p, ebpf_str name) {
-  ebpf_btf_ext_section *secs = (ebpf_btf_ext_section *)p->sections.items;
-  for (uint32_t i = 0; i < p->sections.count; i++) {
-    if (secs[i].name.len == name.len && memcmp(secs[i].name.ptr, name.ptr, name.len) == 0) return &secs[i];
+/* ext_string through a one-entry memo per field (slot). */
+static int ext_string_memo(ext_parser *p, uint32_t slot, uint32_t off, ebpf_str *out, const char *what, uint32_t rec_off) {
+  if (p->memo[slot].ptr && p->memo_off[slot] == off) {
+    *out = p->memo[slot];
+    return 0;
   }
+  if (ext_string(p, off, out, what, EXT_LINE, rec_off)) return -1;
+  p->memo_off[slot] = off;
+  p->memo[slot] = *out;
+  return 0;
+}
+
+static ebpf_btf_ext_section *section_named(ext_parser *p, ebpf_str name) {
+  uint32_t i = name_table_find(&p->by_name, name.ptr, name.len);
+  if (i != EBPF_NONE) return &((ebpf_btf_ext_section *)p->sections.items)[i];
   ebpf_btf_ext_section *s = vec_push(p->b->mem, &p->sections);
   if (!s) {
     err_set(p->b->err, EBPF_ERR_NOMEM, "BTF.ext: out of memory");
@@ -40,6 +59,7 @@ static ebpf_btf_ext_section *section_named(ext_parser *p, ebpf_str name) {
   }
   s->name = name;
   s->section = p->lookup ? p->lookup(p->ctx, name.ptr, name.len) : EBPF_NONE;
+  name_table_add(&p->by_name, p->sections.count - 1);
   return s;
 }
 
@@ -50,7 +70,7 @@ static int bad_type(ext_parser *p, uint32_t block, ebpf_str sec, uint32_t rec_of
 }
 
 static int read_record(ext_parser *p, uint32_t block, const ebpf_buf *buf, uint32_t at, ebpf_str sec, void *out) {
-  uint32_t w[4] = {0};
+  uint32_t w[4] = {0}; /* in bounds: the caller checked the whole block of records */
   for (uint32_t i = 0; i < min_rec_sizes[block] / 4; i++) buf_u32(buf, at + 4 * i, &w[i]);
   switch (block) {
     case EXT_FUNC: {
@@ -64,7 +84,7 @@ static int read_record(ext_parser *p, uint32_t block, const ebpf_buf *buf, uint3
     case EXT_LINE: {
       ebpf_btf_line_info *l = out;
       l->insn_off = w[0];
-      if (ext_string(p, w[1], &l->file, "file name", block, at) || ext_string(p, w[2], &l->line, "line", block, at))
+      if (ext_string_memo(p, 0, w[1], &l->file, "file name", at) || ext_string_memo(p, 1, w[2], &l->line, "line", at))
         return -1;
       l->line_num = w[3] >> 10;
       l->column = w[3] & 0x3ff;
@@ -114,11 +134,15 @@ static int read_block(ext_parser *p, uint32_t block, const ebpf_buf *body, uint3
     uint32_t *first = block == EXT_FUNC ? &sec->func_first : block == EXT_LINE ? &sec->line_first : &sec->core_first;
     if (first[1])
       return err_set(b->err, EBPF_ERR_BTF, "BTF.ext: %s lists section '%.*s' twice", what, (int)name.len, name.ptr);
-    first[0] = p->recs[block].count;
+    arena_vec *recs = &p->recs[block];
+    first[0] = recs->count;
     first[1] = count;
+    /* room for every record the rest of the block can hold: one allocation per block, and
+     * vec_push below cannot fail */
+    if (vec_reserve(b->mem, recs, recs->count + (len - at) / rec_size + 1))
+      return err_set(b->err, EBPF_ERR_NOMEM, "BTF.ext: out of memory");
     for (uint32_t i = 0; i < count; i++, at += rec_size) {
-      void *rec = vec_push(b->mem, &p->recs[block]);
-      if (!rec) return err_set(b->err, EBPF_ERR_NOMEM, "BTF.ext: out of memory");
+      void *rec = vec_push(b->mem, recs);
       if (read_record(p, block, &buf, at, name, rec)) return -1;
     }
   }
@@ -145,6 +169,10 @@ int btf_ext_parse(btf *b, const ebpf_buf *section, btf_section_lookup lookup, vo
   buf_sub(&h, hdr_len, h.size - hdr_len, &body);
   ext_parser p = {.b = b, .lookup = lookup, .ctx = ctx};
   vec_init(&p.sections, sizeof(ebpf_btf_ext_section));
+  /* every section entry takes at least 12 bytes (name, count, a record of >= 4) */
+  uint32_t max_sections = h.size / 12 + 1;
+  if (vec_reserve(b->mem, &p.sections, max_sections) || name_table_init(b->mem, &p.by_name, max_sections, section_key, &p))
+    return err_set(b->err, EBPF_ERR_NOMEM, "BTF.ext: out of memory");
   for (uint32_t k = 0; k < 3; k++) vec_init(&p.recs[k], out_sizes[k]);
   for (uint32_t k = 0; k < 3; k++) {
     if (read_block(&p, k, &body, f[2 * k], f[2 * k + 1])) return b->err->status;

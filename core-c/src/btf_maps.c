@@ -151,14 +151,14 @@ static int parse_def(map_ctx *c, const ebpf_btf_type *def, ebpf_map *out, uint32
   return 0;
 }
 
-static uint32_t find_symbol(const ebpf_object *obj, uint32_t section, uint32_t offset, ebpf_str name) {
+/* The symbol of a map in ".maps": compilers leave the DATASEC's offsets 0 in object files (libbpf
+ * fixes them up from the symbol table), so the symbol gives the definition's offset and size. */
+static const ebpf_symbol *find_symbol(const ebpf_object *obj, uint32_t section, ebpf_str name) {
   for (uint32_t i = 1; i < obj->info.symbol_count; i++) {
     const ebpf_symbol *s = &obj->symbols[i];
-    if (s->section == section && s->value == offset && s->name.len == name.len &&
-        memcmp(s->name.ptr, name.ptr, name.len) == 0)
-      return i;
+    if (s->section == section && s->name.len == name.len && memcmp(s->name.ptr, name.ptr, name.len) == 0) return s;
   }
-  return EBPF_NONE;
+  return NULL;
 }
 
 static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t section_size, uint32_t index,
@@ -166,15 +166,18 @@ static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t secti
   const ebpf_btf_type *var = btf_type_by_id(b, vi->type);
   map_ctx c = {.b = b, .obj = obj, .name = var->name};
   if (var->name.len == 0) return err_set(&obj->err, EBPF_ERR_MAP, "'.maps': map #%u has an empty name", index);
-  if ((uint64_t)vi->offset + vi->bitfield_size > section_size)
-    return MAP_ERR(&c, "BTF data is corrupted: offset %u + size %u is outside '.maps' (%u bytes)", vi->offset,
-                   vi->bitfield_size, section_size);
   if (var->kind != EBPF_BTF_VAR) return MAP_ERR(&c, "unexpected var kind %s", btf_kind_name(var->kind));
+  const ebpf_symbol *sym = find_symbol(obj, section, var->name);
+  if (!sym) return MAP_ERR(&c, "no symbol of this name in '.maps'%s", "");
+  uint64_t offset = sym->value, size = sym->size;
+  if (offset + size > section_size || offset > section_size)
+    return MAP_ERR(&c, "BTF data is corrupted: offset %llu + size %llu is outside '.maps' (%u bytes)",
+                   (unsigned long long)offset, (unsigned long long)size, section_size);
   if (var->extra != 1 /* BTF_VAR_GLOBAL_ALLOCATED */)
     return MAP_ERR(&c, "unsupported map linkage %s", var->extra == 0 ? "static" : var->extra == 2 ? "extern" : "unknown");
   const ebpf_btf_type *def = btf_type_by_id(b, btf_skip_mods_typedefs(b, var->type));
   if (def->kind != EBPF_BTF_STRUCT) return MAP_ERR(&c, "unexpected def kind %s", btf_kind_name(def->kind));
-  if (def->size > vi->bitfield_size) return MAP_ERR(&c, "invalid def size %u > %u", def->size, vi->bitfield_size);
+  if (def->size > size) return MAP_ERR(&c, "invalid def size %u > %llu", def->size, (unsigned long long)size);
 
   ebpf_map m = {0};
   uint32_t inner_def_id = 0;
@@ -185,8 +188,8 @@ static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t secti
   m.name = var->name;
   m.section = section;
   m.origin = EBPF_MAP_BTF;
-  m.def_offset = vi->offset;
-  m.symbol = find_symbol(obj, section, vi->offset, var->name);
+  m.def_offset = (uint32_t)offset;
+  m.symbol = sym->index;
   m.btf_var_type_id = vi->type;
   m.inner_map = -1;
   *rec = m;
@@ -202,7 +205,7 @@ static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t secti
   inner.name = inner_name;
   inner.section = section;
   inner.origin = EBPF_MAP_BTF;
-  inner.def_offset = vi->offset;
+  inner.def_offset = (uint32_t)offset;
   inner.symbol = EBPF_NONE;
   inner.inner_map = -1;
   inner.attrs = EBPF_MAP_INNER_TEMPLATE;

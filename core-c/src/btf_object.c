@@ -4,15 +4,15 @@
 #include <string.h>
 
 #include "btf.h"
+#include "elf.h"
 #include "object.h"
 
+static ebpf_str elf_section_name(const void *ctx, uint32_t index) {
+  return ((const ebpf_object *)ctx)->sections[index].name;
+}
+
 static uint32_t section_by_name(void *ctx, const char *name, uint32_t len) {
-  const ebpf_object *obj = ctx;
-  for (uint32_t i = 1; i < obj->info.section_count; i++) {
-    const ebpf_section *s = &obj->sections[i];
-    if (s->name.len == len && memcmp(s->name.ptr, name, len) == 0) return i;
-  }
-  return EBPF_NONE;
+  return name_table_find(ctx, name, len);
 }
 
 int btf_object_parse(ebpf_object *obj) {
@@ -22,8 +22,14 @@ int btf_object_parse(ebpf_object *obj) {
   btf *b;
   if (object_section_buf(obj, sec->index, &buf) || btf_parse(&obj->mem, &buf, &obj->err, &b)) return obj->err.status;
   const ebpf_section *ext = object_find_section(obj, ".BTF.ext");
-  if (ext && (object_section_buf(obj, ext->index, &buf) || btf_ext_parse(b, &buf, section_by_name, obj)))
-    return obj->err.status;
+  if (ext) {
+    name_table elf_names; /* .BTF.ext names sections: index the ELF's by name once */
+    if (name_table_init(&obj->mem, &elf_names, obj->info.section_count, elf_section_name, obj))
+      return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory indexing section names");
+    for (uint32_t i = 1; i < obj->info.section_count; i++) name_table_add(&elf_names, i);
+    if (object_section_buf(obj, ext->index, &buf) || btf_ext_parse(b, &buf, section_by_name, &elf_names))
+      return obj->err.status;
+  }
   obj->info.btf = &b->info;
   return EBPF_OK;
 }
@@ -68,4 +74,99 @@ void ebpf_btf_close(ebpf_btf_open_result *result) {
   standalone *s = (standalone *)result;
   arena_release(&s->mem);
   free(s);
+}
+
+static void store_u32(uint8_t *p, uint32_t v, int big_endian) {
+  for (int i = 0; i < 4; i++) p[big_endian ? 3 - i : i] = (uint8_t)(v >> (8 * i));
+}
+
+static const ebpf_symbol *symbol_in(const ebpf_object *obj, uint32_t section, ebpf_str name) {
+  for (uint32_t i = 1; i < obj->info.symbol_count; i++) {
+    const ebpf_symbol *s = &obj->symbols[i];
+    if (s->section == section && s->name.len == name.len && memcmp(s->name.ptr, name.ptr, name.len) == 0) return s;
+  }
+  return NULL;
+}
+
+/* Natural alignment of a variable of `size` bytes (1, 2, 4 or 8). */
+static uint32_t var_align(uint32_t size) {
+  uint32_t a = 1;
+  while (a < 8 && a < size) a *= 2;
+  return a;
+}
+
+typedef struct {
+  uint32_t type, offset, size;
+} var_entry;
+
+static int var_before(const void *a, const void *b) {
+  const var_entry *x = a, *y = b;
+  return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
+  uint8_t *copy = arena_array_uninit(b->mem, b->raw.size ? b->raw.size : 1, 1);
+  if (!copy) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory copying %u bytes", b->raw.size);
+  memcpy(copy, b->raw.data, b->raw.size);
+  uint8_t *types = copy + b->types_start;
+  int be = b->raw.big_endian;
+  for (uint32_t id = 1; id < b->info.type_count; id++) {
+    const ebpf_btf_type *t = &b->info.types[id];
+    uint8_t *rec = types + b->type_offsets[id];
+    if (t->kind == EBPF_BTF_VAR && t->extra == 2) {
+      store_u32(rec + 12, 1, be); /* the kernel refuses extern VARs: the loader allocates them */
+      continue;
+    }
+    if (t->kind != EBPF_BTF_DATASEC) continue;
+    char name[256];
+    if (t->name.len >= sizeof name) continue;
+    memcpy(name, t->name.ptr, t->name.len);
+    name[t->name.len] = 0;
+    const ebpf_section *sec = object_find_section(obj, name);
+    const ebpf_btf_member *vars = btf_members(b, t);
+    /* .kconfig externs: where the .kconfig map holds them; other extern sections (.ksyms):
+     * in order, naturally aligned */
+    int kconfig = !sec && obj->kconfig_map >= 0 && t->name.len == 8 && !memcmp(t->name.ptr, ".kconfig", 8);
+    uint32_t end = 0;
+    var_entry *entries = arena_array(b->mem, t->vlen, sizeof(var_entry));
+    if (t->vlen && !entries) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory");
+    for (uint32_t i = 0; i < t->vlen; i++) {
+      uint32_t offset = vars[i].offset;
+      ebpf_str var_name = b->info.types[vars[i].type].name;
+      if (sec) {
+        const ebpf_symbol *sym = symbol_in(obj, sec->index, var_name);
+        if (sym) offset = (uint32_t)sym->value;
+      } else if (kconfig) {
+        int32_t at = data_kconfig_offset(obj, var_name);
+        if (at >= 0) offset = (uint32_t)at;
+        if (offset + vars[i].bitfield_size > end) end = offset + vars[i].bitfield_size;
+      } else {
+        uint32_t align = var_align(vars[i].bitfield_size);
+        offset = (end + align - 1) & ~(align - 1);
+        end = offset + vars[i].bitfield_size;
+      }
+      entries[i] = (var_entry){vars[i].type, offset, vars[i].bitfield_size};
+    }
+    /* the kernel wants a DATASEC's variables in offset order */
+    if (t->vlen > 1 && sort_stable(b->mem, entries, t->vlen, sizeof *entries, var_before))
+      return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory");
+    for (uint32_t i = 0; i < t->vlen; i++) {
+      store_u32(rec + 12 + 12 * i, entries[i].type, be);
+      store_u32(rec + 12 + 12 * i + 4, entries[i].offset, be);
+      store_u32(rec + 12 + 12 * i + 8, entries[i].size, be);
+    }
+    if (kconfig) end = ((const ebpf_map *)obj->maps.items)[obj->kconfig_map].value_size;
+    store_u32(rec + 8, sec ? sec->size : end, be);
+  }
+  out->ptr = (const char *)copy;
+  out->len = b->raw.size;
+  return 0;
+}
+
+const ebpf_str *ebpf_btf_kernel_blob(ebpf_object *obj) {
+  if (!obj || !obj->info.btf || obj->info.status) return NULL;
+  btf *b = (btf *)obj->info.btf;
+  ebpf_str *out = arena_alloc(b->mem, sizeof *out);
+  if (!out || btf_kernel_blob(b, obj, out)) return NULL;
+  return out;
 }

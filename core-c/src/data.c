@@ -28,18 +28,14 @@ int data_read_license_version(ebpf_object *obj) {
 }
 
 static uint32_t origin_of(uint32_t kind) {
-  switch (kind) {
-    case EBPF_SEC_DATA: return EBPF_MAP_DATA;
-    case EBPF_SEC_RODATA: return EBPF_MAP_RODATA;
-    case EBPF_SEC_BSS: return EBPF_MAP_BSS;
-    default: return EBPF_MAP_KCONFIG;
-  }
+  return kind == EBPF_SEC_DATA ? EBPF_MAP_DATA : kind == EBPF_SEC_RODATA ? EBPF_MAP_RODATA : EBPF_MAP_BSS;
 }
 
 int data_add_global_maps(ebpf_object *obj) {
   for (uint32_t i = 1; i < obj->info.section_count; i++) {
     const ebpf_section *s = &obj->sections[i];
-    if (s->kind < EBPF_SEC_DATA || s->kind > EBPF_SEC_KCONFIG) continue;
+    /* .kconfig comes from BTF (maps_btf_data.c): compilers emit no such ELF section */
+    if (s->kind < EBPF_SEC_DATA || s->kind > EBPF_SEC_BSS) continue;
     if (s->size == 0) continue; /* the kernel refuses a zero-sized value; nothing can refer to it */
     ebpf_buf b;
     if (object_section_buf(obj, i, &b)) return obj->err.status;
@@ -52,7 +48,7 @@ int data_add_global_maps(ebpf_object *obj) {
     m->key_size = 4;
     m->value_size = s->size;
     m->max_entries = 1;
-    if (s->kind == EBPF_SEC_RODATA || s->kind == EBPF_SEC_KCONFIG) m->flags = BPF_F_RDONLY_PROG;
+    if (s->kind == EBPF_SEC_RODATA) m->flags = BPF_F_RDONLY_PROG;
     m->init_data = b.data; /* NULL for .bss (SHT_NOBITS) */
     m->init_size = b.data ? b.size : 0;
     /* the section symbol, when the compiler emitted one */

@@ -44,6 +44,7 @@ static uint32_t classify(const ebpf_section *s) {
   if ((s->flags & SHF_EXECINSTR) && s->type == SHT_PROGBITS)
     return name_is(n, ".text") ? EBPF_SEC_TEXT : EBPF_SEC_PROGRAM;
   if (name_is(n, "maps")) return EBPF_SEC_MAPS;
+  if (name_is(n, ".struct_ops") || name_is(n, ".struct_ops.link")) return EBPF_SEC_STRUCT_OPS;
   if (name_is(n, ".maps")) return EBPF_SEC_BTF_MAPS;
   if (name_is(n, "license")) return EBPF_SEC_LICENSE;
   if (name_is(n, "version")) return EBPF_SEC_VERSION;

@@ -12,6 +12,9 @@ void elf_section_symbols(const ebpf_object *obj, uint32_t section, uint32_t *fir
 /* Steps of ebpf_object_open after the ELF tables, one file each. */
 int data_read_license_version(ebpf_object *obj);   /* data.c */
 int data_add_global_maps(ebpf_object *obj);        /* data.c */
+int data_add_kconfig_map(ebpf_object *obj);        /* maps_btf_data.c: needs BTF */
+int data_add_struct_ops_maps(ebpf_object *obj);    /* maps_btf_data.c */
+int32_t data_kconfig_offset(const ebpf_object *obj, ebpf_str name); /* -1 when not a kconfig variable */
 int relocs_read(ebpf_object *obj);                 /* relocs.c: raw entries of every SHT_REL */
 int maps_legacy_read(ebpf_object *obj);            /* maps_legacy.c */
 int programs_read(ebpf_object *obj);               /* programs.c */

@@ -115,6 +115,8 @@ static int parse(ebpf_object *obj) {
   if (dot_maps && (rc = btf_object_maps(obj, dot_maps->index)))
     return err_set(&obj->err, rc, "'.maps' could not be decoded");
   if ((rc = data_add_global_maps(obj))) return rc;
+  if ((rc = data_add_kconfig_map(obj))) return rc;
+  if ((rc = data_add_struct_ops_maps(obj))) return rc;
   if ((rc = programs_read(obj))) return rc;
   return relocs_classify(obj);
 }
@@ -126,6 +128,7 @@ ebpf_object *ebpf_object_open(const uint8_t *data, uint32_t size) {
   obj->file.size = data ? size : 0;
   obj->info.data = data;
   obj->info.data_size = obj->file.size;
+  obj->kconfig_map = -1;
   vec_init(&obj->programs, sizeof(ebpf_program));
   vec_init(&obj->maps, sizeof(ebpf_map));
   vec_init(&obj->relocs, sizeof(ebpf_reloc));

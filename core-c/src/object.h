@@ -25,6 +25,9 @@ struct ebpf_object {
   arena_vec maps;          /* ebpf_map */
   arena_vec relocs;        /* ebpf_reloc */
   arena_vec diagnostics;   /* ebpf_diagnostic */
+  int32_t kconfig_map;     /* the .kconfig map, or -1 */
+  void *kconfig_vars;      /* its variables (name, size, align, offset), sorted as laid out */
+  uint32_t kconfig_var_count;
   uint32_t *rel_first;     /* per section: its raw relocations are relocs[rel_first .. +rel_count) */
   uint32_t *rel_count;
   /* symbols sorted by (section, value) for address -> symbol lookups */

@@ -4,8 +4,15 @@
 #include "elf.h"
 #include "secdefs.h"
 
+#define STT_NOTYPE 0
 #define STT_FUNC 2
 #define STB_GLOBAL 1
+
+/* Function starts: STT_FUNC symbols, and the global STT_NOTYPE ones that compilers before
+ * clang 8 emitted for functions (local NOTYPE symbols are jump labels). */
+static int is_function(const ebpf_symbol *sym) {
+  return sym->type == STT_FUNC || (sym->type == STT_NOTYPE && sym->bind == STB_GLOBAL && sym->name.len);
+}
 
 static int add_program(ebpf_object *obj, const ebpf_section *sec, const secdef_match *match, uint32_t base_flags,
                        const ebpf_symbol *sym, uint64_t offset, uint64_t size) {
@@ -63,7 +70,7 @@ static int read_section(ebpf_object *obj, const ebpf_section *sec) {
   uint64_t last_value = UINT64_MAX;
   for (uint32_t k = first; k < end; k++) {
     const ebpf_symbol *sym = &obj->symbols[obj->sym_by_addr[k].index];
-    if (sym->type != STT_FUNC) continue;
+    if (!is_function(sym)) continue;
     if (sym->value == last_value) continue; /* an alias of the function just added */
     last_value = sym->value;
     uint64_t size = sym->size;
@@ -71,7 +78,7 @@ static int read_section(ebpf_object *obj, const ebpf_section *sec) {
       size = sec->size > sym->value ? sec->size - sym->value : 0;
       for (uint32_t j = k + 1; j < end; j++) {
         const ebpf_symbol *next = &obj->symbols[obj->sym_by_addr[j].index];
-        if (next->type == STT_FUNC && next->value > sym->value) {
+        if (is_function(next) && next->value > sym->value) {
           size = next->value - sym->value;
           break;
         }

@@ -133,6 +133,18 @@ static int32_t find_map(const classify_ctx *c, uint32_t section, uint32_t offset
   return -1;
 }
 
+/* The map whose definition starts at or last before (section, offset): the one holding a slot. */
+static int32_t find_map_holding(const classify_ctx *c, uint32_t section, uint32_t offset) {
+  uint32_t lo = 0, hi = c->map_count;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    const map_key *k = &c->maps[mid];
+    if (k->section < section || (k->section == section && k->offset <= offset)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo && c->maps[lo - 1].section == section ? c->maps[lo - 1].map : -1;
+}
+
 /* The program of `section` whose instructions hold byte `offset`, or -1. Programs are in
  * (section, insn_offset) order. */
 static int32_t find_program(const ebpf_object *obj, uint32_t section, uint32_t offset, int exact_start) {
@@ -192,6 +204,11 @@ static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_bu
   }
   if (sym->section == 0) {
     r->kind = EBPF_RELOC_EXTERN;
+    int32_t at = obj->kconfig_map >= 0 ? data_kconfig_offset(obj, sym->name) : -1;
+    if (at >= 0) {
+      r->map = obj->kconfig_map;
+      r->target_offset = (uint32_t)at;
+    }
     return 0;
   }
   if (sym->section >= SHN_LORESERVE) return 0; /* absolute or common: kind OTHER */
@@ -231,11 +248,13 @@ static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_bu
     case EBPF_SEC_MAPS:
     case EBPF_SEC_BTF_MAPS:
       r->kind = EBPF_RELOC_MAP;
-      r->map = find_map(c, tsec->index, (uint32_t)sym->value);
+      /* a static map is referenced through the section symbol, its offset in the imm */
+      r->map = target >= 0 && target <= UINT32_MAX ? find_map(c, tsec->index, (uint32_t)target) : -1;
+      r->target_offset = target >= 0 && target <= UINT32_MAX ? (uint32_t)target : 0;
       if (r->map < 0 && tsec->kind == EBPF_SEC_MAPS)
         return err_set(&obj->err, EBPF_ERR_RELOC,
-                       "section '%.*s': ld_imm64 at offset %u refers to '%.*s' at offset %llu of 'maps', where no map is defined",
-                       sl, sn, r->offset, yl, yn, (unsigned long long)sym->value);
+                       "section '%.*s': ld_imm64 at offset %u refers to '%.*s' at offset %lld of 'maps', where no map is defined",
+                       sl, sn, r->offset, yl, yn, (long long)target);
       return 0;
     case EBPF_SEC_DATA:
     case EBPF_SEC_RODATA:
@@ -262,7 +281,8 @@ int relocs_classify(ebpf_object *obj) {
   if ((obj->maps.count && !c.maps) || !c.data_map) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 0; i < obj->info.section_count; i++) c.data_map[i] = -1;
   for (uint32_t i = 0; i < obj->maps.count; i++) {
-    if (maps[i].origin >= EBPF_MAP_DATA) c.data_map[maps[i].section] = (int32_t)i;
+    if (maps[i].origin >= EBPF_MAP_DATA && maps[i].origin <= EBPF_MAP_KCONFIG && maps[i].section)
+      c.data_map[maps[i].section] = (int32_t)i;
     if (!(maps[i].attrs & EBPF_MAP_INNER_TEMPLATE))
       c.maps[c.map_count++] = (map_key){maps[i].section, maps[i].def_offset, (int32_t)i};
   }
@@ -278,6 +298,9 @@ int relocs_classify(ebpf_object *obj) {
       for (uint32_t i = 0; i < n; i++) {
         ebpf_reloc *r = &raw[first + i];
         if (r->kind == EBPF_RELOC_OTHER) r->kind = EBPF_RELOC_DATA_SLOT;
+        /* a slot of a map definition (BTF map-in-map `values`): name the map holding it */
+        if (r->map < 0 && (sec->kind == EBPF_SEC_MAPS || sec->kind == EBPF_SEC_BTF_MAPS || sec->kind == EBPF_SEC_STRUCT_OPS))
+          r->map = find_map_holding(&c, s, r->offset);
         /* a pointer to a function (struct_ops tables, callbacks): name the program */
         const ebpf_symbol *sym = &obj->symbols[r->symbol];
         if (sym->section && sym->section < SHN_LORESERVE && sym->value <= UINT32_MAX &&

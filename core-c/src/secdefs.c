@@ -176,7 +176,20 @@ static void fill(const sec_def *d, uint32_t n, uint32_t target, secdef_match *ou
   if (d->flags & FRAGS) out->load_flags |= 1u << 5;     /* BPF_F_XDP_HAS_FRAGS */
 }
 
+static int lookup(const char *name, uint32_t len, secdef_match *out);
+
 int secdef_lookup(const char *name, uint32_t len, secdef_match *out) {
+  /* libbpf >= 1.0: a leading '?' turns autoload off; the type comes from the rest */
+  if (len > 1 && name[0] == '?') {
+    if (lookup(name + 1, len - 1, out)) return -1;
+    out->flags |= EBPF_PROG_NO_AUTOLOAD;
+    if (out->target_off) out->target_off += 1;
+    return 0;
+  }
+  return lookup(name, len, out);
+}
+
+static int lookup(const char *name, uint32_t len, secdef_match *out) {
   const size_t count = sizeof defs / sizeof defs[0];
   for (size_t i = 0; i < count; i++) {
     const sec_def *d = &defs[i];

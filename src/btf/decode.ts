@@ -159,36 +159,60 @@ export interface ProgramExtent {
 }
 
 /**
- * The .BTF.ext records (func info, line info, CO-RE relocations) of the instructions of one
- * program, with instruction indexes relative to its first instruction. Read with a reader
- * taken after the last call into the core.
+ * The .BTF.ext records (func info, line info, CO-RE relocations) of each program's instructions,
+ * with instruction indexes relative to the program's first instruction; out[i] is programs[i]'s.
+ * Each record is placed by a binary search among the programs of its section. Read with a
+ * reader taken after the last call into the core.
  */
-export function decodeProgramBtfExt(r: RecordReader, btfPtr: number, program: ProgramExtent): ProgramBtfExt {
-  const out: ProgramBtfExt = { funcInfo: [], lineInfo: [], coreRelocations: [] };
-  const extPtr = r.u32(btfPtr + 28), extCount = r.u32(btfPtr + 32);
-  const start = program.insnOffset, end = start + program.insnCount * 8;
-  const types = r.u32(btfPtr + 12);
+export function decodeProgramsBtfExt(r: RecordReader, btfPtr: number, programs: readonly ProgramExtent[]): ProgramBtfExt[] {
+  const out = programs.map((): ProgramBtfExt => ({ funcInfo: [], lineInfo: [], coreRelocations: [] }));
+  const bySection = new Map<string, number[]>();
+  programs.forEach((p, i) => {
+    const list = bySection.get(p.section);
+    if (list) list.push(i);
+    else bySection.set(p.section, [i]);
+  });
+  for (const list of bySection.values()) list.sort((a, b) => programs[a]!.insnOffset - programs[b]!.insnOffset);
+  const extPtr = r.u32(btfPtr + 28), extCount = r.u32(btfPtr + 32), types = r.u32(btfPtr + 12);
+  const strings = r.u32(btfPtr + 60);
   for (let i = 0; i < extCount; i++) {
     const sec = extPtr + i * EXT_SECTION_SIZE;
-    if (r.str(sec) !== program.section) continue;
-    const records = (arrayAt: number, firstAt: number, size: number, one: (at: number, insn: number) => void): void => {
+    const list = bySection.get(r.str(sec));
+    if (!list) continue;
+    /** The program (index into out) holding the instruction at byte `off`, or -1. */
+    const owner = (off: number): number => {
+      let lo = 0, hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (programs[list[mid]!]!.insnOffset <= off) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === 0) return -1;
+      const p = programs[list[lo - 1]!]!;
+      return off < p.insnOffset + p.insnCount * 8 ? list[lo - 1]! : -1;
+    };
+    const records = (arrayAt: number, firstAt: number, size: number, one: (at: number, ext: ProgramBtfExt, insn: number) => void): void => {
       const base = r.u32(btfPtr + arrayAt), first = r.u32(sec + firstAt), count = r.u32(sec + firstAt + 4);
       for (let k = 0; k < count; k++) {
-        const at = base + (first + k) * size, off = r.u32(at);
-        if (off >= start && off < end) one(at, (off - start) / 8);
+        const at = base + (first + k) * size, off = r.u32(at), p = owner(off);
+        if (p >= 0) one(at, out[p]!, (off - programs[p]!.insnOffset) / 8);
       }
     };
-    records(36, 12, FUNC_INFO_SIZE, (at, insn) => {
+    records(36, 12, FUNC_INFO_SIZE, (at, ext, insn) => {
       const typeId = r.u32(at + 4);
-      out.funcInfo.push({ insn, typeId, name: r.str(types + typeId * TYPE_SIZE) });
+      ext.funcInfo.push({ insn, typeId, name: r.str(types + typeId * TYPE_SIZE) });
     });
-    records(44, 20, LINE_INFO_SIZE, (at, insn) => {
-      out.lineInfo.push({ insn, file: r.str(at + 4), line: r.str(at + 12), lineNumber: r.u32(at + 20), column: r.u32(at + 24) });
+    records(44, 20, LINE_INFO_SIZE, (at, ext, insn) => {
+      ext.lineInfo.push({
+        insn, file: r.str(at + 4), line: r.str(at + 12), lineNumber: r.u32(at + 20), column: r.u32(at + 24),
+        fileOffset: r.u32(at + 4) - strings, lineOffset: r.u32(at + 12) - strings,
+      });
     });
-    records(52, 28, CORE_RELO_SIZE, (at, insn) => {
+    records(52, 28, CORE_RELO_SIZE, (at, ext, insn) => {
       const kindValue = r.u32(at + 16);
-      out.coreRelocations.push({
-        insn, typeId: r.u32(at + 4), access: r.str(at + 8), kind: CORE_RELOCATION_KINDS[kindValue] ?? 'byte_off', kindValue,
+      ext.coreRelocations.push({
+        insn, typeId: r.u32(at + 4), access: r.str(at + 8), accessOffset: r.u32(at + 8) - strings,
+        kind: CORE_RELOCATION_KINDS[kindValue] ?? 'byte_off', kindValue,
       });
     });
   }
@@ -204,4 +228,17 @@ export function renderTypesAsC(info: BtfInfo): string | undefined {
     out.push(`/* [${t.id}] ${t.kind}${t.name ? ` '${t.name}'` : ''} */\n${t.c}`);
   }
   return out.join('\n\n') + '\n';
+}
+
+/**
+ * The .BTF of the open object at `objPtr` as BPF_BTF_LOAD takes it (DATASEC sizes and variable
+ * offsets filled in from the ELF, as libbpf does), copied out of WASM memory; undefined when the
+ * object has no BTF.
+ */
+export function btfForKernel(core: CoreExports, objPtr: number): Uint8Array | undefined {
+  const ptr = core.ebpf_btf_kernel_blob(objPtr);
+  if (!ptr) return undefined;
+  const view = new DataView(core.memory.buffer);
+  const data = view.getUint32(ptr, true), len = view.getUint32(ptr + 4, true);
+  return new Uint8Array(core.memory.buffer, data, len).slice();
 }

@@ -104,6 +104,9 @@ export interface LineInfo {
   line: string;
   lineNumber: number;
   column: number;
+  /** Offsets of `file` and `line` in the BTF string section (for BPF_PROG_LOAD's line_info). */
+  fileOffset: number;
+  lineOffset: number;
 }
 
 /** libbpf's names of enum bpf_core_relo_kind. */
@@ -116,6 +119,8 @@ export interface CoreRelocation {
   typeId: number;
   /** The accessor string: "0:1:2" (field), "0" (type), enumerator index (enumval). */
   access: string;
+  /** Offset of `access` in the BTF string section (for the kernel's bpf_core_relo). */
+  accessOffset: number;
   kind: CoreRelocationKind;
   /** enum bpf_core_relo_kind value. */
   kindValue: number;

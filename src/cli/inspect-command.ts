@@ -24,14 +24,15 @@ export function renderTables(file: string, info: ObjectInfo): string {
       subs.map((p) => [p.name, p.section, String(p.insnCount), String(p.relocationCount)])));
   }
 
-  const maps = info.maps.filter((m) => m.origin === 'legacy' || m.origin === 'btf');
+  const isData = (origin: string): boolean => ['data', 'rodata', 'bss', 'kconfig'].includes(origin);
+  const maps = info.maps.filter((m) => !isData(m.origin));
   out.push('', `Maps (${maps.length})`);
   out.push(formatTable(['NAME', 'TYPE', 'KEY', 'VALUE', 'MAX', 'FLAGS', 'PINNING', 'INNER', 'PATH', 'ORIGIN'],
     maps.map((m) => [m.name, m.typeName, String(m.keySize), String(m.valueSize), String(m.maxEntries), hex(m.flags),
       String(m.pinning), m.innerMap === null ? '-' : info.maps[m.innerMap]?.name ?? String(m.innerMap),
       dash(m.persistentPath), m.origin + (m.innerTemplate ? ' (inner template)' : '')])));
 
-  const data = info.maps.filter((m) => m.origin !== 'legacy' && m.origin !== 'btf');
+  const data = info.maps.filter((m) => isData(m.origin));
   out.push('', `Global data (${data.length})`);
   out.push(formatTable(['NAME', 'KIND', 'SIZE', 'FLAGS', 'INITIALIZED'],
     data.map((m) => [m.name, m.origin, String(m.valueSize), hex(m.flags), m.initialData ? 'yes' : 'no'])));

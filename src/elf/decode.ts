@@ -10,33 +10,48 @@ const NONE = 0xffffffff;
 
 const SECTION_KINDS: readonly SectionKind[] = [
   'other', 'program', 'text', 'maps', 'btf-maps', 'data', 'rodata', 'bss', 'kconfig',
-  'license', 'version', 'btf', 'btf-ext', 'symtab', 'strtab', 'rel', 'debug',
+  'license', 'version', 'btf', 'btf-ext', 'symtab', 'strtab', 'rel', 'debug', 'struct-ops',
 ];
 const SYMBOL_TYPES: readonly SymbolType[] = ['notype', 'object', 'func', 'section', 'file', 'common', 'tls'];
 const SYMBOL_BINDINGS: readonly SymbolBinding[] = ['local', 'global', 'weak'];
-const MAP_ORIGINS: readonly MapOrigin[] = ['legacy', 'btf', 'data', 'rodata', 'bss', 'kconfig'];
+const MAP_ORIGINS: readonly MapOrigin[] = ['legacy', 'btf', 'data', 'rodata', 'bss', 'kconfig', 'struct-ops'];
 const RELOC_KINDS: readonly RelocationKind[] = ['other', 'map', 'data', 'call', 'subprog-address', 'extern', 'data-slot'];
 const DIAG_KINDS: readonly DiagnosticKind[] = ['ignored', 'unknown-section', 'ignored'];
 
 // ebpf_program flags
 const PROG_SUBPROG = 1, PROG_GLOBAL = 2, PROG_UNKNOWN_SEC = 4, PROG_RETPROBE = 8, PROG_NEEDS_TARGET = 32,
-  PROG_HAS_ATTACH_TYPE = 64;
+  PROG_HAS_ATTACH_TYPE = 64, PROG_NO_AUTOLOAD = 128;
 const BPF_F_SLEEPABLE = 1 << 4, BPF_F_XDP_HAS_FRAGS = 1 << 5;
 const MAP_INNER_TEMPLATE = 1;
+const SECTION_KIND_BTF = 11, SECTION_KIND_STRTAB = 14;
 
 // Record sizes (wasm32), pinned by EBPF_WASM_LAYOUT in the header.
 const SECTION_SIZE = 64, SYMBOL_SIZE = 40, PROGRAM_SIZE = 80, MAP_SIZE = 96, RELOC_SIZE = 48, DIAG_SIZE = 24;
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** A string table decoded whole: strings inside it are substrings (cheap slices). */
+interface StringTable {
+  start: number;
+  end: number;
+  text: string | undefined; // undefined until first used, or when offsets would not line up
+  decoded: boolean;
+}
 
 /** A view of the object's records in WASM memory; valid until the object is closed. */
 export class RecordReader {
   readonly view: DataView;
   private readonly bytes: Uint8Array;
-  private readonly strings = new Map<number, string>();
-  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  private readonly tables: StringTable[];
+  private lastTable: StringTable | undefined;
+  private readonly looseStrings = new Map<number, string>();
 
-  constructor(core: CoreExports) {
+  /** `sharing`: a reader of the same object (before WASM memory grew) whose string tables,
+   *  already decoded, this one reuses. */
+  constructor(core: CoreExports, sharing?: RecordReader) {
     this.view = new DataView(core.memory.buffer);
     this.bytes = new Uint8Array(core.memory.buffer);
+    this.tables = sharing ? sharing.tables : [];
   }
 
   u8(at: number): number { return this.view.getUint8(at); }
@@ -49,21 +64,50 @@ export class RecordReader {
     return this.view.getBigUint64(at, true).toString();
   }
 
-  /** An ebpf_str {ptr, len} at `at`. Strings repeat (section names), so ASCII ones are decoded
-   *  once per pointer (a NUL-terminated string at one address has one length). */
+  /** Registers [ptr, ptr + size) as a string table (ELF .strtab, .BTF strings): its strings are
+   *  then sliced from one decoding of the whole table instead of decoded one by one. */
+  addStringTable(ptr: number, size: number): void {
+    if (size > 0) this.tables.push({ start: ptr, end: ptr + size, text: undefined, decoded: false });
+  }
+
+  /** An ebpf_str {ptr, len} at `at`. */
   str(at: number): string {
-    const ptr = this.u32(at), len = this.u32(at + 4);
-    if (len === 0) return '';
-    const cached = this.strings.get(ptr);
+    const ptr = this.view.getUint32(at, true), len = this.view.getUint32(at + 4, true);
+    return len === 0 ? '' : this.string(ptr, len);
+  }
+
+  /** The UTF-8 string of len bytes at ptr. */
+  string(ptr: number, len: number): string {
+    let table = this.lastTable;
+    if (table === undefined || ptr < table.start || ptr + len > table.end) {
+      table = this.tables.find((t) => ptr >= t.start && ptr + len <= t.end);
+      if (table !== undefined) this.lastTable = table;
+    }
+    if (table !== undefined) {
+      if (!table.decoded) {
+        table.decoded = true;
+        const text = utf8.decode(this.bytes.subarray(table.start, table.end));
+        // byte offsets are string offsets only when every byte became one UTF-16 unit
+        if (text.length === table.end - table.start) table.text = text;
+      }
+      if (table.text !== undefined) return table.text.substring(ptr - table.start, ptr - table.start + len);
+    }
+    return this.loose(ptr, len);
+  }
+
+  /** A string outside the registered tables: decoded once per address (a NUL-terminated string
+   *  at one address has one length), ASCII without a TextDecoder call. */
+  private loose(ptr: number, len: number): string {
+    const cached = this.looseStrings.get(ptr);
     if (cached !== undefined && cached.length === len) return cached;
     const b = this.bytes;
     let out = '';
     for (let i = ptr, end = ptr + len; i < end; i++) {
       const c = b[i]!;
-      if (c >= 0x80) return this.decoder.decode(b.subarray(ptr, ptr + len));
+      if (c >= 0x80) return utf8.decode(b.subarray(ptr, ptr + len));
       out += String.fromCharCode(c);
     }
-    this.strings.set(ptr, out);
+    this.looseStrings.set(ptr, out);
     return out;
   }
 }
@@ -125,6 +169,7 @@ function decodeProgram(r: RecordReader, at: number, index: number, sections: Sec
     needsBtfTarget: (flags & PROG_NEEDS_TARGET) !== 0,
     sleepable: (loadFlags & BPF_F_SLEEPABLE) !== 0,
     xdpFrags: (loadFlags & BPF_F_XDP_HAS_FRAGS) !== 0,
+    autoload: (flags & PROG_NO_AUTOLOAD) === 0,
     unknownSection: (flags & PROG_UNKNOWN_SEC) !== 0,
     insnOffset: r.u32(at + 32),
     fileOffset: r.u32(at + 60),
@@ -195,6 +240,21 @@ function decodeArray<T>(ptr: number, count: number, size: number, one: (at: numb
   return out;
 }
 
+/** The .BTF string section, once the core has validated .BTF (ebpf_object_info.btf is set):
+ *  its header (magic, version, flags, hdr_len, type_off, type_len, str_off, str_len) says where. */
+function registerBtfStrings(r: RecordReader, info: number, dataPtr: number, sectionsPtr: number, count: number): void {
+  if (r.u32(info + 88) === 0) return;
+  for (let i = 0; i < count; i++) {
+    const at = sectionsPtr + i * SECTION_SIZE;
+    if (r.u32(at + 56) !== SECTION_KIND_BTF) continue;
+    const btf = dataPtr + r.u32(at + 40);
+    const le = r.view.getUint16(btf, true) === 0xeb9f;
+    const hdrLen = r.view.getUint32(btf + 4, le), strOff = r.view.getUint32(btf + 16, le), strLen = r.view.getUint32(btf + 20, le);
+    r.addStringTable(btf + hdrLen + strOff, strLen);
+    return;
+  }
+}
+
 /** Status and message of an ebpf_object_info at `info`. */
 export function objectStatus(r: RecordReader, info: number): { status: number; message: string } {
   return { status: r.u32(info), message: r.str(info + 4) };
@@ -203,6 +263,12 @@ export function objectStatus(r: RecordReader, info: number): { status: number; m
 /** The ELF part of ObjectInfo from an ebpf_object_info whose status is 0. */
 export function decodeObjectInfo(r: RecordReader, info: number): ObjectInfo {
   const dataPtr = r.u32(info + 32);
+  const sectionsPtr = r.u32(info + 40), sectionCount = r.u32(info + 44);
+  for (let i = 0; i < sectionCount; i++) {
+    const at = sectionsPtr + i * SECTION_SIZE;
+    if (r.u32(at + 56) === SECTION_KIND_STRTAB) r.addStringTable(dataPtr + r.u32(at + 40), r.u32(at + 44));
+  }
+  registerBtfStrings(r, info, dataPtr, sectionsPtr, sectionCount);
   const sections = decodeArray(r.u32(info + 40), r.u32(info + 44), SECTION_SIZE, (at) => decodeSection(r, at));
   const licenseLen = r.u32(info + 20);
   const hasLicense = sections.some((s) => s.kind === 'license');

@@ -6,7 +6,7 @@ export type U64 = number | string;
 
 export type SectionKind =
   | 'other' | 'program' | 'text' | 'maps' | 'btf-maps' | 'data' | 'rodata' | 'bss' | 'kconfig'
-  | 'license' | 'version' | 'btf' | 'btf-ext' | 'symtab' | 'strtab' | 'rel' | 'debug';
+  | 'license' | 'version' | 'btf' | 'btf-ext' | 'symtab' | 'strtab' | 'rel' | 'debug' | 'struct-ops';
 
 export interface SectionInfo {
   index: number;
@@ -67,6 +67,8 @@ export interface ProgramSpec {
   needsBtfTarget: boolean;
   sleepable: boolean;
   xdpFrags: boolean;
+  /** False for SEC("?name"): libbpf loads such programs only when asked. */
+  autoload: boolean;
   /** The section name matched no known pattern (a diagnostic says so). */
   unknownSection: boolean;
   /** Byte offset of the first instruction within the section, and within the file. */
@@ -82,7 +84,9 @@ export interface ProgramSpec {
   btfExt?: ProgramBtfExt;
 }
 
-export type MapOrigin = 'legacy' | 'btf' | 'data' | 'rodata' | 'bss' | 'kconfig';
+/** Where a map comes from: a definition (legacy `maps`, BTF `.maps`), a global-data section,
+ *  the extern __kconfig variables (BTF, no section), or a `.struct_ops` variable. */
+export type MapOrigin = 'legacy' | 'btf' | 'data' | 'rodata' | 'bss' | 'kconfig' | 'struct-ops';
 
 export interface MapSpec {
   index: number;
@@ -132,7 +136,8 @@ export interface RelocationInfo {
   map: number | null;
   /** Index into `programs` of the program holding the instruction, or null. */
   program: number | null;
-  /** Data: offset within the map value; call/subprog-address: byte offset in the target section. */
+  /** Data: offset within the map value; map: offset of the map's definition in its section;
+   *  call/subprog-address: byte offset in the target section. */
   targetOffset: number;
   /** Call/subprog-address: index into `programs` of the callee, or null. */
   targetProgram: number | null;

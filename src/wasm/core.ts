@@ -13,6 +13,7 @@ export interface CoreExports {
   ebpf_btf_render(btf: number, typeId: number): number;
   ebpf_btf_open(data: number, size: number, ext: number, extSize: number): number;
   ebpf_btf_close(result: number): void;
+  ebpf_btf_kernel_blob(obj: number): number;
   [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void);
 }
 

@@ -6,7 +6,7 @@ import { inspect } from '../../src/inspect.js';
 import { SHF, STT, buildElf, concat, exit, mov0 } from './elf-builder.js';
 
 // [section, type, expected attach type (null: none), attach target, extra flags]
-type Row = [string, string, string | null, string | null, ...('ret' | 'sleepable' | 'frags' | 'btf' | 'unknown')[]];
+type Row = [string, string, string | null, string | null, ...('ret' | 'sleepable' | 'frags' | 'btf' | 'unknown' | 'noauto')[]];
 const rows: Row[] = [
   ['xdp', 'xdp', 'xdp', null],
   ['xdp/ingress_filter', 'xdp', 'xdp', 'ingress_filter'],
@@ -102,8 +102,13 @@ const rows: Row[] = [
   ['netfilter', 'netfilter', 'netfilter', null],
   ['sk_reuseport', 'sk_reuseport', 'sk_reuseport_select', null],
   ['sk_reuseport/migrate', 'sk_reuseport', 'sk_reuseport_select_or_migrate', null],
+  ['?tc', 'sched_cls', null, null, 'noauto'],
+  ['?raw_tp/sys_enter', 'raw_tracepoint', null, 'sys_enter', 'noauto'],
+  ['?tp/syscalls/sys_enter_getpid', 'tracepoint', null, 'syscalls/sys_enter_getpid', 'noauto'],
+  ['?socket/1', 'socket_filter', null, '1', 'noauto'],
   ['my_custom_section', 'unspec', null, null, 'unknown'],
   ['xdpfoo', 'unspec', null, null, 'unknown'],
+  ['?', 'unspec', null, null, 'unknown'],
 ];
 
 const code = concat(mov0(), exit());
@@ -123,8 +128,8 @@ rows.forEach(([section, type, attach, target, ...flags], i) => {
     assert.is(p.section, section);
     assert.is(p.name, `f${i}`);
     assert.equal(
-      [p.typeName, p.expectedAttachTypeName, p.attachTarget, p.retprobe, p.sleepable, p.xdpFrags, p.needsBtfTarget, p.unknownSection],
-      [type, attach, target, flags.includes('ret'), flags.includes('sleepable'), flags.includes('frags'), flags.includes('btf'), flags.includes('unknown')]);
+      [p.typeName, p.expectedAttachTypeName, p.attachTarget, p.retprobe, p.sleepable, p.xdpFrags, p.needsBtfTarget, p.unknownSection, p.autoload],
+      [type, attach, target, flags.includes('ret'), flags.includes('sleepable'), flags.includes('frags'), flags.includes('btf'), flags.includes('unknown'), !flags.includes('noauto')]);
   });
 });
 
@@ -133,7 +138,7 @@ test('cgroup_skb/ingress carries attach type 0 explicitly', () => {
 });
 
 test('unknown sections are reported once each, not fatal', () => {
-  assert.equal(info.diagnostics.map((d) => d.kind), ['unknown-section', 'unknown-section']);
+  assert.equal(info.diagnostics.map((d) => d.kind), ['unknown-section', 'unknown-section', 'unknown-section']);
   assert.match(info.diagnostics[1]!.message, /'xdpfoo'/);
 });
 

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ElfError, inspect, mapInitialData } from '../../src/inspect.js';
+import { R_BPF, SHF, STB, STT, buildElf, call, concat, exit, ldImm64, mov0, u32s } from './elf-builder.js';
 import { PATHS, sampleObject } from './sample-object.js';
 
 for (const bigEndian of [false, true]) {
@@ -89,7 +90,7 @@ for (const bigEndian of [false, true]) {
     const r = info.relocations;
     const mapIndex = (name: string): number => info.maps.findIndex((m) => m.name === name);
     assert.equal(r.map((x) => [x.section, x.offset, x.symbol, x.kind, x.program, x.map, x.targetProgram, x.targetOffset, x.type]), [
-      ['xdp', 0, 'counters', 'map', 0, mapIndex('counters'), null, 0, 1],
+      ['xdp', 0, 'counters', 'map', 0, mapIndex('counters'), null, 80, 1],
       ['xdp', 40, 'sub', 'call', 1, null, 2, 0, 10],
       ['.text', 0, '.data', 'data', 2, mapIndex('.data'), null, 4, 1],
       ['maps', 64, 'inner', 'data-slot', null, mapIndex('outer'), null, 0, 2],
@@ -114,6 +115,47 @@ test('both byte orders describe the same object', () => {
   assert.equal(strip(inspect(sampleObject(true).bytes)).programs, strip(inspect(sampleObject(false).bytes)).programs);
   assert.equal(inspect(sampleObject(true).bytes).maps.map((m) => ({ ...m, initialData: null })),
     inspect(sampleObject(false).bytes).maps.map((m) => ({ ...m, initialData: null })));
+});
+
+test('functions marked only by global NOTYPE symbols (objects of clang < 8)', () => {
+  const info = inspect(buildElf({
+    sections: [
+      { name: '.text', flags: SHF.ALLOC | SHF.EXECINSTR, data: concat(mov0(), exit(), mov0(), mov0(), exit()) },
+      { name: 'xdp', flags: SHF.ALLOC | SHF.EXECINSTR, data: concat(call(1, -1), exit()) },
+    ],
+    symbols: [
+      { name: 'LBB0_1', section: '.text', value: 8, type: STT.NOTYPE, bind: STB.LOCAL },
+      { name: 'g2', section: '.text', value: 0, type: STT.NOTYPE },
+      { name: 'g1', section: '.text', value: 16, type: STT.NOTYPE },
+      { name: 'xdp_prog', section: 'xdp', value: 0, type: STT.NOTYPE },
+    ],
+    relocs: [{ section: 'xdp', offset: 0, symbol: 'g1', type: R_BPF.R64_32 }],
+  }).bytes);
+  assert.equal(info.programs.map((p) => [p.name, p.section, p.insnOffset, p.insnCount, p.subprogram]),
+    [['g2', '.text', 0, 2, true], ['g1', '.text', 16, 3, true], ['xdp_prog', 'xdp', 0, 2, false]]);
+  assert.equal(info.relocations.map((r) => [r.kind, info.programs[r.targetProgram!]!.name]), [['call', 'g1']]);
+});
+
+test('a static map referenced through the section symbol, its offset in the imm', () => {
+  for (const be of [false, true]) {
+    const def = (type: number) => u32s([type, 4, 4, 1, 0], be);
+    const info = inspect(buildElf({
+      bigEndian: be,
+      sections: [
+        { name: 'maps', flags: SHF.ALLOC, data: concat(def(2), def(1)) },
+        { name: 'xdp', flags: SHF.ALLOC | SHF.EXECINSTR, data: concat(ldImm64(1, 0, 20, be), mov0(be), exit(be)) },
+      ],
+      symbols: [
+        { name: 'maps', section: 'maps', type: STT.SECTION, bind: STB.LOCAL },
+        { name: 'dummy', section: 'maps', value: 0, size: 20, type: STT.OBJECT },
+        { name: 'hash_map', section: 'maps', value: 20, size: 20, type: STT.OBJECT, bind: STB.LOCAL },
+        { name: 'prog', section: 'xdp', value: 0, size: 32, type: STT.FUNC },
+      ],
+      relocs: [{ section: 'xdp', offset: 0, symbol: 'maps', type: R_BPF.R64_64 }],
+    }).bytes);
+    const r = info.relocations[0]!;
+    assert.equal([r.kind, r.symbol, info.maps[r.map!]!.name, r.targetOffset], ['map', 'maps', 'hash_map', 20]);
+  }
 });
 
 test('inspect() rejects non-bytes with a TypeError, bad bytes with ElfError', () => {
