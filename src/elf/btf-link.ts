@@ -2,7 +2,7 @@
 import type { CoreExports } from '../wasm/core.js';
 import { RecordReader } from './decode.js';
 import type { ObjectInfo } from './types.js';
-import { decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from '../btf/decode.js';
+import { btfReader, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from '../btf/decode.js';
 
 export interface BtfOptions {
   /** Include every BTF type (large): `ObjectInfo.btf.types`. */
@@ -14,7 +14,7 @@ export function attachBtf(core: CoreExports, _reader: RecordReader, btfPtr: numb
   options: BtfOptions): void {
   info.btf = decodeBtf(core, btfPtr, options);
   if (!info.btf.hasExt) return;
-  const r = new RecordReader(core); // rendering may have grown WASM memory
+  const r = btfReader(core, btfPtr); // after rendering, which may have grown WASM memory
   const exts = decodeProgramsBtfExt(r, btfPtr, info.programs);
   info.programs.forEach((p, i) => { p.btfExt = exts[i]!; });
 }
