@@ -110,6 +110,13 @@ function decodeExtSection(r: RecordReader, at: number): BtfExtSection {
   };
 }
 
+/** A reader of WASM memory that slices BTF strings from one decoding of the string section. */
+export function btfReader(core: CoreExports, btfPtr: number): RecordReader {
+  const r = new RecordReader(core);
+  r.addStringTable(r.u32(btfPtr + 60), r.u32(btfPtr + 8));
+  return r;
+}
+
 /** Renders every type through the core (the arena keeps the strings until the object or BTF is
  *  closed), then reads them: rendering may grow WASM memory, so views are taken afterwards. */
 function renderAll(core: CoreExports, btfPtr: number, count: number): number[] {
@@ -123,12 +130,12 @@ function renderAll(core: CoreExports, btfPtr: number, count: number): number[] {
  * With `btfTypes`, every type is decoded and rendered as C.
  */
 export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeOptions = {}): BtfInfo {
-  let r = new RecordReader(core);
+  let r = btfReader(core, btfPtr);
   const typeCount = r.u32(btfPtr + 4);
   let rendered: number[] | undefined;
   if (options.btfTypes) {
     rendered = renderAll(core, btfPtr, typeCount);
-    r = new RecordReader(core);
+    r = btfReader(core, btfPtr);
   }
   const extPtr = r.u32(btfPtr + 28), extCount = r.u32(btfPtr + 32);
   const extSections = new Array<BtfExtSection>(extCount);
@@ -162,7 +169,7 @@ export interface ProgramExtent {
  * The .BTF.ext records (func info, line info, CO-RE relocations) of each program's instructions,
  * with instruction indexes relative to the program's first instruction; out[i] is programs[i]'s.
  * Each record is placed by a binary search among the programs of its section. Read with a
- * reader taken after the last call into the core.
+ * reader (btfReader) taken after the last call into the core.
  */
 export function decodeProgramsBtfExt(r: RecordReader, btfPtr: number, programs: readonly ProgramExtent[]): ProgramBtfExt[] {
   const out = programs.map((): ProgramBtfExt => ({ funcInfo: [], lineInfo: [], coreRelocations: [] }));

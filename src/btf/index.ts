@@ -2,11 +2,11 @@
 import { loadCoreSync } from '../wasm/core.js';
 import { RecordReader } from '../elf/decode.js';
 import { ElfError } from '../elf/errors.js';
-import { decodeBtf, decodeProgramsBtfExt, type ProgramExtent } from './decode.js';
+import { btfReader, decodeBtf, decodeProgramsBtfExt, type ProgramExtent } from './decode.js';
 import type { BtfInfo, ProgramBtfExt } from './types.js';
 
 export * from './types.js';
-export { BTF_KINDS, CORE_RELOCATION_KINDS, btfForKernel, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from './decode.js';
+export { BTF_KINDS, CORE_RELOCATION_KINDS, btfForKernel, btfReader, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from './decode.js';
 export type { BtfDecodeOptions, ProgramExtent } from './decode.js';
 
 const STATUS_NOMEM = 5;
@@ -39,7 +39,7 @@ export function parseBtf(btfBytes: Uint8Array, extBytes?: Uint8Array, programs: 
     if (status !== 0) throw new ElfError(r.str(result + 4), status);
     const btfPtr = r.u32(result + 12);
     const btf = decodeBtf(core, btfPtr, { btfTypes: true });
-    r = new RecordReader(core);
+    r = btfReader(core, btfPtr);
     return { btf, programs: decodeProgramsBtfExt(r, btfPtr, programs) };
   } finally {
     if (result) core.ebpf_btf_close(result);

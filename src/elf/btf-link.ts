@@ -2,7 +2,7 @@
 import type { CoreExports } from '../wasm/core.js';
 import { RecordReader } from './decode.js';
 import type { ObjectInfo } from './types.js';
-import { decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from '../btf/decode.js';
+import { btfReader, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from '../btf/decode.js';
 
 export interface BtfOptions {
   /** Include every BTF type (large): `ObjectInfo.btf.types`. */
@@ -10,11 +10,11 @@ export interface BtfOptions {
 }
 
 /** Adds `btf` (and per-program BTF.ext records) to `info` from the ebpf_btf_info at `btfPtr`. */
-export function attachBtf(core: CoreExports, reader: RecordReader, btfPtr: number, info: ObjectInfo,
+export function attachBtf(core: CoreExports, _reader: RecordReader, btfPtr: number, info: ObjectInfo,
   options: BtfOptions): void {
   info.btf = decodeBtf(core, btfPtr, options);
   if (!info.btf.hasExt) return;
-  const r = new RecordReader(core, reader); // rendering may have grown WASM memory; string tables carry over
+  const r = btfReader(core, btfPtr); // after rendering, which may have grown WASM memory
   const exts = decodeProgramsBtfExt(r, btfPtr, info.programs);
   info.programs.forEach((p, i) => { p.btfExt = exts[i]!; });
 }
