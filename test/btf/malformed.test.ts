@@ -2,8 +2,11 @@
 // truncations at every length and seeded byte flips never trap or hang.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseBtf } from '../../src/btf/index.js';
-import { ElfError } from '../../src/inspect.js';
+import { ElfError, inspect } from '../../src/inspect.js';
+import { fixturesDir } from '../elf/fixture-files.js';
 import { BtfBuilder, KIND } from './btf-builder.js';
 import { sampleBtf } from './sample-btf.js';
 
@@ -102,6 +105,22 @@ for (const bigEndian of [false, true]) {
     assert.match(btf.types![2]!.c, /nested too deep/);
   });
 }
+
+test('a fixture object whose .BTF has a loop or a bad type id is an ElfError naming the type', () => {
+  for (const variant of ['maps_btf.o', 'maps_btf.bpfeb.o']) {
+    const original = readFileSync(join(fixturesDir, variant));
+    const btf = inspect(original).sections.find((s) => s.name === '.BTF')!;
+    const le = !variant.includes('bpfeb');
+    const firstTypeRef = btf.offset + 24 + 8; // type [1] is a PTR: its `type` field
+    const patched = (value: number): Uint8Array => {
+      const bytes = original.slice();
+      new DataView(bytes.buffer).setUint32(firstTypeRef, value, le);
+      return bytes;
+    };
+    assert.throws(() => inspect(patched(1)), (e: Error) => e instanceof ElfError && e.status === 2 && /^BTF: type \[1\] \(ptr ''\) is part of a reference loop$/.test(e.message));
+    assert.throws(() => inspect(patched(0xffff)), (e: Error) => e instanceof ElfError && /^BTF: type \[1\] \(ptr ''\) refers to type \[65535\], but the last type id is \d+$/.test(e.message));
+  }
+});
 
 test('truncations of a BTF at every length are errors, never traps', () => {
   const bytes = sampleBtf().builder.build();
