@@ -79,6 +79,9 @@ for (const bigEndian of [false, true]) {
     b.int('wide', 4, 40);
     rejects(b.build(bigEndian), /int 'wide'\) has size 4 with 40 bits/);
     b = withInt();
+    b.declTag('tag', 1, 0); // an int has no members
+    rejects(b.build(bigEndian), /decl_tag \[2\] 'tag' names component 0 of type \[1\] \(int\), which has 0/);
+    b = withInt();
     b.raw([0, KIND.INT << 24, 4]); // the encoding word is missing
     rejects(b.build(bigEndian), /type \[2\] \(int\) at offset 16 is truncated/);
   });
