@@ -8,6 +8,9 @@
 #include "btf.h"
 
 #define MAX_NESTING 64
+/* Types may be shared where C would repeat them (an anonymous struct used twice, nested): the
+ * text can grow exponentially with nesting, so rendering one type stops after this many steps. */
+#define MAX_STEPS 20000
 
 /* A growable string in malloc'd memory (intermediate declarators are freed at once). */
 typedef struct {
@@ -59,9 +62,11 @@ static void put_indent(sb *s, int indent) {
 
 typedef struct {
   const btf *b;
+  uint32_t steps;
+  int over; /* MAX_STEPS reached: the text says so once, and every loop stops */
 } renderer;
 
-static void decl(const renderer *r, sb *out, uint32_t id, const char *inner, uint32_t inner_len, int indent, int depth);
+static void decl(renderer *r, sb *out, uint32_t id, const char *inner, uint32_t inner_len, int indent, int depth);
 
 static const char *compound_word(uint32_t kind) {
   return kind == EBPF_BTF_UNION ? "union" : kind == EBPF_BTF_STRUCT ? "struct" : "enum";
@@ -76,10 +81,10 @@ static uint32_t bitfield_bits(const btf *b, const ebpf_btf_type *owner, const eb
 }
 
 /* The "{ ... }" of a struct, union or enum, members at indent + 1. */
-static void body(const renderer *r, sb *out, const ebpf_btf_type *t, int indent, int depth) {
+static void body(renderer *r, sb *out, const ebpf_btf_type *t, int indent, int depth) {
   const ebpf_btf_member *m = btf_members(r->b, t);
   puts_(out, "{\n");
-  for (uint32_t i = 0; i < t->vlen; i++) {
+  for (uint32_t i = 0; i < t->vlen && !r->over; i++) {
     put_indent(out, indent + 1);
     if (t->kind == EBPF_BTF_ENUM || t->kind == EBPF_BTF_ENUM64) {
       put_str(out, m[i].name);
@@ -109,7 +114,13 @@ static void finish(sb *out, const char *inner, uint32_t inner_len) {
 }
 
 /* Appends the declaration of `inner` (a declarator: "x", "*p", "a[4]", "" ...) of type id. */
-static void decl(const renderer *r, sb *out, uint32_t id, const char *inner, uint32_t inner_len, int indent, int depth) {
+static void decl(renderer *r, sb *out, uint32_t id, const char *inner, uint32_t inner_len, int indent, int depth) {
+  if (r->over) return;
+  if (++r->steps > MAX_STEPS) {
+    r->over = 1;
+    puts_(out, "/* too large to render */");
+    return;
+  }
   const ebpf_btf_type *t = btf_type_by_id(r->b, id);
   if (!t) {
     puts_(out, "/* bad type */");
@@ -161,7 +172,7 @@ static void decl(const renderer *r, sb *out, uint32_t id, const char *inner, uin
       put(&next, inner, inner_len);
       puts_(&next, "(");
       const ebpf_btf_member *p = btf_members(r->b, t);
-      for (uint32_t i = 0; i < t->vlen; i++) {
+      for (uint32_t i = 0; i < t->vlen && !r->over; i++) {
         if (i) puts_(&next, ", ");
         if (p[i].type == 0 && i == t->vlen - 1) puts_(&next, "...");
         else decl(r, &next, p[i].type, p[i].name.ptr, p[i].name.len, indent, depth + 1);
@@ -213,7 +224,7 @@ static void linkage(sb *out, uint32_t value) {
   else if (value == 2) puts_(out, "extern ");
 }
 
-static void definition(const renderer *r, sb *out, uint32_t id) {
+static void definition(renderer *r, sb *out, uint32_t id) {
   const ebpf_btf_type *t = btf_type_by_id(r->b, id);
   switch (t->kind) {
     case EBPF_BTF_STRUCT: case EBPF_BTF_UNION: case EBPF_BTF_ENUM: case EBPF_BTF_ENUM64:
@@ -287,7 +298,7 @@ static void definition(const renderer *r, sb *out, uint32_t id) {
 int btf_render(btf *b, uint32_t id, ebpf_str *out) {
   if (id >= b->info.type_count)
     return err_set(b->err, EBPF_ERR_ARG, "BTF: type [%u] does not exist (the last id is %u)", id, b->info.type_count - 1);
-  renderer r = {b};
+  renderer r = {b, 0, 0};
   sb text = {0};
   definition(&r, &text, id);
   char *copy = text.oom ? NULL : arena_alloc(b->mem, (uint64_t)text.len + 1);

@@ -125,6 +125,17 @@ test('a fixture object whose .BTF has a loop or a bad type id is an ElfError nam
   }
 });
 
+test('types shared where C repeats them (exponential text) render with a bound', () => {
+  const b = withInt();
+  let inner = b.struct('', 8, [{ name: 'a', type: 1 }, { name: 'b', type: 1, bitOffset: 32 }]);
+  for (let k = 0; k < 40; k++) {
+    inner = b.struct('', 8 << k, [{ name: 'x', type: inner }, { name: 'y', type: inner, bitOffset: 64 << k }]);
+  }
+  const top = parseBtf(b.build()).btf.types![inner]!;
+  assert.match(top.c, /too large to render/);
+  assert.ok(top.c.length < 4 << 20);
+});
+
 test('truncations of a BTF at every length are errors, never traps', () => {
   const bytes = sampleBtf().builder.build();
   for (let len = 0; len < bytes.length; len++) {
