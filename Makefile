@@ -52,8 +52,9 @@ check-reproducible:
 
 # libFuzzer + ASan + UBSan over the core: fuzz_object (ebpf_object_open/close on whole objects,
 # every BTF type rendered) then fuzz_btf (ebpf_btf_open on raw .BTF/.BTF.ext), FUZZ_SECONDS split
-# between them. Seeded with the fixtures; corpora and crash artifacts live under build/fuzz/ (not
-# committed). Fails on any crash, sanitizer report, abort or hang (-timeout).
+# between them. Seeded with the fixtures and fuzz/regressions/ (past crash inputs, replayed
+# first); corpora and crash artifacts live under build/fuzz/, not committed. Fails on any crash,
+# sanitizer report, abort or hang (-timeout).
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
 FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -67,6 +68,7 @@ fuzz: $(FUZZ_DIR)/fuzz_object $(FUZZ_DIR)/fuzz_btf
 	mkdir -p $(FUZZ_DIR)/corpus-object $(FUZZ_DIR)/corpus-btf
 	cp $(FUZZ_SEEDS) $(FUZZ_DIR)/corpus-object/
 	node fuzz/btf_seeds.mjs $(FUZZ_DIR)/corpus-btf $(FUZZ_SEEDS)
+	cp fuzz/regressions/*.btf $(FUZZ_DIR)/corpus-btf/
 	$(FUZZ_DIR)/fuzz_object $(FUZZ_RUN) $(FUZZ_DIR)/corpus-object
 	$(FUZZ_DIR)/fuzz_btf $(FUZZ_RUN) $(FUZZ_DIR)/corpus-btf
 

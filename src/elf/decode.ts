@@ -23,7 +23,7 @@ const PROG_SUBPROG = 1, PROG_GLOBAL = 2, PROG_UNKNOWN_SEC = 4, PROG_RETPROBE = 8
   PROG_HAS_ATTACH_TYPE = 64, PROG_NO_AUTOLOAD = 128;
 const BPF_F_SLEEPABLE = 1 << 4, BPF_F_XDP_HAS_FRAGS = 1 << 5;
 const MAP_INNER_TEMPLATE = 1;
-const SECTION_KIND_STRTAB = 14;
+const SECTION_KIND_BTF = 11, SECTION_KIND_STRTAB = 14;
 
 // Record sizes (wasm32), pinned by EBPF_WASM_LAYOUT in the header.
 const SECTION_SIZE = 64, SYMBOL_SIZE = 40, PROGRAM_SIZE = 80, MAP_SIZE = 96, RELOC_SIZE = 48, DIAG_SIZE = 24;
@@ -42,12 +42,16 @@ interface StringTable {
 export class RecordReader {
   readonly view: DataView;
   private readonly bytes: Uint8Array;
-  private readonly tables: StringTable[] = [];
+  private readonly tables: StringTable[];
   private lastTable: StringTable | undefined;
+  private readonly looseStrings = new Map<number, string>();
 
-  constructor(core: CoreExports) {
+  /** `sharing`: a reader of the same object (before WASM memory grew) whose string tables,
+   *  already decoded, this one reuses. */
+  constructor(core: CoreExports, sharing?: RecordReader) {
     this.view = new DataView(core.memory.buffer);
     this.bytes = new Uint8Array(core.memory.buffer);
+    this.tables = sharing ? sharing.tables : [];
   }
 
   u8(at: number): number { return this.view.getUint8(at); }
@@ -88,7 +92,23 @@ export class RecordReader {
       }
       if (table.text !== undefined) return table.text.substring(ptr - table.start, ptr - table.start + len);
     }
-    return utf8.decode(this.bytes.subarray(ptr, ptr + len));
+    return this.loose(ptr, len);
+  }
+
+  /** A string outside the registered tables: decoded once per address (a NUL-terminated string
+   *  at one address has one length), ASCII without a TextDecoder call. */
+  private loose(ptr: number, len: number): string {
+    const cached = this.looseStrings.get(ptr);
+    if (cached !== undefined && cached.length === len) return cached;
+    const b = this.bytes;
+    let out = '';
+    for (let i = ptr, end = ptr + len; i < end; i++) {
+      const c = b[i]!;
+      if (c >= 0x80) return utf8.decode(b.subarray(ptr, ptr + len));
+      out += String.fromCharCode(c);
+    }
+    this.looseStrings.set(ptr, out);
+    return out;
   }
 }
 
@@ -220,6 +240,21 @@ function decodeArray<T>(ptr: number, count: number, size: number, one: (at: numb
   return out;
 }
 
+/** The .BTF string section, once the core has validated .BTF (ebpf_object_info.btf is set):
+ *  its header (magic, version, flags, hdr_len, type_off, type_len, str_off, str_len) says where. */
+function registerBtfStrings(r: RecordReader, info: number, dataPtr: number, sectionsPtr: number, count: number): void {
+  if (r.u32(info + 88) === 0) return;
+  for (let i = 0; i < count; i++) {
+    const at = sectionsPtr + i * SECTION_SIZE;
+    if (r.u32(at + 56) !== SECTION_KIND_BTF) continue;
+    const btf = dataPtr + r.u32(at + 40);
+    const le = r.view.getUint16(btf, true) === 0xeb9f;
+    const hdrLen = r.view.getUint32(btf + 4, le), strOff = r.view.getUint32(btf + 16, le), strLen = r.view.getUint32(btf + 20, le);
+    r.addStringTable(btf + hdrLen + strOff, strLen);
+    return;
+  }
+}
+
 /** Status and message of an ebpf_object_info at `info`. */
 export function objectStatus(r: RecordReader, info: number): { status: number; message: string } {
   return { status: r.u32(info), message: r.str(info + 4) };
@@ -233,6 +268,7 @@ export function decodeObjectInfo(r: RecordReader, info: number): ObjectInfo {
     const at = sectionsPtr + i * SECTION_SIZE;
     if (r.u32(at + 56) === SECTION_KIND_STRTAB) r.addStringTable(dataPtr + r.u32(at + 40), r.u32(at + 44));
   }
+  registerBtfStrings(r, info, dataPtr, sectionsPtr, sectionCount);
   const sections = decodeArray(r.u32(info + 40), r.u32(info + 44), SECTION_SIZE, (at) => decodeSection(r, at));
   const licenseLen = r.u32(info + 20);
   const hasLicense = sections.some((s) => s.kind === 'license');
