@@ -289,6 +289,20 @@ static int bad_ref(const btf *b, uint32_t id, uint32_t ref, const char *what) {
                  btf_kind_name(t->kind), (int)t->name.len, t->name.ptr, what, ref, b->info.type_count - 1);
 }
 
+/* A decl_tag's component index is -1 (the type itself) or names a member of the struct/union or a
+ * parameter of the func it tags. */
+static int check_tag_component(const btf *b, uint32_t id) {
+  const ebpf_btf_type *t = &b->info.types[id], *target = &b->info.types[t->type];
+  int32_t component = (int32_t)t->extra;
+  if (component == -1) return 0;
+  uint32_t count = 0;
+  if (target->kind == EBPF_BTF_STRUCT || target->kind == EBPF_BTF_UNION) count = target->vlen;
+  else if (target->kind == EBPF_BTF_FUNC && target->type < b->info.type_count) count = b->info.types[target->type].vlen;
+  if (component >= 0 && (uint32_t)component < count) return 0;
+  return err_set(b->err, EBPF_ERR_BTF, "BTF: decl_tag [%u] '%.*s' names component %d of type [%u] (%s), which has %u",
+                 id, (int)t->name.len, t->name.ptr, component, t->type, btf_kind_name(target->kind), count);
+}
+
 /* Every reference names an existing type, FUNCs point at FUNC_PROTOs, DATASECs hold VARs/FUNCs. */
 static int check_refs(const btf *b) {
   uint32_t n = b->info.type_count;
@@ -299,6 +313,7 @@ static int check_refs(const btf *b) {
     if (t->kind == EBPF_BTF_FUNC && b->info.types[t->type].kind != EBPF_BTF_FUNC_PROTO)
       return err_set(b->err, EBPF_ERR_BTF, "BTF: func [%u] '%.*s' has type [%u], a %s, not a func_proto", id,
                      (int)t->name.len, t->name.ptr, t->type, btf_kind_name(b->info.types[t->type].kind));
+    if (t->kind == EBPF_BTF_DECL_TAG && check_tag_component(b, id)) return b->err->status;
     if (t->kind == EBPF_BTF_ENUM || t->kind == EBPF_BTF_ENUM64) continue;
     const ebpf_btf_member *m = btf_members(b, t);
     for (uint32_t i = 0; i < t->vlen; i++) {

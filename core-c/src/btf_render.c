@@ -8,24 +8,19 @@
 #include "btf.h"
 
 #define MAX_NESTING 64
-/* Depth alone does not bound the text: anonymous structs several members wide, nested 64 deep,
- * would render to members^64 lines. Past this size rendering stops and the type is an error. */
-#define MAX_TEXT (1u << 20)
+/* Types may be shared where C would repeat them (an anonymous struct used twice, nested): the
+ * text can grow exponentially with nesting, so rendering one type stops after this many steps. */
+#define MAX_STEPS 20000
 
 /* A growable string in malloc'd memory (intermediate declarators are freed at once). */
 typedef struct {
   char *p;
   uint32_t len, cap;
-  int oom;       /* stop: out of memory, or too_large */
-  int too_large; /* the text would exceed MAX_TEXT */
+  int oom;
 } sb;
 
 static void put(sb *s, const char *str, uint32_t n) {
   if (s->oom || n == 0) return;
-  if (s->len + n > MAX_TEXT) {
-    s->oom = s->too_large = 1;
-    return;
-  }
   if (s->len + n + 1 > s->cap) {
     uint32_t cap = s->cap ? s->cap : 64;
     while (cap < s->len + n + 1) cap *= 2;
@@ -67,9 +62,11 @@ static void put_indent(sb *s, int indent) {
 
 typedef struct {
   const btf *b;
+  uint32_t steps;
+  int over; /* MAX_STEPS reached: the text says so once, and every loop stops */
 } renderer;
 
-static void decl(const renderer *r, sb *out, uint32_t id, const char *inner, uint32_t inner_len, int indent, int depth);
+static void decl(renderer *r, sb *out, uint32_t id, const char *inner, uint32_t inner_len, int indent, int depth);
 
 static const char *compound_word(uint32_t kind) {
   return kind == EBPF_BTF_UNION ? "union" : kind == EBPF_BTF_STRUCT ? "struct" : "enum";
@@ -84,10 +81,10 @@ static uint32_t bitfield_bits(const btf *b, const ebpf_btf_type *owner, const eb
 }
 
 /* The "{ ... }" of a struct, union or enum, members at indent + 1. */
-static void body(const renderer *r, sb *out, const ebpf_btf_type *t, int indent, int depth) {
+static void body(renderer *r, sb *out, const ebpf_btf_type *t, int indent, int depth) {
   const ebpf_btf_member *m = btf_members(r->b, t);
   puts_(out, "{\n");
-  for (uint32_t i = 0; i < t->vlen && !out->oom; i++) {
+  for (uint32_t i = 0; i < t->vlen && !r->over; i++) {
     put_indent(out, indent + 1);
     if (t->kind == EBPF_BTF_ENUM || t->kind == EBPF_BTF_ENUM64) {
       put_str(out, m[i].name);
@@ -117,8 +114,13 @@ static void finish(sb *out, const char *inner, uint32_t inner_len) {
 }
 
 /* Appends the declaration of `inner` (a declarator: "x", "*p", "a[4]", "" ...) of type id. */
-static void decl(const renderer *r, sb *out, uint32_t id, const char *inner, uint32_t inner_len, int indent, int depth) {
-  if (out->oom) return;
+static void decl(renderer *r, sb *out, uint32_t id, const char *inner, uint32_t inner_len, int indent, int depth) {
+  if (r->over) return;
+  if (++r->steps > MAX_STEPS) {
+    r->over = 1;
+    puts_(out, "/* too large to render */");
+    return;
+  }
   const ebpf_btf_type *t = btf_type_by_id(r->b, id);
   if (!t) {
     puts_(out, "/* bad type */");
@@ -170,7 +172,7 @@ static void decl(const renderer *r, sb *out, uint32_t id, const char *inner, uin
       put(&next, inner, inner_len);
       puts_(&next, "(");
       const ebpf_btf_member *p = btf_members(r->b, t);
-      for (uint32_t i = 0; i < t->vlen; i++) {
+      for (uint32_t i = 0; i < t->vlen && !r->over; i++) {
         if (i) puts_(&next, ", ");
         if (p[i].type == 0 && i == t->vlen - 1) puts_(&next, "...");
         else decl(r, &next, p[i].type, p[i].name.ptr, p[i].name.len, indent, depth + 1);
@@ -211,10 +213,7 @@ static void decl(const renderer *r, sb *out, uint32_t id, const char *inner, uin
       finish(out, inner, inner_len);
       return;
   }
-  if (next.oom) {
-    out->oom = 1;
-    out->too_large |= next.too_large;
-  }
+  if (next.oom) out->oom = 1;
   decl(r, out, t->type, next.p ? next.p : "", next.len, indent, depth + 1);
   free(next.p);
 }
@@ -225,7 +224,7 @@ static void linkage(sb *out, uint32_t value) {
   else if (value == 2) puts_(out, "extern ");
 }
 
-static void definition(const renderer *r, sb *out, uint32_t id) {
+static void definition(renderer *r, sb *out, uint32_t id) {
   const ebpf_btf_type *t = btf_type_by_id(r->b, id);
   switch (t->kind) {
     case EBPF_BTF_STRUCT: case EBPF_BTF_UNION: case EBPF_BTF_ENUM: case EBPF_BTF_ENUM64:
@@ -299,13 +298,9 @@ static void definition(const renderer *r, sb *out, uint32_t id) {
 int btf_render(btf *b, uint32_t id, ebpf_str *out) {
   if (id >= b->info.type_count)
     return err_set(b->err, EBPF_ERR_ARG, "BTF: type [%u] does not exist (the last id is %u)", id, b->info.type_count - 1);
-  renderer r = {b};
+  renderer r = {b, 0, 0};
   sb text = {0};
   definition(&r, &text, id);
-  if (text.too_large) {
-    free(text.p);
-    return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] renders to more than %u bytes of C (anonymous types nested too widely)", id, MAX_TEXT);
-  }
   char *copy = text.oom ? NULL : arena_alloc(b->mem, (uint64_t)text.len + 1);
   if (copy && text.len) memcpy(copy, text.p, text.len);
   free(text.p);

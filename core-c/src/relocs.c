@@ -20,6 +20,13 @@ static int reloc_width(uint32_t type) {
   }
 }
 
+/* Relocations of debug info and BTF matter to linkers only. */
+static int is_linker_only(const ebpf_object *obj, uint32_t target) {
+  if (target == 0 || target >= obj->info.section_count) return 0;
+  uint32_t kind = obj->sections[target].kind;
+  return kind == EBPF_SEC_DEBUG || kind == EBPF_SEC_BTF || kind == EBPF_SEC_BTF_EXT;
+}
+
 static int read_rel_section(ebpf_object *obj, const ebpf_section *rel) {
   const char *rn = rel->name.ptr;
   int rl = (int)rel->name.len;
@@ -33,8 +40,7 @@ static int read_rel_section(ebpf_object *obj, const ebpf_section *rel) {
     return err_set(&obj->err, EBPF_ERR_ELF, "relocation section '%.*s': symbol table index %u is not the symbol table",
                    rl, rn, rel->link);
   const ebpf_section *target = &obj->sections[rel->info];
-  /* debug info and BTF relocations matter to linkers only */
-  if (target->kind == EBPF_SEC_DEBUG || target->kind == EBPF_SEC_BTF || target->kind == EBPF_SEC_BTF_EXT) return 0;
+  if (is_linker_only(obj, target->index)) return 0;
   if (obj->rel_count[target->index])
     return err_set(&obj->err, EBPF_ERR_ELF, "section '%.*s' has two relocation sections", (int)target->name.len,
                    target->name.ptr);
@@ -86,7 +92,8 @@ int relocs_read(ebpf_object *obj) {
   if (!obj->rel_first || !obj->rel_count) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
   uint64_t total = 0; /* an upper bound, so the array is allocated once */
   for (uint32_t i = 1; i < count; i++)
-    if (obj->sections[i].type == SHT_REL) total += obj->sections[i].size / REL_SIZE;
+    if (obj->sections[i].type == SHT_REL && !is_linker_only(obj, obj->sections[i].info))
+      total += obj->sections[i].size / REL_SIZE;
   if (total > UINT32_MAX || vec_reserve(&obj->mem, &obj->relocs, (uint32_t)total))
     return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for %llu relocations", (unsigned long long)total);
   for (uint32_t i = 1; i < count; i++)

@@ -84,17 +84,37 @@ int buf_cstr(const ebpf_buf *b, uint64_t off, const char **str, uint32_t *len) {
 
 struct arena_block {
   arena_block *next;
-  uint64_t pad; /* keeps the payload 8-byte aligned on wasm32 and 64-bit hosts */
+  uint64_t used; /* bytes handed out from the payload */
+  uint64_t cap;  /* payload bytes; the payload follows, 8-byte aligned on wasm32 and 64-bit hosts */
 };
+
+/* Small allocations are carved from shared chunks (one malloc per chunk, not per allocation);
+ * large ones get a block of their own. */
+#define ARENA_CHUNK 16384u
 
 static void *arena_take(arena *a, uint64_t size, int zeroed) {
   if (size > UINT32_MAX - sizeof(arena_block) - 8) return NULL;
   size = (size + 7) & ~(uint64_t)7;
-  arena_block *blk = zeroed ? calloc(1, sizeof(arena_block) + (size_t)size) : malloc(sizeof(arena_block) + (size_t)size);
-  if (!blk) return NULL;
-  blk->next = a->head;
-  a->head = blk;
-  return blk + 1;
+  arena_block *head = a->head;
+  if (!head || head->cap - head->used < size) {
+    uint64_t cap = size > ARENA_CHUNK / 4 ? size : ARENA_CHUNK;
+    arena_block *blk = malloc(sizeof(arena_block) + (size_t)cap);
+    if (!blk) return NULL;
+    blk->used = 0;
+    blk->cap = cap;
+    if (head && cap == size) { /* a block of its own: keep the current chunk's free space in use */
+      blk->next = head->next;
+      head->next = blk;
+    } else {
+      blk->next = head;
+      a->head = blk;
+    }
+    head = blk;
+  }
+  uint8_t *p = (uint8_t *)(head + 1) + head->used;
+  head->used += size;
+  if (zeroed) memset(p, 0, (size_t)size);
+  return p;
 }
 
 void *arena_alloc(arena *a, uint64_t size) { return arena_take(a, size, 1); }

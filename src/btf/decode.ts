@@ -110,10 +110,11 @@ function decodeExtSection(r: RecordReader, at: number): BtfExtSection {
   };
 }
 
-/** A reader of WASM memory that slices BTF strings from one decoding of the string section. */
-export function btfReader(core: CoreExports, btfPtr: number): RecordReader {
-  const r = new RecordReader(core);
-  r.addStringTable(r.u32(btfPtr + 60), r.u32(btfPtr + 8));
+/** A reader of WASM memory that slices BTF strings from one decoding of the string section;
+ *  `sharing`: a reader of the same object whose string tables (BTF's included) it reuses. */
+export function btfReader(core: CoreExports, btfPtr: number, sharing?: RecordReader): RecordReader {
+  const r = new RecordReader(core, sharing);
+  if (!sharing) r.addStringTable(r.u32(btfPtr + 60), r.u32(btfPtr + 8));
   return r;
 }
 
@@ -127,15 +128,16 @@ function renderAll(core: CoreExports, btfPtr: number, count: number): number[] {
 
 /**
  * The BtfInfo of the ebpf_btf_info at `btfPtr` (from ebpf_object_info.btf or ebpf_btf_open).
- * With `btfTypes`, every type is decoded and rendered as C.
+ * With `btfTypes`, every type is decoded and rendered as C. `sharing`: a reader of the same
+ * object whose decoded string tables are reused.
  */
-export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeOptions = {}): BtfInfo {
-  let r = btfReader(core, btfPtr);
+export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeOptions = {}, sharing?: RecordReader): BtfInfo {
+  let r = btfReader(core, btfPtr, sharing);
   const typeCount = r.u32(btfPtr + 4);
   let rendered: number[] | undefined;
   if (options.btfTypes) {
     rendered = renderAll(core, btfPtr, typeCount);
-    r = btfReader(core, btfPtr);
+    r = btfReader(core, btfPtr, r);
   }
   const extPtr = r.u32(btfPtr + 28), extCount = r.u32(btfPtr + 32);
   const extSections = new Array<BtfExtSection>(extCount);

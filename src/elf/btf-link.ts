@@ -10,11 +10,11 @@ export interface BtfOptions {
 }
 
 /** Adds `btf` (and per-program BTF.ext records) to `info` from the ebpf_btf_info at `btfPtr`. */
-export function attachBtf(core: CoreExports, _reader: RecordReader, btfPtr: number, info: ObjectInfo,
+export function attachBtf(core: CoreExports, reader: RecordReader, btfPtr: number, info: ObjectInfo,
   options: BtfOptions): void {
-  info.btf = decodeBtf(core, btfPtr, options);
+  info.btf = decodeBtf(core, btfPtr, options, reader);
   if (!info.btf.hasExt) return;
-  const r = btfReader(core, btfPtr); // after rendering, which may have grown WASM memory
+  const r = btfReader(core, btfPtr, reader); // after rendering, which may have grown WASM memory
   const exts = decodeProgramsBtfExt(r, btfPtr, info.programs);
   info.programs.forEach((p, i) => { p.btfExt = exts[i]!; });
 }

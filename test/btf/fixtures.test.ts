@@ -12,7 +12,7 @@ const MAP = { HASH: 1, ARRAY: 2, PERF_EVENT_ARRAY: 4, LPM_TRIE: 11, ARRAY_OF_MAP
 
 function bpftoolDump(path: string): string | undefined {
   try {
-    return execFileSync('bpftool', ['btf', 'dump', 'file', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return execFileSync('bpftool', ['btf', 'dump', 'file', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
   } catch {
     return undefined;
   }
@@ -49,12 +49,35 @@ function bpftoolLines(t: BtfType, types: BtfType[]): string[] {
         `\ttype_id=${v.type} offset=${v.offset} size=${v.size} (${types[v.type]!.kind.toUpperCase()} '${types[v.type]!.name}')`)];
     case 'float':
       return [`${head} size=${t.size}`];
+    case 'enum': case 'enum64': {
+      const suffix = t.kind === 'enum' ? '' : t.kindFlag ? 'LL' : 'ULL';
+      return [`${head} encoding=${t.kindFlag ? 'SIGNED' : 'UNSIGNED'} size=${t.size} vlen=${t.values!.length}`,
+        ...t.values!.map((v) => `\t'${v.name}' val=${v.value}${suffix}`)];
+    }
+    case 'decl_tag':
+      return [`${head} type_id=${t.type} component_idx=${t.componentIndex}`];
     default:
       return [`${head} (kind not in the fixtures)`];
   }
 }
 
 const objects = fixtureObjects();
+
+const VMLINUX = '/sys/kernel/btf/vmlinux';
+test('the running kernel\'s BTF (every kind, 100k+ types) agrees with bpftool btf dump', async () => {
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(VMLINUX)) return console.log(`  (skipped: no ${VMLINUX})`);
+  const dump = bpftoolDump(VMLINUX);
+  if (dump === undefined) return console.log('  (skipped: bpftool cannot dump it here)');
+  const { parseBtf } = await import('../../src/btf/index.js');
+  const types = parseBtf(readFileSync(VMLINUX)).btf.types!;
+  const expected = dump.trimEnd().split('\n');
+  const ours = types.slice(1).flatMap((t) => bpftoolLines(t, types));
+  assert.is(ours.length, expected.length);
+  for (let i = 0; i < ours.length; i++) {
+    if (ours[i] !== expected[i]) assert.is(ours[i], expected[i], `line ${i + 1}`);
+  }
+});
 
 for (const path of objects) {
   const name = basename(path);

@@ -2,8 +2,11 @@
 // truncations at every length and seeded byte flips never trap or hang.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseBtf } from '../../src/btf/index.js';
-import { ElfError } from '../../src/inspect.js';
+import { ElfError, inspect } from '../../src/inspect.js';
+import { fixturesDir } from '../elf/fixture-files.js';
 import { BtfBuilder, KIND } from './btf-builder.js';
 import { sampleBtf } from './sample-btf.js';
 
@@ -76,6 +79,9 @@ for (const bigEndian of [false, true]) {
     b.int('wide', 4, 40);
     rejects(b.build(bigEndian), /int 'wide'\) has size 4 with 40 bits/);
     b = withInt();
+    b.declTag('tag', 1, 0); // an int has no members
+    rejects(b.build(bigEndian), /decl_tag \[2\] 'tag' names component 0 of type \[1\] \(int\), which has 0/);
+    b = withInt();
     b.raw([0, KIND.INT << 24, 4]); // the encoding word is missing
     rejects(b.build(bigEndian), /type \[2\] \(int\) at offset 16 is truncated/);
   });
@@ -102,6 +108,33 @@ for (const bigEndian of [false, true]) {
     assert.match(btf.types![2]!.c, /nested too deep/);
   });
 }
+
+test('a fixture object whose .BTF has a loop or a bad type id is an ElfError naming the type', () => {
+  for (const variant of ['maps_btf.o', 'maps_btf.bpfeb.o']) {
+    const original = readFileSync(join(fixturesDir, variant));
+    const btf = inspect(original).sections.find((s) => s.name === '.BTF')!;
+    const le = !variant.includes('bpfeb');
+    const firstTypeRef = btf.offset + 24 + 8; // type [1] is a PTR: its `type` field
+    const patched = (value: number): Uint8Array => {
+      const bytes = original.slice();
+      new DataView(bytes.buffer).setUint32(firstTypeRef, value, le);
+      return bytes;
+    };
+    assert.throws(() => inspect(patched(1)), (e: Error) => e instanceof ElfError && e.status === 2 && /^BTF: type \[1\] \(ptr ''\) is part of a reference loop$/.test(e.message));
+    assert.throws(() => inspect(patched(0xffff)), (e: Error) => e instanceof ElfError && /^BTF: type \[1\] \(ptr ''\) refers to type \[65535\], but the last type id is \d+$/.test(e.message));
+  }
+});
+
+test('types shared where C repeats them (exponential text) render with a bound', () => {
+  const b = withInt();
+  let inner = b.struct('', 8, [{ name: 'a', type: 1 }, { name: 'b', type: 1, bitOffset: 32 }]);
+  for (let k = 0; k < 40; k++) {
+    inner = b.struct('', 8 << k, [{ name: 'x', type: inner }, { name: 'y', type: inner, bitOffset: 64 << k }]);
+  }
+  const top = parseBtf(b.build()).btf.types![inner]!;
+  assert.match(top.c, /too large to render/);
+  assert.ok(top.c.length < 4 << 20);
+});
 
 test('truncations of a BTF at every length are errors, never traps', () => {
   const bytes = sampleBtf().builder.build();
