@@ -286,11 +286,19 @@ export class Program {
     return describeProgram({ program: this.name, section: this.section });
   }
 
-  /** Adopts fd (closed with the program); the name and type come from the kernel. */
+  /**
+   * Adopts fd (closed with the program); the name and type come from the kernel. An fd that is not a
+   * program is refused: a number stays the caller's, an FD is closed.
+   */
   static fromFd(fd: number | FD): Program {
+    try {
+      assertProgramFd(fd, 'Program.fromFd');
+    } catch (e) {
+      if (typeof fd !== 'number') fd.close();
+      throw e;
+    }
     const owned = typeof fd === 'number' ? new FD(fd) : fd;
     try {
-      assertProgramFd(owned, 'Program.fromFd');
       return Program.#fromKernel(owned, getProgramInfoByFd(owned));
     } catch (e) {
       owned.close();

@@ -123,4 +123,7 @@ export const programs = {
 
   /** Rejected by the verifier: reads r2, which nothing initialised. */
   readsUninitialisedRegister: (): Uint8Array => program(movImm(0, 0), movReg(0, 2), exit()),
+
+  /** Rejected by the verifier: writes below the 512-byte stack. */
+  writesBelowStack: (): Uint8Array => program(movImm(0, 0), st('dw', 10, -520, 1), exit()),
 };

@@ -1,0 +1,198 @@
+// Loading real programs into the kernel: test runs on crafted packets, a map counter, verifier errors.
+import { readdirSync } from 'node:fs';
+import * as assert from 'uvu/assert';
+import { Program, ProgramType, type ProgramSpec } from '../../src/program/program.js';
+import { VerifierError } from '../../src/program/verifier.js';
+import { bpf, FD } from '../../src/sys/bpf.js';
+import { SyscallError } from '../../src/sys/errors.js';
+import { ATTR, BpfCmd, MapType } from '../../src/sys/generated.js';
+import { programs, XDP } from '../support/asm.js';
+import { kernelSuite } from '../kernel/support.js';
+
+const test = kernelSuite('program load');
+
+const xdp = (name: string, instructions: Uint8Array, section = 'xdp'): ProgramSpec => ({ name, section, type: ProgramType.XDP, license: 'GPL', instructions });
+
+/** An Ethernet frame of `length` bytes with this ethertype. */
+function frame(ethertype: number, length = 64): Uint8Array {
+  const bytes = new Uint8Array(length);
+  bytes.fill(0xaa, 0, 12);
+  bytes[12] = ethertype >> 8;
+  bytes[13] = ethertype & 0xff;
+  return bytes;
+}
+
+// Until EbpfMap (branch maps) is merged here: an array map made with BPF_MAP_CREATE directly.
+function arrayMap(valueSize: number): FD {
+  const attr = new Uint8Array(ATTR.MAP_CREATE.SIZE);
+  const view = new DataView(attr.buffer);
+  view.setUint32(ATTR.MAP_CREATE.map_type.offset, MapType.Array, true);
+  view.setUint32(ATTR.MAP_CREATE.key_size.offset, 4, true);
+  view.setUint32(ATTR.MAP_CREATE.value_size.offset, valueSize, true);
+  view.setUint32(ATTR.MAP_CREATE.max_entries.offset, 1, true);
+  return new FD(bpf(BpfCmd.MapCreate, attr));
+}
+
+function lookupU64(map: FD, key: number): bigint {
+  const attr = new Uint8Array(ATTR.MAP_ELEM.SIZE);
+  new DataView(attr.buffer).setUint32(ATTR.MAP_ELEM.map_fd.offset, map.fd, true);
+  const keyBytes = new Uint32Array([key]);
+  const value = new BigUint64Array(1);
+  bpf(BpfCmd.MapLookupElem, attr, ATTR.MAP_ELEM.key.offset, keyBytes, ATTR.MAP_ELEM.value.offset, value);
+  return value[0]!;
+}
+
+test('XDP test runs: IPv4 frames are dropped, others passed, the packet comes back unchanged', () => {
+  using program = new Program(xdp('xdp_drop_ipv4', programs.xdpDropIpv4())).load();
+  assert.ok(program.fd > 2);
+  assert.is(program.loaded, true);
+  const ipv4 = frame(0x0800);
+  const ipv4Run = program.testRun({ data: ipv4 });
+  assert.is(ipv4Run.retval, XDP.DROP);
+  assert.equal(ipv4Run.data, ipv4);
+  assert.ok(ipv4Run.durationNs >= 0);
+  assert.is(program.testRun({ data: frame(0x86dd) }).retval, XDP.PASS);
+  assert.is(program.testRun({ data: frame(0x0806, 14), repeat: 1000 }).retval, XDP.PASS);
+});
+
+test('XDP returning a constant action', () => {
+  for (const action of [XDP.DROP, XDP.PASS, XDP.TX, XDP.ABORTED]) {
+    using program = new Program(xdp('xdp_const', programs.xdpReturn(action))).load();
+    assert.is(program.testRun({ data: frame(0x0800) }).retval, action);
+  }
+});
+
+test('a socket filter test run returns the bytes it keeps', () => {
+  using program = new Program({ name: 'keep_all', section: 'socket', type: ProgramType.SocketFilter, license: 'GPL', instructions: programs.socketKeepAll() }).load();
+  const result = program.testRun({ data: frame(0x0800, 100) });
+  // Socket programs see the frame after its Ethernet header, as on a socket: skb->len is 100 - 14.
+  assert.is(result.retval, 86);
+  assert.is(result.data.byteLength, 100);
+});
+
+test('a program counts its runs in an array map', () => {
+  using map = arrayMap(8);
+  using program = new Program(xdp('xdp_count', programs.xdpCount(map.fd))).load();
+  assert.is(lookupU64(map, 0), 0n);
+  program.testRun({ data: frame(0x0800) });
+  assert.is(lookupU64(map, 0), 1n);
+  program.testRun({ data: frame(0x0800), repeat: 41 });
+  assert.is(lookupU64(map, 0), 42n);
+  assert.equal(program.info().mapIds.length, 1);
+});
+
+test('VerifierError: program, section and the failing instruction; whole log on .log', () => {
+  const program = new Program(xdp('xdp_reads_r2', programs.readsUninitialisedRegister(), 'xdp/broken'));
+  try {
+    program.load();
+    assert.unreachable('the verifier accepted a read of an uninitialised register');
+  } catch (e) {
+    assert.instance(e, VerifierError);
+    assert.instance(e, SyscallError);
+    const error = e as VerifierError;
+    assert.is(error.code, 'EACCES');
+    assert.is(error.program, 'xdp_reads_r2');
+    assert.is(error.section, 'xdp/broken');
+    assert.match(error.message, 'program "xdp_reads_r2" (section "xdp/broken")');
+    assert.match(error.message, '1: (bf) r0 = r2');
+    assert.match(error.message, 'R2 !read_ok');
+    assert.match(error.log, /processed \d+ insns/);
+    assert.is(error.truncated, false);
+  }
+  assert.is(program.loaded, false);
+});
+
+test('VerifierError for a write below the stack', () => {
+  const error = (() => {
+    try {
+      new Program(xdp('xdp_deep_stack', programs.writesBelowStack())).load();
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  assert.instance(error, VerifierError);
+  assert.match((error as VerifierError).message, /1: \(7a\) \*\(u64 \*\)\(r10 -520\) = 1\n\tinvalid write to stack R10 off=-520 size=8/);
+});
+
+test('a log too small for the verdict grows until it fits', () => {
+  try {
+    new Program(xdp('xdp_reads_r2', programs.readsUninitialisedRegister())).load({ logLevel: 2, logSize: 16 });
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, VerifierError);
+    assert.is((e as VerifierError).truncated, false);
+    assert.match((e as VerifierError).message, 'R2 !read_ok');
+  }
+});
+
+test('a log capped below its size is reported truncated, with the errno of the log-less try', () => {
+  try {
+    new Program(xdp('xdp_reads_r2', programs.readsUninitialisedRegister())).load({ logSize: 16, logSizeMax: 32 });
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, VerifierError);
+    assert.is((e as VerifierError).truncated, true);
+    assert.is((e as VerifierError).code, 'EACCES');
+  }
+});
+
+test('logLevel keeps the log of a successful load', () => {
+  using quiet = new Program(xdp('xdp_pass', programs.xdpReturn(XDP.PASS))).load();
+  assert.is(quiet.verifierLog, undefined);
+  using chatty = new Program(xdp('xdp_pass', programs.xdpDropIpv4())).load({ logLevel: 2 });
+  assert.match(chatty.verifierLog ?? '', /processed \d+ insns/);
+  assert.match(chatty.verifierLog ?? '', /\(61\) r2 = \*\(u32 \*\)\(r1 \+0\)/);
+});
+
+test('errors other than the verifier name the program; loading twice is refused', () => {
+  const spec: ProgramSpec = { name: 'wrong_license', section: 'socket', type: ProgramType.SocketFilter, license: 'GPL', instructions: programs.socketKeepAll() };
+  try {
+    // Socket filters cannot be XDP-expected; an unknown program type is EINVAL before any verification.
+    new Program({ ...spec, type: 999 as ProgramType }).load();
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, SyscallError);
+    assert.not.instance(e, VerifierError);
+    assert.match((e as SyscallError).message, /^BPF_PROG_LOAD: EINVAL .*program "wrong_license" \(section "socket"\)/);
+  }
+  using program = new Program(spec).load();
+  assert.throws(() => program.load(), /already loaded/);
+});
+
+test('names: the kernel gets 15 accepted characters, the program keeps its own', () => {
+  using program = new Program(xdp('xdp-with/odd.characters_and_length', programs.xdpReturn(XDP.PASS))).load();
+  assert.is(program.name, 'xdp-with/odd.characters_and_length');
+  assert.is(program.info().name, 'xdpwithodd.char');
+});
+
+test('close is idempotent, the fd is gone after it, and instructions are the caller\'s own bytes', () => {
+  const instructions = programs.xdpReturn(XDP.PASS);
+  const program = new Program(xdp('xdp_pass', instructions)).load();
+  assert.is(program.instructions, instructions);
+  assert.is(program.size, 16);
+  const fd = program.fd;
+  program.close();
+  program.close();
+  assert.is(program.loaded, false);
+  assert.throws(() => program.fd, /is closed/);
+  assert.throws(() => Program.fromFd(fd), /is not open|is not a BPF program/);
+});
+
+test('no fd leaks over many load / test run / close cycles, failed loads included', () => {
+  const count = (): number => readdirSync('/proc/self/fd').length;
+  const before = count();
+  for (let i = 0; i < 300; i++) {
+    using program = new Program(xdp('xdp_cycle', programs.xdpDropIpv4())).load();
+    program.testRun({ data: frame(0x0800) });
+    program.info();
+    if (i % 10 === 0) {
+      assert.throws(() => new Program(xdp('xdp_bad', programs.readsUninitialisedRegister())).load(), (e: unknown) => e instanceof VerifierError);
+      using again = Program.fromId(program.info().id);
+      again.instructions;
+    }
+  }
+  assert.is(count(), before);
+});
+
+test.run();
