@@ -402,10 +402,11 @@ export class EbpfMap implements Disposable {
   lookup(key: KeyValue, flags = 0): Uint8Array {
     const bridge = this.#live();
     this.#encodeKey(key);
-    const out = new Uint8Array(this.#valueRealSize);
-    const ret = this.#lookupRaw(bridge, out, flags);
+    // Into the scratch buffer, then copied: a fresh small typed array lives on V8's heap and would
+    // have to be moved off-heap for the native call, which costs more than the copy.
+    const ret = this.#lookupRaw(bridge, this.#value, flags);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM', key);
-    return out;
+    return this.#value.slice();
   }
 
   /** Per-CPU maps: one value (valueSize bytes) per possible CPU. */
@@ -501,11 +502,10 @@ export class EbpfMap implements Disposable {
   lookupAndDelete(key: KeyValue): Uint8Array {
     const bridge = this.#live();
     this.#encodeKey(key);
-    const out = new Uint8Array(this.#valueRealSize);
     this.#elemAttr32[ELEM.flags / 4] = 0;
-    const ret = bridge.bpf(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, this.#elemAttr, ELEM.key, this.#key, ELEM.value, out);
+    const ret = bridge.bpf(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, this.#elemAttr, ELEM.key, this.#key, ELEM.value, this.#value);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_AND_DELETE_ELEM', key);
-    return out;
+    return this.#value.slice();
   }
 
   /** Raw get-next-key into #nextKey from `from` (null: the first key). Returns 0, or -errno. */
@@ -591,11 +591,11 @@ export class EbpfMap implements Disposable {
       cursor.set(this.#nextKey);
       let value: Uint8Array | undefined;
       if (withValues) {
-        value = new Uint8Array(this.#valueRealSize);
         this.#key.set(cursor);
-        const lr = this.#lookupRaw(bridge, value, 0);
+        const lr = this.#lookupRaw(bridge, this.#value, 0);
         if (lr === -ENOENT) continue; // deleted since get-next-key, or an empty fd-array slot
         if (lr < 0) throw this.#fail(lr, 'BPF_MAP_LOOKUP_ELEM', cursor.slice());
+        value = this.#value.slice();
       }
       if (seen !== undefined) {
         seen.add(id);
@@ -606,11 +606,10 @@ export class EbpfMap implements Disposable {
   }
 
   #resumeFromHistory(bridge: NativeBridge, history: string[], cursor: Uint8Array): boolean {
-    const probe = new Uint8Array(this.#valueRealSize);
     while (history.length > 0) {
       const id = history.pop()!;
       for (let i = 0; i < this.#keySize; i++) this.#key[i] = id.charCodeAt(i);
-      if (this.#lookupRaw(bridge, probe, 0) === 0) {
+      if (this.#lookupRaw(bridge, this.#value, 0) === 0) {
         cursor.set(this.#key);
         return true;
       }
@@ -770,12 +769,11 @@ export class EbpfMap implements Disposable {
 
   #keyless(cmd: number, name: string): Uint8Array | undefined {
     const bridge = this.#live();
-    const out = new Uint8Array(this.#valueRealSize);
     this.#elemAttr32[ELEM.flags / 4] = 0;
-    const ret = bridge.bpf(cmd, this.#elemAttr, ELEM.key, null, ELEM.value, out);
+    const ret = bridge.bpf(cmd, this.#elemAttr, ELEM.key, null, ELEM.value, this.#value);
     if (ret === -ENOENT) return undefined;
     if (ret < 0) throw this.#fail(ret, name);
-    return out;
+    return this.#value.slice();
   }
 
   /** Bloom filter: false if `value` was surely never pushed, true if it probably was. */

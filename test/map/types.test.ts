@@ -87,10 +87,10 @@ const cases: Array<[string, TypeCase]> = [
 const notHere: Record<string, string> = {
   UNSPEC: 'not a map type',
   CGROUP_STORAGE_DEPRECATED: 'alias of CGROUP_STORAGE',
-  SK_STORAGE: 'needs BTF for key and value (the btf module): created in storage tests when BTF can be built',
-  INODE_STORAGE: 'needs BTF for key and value',
-  TASK_STORAGE: 'needs BTF for key and value',
-  CGRP_STORAGE: 'needs BTF for key and value',
+  SK_STORAGE: 'needs BTF for key and value: storage.test.ts',
+  INODE_STORAGE: 'needs BTF for key and value: storage.test.ts',
+  TASK_STORAGE: 'needs BTF for key and value: storage.test.ts',
+  CGRP_STORAGE: 'needs BTF for key and value: storage.test.ts',
   STRUCT_OPS: 'needs a vmlinux BTF struct_ops value type and a loaded program',
   INSN_ARRAY: 'holds a program\'s instruction offsets: made by the loader',
 };
