@@ -4,7 +4,7 @@
 // Speed: every map owns its bpf_attr buffers and key/value scratch buffers, with the map fd written
 // into them once; a lookup encodes the key in place and makes one native call, allocating only the
 // returned value.
-import { statfsSync, unlinkSync } from 'node:fs';
+import { readlinkSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SyscallError, errnoError } from '../sys/errors.js';
 import { native, type NativeBridge } from '../sys/native.js';
@@ -176,6 +176,9 @@ export class EbpfMap implements Disposable {
     const owned = fd instanceof FD ? fd : new FD(fd);
     try {
       const info = readMapInfo(owned.fd);
+      // BPF_OBJ_GET_INFO_BY_FD answers for programs, links and BTF too, in another layout.
+      const kind = fdKind(owned.fd);
+      if (kind !== 'anon_inode:bpf-map') throw new TypeError(`fd ${owned.fd} is not a BPF map (it is ${kind})`);
       const m = new EbpfMap({ name: info.name, type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags });
       m.#adopt(owned);
       return m;
@@ -840,6 +843,14 @@ function tryObjGet(path: string): FD | undefined {
   } catch (e) {
     if (e instanceof SyscallError && e.errno === ENOENT) return undefined;
     throw e;
+  }
+}
+
+function fdKind(fd: number): string {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return 'unknown';
   }
 }
 

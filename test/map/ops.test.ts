@@ -2,7 +2,9 @@
 import * as assert from 'uvu/assert';
 import { EbpfMap, MapBatchCursor, MapType, createLpmTrieKey } from '../../src/map/index.js';
 import { getNumOfPossibleCpus } from '../../src/map/host.js';
-import { SyscallError } from '../../src/sys/errors.js';
+import { SyscallError, errnoError } from '../../src/sys/errors.js';
+import { native } from '../../src/sys/native.js';
+import { BpfCmd } from '../../src/sys/generated.js';
 import { kernelSuite } from '../kernel/support.js';
 
 const suite = kernelSuite('map operations');
@@ -235,6 +237,37 @@ suite('array / hash of maps: inner maps by fd in, by id out', () => {
   assert.is(hom.lookupInt(7), inner.info().id);
   using wrong = EbpfMap.create({ type: MapType.ARRAY, valueSize: 4, maxEntries: 1 });
   assert.is(code(() => hom.upsert(8, wrong)), 'EINVAL');
+});
+
+/** A two-instruction socket filter (r0 = 0; exit), loaded by hand: programs are another module's. */
+function loadTrivialProgram(): { fd: number; close(): void } {
+  const insns = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+  const license = new TextEncoder().encode('GPL\0');
+  const attr = new Uint8Array(48);
+  const v = new DataView(attr.buffer);
+  v.setUint32(0, 1, true); // BPF_PROG_TYPE_SOCKET_FILTER
+  v.setUint32(4, 2, true); // insn_cnt
+  const fd = native().bpf(BpfCmd.PROG_LOAD, attr, 8, insns, 16, license, 32, null);
+  if (fd < 0) throw errnoError(-fd, 'BPF_PROG_LOAD', 'trivial socket filter');
+  return { fd, close: () => native().close(fd) };
+}
+
+suite('prog array: a program (any object with fd) in, its id out; fromFd refuses non-maps', () => {
+  const prog = loadTrivialProgram();
+  try {
+    using pa = EbpfMap.create({ name: 'ops_progs', type: MapType.PROG_ARRAY, maxEntries: 4 });
+    pa.insert(2, prog);
+    const id = pa.lookupInt(2);
+    assert.ok(id > 0);
+    assert.equal([...pa.entries()].map(([k, v]) => [u32(k), u32(v)]), [[2, id]]);
+    pa.delete(2);
+    assert.equal([...pa.entries()], []);
+    const dupFd = native().bpf(BpfCmd.PROG_GET_FD_BY_ID, Uint8Array.from([id & 0xff, (id >> 8) & 0xff, (id >> 16) & 0xff, id >>> 24, 0, 0, 0, 0, 0, 0, 0, 0]));
+    assert.ok(dupFd >= 0);
+    assert.throws(() => EbpfMap.fromFd(dupFd), /is not a BPF map \(it is anon_inode:bpf-prog\)/);
+  } finally {
+    prog.close();
+  }
 });
 
 suite('queue and stack: push / pop / peek', () => {
