@@ -1,4 +1,5 @@
 // Kernel test: EbpfMap operations and their error paths with real bpf() calls.
+import { readdirSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { EbpfMap, MapBatchCursor, MapType, createLpmTrieKey } from '../../src/map/index.js';
 import { getNumOfPossibleCpus } from '../../src/map/host.js';
@@ -307,6 +308,19 @@ suite('freeze makes the map read-only for user space', () => {
   m.freeze();
   assert.is(code(() => m.update(0, 1)), 'EPERM');
   assert.is(m.lookupInt(0), 9);
+});
+
+suite('no fd leaks across create / fromId / fromPath-less reopen / close cycles', () => {
+  const fds = (): number => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  for (let i = 0; i < 300; i++) {
+    const m = EbpfMap.create({ type: MapType.HASH_OF_MAPS, keySize: 4, maxEntries: 1, innerMap: { type: MapType.ARRAY, valueSize: 4, maxEntries: 1 } });
+    const again = EbpfMap.fromId(m.info().id);
+    again.close();
+    m.close();
+    assert.throws(() => EbpfMap.create({ type: MapType.HASH, keySize: 0, valueSize: 4, maxEntries: 1 }), SyscallError);
+  }
+  assert.is(fds(), before);
 });
 
 suite.run();
