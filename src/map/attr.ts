@@ -1,18 +1,30 @@
-// bpf_attr / bpf_map_info byte offsets used by EbpfMap, named for the fields of linux/bpf.h.
-// PROVISIONAL: typed from the header until src/sys/generated.ts (bridge branch) lands; then these
-// are read from the generated tables.
-export const ELEM = { mapFd: 0, key: 8, value: 16, flags: 24, SIZE: 32 } as const;
-export const BATCH = { inBatch: 0, outBatch: 8, keys: 16, values: 24, count: 32, mapFd: 36, elemFlags: 40, flags: 48, SIZE: 56 } as const;
+// The bpf_attr and bpf_map_info offsets EbpfMap uses, as plain numbers taken once from the generated
+// tables (src/sys/generated.ts), so hot paths read module constants instead of nested objects.
+import { ATTR, MAP_INFO as INFO } from '../sys/generated.js';
+
+const E = ATTR.MAP_ELEM;
+export const ELEM = { mapFd: E.map_fd.offset, key: E.key.offset, value: E.value.offset, flags: E.flags.offset, SIZE: E.SIZE } as const;
+
+const B = ATTR.MAP_BATCH;
+export const BATCH = {
+  inBatch: B.in_batch.offset, outBatch: B.out_batch.offset, keys: B.keys.offset, values: B.values.offset,
+  count: B.count.offset, mapFd: B.map_fd.offset, elemFlags: B.elem_flags.offset, flags: B.flags.offset, SIZE: B.SIZE,
+} as const;
+
+const C = ATTR.MAP_CREATE;
 export const CREATE = {
-  mapType: 0, keySize: 4, valueSize: 8, maxEntries: 12, mapFlags: 16, innerMapFd: 20, numaNode: 24,
-  mapName: 28, mapIfindex: 44, btfFd: 48, btfKeyTypeId: 52, btfValueTypeId: 56, btfVmlinuxValueTypeId: 60,
-  mapExtra: 64, SIZE: 72,
+  mapType: C.map_type.offset, keySize: C.key_size.offset, valueSize: C.value_size.offset,
+  maxEntries: C.max_entries.offset, mapFlags: C.map_flags.offset, innerMapFd: C.inner_map_fd.offset,
+  numaNode: C.numa_node.offset, mapName: C.map_name.offset, mapIfindex: C.map_ifindex.offset,
+  btfFd: C.btf_fd.offset, btfKeyTypeId: C.btf_key_type_id.offset, btfValueTypeId: C.btf_value_type_id.offset,
+  btfVmlinuxValueTypeId: C.btf_vmlinux_value_type_id.offset, mapExtra: C.map_extra.offset, SIZE: C.SIZE,
 } as const;
-export const GET_ID = { id: 0, nextId: 4, SIZE: 12 } as const;
-export const OBJ_INFO = { bpfFd: 0, infoLen: 4, info: 8, SIZE: 16 } as const;
+
 export const MAP_INFO = {
-  type: 0, id: 4, keySize: 8, valueSize: 12, maxEntries: 16, mapFlags: 20, name: 24, ifindex: 40,
-  btfVmlinuxValueTypeId: 44, netnsDev: 48, netnsIno: 56, btfId: 64, btfKeyTypeId: 68, btfValueTypeId: 72,
-  mapExtra: 80,
+  type: INFO.type.offset, id: INFO.id.offset, keySize: INFO.key_size.offset, valueSize: INFO.value_size.offset,
+  maxEntries: INFO.max_entries.offset, mapFlags: INFO.map_flags.offset, name: INFO.name.offset,
+  nameLen: INFO.name.size, ifindex: INFO.ifindex.offset, btfVmlinuxValueTypeId: INFO.btf_vmlinux_value_type_id.offset,
+  netnsDev: INFO.netns_dev.offset, netnsIno: INFO.netns_ino.offset, btfId: INFO.btf_id.offset,
+  btfKeyTypeId: INFO.btf_key_type_id.offset, btfValueTypeId: INFO.btf_value_type_id.offset,
+  mapExtra: INFO.map_extra.offset, SIZE: INFO.SIZE,
 } as const;
-export const MAP_INFO_SIZE = 88;

@@ -8,11 +8,11 @@ import { readlinkSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SyscallError, errnoError } from '../sys/errors.js';
 import { native, type NativeBridge } from '../sys/native.js';
-import { FD, objGet, objPin } from '../sys/bpf.js';
-import { BpfCmd, MapType, BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from '../sys/generated.js';
+import { FD, getFdById, ids, objGet, objGetInfoByFd, objPin } from '../sys/bpf.js';
+import { BpfCmd, MapType, mapTypeName, BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from '../sys/generated.js';
 import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue, type KeyValueContext } from './keyvalue.js';
 import { getNumOfPossibleCpus } from './host.js';
-import { ELEM, BATCH, CREATE, GET_ID, OBJ_INFO, MAP_INFO, MAP_INFO_SIZE } from './attr.js';
+import { ELEM, BATCH, CREATE, MAP_INFO } from './attr.js';
 
 export { MapType };
 
@@ -78,19 +78,13 @@ export class MapBatchCursor {
 export type MapValue = KeyValue | readonly KeyValue[];
 
 const ARRAY_KEYED = new Set<MapType>([
-  MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY,
-  MapType.CGROUP_ARRAY, MapType.ARRAY_OF_MAPS, MapType.DEVMAP, MapType.CPUMAP, MapType.XSKMAP,
-  MapType.SOCKMAP, MapType.REUSEPORT_SOCKARRAY,
+  MapType.Array, MapType.PerCPUArray, MapType.ProgArray, MapType.PerfEventArray,
+  MapType.CgroupArray, MapType.ArrayOfMaps, MapType.DevMap, MapType.CPUMap, MapType.XSKMap,
+  MapType.SockMap, MapType.ReusePortSockArray,
 ]);
-const FD_VALUED = new Set<MapType>([MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS]);
-const PER_CPU = new Set<MapType>([MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE]);
-const LOCAL_STORAGE = typesNamed('SK_STORAGE', 'INODE_STORAGE', 'TASK_STORAGE', 'CGRP_STORAGE');
-
-/** The types of these names that MapType (i.e. the kernel header it was generated from) has. */
-function typesNamed(...names: string[]): Set<MapType> {
-  const byName = MapType as unknown as Record<string, MapType | undefined>;
-  return new Set(names.map((n) => byName[n]).filter((t): t is MapType => t !== undefined));
-}
+const FD_VALUED = new Set<MapType>([MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.ArrayOfMaps, MapType.HashOfMaps]);
+const PER_CPU = new Set<MapType>([MapType.PerCPUArray, MapType.PerCPUHash, MapType.LRUPerCPUHash, MapType.PerCPUCgroupStorage]);
+const LOCAL_STORAGE = new Set<MapType>([MapType.SKStorage, MapType.InodeStorage, MapType.TaskStorage, MapType.CgrpStorage]);
 
 const BPF_OBJ_NAME_LEN = 16;
 const BPF_FS_MAGIC = 0xcafe4a11;
@@ -98,18 +92,14 @@ const ENOENT = 2;
 const ENOSPC = 28;
 const EPERM = 1;
 
-function mapTypeName(type: number): string {
-  return (MapType as unknown as Record<number, string>)[type] ?? `type ${type}`;
-}
-
 /** The spec with goebpf's per-type defaults filled in. */
 function withDefaults(spec: MapSpec): Required<Pick<MapSpec, 'name' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>> {
   const t = spec.type;
   const keySize = spec.keySize ?? (ARRAY_KEYED.has(t) || LOCAL_STORAGE.has(t) ? 4 : 0);
   const valueSize = spec.valueSize ?? (FD_VALUED.has(t) ? 4 : 0);
-  const maxEntries = spec.maxEntries ?? (t === MapType.PERF_EVENT_ARRAY ? getNumOfPossibleCpus() : 0);
+  const maxEntries = spec.maxEntries ?? (t === MapType.PerfEventArray ? getNumOfPossibleCpus() : 0);
   let flags = spec.flags ?? 0;
-  if (t === MapType.LPM_TRIE) flags |= BPF_F_NO_PREALLOC;
+  if (t === MapType.LPMTrie) flags |= BPF_F_NO_PREALLOC;
   if (spec.numaNode !== undefined) flags |= BPF_F_NUMA_NODE;
   return { name: spec.name ?? '', keySize, valueSize, maxEntries, flags };
 }
@@ -154,7 +144,7 @@ export class EbpfMap implements Disposable {
     this.#stride = this.#perCpu ? Math.ceil(d.valueSize / 8) * 8 : d.valueSize;
     this.#valueRealSize = this.#perCpu ? this.#stride * getNumOfPossibleCpus() : d.valueSize;
     const label = d.name === '' ? mapTypeName(spec.type) : d.name;
-    this.#keyCtx = { map: label, what: 'key', lpm: spec.type === MapType.LPM_TRIE };
+    this.#keyCtx = { map: label, what: 'key', lpm: spec.type === MapType.LPMTrie };
     this.#valueCtx = { map: label, what: 'value' };
     const keyBytes = new ArrayBuffer(Math.max(8, Math.ceil(d.keySize / 8) * 8));
     this.#key = new Uint8Array(keyBytes, 0, d.keySize);
@@ -190,12 +180,7 @@ export class EbpfMap implements Disposable {
 
   /** Opens the map with this kernel id (BPF_MAP_GET_FD_BY_ID). */
   static fromId(id: number): EbpfMap {
-    const attr = new Uint8Array(GET_ID.SIZE);
-    const view = new DataView(attr.buffer);
-    view.setUint32(GET_ID.id, id, true);
-    const fd = sys().bpf(BpfCmd.MAP_GET_FD_BY_ID, attr);
-    if (fd < 0) throw errnoError(-fd, 'BPF_MAP_GET_FD_BY_ID', `map id ${id}`);
-    return EbpfMap.fromFd(fd);
+    return EbpfMap.fromFd(getFdById('map', id));
   }
 
   /** Opens the map pinned at `path` (BPF_OBJ_GET). */
@@ -206,19 +191,8 @@ export class EbpfMap implements Disposable {
   }
 
   /** Every map id on the system (BPF_MAP_GET_NEXT_ID), in increasing order. */
-  static *ids(): Generator<number> {
-    const attr = new Uint8Array(GET_ID.SIZE);
-    const view = new DataView(attr.buffer);
-    const bridge = sys();
-    let id = 0;
-    for (;;) {
-      view.setUint32(GET_ID.id, id, true);
-      const ret = bridge.bpf(BpfCmd.MAP_GET_NEXT_ID, attr);
-      if (ret === -ENOENT) return;
-      if (ret < 0) throw errnoError(-ret, 'BPF_MAP_GET_NEXT_ID', `after map id ${id}`);
-      id = view.getUint32(GET_ID.nextId, true);
-      yield id;
-    }
+  static ids(): Generator<number> {
+    return ids('map');
   }
 
   get fd(): number {
@@ -295,7 +269,7 @@ export class EbpfMap implements Disposable {
         innerFd = (innerTemplate ?? (inner as EbpfMap)).fd;
       }
       if (innerFd !== undefined) v.setUint32(CREATE.innerMapFd, innerFd, true);
-      const fd = sys().bpf(BpfCmd.MAP_CREATE, attr);
+      const fd = sys().bpf(BpfCmd.MapCreate, attr);
       if (fd < 0) throw errnoError(-fd, 'BPF_MAP_CREATE', this.#describe());
       this.#adopt(new FD(fd));
     } finally {
@@ -395,7 +369,7 @@ export class EbpfMap implements Disposable {
   /** Key into the scratch key, value into `out`; returns the raw result (0 or -errno). */
   #lookupRaw(bridge: NativeBridge, out: Uint8Array, flags: number): number {
     this.#elemAttr32[ELEM.flags / 4] = flags;
-    return bridge.bpf(BpfCmd.MAP_LOOKUP_ELEM, this.#elemAttr, ELEM.key, this.#key, ELEM.value, out);
+    return bridge.bpf(BpfCmd.MapLookupElem, this.#elemAttr, ELEM.key, this.#key, ELEM.value, out);
   }
 
   /**
@@ -473,7 +447,7 @@ export class EbpfMap implements Disposable {
     this.#encodeKey(key);
     this.#encodeValue(value);
     this.#elemAttr32[ELEM.flags / 4] = flags;
-    const ret = bridge.bpf(BpfCmd.MAP_UPDATE_ELEM, this.#elemAttr, ELEM.key, this.#key, ELEM.value, this.#value);
+    const ret = bridge.bpf(BpfCmd.MapUpdateElem, this.#elemAttr, ELEM.key, this.#key, ELEM.value, this.#value);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_UPDATE_ELEM', key);
   }
 
@@ -497,7 +471,7 @@ export class EbpfMap implements Disposable {
     const bridge = this.#live();
     this.#encodeKey(key);
     this.#elemAttr32[ELEM.flags / 4] = 0;
-    const ret = bridge.bpf(BpfCmd.MAP_DELETE_ELEM, this.#elemAttr, ELEM.key, this.#key, ELEM.value, null);
+    const ret = bridge.bpf(BpfCmd.MapDeleteElem, this.#elemAttr, ELEM.key, this.#key, ELEM.value, null);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_DELETE_ELEM', key);
   }
 
@@ -506,7 +480,7 @@ export class EbpfMap implements Disposable {
     const bridge = this.#live();
     this.#encodeKey(key);
     this.#elemAttr32[ELEM.flags / 4] = 0;
-    const ret = bridge.bpf(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, this.#elemAttr, ELEM.key, this.#key, ELEM.value, this.#value);
+    const ret = bridge.bpf(BpfCmd.MapLookupAndDeleteElem, this.#elemAttr, ELEM.key, this.#key, ELEM.value, this.#value);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_AND_DELETE_ELEM', key);
     return this.#value.slice();
   }
@@ -514,7 +488,7 @@ export class EbpfMap implements Disposable {
   /** Raw get-next-key into #nextKey from `from` (null: the first key). Returns 0, or -errno. */
   #nextKeyRaw(bridge: NativeBridge, from: Uint8Array | null): number {
     this.#elemAttr32[ELEM.flags / 4] = 0;
-    return bridge.bpf(BpfCmd.MAP_GET_NEXT_KEY, this.#elemAttr, ELEM.key, from, ELEM.value, this.#nextKey);
+    return bridge.bpf(BpfCmd.MapGetNextKey, this.#elemAttr, ELEM.key, from, ELEM.value, this.#nextKey);
   }
 
   /** The key after `key` (the first key when `key` is undefined), or undefined after the last. */
@@ -662,12 +636,12 @@ export class EbpfMap implements Disposable {
    * how many were read; `cursor.done` turns true at the end. No per-element allocation.
    */
   lookupBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / Math.max(this.#keySize, 1))): number {
-    return this.#lookupBatchInto(BpfCmd.MAP_LOOKUP_BATCH, 'BPF_MAP_LOOKUP_BATCH', cursor, keys, values, count);
+    return this.#lookupBatchInto(BpfCmd.MapLookupBatch, 'BPF_MAP_LOOKUP_BATCH', cursor, keys, values, count);
   }
 
   /** lookupBatchInto, deleting what it returns (BPF_MAP_LOOKUP_AND_DELETE_BATCH). */
   lookupAndDeleteBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / Math.max(this.#keySize, 1))): number {
-    return this.#lookupBatchInto(BpfCmd.MAP_LOOKUP_AND_DELETE_BATCH, 'BPF_MAP_LOOKUP_AND_DELETE_BATCH', cursor, keys, values, count);
+    return this.#lookupBatchInto(BpfCmd.MapLookupAndDeleteBatch, 'BPF_MAP_LOOKUP_AND_DELETE_BATCH', cursor, keys, values, count);
   }
 
   #allBatches(cmd: number, name: string, chunkSize: number): Array<[Uint8Array, Uint8Array]> {
@@ -697,12 +671,12 @@ export class EbpfMap implements Disposable {
 
   /** Every entry, read `chunkSize` at a time with BPF_MAP_LOOKUP_BATCH. */
   lookupBatch(options: { chunkSize?: number } = {}): Array<[Uint8Array, Uint8Array]> {
-    return this.#allBatches(BpfCmd.MAP_LOOKUP_BATCH, 'BPF_MAP_LOOKUP_BATCH', options.chunkSize ?? 256);
+    return this.#allBatches(BpfCmd.MapLookupBatch, 'BPF_MAP_LOOKUP_BATCH', options.chunkSize ?? 256);
   }
 
   /** Every entry, read and deleted `chunkSize` at a time (BPF_MAP_LOOKUP_AND_DELETE_BATCH). */
   lookupAndDeleteBatch(options: { chunkSize?: number } = {}): Array<[Uint8Array, Uint8Array]> {
-    return this.#allBatches(BpfCmd.MAP_LOOKUP_AND_DELETE_BATCH, 'BPF_MAP_LOOKUP_AND_DELETE_BATCH', options.chunkSize ?? 256);
+    return this.#allBatches(BpfCmd.MapLookupAndDeleteBatch, 'BPF_MAP_LOOKUP_AND_DELETE_BATCH', options.chunkSize ?? 256);
   }
 
   #packKeys(keys: readonly KeyValue[] | Uint8Array): { bytes: Uint8Array; count: number } {
@@ -734,13 +708,13 @@ export class EbpfMap implements Disposable {
       }
     }
     this.#checkBatchBuffers(k.bytes, vbytes, k.count);
-    return this.#batch(BpfCmd.MAP_UPDATE_BATCH, 'BPF_MAP_UPDATE_BATCH', null, null, k.bytes, vbytes, k.count, options.flags ?? BPF_ANY).count;
+    return this.#batch(BpfCmd.MapUpdateBatch, 'BPF_MAP_UPDATE_BATCH', null, null, k.bytes, vbytes, k.count, options.flags ?? BPF_ANY).count;
   }
 
   /** Deletes many keys in one BPF_MAP_DELETE_BATCH; returns the count deleted (ENOENT stops it). */
   deleteBatch(keys: readonly KeyValue[] | Uint8Array): number {
     const k = this.#packKeys(keys);
-    const r = this.#batch(BpfCmd.MAP_DELETE_BATCH, 'BPF_MAP_DELETE_BATCH', null, null, k.bytes, null, k.count, 0);
+    const r = this.#batch(BpfCmd.MapDeleteBatch, 'BPF_MAP_DELETE_BATCH', null, null, k.bytes, null, k.count, 0);
     if (r.ret === -ENOENT) {
       const err = this.#fail(r.ret, 'BPF_MAP_DELETE_BATCH');
       (err as SyscallError & { processed?: number }).processed = r.count;
@@ -756,18 +730,18 @@ export class EbpfMap implements Disposable {
     const bridge = this.#live();
     this.#encodeValue(value);
     this.#elemAttr32[ELEM.flags / 4] = flags;
-    const ret = bridge.bpf(BpfCmd.MAP_UPDATE_ELEM, this.#elemAttr, ELEM.key, null, ELEM.value, this.#value);
+    const ret = bridge.bpf(BpfCmd.MapUpdateElem, this.#elemAttr, ELEM.key, null, ELEM.value, this.#value);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_UPDATE_ELEM');
   }
 
   /** Queue/stack: removes and returns the next value, or undefined when empty. */
   pop(): Uint8Array | undefined {
-    return this.#keyless(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, 'BPF_MAP_LOOKUP_AND_DELETE_ELEM');
+    return this.#keyless(BpfCmd.MapLookupAndDeleteElem, 'BPF_MAP_LOOKUP_AND_DELETE_ELEM');
   }
 
   /** Queue/stack: the next value without removing it, or undefined when empty. */
   peek(): Uint8Array | undefined {
-    return this.#keyless(BpfCmd.MAP_LOOKUP_ELEM, 'BPF_MAP_LOOKUP_ELEM');
+    return this.#keyless(BpfCmd.MapLookupElem, 'BPF_MAP_LOOKUP_ELEM');
   }
 
   #keyless(cmd: number, name: string): Uint8Array | undefined {
@@ -784,7 +758,7 @@ export class EbpfMap implements Disposable {
     const bridge = this.#live();
     this.#encodeValue(value);
     this.#elemAttr32[ELEM.flags / 4] = 0;
-    const ret = bridge.bpf(BpfCmd.MAP_LOOKUP_ELEM, this.#elemAttr, ELEM.key, null, ELEM.value, this.#value);
+    const ret = bridge.bpf(BpfCmd.MapLookupElem, this.#elemAttr, ELEM.key, null, ELEM.value, this.#value);
     if (ret === -ENOENT) return false;
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM');
     return true;
@@ -797,7 +771,7 @@ export class EbpfMap implements Disposable {
     const bridge = this.#live();
     const attr = new Uint8Array(ELEM.SIZE);
     new DataView(attr.buffer).setUint32(ELEM.mapFd, this.#fd, true);
-    const ret = bridge.bpf(BpfCmd.MAP_FREEZE, attr);
+    const ret = bridge.bpf(BpfCmd.MapFreeze, attr);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_FREEZE');
   }
 
@@ -863,13 +837,8 @@ function onBpffs(dir: string): boolean {
 }
 
 function readMapInfo(fd: number): MapInfo {
-  const info = new Uint8Array(MAP_INFO_SIZE);
-  const attr = new Uint8Array(OBJ_INFO.SIZE);
-  const a = new DataView(attr.buffer);
-  a.setUint32(OBJ_INFO.bpfFd, fd, true);
-  a.setUint32(OBJ_INFO.infoLen, info.length, true);
-  const ret = sys().bpf(BpfCmd.OBJ_GET_INFO_BY_FD, attr, OBJ_INFO.info, info);
-  if (ret < 0) throw errnoError(-ret, 'BPF_OBJ_GET_INFO_BY_FD', `map fd ${fd}`);
+  const info = new Uint8Array(MAP_INFO.SIZE);
+  objGetInfoByFd(fd, info);
   const v = new DataView(info.buffer);
   const u32 = (off: number): number => v.getUint32(off, true);
   return {
@@ -879,7 +848,7 @@ function readMapInfo(fd: number): MapInfo {
     valueSize: u32(MAP_INFO.valueSize),
     maxEntries: u32(MAP_INFO.maxEntries),
     flags: u32(MAP_INFO.mapFlags),
-    name: nullTerminatedStringToString(info.subarray(MAP_INFO.name, MAP_INFO.name + BPF_OBJ_NAME_LEN)),
+    name: nullTerminatedStringToString(info.subarray(MAP_INFO.name, MAP_INFO.name + MAP_INFO.nameLen)),
     ifindex: u32(MAP_INFO.ifindex),
     btfVmlinuxValueTypeId: u32(MAP_INFO.btfVmlinuxValueTypeId),
     netnsDev: v.getBigUint64(MAP_INFO.netnsDev, true),

@@ -24,7 +24,7 @@ function code(fn: () => unknown): string {
 const u32 = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset, b.length).getUint32(0, true);
 
 suite('hash: insert / update / upsert / delete and their errno', () => {
-  using m = EbpfMap.create({ name: 'ops_hash', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 4 });
+  using m = EbpfMap.create({ name: 'ops_hash', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 4 });
   m.insert(1, 10);
   assert.is(code(() => m.insert(1, 11)), 'EEXIST');
   assert.is(m.lookupInt(1), 10);
@@ -50,21 +50,21 @@ suite('hash: insert / update / upsert / delete and their errno', () => {
 });
 
 suite('getNextKey and its Int / Uint64 / String forms walk every key once', () => {
-  using m = EbpfMap.create({ name: 'ops_next', type: MapType.HASH, keySize: 8, valueSize: 1, maxEntries: 8 });
+  using m = EbpfMap.create({ name: 'ops_next', type: MapType.Hash, keySize: 8, valueSize: 1, maxEntries: 8 });
   for (const k of [5, 6, 7]) m.insert(k, 1);
   const seen: number[] = [];
   for (let k = m.getNextKeyInt(); k !== undefined; k = m.getNextKeyInt(k)) seen.push(k);
   assert.equal(seen.sort(), [5, 6, 7]);
   assert.is(typeof m.getNextKeyUint64(), 'bigint');
   assert.is(m.getNextKey()!.length, 8);
-  using s = EbpfMap.create({ type: MapType.HASH, keySize: 8, valueSize: 1, maxEntries: 2 });
+  using s = EbpfMap.create({ type: MapType.Hash, keySize: 8, valueSize: 1, maxEntries: 2 });
   s.insert('abc', 1);
   assert.is(s.getNextKeyString(), 'abc');
   assert.is(s.getNextKeyString('abc'), undefined);
 });
 
 suite('wrong key or value size is a TypeError before any syscall', () => {
-  using m = EbpfMap.create({ name: 'ops_sizes', type: MapType.HASH, keySize: 2, valueSize: 2, maxEntries: 2 });
+  using m = EbpfMap.create({ name: 'ops_sizes', type: MapType.Hash, keySize: 2, valueSize: 2, maxEntries: 2 });
   assert.throws(() => m.insert(0x1ffff, 1), (e: unknown) => e instanceof TypeError && e.message === 'map "ops_sizes": key 131071 needs 3 bytes but the key size is 2');
   assert.throws(() => m.insert(1, 'abc'), (e: unknown) => e instanceof TypeError && /map "ops_sizes": value "abc" needs 3 bytes but the value size is 2/.test(e.message));
   assert.throws(() => m.lookup(new Uint8Array(3)), TypeError);
@@ -73,34 +73,34 @@ suite('wrong key or value size is a TypeError before any syscall', () => {
 });
 
 suite('closed maps and closed fds', () => {
-  const m = EbpfMap.create({ name: 'ops_closed', type: MapType.ARRAY, valueSize: 4, maxEntries: 1 });
+  const m = EbpfMap.create({ name: 'ops_closed', type: MapType.Array, valueSize: 4, maxEntries: 1 });
   const fd = m.fd;
   assert.ok(fd >= 0);
   m.close();
   m.close();
   assert.is(m.fd, -1);
   assert.throws(() => m.lookup(0), /map "ops_closed": closed/);
-  assert.throws(() => new EbpfMap({ type: MapType.ARRAY, valueSize: 4, maxEntries: 1 }).lookup(0), /not created/);
+  assert.throws(() => new EbpfMap({ type: MapType.Array, valueSize: 4, maxEntries: 1 }).lookup(0), /not created/);
   // BPF_OBJ_GET_INFO_BY_FD on a closed fd: EBADF, or EBADFD (77) on kernels since 6.x.
   assert.match(code(() => EbpfMap.fromFd(fd)), /^(EBADF|EBADFD|E77)$/);
 });
 
 suite('fromFd / fromId / ids / info read the real parameters from the kernel', () => {
-  using m = EbpfMap.create({ name: 'ops_info', type: MapType.LRU_HASH, keySize: 12, valueSize: 20, maxEntries: 33 });
+  using m = EbpfMap.create({ name: 'ops_info', type: MapType.LRUHash, keySize: 12, valueSize: 20, maxEntries: 33 });
   const info = m.info();
   assert.is(info.name, 'ops_info');
-  assert.is(info.type, MapType.LRU_HASH);
+  assert.is(info.type, MapType.LRUHash);
   assert.equal([info.keySize, info.valueSize, info.maxEntries], [12, 20, 33]);
   assert.ok([...EbpfMap.ids()].includes(info.id));
   using byId = EbpfMap.fromId(info.id);
-  assert.equal([byId.name, byId.type, byId.keySize, byId.valueSize, byId.maxEntries], ['ops_info', MapType.LRU_HASH, 12, 20, 33]);
+  assert.equal([byId.name, byId.type, byId.keySize, byId.valueSize, byId.maxEntries], ['ops_info', MapType.LRUHash, 12, 20, 33]);
   byId.upsert('k', 'v');
   assert.is(m.lookupString('k'), 'v');
   assert.is(code(() => EbpfMap.fromId(0x7ffffff0)), 'ENOENT');
 });
 
 suite('iteration survives deleting the current key and keys ahead, never repeating a key', () => {
-  using m = EbpfMap.create({ name: 'ops_iter', type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 600 });
+  using m = EbpfMap.create({ name: 'ops_iter', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 600 });
   const all = Array.from({ length: 500 }, (_, i) => i * 13 + 1);
   m.updateBatch(all, all);
   const deletedAhead = new Set<number>();
@@ -126,7 +126,7 @@ suite('iteration survives deleting the current key and keys ahead, never repeati
 });
 
 suite('iteration that deletes other keys it has already passed resumes without repeats', () => {
-  using m = EbpfMap.create({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 300 });
+  using m = EbpfMap.create({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 300 });
   const all = Array.from({ length: 300 }, (_, i) => i);
   m.updateBatch(all, all);
   const yielded: number[] = [];
@@ -145,7 +145,7 @@ suite('iteration that deletes other keys it has already passed resumes without r
 });
 
 suite('batch: update, lookup (chunks and cursor), delete, lookup-and-delete', () => {
-  using m = EbpfMap.create({ name: 'ops_batch', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1024 });
+  using m = EbpfMap.create({ name: 'ops_batch', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 1024 });
   const keys = Array.from({ length: 1000 }, (_, i) => i + 1);
   assert.is(m.updateBatch(keys, keys.map((k) => BigInt(k) * 3n)), 1000);
   const got = m.lookupBatch({ chunkSize: 64 });
@@ -172,13 +172,13 @@ suite('batch: update, lookup (chunks and cursor), delete, lookup-and-delete', ()
 });
 
 suite('batch on arrays and per-CPU maps', () => {
-  using a = EbpfMap.create({ type: MapType.ARRAY, valueSize: 4, maxEntries: 50 });
+  using a = EbpfMap.create({ type: MapType.Array, valueSize: 4, maxEntries: 50 });
   a.updateBatch(Array.from({ length: 50 }, (_, i) => i), Array.from({ length: 50 }, (_, i) => i * 2));
   const all = a.lookupBatch({ chunkSize: 7 });
   assert.is(all.length, 50);
   assert.equal(all.map(([, v]) => u32(v)), Array.from({ length: 50 }, (_, i) => i * 2));
   const ncpu = getNumOfPossibleCpus();
-  using p = EbpfMap.create({ type: MapType.PERCPU_HASH, keySize: 4, valueSize: 4, maxEntries: 10 });
+  using p = EbpfMap.create({ type: MapType.PerCPUHash, keySize: 4, valueSize: 4, maxEntries: 10 });
   p.updateBatch([1, 2], [7, Array.from({ length: ncpu }, (_, i) => i + 1)]);
   const rows = new Map(p.lookupBatch().map(([k, v]) => [u32(k), v]));
   assert.is(rows.get(1)!.length, ncpu * 8);
@@ -188,7 +188,7 @@ suite('batch on arrays and per-CPU maps', () => {
 
 suite('per-CPU: one value replicated or one per CPU; lookups sum', () => {
   const ncpu = getNumOfPossibleCpus();
-  using m = EbpfMap.create({ name: 'ops_pcpu', type: MapType.PERCPU_ARRAY, valueSize: 4, maxEntries: 2 });
+  using m = EbpfMap.create({ name: 'ops_pcpu', type: MapType.PerCPUArray, valueSize: 4, maxEntries: 2 });
   assert.ok(m.perCpu);
   m.update(0, 5);
   assert.equal(m.lookupPerCpu(0).map(u32), new Array<number>(ncpu).fill(5));
@@ -203,7 +203,7 @@ suite('per-CPU: one value replicated or one per CPU; lookups sum', () => {
 });
 
 suite('LPM trie: longest prefix match, IPv4 and IPv6 (goebpf example)', () => {
-  using m = EbpfMap.create({ name: 'ops_lpm', type: MapType.LPM_TRIE, keySize: 8, valueSize: 8, maxEntries: 10 });
+  using m = EbpfMap.create({ name: 'ops_lpm', type: MapType.LPMTrie, keySize: 8, valueSize: 8, maxEntries: 10 });
   m.insert(createLpmTrieKey('192.168.0.0/16'), 'value16');
   m.insert('192.168.0.0/24', 'value24');
   assert.is(m.lookupString(createLpmTrieKey('192.168.0.10')), 'value24');
@@ -212,7 +212,7 @@ suite('LPM trie: longest prefix match, IPv4 and IPv6 (goebpf example)', () => {
   assert.is([...m.keys()].length, 2);
   m.delete('192.168.0.0/24');
   assert.is(m.lookupString('192.168.0.10'), 'value16');
-  using v6 = EbpfMap.create({ type: MapType.LPM_TRIE, keySize: 20, valueSize: 4, maxEntries: 10 });
+  using v6 = EbpfMap.create({ type: MapType.LPMTrie, keySize: 20, valueSize: 4, maxEntries: 10 });
   v6.insert('2001:db8::/32', 32);
   v6.insert('2001:db8:1::/48', 48);
   assert.is(v6.lookupInt('2001:db8:1::5'), 48);
@@ -222,8 +222,8 @@ suite('LPM trie: longest prefix match, IPv4 and IPv6 (goebpf example)', () => {
 });
 
 suite('array / hash of maps: inner maps by fd in, by id out', () => {
-  using template = new EbpfMap({ name: 'inner', type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 4 });
-  using outer = EbpfMap.create({ name: 'ops_outer', type: MapType.ARRAY_OF_MAPS, maxEntries: 2, innerMap: template });
+  using template = new EbpfMap({ name: 'inner', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 4 });
+  using outer = EbpfMap.create({ name: 'ops_outer', type: MapType.ArrayOfMaps, maxEntries: 2, innerMap: template });
   using inner = template.cloneTemplate().create();
   assert.is(template.fd, -1, 'the template itself is not created by cloning');
   inner.insert(1, 100);
@@ -233,10 +233,10 @@ suite('array / hash of maps: inner maps by fd in, by id out', () => {
   assert.is(opened.lookupInt(1), 100);
   opened.upsert(2, 200);
   assert.is(inner.lookupInt(2), 200);
-  using hom = EbpfMap.create({ type: MapType.HASH_OF_MAPS, keySize: 4, maxEntries: 2, innerMap: { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 4 } });
+  using hom = EbpfMap.create({ type: MapType.HashOfMaps, keySize: 4, maxEntries: 2, innerMap: { type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 4 } });
   hom.insert(7, inner);
   assert.is(hom.lookupInt(7), inner.info().id);
-  using wrong = EbpfMap.create({ type: MapType.ARRAY, valueSize: 4, maxEntries: 1 });
+  using wrong = EbpfMap.create({ type: MapType.Array, valueSize: 4, maxEntries: 1 });
   assert.is(code(() => hom.upsert(8, wrong)), 'EINVAL');
 });
 
@@ -248,7 +248,7 @@ function loadTrivialProgram(): { fd: number; close(): void } {
   const v = new DataView(attr.buffer);
   v.setUint32(0, 1, true); // BPF_PROG_TYPE_SOCKET_FILTER
   v.setUint32(4, 2, true); // insn_cnt
-  const fd = native().bpf(BpfCmd.PROG_LOAD, attr, 8, insns, 16, license, 32, null);
+  const fd = native().bpf(BpfCmd.ProgLoad, attr, 8, insns, 16, license, 32, null);
   if (fd < 0) throw errnoError(-fd, 'BPF_PROG_LOAD', 'trivial socket filter');
   return { fd, close: () => native().close(fd) };
 }
@@ -256,14 +256,14 @@ function loadTrivialProgram(): { fd: number; close(): void } {
 suite('prog array: a program (any object with fd) in, its id out; fromFd refuses non-maps', () => {
   const prog = loadTrivialProgram();
   try {
-    using pa = EbpfMap.create({ name: 'ops_progs', type: MapType.PROG_ARRAY, maxEntries: 4 });
+    using pa = EbpfMap.create({ name: 'ops_progs', type: MapType.ProgArray, maxEntries: 4 });
     pa.insert(2, prog);
     const id = pa.lookupInt(2);
     assert.ok(id > 0);
     assert.equal([...pa.entries()].map(([k, v]) => [u32(k), u32(v)]), [[2, id]]);
     pa.delete(2);
     assert.equal([...pa.entries()], []);
-    const dupFd = native().bpf(BpfCmd.PROG_GET_FD_BY_ID, Uint8Array.from([id & 0xff, (id >> 8) & 0xff, (id >> 16) & 0xff, id >>> 24, 0, 0, 0, 0, 0, 0, 0, 0]));
+    const dupFd = native().bpf(BpfCmd.ProgGetFdById, Uint8Array.from([id & 0xff, (id >> 8) & 0xff, (id >> 16) & 0xff, id >>> 24, 0, 0, 0, 0, 0, 0, 0, 0]));
     assert.ok(dupFd >= 0);
     assert.throws(() => EbpfMap.fromFd(dupFd), /is not a BPF map \(it is anon_inode:bpf-prog\)/);
   } finally {
@@ -272,7 +272,7 @@ suite('prog array: a program (any object with fd) in, its id out; fromFd refuses
 });
 
 suite('queue and stack: push / pop / peek', () => {
-  using q = EbpfMap.create({ name: 'ops_queue', type: MapType.QUEUE, valueSize: 4, maxEntries: 3 });
+  using q = EbpfMap.create({ name: 'ops_queue', type: MapType.Queue, valueSize: 4, maxEntries: 3 });
   assert.is(q.pop(), undefined);
   for (const v of [1, 2, 3]) q.push(v);
   assert.is(code(() => q.push(4)), 'E2BIG');
@@ -280,13 +280,13 @@ suite('queue and stack: push / pop / peek', () => {
   assert.is(u32(q.peek()!), 2);
   assert.equal([u32(q.pop()!), u32(q.pop()!), u32(q.pop()!)], [2, 3, 4]);
   assert.is(q.peek(), undefined);
-  using s = EbpfMap.create({ type: MapType.STACK, valueSize: 8, maxEntries: 3 });
+  using s = EbpfMap.create({ type: MapType.Stack, valueSize: 8, maxEntries: 3 });
   for (const v of [1, 2, 3]) s.push(v);
   assert.equal([u32(s.pop()!), u32(s.pop()!), u32(s.pop()!)], [3, 2, 1]);
 });
 
 suite('bloom filter: pushed values are contained', () => {
-  using b = EbpfMap.create({ name: 'ops_bloom', type: MapType.BLOOM_FILTER, valueSize: 8, maxEntries: 1000, mapExtra: 3n });
+  using b = EbpfMap.create({ name: 'ops_bloom', type: MapType.BloomFilter, valueSize: 8, maxEntries: 1000, mapExtra: 3n });
   for (let i = 0; i < 50; i++) b.push(i * 1000);
   for (let i = 0; i < 50; i++) assert.ok(b.contains(i * 1000));
   let absent = 0;
@@ -295,15 +295,15 @@ suite('bloom filter: pushed values are contained', () => {
 });
 
 suite('ringbuf and perf event array can be created', () => {
-  using r = EbpfMap.create({ name: 'ops_ring', type: MapType.RINGBUF, maxEntries: 1 << 16 });
+  using r = EbpfMap.create({ name: 'ops_ring', type: MapType.RingBuf, maxEntries: 1 << 16 });
   assert.is(r.info().maxEntries, 1 << 16);
-  using p = EbpfMap.create({ name: 'ops_perf', type: MapType.PERF_EVENT_ARRAY });
+  using p = EbpfMap.create({ name: 'ops_perf', type: MapType.PerfEventArray });
   assert.is(p.maxEntries, getNumOfPossibleCpus());
   assert.is(p.valueSize, 4);
 });
 
 suite('freeze makes the map read-only for user space', () => {
-  using m = EbpfMap.create({ type: MapType.ARRAY, valueSize: 4, maxEntries: 1 });
+  using m = EbpfMap.create({ type: MapType.Array, valueSize: 4, maxEntries: 1 });
   m.update(0, 9);
   m.freeze();
   assert.is(code(() => m.update(0, 1)), 'EPERM');
@@ -314,11 +314,11 @@ suite('no fd leaks across create / fromId / failed create / close cycles', () =>
   const fds = (): number => readdirSync('/proc/self/fd').length;
   const before = fds();
   for (let i = 0; i < 300; i++) {
-    const m = EbpfMap.create({ type: MapType.HASH_OF_MAPS, keySize: 4, maxEntries: 1, innerMap: { type: MapType.ARRAY, valueSize: 4, maxEntries: 1 } });
+    const m = EbpfMap.create({ type: MapType.HashOfMaps, keySize: 4, maxEntries: 1, innerMap: { type: MapType.Array, valueSize: 4, maxEntries: 1 } });
     const again = EbpfMap.fromId(m.info().id);
     again.close();
     m.close();
-    assert.throws(() => EbpfMap.create({ type: MapType.HASH, keySize: 0, valueSize: 4, maxEntries: 1 }), (e: unknown) => e instanceof SyscallError && e.code === 'EINVAL');
+    assert.throws(() => EbpfMap.create({ type: MapType.Hash, keySize: 0, valueSize: 4, maxEntries: 1 }), (e: unknown) => e instanceof SyscallError && e.code === 'EINVAL');
   }
   assert.is(fds(), before);
 });

@@ -30,7 +30,7 @@ function hasBpftool(): boolean {
 suite('pin, reopen with fromPath in a second process, bpftool dump agrees, unpin', async () => {
   await withBpffs(async (dir) => {
     const path = join(dir, 'counts');
-    using m = EbpfMap.create({ name: 'pin_counts', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16 });
+    using m = EbpfMap.create({ name: 'pin_counts', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 16 });
     for (let k = 1; k <= 5; k++) m.insert(k, k * 111);
     m.pin(path);
     assert.is(m.pinnedPath, path);
@@ -43,7 +43,7 @@ suite('pin, reopen with fromPath in a second process, bpftool dump agrees, unpin
       m.close();
     `);
     const seen = JSON.parse(out) as { name: string; type: number; keySize: number; valueSize: number; maxEntries: number; rows: number[][] };
-    assert.equal(seen, { name: 'pin_counts', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16, rows: [[1, 111], [2, 222], [3, 333], [4, 444], [5, 555]] });
+    assert.equal(seen, { name: 'pin_counts', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 16, rows: [[1, 111], [2, 222], [3, 333], [4, 444], [5, 555]] });
     assert.is(m.lookupInt(6), 666, 'the second process wrote through the pin');
     if (hasBpftool()) {
       const dump = JSON.parse(execFileSync('bpftool', ['map', 'dump', 'pinned', path, '-j'], { encoding: 'utf8' })) as Array<{ key: string[]; value: string[] }>;
@@ -63,13 +63,13 @@ suite('pin, reopen with fromPath in a second process, bpftool dump agrees, unpin
 suite('persistentPath reuses the pinned map, and refuses an incompatible one', async () => {
   await withBpffs(async (dir) => {
     const path = join(dir, 'persist');
-    const spec = { name: 'pin_persist', type: MapType.ARRAY, valueSize: 4, maxEntries: 4, persistentPath: path } as const;
+    const spec = { name: 'pin_persist', type: MapType.Array, valueSize: 4, maxEntries: 4, persistentPath: path } as const;
     using first = EbpfMap.create(spec);
     first.update(2, 42);
     using second = EbpfMap.create(spec);
     assert.is(second.info().id, first.info().id);
     assert.is(second.lookupInt(2), 42);
-    assert.throws(() => EbpfMap.create({ ...spec, maxEntries: 5 }), /pinned at .* is ARRAY .* 4 entries; the spec asks for/);
+    assert.throws(() => EbpfMap.create({ ...spec, maxEntries: 5 }), /pinned at .* is Array .* 4 entries; the spec asks for/);
     first.unpin();
   });
 });
@@ -77,7 +77,7 @@ suite('persistentPath reuses the pinned map, and refuses an incompatible one', a
 suite('pinning outside bpffs is a clear error', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-nopin-'));
   try {
-    using m = EbpfMap.create({ type: MapType.ARRAY, valueSize: 4, maxEntries: 1 });
+    using m = EbpfMap.create({ type: MapType.Array, valueSize: 4, maxEntries: 1 });
     assert.throws(() => m.pin(join(dir, 'x')), (e: unknown) => e instanceof SyscallError && e.syscall === 'BPF_OBJ_PIN' && /not on a bpffs mount/.test(e.message));
     assert.is(m.pinnedPath, undefined);
   } finally {

@@ -6,41 +6,41 @@ import { EbpfMap, MapType } from '../../src/map/index.js';
 import { getNumOfPossibleCpus } from '../../src/map/host.js';
 
 test('per-type defaults: array keys are 4 bytes, fd-valued maps hold 4-byte values, LPM is not preallocated', () => {
-  const a = new EbpfMap({ type: MapType.ARRAY, valueSize: 8, maxEntries: 3 });
+  const a = new EbpfMap({ type: MapType.Array, valueSize: 8, maxEntries: 3 });
   assert.equal([a.keySize, a.valueSize, a.maxEntries, a.flags, a.fd, a.name], [4, 8, 3, 0, -1, '']);
-  for (const type of [MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.CGROUP_ARRAY]) {
+  for (const type of [MapType.ProgArray, MapType.ArrayOfMaps, MapType.CgroupArray]) {
     const m = new EbpfMap({ type, maxEntries: 2 });
     assert.equal([m.keySize, m.valueSize], [4, 4], MapType[type]);
   }
-  const hom = new EbpfMap({ type: MapType.HASH_OF_MAPS, keySize: 8, maxEntries: 2 });
+  const hom = new EbpfMap({ type: MapType.HashOfMaps, keySize: 8, maxEntries: 2 });
   assert.equal([hom.keySize, hom.valueSize], [8, 4]);
-  const perf = new EbpfMap({ type: MapType.PERF_EVENT_ARRAY });
+  const perf = new EbpfMap({ type: MapType.PerfEventArray });
   assert.equal([perf.keySize, perf.valueSize, perf.maxEntries], [4, 4, getNumOfPossibleCpus()]);
-  const lpm = new EbpfMap({ type: MapType.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 4, flags: 0x10 });
+  const lpm = new EbpfMap({ type: MapType.LPMTrie, keySize: 8, valueSize: 4, maxEntries: 4, flags: 0x10 });
   assert.is(lpm.flags, 0x10 | 1);
-  const q = new EbpfMap({ type: MapType.QUEUE, valueSize: 4, maxEntries: 4 });
+  const q = new EbpfMap({ type: MapType.Queue, valueSize: 4, maxEntries: 4 });
   assert.is(q.keySize, 0);
-  const numa = new EbpfMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 4, numaNode: 0 });
+  const numa = new EbpfMap({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 4, numaNode: 0 });
   assert.is(numa.flags, 4);
 });
 
 test('per-CPU maps are recognised', () => {
-  for (const type of [MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH]) {
+  for (const type of [MapType.PerCPUArray, MapType.PerCPUHash, MapType.LRUPerCPUHash]) {
     assert.ok(new EbpfMap({ type, keySize: 4, valueSize: 4, maxEntries: 1 }).perCpu);
   }
-  assert.not.ok(new EbpfMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1 }).perCpu);
+  assert.not.ok(new EbpfMap({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 }).perCpu);
 });
 
 test('cloneTemplate copies the definition, not the fd or the pin path', () => {
-  const m = new EbpfMap({ name: 'map1', type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 100, persistentPath: '/sys/fs/bpf/x' });
+  const m = new EbpfMap({ name: 'map1', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 100, persistentPath: '/sys/fs/bpf/x' });
   const c = m.cloneTemplate();
   assert.is.not(c, m);
   assert.is(c.fd, -1);
-  assert.equal([c.name, c.type, c.keySize, c.valueSize, c.maxEntries, c.flags], ['map1', MapType.HASH, 4, 4, 100, 0]);
+  assert.equal([c.name, c.type, c.keySize, c.valueSize, c.maxEntries, c.flags], ['map1', MapType.Hash, 4, 4, 100, 0]);
 });
 
 test('a map that was never created says so, and close() is harmless', () => {
-  const m = new EbpfMap({ name: 'never', type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+  const m = new EbpfMap({ name: 'never', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 });
   assert.throws(() => m.lookup(1), /map "never": not created/);
   assert.throws(() => m.info(), /not created/);
   m.close();
@@ -49,7 +49,7 @@ test('a map that was never created says so, and close() is harmless', () => {
 });
 
 test('a name longer than 15 characters is refused before any syscall', () => {
-  assert.throws(() => new EbpfMap({ name: 'a_name_that_is_too_long', type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1 }).create(), /name is longer than 15 characters/);
+  assert.throws(() => new EbpfMap({ name: 'a_name_that_is_too_long', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 }).create(), /name is longer than 15 characters/);
 });
 
 test.run();

@@ -8,15 +8,11 @@ import * as assert from 'uvu/assert';
 import { EbpfMap, MapType } from '../../src/map/index.js';
 import { SyscallError, errnoError } from '../../src/sys/errors.js';
 import { native } from '../../src/sys/native.js';
-import { BpfCmd } from '../../src/sys/generated.js';
+import { BpfCmd, BPF_F_NO_PREALLOC } from '../../src/sys/generated.js';
 import { kernelSuite } from '../kernel/support.js';
 
 const suite = kernelSuite('map local storage');
-const BPF_F_NO_PREALLOC = 1;
 const ENOTSUPP = 524;
-const byName = MapType as unknown as Record<string, MapType | undefined>;
-/** CGRP_STORAGE is newer than some linux/bpf.h copies MapType is generated from. */
-const CGRP_STORAGE = byName.CGRP_STORAGE ?? (32 as MapType);
 
 /** BTF with one type, [1] `int` (signed, 32 bits): enough for a storage map's key and value. */
 function intOnlyBtf(): Uint8Array {
@@ -48,7 +44,7 @@ suite.before(() => {
   const blob = intOnlyBtf();
   const attr = new Uint8Array(32);
   new DataView(attr.buffer).setUint32(16, blob.length, true); // btf_size
-  btfFd = native().bpf(BpfCmd.BTF_LOAD, attr, 0, blob, 8, null);
+  btfFd = native().bpf(BpfCmd.BtfLoad, attr, 0, blob, 8, null);
   if (btfFd < 0) throw errnoError(-btfFd, 'BPF_BTF_LOAD', 'int-only BTF');
 });
 
@@ -80,7 +76,7 @@ function exercise(m: EbpfMap, ownerFds: number[]): void {
 }
 
 suite('SK_STORAGE: per-socket values keyed by socket fd', () => {
-  const m = storageMap('sk_store', MapType.SK_STORAGE);
+  const m = storageMap('sk_store', MapType.SKStorage);
   if (m === undefined) return;
   using _ = m;
   const socks = [0, 1, 2].map(() => {
@@ -93,7 +89,7 @@ suite('SK_STORAGE: per-socket values keyed by socket fd', () => {
 });
 
 suite('INODE_STORAGE: per-inode values keyed by file fd', () => {
-  const m = storageMap('inode_store', MapType.INODE_STORAGE);
+  const m = storageMap('inode_store', MapType.InodeStorage);
   if (m === undefined) return;
   using _ = m;
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-inode-'));
@@ -111,14 +107,14 @@ suite('INODE_STORAGE: per-inode values keyed by file fd', () => {
 });
 
 suite('TASK_STORAGE: can be created (its keys are pidfds)', () => {
-  const m = storageMap('task_store', MapType.TASK_STORAGE);
+  const m = storageMap('task_store', MapType.TaskStorage);
   if (m === undefined) return;
   using _ = m;
-  assert.is(m.info().type, MapType.TASK_STORAGE);
+  assert.is(m.info().type, MapType.TaskStorage);
 });
 
 suite('CGRP_STORAGE: per-cgroup values keyed by cgroup v2 directory fd', () => {
-  const m = storageMap('cgrp_store', CGRP_STORAGE);
+  const m = storageMap('cgrp_store', MapType.CgrpStorage);
   if (m === undefined) return;
   using _ = m;
   const line = readFileSync('/proc/mounts', 'latin1').split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
