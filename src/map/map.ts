@@ -92,6 +92,16 @@ const ENOENT = 2;
 const ENOSPC = 28;
 const EPERM = 1;
 
+/** Catches what would otherwise reach the kernel as a bare EINVAL (or be silently truncated). */
+function checkSpec(spec: MapSpec): void {
+  const label = spec.name ? `map "${spec.name}"` : 'map';
+  if (!Number.isInteger(spec.type) || spec.type < 0) throw new TypeError(`${label}: type ${String(spec.type)} is not a MapType`);
+  for (const field of ['keySize', 'valueSize', 'maxEntries', 'flags', 'numaNode', 'ifindex', 'innerMapFd'] as const) {
+    const v = spec[field];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new TypeError(`${label}: ${field} ${String(v)} is not a u32`);
+  }
+}
+
 /** The spec with goebpf's per-type defaults filled in. */
 function withDefaults(spec: MapSpec): Required<Pick<MapSpec, 'name' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>> {
   const t = spec.type;
@@ -132,6 +142,7 @@ export class EbpfMap implements Disposable {
   readonly #valueView: DataView;
 
   constructor(spec: MapSpec) {
+    checkSpec(spec);
     const d = withDefaults(spec);
     this.#spec = { ...spec };
     this.#name = d.name;

@@ -52,4 +52,10 @@ test('a name longer than 15 characters is refused before any syscall', () => {
   assert.throws(() => new EbpfMap({ name: 'a_name_that_is_too_long', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 }).create(), /name is longer than 15 characters/);
 });
 
+test('a spec that is not a map definition is a TypeError naming the field', () => {
+  assert.throws(() => new EbpfMap({ name: 'bad', type: undefined as unknown as MapType }), /map "bad": type undefined is not a MapType/);
+  assert.throws(() => new EbpfMap({ type: MapType.Hash, keySize: -1, valueSize: 4, maxEntries: 1 }), /keySize -1 is not a u32/);
+  assert.throws(() => new EbpfMap({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1.5 }), /maxEntries 1.5 is not a u32/);
+});
+
 test.run();
