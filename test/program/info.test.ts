@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { enableRunTimeStats, getProgramInfoByFd, getProgramInfoById, listPrograms } from '../../src/program/info.js';
 import { Program, ProgramType, type ProgramSpec } from '../../src/program/program.js';
-import { bpf, FD } from '../../src/sys/bpf.js';
-import { ATTR, BpfCmd, MapType } from '../../src/sys/generated.js';
+import { EbpfMap, MapType } from '../../src/map/map.js';
+import { FD } from '../../src/sys/bpf.js';
 import { native } from '../../src/sys/native.js';
 import { programs, XDP } from '../support/asm.js';
 import { kernelSuite } from '../kernel/support.js';
@@ -15,24 +15,8 @@ const test = kernelSuite('program info');
 const xdp = (name: string, instructions: Uint8Array): ProgramSpec => ({ name, section: 'xdp', type: ProgramType.XDP, license: 'GPL', instructions });
 const packet = new Uint8Array(64);
 
-function arrayMap(): FD {
-  const attr = new Uint8Array(ATTR.MAP_CREATE.SIZE);
-  const view = new DataView(attr.buffer);
-  view.setUint32(ATTR.MAP_CREATE.map_type.offset, MapType.Array, true);
-  view.setUint32(ATTR.MAP_CREATE.key_size.offset, 4, true);
-  view.setUint32(ATTR.MAP_CREATE.value_size.offset, 8, true);
-  view.setUint32(ATTR.MAP_CREATE.max_entries.offset, 1, true);
-  return new FD(bpf(BpfCmd.MapCreate, attr));
-}
-
-function mapId(map: FD): number {
-  const info = new Uint8Array(104);
-  const attr = new Uint8Array(ATTR.OBJ_GET_INFO_BY_FD.SIZE);
-  const view = new DataView(attr.buffer);
-  view.setUint32(ATTR.OBJ_GET_INFO_BY_FD.bpf_fd.offset, map.fd, true);
-  view.setUint32(ATTR.OBJ_GET_INFO_BY_FD.info_len.offset, info.byteLength, true);
-  bpf(BpfCmd.ObjGetInfoByFd, attr, ATTR.OBJ_GET_INFO_BY_FD.info.offset, info);
-  return new DataView(info.buffer).getUint32(4, true);
+function arrayMap(): EbpfMap {
+  return EbpfMap.create({ type: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 1 });
 }
 
 interface BpftoolProgram {
@@ -68,7 +52,7 @@ test('ProgramInfo agrees with `bpftool prog show`', () => {
   assert.is(info.createdByUid, shown.uid);
   assert.is(info.gplCompatible, shown.gpl_compatible);
   assert.equal(info.mapIds, shown.map_ids);
-  assert.equal(info.mapIds, [mapId(map)]);
+  assert.equal(info.mapIds, [map.info().id]);
   // bpftool prints whole seconds from its own boot-time estimate.
   assert.ok(Math.abs(info.loadTime.getTime() / 1000 - shown.loaded_at) <= 2, `${info.loadTime.toISOString()} vs ${shown.loaded_at}`);
   assert.is(info.fd, program.fd);
@@ -117,9 +101,10 @@ test('fromId and fromFd read name, type and the kernel\'s instructions', () => {
 });
 
 test('fromFd refuses a map fd and closes the FD it was given', () => {
-  const map = arrayMap();
-  assert.throws(() => Program.fromFd(map), /Program.fromFd: fd \d+ is not a BPF program \(it is anon_inode:bpf-map\)/);
-  assert.is(map.closed, true);
+  using map = arrayMap();
+  const mapFd = new FD(native().dup(map.fd));
+  assert.throws(() => Program.fromFd(mapFd), /Program.fromFd: fd \d+ is not a BPF program \(it is anon_inode:bpf-map\)/);
+  assert.is(mapFd.closed, true);
   assert.throws(() => getProgramInfoById(0x7fffffff), /BPF_PROG_GET_FD_BY_ID: ENOENT/);
 });
 

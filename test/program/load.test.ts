@@ -3,9 +3,8 @@ import { readdirSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { Program, ProgramType, type ProgramSpec } from '../../src/program/program.js';
 import { VerifierError } from '../../src/program/verifier.js';
-import { bpf, FD } from '../../src/sys/bpf.js';
+import { EbpfMap, MapType } from '../../src/map/map.js';
 import { SyscallError } from '../../src/sys/errors.js';
-import { ATTR, BpfCmd, MapType } from '../../src/sys/generated.js';
 import { programs, XDP } from '../support/asm.js';
 import { kernelSuite } from '../kernel/support.js';
 
@@ -20,26 +19,6 @@ function frame(ethertype: number, length = 64): Uint8Array {
   bytes[12] = ethertype >> 8;
   bytes[13] = ethertype & 0xff;
   return bytes;
-}
-
-// Until EbpfMap (branch maps) is merged here: an array map made with BPF_MAP_CREATE directly.
-function arrayMap(valueSize: number): FD {
-  const attr = new Uint8Array(ATTR.MAP_CREATE.SIZE);
-  const view = new DataView(attr.buffer);
-  view.setUint32(ATTR.MAP_CREATE.map_type.offset, MapType.Array, true);
-  view.setUint32(ATTR.MAP_CREATE.key_size.offset, 4, true);
-  view.setUint32(ATTR.MAP_CREATE.value_size.offset, valueSize, true);
-  view.setUint32(ATTR.MAP_CREATE.max_entries.offset, 1, true);
-  return new FD(bpf(BpfCmd.MapCreate, attr));
-}
-
-function lookupU64(map: FD, key: number): bigint {
-  const attr = new Uint8Array(ATTR.MAP_ELEM.SIZE);
-  new DataView(attr.buffer).setUint32(ATTR.MAP_ELEM.map_fd.offset, map.fd, true);
-  const keyBytes = new Uint32Array([key]);
-  const value = new BigUint64Array(1);
-  bpf(BpfCmd.MapLookupElem, attr, ATTR.MAP_ELEM.key.offset, keyBytes, ATTR.MAP_ELEM.value.offset, value);
-  return value[0]!;
 }
 
 test('XDP test runs: IPv4 frames are dropped, others passed, the packet comes back unchanged', () => {
@@ -70,16 +49,19 @@ test('a socket filter test run returns the bytes it keeps', () => {
   assert.is(result.data.byteLength, 100);
 });
 
-test('a program counts its runs in an array map', () => {
-  using map = arrayMap(8);
-  using program = new Program(xdp('xdp_count', programs.xdpCount(map.fd))).load();
-  assert.is(lookupU64(map, 0), 0n);
-  program.testRun({ data: frame(0x0800) });
-  assert.is(lookupU64(map, 0), 1n);
-  program.testRun({ data: frame(0x0800), repeat: 41 });
-  assert.is(lookupU64(map, 0), 42n);
-  assert.equal(program.info().mapIds.length, 1);
-});
+for (const type of [MapType.Array, MapType.PerCPUArray]) {
+  test(`a program counts its runs in a map (${MapType[type]})`, () => {
+    using map = EbpfMap.create({ name: 'runs', type, keySize: 4, valueSize: 8, maxEntries: 1 });
+    using program = new Program(xdp('xdp_count', programs.xdpCount(map.fd))).load();
+    assert.is(map.lookupUint64(0), 0n);
+    program.testRun({ data: frame(0x0800) });
+    assert.is(map.lookupUint64(0), 1n);
+    program.testRun({ data: frame(0x0800), repeat: 41 });
+    // Per-CPU values are summed over the CPUs the runs happened on.
+    assert.is(map.lookupUint64(0), 42n);
+    assert.equal(program.info().mapIds, [map.info().id]);
+  });
+}
 
 test('VerifierError: program, section and the failing instruction; whole log on .log', () => {
   const program = new Program(xdp('xdp_reads_r2', programs.readsUninitialisedRegister(), 'xdp/broken'));
