@@ -5,6 +5,8 @@ import { SyscallError } from '../sys/errors.js';
 const SUMMARY_LINE = /^(processed \d+ insns|verification time|stack depth|max_states_per_insn|mark_read|peak_states|Func#|func#)/;
 /** A line naming the instruction being checked: "12: (61) r2 = *(u32 *)(r1 +0)" or "12: R1=ctx() ...". */
 const INSN_LINE = /^\d+: /;
+/** The source line the verifier prints before an instruction when the program has line info. */
+const SOURCE_LINE = /^; /;
 /** How many lines before the verdict an error message quotes, at most. */
 const CONTEXT_LINES = 3;
 
@@ -17,7 +19,8 @@ export function logLines(log: string): string[] {
 
 /**
  * The lines that explain a rejection: the verdict (last line before the summary statistics) and the
- * lines just before it, back to the instruction it concerns (at most CONTEXT_LINES of context).
+ * lines just before it, back to the instruction it concerns (at most CONTEXT_LINES of context) and
+ * that instruction's source line when the program has line info.
  */
 export function decisiveLines(log: string): string[] {
   const lines = logLines(log);
@@ -26,6 +29,7 @@ export function decisiveLines(log: string): string[] {
   if (end === 0) return lines.slice(-1);
   let start = end - 1;
   while (start > 0 && end - start <= CONTEXT_LINES && !INSN_LINE.test(lines[start]!)) start--;
+  if (start > 0 && SOURCE_LINE.test(lines[start - 1]!)) start--;
   return lines.slice(start, end);
 }
 

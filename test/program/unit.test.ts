@@ -35,6 +35,8 @@ test('decisive lines: at most three lines of context when no instruction line is
   const log = ['0: (b7) r0 = 0', 'a', 'b', 'c', 'd', 'verdict', ''].join('\n');
   assert.equal(decisiveLines(log), ['b', 'c', 'd', 'verdict']);
   assert.equal(decisiveLines('only line\n'), ['only line']);
+  const withSource = ['0: (b7) r0 = 0', '; return r2; @ prog.c:9', '1: (bf) r0 = r2', 'R2 !read_ok', ''].join('\n');
+  assert.equal(decisiveLines(withSource), ['; return r2; @ prog.c:9', '1: (bf) r0 = r2', 'R2 !read_ok']);
 });
 
 test('VerifierError names program and section, quotes the verdict, keeps the whole log', () => {
