@@ -41,6 +41,26 @@ test('XDP returning a constant action', () => {
   }
 });
 
+test('a TC classifier test run takes and gives back a __sk_buff context', () => {
+  using program = new Program({ name: 'tc_mark', section: 'tc', type: ProgramType.SchedCLS, license: 'GPL', instructions: programs.tcReturnMark() }).load();
+  // struct __sk_buff: mark is the u32 at offset 8; test runs accept it (and a few others) as input.
+  const skb = new Uint8Array(192);
+  new DataView(skb.buffer).setUint32(8, 2 /* TC_ACT_SHOT */, true);
+  const result = program.testRun({ data: frame(0x0800), ctx: skb });
+  assert.is(result.retval, 2);
+  assert.is(result.ctx?.byteLength, 192);
+  assert.is(new DataView(result.ctx!.buffer, result.ctx!.byteOffset).getUint32(8, true), 2);
+  assert.is(program.testRun({ data: frame(0x0800) }).retval, 0 /* TC_ACT_OK: mark 0 */);
+  assert.is(program.testRun({ data: frame(0x0800) }).ctx, undefined);
+});
+
+test('a test run whose output outgrows dataSizeOut reruns with room for it all', () => {
+  using program = new Program(xdp('xdp_pass', programs.xdpReturn(XDP.PASS))).load();
+  const result = program.testRun({ data: frame(0x0800, 200), dataSizeOut: 16 });
+  assert.is(result.data.byteLength, 200);
+  assert.equal(result.data, frame(0x0800, 200));
+});
+
 test('a socket filter test run returns the bytes it keeps', () => {
   using program = new Program({ name: 'keep_all', section: 'socket', type: ProgramType.SocketFilter, license: 'GPL', instructions: programs.socketKeepAll() }).load();
   const result = program.testRun({ data: frame(0x0800, 100) });

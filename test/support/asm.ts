@@ -103,6 +103,9 @@ export const programs = {
       exit(),
     ),
 
+  /** TC classifier: returns skb->mark (struct __sk_buff offset 8) as its verdict. */
+  tcReturnMark: (): Uint8Array => program(ldx('w', 0, 1, 8), exit()),
+
   /** Socket filter: keeps the whole packet (returns skb->len). */
   socketKeepAll: (): Uint8Array => program(ldx('w', 0, 1, 0), exit()),
 
