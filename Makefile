@@ -10,8 +10,8 @@ WASM_FLAGS := --target=wasm32-wasi --sysroot=/usr -std=c11 -O2 -Wall -Wextra -We
               -mexec-model=reactor -nostartfiles -Wl,--no-entry -Wl,--strip-all \
               -Wl,--export=__heap_base -Wl,--export-dynamic
 
-.PHONY: all wasm bridge sys check-reproducible
-all: wasm
+.PHONY: all wasm bridge sys fixtures check-reproducible
+all: wasm fixtures
 
 wasm: wasm/ebpf_core.wasm
 
@@ -26,3 +26,34 @@ bridge:
 # src/sys/generated.ts from the running kernel's BTF (every map/program type it has); see scripts/gen-sys.mjs.
 sys:
 	node scripts/gen-sys.mjs --vmlinux
+
+# eBPF test fixtures: every test/fixtures/*.c little-endian, the hand-written ones also big-endian.
+# Sources are compiled by relative path and the build directory is mapped to `.`, so no absolute
+# path lands in DWARF/BTF; -I points at the multiarch asm/ headers linux/bpf.h needs.
+FIXTURE_DIR     := test/fixtures
+FIXTURE_FLAGS   := -O2 -g -Wall -Werror -I/usr/include/x86_64-linux-gnu -ffile-prefix-map=$(ROOT)=. \
+                   -fdebug-compilation-dir=. -fno-ident
+FIXTURE_LARGE   := $(FIXTURE_DIR)/large.c
+FIXTURE_SRCS    := $(sort $(wildcard $(FIXTURE_DIR)/*.c) $(FIXTURE_LARGE))
+FIXTURE_HANDSRC := $(filter-out $(FIXTURE_LARGE),$(FIXTURE_SRCS))
+FIXTURE_OBJS    := $(FIXTURE_SRCS:.c=.o) $(FIXTURE_HANDSRC:.c=.bpfeb.o)
+
+fixtures: $(FIXTURE_OBJS)
+
+$(FIXTURE_LARGE): scripts/gen-large-fixture.mjs
+	node scripts/gen-large-fixture.mjs $@
+
+$(FIXTURE_DIR)/%.o: $(FIXTURE_DIR)/%.c $(wildcard $(FIXTURE_DIR)/*.h)
+	$(CLANG) -target bpfel $(FIXTURE_FLAGS) -c $< -o $@
+
+$(FIXTURE_DIR)/%.bpfeb.o: $(FIXTURE_DIR)/%.c $(wildcard $(FIXTURE_DIR)/*.h)
+	$(CLANG) -target bpfeb $(FIXTURE_FLAGS) -c $< -o $@
+
+# Rebuild everything committed from source (-B: git checkouts leave arbitrary mtimes) and fail if
+# any byte differs from git or a build output is not committed.
+check-reproducible:
+	$(MAKE) -B wasm fixtures
+	git diff --exit-code --stat -- wasm $(FIXTURE_DIR)
+	@untracked=$$(git ls-files --others --exclude-standard -- wasm $(FIXTURE_DIR)); \
+	if [ -n "$$untracked" ]; then echo "build outputs not in git: $$untracked"; exit 1; fi
+	@echo "reproducible: wasm and fixtures match git"

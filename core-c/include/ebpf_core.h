@@ -35,9 +35,18 @@ enum ebpf_status {
 };
 
 typedef struct {
-  uint32_t ptr;
+  const char *ptr; /* 32-bit on wasm32; a real pointer in native builds (fuzzing) */
   uint32_t len;
 } ebpf_str;
+
+/* Record sizes are pinned for wasm32 only: native builds (the fuzzer) have 8-byte pointers. */
+#if defined(__wasm32__)
+#define EBPF_WASM_LAYOUT(type, size) _Static_assert(sizeof(type) == (size), #type " layout")
+#else
+#define EBPF_WASM_LAYOUT(type, size) _Static_assert(1, "")
+#endif
+
+#define EBPF_NONE 0xffffffffu /* "no such index" in u32 index fields */
 
 /* Memory for the caller's buffers (input bytes, output arrays). */
 EBPF_EXPORT(ebpf_alloc) void *ebpf_alloc(uint32_t size);
@@ -47,7 +56,7 @@ EBPF_EXPORT(ebpf_abi_version) uint32_t ebpf_abi_version(void);
 /* ---- objects ------------------------------------------------------------------------------
  * ebpf_object_open() parses an ELF held in WASM memory (data stays owned by the caller and must
  * outlive the object). It returns NULL only when out of memory; otherwise read
- * ebpf_object_info() — status and message first. ebpf_object_close() frees everything it made.
+ * ebpf_object_get_info() — status and message first. ebpf_object_close() frees everything it made.
  * The records' layout is defined below (the ELF part) and in ebpf_core_btf.h (the BTF part).
  */
 typedef struct ebpf_object ebpf_object;
@@ -55,6 +64,239 @@ typedef struct ebpf_object ebpf_object;
 EBPF_EXPORT(ebpf_object_open) ebpf_object *ebpf_object_open(const uint8_t *data, uint32_t size);
 EBPF_EXPORT(ebpf_object_close) void ebpf_object_close(ebpf_object *obj);
 
-/* TODO(core helper): ebpf_object_info and the section/symbol/program/map/reloc records. */
+
+/* The object's description, valid until ebpf_object_close(). NULL only for a NULL object. */
+typedef struct ebpf_object_info ebpf_object_info;
+EBPF_EXPORT(ebpf_object_get_info) const ebpf_object_info *ebpf_object_get_info(const ebpf_object *obj);
+
+/* ---- sections ---- */
+enum ebpf_section_kind {
+  EBPF_SEC_OTHER = 0,
+  EBPF_SEC_PROGRAM = 1,  /* SHF_EXECINSTR with a known or unknown program section name */
+  EBPF_SEC_TEXT = 2,     /* .text: subprograms only */
+  EBPF_SEC_MAPS = 3,     /* legacy "maps" */
+  EBPF_SEC_BTF_MAPS = 4, /* ".maps" */
+  EBPF_SEC_DATA = 5,     /* .data* */
+  EBPF_SEC_RODATA = 6,   /* .rodata* */
+  EBPF_SEC_BSS = 7,      /* .bss* */
+  EBPF_SEC_KCONFIG = 8,  /* .kconfig */
+  EBPF_SEC_LICENSE = 9,
+  EBPF_SEC_VERSION = 10,
+  EBPF_SEC_BTF = 11,
+  EBPF_SEC_BTF_EXT = 12,
+  EBPF_SEC_SYMTAB = 13,
+  EBPF_SEC_STRTAB = 14,
+  EBPF_SEC_REL = 15,
+  EBPF_SEC_DEBUG = 16,   /* .debug_*, .llvm_addrsig and other tool sections */
+};
+
+/* wasm32 layout (byte offsets):
+ *  0 name  8 index  12 type(sh_type)  16 flags(u64)  24 addralign(u64)  32 entsize(u64)
+ * 40 offset(file)  44 size  48 link  52 info  56 kind  60 rel_section (SHT_REL section that
+ * relocates this one, or 0). Contents of non-NOBITS sections: input data + offset. */
+typedef struct {
+  ebpf_str name;
+  uint32_t index;
+  uint32_t type;
+  uint64_t flags;
+  uint64_t addralign;
+  uint64_t entsize;
+  uint32_t offset;
+  uint32_t size;
+  uint32_t link;
+  uint32_t info;
+  uint32_t kind;
+  uint32_t rel_section;
+} ebpf_section;
+EBPF_WASM_LAYOUT(ebpf_section, 64);
+
+/* ---- symbols (the whole .symtab, in order; index 0 is the null symbol) ----
+ *  0 name  8 index  12 section(st_shndx)  16 value(u64)  24 size(u64)
+ * 32 type(u8 STT_*)  33 bind(u8 STB_*)  34 visibility(u8)  35 reserved(u8)  36 reserved(u32) */
+typedef struct {
+  ebpf_str name;
+  uint32_t index;
+  uint32_t section;
+  uint64_t value;
+  uint64_t size;
+  uint8_t type;
+  uint8_t bind;
+  uint8_t visibility;
+  uint8_t reserved0;
+  uint32_t reserved1;
+} ebpf_symbol;
+EBPF_WASM_LAYOUT(ebpf_symbol, 40);
+
+/* ---- programs and subprograms ---- */
+enum ebpf_program_flag {
+  EBPF_PROG_SUBPROG = 1u << 0,       /* a function in .text (callable, not loadable alone) */
+  EBPF_PROG_GLOBAL = 1u << 1,        /* STB_GLOBAL symbol */
+  EBPF_PROG_UNKNOWN_SEC = 1u << 2,   /* section name matched no known pattern: type 0 */
+  EBPF_PROG_RETPROBE = 1u << 3,      /* kretprobe/uretprobe/kretsyscall */
+  EBPF_PROG_NO_SYMBOL = 1u << 4,     /* code without a function symbol, named after its section */
+  EBPF_PROG_NEEDS_TARGET = 1u << 5,  /* attach needs a BTF target (fentry/fexit/lsm/iter/tp_btf/...) */
+  EBPF_PROG_HAS_ATTACH_TYPE = 1u << 6, /* expected_attach_type is meaningful (it may be 0) */
+};
+
+/* wasm32 layout:
+ *  0 name  8 section_name  16 attach_target (the part of the section name after the matched
+ *  prefix, e.g. "syscalls/sys_enter_open" or "tcp_v4_connect"; len 0 when none)
+ * 24 section(index)  28 symbol(index or EBPF_NONE)  32 insn_offset (bytes, in section)
+ * 36 insn_count  40 prog_type (enum bpf_prog_type)  44 expected_attach_type (enum bpf_attach_type)
+ * 48 flags (ebpf_program_flag)  52 reloc_first  56 reloc_count (this program's relocations are
+ * relocs[reloc_first .. +reloc_count), sorted by offset)  60 insns_offset (file offset of the first
+ * instruction: instructions are input data + insns_offset, insn_count * 8 bytes, object endianness)
+ * 64 sec_def (the matched section pattern, e.g. "kretprobe/", "xdp.frags", "socket_filter")
+ * 72 load_flags (BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS for BPF_PROG_LOAD)  76 reserved */
+typedef struct {
+  ebpf_str name;
+  ebpf_str section_name;
+  ebpf_str attach_target;
+  uint32_t section;
+  uint32_t symbol;
+  uint32_t insn_offset;
+  uint32_t insn_count;
+  uint32_t prog_type;
+  uint32_t expected_attach_type;
+  uint32_t flags;
+  uint32_t reloc_first;
+  uint32_t reloc_count;
+  uint32_t insns_offset;
+  ebpf_str sec_def;
+  uint32_t load_flags;
+  uint32_t reserved;
+} ebpf_program;
+EBPF_WASM_LAYOUT(ebpf_program, 80);
+
+/* ---- maps: legacy "maps", BTF ".maps", and the global-data maps a loader creates ---- */
+enum ebpf_map_origin {
+  EBPF_MAP_LEGACY = 0,  /* struct bpf_map_def in "maps" (goebpf layout or older libbpf layouts) */
+  EBPF_MAP_BTF = 1,     /* BTF-defined, in ".maps" (decoded by the BTF module) */
+  EBPF_MAP_DATA = 2,    /* .data* */
+  EBPF_MAP_RODATA = 3,  /* .rodata* */
+  EBPF_MAP_BSS = 4,     /* .bss* */
+  EBPF_MAP_KCONFIG = 5, /* .kconfig */
+};
+
+enum ebpf_map_attr {
+  EBPF_MAP_INNER_TEMPLATE = 1u << 0, /* only describes the inner maps of a map-in-map */
+};
+
+/* wasm32 layout:
+ *  0 name  8 persistent_path (goebpf; len 0 none)  16 section(index)  20 origin (ebpf_map_origin)
+ * 24 type  28 key_size  32 value_size  36 max_entries  40 flags (map_flags)  44 pinning
+ * 48 numa_node  52 inner_map (index into maps, or -1)  56 map_extra(u64)  64 key_type_id
+ * 68 value_type_id (BTF; 0 none)  72 def_offset (offset of the definition in its section)
+ * 76 symbol (index, or EBPF_NONE)  80 init_data (pointer; initial contents for .data/.rodata/
+ * .kconfig, NULL otherwise)  84 init_size  88 attrs (ebpf_map_attr)  92 btf_var_type_id */
+typedef struct {
+  ebpf_str name;
+  ebpf_str persistent_path;
+  uint32_t section;
+  uint32_t origin;
+  uint32_t type;
+  uint32_t key_size;
+  uint32_t value_size;
+  uint32_t max_entries;
+  uint32_t flags;
+  uint32_t pinning;
+  uint32_t numa_node;
+  int32_t inner_map;
+  uint64_t map_extra;
+  uint32_t key_type_id;
+  uint32_t value_type_id;
+  uint32_t def_offset;
+  uint32_t symbol;
+  const uint8_t *init_data;
+  uint32_t init_size;
+  uint32_t attrs;
+  uint32_t btf_var_type_id;
+} ebpf_map;
+EBPF_WASM_LAYOUT(ebpf_map, 96);
+
+/* ---- relocations ---- */
+enum ebpf_reloc_kind {
+  EBPF_RELOC_OTHER = 0,
+  EBPF_RELOC_MAP = 1,        /* ld_imm64 of a map (legacy or BTF): map holds its index */
+  EBPF_RELOC_DATA = 2,       /* ld_imm64 of a global-data map: map + target_offset */
+  EBPF_RELOC_CALL = 3,       /* bpf-to-bpf call: target_program + target_offset (bytes) */
+  EBPF_RELOC_SUBPROG_ADDR = 4, /* ld_imm64 of a function's address (callbacks) */
+  EBPF_RELOC_EXTERN = 5,     /* undefined symbol: .kconfig variable or kernel symbol (ksym) */
+  EBPF_RELOC_DATA_SLOT = 6,  /* a relocation in a data/map section (e.g. goebpf map pointers) */
+};
+
+/* wasm32 layout:
+ *  0 symbol_name  8 section (the section being relocated)  12 offset (in that section, bytes)
+ * 16 symbol (index)  20 target_section (symbol's section; 0 for an extern)  24 type (R_BPF_*)
+ * 28 kind (ebpf_reloc_kind)  32 map (index or -1)  36 program (index of the program holding the
+ * instruction, or EBPF_NONE)  40 target_offset (data: offset in the map value; call/subprog: byte
+ * offset of the target in target_section)  44 target_program (index or -1; also set for data-slot
+ * pointers to functions, e.g. in .struct_ops) */
+typedef struct {
+  ebpf_str symbol_name;
+  uint32_t section;
+  uint32_t offset;
+  uint32_t symbol;
+  uint32_t target_section;
+  uint32_t type;
+  uint32_t kind;
+  int32_t map;
+  uint32_t program;
+  uint32_t target_offset;
+  int32_t target_program;
+} ebpf_reloc;
+EBPF_WASM_LAYOUT(ebpf_reloc, 48);
+
+/* ---- diagnostics: things a loader would warn about, not errors ---- */
+enum ebpf_diag_kind {
+  EBPF_DIAG_UNKNOWN_SECTION = 1, /* executable section with an unknown name: type 0 */
+  EBPF_DIAG_IGNORED = 2,         /* a section or record that was skipped; the message says why */
+};
+
+/* wasm32 layout: 0 message  8 section (index or 0)  12 offset  16 kind  20 reserved */
+typedef struct {
+  ebpf_str message;
+  uint32_t section;
+  uint32_t offset;
+  uint32_t kind;
+  uint32_t reserved;
+} ebpf_diagnostic;
+EBPF_WASM_LAYOUT(ebpf_diagnostic, 24);
+
+#include "ebpf_core_btf.h"
+
+/* wasm32 layout:
+ *  0 status  4 message (NUL-terminated too; len 0 when status is 0)  12 big_endian
+ * 16 license (len 0 when absent)  24 kern_version  28 has_kern_version  32 data  36 data_size
+ * 40 sections  44 section_count  48 symbols  52 symbol_count  56 programs  60 program_count
+ * 64 maps  68 map_count  72 relocs  76 reloc_count  80 diagnostics  84 diagnostic_count
+ * 88 btf (NULL when the object has no .BTF)  92 reserved
+ * Relocations: those of each program first (in program order, see ebpf_program.reloc_first),
+ * then those of non-program sections (program == EBPF_NONE). */
+struct ebpf_object_info {
+  uint32_t status;
+  ebpf_str message;
+  uint32_t big_endian;
+  ebpf_str license;
+  uint32_t kern_version;
+  uint32_t has_kern_version;
+  const uint8_t *data;
+  uint32_t data_size;
+  const ebpf_section *sections;
+  uint32_t section_count;
+  const ebpf_symbol *symbols;
+  uint32_t symbol_count;
+  const ebpf_program *programs;
+  uint32_t program_count;
+  const ebpf_map *maps;
+  uint32_t map_count;
+  const ebpf_reloc *relocs;
+  uint32_t reloc_count;
+  const ebpf_diagnostic *diagnostics;
+  uint32_t diagnostic_count;
+  const struct ebpf_btf_info *btf;
+  uint32_t reserved;
+};
+EBPF_WASM_LAYOUT(ebpf_object_info, 96);
 
 #endif

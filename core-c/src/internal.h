@@ -3,6 +3,7 @@
 #ifndef EBPF_CORE_INTERNAL_H
 #define EBPF_CORE_INTERNAL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,8 @@ typedef struct {
 void *arena_alloc(arena *a, uint64_t size);
 /* n elements of size each, checked for overflow. */
 void *arena_array(arena *a, uint64_t n, uint64_t size);
+/* Like arena_array, not zeroed: for buffers about to be overwritten whole. */
+void *arena_array_uninit(arena *a, uint64_t n, uint64_t size);
 void arena_release(arena *a);
 
 /* A growable array in an arena (used while the count is not yet known). */
@@ -54,8 +57,16 @@ typedef struct {
 } arena_vec;
 
 void vec_init(arena_vec *v, uint32_t item_size);
+/* Room for n items in all (no-op when there is); -1 when out of memory. */
+int vec_reserve(arena *a, arena_vec *v, uint32_t n);
 /* Appends one zeroed item and returns it; NULL when out of memory. */
 void *vec_push(arena *a, arena_vec *v);
+
+/* ---- sorting ---- */
+
+/* Stable merge sort (O(n log n), O(n) for input already in order) with scratch space from the
+ * arena; -1 when out of memory. wasi-libc's qsort is a smoothsort several times slower here. */
+int sort_stable(arena *a, void *base, uint32_t n, uint32_t size, int (*cmp)(const void *, const void *));
 
 /* ---- errors: one message per failed call, naming what was wrong and where ---- */
 
@@ -70,5 +81,7 @@ typedef struct {
  * A tiny printf: %s (const char *), %.*s (int, const char *), %u %d (32-bit), %llu %lld (64-bit),
  * %x %llx (hex, no prefix), %% . Output is truncated at EBPF_ERROR_MAX-1 with a NUL. */
 int err_set(ebpf_error *e, int status, const char *fmt, ...);
+/* The same formatter into any buffer (cap >= 1): returns the length written, without the NUL. */
+uint32_t str_vformat(char *out, uint32_t cap, const char *fmt, va_list ap);
 
 #endif

@@ -13,6 +13,15 @@ int buf_span(const ebpf_buf *b, uint64_t off, uint64_t n, const uint8_t **out) {
 
 static uint64_t load_uint(const uint8_t *p, unsigned n, int big_endian) {
   uint64_t v = 0;
+  if (!big_endian) { /* the common case on the hosts we run on: one unaligned load */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    switch (n) { /* constant sizes, so the copies compile to single loads */
+      case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
+      case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
+      case 8: memcpy(&v, p, 8); return v;
+    }
+#endif
+  }
   for (unsigned i = 0; i < n; i++) v |= (uint64_t)p[big_endian ? n - 1 - i : i] << (8 * i);
   return v;
 }
@@ -78,19 +87,26 @@ struct arena_block {
   uint64_t pad; /* keeps the payload 8-byte aligned on wasm32 and 64-bit hosts */
 };
 
-void *arena_alloc(arena *a, uint64_t size) {
+static void *arena_take(arena *a, uint64_t size, int zeroed) {
   if (size > UINT32_MAX - sizeof(arena_block) - 8) return NULL;
   size = (size + 7) & ~(uint64_t)7;
-  arena_block *blk = calloc(1, sizeof(arena_block) + (size_t)size);
+  arena_block *blk = zeroed ? calloc(1, sizeof(arena_block) + (size_t)size) : malloc(sizeof(arena_block) + (size_t)size);
   if (!blk) return NULL;
   blk->next = a->head;
   a->head = blk;
   return blk + 1;
 }
 
+void *arena_alloc(arena *a, uint64_t size) { return arena_take(a, size, 1); }
+
 void *arena_array(arena *a, uint64_t n, uint64_t size) {
   if (size != 0 && n > UINT32_MAX / size) return NULL;
-  return arena_alloc(a, n * size);
+  return arena_take(a, n * size, 1);
+}
+
+void *arena_array_uninit(arena *a, uint64_t n, uint64_t size) {
+  if (size != 0 && n > UINT32_MAX / size) return NULL;
+  return arena_take(a, n * size, 0);
 }
 
 void arena_release(arena *a) {
@@ -110,11 +126,21 @@ void vec_init(arena_vec *v, uint32_t item_size) {
   v->item_size = item_size;
 }
 
+int vec_reserve(arena *a, arena_vec *v, uint32_t n) {
+  if (n <= v->capacity) return 0;
+  uint8_t *grown = arena_array_uninit(a, n, v->item_size);
+  if (!grown) return -1;
+  if (v->count) memcpy(grown, v->items, (size_t)v->count * v->item_size);
+  v->items = grown;
+  v->capacity = n;
+  return 0;
+}
+
 void *vec_push(arena *a, arena_vec *v) {
   if (v->count == v->capacity) {
     uint32_t cap = v->capacity ? v->capacity * 2 : 16;
     if (cap < v->capacity) return NULL;
-    uint8_t *grown = arena_array(a, cap, v->item_size);
+    uint8_t *grown = arena_array_uninit(a, cap, v->item_size); /* items are zeroed as pushed */
     if (!grown) return NULL;
     if (v->count) memcpy(grown, v->items, (size_t)v->count * v->item_size);
     /* the old block stays in the arena until the object is released: growth is geometric,
@@ -126,6 +152,48 @@ void *vec_push(arena *a, arena_vec *v) {
   memset(item, 0, v->item_size);
   v->count++;
   return item;
+}
+
+/* ---- sorting ---- */
+
+/* Element copies inline as 4-byte words when they can (every record here is a multiple of 4):
+ * a memcpy call per element would dominate the sort. */
+static void copy_item(uint8_t *dst, const uint8_t *src, uint32_t size) {
+  if (size % 4) {
+    memcpy(dst, src, size);
+    return;
+  }
+  for (uint32_t i = 0; i < size; i += 4) {
+    uint32_t w;
+    memcpy(&w, src + i, 4);
+    memcpy(dst + i, &w, 4);
+  }
+}
+
+int sort_stable(arena *a, void *base, uint32_t n, uint32_t size, int (*cmp)(const void *, const void *)) {
+  uint8_t *items = base;
+  uint32_t i = 1;
+  while (i < n && cmp(items + (size_t)(i - 1) * size, items + (size_t)i * size) <= 0) i++;
+  if (i >= n) return 0; /* already in order: the usual case */
+  uint8_t *tmp = arena_array_uninit(a, n, size), *src = items, *dst = tmp;
+  if (!tmp) return -1;
+  for (uint64_t width = 1; width < n; width *= 2) {
+    for (uint64_t lo = 0; lo < n; lo += 2 * width) {
+      uint64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+      uint64_t x = lo, y = mid, k = lo;
+      while (x < mid && y < hi) {
+        int take_right = cmp(src + y * size, src + x * size) < 0;
+        copy_item(dst + k++ * size, src + (take_right ? y++ : x++) * size, size);
+      }
+      if (x < mid) memcpy(dst + k * size, src + x * size, (size_t)(mid - x) * size), k += mid - x;
+      if (y < hi) memcpy(dst + k * size, src + y * size, (size_t)(hi - y) * size);
+    }
+    uint8_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != items) memcpy(items, src, (size_t)n * size);
+  return 0;
 }
 
 /* ---- errors ---- */
@@ -159,12 +227,8 @@ static void put_int(sink *s, int64_t v) {
   }
 }
 
-int err_set(ebpf_error *e, int status, const char *fmt, ...) {
-  if (e->status) return e->status;
-  e->status = status;
-  sink s = {e->message, 0, sizeof e->message};
-  va_list ap;
-  va_start(ap, fmt);
+uint32_t str_vformat(char *out, uint32_t cap, const char *fmt, va_list ap) {
+  sink s = {out, 0, cap};
   for (const char *f = fmt; *f; f++) {
     if (*f != '%') {
       put(&s, f, 1);
@@ -194,7 +258,16 @@ int err_set(ebpf_error *e, int status, const char *fmt, ...) {
       if (!*f) break;
     }
   }
-  va_end(ap);
   s.out[s.len] = 0;
+  return (uint32_t)s.len;
+}
+
+int err_set(ebpf_error *e, int status, const char *fmt, ...) {
+  if (e->status) return e->status;
+  e->status = status;
+  va_list ap;
+  va_start(ap, fmt);
+  str_vformat(e->message, sizeof e->message, fmt, ap);
+  va_end(ap);
   return status;
 }

@@ -7,6 +7,12 @@ export interface CoreExports {
   ebpf_alloc(size: number): number;
   ebpf_free(ptr: number): void;
   ebpf_abi_version(): number;
+  ebpf_object_open(data: number, size: number): number;
+  ebpf_object_get_info(obj: number): number;
+  ebpf_object_close(obj: number): void;
+  ebpf_btf_render(btf: number, typeId: number): number;
+  ebpf_btf_open(data: number, size: number, ext: number, extSize: number): number;
+  ebpf_btf_close(result: number): void;
   [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void);
 }
 

@@ -1,0 +1,358 @@
+/* .BTF: header, types and strings, decoded in one pass into ebpf_btf_type/ebpf_btf_member records
+ * (index = type id), then every type reference checked and reference loops rejected. */
+#include <string.h>
+
+#include "btf.h"
+
+#define BTF_MAGIC 0xeB9Fu
+#define BTF_HEADER_SIZE 24u
+
+static const char *const kind_names[] = {
+    "void", "int", "ptr", "array", "struct", "union", "enum", "fwd", "typedef", "volatile",
+    "const", "restrict", "func", "func_proto", "var", "datasec", "float", "decl_tag", "type_tag", "enum64",
+};
+
+const char *btf_kind_name(uint32_t kind) {
+  return kind < sizeof kind_names / sizeof kind_names[0] ? kind_names[kind] : "unknown";
+}
+
+const ebpf_btf_type *btf_type_by_id(const btf *b, uint32_t id) {
+  return id < b->info.type_count ? &b->info.types[id] : NULL;
+}
+
+const ebpf_btf_member *btf_members(const btf *b, const ebpf_btf_type *t) {
+  return b->info.members + t->first_member;
+}
+
+/* The kinds whose `type` is followed when resolving: a cycle through them can never end. */
+static int is_chain_kind(uint32_t kind) {
+  switch (kind) {
+    case EBPF_BTF_PTR: case EBPF_BTF_ARRAY: case EBPF_BTF_TYPEDEF: case EBPF_BTF_VOLATILE:
+    case EBPF_BTF_CONST: case EBPF_BTF_RESTRICT: case EBPF_BTF_FUNC: case EBPF_BTF_VAR:
+    case EBPF_BTF_DECL_TAG: case EBPF_BTF_TYPE_TAG:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+static int is_modifier(uint32_t kind) {
+  return kind == EBPF_BTF_TYPEDEF || kind == EBPF_BTF_VOLATILE || kind == EBPF_BTF_CONST ||
+         kind == EBPF_BTF_RESTRICT || kind == EBPF_BTF_TYPE_TAG;
+}
+
+uint32_t btf_skip_mods_typedefs(const btf *b, uint32_t id) {
+  for (int depth = 0; depth < BTF_MAX_CHAIN; depth++) {
+    const ebpf_btf_type *t = btf_type_by_id(b, id);
+    if (!t || !is_modifier(t->kind)) return id;
+    id = t->type;
+  }
+  return id;
+}
+
+int btf_resolve_size(const btf *b, uint32_t id, uint64_t *size) {
+  uint64_t count = 1; /* product of the array dimensions seen so far */
+  uint32_t start = id;
+  for (int depth = 0; depth < BTF_MAX_CHAIN; depth++) {
+    const ebpf_btf_type *t = btf_type_by_id(b, id);
+    if (!t) return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] does not exist", id);
+    uint64_t elem;
+    switch (t->kind) {
+      case EBPF_BTF_INT: case EBPF_BTF_FLOAT: case EBPF_BTF_STRUCT: case EBPF_BTF_UNION:
+      case EBPF_BTF_ENUM: case EBPF_BTF_ENUM64: case EBPF_BTF_DATASEC:
+        elem = t->size;
+        break;
+      case EBPF_BTF_PTR:
+        elem = 8; /* BPF is a 64-bit target */
+        break;
+      case EBPF_BTF_TYPEDEF: case EBPF_BTF_VOLATILE: case EBPF_BTF_CONST: case EBPF_BTF_RESTRICT:
+      case EBPF_BTF_TYPE_TAG: case EBPF_BTF_VAR: case EBPF_BTF_DECL_TAG:
+        id = t->type;
+        continue;
+      case EBPF_BTF_ARRAY:
+        count *= t->nelems; /* both factors are < 2^32 until checked below */
+        if (count > UINT32_MAX)
+          return err_set(b->err, EBPF_ERR_BTF, "BTF: the size of type [%u] overflows 32 bits", start);
+        id = t->type;
+        continue;
+      default:
+        return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] (%s) has no size", id, btf_kind_name(t->kind));
+    }
+    if (elem && count > UINT32_MAX / elem)
+      return err_set(b->err, EBPF_ERR_BTF, "BTF: the size of type [%u] overflows 32 bits", start);
+    *size = count * elem;
+    return 0;
+  }
+  return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] nests more than %u levels deep", start, BTF_MAX_CHAIN);
+}
+
+static int str_eq(ebpf_str s, const char *name) {
+  size_t n = strlen(name);
+  return s.len == n && memcmp(s.ptr, name, n) == 0;
+}
+
+uint32_t btf_find_by_name_kind(const btf *b, const char *name, uint32_t kind) {
+  for (uint32_t id = 1; id < b->info.type_count; id++) {
+    const ebpf_btf_type *t = &b->info.types[id];
+    if (t->kind == kind && str_eq(t->name, name)) return id;
+  }
+  return 0;
+}
+
+const ebpf_btf_type *btf_find_datasec(const btf *b, const char *name) {
+  return btf_type_by_id(b, btf_find_by_name_kind(b, name, EBPF_BTF_DATASEC));
+}
+
+/* ---- parsing ---- */
+
+typedef struct {
+  btf *b;
+  ebpf_buf types;
+  arena_vec type_vec;   /* ebpf_btf_type */
+  arena_vec member_vec; /* ebpf_btf_member */
+} parser;
+
+static int read_name(parser *p, uint32_t off, ebpf_str *out, uint32_t id, uint32_t type_off) {
+  const char *s;
+  uint32_t len;
+  if (buf_cstr(&p->b->strings, off, &s, &len))
+    return err_set(p->b->err, EBPF_ERR_BTF,
+                   "BTF: type [%u] at offset %u: name offset %u is outside the string section (%u bytes) or unterminated",
+                   id, type_off, off, p->b->strings.size);
+  out->ptr = s;
+  out->len = len;
+  return 0;
+}
+
+/* Reads the vlen records of `rec_size` bytes after a type into member records. */
+static int read_members(parser *p, ebpf_btf_type *t, uint32_t id, uint32_t type_off, uint32_t *off) {
+  static const uint8_t rec_sizes[] = {
+      [EBPF_BTF_STRUCT] = 12, [EBPF_BTF_UNION] = 12, [EBPF_BTF_ENUM] = 8,
+      [EBPF_BTF_FUNC_PROTO] = 8, [EBPF_BTF_DATASEC] = 12, [EBPF_BTF_ENUM64] = 12,
+  };
+  uint32_t rec = rec_sizes[t->kind];
+  const uint8_t *span;
+  if (buf_span(&p->types, *off, (uint64_t)t->vlen * rec, &span))
+    return err_set(p->b->err, EBPF_ERR_BTF,
+                   "BTF: type [%u] (%s '%.*s') at offset %u declares %u entries of %u bytes, but only %u bytes remain",
+                   id, btf_kind_name(t->kind), (int)t->name.len, t->name.ptr, type_off, t->vlen, rec,
+                   p->types.size - *off);
+  t->first_member = p->member_vec.count;
+  for (uint32_t i = 0; i < t->vlen; i++, *off += rec) {
+    ebpf_btf_member *m = vec_push(p->b->mem, &p->member_vec);
+    if (!m) return err_set(p->b->err, EBPF_ERR_NOMEM, "BTF: out of memory for members");
+    uint32_t a, b2, c = 0;
+    buf_u32(&p->types, *off, &a);
+    buf_u32(&p->types, *off + 4, &b2);
+    if (rec == 12) buf_u32(&p->types, *off + 8, &c);
+    switch (t->kind) {
+      case EBPF_BTF_STRUCT: case EBPF_BTF_UNION:
+        if (read_name(p, a, &m->name, id, type_off)) return -1;
+        m->type = b2;
+        m->offset = t->kind_flag ? c & 0xffffff : c;
+        m->bitfield_size = t->kind_flag ? c >> 24 : 0;
+        break;
+      case EBPF_BTF_ENUM:
+        if (read_name(p, a, &m->name, id, type_off)) return -1;
+        m->value = t->kind_flag ? (uint64_t)(int64_t)(int32_t)b2 : b2;
+        break;
+      case EBPF_BTF_ENUM64:
+        if (read_name(p, a, &m->name, id, type_off)) return -1;
+        m->value = (uint64_t)c << 32 | b2;
+        break;
+      case EBPF_BTF_FUNC_PROTO:
+        if (read_name(p, a, &m->name, id, type_off)) return -1;
+        m->type = b2;
+        break;
+      default: /* DATASEC: var id, offset, size */
+        m->name.ptr = "";
+        m->type = a;
+        m->offset = b2;
+        m->bitfield_size = c;
+        break;
+    }
+  }
+  return 0;
+}
+
+static int read_type(parser *p, uint32_t id, uint32_t *off) {
+  btf *b = p->b;
+  uint32_t start = *off, name_off, info, size_type;
+  if (buf_u32(&p->types, start, &name_off) || buf_u32(&p->types, start + 4, &info) ||
+      buf_u32(&p->types, start + 8, &size_type))
+    return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] at offset %u is truncated (the type section has %u bytes)",
+                   id, start, p->types.size);
+  *off += 12;
+  ebpf_btf_type *t = vec_push(b->mem, &p->type_vec);
+  if (!t) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory for type records");
+  t->kind = (info >> 24) & 0x1f;
+  t->kind_flag = info >> 31;
+  t->vlen = info & 0xffff;
+  if (read_name(p, name_off, &t->name, id, start)) return -1;
+  uint32_t extra[3];
+  uint32_t extra_words = 0;
+  switch (t->kind) {
+    case EBPF_BTF_INT: extra_words = 1; break;
+    case EBPF_BTF_ARRAY: extra_words = 3; break;
+    case EBPF_BTF_VAR: case EBPF_BTF_DECL_TAG: extra_words = 1; break;
+    default: break;
+  }
+  for (uint32_t i = 0; i < extra_words; i++, *off += 4) {
+    if (buf_u32(&p->types, *off, &extra[i]))
+      return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] (%s) at offset %u is truncated (the type section has %u bytes)",
+                     id, btf_kind_name(t->kind), start, p->types.size);
+  }
+  switch (t->kind) {
+    case EBPF_BTF_INT: {
+      t->size = size_type;
+      t->extra = extra[0];
+      uint32_t bits = extra[0] & 0xff, bit_off = (extra[0] >> 16) & 0xff;
+      if (size_type == 0 || size_type > 16 || bits > 128 || bits + bit_off > size_type * 8)
+        return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] (int '%.*s') has size %u with %u bits at bit %u",
+                       id, (int)t->name.len, t->name.ptr, size_type, bits, bit_off);
+      t->vlen = 0;
+      return 0;
+    }
+    case EBPF_BTF_FLOAT:
+      t->size = size_type;
+      t->vlen = 0;
+      return 0;
+    case EBPF_BTF_PTR: case EBPF_BTF_TYPEDEF: case EBPF_BTF_VOLATILE: case EBPF_BTF_CONST:
+    case EBPF_BTF_RESTRICT: case EBPF_BTF_TYPE_TAG: case EBPF_BTF_FWD:
+      t->type = t->kind == EBPF_BTF_FWD ? 0 : size_type;
+      t->vlen = 0;
+      return 0;
+    case EBPF_BTF_FUNC:
+      t->type = size_type;
+      t->extra = t->vlen; /* linkage */
+      t->vlen = 0;
+      return 0;
+    case EBPF_BTF_ARRAY:
+      t->type = extra[0];
+      t->extra = extra[1];
+      t->nelems = extra[2];
+      t->vlen = 0;
+      return 0;
+    case EBPF_BTF_VAR: case EBPF_BTF_DECL_TAG:
+      t->type = size_type;
+      t->extra = extra[0];
+      t->vlen = 0;
+      return 0;
+    case EBPF_BTF_STRUCT: case EBPF_BTF_UNION: case EBPF_BTF_ENUM: case EBPF_BTF_ENUM64: case EBPF_BTF_DATASEC:
+      t->size = size_type;
+      return read_members(p, t, id, start, off);
+    case EBPF_BTF_FUNC_PROTO:
+      t->type = size_type;
+      return read_members(p, t, id, start, off);
+    default:
+      return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] at offset %u has unknown kind %u", id, start, t->kind);
+  }
+}
+
+static int bad_ref(const btf *b, uint32_t id, uint32_t ref, const char *what) {
+  const ebpf_btf_type *t = &b->info.types[id];
+  return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] (%s '%.*s') %s type [%u], but the last type id is %u", id,
+                 btf_kind_name(t->kind), (int)t->name.len, t->name.ptr, what, ref, b->info.type_count - 1);
+}
+
+/* Every reference names an existing type, FUNCs point at FUNC_PROTOs, DATASECs hold VARs/FUNCs. */
+static int check_refs(const btf *b) {
+  uint32_t n = b->info.type_count;
+  for (uint32_t id = 1; id < n; id++) {
+    const ebpf_btf_type *t = &b->info.types[id];
+    if (t->type >= n) return bad_ref(b, id, t->type, "refers to");
+    if (t->kind == EBPF_BTF_ARRAY && t->extra >= n) return bad_ref(b, id, t->extra, "has index");
+    if (t->kind == EBPF_BTF_FUNC && b->info.types[t->type].kind != EBPF_BTF_FUNC_PROTO)
+      return err_set(b->err, EBPF_ERR_BTF, "BTF: func [%u] '%.*s' has type [%u], a %s, not a func_proto", id,
+                     (int)t->name.len, t->name.ptr, t->type, btf_kind_name(b->info.types[t->type].kind));
+    if (t->kind == EBPF_BTF_ENUM || t->kind == EBPF_BTF_ENUM64) continue;
+    const ebpf_btf_member *m = btf_members(b, t);
+    for (uint32_t i = 0; i < t->vlen; i++) {
+      if (m[i].type >= n) return bad_ref(b, id, m[i].type, "has a member of");
+      if (t->kind == EBPF_BTF_DATASEC && b->info.types[m[i].type].kind != EBPF_BTF_VAR &&
+          b->info.types[m[i].type].kind != EBPF_BTF_FUNC)
+        return err_set(b->err, EBPF_ERR_BTF, "BTF: datasec [%u] '%.*s' entry %u is type [%u], a %s, not a var", id,
+                       (int)t->name.len, t->name.ptr, i, m[i].type, btf_kind_name(b->info.types[m[i].type].kind));
+    }
+  }
+  return 0;
+}
+
+/* Rejects cycles through chain kinds (typedef -> const -> typedef ...), in linear time:
+ * state 1 = on the path being walked, 2 = known to end. */
+static int check_loops(const btf *b) {
+  uint32_t n = b->info.type_count;
+  uint8_t *state = arena_alloc(b->mem, n);
+  if (!state) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory for %u types", n);
+  const ebpf_btf_type *types = b->info.types;
+  for (uint32_t id = 1; id < n; id++) {
+    uint32_t cur = id;
+    while (cur && !state[cur] && is_chain_kind(types[cur].kind)) {
+      state[cur] = 1;
+      cur = types[cur].type;
+    }
+    if (cur && state[cur] == 1)
+      return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] (%s '%.*s') is part of a reference loop", cur,
+                     btf_kind_name(types[cur].kind), (int)types[cur].name.len, types[cur].name.ptr);
+    for (cur = id; cur && state[cur] == 1; cur = types[cur].type) state[cur] = 2;
+  }
+  return 0;
+}
+
+int btf_parse(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out) {
+  ebpf_buf h = *section;
+  h.big_endian = 0;
+  uint16_t magic;
+  uint8_t version;
+  uint32_t hdr_len, type_off, type_len, str_off, str_len;
+  if (buf_u16(&h, 0, &magic) || buf_u8(&h, 2, &version) || buf_u32(&h, 4, &hdr_len))
+    return err_set(err, EBPF_ERR_BTF, "BTF: %u bytes are too short for a header", section->size);
+  if (magic == BTF_MAGIC) h.big_endian = 0;
+  else if (magic == 0x9FEBu) h.big_endian = 1;
+  else return err_set(err, EBPF_ERR_BTF, "BTF: bad magic 0x%x (expected 0xeb9f)", magic);
+  if (version != 1) return err_set(err, EBPF_ERR_BTF, "BTF: unsupported version %u", version);
+  buf_u32(&h, 4, &hdr_len);
+  if (hdr_len < BTF_HEADER_SIZE || hdr_len > h.size)
+    return err_set(err, EBPF_ERR_BTF, "BTF: header length %u is outside [%u, %u]", hdr_len, BTF_HEADER_SIZE, h.size);
+  buf_u32(&h, 8, &type_off);
+  buf_u32(&h, 12, &type_len);
+  buf_u32(&h, 16, &str_off);
+  buf_u32(&h, 20, &str_len);
+  ebpf_buf body, types, strings;
+  buf_sub(&h, hdr_len, h.size - hdr_len, &body);
+  if (buf_sub(&body, type_off, type_len, &types))
+    return err_set(err, EBPF_ERR_BTF, "BTF: type section (offset %u, %u bytes) lies outside the %u bytes after the header",
+                   type_off, type_len, body.size);
+  if (buf_sub(&body, str_off, str_len, &strings))
+    return err_set(err, EBPF_ERR_BTF, "BTF: string section (offset %u, %u bytes) lies outside the %u bytes after the header",
+                   str_off, str_len, body.size);
+  if (str_len == 0 || strings.data[0] != 0 || strings.data[str_len - 1] != 0)
+    return err_set(err, EBPF_ERR_BTF, "BTF: the string section must start and end with a NUL (%u bytes)", str_len);
+  if (type_len % 4)
+    return err_set(err, EBPF_ERR_BTF, "BTF: type section length %u is not a multiple of 4", type_len);
+
+  btf *b = arena_alloc(mem, sizeof *b);
+  if (!b) return err_set(err, EBPF_ERR_NOMEM, "BTF: out of memory");
+  b->mem = mem;
+  b->err = err;
+  b->strings = strings;
+  b->info.big_endian = (uint32_t)h.big_endian;
+  b->info.string_size = str_len;
+  parser p = {.b = b, .types = types};
+  vec_init(&p.type_vec, sizeof(ebpf_btf_type));
+  vec_init(&p.member_vec, sizeof(ebpf_btf_member));
+  /* a type takes at least 12 bytes: reserving for that many avoids regrowing */
+  if (vec_reserve(mem, &p.type_vec, type_len / 12 + 1) || !vec_push(mem, &p.type_vec))
+    return err_set(err, EBPF_ERR_NOMEM, "BTF: out of memory for type records");
+  ((ebpf_btf_type *)p.type_vec.items)[0].name.ptr = "";
+  for (uint32_t off = 0, id = 1; off < types.size; id++) {
+    if (read_type(&p, id, &off)) return err->status;
+  }
+  b->info.types = (const ebpf_btf_type *)p.type_vec.items;
+  b->info.type_count = p.type_vec.count;
+  b->info.members = (const ebpf_btf_member *)p.member_vec.items;
+  b->info.member_count = p.member_vec.count;
+  if (check_refs(b) || check_loops(b)) return err->status;
+  *out = b;
+  return 0;
+}

@@ -1,0 +1,62 @@
+/* The BTF module's internal API (btf.c, btf_ext.c, btf_maps.c, btf_render.c): parsing .BTF and
+ * .BTF.ext into the records of ebpf_core_btf.h, type lookups, size resolution, BTF-defined maps,
+ * and rendering types as C. The object hooks (btf_object_parse, btf_object_maps) are in object.h. */
+#ifndef EBPF_CORE_BTF_H_INTERNAL
+#define EBPF_CORE_BTF_H_INTERNAL
+
+#include "ebpf_core.h"
+#include "internal.h"
+
+/* Resolution chains (typedef -> const -> array -> ...) longer than this are reported as errors:
+ * deeper chains do not occur in compiler output, and the bound keeps malformed input from looping. */
+#define BTF_MAX_CHAIN 32
+
+/* A parsed .BTF (and optionally .BTF.ext). info is first so a btf * is an ebpf_btf_info *. */
+typedef struct btf {
+  struct ebpf_btf_info info; /* the exported view: types, members, .BTF.ext records */
+  arena *mem;                /* where records and renderings are allocated (the object's arena) */
+  ebpf_error *err;           /* where errors are reported */
+  ebpf_buf strings;          /* the string section */
+} btf;
+
+/* Parses a .BTF section (either endianness, detected from the magic). On failure returns an
+ * ebpf_status with err set ("BTF: ..."), *out untouched. Records live in mem. */
+int btf_parse(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out);
+
+/* Parses a .BTF.ext section against b (strings and type ids come from .BTF). section_index_of
+ * maps a section name to its ELF index (EBPF_NONE when unknown); ctx is passed through. */
+typedef uint32_t (*btf_section_lookup)(void *ctx, const char *name, uint32_t len);
+int btf_ext_parse(btf *b, const ebpf_buf *section, btf_section_lookup section_index_of, void *ctx);
+
+/* The record of type id, or NULL when id is out of range (id 0 is void, kind 0). */
+const ebpf_btf_type *btf_type_by_id(const btf *b, uint32_t id);
+/* Members (struct/union), parameters (func_proto), enumerators (enum/enum64) or variables
+ * (datasec) of t: t->vlen records. */
+const ebpf_btf_member *btf_members(const btf *b, const ebpf_btf_type *t);
+
+/* Follows typedef/const/volatile/restrict/type_tag from id; returns the first other type id. */
+uint32_t btf_skip_mods_typedefs(const btf *b, uint32_t id);
+/* Size in bytes of type id (arrays multiply, pointers are 8); -1 with err set when the type has
+ * no size (void, func, fwd), a reference is bad, a chain loops or the size overflows. */
+int btf_resolve_size(const btf *b, uint32_t id, uint64_t *size);
+/* First type with this name and kind (linear), or 0. */
+uint32_t btf_find_by_name_kind(const btf *b, const char *name, uint32_t kind);
+/* The DATASEC named name, or NULL. Its variables are btf_members(): type = VAR id, offset, size. */
+const ebpf_btf_type *btf_find_datasec(const btf *b, const char *name);
+
+/* Decodes the BTF-defined maps of the ".maps" DATASEC into obj's map records (origin
+ * EBPF_MAP_BTF) the way libbpf's parse_btf_map_def does (strict: unknown members are errors
+ * naming map and member). The inner map of a map-in-map gets its own record, named
+ * "<outer>.inner", flagged EBPF_MAP_INNER_TEMPLATE, and referenced by the outer's inner_map.
+ * section: ELF index of ".maps". */
+struct ebpf_object;
+int btf_decode_maps(btf *b, struct ebpf_object *obj, uint32_t section);
+
+/* C-like text of type id (a definition for struct/union/enum/typedef/func/var, a type
+ * expression otherwise), allocated in b->mem. -1 with err set on a bad id or a nesting loop. */
+int btf_render(btf *b, uint32_t id, ebpf_str *out);
+
+/* "int", "struct", ... for a kind; "unknown" otherwise. */
+const char *btf_kind_name(uint32_t kind);
+
+#endif

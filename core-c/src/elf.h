@@ -1,0 +1,19 @@
+#ifndef EBPF_CORE_ELF_H
+#define EBPF_CORE_ELF_H
+#include "object.h"
+
+/* Header, section table and names; sets obj->sections and the big_endian flag. */
+int elf_read_sections(ebpf_object *obj);
+/* The symbol table (if any) and its by-address index. */
+int elf_read_symbols(ebpf_object *obj);
+/* The by-address index range [*first, *end) of the symbols defined in a section. */
+void elf_section_symbols(const ebpf_object *obj, uint32_t section, uint32_t *first, uint32_t *end);
+
+/* Steps of ebpf_object_open after the ELF tables, one file each. */
+int data_read_license_version(ebpf_object *obj);   /* data.c */
+int data_add_global_maps(ebpf_object *obj);        /* data.c */
+int relocs_read(ebpf_object *obj);                 /* relocs.c: raw entries of every SHT_REL */
+int maps_legacy_read(ebpf_object *obj);            /* maps_legacy.c */
+int programs_read(ebpf_object *obj);               /* programs.c */
+int relocs_classify(ebpf_object *obj);             /* relocs.c: kinds, programs, final order */
+#endif

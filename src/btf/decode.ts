@@ -1,0 +1,207 @@
+// Reads the BTF records of the core (layouts in core-c/include/ebpf_core_btf.h, wasm32) out of
+// WASM memory: the ebpf_btf_info of an object, its types (with C renderings) and .BTF.ext records.
+import type { CoreExports } from '../wasm/core.js';
+import { RecordReader } from '../elf/decode.js';
+import type {
+  BtfExtSection, BtfInfo, BtfKind, BtfLinkage, BtfType, CoreRelocationKind, ProgramBtfExt,
+} from './types.js';
+
+export const BTF_KINDS: readonly BtfKind[] = [
+  'void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const', 'restrict',
+  'func', 'func_proto', 'var', 'datasec', 'float', 'decl_tag', 'type_tag', 'enum64',
+];
+
+export const CORE_RELOCATION_KINDS: readonly CoreRelocationKind[] = [
+  'byte_off', 'byte_sz', 'field_exists', 'signed', 'lshift_u64', 'rshift_u64', 'local_type_id', 'target_type_id',
+  'type_exists', 'type_size', 'enumval_exists', 'enumval_value', 'type_matches',
+];
+
+const LINKAGES: readonly BtfLinkage[] = ['static', 'global', 'extern'];
+const NONE = 0xffffffff;
+const TYPE_SIZE = 40, MEMBER_SIZE = 32, EXT_SECTION_SIZE = 36, FUNC_INFO_SIZE = 8, LINE_INFO_SIZE = 28, CORE_RELO_SIZE = 20;
+
+export interface BtfDecodeOptions {
+  /** Decode every type with its C rendering into `BtfInfo.types`. */
+  btfTypes?: boolean;
+}
+
+function exact(v: bigint): number | string {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+function decodeType(r: RecordReader, info: number, id: number, c: string): BtfType {
+  const at = r.u32(info + 12) + id * TYPE_SIZE;
+  const kindValue = r.u32(at + 8);
+  const kind = BTF_KINDS[kindValue] ?? 'void';
+  const kindFlag = r.u32(at + 12) !== 0, vlen = r.u32(at + 16), size = r.u32(at + 20), type = r.u32(at + 24);
+  const extra = r.u32(at + 28);
+  const t: BtfType = { id, kind, name: r.str(at), c };
+  const members = r.u32(info + 16) + r.u32(at + 36) * MEMBER_SIZE;
+  const each = <T>(one: (m: number) => T): T[] => {
+    const out = new Array<T>(vlen);
+    for (let i = 0; i < vlen; i++) out[i] = one(members + i * MEMBER_SIZE);
+    return out;
+  };
+  switch (kind) {
+    case 'int':
+      t.size = size;
+      t.encoding = {
+        bits: extra & 0xff, offset: (extra >>> 16) & 0xff,
+        signed: (extra & (1 << 24)) !== 0, char: (extra & (2 << 24)) !== 0, bool: (extra & (4 << 24)) !== 0,
+      };
+      break;
+    case 'float':
+      t.size = size;
+      break;
+    case 'ptr': case 'typedef': case 'volatile': case 'const': case 'restrict': case 'type_tag':
+      t.type = type;
+      break;
+    case 'fwd':
+      t.kindFlag = kindFlag;
+      break;
+    case 'array':
+      t.type = type;
+      t.indexType = extra;
+      t.nelems = r.u32(at + 32);
+      break;
+    case 'struct': case 'union':
+      t.size = size;
+      t.kindFlag = kindFlag;
+      t.members = each((m) => ({ name: r.str(m), type: r.u32(m + 8), bitOffset: r.u32(m + 12), bitfieldSize: r.u32(m + 16) }));
+      break;
+    case 'enum': case 'enum64':
+      t.size = size;
+      t.kindFlag = kindFlag;
+      t.values = each((m) => ({
+        name: r.str(m),
+        value: exact(kindFlag ? r.view.getBigInt64(m + 24, true) : kind === 'enum' ? BigInt(r.u32(m + 24)) : r.view.getBigUint64(m + 24, true)),
+      }));
+      break;
+    case 'func_proto':
+      t.type = type;
+      t.params = each((m) => ({ name: r.str(m), type: r.u32(m + 8) }));
+      break;
+    case 'func': case 'var':
+      t.type = type;
+      t.linkage = LINKAGES[extra] ?? 'global';
+      break;
+    case 'datasec':
+      t.size = size;
+      t.vars = each((m) => ({ type: r.u32(m + 8), offset: r.u32(m + 12), size: r.u32(m + 16) }));
+      break;
+    case 'decl_tag':
+      t.type = type;
+      t.componentIndex = extra | 0;
+      break;
+    default:
+      break;
+  }
+  return t;
+}
+
+function decodeExtSection(r: RecordReader, at: number): BtfExtSection {
+  const section = r.u32(at + 8);
+  return {
+    section: r.str(at),
+    sectionIndex: section === NONE ? null : section,
+    funcInfoCount: r.u32(at + 16),
+    lineInfoCount: r.u32(at + 24),
+    coreRelocationCount: r.u32(at + 32),
+  };
+}
+
+/** Renders every type through the core (the arena keeps the strings until the object or BTF is
+ *  closed), then reads them: rendering may grow WASM memory, so views are taken afterwards. */
+function renderAll(core: CoreExports, btfPtr: number, count: number): number[] {
+  const ptrs = new Array<number>(count);
+  for (let id = 0; id < count; id++) ptrs[id] = core.ebpf_btf_render(btfPtr, id);
+  return ptrs;
+}
+
+/**
+ * The BtfInfo of the ebpf_btf_info at `btfPtr` (from ebpf_object_info.btf or ebpf_btf_open).
+ * With `btfTypes`, every type is decoded and rendered as C.
+ */
+export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeOptions = {}): BtfInfo {
+  let r = new RecordReader(core);
+  const typeCount = r.u32(btfPtr + 4);
+  let rendered: number[] | undefined;
+  if (options.btfTypes) {
+    rendered = renderAll(core, btfPtr, typeCount);
+    r = new RecordReader(core);
+  }
+  const extPtr = r.u32(btfPtr + 28), extCount = r.u32(btfPtr + 32);
+  const extSections = new Array<BtfExtSection>(extCount);
+  for (let i = 0; i < extCount; i++) extSections[i] = decodeExtSection(r, extPtr + i * EXT_SECTION_SIZE);
+  const info: BtfInfo = {
+    endian: r.u32(btfPtr) ? 'big' : 'little',
+    typeCount,
+    stringSize: r.u32(btfPtr + 8),
+    hasExt: r.u32(btfPtr + 24) !== 0,
+    extSections,
+  };
+  if (rendered) {
+    const types = new Array<BtfType>(typeCount);
+    for (let id = 0; id < typeCount; id++) {
+      const p = rendered[id]!;
+      types[id] = decodeType(r, btfPtr, id, p ? r.str(p) : '');
+    }
+    info.types = types;
+  }
+  return info;
+}
+
+/** The program's place: its ELF section's name, first instruction's byte offset in it, and length. */
+export interface ProgramExtent {
+  section: string;
+  insnOffset: number;
+  insnCount: number;
+}
+
+/**
+ * The .BTF.ext records (func info, line info, CO-RE relocations) of the instructions of one
+ * program, with instruction indexes relative to its first instruction. Read with a reader
+ * taken after the last call into the core.
+ */
+export function decodeProgramBtfExt(r: RecordReader, btfPtr: number, program: ProgramExtent): ProgramBtfExt {
+  const out: ProgramBtfExt = { funcInfo: [], lineInfo: [], coreRelocations: [] };
+  const extPtr = r.u32(btfPtr + 28), extCount = r.u32(btfPtr + 32);
+  const start = program.insnOffset, end = start + program.insnCount * 8;
+  const types = r.u32(btfPtr + 12);
+  for (let i = 0; i < extCount; i++) {
+    const sec = extPtr + i * EXT_SECTION_SIZE;
+    if (r.str(sec) !== program.section) continue;
+    const records = (arrayAt: number, firstAt: number, size: number, one: (at: number, insn: number) => void): void => {
+      const base = r.u32(btfPtr + arrayAt), first = r.u32(sec + firstAt), count = r.u32(sec + firstAt + 4);
+      for (let k = 0; k < count; k++) {
+        const at = base + (first + k) * size, off = r.u32(at);
+        if (off >= start && off < end) one(at, (off - start) / 8);
+      }
+    };
+    records(36, 12, FUNC_INFO_SIZE, (at, insn) => {
+      const typeId = r.u32(at + 4);
+      out.funcInfo.push({ insn, typeId, name: r.str(types + typeId * TYPE_SIZE) });
+    });
+    records(44, 20, LINE_INFO_SIZE, (at, insn) => {
+      out.lineInfo.push({ insn, file: r.str(at + 4), line: r.str(at + 12), lineNumber: r.u32(at + 20), column: r.u32(at + 24) });
+    });
+    records(52, 28, CORE_RELO_SIZE, (at, insn) => {
+      const kindValue = r.u32(at + 16);
+      out.coreRelocations.push({
+        insn, typeId: r.u32(at + 4), access: r.str(at + 8), kind: CORE_RELOCATION_KINDS[kindValue] ?? 'byte_off', kindValue,
+      });
+    });
+  }
+  return out;
+}
+
+/** Every type of `info` as C, one per paragraph, each headed by its id and kind. */
+export function renderTypesAsC(info: BtfInfo): string | undefined {
+  if (!info.types) return undefined;
+  const out: string[] = [];
+  for (const t of info.types) {
+    if (t.id === 0) continue;
+    out.push(`/* [${t.id}] ${t.kind}${t.name ? ` '${t.name}'` : ''} */\n${t.c}`);
+  }
+  return out.join('\n\n') + '\n';
+}

@@ -1,0 +1,129 @@
+// BTF as inspect() describes it: plain, JSON-serializable data. Integers that can pass 2^53
+// (enum64 values) are `number | string`: a number when exact, else a decimal string.
+
+export type BtfKind =
+  | 'void' | 'int' | 'ptr' | 'array' | 'struct' | 'union' | 'enum' | 'fwd' | 'typedef' | 'volatile'
+  | 'const' | 'restrict' | 'func' | 'func_proto' | 'var' | 'datasec' | 'float' | 'decl_tag'
+  | 'type_tag' | 'enum64';
+
+export type BtfLinkage = 'static' | 'global' | 'extern';
+
+/** A struct/union member. */
+export interface BtfMember {
+  name: string;
+  type: number;
+  bitOffset: number;
+  /** Width of a bitfield in bits, 0 for an ordinary member. */
+  bitfieldSize: number;
+}
+
+/** A func_proto parameter; `type` 0 on the last one means `...`. */
+export interface BtfParam {
+  name: string;
+  type: number;
+}
+
+export interface BtfEnumValue {
+  name: string;
+  /** Negative for signed enums; a decimal string when not exact as a number. */
+  value: number | string;
+}
+
+/** A variable (or extern func) placed in a DATASEC. */
+export interface BtfDatasecVar {
+  type: number;
+  offset: number;
+  size: number;
+}
+
+export interface BtfType {
+  id: number;
+  kind: BtfKind;
+  /** '' for anonymous types. */
+  name: string;
+  /** The type rendered as C: a definition for struct/union/enum/typedef/func/var/datasec,
+   *  a type expression ('const char *') otherwise. */
+  c: string;
+  /** Byte size: int, float, struct, union, enum, enum64, datasec. */
+  size?: number;
+  /** The referenced type: ptr, typedef, qualifiers, type_tag, func (its func_proto), var,
+   *  decl_tag (the tagged type), func_proto (return type), array (element type). */
+  type?: number;
+  /** int: bits, bit offset, and encoding. */
+  encoding?: { bits: number; offset: number; signed: boolean; char: boolean; bool: boolean };
+  /** array: index type and element count. */
+  indexType?: number;
+  nelems?: number;
+  /** struct/union/enum/enum64/fwd: union (fwd), bitfield-encoded member offsets (struct/union),
+   *  signed (enum). */
+  kindFlag?: boolean;
+  members?: BtfMember[];
+  params?: BtfParam[];
+  values?: BtfEnumValue[];
+  vars?: BtfDatasecVar[];
+  /** func and var. */
+  linkage?: BtfLinkage;
+  /** decl_tag: the member or parameter index it applies to, -1 for the type itself. */
+  componentIndex?: number;
+}
+
+/** The .BTF.ext records of one ELF section (instruction offsets in bytes within the section). */
+export interface BtfExtSection {
+  section: string;
+  /** ELF section index, or null when no section has this name. */
+  sectionIndex: number | null;
+  funcInfoCount: number;
+  lineInfoCount: number;
+  coreRelocationCount: number;
+}
+
+export interface BtfInfo {
+  endian: 'little' | 'big';
+  /** Number of type ids, void (id 0) included. */
+  typeCount: number;
+  stringSize: number;
+  /** The object has a .BTF.ext section. */
+  hasExt: boolean;
+  extSections: BtfExtSection[];
+  /** Every type, index = id (types[0] is void); only when asked (`btfTypes: true`). */
+  types?: BtfType[];
+}
+
+/** `insn` is an instruction index relative to the program's first instruction. */
+export interface FuncInfo {
+  insn: number;
+  typeId: number;
+  /** The FUNC's name. */
+  name: string;
+}
+
+export interface LineInfo {
+  insn: number;
+  file: string;
+  /** The source line's text. */
+  line: string;
+  lineNumber: number;
+  column: number;
+}
+
+/** libbpf's names of enum bpf_core_relo_kind. */
+export type CoreRelocationKind =
+  | 'byte_off' | 'byte_sz' | 'field_exists' | 'signed' | 'lshift_u64' | 'rshift_u64' | 'local_type_id'
+  | 'target_type_id' | 'type_exists' | 'type_size' | 'enumval_exists' | 'enumval_value' | 'type_matches';
+
+export interface CoreRelocation {
+  insn: number;
+  typeId: number;
+  /** The accessor string: "0:1:2" (field), "0" (type), enumerator index (enumval). */
+  access: string;
+  kind: CoreRelocationKind;
+  /** enum bpf_core_relo_kind value. */
+  kindValue: number;
+}
+
+/** A program's .BTF.ext records. */
+export interface ProgramBtfExt {
+  funcInfo: FuncInfo[];
+  lineInfo: LineInfo[];
+  coreRelocations: CoreRelocation[];
+}

@@ -1,0 +1,75 @@
+// `ebpf inspect FILE.o [--json] [--btf]`: an object's programs, maps, global data, relocations,
+// license and diagnostics as tables; the ObjectInfo as JSON; or its BTF rendered as C.
+import { inspect, type ObjectInfo } from '../inspect.js';
+import { renderBtfAsC } from '../elf/btf-link.js';
+import { formatTable } from './table.js';
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+const dash = (v: string | number | null | undefined): string => (v === null || v === undefined || v === '' ? '-' : String(v));
+
+export function renderTables(file: string, info: ObjectInfo): string {
+  const out: string[] = [];
+  const progs = info.programs.filter((p) => !p.subprogram);
+  const subs = info.programs.filter((p) => p.subprogram);
+  out.push(`${file}: ${info.endian}-endian eBPF object, license ${info.license === null ? '-' : JSON.stringify(info.license)}` +
+    (info.kernelVersion === null ? '' : `, kernel version ${hex(info.kernelVersion)}`));
+
+  out.push('', `Programs (${progs.length})`);
+  out.push(formatTable(['NAME', 'SECTION', 'TYPE', 'ATTACH', 'TARGET', 'INSNS', 'RELOCS'],
+    progs.map((p) => [p.name, p.section, p.typeName + (p.retprobe ? ' (return)' : ''), dash(p.expectedAttachTypeName),
+      dash(p.attachTarget), String(p.insnCount), String(p.relocationCount)])));
+  if (subs.length) {
+    out.push('', `Subprograms (${subs.length})`);
+    out.push(formatTable(['NAME', 'SECTION', 'INSNS', 'RELOCS'],
+      subs.map((p) => [p.name, p.section, String(p.insnCount), String(p.relocationCount)])));
+  }
+
+  const maps = info.maps.filter((m) => m.origin === 'legacy' || m.origin === 'btf');
+  out.push('', `Maps (${maps.length})`);
+  out.push(formatTable(['NAME', 'TYPE', 'KEY', 'VALUE', 'MAX', 'FLAGS', 'PINNING', 'INNER', 'PATH', 'ORIGIN'],
+    maps.map((m) => [m.name, m.typeName, String(m.keySize), String(m.valueSize), String(m.maxEntries), hex(m.flags),
+      String(m.pinning), m.innerMap === null ? '-' : info.maps[m.innerMap]?.name ?? String(m.innerMap),
+      dash(m.persistentPath), m.origin + (m.innerTemplate ? ' (inner template)' : '')])));
+
+  const data = info.maps.filter((m) => m.origin !== 'legacy' && m.origin !== 'btf');
+  out.push('', `Global data (${data.length})`);
+  out.push(formatTable(['NAME', 'KIND', 'SIZE', 'FLAGS', 'INITIALIZED'],
+    data.map((m) => [m.name, m.origin, String(m.valueSize), hex(m.flags), m.initialData ? 'yes' : 'no'])));
+
+  out.push('', `Relocations (${info.relocations.length})`);
+  out.push(formatTable(['SECTION', 'OFFSET', 'PROGRAM', 'KIND', 'SYMBOL', 'TARGET'],
+    info.relocations.map((r) => {
+      let target = '-';
+      if (r.map !== null) target = `map ${info.maps[r.map]?.name ?? r.map}` + (r.kind === 'data' ? ` +${r.targetOffset}` : '');
+      else if (r.targetProgram !== null) target = `program ${info.programs[r.targetProgram]?.name ?? r.targetProgram}`;
+      else if (r.kind === 'extern') target = 'extern';
+      return [r.section, String(r.offset), r.program === null ? '-' : info.programs[r.program]?.name ?? '-', r.kind,
+        r.symbol, target];
+    })));
+
+  if (info.diagnostics.length) {
+    out.push('', `Diagnostics (${info.diagnostics.length})`);
+    for (const d of info.diagnostics) out.push(`  ${d.kind}: ${d.message}`);
+  }
+  return out.join('\n');
+}
+
+export interface InspectArgs {
+  file: string;
+  json: boolean;
+  btf: boolean;
+}
+
+export function runInspect(args: InspectArgs, bytes: Uint8Array): string {
+  const info = inspect(bytes, { btfTypes: args.btf });
+  if (args.json) return JSON.stringify(info, null, 2);
+  if (args.btf) {
+    const text = renderBtfAsC(info);
+    if (text === undefined) throw new UsageError(`${args.file} has no BTF, or this build cannot render it`);
+    return text;
+  }
+  return renderTables(args.file, info);
+}
+
+/** A mistake in the command line or a request that cannot be met: one line, exit code 1. */
+export class UsageError extends Error {}

@@ -1,0 +1,21 @@
+// The error for objects the core cannot read: its message names what was wrong and where.
+
+/** enum ebpf_status of core-c/include/ebpf_core.h. */
+export const STATUS_NAMES: readonly string[] = [
+  'ok', 'elf', 'btf', 'map', 'relocation', 'out-of-memory', 'argument', 'unsupported',
+];
+
+export class ElfError extends Error {
+  /** enum ebpf_status: 1 ELF, 2 BTF, 3 map, 4 relocation, 5 out of memory, 7 unsupported. */
+  readonly status: number;
+
+  constructor(message: string, status: number) {
+    super(message);
+    this.name = 'ElfError';
+    this.status = status;
+  }
+
+  get statusName(): string {
+    return STATUS_NAMES[this.status] ?? `status ${this.status}`;
+  }
+}

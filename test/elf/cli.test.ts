@@ -1,0 +1,62 @@
+// The `ebpf` command: tables, --json, and one-line errors with exit code 1.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sampleObject } from './sample-object.js';
+
+const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'ebpf-cli-'));
+const object = join(dir, 'sample.o');
+writeFileSync(object, sampleObject().bytes);
+const bad = join(dir, 'bad.o');
+writeFileSync(bad, new TextEncoder().encode('not an object at all'));
+
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+test('inspect prints programs, maps, global data, relocations and the license', () => {
+  const r = run('inspect', object);
+  assert.is(r.status, 0, r.stderr);
+  for (const want of [/license "Dual MIT\/GPL"/, /Programs \(3\)/, /^prog1\s+xdp\s+xdp\s+xdp\s+-\s+5\s+1$/m,
+    /Subprograms \(1\)/, /^outer\s+array_of_maps\s+4\s+4\s+2\s+0x0\s+0\s+inner\s+\/sys\/fs\/bpf\/outer\s+legacy$/m,
+    /Global data \(3\)/, /^\.bss\s+bss\s+16\s+0x0\s+no$/m, /^xdp\s+40\s+prog2\s+call\s+sub\s+program sub$/m,
+    /unknown-section: section 'unknown_sec'/]) {
+    assert.match(r.stdout, want);
+  }
+});
+
+test('--json prints the ObjectInfo', () => {
+  const r = run('inspect', object, '--json');
+  assert.is(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout) as { programs: { name: string }[]; license: string };
+  assert.equal(info.programs.map((p) => p.name), ['prog1', 'prog2', 'sub', 'unknown_sec']);
+  assert.is(info.license, 'Dual MIT/GPL');
+});
+
+for (const [name, args, message] of [
+  ['a file that is not ELF', ['inspect', bad], /^ebpf: .*bad\.o: not an ELF file: bad magic at offset 0\n$/],
+  ['a missing file', ['inspect', join(dir, 'nope.o')], /^ebpf: cannot read .*nope\.o: no such file\n$/],
+  ['a directory', ['inspect', dir], /^ebpf: cannot read .*: is a directory\n$/],
+  ['no file', ['inspect'], /^ebpf: inspect needs a FILE\.o\n$/],
+  ['an unknown option', ['inspect', object, '--frob'], /^ebpf: unknown option --frob for inspect\n$/],
+  ['an unknown command', ['frob'], /^ebpf: unknown command "frob"; try ebpf --help\n$/],
+] as const) {
+  test(`${name}: one line on stderr, exit code 1`, () => {
+    const r = run(...args);
+    assert.is(r.status, 1);
+    assert.match(r.stderr, message);
+    assert.is(r.stdout, '');
+  });
+}
+
+test('--help prints the usage and exits 0', () => {
+  const r = run('--help');
+  assert.is(r.status, 0);
+  assert.match(r.stdout, /^usage: ebpf inspect FILE\.o/);
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+test.run();
