@@ -120,6 +120,11 @@ function decodeInfo(view: DataView, mapIds: Uint32Array, fd: number): ProgramInf
 /** goebpf's GetProgramInfoByFd: what the kernel says about the program behind fd. */
 export function getProgramInfoByFd(fd: FdLike): ProgramInfo {
   assertProgramFd(fd, 'getProgramInfoByFd');
+  return programInfo(fd);
+}
+
+/** getProgramInfoByFd for an fd known to be a program's. */
+export function programInfo(fd: FdLike): ProgramInfo {
   const { info, mapIds } = readInfo(fd);
   return decodeInfo(info, mapIds, fdNumber(fd));
 }

@@ -7,7 +7,7 @@ import { SyscallError } from '../sys/errors.js';
 import { ATTR, AttachType, BpfCmd, ProgramType, programTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { addressOf } from './address.js';
-import { assertProgramFd, getProgramInfoByFd, programIds, xlatedInstructions, type ProgramInfo } from './info.js';
+import { assertProgramFd, programIds, programInfo, xlatedInstructions, type ProgramInfo } from './info.js';
 import { writeObjectName } from './name.js';
 import { describeProgram, VerifierError } from './verifier.js';
 
@@ -60,9 +60,9 @@ export interface LoadOptions {
    * one, a failed load is retried once with level 1 to explain the failure.
    */
   logLevel?: number;
-  /** First log buffer size in bytes (default 64 KiB); it grows on ENOSPC up to logSizeMax. */
+  /** First log buffer size in bytes (default 64 KiB, at least 128); it grows on ENOSPC up to logSizeMax. */
   logSize?: number;
-  /** Largest log buffer tried (default 16 MiB, libbpf's BPF_LOG_BUF_SIZE). */
+  /** Largest log buffer tried (default 16 MiB - 1, libbpf's BPF_LOG_BUF_SIZE). */
   logSizeMax?: number;
 }
 
@@ -95,7 +95,10 @@ export interface TestRunResult {
 }
 
 const DEFAULT_LOG_SIZE = 64 * 1024;
-const MAX_LOG_SIZE = 16 * 1024 * 1024;
+/** libbpf's BPF_LOG_BUF_SIZE: the largest log_size kernels before 5.2 accept (UINT32_MAX >> 8). */
+const MAX_LOG_SIZE = 0xffffffff >>> 8;
+/** Kernels refuse smaller log buffers with EINVAL. */
+const MIN_LOG_SIZE = 128;
 const TEST_RUN_DATA_SLACK = 512;
 /** The bridge patches at most this many pointers into bpf_attr per call. */
 const BRIDGE_POINTER_FIXUPS = 4;
@@ -163,9 +166,9 @@ export class Program {
   load(options: LoadOptions = {}): this {
     const spec = this.#spec;
     if (spec === undefined || this.#fd !== undefined) throw new Error(`${this.#describe()} is already loaded`);
-    const maxSize = options.logSizeMax ?? MAX_LOG_SIZE;
+    const maxSize = Math.max(MIN_LOG_SIZE, options.logSizeMax ?? MAX_LOG_SIZE);
     let level = options.logLevel ?? 0;
-    let size = options.logSize ?? DEFAULT_LOG_SIZE;
+    let size = Math.min(maxSize, Math.max(MIN_LOG_SIZE, options.logSize ?? DEFAULT_LOG_SIZE));
     let firstErrno: number | undefined;
     if (level === 0) {
       const ret = progLoad(spec, null, 0);
@@ -222,7 +225,7 @@ export class Program {
 
   /** What the kernel says about this program now (run counts change between calls). */
   info(): ProgramInfo {
-    return getProgramInfoByFd(this.#liveFd());
+    return programInfo(this.#liveFd());
   }
 
   /**
@@ -299,7 +302,7 @@ export class Program {
     }
     const owned = typeof fd === 'number' ? new FD(fd) : fd;
     try {
-      return Program.#fromKernel(owned, getProgramInfoByFd(owned));
+      return Program.#fromKernel(owned, programInfo(owned));
     } catch (e) {
       owned.close();
       throw e;
