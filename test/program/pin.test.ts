@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
+import { EbpfMap, MapType } from '../../src/map/map.js';
 import { Program, ProgramType } from '../../src/program/program.js';
 import { SyscallError } from '../../src/sys/errors.js';
 import { programs, XDP } from '../support/asm.js';
@@ -54,6 +55,9 @@ test('pin errors name the program and the path; fromPinned of nothing is ENOENT'
     }
     program.unpin();
     assert.throws(() => Program.fromPinned(join(dir, 'missing')), /BPF_OBJ_GET: ENOENT/);
+    using map = EbpfMap.create({ type: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 1 });
+    map.pin(join(dir, 'a_map'));
+    assert.throws(() => Program.fromPinned(join(dir, 'a_map')), /Program.fromFd: fd \d+ is not a BPF program \(it is anon_inode:bpf-map\)/);
   });
 });
 

@@ -1,6 +1,6 @@
 // System on the fixture objects: maps created (pinned ones reused, global data written, .rodata
 // frozen), programs that need no relocation loaded, the others refused with an UnsupportedError.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
@@ -119,6 +119,17 @@ test('close closes every map and program; loading the same object twice into one
   system.close();
   assert.is(program.loaded, false);
   assert.is(data.fd, -1);
+});
+
+test('no fd leaks over System load / close cycles, refused loads included', () => {
+  const count = (): number => readdirSync('/proc/self/fd').length;
+  const before = count();
+  for (let i = 0; i < 20; i++) {
+    using system = new System().loadElf(fixture('globals.o'));
+    system.loadElf(fixture('sections.o'));
+    loadAll(system);
+  }
+  assert.is(count(), before);
 });
 
 test.run();
