@@ -141,6 +141,21 @@ class ElemAttr {
   }
 }
 
+/** The unsigned little-endian integer of `size` bytes at the start of `view` when it is a number
+ * (sizes 1, 2, 4, 8 below 2^53), else undefined: the allocation-free path of lookupInt & co. */
+function smallUint(view: DataView, size: number): number | undefined {
+  switch (size) {
+    case 1: return view.getUint8(0);
+    case 2: return view.getUint16(0, true);
+    case 4: return view.getUint32(0, true);
+    case 8: {
+      const hi = view.getUint32(4, true);
+      return hi < 0x200000 ? hi * 4294967296 + view.getUint32(0, true) : undefined;
+    }
+    default: return undefined;
+  }
+}
+
 /** A byte array on its own ArrayBuffer (never on V8's heap, so its address is stable). */
 function stableBytes(length: number): Uint8Array {
   return new Uint8Array(new ArrayBuffer(Math.max(8, Math.ceil(length / 8) * 8)), 0, length);
@@ -170,6 +185,7 @@ export class EbpfMap implements Disposable {
   readonly #nextKey: Uint8Array;
   readonly #value: Uint8Array;
   readonly #valueView: DataView;
+  readonly #nextKeyView: DataView;
   /** key → value: lookup, update, lookup-and-delete. */
   readonly #kv: ElemAttr;
   /** key only: delete. */
@@ -201,6 +217,7 @@ export class EbpfMap implements Disposable {
     this.#nextKey = stableBytes(d.keySize);
     this.#value = stableBytes(this.#valueRealSize);
     this.#valueView = new DataView(this.#value.buffer);
+    this.#nextKeyView = new DataView(this.#nextKey.buffer);
     this.#kv = new ElemAttr(this.#key, this.#value);
     this.#del = new ElemAttr(this.#key, null);
     this.#next = new ElemAttr(this.#key, this.#nextKey);
@@ -458,16 +475,8 @@ export class EbpfMap implements Disposable {
   lookupInt(key: KeyValue): number {
     if (!this.#perCpu) {
       this.#lookupScratch(key);
-      const v = this.#valueView;
-      switch (this.#valueSize) {
-        case 1: return v.getUint8(0);
-        case 2: return v.getUint16(0, true);
-        case 4: return v.getUint32(0, true);
-        case 8: {
-          const hi = v.getUint32(4, true);
-          if (hi < 0x200000) return hi * 4294967296 + v.getUint32(0, true);
-        }
-      }
+      const small = smallUint(this.#valueView, this.#valueSize);
+      if (small !== undefined) return small;
     }
     const big = this.lookupUint64(key);
     if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`map "${this.#keyCtx.map}": value ${big} does not fit a number; use lookupUint64`);
@@ -539,17 +548,25 @@ export class EbpfMap implements Disposable {
     return (fromScratchKey ? this.#next : this.#first).call(bridge, BpfCmd.MapGetNextKey, 0);
   }
 
-  /** The key after `key` (the first key when `key` is undefined), or undefined after the last. */
-  getNextKey(key?: KeyValue): Uint8Array | undefined {
+  /** Get-next-key into the scratch #nextKey; false after the last key. */
+  #nextKeyScratch(key: KeyValue | undefined): boolean {
     const bridge = this.#live();
     if (key !== undefined) this.#encodeKey(key);
     const ret = this.#nextKeyRaw(bridge, key !== undefined);
-    if (ret === -ENOENT) return undefined;
+    if (ret === -ENOENT) return false;
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_GET_NEXT_KEY', key);
-    return this.#nextKey.slice();
+    return true;
+  }
+
+  /** The key after `key` (the first key when `key` is undefined), or undefined after the last. */
+  getNextKey(key?: KeyValue): Uint8Array | undefined {
+    return this.#nextKeyScratch(key) ? this.#nextKey.slice() : undefined;
   }
 
   getNextKeyInt(key?: KeyValue): number | undefined {
+    if (!this.#nextKeyScratch(key)) return undefined;
+    const small = smallUint(this.#nextKeyView, this.#keySize);
+    if (small !== undefined) return small;
     const next = this.getNextKeyUint64(key);
     if (next === undefined) return undefined;
     if (next > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`map "${this.#keyCtx.map}": key ${next} does not fit a number; use getNextKeyUint64`);
