@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -26,7 +27,7 @@ namespace {
 
 constexpr size_t kMaxPointerFixups = 4;
 
-// Data pointer and length of a TypedArray or DataView, read in place. False if it is neither.
+// Data pointer and byte length of a TypedArray or DataView, read in place. False if it is neither.
 bool ViewData(napi_env env, napi_value value, void** data, size_t* length) {
   napi_typedarray_type type;
   size_t count;
@@ -38,6 +39,14 @@ bool ViewData(napi_env env, napi_value value, void** data, size_t* length) {
   return napi_get_dataview_info(env, value, length, data, nullptr, nullptr) == napi_ok;
 }
 
+// Only the data pointer of a TypedArray or DataView: without asking for the element type, Node-API
+// skips its chain of eleven Is*Array() tests, the largest cost of a pointer fix-up.
+bool ViewPointer(napi_env env, napi_value value, void** data) {
+  if (napi_get_typedarray_info(env, value, nullptr, nullptr, data, nullptr, nullptr) == napi_ok) return true;
+  size_t length;
+  return napi_get_dataview_info(env, value, &length, data, nullptr, nullptr) == napi_ok;
+}
+
 napi_value ThrowType(napi_env env, const char* message) {
   napi_throw_type_error(env, nullptr, message);
   return nullptr;
@@ -45,8 +54,56 @@ napi_value ThrowType(napi_env env, const char* message) {
 
 int64_t ErrnoResult(long ret) { return ret < 0 ? -errno : ret; }
 
-// bpf(cmd, attr, off1?, buf1?, ... off4?, buf4?): writes each buffer's address (0 for null) as a u64
-// at its offset in attr, then calls bpf(2) on attr.
+// attr as a Uint8Array's bytes; throws a TypeError naming the call otherwise.
+bool AttrBytes(napi_env env, napi_value value, const char* call, void** data, size_t* size) {
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, value, &type, size, data, nullptr, nullptr) == napi_ok && type == napi_uint8_array)
+    return true;
+  char message[96];
+  snprintf(message, sizeof message, "%s: attr must be a Uint8Array", call);
+  ThrowType(env, message);
+  return false;
+}
+
+// Writes the address of each (offset, buffer) pair's buffer (0 for null/undefined) as a u64 at that
+// offset of attr. False with a pending exception for a malformed pair.
+bool PatchPointers(napi_env env, const char* call, napi_value* pairs, size_t count, void* attr, size_t attr_size) {
+  char message[128];
+  if (count % 2 != 0) {
+    snprintf(message, sizeof message, "%s: pointer fix-ups come as (offset, buffer) pairs", call);
+    ThrowType(env, message);
+    return false;
+  }
+  for (size_t i = 0; i < count; i += 2) {
+    uint32_t offset;
+    if (napi_get_value_uint32(env, pairs[i], &offset) != napi_ok) {
+      snprintf(message, sizeof message, "%s: pointer offset must be a number", call);
+      ThrowType(env, message);
+      return false;
+    }
+    if (offset % 8 != 0 || static_cast<size_t>(offset) + 8 > attr_size) {
+      snprintf(message, sizeof message, "%s: pointer offset %u is outside attr (%zu bytes) or not 8-aligned", call, offset, attr_size);
+      napi_throw_range_error(env, nullptr, message);
+      return false;
+    }
+    void* data = nullptr;
+    if (!ViewPointer(env, pairs[i + 1], &data)) {
+      napi_valuetype kind;
+      napi_typeof(env, pairs[i + 1], &kind);
+      if (kind != napi_null && kind != napi_undefined) {
+        snprintf(message, sizeof message, "%s: pointer buffer must be an ArrayBufferView or null", call);
+        ThrowType(env, message);
+        return false;
+      }
+      data = nullptr;
+    }
+    uint64_t address = reinterpret_cast<uintptr_t>(data);
+    memcpy(static_cast<uint8_t*>(attr) + offset, &address, sizeof address);
+  }
+  return true;
+}
+
+// bpf(cmd, attr, off1?, buf1?, ... off4?, buf4?): patches the pointers, then calls bpf(2) on attr.
 napi_value Bpf(napi_env env, napi_callback_info info) {
   size_t argc = 2 + 2 * kMaxPointerFixups;
   napi_value argv[2 + 2 * kMaxPointerFixups];
@@ -56,34 +113,26 @@ napi_value Bpf(napi_env env, napi_callback_info info) {
     return ThrowType(env, "bpf(cmd, attr, ...): cmd must be a number");
   void* attr;
   size_t attr_size;
-  napi_typedarray_type attr_type;
-  if (napi_get_typedarray_info(env, argv[1], &attr_type, &attr_size, &attr, nullptr, nullptr) != napi_ok ||
-      attr_type != napi_uint8_array)
-    return ThrowType(env, "bpf(cmd, attr, ...): attr must be a Uint8Array");
-  if (argc % 2 != 0) return ThrowType(env, "bpf(cmd, attr, ...): pointer fix-ups come as (offset, buffer) pairs");
-  for (size_t i = 2; i < argc; i += 2) {
-    uint32_t offset;
-    if (napi_get_value_uint32(env, argv[i], &offset) != napi_ok)
-      return ThrowType(env, "bpf(cmd, attr, ...): pointer offset must be a number");
-    if (offset % 8 != 0 || static_cast<size_t>(offset) + 8 > attr_size) {
-      napi_throw_range_error(env, nullptr, "bpf(cmd, attr, ...): pointer offset outside attr or not 8-aligned");
-      return nullptr;
-    }
-    void* data = nullptr;
-    size_t length;
-    if (!ViewData(env, argv[i + 1], &data, &length)) {
-      napi_valuetype kind;
-      napi_typeof(env, argv[i + 1], &kind);
-      if (kind != napi_null && kind != napi_undefined)
-        return ThrowType(env, "bpf(cmd, attr, ...): pointer buffer must be an ArrayBufferView or null");
-      data = nullptr;
-    }
-    uint64_t address = reinterpret_cast<uintptr_t>(data);
-    memcpy(static_cast<uint8_t*>(attr) + offset, &address, sizeof address);
-  }
+  if (!AttrBytes(env, argv[1], "bpf", &attr, &attr_size) || !PatchPointers(env, "bpf", argv + 2, argc - 2, attr, attr_size))
+    return nullptr;
   napi_value result;
   napi_create_int32(env, static_cast<int32_t>(ErrnoResult(syscall(SYS_bpf, cmd, attr, attr_size))), &result);
   return result;
+}
+
+// setPointers(attr, off1, buf1, ...): the same fix-ups without a syscall, for an attr reused across
+// calls (then bpf(cmd, attr) alone). The addresses stay valid only while the buffers are alive and
+// not detached: the caller keeps them together with attr.
+napi_value SetPointers(napi_env env, napi_callback_info info) {
+  size_t argc = 1 + 2 * kMaxPointerFixups;
+  napi_value argv[1 + 2 * kMaxPointerFixups];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  void* attr;
+  size_t attr_size;
+  if (argc < 1 || !AttrBytes(env, argv[0], "setPointers", &attr, &attr_size) ||
+      !PatchPointers(env, "setPointers", argv + 1, argc - 1, attr, attr_size))
+    return nullptr;
+  return nullptr;
 }
 
 // ---- Helpers for the node-addon-api calls below --------------------------------------------------
@@ -464,6 +513,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_value bpf;
   napi_create_function(env, "bpf", NAPI_AUTO_LENGTH, Bpf, nullptr, &bpf);
   exports.Set("bpf", Napi::Value(env, bpf));
+  napi_value set_pointers;
+  napi_create_function(env, "setPointers", NAPI_AUTO_LENGTH, SetPointers, nullptr, &set_pointers);
+  exports.Set("setPointers", Napi::Value(env, set_pointers));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
   exports.Set("perfEventOpen", Napi::Function::New(env, PerfEventOpen, "perfEventOpen"));

@@ -13,6 +13,21 @@ export function bpf(cmd: BpfCmd, attr: Uint8Array, ...pointers: Array<number | B
   return check(native().bpf(cmd, attr, ...pointers), bpfCmdName(cmd));
 }
 
+// Buffers whose addresses setPointers wrote into an attr, kept alive as long as that attr.
+const pointerOwners = new WeakMap<Uint8Array, Array<Bytes | null>>();
+
+/**
+ * Writes the buffers' addresses into attr once (as bpf's pointer pairs do per call), for an attr that
+ * is reused: then `native().bpf(cmd, attr)` alone is the cheapest kernel call. The buffers are kept
+ * alive as long as attr is; they must not be detached or transferred while attr is in use.
+ */
+export function setPointers(attr: Uint8Array, ...pointers: Array<number | Bytes | null>): void {
+  native().setPointers(attr, ...pointers);
+  const owners = pointerOwners.get(attr) ?? [];
+  for (let i = 1; i < pointers.length; i += 2) owners.push(pointers[i] as Bytes | null);
+  pointerOwners.set(attr, owners);
+}
+
 // Closes what a collected FD left open. Only a safety net: close() is the contract.
 const leaked = new FinalizationRegistry<number>((fd) => {
   native().close(fd);

@@ -23,6 +23,14 @@ export interface NativeBridge {
    * null) as a u64 at that byte offset of attr. Up to four pairs. Returns the fd / 0, or -errno.
    */
   bpf(cmd: number, attr: Uint8Array, ...pointers: Array<number | Bytes | null>): number;
+  /**
+   * The pointer fix-ups of `bpf` without the syscall, for an attr reused across calls (then
+   * `bpf(cmd, attr)` alone skips the per-call fix-up cost). The addresses are valid only while the
+   * buffers live and are not detached or transferred: use src/sys/bpf.ts's `setPointers`, which keeps
+   * them alive with attr (an optimised loop drops references it no longer reads, and the GC then frees
+   * the memory the kernel would write to).
+   */
+  setPointers(attr: Uint8Array, ...pointers: Array<number | Bytes | null>): void;
   close(fd: number): number;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file, or -errno. */
   dup(fd: number): number;
