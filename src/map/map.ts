@@ -183,6 +183,8 @@ export class EbpfMap implements Disposable {
   readonly #nextKey: Uint8Array;
   readonly #value: Uint8Array;
   readonly #valueView: DataView;
+  /** For 4- and 8-byte values of maps that are not per-CPU: the value as u32 words. */
+  readonly #value32: Uint32Array | undefined;
   readonly #nextKeyView: DataView;
   /** key → value: lookup, update, lookup-and-delete. */
   readonly #kv: ElemAttr;
@@ -215,6 +217,7 @@ export class EbpfMap implements Disposable {
     this.#nextKey = stableBytes(d.keySize);
     this.#value = stableBytes(this.#valueRealSize);
     this.#valueView = new DataView(this.#value.buffer);
+    this.#value32 = !this.#perCpu && (d.valueSize === 4 || d.valueSize === 8) ? new Uint32Array(this.#value.buffer, 0, d.valueSize / 4) : undefined;
     this.#nextKeyView = new DataView(this.#nextKey.buffer);
     this.#kv = new ElemAttr(this.#key, this.#value);
     this.#del = new ElemAttr(this.#key, null);
@@ -417,6 +420,13 @@ export class EbpfMap implements Disposable {
   }
 
   #encodeValue(value: MapValue): void {
+    // Fast path: u32/u64 counters given as numbers.
+    const v32 = this.#value32;
+    if (v32 !== undefined && typeof value === 'number' && value >= 0 && value <= (v32.length === 1 ? 0xffffffff : Number.MAX_SAFE_INTEGER) && Number.isInteger(value)) {
+      v32[0] = value >>> 0;
+      if (this.#valueSize === 8) v32[1] = Math.floor(value / 4294967296);
+      return;
+    }
     if (!this.#perCpu) {
       if (Array.isArray(value)) throw new TypeError(`map "${this.#valueCtx.map}": an array of values is only for per-CPU maps`);
       encodeKeyValue(this.#value, 0, value as KeyValue, this.#valueSize, this.#valueCtx);

@@ -69,6 +69,10 @@ suite('wrong key or value size is a TypeError before any syscall', () => {
   assert.throws(() => m.insert(1, 'abc'), (e: unknown) => e instanceof TypeError && /map "ops_sizes": value "abc" needs 3 bytes but the value size is 2/.test(e.message));
   assert.throws(() => m.lookup(new Uint8Array(3)), TypeError);
   assert.throws(() => m.insert(1, [1, 2]), /only for per-CPU maps/);
+  using four = EbpfMap.create({ name: 'ops_u32', type: MapType.Array, valueSize: 4, maxEntries: 1 });
+  assert.throws(() => four.update(0, 2 ** 32), (e: unknown) => e instanceof TypeError && /value 4294967296 needs 5 bytes but the value size is 4/.test(e.message));
+  four.update(0, 2 ** 32 - 1);
+  assert.is(four.lookupInt(0), 2 ** 32 - 1);
   assert.equal([...m.keys()], []);
 });
 
