@@ -36,6 +36,8 @@ suite('hash: insert / update / upsert / delete and their errno', () => {
   assert.throws(() => m.lookupInt(2), /does not fit a number; use lookupUint64/);
   assert.equal(m.lookup(1), Uint8Array.from([12, 0, 0, 0, 0, 0, 0, 0]));
   assert.is(code(() => m.lookup(3)), 'ENOENT');
+  m.upsert(3, 2 ** 40 + 7);
+  assert.is(m.lookupInt(3), 2 ** 40 + 7);
   m.upsert(3, 'hi');
   assert.is(m.lookupString(3), 'hi');
   m.upsert(4, 4);
