@@ -233,21 +233,25 @@ export class EbpfMap implements Disposable {
     return m;
   }
 
-  /** Opens an existing map by fd, taking ownership of the fd; parameters come from the kernel. */
+  /**
+   * Opens an existing map by fd; parameters come from the kernel. The map takes ownership of the fd
+   * once it is known to be a map: if this throws, a number fd is still the caller's to close.
+   */
   static fromFd(fd: number | FD): EbpfMap {
-    const owned = fd instanceof FD ? fd : new FD(fd);
+    const raw = typeof fd === 'number' ? fd : fd.fd;
+    let info: MapInfo;
     try {
-      const info = readMapInfo(owned.fd);
+      info = readMapInfo(raw);
       // BPF_OBJ_GET_INFO_BY_FD answers for programs, links and BTF too, in another layout.
-      const kind = fdKind(owned.fd);
-      if (kind !== 'anon_inode:bpf-map') throw new TypeError(`fd ${owned.fd} is not a BPF map (it is ${kind})`);
-      const m = new EbpfMap({ name: info.name, type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags });
-      m.#adopt(owned);
-      return m;
+      const kind = fdKind(raw);
+      if (kind !== 'anon_inode:bpf-map') throw new TypeError(`fd ${raw} is not a BPF map (it is ${kind})`);
     } catch (e) {
-      owned.close();
+      if (fd instanceof FD) fd.close();
       throw e;
     }
+    const m = new EbpfMap({ name: info.name, type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags });
+    m.#adopt(fd instanceof FD ? fd : new FD(fd));
+    return m;
   }
 
   /** Opens the map with this kernel id (BPF_MAP_GET_FD_BY_ID). */
@@ -853,7 +857,7 @@ export class EbpfMap implements Disposable {
       objPin(this.#fd, path);
     } catch (e) {
       if (e instanceof SyscallError && e.errno === EPERM && !onBpffs(dirname(path))) {
-        e.message += ` (${dirname(path)} is not on a bpffs mount: pin below /sys/fs/bpf or mount one with \`mount -t bpf bpf DIR\`)`;
+        e.message += `: cannot pin at ${path}: ${dirname(path)} is not on a bpffs mount (pin below /sys/fs/bpf, or mount one with \`mount -t bpf bpf DIR\`)`;
       }
       throw e;
     }
