@@ -273,6 +273,7 @@ suite('prog array: a program (any object with fd) in, its id out; fromFd refuses
     const dupFd = native().bpf(BpfCmd.ProgGetFdById, Uint8Array.from([id & 0xff, (id >> 8) & 0xff, (id >> 16) & 0xff, id >>> 24, 0, 0, 0, 0, 0, 0, 0, 0]));
     assert.ok(dupFd >= 0);
     assert.throws(() => EbpfMap.fromFd(dupFd), /is not a BPF map \(it is anon_inode:bpf-prog\)/);
+    native().close(dupFd); // a rejected number fd stays the caller's
   } finally {
     prog.close();
   }
