@@ -8,7 +8,7 @@ import { readlinkSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SyscallError, errnoError } from '../sys/errors.js';
 import { native, type NativeBridge } from '../sys/native.js';
-import { FD, getFdById, ids, objGet, objGetInfoByFd, objPin } from '../sys/bpf.js';
+import { FD, getFdById, ids, objGet, objGetInfoByFd, objPin, setPointers } from '../sys/bpf.js';
 import { BpfCmd, MapType, mapTypeName, BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from '../sys/generated.js';
 import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue, type KeyValueContext } from './keyvalue.js';
 import { getNumOfPossibleCpus } from './host.js';
@@ -115,33 +115,46 @@ function withDefaults(spec: MapSpec): Required<Pick<MapSpec, 'name' | 'keySize' 
 }
 
 /**
- * A bpf_attr for one element command shape whose key/value pointers the bridge patches on the first
- * call and which is reused as is afterwards: the buffers are the map's own ArrayBuffers, whose memory
- * V8 never moves, so later calls skip the per-call pointer fix-ups (about a quarter of a lookup).
+ * A bpf_attr for one element command shape (key → value, key only, ...), with the map fd and the
+ * addresses of the map's own key/value buffers written once (setPointers): each call then passes the
+ * attr alone, skipping the per-call pointer fix-ups (about a quarter of a lookup's cost).
  */
 class ElemAttr {
   readonly #bytes = new Uint8Array(ELEM.SIZE);
   readonly #u32 = new Uint32Array(this.#bytes.buffer);
-  #patched = false;
 
   constructor(
     private readonly key: Uint8Array | null,
     private readonly value: Uint8Array | null,
   ) {}
 
-  setFd(fd: number): void {
+  bind(fd: number): void {
     this.#u32[ELEM.mapFd / 4] = fd;
+    setPointers(this.#bytes, ELEM.key, this.key, ELEM.value, this.value);
   }
 
   call(bridge: NativeBridge, cmd: BpfCmd, flags: number): number {
     this.#u32[ELEM.flags / 4] = flags;
-    if (this.#patched) return bridge.bpf(cmd, this.#bytes);
-    this.#patched = true;
-    return bridge.bpf(cmd, this.#bytes, ELEM.key, this.key, ELEM.value, this.value);
+    return bridge.bpf(cmd, this.#bytes);
   }
 }
 
-/** A byte array on its own ArrayBuffer (never on V8's heap, so its address is stable). */
+/** The unsigned little-endian integer of `size` bytes at the start of `view` when it is a number
+ * (sizes 1, 2, 4, 8 below 2^53), else undefined: the allocation-free path of lookupInt & co. */
+function smallUint(view: DataView, size: number): number | undefined {
+  switch (size) {
+    case 1: return view.getUint8(0);
+    case 2: return view.getUint16(0, true);
+    case 4: return view.getUint32(0, true);
+    case 8: {
+      const hi = view.getUint32(4, true);
+      return hi < 0x200000 ? hi * 4294967296 + view.getUint32(0, true) : undefined;
+    }
+    default: return undefined;
+  }
+}
+
+/** A byte array on its own ArrayBuffer, never on V8's heap, so the address setPointers wrote stays valid. */
 function stableBytes(length: number): Uint8Array {
   return new Uint8Array(new ArrayBuffer(Math.max(8, Math.ceil(length / 8) * 8)), 0, length);
 }
@@ -170,6 +183,9 @@ export class EbpfMap implements Disposable {
   readonly #nextKey: Uint8Array;
   readonly #value: Uint8Array;
   readonly #valueView: DataView;
+  /** For 4- and 8-byte values of maps that are not per-CPU: the value as u32 words. */
+  readonly #value32: Uint32Array | undefined;
+  readonly #nextKeyView: DataView;
   /** key → value: lookup, update, lookup-and-delete. */
   readonly #kv: ElemAttr;
   /** key only: delete. */
@@ -201,6 +217,8 @@ export class EbpfMap implements Disposable {
     this.#nextKey = stableBytes(d.keySize);
     this.#value = stableBytes(this.#valueRealSize);
     this.#valueView = new DataView(this.#value.buffer);
+    this.#value32 = !this.#perCpu && (d.valueSize === 4 || d.valueSize === 8) ? new Uint32Array(this.#value.buffer, 0, d.valueSize / 4) : undefined;
+    this.#nextKeyView = new DataView(this.#nextKey.buffer);
     this.#kv = new ElemAttr(this.#key, this.#value);
     this.#del = new ElemAttr(this.#key, null);
     this.#next = new ElemAttr(this.#key, this.#nextKey);
@@ -215,21 +233,25 @@ export class EbpfMap implements Disposable {
     return m;
   }
 
-  /** Opens an existing map by fd, taking ownership of the fd; parameters come from the kernel. */
+  /**
+   * Opens an existing map by fd; parameters come from the kernel. The map takes ownership of the fd
+   * once it is known to be a map: if this throws, a number fd is still the caller's to close.
+   */
   static fromFd(fd: number | FD): EbpfMap {
-    const owned = fd instanceof FD ? fd : new FD(fd);
+    const raw = typeof fd === 'number' ? fd : fd.fd;
+    let info: MapInfo;
     try {
-      const info = readMapInfo(owned.fd);
+      info = readMapInfo(raw);
       // BPF_OBJ_GET_INFO_BY_FD answers for programs, links and BTF too, in another layout.
-      const kind = fdKind(owned.fd);
-      if (kind !== 'anon_inode:bpf-map') throw new TypeError(`fd ${owned.fd} is not a BPF map (it is ${kind})`);
-      const m = new EbpfMap({ name: info.name, type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags });
-      m.#adopt(owned);
-      return m;
+      const kind = fdKind(raw);
+      if (kind !== 'anon_inode:bpf-map') throw new TypeError(`fd ${raw} is not a BPF map (it is ${kind})`);
     } catch (e) {
-      owned.close();
+      if (fd instanceof FD) fd.close();
       throw e;
     }
+    const m = new EbpfMap({ name: info.name, type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags });
+    m.#adopt(fd instanceof FD ? fd : new FD(fd));
+    return m;
   }
 
   /** Opens the map with this kernel id (BPF_MAP_GET_FD_BY_ID). */
@@ -348,7 +370,7 @@ export class EbpfMap implements Disposable {
     this.#owned = fd;
     this.#fd = fd.fd;
     this.#sys = sys();
-    for (const attr of [this.#kv, this.#del, this.#next, this.#first, this.#keyless]) attr.setFd(this.#fd);
+    for (const attr of [this.#kv, this.#del, this.#next, this.#first, this.#keyless]) attr.bind(this.#fd);
   }
 
   #adoptCompatible(fd: FD, path: string): void {
@@ -402,6 +424,13 @@ export class EbpfMap implements Disposable {
   }
 
   #encodeValue(value: MapValue): void {
+    // Fast path: u32/u64 counters given as numbers.
+    const v32 = this.#value32;
+    if (v32 !== undefined && typeof value === 'number' && value >= 0 && value <= (v32.length === 1 ? 0xffffffff : Number.MAX_SAFE_INTEGER) && Number.isInteger(value)) {
+      v32[0] = value >>> 0;
+      if (this.#valueSize === 8) v32[1] = Math.floor(value / 4294967296);
+      return;
+    }
     if (!this.#perCpu) {
       if (Array.isArray(value)) throw new TypeError(`map "${this.#valueCtx.map}": an array of values is only for per-CPU maps`);
       encodeKeyValue(this.#value, 0, value as KeyValue, this.#valueSize, this.#valueCtx);
@@ -458,16 +487,8 @@ export class EbpfMap implements Disposable {
   lookupInt(key: KeyValue): number {
     if (!this.#perCpu) {
       this.#lookupScratch(key);
-      const v = this.#valueView;
-      switch (this.#valueSize) {
-        case 1: return v.getUint8(0);
-        case 2: return v.getUint16(0, true);
-        case 4: return v.getUint32(0, true);
-        case 8: {
-          const hi = v.getUint32(4, true);
-          if (hi < 0x200000) return hi * 4294967296 + v.getUint32(0, true);
-        }
-      }
+      const small = smallUint(this.#valueView, this.#valueSize);
+      if (small !== undefined) return small;
     }
     const big = this.lookupUint64(key);
     if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`map "${this.#keyCtx.map}": value ${big} does not fit a number; use lookupUint64`);
@@ -539,17 +560,25 @@ export class EbpfMap implements Disposable {
     return (fromScratchKey ? this.#next : this.#first).call(bridge, BpfCmd.MapGetNextKey, 0);
   }
 
-  /** The key after `key` (the first key when `key` is undefined), or undefined after the last. */
-  getNextKey(key?: KeyValue): Uint8Array | undefined {
+  /** Get-next-key into the scratch #nextKey; false after the last key. */
+  #nextKeyScratch(key: KeyValue | undefined): boolean {
     const bridge = this.#live();
     if (key !== undefined) this.#encodeKey(key);
     const ret = this.#nextKeyRaw(bridge, key !== undefined);
-    if (ret === -ENOENT) return undefined;
+    if (ret === -ENOENT) return false;
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_GET_NEXT_KEY', key);
-    return this.#nextKey.slice();
+    return true;
+  }
+
+  /** The key after `key` (the first key when `key` is undefined), or undefined after the last. */
+  getNextKey(key?: KeyValue): Uint8Array | undefined {
+    return this.#nextKeyScratch(key) ? this.#nextKey.slice() : undefined;
   }
 
   getNextKeyInt(key?: KeyValue): number | undefined {
+    if (!this.#nextKeyScratch(key)) return undefined;
+    const small = smallUint(this.#nextKeyView, this.#keySize);
+    if (small !== undefined) return small;
     const next = this.getNextKeyUint64(key);
     if (next === undefined) return undefined;
     if (next > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`map "${this.#keyCtx.map}": key ${next} does not fit a number; use getNextKeyUint64`);
@@ -828,7 +857,7 @@ export class EbpfMap implements Disposable {
       objPin(this.#fd, path);
     } catch (e) {
       if (e instanceof SyscallError && e.errno === EPERM && !onBpffs(dirname(path))) {
-        e.message += ` (${dirname(path)} is not on a bpffs mount: pin below /sys/fs/bpf or mount one with \`mount -t bpf bpf DIR\`)`;
+        e.message += `: cannot pin at ${path}: ${dirname(path)} is not on a bpffs mount (pin below /sys/fs/bpf, or mount one with \`mount -t bpf bpf DIR\`)`;
       }
       throw e;
     }
