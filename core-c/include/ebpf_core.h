@@ -228,7 +228,7 @@ enum ebpf_reloc_kind {
 /* wasm32 layout:
  *  0 symbol_name  8 section (the section being relocated)  12 offset (in that section, bytes)
  * 16 symbol (index)  20 target_section (symbol's section; 0 for an extern)  24 type (R_BPF_*)
- * 28 kind (ebpf_reloc_kind)  32 map (index or -1)  36 program (index of the program holding the
+ * 28 kind (ebpf_reloc_kind)  32 map (index or -1; for a slot in a map section, the map holding it)  36 program (index of the program holding the
  * instruction, or EBPF_NONE)  40 target_offset (data: offset in the map value; call/subprog: byte
  * offset of the target in target_section)  44 target_program (index or -1; also set for data-slot
  * pointers to functions, e.g. in .struct_ops) */

@@ -133,6 +133,18 @@ static int32_t find_map(const classify_ctx *c, uint32_t section, uint32_t offset
   return -1;
 }
 
+/* The map whose definition starts at or last before (section, offset): the one holding a slot. */
+static int32_t find_map_holding(const classify_ctx *c, uint32_t section, uint32_t offset) {
+  uint32_t lo = 0, hi = c->map_count;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    const map_key *k = &c->maps[mid];
+    if (k->section < section || (k->section == section && k->offset <= offset)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo && c->maps[lo - 1].section == section ? c->maps[lo - 1].map : -1;
+}
+
 /* The program of `section` whose instructions hold byte `offset`, or -1. Programs are in
  * (section, insn_offset) order. */
 static int32_t find_program(const ebpf_object *obj, uint32_t section, uint32_t offset, int exact_start) {
@@ -278,6 +290,9 @@ int relocs_classify(ebpf_object *obj) {
       for (uint32_t i = 0; i < n; i++) {
         ebpf_reloc *r = &raw[first + i];
         if (r->kind == EBPF_RELOC_OTHER) r->kind = EBPF_RELOC_DATA_SLOT;
+        /* a slot of a map definition (BTF map-in-map `values`): name the map holding it */
+        if (r->map < 0 && (sec->kind == EBPF_SEC_MAPS || sec->kind == EBPF_SEC_BTF_MAPS))
+          r->map = find_map_holding(&c, s, r->offset);
         /* a pointer to a function (struct_ops tables, callbacks): name the program */
         const ebpf_symbol *sym = &obj->symbols[r->symbol];
         if (sym->section && sym->section < SHN_LORESERVE && sym->value <= UINT32_MAX &&

@@ -192,6 +192,13 @@ for (const [file, info] of variants('core_kconfig')) {
       ['fork_parent', 'tracing', 'trace_raw_tp', 'sched_process_fork', true],
       ['exec_task', 'tracing', 'trace_raw_tp', 'sched_process_exec', true],
     ]);
+    // each program gets its own .BTF.ext records: its function first, CO-RE reads of task_struct
+    for (const p of loadable(info)) {
+      assert.is(p.btfExt!.funcInfo[0]!.name, p.name);
+      assert.is(p.btfExt!.funcInfo[0]!.insn, 0);
+      assert.ok(p.btfExt!.lineInfo.length > 0);
+      assert.ok(p.btfExt!.coreRelocations.length > 0, `${p.name} has CO-RE relocations`);
+    }
     const externs = info.relocations.filter((r) => r.kind === 'extern');
     assert.equal(externs.map((r) => [r.symbol, r.targetSectionIndex, info.programs[r.program!]!.name]).sort(),
       [['CONFIG_BPF_JIT', null, 'exec_task'], ['LINUX_KERNEL_VERSION', null, 'exec_task']]);
@@ -232,8 +239,34 @@ for (const [file, info] of variants('maps_btf')) {
     assert.equal(refs('tc_ring'), [['map', 'ring']]);
     assert.equal(refs('tp_inner_lookup'), [['map', 'array_of_maps'], ['map', 'hash_of_maps'], ['map', 'perf_events']]);
     const slot = info.relocations.filter((r) => r.section === '.maps');
-    assert.equal(slot.map((r) => [r.kind, r.symbol]), [['data-slot', 'inner_b']]);
+    assert.equal(slot.map((r) => [r.kind, r.symbol, info.maps[r.map!]!.name]), [['data-slot', 'inner_b', 'array_of_maps']]);
     checkProgramGeometry(info);
+  });
+
+  test(`${file}: BTF-defined maps, inner maps as templates, references resolved`, () => {
+    const row = (n: string) => {
+      const m = mapNamed(info, n);
+      return [m.origin, m.typeName, m.keySize, m.valueSize, m.maxEntries, m.flags, m.pinning, m.numaNode,
+        m.innerMap === null ? null : info.maps[m.innerMap]!.name, m.innerTemplate];
+    };
+    assert.equal(row('flows'), ['btf', 'hash', 16, 8, 4096, 1, 0, 0, null, false]);
+    assert.equal(row('pinned_stats'), ['btf', 'array', 4, 8, 16, 0, 1, 0, null, false]);
+    assert.equal(row('routes'), ['btf', 'lpm_trie', 8, 4, 256, 1, 0, 0, null, false]);
+    assert.equal(row('ring'), ['btf', 'ringbuf', 0, 0, 4096 * 4, 0, 0, 0, null, false]);
+    assert.equal(row('perf_events'), ['btf', 'perf_event_array', 4, 4, 0, 0, 0, 0, null, false]);
+    assert.equal(row('pending'), ['btf', 'queue', 0, 8, 32, 0, 0, 0, null, false]);
+    assert.equal(row('inner_a'), ['btf', 'array', 4, 4, 4, 0, 0, 0, null, false]);
+    assert.equal(row('inner_b'), ['btf', 'array', 4, 4, 4, 0, 0, 0, null, false]);
+    assert.equal(row('array_of_maps'), ['btf', 'array_of_maps', 4, 4, 4, 0, 0, 0, 'array_of_maps.inner', false]);
+    assert.equal(row('array_of_maps.inner'), ['btf', 'array', 4, 4, 4, 0, 0, 0, null, true]);
+    assert.equal(row('hash_of_maps'), ['btf', 'hash_of_maps', 4, 4, 8, 0, 0, 0, 'hash_of_maps.inner', false]);
+    assert.equal(row('hash_of_maps.inner'), ['btf', 'hash', 4, 8, 64, 0, 0, 0, null, true]);
+    assert.is(info.maps.length, 12);
+    // __type() gives BTF ids, __uint(key_size/value_size) does not
+    assert.ok(mapNamed(info, 'flows').keyTypeId > 0 && mapNamed(info, 'flows').valueTypeId > 0);
+    assert.equal([mapNamed(info, 'perf_events').keyTypeId, mapNamed(info, 'perf_events').valueTypeId], [0, 0]);
+    for (const r of info.relocations.filter((x) => x.kind === 'map')) assert.is(info.maps[r.map!]!.name, r.symbol);
+    assert.equal(info.diagnostics, []);
   });
 }
 
@@ -244,7 +277,11 @@ test('large.o: 200 programs over 8 section kinds', () => {
   assert.equal([...new Set(progs.map((p) => p.typeName))].sort(),
     ['cgroup_skb', 'kprobe', 'perf_event', 'raw_tracepoint', 'sched_cls', 'socket_filter', 'tracepoint', 'xdp']);
   checkProgramGeometry(info);
-  assert.ok(info.relocations.filter((r) => r.kind === 'map').length >= 200);
+  const mapRefs = info.relocations.filter((r) => r.kind === 'map');
+  assert.ok(mapRefs.length >= 200);
+  for (const r of mapRefs) assert.is(info.maps[r.map!]!.name, r.symbol);
+  assert.equal(info.maps.filter((m) => m.origin === 'btf').map((m) => m.name).sort(),
+    Array.from({ length: 50 }, (_, i) => `map_${i}`).sort());
 });
 
 test.run();

@@ -10,8 +10,8 @@ import { fixtureObjects } from './fixture-files.js';
 import { elfLayout } from './elf-layout.js';
 
 const SEED = 0x0eb9f5eed;
-const ROUNDS_SMALL = 3000; // per fixture under 64 KiB
-const ROUNDS_LARGE = 150; // the generated large object
+const ROUNDS_SMALL = 1500; // per fixture under 64 KiB
+const ROUNDS_LARGE = 60; // the generated large object
 
 /** mulberry32: small, fast, and the same sequence on every platform. */
 function prng(seed: number): (n: number) => number {
