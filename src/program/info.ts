@@ -4,9 +4,8 @@ import { readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ktimeToDate } from '../map/host.js';
 import { SyscallError } from '../sys/errors.js';
-import { bpf, FD, getFdById, ids, objGetInfoByFd } from '../sys/bpf.js';
+import { bpf, FD, getFdById, ids, objGetInfoByFd, setPointers } from '../sys/bpf.js';
 import { ATTR, BpfCmd, PROG_INFO, ProgramType } from '../sys/generated.js';
-import { addressOf } from './address.js';
 import { readObjectName } from './name.js';
 
 /** What BPF_OBJ_GET_INFO_BY_FD says about a program. */
@@ -75,11 +74,12 @@ function readInfo(fd: FdLike, xlated?: Uint8Array): { info: DataView; mapIds: Ui
   for (;;) {
     const info = new Uint8Array(PROG_INFO.SIZE);
     const view = new DataView(info.buffer);
+    // The info struct's own pointers: patched like attr's (the buffers live as long as info).
     view.setUint32(PROG_INFO.nr_map_ids.offset, mapIds.length, true);
-    view.setBigUint64(PROG_INFO.map_ids.offset, addressOf(mapIds), true);
+    setPointers(info, PROG_INFO.map_ids.offset, mapIds);
     if (xlated !== undefined && xlated.byteLength > 0) {
       view.setUint32(PROG_INFO.xlated_prog_len.offset, xlated.byteLength, true);
-      view.setBigUint64(PROG_INFO.xlated_prog_insns.offset, addressOf(xlated), true);
+      setPointers(info, PROG_INFO.xlated_prog_insns.offset, xlated);
     }
     objGetInfoByFd(fd, info);
     const count = view.getUint32(PROG_INFO.nr_map_ids.offset, true);

@@ -2,11 +2,10 @@
 // log on failure, pinning, test runs, and programs reopened from the kernel by fd, id or pin path.
 import { unlinkSync } from 'node:fs';
 import { constants } from 'node:os';
-import { FD, getFdById, objGet, objPin } from '../sys/bpf.js';
+import { FD, getFdById, objGet, objPin, setPointers } from '../sys/bpf.js';
 import { SyscallError } from '../sys/errors.js';
 import { ATTR, AttachType, BpfCmd, ProgramType, programTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
-import { addressOf } from './address.js';
 import { assertProgramFd, programIds, programInfo, xlatedInstructions, type ProgramInfo } from './info.js';
 import { writeObjectName } from './name.js';
 import { describeProgram, VerifierError } from './verifier.js';
@@ -100,8 +99,8 @@ const MAX_LOG_SIZE = 0xffffffff >>> 8;
 /** Kernels refuse smaller log buffers with EINVAL. */
 const MIN_LOG_SIZE = 128;
 const TEST_RUN_DATA_SLACK = 512;
-/** The bridge patches at most this many pointers into bpf_attr per call. */
-const BRIDGE_POINTER_FIXUPS = 4;
+/** Pointer fix-ups the bridge takes per call. */
+const POINTERS_PER_CALL = 4;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -381,9 +380,9 @@ function progLoad(spec: ProgramSpec, log: Uint8Array | null, logLevel: number, a
   const btf = spec.btf;
   if (btf?.funcInfo !== undefined && btf.funcInfoRecSize) pointers.push([F.func_info.offset, btf.funcInfo]);
   if (btf?.lineInfo !== undefined && btf.lineInfoRecSize) pointers.push([F.line_info.offset, btf.lineInfo]);
-  // Pointers past the bridge's four are written as addresses; the buffers stay referenced by spec.
-  for (const [offset, buffer] of pointers.splice(BRIDGE_POINTER_FIXUPS)) view.setBigUint64(offset, addressOf(buffer), true);
-  return native().bpf(BpfCmd.ProgLoad, attr, ...pointers.flat());
+  // Up to five pointers: more than the bridge's four per call, so they are set in groups beforehand.
+  for (let i = 0; i < pointers.length; i += POINTERS_PER_CALL) setPointers(attr, ...pointers.slice(i, i + POINTERS_PER_CALL).flat());
+  return native().bpf(BpfCmd.ProgLoad, attr);
 }
 
 /** The NUL-terminated text the kernel wrote into a log buffer. */
