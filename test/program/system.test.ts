@@ -121,6 +121,12 @@ test('close closes every map and program; loading the same object twice into one
   assert.is(data.fd, -1);
 });
 
+test('a big-endian object is refused before any map is created', () => {
+  using system = new System();
+  assert.throws(() => system.loadElf(fixture('globals.bpfeb.o')), (e: unknown) => e instanceof UnsupportedError && /big-endian/.test(e.message));
+  assert.is(system.getMaps().size, 0);
+});
+
 test('no fd leaks over System load / close cycles, refused loads included', () => {
   const count = (): number => readdirSync('/proc/self/fd').length;
   const before = count();
