@@ -164,7 +164,9 @@ export class Program {
    */
   load(options: LoadOptions = {}): this {
     const spec = this.#spec;
-    if (spec === undefined || this.#fd !== undefined) throw new Error(`${this.#describe()} is already loaded`);
+    if (spec === undefined || this.#fd !== undefined) {
+      throw new Error(`${this.#describe()} ${this.#fd?.closed === true ? 'was loaded and closed: a Program loads once' : 'is already loaded'}`);
+    }
     const maxSize = Math.max(MIN_LOG_SIZE, options.logSizeMax ?? MAX_LOG_SIZE);
     let level = options.logLevel ?? 0;
     let size = Math.min(maxSize, Math.max(MIN_LOG_SIZE, options.logSize ?? DEFAULT_LOG_SIZE));

@@ -178,6 +178,7 @@ test('close is idempotent, the fd is gone after it, and instructions are the cal
   program.close();
   assert.is(program.loaded, false);
   assert.throws(() => program.fd, /is closed/);
+  assert.throws(() => program.load(), /was loaded and closed: a Program loads once/);
   assert.throws(() => Program.fromFd(fd), /is not open|is not a BPF program/);
 });
 
