@@ -10,7 +10,7 @@ WASM_FLAGS := --target=wasm32-wasi --sysroot=/usr -std=c11 -O2 -Wall -Wextra -We
               -mexec-model=reactor -nostartfiles -Wl,--no-entry -Wl,--strip-all \
               -Wl,--export=__heap_base -Wl,--export-dynamic
 
-.PHONY: all wasm fixtures check-reproducible
+.PHONY: all wasm bridge sys fixtures check-reproducible
 all: wasm fixtures
 
 wasm: wasm/ebpf_core.wasm
@@ -18,6 +18,14 @@ wasm: wasm/ebpf_core.wasm
 wasm/ebpf_core.wasm: $(CORE_SRCS) $(CORE_HDRS) Makefile
 	$(CLANG) $(WASM_FLAGS) -o $@ $(CORE_SRCS)
 	@node -e 'const m=new WebAssembly.Module(require("fs").readFileSync("$@"));const i=WebAssembly.Module.imports(m);if(i.length){console.error("$@ imports",i);process.exit(1)}'
+
+# The native bridge (node-gyp through npm, so npm's nodedir and node-gyp settings apply).
+bridge:
+	npm run build:bridge
+
+# src/sys/generated.ts from the running kernel's BTF (every map/program type it has); see scripts/gen-sys.mjs.
+sys:
+	node scripts/gen-sys.mjs --vmlinux
 
 # eBPF test fixtures: every test/fixtures/*.c little-endian, the hand-written ones also big-endian.
 # Sources are compiled by relative path and the build directory is mapped to `.`, so no absolute

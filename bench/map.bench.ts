@@ -1,0 +1,175 @@
+// Map operations through ebpf next to the same raw bpf(2) loops in C (bench/c/map_ops.c), in one run:
+// lookup, update and get-next-key on a 4-byte-key hash map, and the batch lookup's per-element rate.
+// The C program runs beside the bench and the two alternate short rounds of each operation; each side
+// keeps its best round, so load from other processes on the machine hits both alike.
+// Ratio = C time / ebpf time (1.0 = as fast as C).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { FD, setPointers } from '../src/sys/bpf.js';
+import { check } from '../src/sys/errors.js';
+import { ATTR, BPF_ANY, BpfCmd, MapType } from '../src/sys/generated.js';
+import { native, nativeUnavailableReason } from '../src/sys/native.js';
+import type { BenchEntry } from './run.js';
+
+const ENTRIES = 10_000;
+const BATCH = 1_000;
+const ROUNDS = 15;
+const ENOENT = 2;
+
+type Op = 'lookup' | 'update' | 'getNextKey' | 'batchLookup';
+const OPS: Array<{ op: Op; label: string; count: number; target: number }> = [
+  { op: 'lookup', label: 'lookup', count: 20_000, target: 0.85 },
+  { op: 'update', label: 'update', count: 20_000, target: 0.85 },
+  { op: 'getNextKey', label: 'get next key', count: 20_000, target: 0.85 },
+  { op: 'batchLookup', label: 'batch lookup (per element)', count: 100_000, target: 0.5 },
+];
+
+/** One side of the comparison: runs `count` operations, returns ns per operation (per element for batches). */
+type Runner = (op: Op, count: number) => Promise<number> | number;
+
+const source = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'c', 'map_ops.c');
+
+/** Compiles bench/c/map_ops.c and starts it; each round is one "OP COUNT" line answered by one line. */
+function startC(dir: string): { run: Runner; stop(): void } {
+  const binary = join(dir, 'map_ops');
+  execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', binary, source], { stdio: 'inherit' });
+  const child = spawn(binary, [String(ENTRIES), String(BATCH)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    async run(op, count) {
+      child.stdin.write(`${op} ${count}\n`);
+      const line = await lines.next();
+      if (line.done) throw new Error(`bench/c/map_ops exited (status ${child.exitCode}) during ${op}`);
+      return Number(line.value);
+    },
+    stop() {
+      child.stdin.end();
+    },
+  };
+}
+
+/**
+ * The same loops through the bridge, as EbpfMap drives it: one attr per command whose key and value
+ * pointers are set once (setPointers, which keeps them alive with attr), then bpf(cmd, attr) per operation.
+ */
+function startBridge(): { run: Runner; stop(): void } {
+  const bridge = native();
+  const create = new Uint8Array(ATTR.MAP_CREATE.SIZE);
+  const createView = new DataView(create.buffer);
+  createView.setUint32(ATTR.MAP_CREATE.map_type.offset, MapType.Hash, true);
+  createView.setUint32(ATTR.MAP_CREATE.key_size.offset, 4, true);
+  createView.setUint32(ATTR.MAP_CREATE.value_size.offset, 8, true);
+  createView.setUint32(ATTR.MAP_CREATE.max_entries.offset, ENTRIES, true);
+  const map = new FD(check(bridge.bpf(BpfCmd.MapCreate, create), 'BPF_MAP_CREATE'));
+
+  const key = new Uint32Array(1);
+  const next = new Uint32Array(1);
+  const value = new BigUint64Array([1n]);
+  const elemAttr = (flags: number, pointerAt: number, pointer: ArrayBufferView): Uint8Array => {
+    const attr = new Uint8Array(ATTR.MAP_ELEM.SIZE);
+    const view = new DataView(attr.buffer);
+    view.setUint32(ATTR.MAP_ELEM.map_fd.offset, map.fd, true);
+    view.setBigUint64(ATTR.MAP_ELEM.flags.offset, BigInt(flags), true);
+    setPointers(attr, ATTR.MAP_ELEM.key.offset, key, pointerAt, pointer);
+    return attr;
+  };
+  const updateAttr = elemAttr(BPF_ANY, ATTR.MAP_ELEM.value.offset, value);
+  const lookupAttr = elemAttr(0, ATTR.MAP_ELEM.value.offset, value);
+  const nextAttr = elemAttr(0, ATTR.MAP_ELEM.next_key.offset, next);
+
+  const batch = new Uint8Array(ATTR.MAP_BATCH.SIZE);
+  const batchView = new DataView(batch.buffer);
+  const keys = new Uint32Array(BATCH);
+  const values = new BigUint64Array(BATCH);
+  const inBatch = new Uint32Array(1);
+  const outBatch = new Uint32Array(1);
+
+  const single = (cmd: BpfCmd, attr: Uint8Array, count: number): number => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) {
+      key[0] = i % ENTRIES;
+      const ret = bridge.bpf(cmd, attr);
+      if (ret < 0 && !(ret === -ENOENT && cmd === BpfCmd.MapGetNextKey)) check(ret, 'bpf'); // ENOENT: last key
+    }
+    return Number(process.hrtime.bigint() - start) / count;
+  };
+  const batchLookup = (elements: number): number => {
+    let done = 0;
+    const start = process.hrtime.bigint();
+    while (done < elements) {
+      let first = true;
+      outBatch[0] = 0;
+      for (;;) {
+        inBatch[0] = outBatch[0]!;
+        batch.fill(0);
+        batchView.setUint32(ATTR.MAP_BATCH.count.offset, BATCH, true);
+        batchView.setUint32(ATTR.MAP_BATCH.map_fd.offset, map.fd, true);
+        const ret = bridge.bpf(BpfCmd.MapLookupBatch, batch, ATTR.MAP_BATCH.in_batch.offset, first ? null : inBatch,
+          ATTR.MAP_BATCH.out_batch.offset, outBatch, ATTR.MAP_BATCH.keys.offset, keys, ATTR.MAP_BATCH.values.offset, values);
+        done += batchView.getUint32(ATTR.MAP_BATCH.count.offset, true);
+        first = false;
+        if (ret === -ENOENT) break; // the sweep is done
+        check(ret, 'BPF_MAP_LOOKUP_BATCH');
+      }
+    }
+    return Number(process.hrtime.bigint() - start) / done;
+  };
+
+  single(BpfCmd.MapUpdateElem, updateAttr, ENTRIES);
+  return {
+    run(op, count) {
+      switch (op) {
+        case 'lookup': return single(BpfCmd.MapLookupElem, lookupAttr, count);
+        case 'update': return single(BpfCmd.MapUpdateElem, updateAttr, count);
+        case 'getNextKey': return single(BpfCmd.MapGetNextKey, nextAttr, count);
+        case 'batchLookup': return batchLookup(count);
+      }
+    },
+    stop() {
+      map.close();
+    },
+  };
+}
+
+const entry: BenchEntry = {
+  name: `map: hash map, 4-byte keys, 8-byte values, ${ENTRIES} entries; best of ${ROUNDS} alternating rounds`,
+  async run() {
+    const why = nativeUnavailableReason();
+    if (why !== undefined || process.getuid?.() !== 0) {
+      console.log(`  skipped: ${why ?? 'needs root for bpf()'}`);
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'ebpf-bench-'));
+    const c = startC(dir);
+    const ebpf = startBridge();
+    try {
+      for (const { op, count } of OPS) ebpf.run(op, count); // warm-up: JIT, buffer materialisation
+      const best = new Map<Op, { c: number; ebpf: number }>(OPS.map(({ op }) => [op, { c: Infinity, ebpf: Infinity }]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const { op, count } of OPS) {
+          const b = best.get(op)!;
+          b.c = Math.min(b.c, await c.run(op, count));
+          b.ebpf = Math.min(b.ebpf, await ebpf.run(op, count));
+        }
+      }
+      console.log(`  ${'operation'.padEnd(28)}${'C ns/op'.padStart(10)}${'ebpf ns/op'.padStart(12)}${'ratio'.padStart(8)}${'target'.padStart(8)}`);
+      for (const { op, label, target } of OPS) {
+        const { c: cNs, ebpf: ebpfNs } = best.get(op)!;
+        const ratio = cNs / ebpfNs;
+        console.log(
+          `  ${label.padEnd(28)}${cNs.toFixed(1).padStart(10)}${ebpfNs.toFixed(1).padStart(12)}` +
+            `${ratio.toFixed(2).padStart(8)}${`≥${target}`.padStart(8)}  ${ratio >= target ? 'ok' : 'BELOW TARGET'}`,
+        );
+      }
+    } finally {
+      c.stop();
+      ebpf.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+export default entry;

@@ -1,0 +1,394 @@
+// Program: an eBPF program's instructions and how to load them (BPF_PROG_LOAD), with the verifier's
+// log on failure, pinning, test runs, and programs reopened from the kernel by fd, id or pin path.
+import { unlinkSync } from 'node:fs';
+import { constants } from 'node:os';
+import { FD, getFdById, objGet, objPin, setPointers } from '../sys/bpf.js';
+import { SyscallError } from '../sys/errors.js';
+import { ATTR, AttachType, BpfCmd, ProgramType, programTypeName } from '../sys/generated.js';
+import { native } from '../sys/native.js';
+import { assertProgramFd, programIds, programInfo, xlatedInstructions, type ProgramInfo } from './info.js';
+import { writeObjectName } from './name.js';
+import { describeProgram, VerifierError } from './verifier.js';
+
+export { ProgramType };
+
+/** Size in bytes of one eBPF instruction (ld_imm64 takes two). */
+export const INSTRUCTION_SIZE = 8;
+
+/** BTF describing a program: the loaded BTF object and the .BTF.ext records for this program. */
+export interface ProgramBtf {
+  /** fd of the program's BTF, loaded with BPF_BTF_LOAD. */
+  fd: number;
+  /** bpf_func_info records (instruction offsets in instructions, not bytes). */
+  funcInfo?: Uint8Array;
+  funcInfoRecSize?: number;
+  /** bpf_line_info records. */
+  lineInfo?: Uint8Array;
+  lineInfoRecSize?: number;
+}
+
+/** Everything BPF_PROG_LOAD needs to load one program. */
+export interface ProgramSpec {
+  /** The program's name (its function name); the kernel keeps 15 characters of it. */
+  name: string;
+  /** The ELF section it came from (SEC("xdp")), for error messages. */
+  section?: string;
+  type: ProgramType;
+  expectedAttachType?: AttachType;
+  /** "GPL", "Dual BSD/GPL", ...: decides which helpers the program may call. */
+  license: string;
+  /** Raw little-endian 8-byte instructions; handed to the kernel in place, never copied. */
+  instructions: Uint8Array;
+  /** LINUX_VERSION_CODE, which kernels before 5.0 demanded of kprobes. */
+  kernVersion?: number;
+  btf?: ProgramBtf;
+  /** BTF id of the attach target (fentry/fexit/LSM/struct_ops/freplace). */
+  attachBtfId?: number;
+  /** fd of the BTF object holding attachBtfId when it is a module's, or of the target program (freplace). */
+  attachFd?: number;
+  /** BPF_F_* program flags (BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS, ...). */
+  flags?: number;
+  /** Offload device. */
+  ifindex?: number;
+}
+
+export interface LoadOptions {
+  /**
+   * Verifier log level (1: the instructions walked, 2: every state; 4: statistics only). With a level,
+   * even the first load carries a log buffer and the log is kept on success in `verifierLog`; without
+   * one, a failed load is retried once with level 1 to explain the failure.
+   */
+  logLevel?: number;
+  /** First log buffer size in bytes (default 64 KiB, at least 128); it grows on ENOSPC up to logSizeMax. */
+  logSize?: number;
+  /** Largest log buffer tried (default 16 MiB - 1, libbpf's BPF_LOG_BUF_SIZE). */
+  logSizeMax?: number;
+}
+
+export interface TestRunOptions {
+  /** Packet (XDP, TC, socket filter...) handed to the program. */
+  data?: Uint8Array;
+  /** Context (struct xdp_md, struct __sk_buff...) handed to the program. */
+  ctx?: Uint8Array;
+  /** Room for the output packet (default: data's length + 512, for programs that grow it). */
+  dataSizeOut?: number;
+  /** Room for the output context (default: ctx's length). */
+  ctxSizeOut?: number;
+  /** Runs in a row; durationNs is their average. */
+  repeat?: number;
+  /** BPF_F_TEST_RUN_ON_CPU, BPF_F_TEST_XDP_LIVE_FRAMES... */
+  flags?: number;
+  /** With BPF_F_TEST_RUN_ON_CPU: the CPU to run on. */
+  cpu?: number;
+}
+
+export interface TestRunResult {
+  /** The program's return value (XDP action, TC verdict, bytes a socket filter keeps...). */
+  retval: number;
+  /** The packet after the program ran. */
+  data: Uint8Array;
+  /** The context after the program ran, when one was given. */
+  ctx?: Uint8Array;
+  /** Average nanoseconds per run, measured by the kernel. */
+  durationNs: number;
+}
+
+const DEFAULT_LOG_SIZE = 64 * 1024;
+/** libbpf's BPF_LOG_BUF_SIZE: the largest log_size kernels before 5.2 accept (UINT32_MAX >> 8). */
+const MAX_LOG_SIZE = 0xffffffff >>> 8;
+/** Kernels refuse smaller log buffers with EINVAL. */
+const MIN_LOG_SIZE = 128;
+const TEST_RUN_DATA_SLACK = 512;
+/** Pointer fix-ups the bridge takes per call. */
+const POINTERS_PER_CALL = 4;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A single eBPF program: a spec to load, or a program already in the kernel. */
+export class Program {
+  readonly name: string;
+  readonly section: string | undefined;
+  readonly type: ProgramType;
+  readonly expectedAttachType: AttachType | undefined;
+  /** The spec's license; for programs opened from the kernel, "GPL" if it says GPL-compatible, else "Proprietary". */
+  readonly license: string;
+  /** The verifier's log of the last successful load, when asked for with `logLevel`. */
+  verifierLog: string | undefined;
+  readonly #spec: ProgramSpec | undefined;
+  #instructions: Uint8Array | undefined;
+  #fd: FD | undefined;
+  #pinnedPath: string | undefined;
+
+  constructor(spec: ProgramSpec) {
+    if (spec.instructions.byteLength === 0 || spec.instructions.byteLength % INSTRUCTION_SIZE !== 0) {
+      throw new RangeError(`${describeProgram({ program: spec.name, section: spec.section })}: instructions are ${spec.instructions.byteLength} bytes, not a non-empty multiple of ${INSTRUCTION_SIZE}`);
+    }
+    this.name = spec.name;
+    this.section = spec.section;
+    this.type = spec.type;
+    this.expectedAttachType = spec.expectedAttachType;
+    this.license = spec.license;
+    this.#spec = spec;
+    this.#instructions = spec.instructions;
+  }
+
+  /** The instructions: the spec's, or for programs opened from the kernel, its rewritten (xlated) ones. */
+  get instructions(): Uint8Array {
+    this.#instructions ??= xlatedInstructions(this.#liveFd());
+    return this.#instructions;
+  }
+
+  /** Size of the instructions in bytes. */
+  get size(): number {
+    return this.instructions.byteLength;
+  }
+
+  get loaded(): boolean {
+    return this.#fd !== undefined && !this.#fd.closed;
+  }
+
+  /** The program's fd; throws if it is not loaded or was closed. */
+  get fd(): number {
+    return this.#liveFd().fd;
+  }
+
+  /** Where pin() put it, until unpin(). */
+  get pinnedPath(): string | undefined {
+    return this.#pinnedPath;
+  }
+
+  /**
+   * BPF_PROG_LOAD. The first try goes without a verifier log unless options.logLevel asks for one;
+   * a failure is retried with a log (growing on ENOSPC) and thrown as a VerifierError quoting it.
+   */
+  load(options: LoadOptions = {}): this {
+    const spec = this.#spec;
+    if (spec === undefined || this.#fd !== undefined) {
+      throw new Error(`${this.#describe()} ${this.#fd?.closed === true ? 'was loaded and closed: a Program loads once' : 'is already loaded'}`);
+    }
+    const maxSize = Math.max(MIN_LOG_SIZE, options.logSizeMax ?? MAX_LOG_SIZE);
+    let level = options.logLevel ?? 0;
+    let size = Math.min(maxSize, Math.max(MIN_LOG_SIZE, options.logSize ?? DEFAULT_LOG_SIZE));
+    let firstErrno: number | undefined;
+    if (level === 0) {
+      const ret = progLoad(spec, null, 0);
+      if (ret >= 0) return this.#loaded(ret, undefined);
+      firstErrno = -ret;
+      level = 1;
+    }
+    for (;;) {
+      const log = new Uint8Array(size);
+      const attr = newLoadAttr(spec);
+      const ret = progLoad(spec, log, level, attr);
+      const text = decodeLog(log);
+      if (ret >= 0) return this.#loaded(ret, firstErrno === undefined ? text : undefined);
+      const errno = -ret;
+      if (errno === constants.errno.ENOSPC && size < maxSize) {
+        // Kernels since 6.4 say how much room the whole log needs.
+        const needed = new DataView(attr.buffer).getUint32(ATTR.PROG_LOAD.log_true_size.offset, true);
+        size = Math.min(maxSize, Math.max(size * 4, needed));
+        continue;
+      }
+      const truncated = errno === constants.errno.ENOSPC;
+      // A truncated log hides the verdict's errno: the log-less first try had it.
+      const cause = truncated && firstErrno !== undefined ? firstErrno : errno;
+      const origin = { program: this.name, section: this.section };
+      if (text.trim() === '') throw new SyscallError(cause, 'BPF_PROG_LOAD', `${describeProgram(origin)} (type ${programTypeName(spec.type)})`);
+      throw new VerifierError(cause, origin, text, truncated);
+    }
+  }
+
+  #loaded(fd: number, log: string | undefined): this {
+    this.#fd = new FD(fd);
+    this.verifierLog = log;
+    return this;
+  }
+
+  /** BPF_OBJ_PIN at path (on a bpffs mount): the program outlives this process until unpinned. */
+  pin(path: string): void {
+    try {
+      objPin(this.#liveFd(), path);
+    } catch (e) {
+      if (e instanceof SyscallError) throw new SyscallError(e.errno, e.syscall, `${this.#describe()} at ${path}`);
+      throw e;
+    }
+    this.#pinnedPath = path;
+  }
+
+  /** Removes the pin made by pin() (or the path the program was opened from with fromPinned). */
+  unpin(): void {
+    const path = this.#pinnedPath;
+    if (path === undefined) return;
+    unlinkSync(path);
+    this.#pinnedPath = undefined;
+  }
+
+  /** What the kernel says about this program now (run counts change between calls). */
+  info(): ProgramInfo {
+    return programInfo(this.#liveFd());
+  }
+
+  /**
+   * BPF_PROG_TEST_RUN: runs the program on data/ctx without traffic. If the output outgrows
+   * dataSizeOut the program is run again with room for all of it (side effects then happen twice).
+   */
+  testRun(options: TestRunOptions = {}): TestRunResult {
+    const fd = this.#liveFd();
+    const F = ATTR.PROG_TEST_RUN;
+    const data = options.data;
+    const ctx = options.ctx;
+    let dataOut = new Uint8Array(options.dataSizeOut ?? (data?.byteLength ?? 0) + TEST_RUN_DATA_SLACK);
+    const ctxOut = ctx === undefined && options.ctxSizeOut === undefined ? null : new Uint8Array(options.ctxSizeOut ?? ctx?.byteLength ?? 0);
+    for (;;) {
+      const attr = new Uint8Array(F.SIZE);
+      const view = new DataView(attr.buffer);
+      view.setUint32(F.prog_fd.offset, fd.fd, true);
+      view.setUint32(F.data_size_in.offset, data?.byteLength ?? 0, true);
+      view.setUint32(F.data_size_out.offset, dataOut.byteLength, true);
+      view.setUint32(F.ctx_size_in.offset, ctx?.byteLength ?? 0, true);
+      view.setUint32(F.ctx_size_out.offset, ctxOut?.byteLength ?? 0, true);
+      view.setUint32(F.repeat.offset, options.repeat ?? 1, true);
+      view.setUint32(F.flags.offset, options.flags ?? 0, true);
+      view.setUint32(F.cpu.offset, options.cpu ?? 0, true);
+      const ret = native().bpf(BpfCmd.ProgTestRun, attr, F.data_in.offset, data ?? null, F.data_out.offset, dataOut.byteLength > 0 ? dataOut : null, F.ctx_in.offset, ctx ?? null, F.ctx_out.offset, ctxOut !== null && ctxOut.byteLength > 0 ? ctxOut : null);
+      const dataSize = view.getUint32(F.data_size_out.offset, true);
+      if (ret === -constants.errno.ENOSPC && dataSize > dataOut.byteLength) {
+        dataOut = new Uint8Array(dataSize);
+        continue;
+      }
+      if (ret < 0) throw new SyscallError(-ret, 'BPF_PROG_TEST_RUN', this.#describe());
+      const result: TestRunResult = {
+        retval: view.getUint32(F.retval.offset, true),
+        data: dataOut.subarray(0, dataSize),
+        durationNs: view.getUint32(F.duration.offset, true),
+      };
+      if (ctxOut !== null) result.ctx = ctxOut.subarray(0, view.getUint32(F.ctx_size_out.offset, true));
+      return result;
+    }
+  }
+
+  /** Closes the fd (idempotent); a pinned program stays in the kernel. */
+  close(): void {
+    this.#fd?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  toString(): string {
+    return `Program(${this.name}, ${programTypeName(this.type)}${this.loaded ? `, fd ${this.fd}` : ''})`;
+  }
+
+  #liveFd(): FD {
+    if (this.#fd === undefined || this.#fd.closed) throw new Error(`${this.#describe()} is ${this.#fd === undefined ? 'not loaded' : 'closed'}`);
+    return this.#fd;
+  }
+
+  #describe(): string {
+    return describeProgram({ program: this.name, section: this.section });
+  }
+
+  /**
+   * Adopts fd (closed with the program); the name and type come from the kernel. An fd that is not a
+   * program is refused: a number stays the caller's, an FD is closed.
+   */
+  static fromFd(fd: number | FD): Program {
+    try {
+      assertProgramFd(fd, 'Program.fromFd');
+    } catch (e) {
+      if (typeof fd !== 'number') fd.close();
+      throw e;
+    }
+    const owned = typeof fd === 'number' ? new FD(fd) : fd;
+    try {
+      return Program.#fromKernel(owned, programInfo(owned));
+    } catch (e) {
+      owned.close();
+      throw e;
+    }
+  }
+
+  /** Opens the program pinned at path (unpin() then removes that pin). */
+  static fromPinned(path: string): Program {
+    const program = Program.fromFd(objGet(path));
+    program.#pinnedPath = path;
+    return program;
+  }
+
+  /** Opens the program with this kernel id (CAP_SYS_ADMIN). */
+  static fromId(id: number): Program {
+    return Program.fromFd(getFdById('prog', id));
+  }
+
+  /** Ids of every program loaded on the system (BPF_PROG_GET_NEXT_ID). */
+  static ids(): Generator<number> {
+    return programIds();
+  }
+
+  static #fromKernel(fd: FD, info: ProgramInfo): Program {
+    // The instructions are fetched (xlated) only when asked for; a placeholder passes the spec check.
+    const program = new Program({ name: info.name, type: info.type, license: info.gplCompatible ? 'GPL' : 'Proprietary', instructions: new Uint8Array(INSTRUCTION_SIZE) });
+    program.#instructions = undefined;
+    program.#fd = fd;
+    return program;
+  }
+}
+
+/** A bpf_attr for BPF_PROG_LOAD of spec, without its pointer fields (see progLoad). */
+function newLoadAttr(spec: ProgramSpec): Uint8Array {
+  const F = ATTR.PROG_LOAD;
+  const attr = new Uint8Array(F.SIZE);
+  const view = new DataView(attr.buffer);
+  view.setUint32(F.prog_type.offset, spec.type, true);
+  view.setUint32(F.insn_cnt.offset, spec.instructions.byteLength / INSTRUCTION_SIZE, true);
+  view.setUint32(F.kern_version.offset, spec.kernVersion ?? 0, true);
+  view.setUint32(F.prog_flags.offset, spec.flags ?? 0, true);
+  writeObjectName(attr.subarray(F.prog_name.offset, F.prog_name.offset + F.prog_name.size), spec.name);
+  view.setUint32(F.prog_ifindex.offset, spec.ifindex ?? 0, true);
+  view.setUint32(F.expected_attach_type.offset, spec.expectedAttachType ?? 0, true);
+  view.setUint32(F.attach_btf_id.offset, spec.attachBtfId ?? 0, true);
+  view.setUint32(F.attach_prog_fd.offset, spec.attachFd ?? 0, true);
+  const btf = spec.btf;
+  if (btf !== undefined) {
+    view.setUint32(F.prog_btf_fd.offset, btf.fd, true);
+    if (btf.funcInfo !== undefined && btf.funcInfoRecSize) {
+      view.setUint32(F.func_info_rec_size.offset, btf.funcInfoRecSize, true);
+      view.setUint32(F.func_info_cnt.offset, btf.funcInfo.byteLength / btf.funcInfoRecSize, true);
+    }
+    if (btf.lineInfo !== undefined && btf.lineInfoRecSize) {
+      view.setUint32(F.line_info_rec_size.offset, btf.lineInfoRecSize, true);
+      view.setUint32(F.line_info_cnt.offset, btf.lineInfo.byteLength / btf.lineInfoRecSize, true);
+    }
+  }
+  return attr;
+}
+
+/** BPF_PROG_LOAD of spec with an optional log; returns the fd or -errno. */
+function progLoad(spec: ProgramSpec, log: Uint8Array | null, logLevel: number, attr = newLoadAttr(spec)): number {
+  const F = ATTR.PROG_LOAD;
+  const view = new DataView(attr.buffer);
+  const license = encoder.encode(`${spec.license}\0`);
+  const pointers: Array<[number, ArrayBufferView]> = [
+    [F.insns.offset, spec.instructions],
+    [F.license.offset, license],
+  ];
+  if (log !== null) {
+    view.setUint32(F.log_level.offset, logLevel, true);
+    view.setUint32(F.log_size.offset, log.byteLength, true);
+    pointers.push([F.log_buf.offset, log]);
+  }
+  const btf = spec.btf;
+  if (btf?.funcInfo !== undefined && btf.funcInfoRecSize) pointers.push([F.func_info.offset, btf.funcInfo]);
+  if (btf?.lineInfo !== undefined && btf.lineInfoRecSize) pointers.push([F.line_info.offset, btf.lineInfo]);
+  // Up to five pointers: more than the bridge's four per call, so they are set in groups beforehand.
+  for (let i = 0; i < pointers.length; i += POINTERS_PER_CALL) setPointers(attr, ...pointers.slice(i, i + POINTERS_PER_CALL).flat());
+  return native().bpf(BpfCmd.ProgLoad, attr);
+}
+
+/** The NUL-terminated text the kernel wrote into a log buffer. */
+function decodeLog(log: Uint8Array): string {
+  const end = log.indexOf(0);
+  return decoder.decode(end < 0 ? log : log.subarray(0, end));
+}

@@ -1,0 +1,237 @@
+// The native bridge against the real kernel: bpf() with pointer fix-ups, fds, mmap, perf_event_open,
+// netlink sockets and uv_poll readiness.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { bpf, FD, getFdById, getNextId, ids, objGet, objGetInfoByFd, objPin } from '../../src/sys/bpf.js';
+import { SyscallError } from '../../src/sys/errors.js';
+import { ATTR, BPF_ANY, BPF_F_MMAPABLE, BPF_NOEXIST, BpfCmd, MAP_INFO, MapType } from '../../src/sys/generated.js';
+import { native } from '../../src/sys/native.js';
+import { kernelSuite, withBpffs } from '../kernel/support.js';
+
+const test = kernelSuite('bridge');
+
+function createMap(type: MapType, keySize: number, valueSize: number, maxEntries: number, flags = 0, name = ''): FD {
+  const attr = new Uint8Array(ATTR.MAP_CREATE.SIZE);
+  const view = new DataView(attr.buffer);
+  view.setUint32(ATTR.MAP_CREATE.map_type.offset, type, true);
+  view.setUint32(ATTR.MAP_CREATE.key_size.offset, keySize, true);
+  view.setUint32(ATTR.MAP_CREATE.value_size.offset, valueSize, true);
+  view.setUint32(ATTR.MAP_CREATE.max_entries.offset, maxEntries, true);
+  view.setUint32(ATTR.MAP_CREATE.map_flags.offset, flags, true);
+  attr.set(new TextEncoder().encode(name), ATTR.MAP_CREATE.map_name.offset);
+  return new FD(bpf(BpfCmd.MapCreate, attr));
+}
+
+function elemAttr(fd: FD, flags = 0): Uint8Array {
+  const attr = new Uint8Array(ATTR.MAP_ELEM.SIZE);
+  const view = new DataView(attr.buffer);
+  view.setUint32(ATTR.MAP_ELEM.map_fd.offset, fd.fd, true);
+  view.setBigUint64(ATTR.MAP_ELEM.flags.offset, BigInt(flags), true);
+  return attr;
+}
+
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+test('BPF_MAP_CREATE gives an fd; close is idempotent and disposes', () => {
+  const map = createMap(MapType.Hash, 4, 8, 16);
+  assert.ok(map.fd > 2);
+  assert.is(map.closed, false);
+  map.close();
+  assert.is(map.closed, true);
+  assert.is(map.fd, -1);
+  map.close();
+  {
+    using scoped = createMap(MapType.Array, 4, 4, 1);
+    assert.ok(scoped.fd > 2);
+  }
+});
+
+test('a failing command throws a SyscallError named after it', () => {
+  try {
+    createMap(MapType.Hash, 0, 8, 16);
+    assert.unreachable('a zero key size was accepted');
+  } catch (e) {
+    assert.instance(e, SyscallError);
+    assert.is((e as SyscallError).syscall, 'BPF_MAP_CREATE');
+    assert.is((e as SyscallError).code, 'EINVAL');
+  }
+});
+
+test('update and lookup round-trip through pointer fix-ups', () => {
+  using map = createMap(MapType.Hash, 4, 8, 16);
+  const key = new Uint32Array([42]);
+  const value = new BigUint64Array([0x1122334455667788n]);
+  bpf(BpfCmd.MapUpdateElem, elemAttr(map, BPF_NOEXIST), ATTR.MAP_ELEM.key.offset, key, ATTR.MAP_ELEM.value.offset, value);
+  const out = new Uint8Array(8);
+  bpf(BpfCmd.MapLookupElem, elemAttr(map), ATTR.MAP_ELEM.key.offset, key, ATTR.MAP_ELEM.value.offset, out);
+  assert.is(new DataView(out.buffer).getBigUint64(0, true), 0x1122334455667788n);
+  // A view with a byte offset into a larger buffer: the pointer is the view's, not the buffer's start.
+  const shared = new Uint8Array(32);
+  const window = shared.subarray(8, 16);
+  bpf(BpfCmd.MapLookupElem, elemAttr(map), ATTR.MAP_ELEM.key.offset, new DataView(key.buffer), ATTR.MAP_ELEM.value.offset, window);
+  assert.equal([...shared.subarray(8, 16)], [...out]);
+  assert.equal([...shared.subarray(0, 8)], [0, 0, 0, 0, 0, 0, 0, 0]);
+  const missing = native().bpf(BpfCmd.MapLookupElem, elemAttr(map), ATTR.MAP_ELEM.key.offset, new Uint32Array([7]), ATTR.MAP_ELEM.value.offset, out);
+  assert.is(missing, -2);
+  // null writes a NULL pointer: the kernel reads key 0 → EFAULT.
+  assert.is(native().bpf(BpfCmd.MapLookupElem, elemAttr(map), ATTR.MAP_ELEM.key.offset, null, ATTR.MAP_ELEM.value.offset, out), -14);
+});
+
+test('bad bpf() arguments are programmer errors, not errnos', () => {
+  const attr = new Uint8Array(ATTR.MAP_ELEM.SIZE);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, new Uint32Array(8) as unknown as Uint8Array), TypeError);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 12, new Uint8Array(4)), RangeError);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, ATTR.MAP_ELEM.SIZE, new Uint8Array(4)), RangeError);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 8), TypeError);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 8, 'key' as unknown as Uint8Array), TypeError);
+});
+
+test('mmap of a BPF_F_MMAPABLE array shares memory with the map', () => {
+  using map = createMap(MapType.Array, 4, 8, 512, BPF_F_MMAPABLE);
+  const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+  const buffer = native().mmap(map.fd, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+  assert.instance(buffer, ArrayBuffer);
+  const mapping = buffer as ArrayBuffer;
+  assert.is(mapping.byteLength, 4096);
+  new BigUint64Array(mapping)[3] = 99n;
+  const out = new BigUint64Array(1);
+  bpf(BpfCmd.MapLookupElem, elemAttr(map), ATTR.MAP_ELEM.key.offset, new Uint32Array([3]), ATTR.MAP_ELEM.value.offset, out);
+  assert.is(out[0], 99n);
+  bpf(BpfCmd.MapUpdateElem, elemAttr(map, BPF_ANY), ATTR.MAP_ELEM.key.offset, new Uint32Array([4]), ATTR.MAP_ELEM.value.offset, new BigUint64Array([1234n]));
+  assert.is(native().loadAcquireU64(mapping, 32), 1234n);
+  native().storeReleaseU64(mapping, 40, 0xffffffffffffffffn);
+  assert.is(new BigUint64Array(mapping)[5], 0xffffffffffffffffn);
+  native().storeReleaseU32(mapping, 48, 7);
+  assert.is(native().loadAcquireU32(mapping, 48), 7);
+  assert.throws(() => native().loadAcquireU64(mapping, 4092), RangeError);
+  assert.throws(() => native().loadAcquireU64(mapping, 4), RangeError);
+  assert.is(native().munmap(mapping), 0);
+  assert.is(mapping.byteLength, 0);
+  assert.is(native().munmap(mapping), -22);
+  assert.is(native().munmap(new ArrayBuffer(8)), -22);
+  // Without BPF_F_MMAPABLE the kernel refuses the mapping: -errno, not a throw.
+  using plain = createMap(MapType.Array, 4, 8, 16);
+  assert.ok((native().mmap(plain.fd, 4096, PROT_READ, MAP_SHARED, 0) as number) < 0);
+});
+
+test('perf_event_open of a software event, enabled and disabled by ioctl', () => {
+  const PERF_TYPE_SOFTWARE = 1, PERF_COUNT_SW_TASK_CLOCK = 1, PERF_FLAG_FD_CLOEXEC = 8;
+  const PERF_EVENT_IOC_ENABLE = 0x2400, PERF_EVENT_IOC_DISABLE = 0x2401, PERF_EVENT_IOC_ID = 0x80082407;
+  const attr = new Uint8Array(128);
+  const view = new DataView(attr.buffer);
+  view.setUint32(0, PERF_TYPE_SOFTWARE, true);
+  view.setUint32(4, attr.byteLength, true);
+  view.setBigUint64(8, BigInt(PERF_COUNT_SW_TASK_CLOCK), true);
+  view.setBigUint64(40, 1n, true); // disabled
+  using event = new FD(native().perfEventOpen(attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
+  assert.is(native().ioctl(event.fd, PERF_EVENT_IOC_ENABLE, 0), 0);
+  const id = new BigUint64Array(1);
+  assert.is(native().ioctl(event.fd, PERF_EVENT_IOC_ID, id), 0);
+  assert.ok(id[0] > 0n);
+  assert.is(native().ioctl(event.fd, PERF_EVENT_IOC_DISABLE, 0), 0);
+  assert.is(native().perfEventOpen(attr, 0, -1, -1, 0xffff), -22);
+});
+
+const AF_NETLINK = 16, SOCK_RAW = 3, NETLINK_ROUTE = 0, RTM_NEWLINK = 16, RTM_GETLINK = 18;
+const NLM_F_REQUEST = 1, NLM_F_DUMP = 0x300, SOL_SOCKET = 1, SO_RCVBUF = 8, MSG_DONTWAIT = 0x40;
+
+function sockaddrNl(): Uint8Array {
+  const address = new Uint8Array(12);
+  new DataView(address.buffer).setUint16(0, AF_NETLINK, true);
+  return address;
+}
+
+function getLinkDump(): Uint8Array {
+  const request = new Uint8Array(32);
+  const view = new DataView(request.buffer);
+  view.setUint32(0, request.byteLength, true);
+  view.setUint16(4, RTM_GETLINK, true);
+  view.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, true);
+  view.setUint32(8, 1, true);
+  return request;
+}
+
+test('netlink socket: bind, sendmsg, recvmsg, setsockopt/getsockopt', () => {
+  const bridge = native();
+  using socket = new FD(bridge.socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+  assert.is(bridge.bind(socket.fd, sockaddrNl()), 0);
+  assert.is(bridge.setsockopt(socket.fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([1 << 16])), 0);
+  const size = new Int32Array(1);
+  assert.is(bridge.getsockopt(socket.fd, SOL_SOCKET, SO_RCVBUF, size), 4);
+  assert.ok(size[0]! >= 1 << 16);
+  assert.is(bridge.recvmsg(socket.fd, new Uint8Array(64), MSG_DONTWAIT), -11);
+  const request = getLinkDump();
+  assert.is(bridge.sendmsg(socket.fd, request, sockaddrNl()), request.byteLength);
+  const reply = new Uint8Array(1 << 16);
+  const received = bridge.recvmsg(socket.fd, reply, 0);
+  assert.ok(received >= 16);
+  assert.is(new DataView(reply.buffer).getUint16(4, true), RTM_NEWLINK);
+  assert.is(bridge.socket(-1, SOCK_RAW, 0), -97);
+});
+
+test('poll reports readiness on the Node loop and stops', async () => {
+  const bridge = native();
+  using socket = new FD(bridge.socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+  assert.is(bridge.bind(socket.fd, sockaddrNl()), 0);
+  const UV_READABLE = 1;
+  const events: Array<[number, number]> = [];
+  const ready = new Promise<void>((resolve) => {
+    const handle = bridge.poll(socket.fd, UV_READABLE, (status, revents) => {
+      events.push([status, revents]);
+      bridge.pollStop(handle as Parameters<typeof bridge.pollStop>[0]);
+      resolve();
+    });
+    assert.type(handle, 'object');
+  });
+  bridge.sendmsg(socket.fd, getLinkDump(), sockaddrNl());
+  await ready;
+  assert.equal(events, [[0, UV_READABLE]]);
+  assert.ok(bridge.recvmsg(socket.fd, new Uint8Array(1 << 16), MSG_DONTWAIT) > 0);
+  assert.throws(() => bridge.pollStop({} as Parameters<typeof bridge.pollStop>[0]), TypeError);
+  assert.ok((bridge.poll(-1, UV_READABLE, () => {}) as number) < 0);
+});
+
+test('pin, get by path, info by fd, id iteration and fd by id', async () => {
+  using map = createMap(MapType.Hash, 4, 8, 16, 0, 'sys_test');
+  const info = new Uint8Array(MAP_INFO.SIZE);
+  assert.ok(objGetInfoByFd(map, info) >= 64);
+  const view = new DataView(info.buffer);
+  assert.is(view.getUint32(MAP_INFO.type.offset, true), MapType.Hash);
+  assert.is(view.getUint32(MAP_INFO.key_size.offset, true), 4);
+  assert.is(view.getUint32(MAP_INFO.value_size.offset, true), 8);
+  const id = view.getUint32(MAP_INFO.id.offset, true);
+  const all = [...ids('map')];
+  assert.ok(all.includes(id));
+  assert.is(getNextId('map', Math.max(...all)), undefined);
+  using byId = getFdById('map', id);
+  const again = new Uint8Array(MAP_INFO.SIZE);
+  objGetInfoByFd(byId, again);
+  assert.is(new DataView(again.buffer).getUint32(MAP_INFO.id.offset, true), id);
+  await withBpffs((dir) => {
+    const path = join(dir, 'pinned');
+    objPin(map, path);
+    using opened = objGet(path);
+    objGetInfoByFd(opened, again);
+    assert.is(new DataView(again.buffer).getUint32(MAP_INFO.id.offset, true), id);
+    using copy = opened.dup();
+    assert.ok(copy.fd !== opened.fd);
+  });
+  try {
+    objGet('/nonexistent/pin');
+    assert.unreachable('objGet of a missing path succeeded');
+  } catch (e) {
+    assert.is((e as SyscallError).code, 'ENOENT');
+    assert.match((e as SyscallError).message, /^BPF_OBJ_GET: ENOENT .*: \/nonexistent\/pin$/);
+  }
+});
+
+test('a thousand create/close cycles leak no fd', () => {
+  const before = openFds();
+  for (let i = 0; i < 1000; i++) createMap(MapType.Array, 4, 4, 1).close();
+  assert.is(openFds(), before);
+});
+
+test.run();
