@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { FD, setPointers } from '../src/sys/bpf.js';
 import { check } from '../src/sys/errors.js';
 import { ATTR, BPF_ANY, BpfCmd, MapType } from '../src/sys/generated.js';
-import { native, nativeUnavailableReason } from '../src/sys/native.js';
+import { native, nativeUnavailableReason, type PreparedBpf } from '../src/sys/native.js';
 import type { BenchEntry } from './run.js';
 
 const ENTRIES = 10_000;
@@ -54,7 +54,8 @@ function startC(dir: string): { run: Runner; stop(): void } {
 
 /**
  * The same loops through the bridge, as EbpfMap drives it: one attr per command whose key and value
- * pointers are set once (setPointers, which keeps them alive with attr), then bpf(cmd, attr) per operation.
+ * pointers are set once (setPointers, which keeps them alive with attr) and which is prepared once
+ * (bpfPrepare), then one call of the prepared function per operation.
  */
 function startBridge(): { run: Runner; stop(): void } {
   const bridge = native();
@@ -69,17 +70,17 @@ function startBridge(): { run: Runner; stop(): void } {
   const key = new Uint32Array(1);
   const next = new Uint32Array(1);
   const value = new BigUint64Array([1n]);
-  const elemAttr = (flags: number, pointerAt: number, pointer: ArrayBufferView): Uint8Array => {
+  const prepare = (cmd: BpfCmd, flags: number, pointerAt: number, pointer: ArrayBufferView): PreparedBpf => {
     const attr = new Uint8Array(ATTR.MAP_ELEM.SIZE);
     const view = new DataView(attr.buffer);
     view.setUint32(ATTR.MAP_ELEM.map_fd.offset, map.fd, true);
     view.setBigUint64(ATTR.MAP_ELEM.flags.offset, BigInt(flags), true);
     setPointers(attr, ATTR.MAP_ELEM.key.offset, key, pointerAt, pointer);
-    return attr;
+    return bridge.bpfPrepare(cmd, attr);
   };
-  const updateAttr = elemAttr(BPF_ANY, ATTR.MAP_ELEM.value.offset, value);
-  const lookupAttr = elemAttr(0, ATTR.MAP_ELEM.value.offset, value);
-  const nextAttr = elemAttr(0, ATTR.MAP_ELEM.next_key.offset, next);
+  const update = prepare(BpfCmd.MapUpdateElem, BPF_ANY, ATTR.MAP_ELEM.value.offset, value);
+  const lookup = prepare(BpfCmd.MapLookupElem, 0, ATTR.MAP_ELEM.value.offset, value);
+  const getNextKey = prepare(BpfCmd.MapGetNextKey, 0, ATTR.MAP_ELEM.next_key.offset, next);
 
   const batch = new Uint8Array(ATTR.MAP_BATCH.SIZE);
   const batchView = new DataView(batch.buffer);
@@ -88,12 +89,12 @@ function startBridge(): { run: Runner; stop(): void } {
   const inBatch = new Uint32Array(1);
   const outBatch = new Uint32Array(1);
 
-  const single = (cmd: BpfCmd, attr: Uint8Array, count: number): number => {
+  const single = (prepared: PreparedBpf, count: number): number => {
     const start = process.hrtime.bigint();
     for (let i = 0; i < count; i++) {
       key[0] = i % ENTRIES;
-      const ret = bridge.bpf(cmd, attr);
-      if (ret < 0 && !(ret === -ENOENT && cmd === BpfCmd.MapGetNextKey)) check(ret, 'bpf'); // ENOENT: last key
+      const ret = prepared();
+      if (ret < 0 && !(ret === -ENOENT && prepared === getNextKey)) check(ret, 'bpf'); // ENOENT: last key
     }
     return Number(process.hrtime.bigint() - start) / count;
   };
@@ -119,13 +120,13 @@ function startBridge(): { run: Runner; stop(): void } {
     return Number(process.hrtime.bigint() - start) / done;
   };
 
-  single(BpfCmd.MapUpdateElem, updateAttr, ENTRIES);
+  single(update, ENTRIES);
   return {
     run(op, count) {
       switch (op) {
-        case 'lookup': return single(BpfCmd.MapLookupElem, lookupAttr, count);
-        case 'update': return single(BpfCmd.MapUpdateElem, updateAttr, count);
-        case 'getNextKey': return single(BpfCmd.MapGetNextKey, nextAttr, count);
+        case 'lookup': return single(lookup, count);
+        case 'update': return single(update, count);
+        case 'getNextKey': return single(getNextKey, count);
         case 'batchLookup': return batchLookup(count);
       }
     },

@@ -3,7 +3,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { bpf, FD, getFdById, getNextId, ids, objGet, objGetInfoByFd, objPin } from '../../src/sys/bpf.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { bpf, FD, getFdById, getNextId, ids, objGet, objGetInfoByFd, objPin, setPointers } from '../../src/sys/bpf.js';
 import { SyscallError } from '../../src/sys/errors.js';
 import { ATTR, BPF_ANY, BPF_F_MMAPABLE, BPF_NOEXIST, BpfCmd, MAP_INFO, MapType } from '../../src/sys/generated.js';
 import { native } from '../../src/sys/native.js';
@@ -80,13 +82,75 @@ test('update and lookup round-trip through pointer fix-ups', () => {
   assert.is(native().bpf(BpfCmd.MapLookupElem, elemAttr(map), ATTR.MAP_ELEM.key.offset, null, ATTR.MAP_ELEM.value.offset, out), -14);
 });
 
+/** Runs a full garbage collection (and lets finalizers run). */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+test('setPointers + bpfPrepare: pointers set once, attr fields read at each run', async () => {
+  using map = createMap(MapType.Hash, 4, 8, 16);
+  const bridge = native();
+  const { update, lookup, key, value } = (() => {
+    // The buffers are only reachable through attr once this function returns: setPointers and
+    // bpfPrepare must keep them alive, or the kernel would write into freed memory.
+    const key = new Uint32Array(1);
+    const value = new BigUint64Array(1);
+    const updateAttr = elemAttr(map, BPF_ANY);
+    const lookupAttr = elemAttr(map);
+    setPointers(updateAttr, ATTR.MAP_ELEM.key.offset, key, ATTR.MAP_ELEM.value.offset, value);
+    setPointers(lookupAttr, ATTR.MAP_ELEM.key.offset, key, ATTR.MAP_ELEM.value.offset, value);
+    return {
+      update: bridge.bpfPrepare(BpfCmd.MapUpdateElem, updateAttr),
+      lookup: bridge.bpfPrepare(BpfCmd.MapLookupElem, lookupAttr),
+      key: new WeakRef(key),
+      value: new WeakRef(value),
+    };
+  })();
+  const write = (k: number, v: bigint): void => {
+    key.deref()![0] = k;
+    value.deref()![0] = v;
+  };
+  for (let k = 0; k < 16; k++) {
+    write(k, BigInt(k) * 1000n);
+    assert.is(update(), 0);
+  }
+  await collectGarbage();
+  assert.ok(key.deref() !== undefined && value.deref() !== undefined, 'setPointers let the buffers be collected');
+  for (let k = 0; k < 16; k++) {
+    write(k, 0n);
+    assert.is(lookup(), 0);
+    assert.is(value.deref()![0], BigInt(k) * 1000n);
+  }
+  key.deref()![0] = 99;
+  assert.is(lookup(), -2);
+  assert.throws(() => bridge.bpfPrepare(BpfCmd.MapLookupElem, 'attr' as unknown as Uint8Array), TypeError);
+  assert.throws(() => bridge.setPointers(new Uint8Array(8), 8, value.deref()!), RangeError);
+});
+
+test('the FinalizationRegistry closes the fds of FDs collected unclosed', async () => {
+  const before = openFds();
+  (() => {
+    for (let i = 0; i < 50; i++) createMap(MapType.Array, 4, 4, 1);
+  })();
+  assert.ok(openFds() >= before + 50);
+  for (let attempt = 0; attempt < 10 && openFds() > before; attempt++) await collectGarbage();
+  assert.is(openFds(), before);
+});
+
 test('bad bpf() arguments are programmer errors, not errnos', () => {
   const attr = new Uint8Array(ATTR.MAP_ELEM.SIZE);
-  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, new Uint32Array(8) as unknown as Uint8Array), TypeError);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, [0, 0, 0, 0] as unknown as Uint8Array), TypeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 12, new Uint8Array(4)), RangeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, ATTR.MAP_ELEM.SIZE, new Uint8Array(4)), RangeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 8), TypeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 8, 'key' as unknown as Uint8Array), TypeError);
+  const pairs = Array.from({ length: 5 }, () => [8, null]).flat();
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, ...pairs), TypeError);
 });
 
 test('mmap of a BPF_F_MMAPABLE array shares memory with the map', () => {
