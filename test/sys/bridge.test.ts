@@ -2,6 +2,8 @@
 // netlink sockets and uv_poll readiness.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import * as assert from 'uvu/assert';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -256,6 +258,48 @@ test('poll reports readiness on the Node loop and stops', async () => {
   assert.ok(bridge.recvmsg(socket.fd, new Uint8Array(1 << 16), MSG_DONTWAIT) > 0);
   assert.throws(() => bridge.pollStop({} as Parameters<typeof bridge.pollStop>[0]), TypeError);
   assert.ok((bridge.poll(-1, UV_READABLE, () => {}) as number) < 0);
+});
+
+test('poll works on a worker thread, on that thread\'s own loop', async () => {
+  const nativeModule = pathToFileURL(join(new URL('.', import.meta.url).pathname, '../../src/sys/native.js')).href;
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(nativeModule)}).then(({ native }) => {
+      const bridge = native();
+      const fd = bridge.socket(${AF_NETLINK}, ${SOCK_RAW}, ${NETLINK_ROUTE});
+      const address = new Uint8Array(12);
+      address[0] = ${AF_NETLINK};
+      bridge.bind(fd, address);
+      const request = new Uint8Array(${JSON.stringify([...getLinkDump()])});
+      const handle = bridge.poll(fd, 1, (status, events) => {
+        bridge.pollStop(handle);
+        bridge.close(fd);
+        parentPort.postMessage([status, events]);
+      });
+      bridge.sendmsg(fd, request, address);
+    });`;
+  const worker = new Worker(source, { eval: true });
+  const message = await new Promise<unknown>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  assert.equal(message, [0, 1]);
+  await worker.terminate();
+});
+
+test('a worker that exits while polling leaves the main thread running', async () => {
+  const nativeModule = pathToFileURL(join(new URL('.', import.meta.url).pathname, '../../src/sys/native.js')).href;
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(nativeModule)}).then(({ native }) => {
+      const bridge = native();
+      const fd = bridge.socket(${AF_NETLINK}, ${SOCK_RAW}, ${NETLINK_ROUTE});
+      bridge.poll(fd, 1, () => {});
+      parentPort.postMessage('polling');
+    });`;
+  const worker = new Worker(source, { eval: true });
+  await new Promise((resolve) => worker.once('message', resolve));
+  assert.is(await worker.terminate(), 1);
 });
 
 test('pin, get by path, info by fd, id iteration and fd by id', async () => {
