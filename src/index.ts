@@ -1,0 +1,2 @@
+// Maps (src/map)
+export * from './map/index.js';

@@ -1,0 +1,936 @@
+// EbpfMap: a kernel eBPF map, goebpf's EbpfMap with cilium/ebpf's additions (batch calls, iteration
+// that survives concurrent deletes, freeze, info, open by id/path).
+//
+// Speed: every map owns its bpf_attr buffers and key/value scratch buffers, with the map fd written
+// into them once; a lookup encodes the key in place and makes one native call, allocating only the
+// returned value.
+import { readlinkSync, statfsSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SyscallError, errnoError } from '../sys/errors.js';
+import { native, type NativeBridge } from '../sys/native.js';
+import { FD, getFdById, ids, objGet, objGetInfoByFd, objPin, setPointers } from '../sys/bpf.js';
+import { BpfCmd, MapType, mapTypeName, BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from '../sys/generated.js';
+import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue, type KeyValueContext } from './keyvalue.js';
+import { getNumOfPossibleCpus } from './host.js';
+import { ELEM, BATCH, CREATE, MAP_INFO } from './attr.js';
+
+export { MapType };
+
+/** How to create a map; what goebpf's EbpfMap struct fields and libbpf's map options hold. */
+export interface MapSpec {
+  /** Up to 15 characters (BPF_OBJ_NAME_LEN - 1): letters, digits, '_' and '.'. */
+  name?: string;
+  type: MapType;
+  /** Defaults: 4 for array-like maps, 0 for queue/stack/bloom filter/ringbuf. */
+  keySize?: number;
+  /** Defaults: 4 for prog/perf-event/cgroup arrays and maps of maps, 0 for ringbuf. */
+  valueSize?: number;
+  /** Defaults: the number of possible CPUs for perf event arrays, 0 for storage maps. */
+  maxEntries?: number;
+  /** BPF_F_* map flags; LPM tries always get BPF_F_NO_PREALLOC, as the kernel requires. */
+  flags?: number;
+  /** Array/hash of maps: the inner map (a created EbpfMap is used as is, a spec is created briefly). */
+  innerMap?: EbpfMap | MapSpec;
+  /** Array/hash of maps: fd of an existing inner map template (goebpf's InnerMapFd). */
+  innerMapFd?: number;
+  /** goebpf's PersistentPath: reuse the map pinned there, or create it and pin it there. */
+  persistentPath?: string;
+  numaNode?: number;
+  /** Bloom filter: number of hash functions (1-15); arena: the user address. */
+  mapExtra?: bigint;
+  /** Offload device. */
+  ifindex?: number;
+  /** BTF describing key and value (needed by the storage maps and spin locks). */
+  btf?: { fd: number; keyTypeId?: number; valueTypeId?: number; vmlinuxValueTypeId?: number };
+}
+
+/** What BPF_OBJ_GET_INFO_BY_FD says about a map. */
+export interface MapInfo {
+  type: MapType;
+  id: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  name: string;
+  ifindex: number;
+  btfVmlinuxValueTypeId: number;
+  netnsDev: bigint;
+  netnsIno: bigint;
+  btfId: number;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
+  mapExtra: bigint;
+}
+
+/** Position of a batch walk (BPF_MAP_LOOKUP_BATCH's in/out batch token). */
+export class MapBatchCursor {
+  /** The kernel's opaque token: a bucket index for hashes, a key for arrays. */
+  readonly token: Uint8Array;
+  started = false;
+  done = false;
+  constructor(keySize: number) {
+    this.token = new Uint8Array(Math.max(keySize, 8));
+  }
+}
+
+/** A per-CPU value given to update: one value replicated to every CPU, or one per CPU. */
+export type MapValue = KeyValue | readonly KeyValue[];
+
+const ARRAY_KEYED = new Set<MapType>([
+  MapType.Array, MapType.PerCPUArray, MapType.ProgArray, MapType.PerfEventArray,
+  MapType.CgroupArray, MapType.ArrayOfMaps, MapType.DevMap, MapType.CPUMap, MapType.XSKMap,
+  MapType.SockMap, MapType.ReusePortSockArray,
+]);
+const FD_VALUED = new Set<MapType>([MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.ArrayOfMaps, MapType.HashOfMaps]);
+const PER_CPU = new Set<MapType>([MapType.PerCPUArray, MapType.PerCPUHash, MapType.LRUPerCPUHash, MapType.PerCPUCgroupStorage]);
+const LOCAL_STORAGE = new Set<MapType>([MapType.SKStorage, MapType.InodeStorage, MapType.TaskStorage, MapType.CgrpStorage]);
+
+const BPF_OBJ_NAME_LEN = 16;
+const BPF_FS_MAGIC = 0xcafe4a11;
+const ENOENT = 2;
+const ENOSPC = 28;
+const EPERM = 1;
+
+/** Catches what would otherwise reach the kernel as a bare EINVAL (or be silently truncated). */
+function checkSpec(spec: MapSpec): void {
+  const label = spec.name ? `map "${spec.name}"` : 'map';
+  if (!Number.isInteger(spec.type) || spec.type < 0) throw new TypeError(`${label}: type ${String(spec.type)} is not a MapType`);
+  for (const field of ['keySize', 'valueSize', 'maxEntries', 'flags', 'numaNode', 'ifindex', 'innerMapFd'] as const) {
+    const v = spec[field];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new TypeError(`${label}: ${field} ${String(v)} is not a u32`);
+  }
+}
+
+/** The spec with goebpf's per-type defaults filled in. */
+function withDefaults(spec: MapSpec): Required<Pick<MapSpec, 'name' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>> {
+  const t = spec.type;
+  const keySize = spec.keySize ?? (ARRAY_KEYED.has(t) || LOCAL_STORAGE.has(t) ? 4 : 0);
+  const valueSize = spec.valueSize ?? (FD_VALUED.has(t) ? 4 : 0);
+  const maxEntries = spec.maxEntries ?? (t === MapType.PerfEventArray ? getNumOfPossibleCpus() : 0);
+  let flags = spec.flags ?? 0;
+  if (t === MapType.LPMTrie) flags |= BPF_F_NO_PREALLOC;
+  if (spec.numaNode !== undefined) flags |= BPF_F_NUMA_NODE;
+  return { name: spec.name ?? '', keySize, valueSize, maxEntries, flags };
+}
+
+/**
+ * A bpf_attr for one element command shape (key → value, key only, ...), with the map fd and the
+ * addresses of the map's own key/value buffers written once (setPointers): each call then passes the
+ * attr alone, skipping the per-call pointer fix-ups (about a quarter of a lookup's cost).
+ */
+class ElemAttr {
+  readonly #bytes = new Uint8Array(ELEM.SIZE);
+  readonly #u32 = new Uint32Array(this.#bytes.buffer);
+
+  constructor(
+    private readonly key: Uint8Array | null,
+    private readonly value: Uint8Array | null,
+  ) {}
+
+  bind(fd: number): void {
+    this.#u32[ELEM.mapFd / 4] = fd;
+    setPointers(this.#bytes, ELEM.key, this.key, ELEM.value, this.value);
+  }
+
+  call(bridge: NativeBridge, cmd: BpfCmd, flags: number): number {
+    this.#u32[ELEM.flags / 4] = flags;
+    return bridge.bpf(cmd, this.#bytes);
+  }
+}
+
+/** The unsigned little-endian integer of `size` bytes at the start of `view` when it is a number
+ * (sizes 1, 2, 4, 8 below 2^53), else undefined: the allocation-free path of lookupInt & co. */
+function smallUint(view: DataView, size: number): number | undefined {
+  switch (size) {
+    case 1: return view.getUint8(0);
+    case 2: return view.getUint16(0, true);
+    case 4: return view.getUint32(0, true);
+    case 8: {
+      const hi = view.getUint32(4, true);
+      return hi < 0x200000 ? hi * 4294967296 + view.getUint32(0, true) : undefined;
+    }
+    default: return undefined;
+  }
+}
+
+/** A byte array on its own ArrayBuffer, never on V8's heap, so the address setPointers wrote stays valid. */
+function stableBytes(length: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(Math.max(8, Math.ceil(length / 8) * 8)), 0, length);
+}
+
+export class EbpfMap implements Disposable {
+  readonly #spec: MapSpec;
+  readonly #name: string;
+  readonly #type: MapType;
+  readonly #keySize: number;
+  readonly #valueSize: number;
+  readonly #maxEntries: number;
+  readonly #flags: number;
+  readonly #perCpu: boolean;
+  /** Bytes the kernel reads/writes per value: roundUp(valueSize, 8) * nCPU for per-CPU maps. */
+  readonly #valueRealSize: number;
+  readonly #stride: number;
+  readonly #keyCtx: KeyValueContext;
+  readonly #valueCtx: KeyValueContext;
+  #owned: FD | undefined;
+  #fd = -1;
+  #pinnedPath: string | undefined;
+  #sys: NativeBridge | undefined;
+  // Preallocated per map: scratch key/value buffers and one element attr per pointer shape.
+  readonly #key: Uint8Array;
+  readonly #key32: Uint32Array | undefined;
+  readonly #nextKey: Uint8Array;
+  readonly #value: Uint8Array;
+  readonly #valueView: DataView;
+  /** For 4- and 8-byte values of maps that are not per-CPU: the value as u32 words. */
+  readonly #value32: Uint32Array | undefined;
+  readonly #nextKeyView: DataView;
+  /** key → value: lookup, update, lookup-and-delete. */
+  readonly #kv: ElemAttr;
+  /** key only: delete. */
+  readonly #del: ElemAttr;
+  /** key → next key; and no key → first key. */
+  readonly #next: ElemAttr;
+  readonly #first: ElemAttr;
+  /** no key → value: queue/stack/bloom filter push, pop, peek. */
+  readonly #keyless: ElemAttr;
+
+  constructor(spec: MapSpec) {
+    checkSpec(spec);
+    const d = withDefaults(spec);
+    this.#spec = { ...spec };
+    this.#name = d.name;
+    this.#type = spec.type;
+    this.#keySize = d.keySize;
+    this.#valueSize = d.valueSize;
+    this.#maxEntries = d.maxEntries;
+    this.#flags = d.flags;
+    this.#perCpu = PER_CPU.has(spec.type);
+    this.#stride = this.#perCpu ? Math.ceil(d.valueSize / 8) * 8 : d.valueSize;
+    this.#valueRealSize = this.#perCpu ? this.#stride * getNumOfPossibleCpus() : d.valueSize;
+    const label = d.name === '' ? mapTypeName(spec.type) : d.name;
+    this.#keyCtx = { map: label, what: 'key', lpm: spec.type === MapType.LPMTrie };
+    this.#valueCtx = { map: label, what: 'value' };
+    this.#key = stableBytes(d.keySize);
+    this.#key32 = d.keySize === 4 ? new Uint32Array(this.#key.buffer, 0, 1) : undefined;
+    this.#nextKey = stableBytes(d.keySize);
+    this.#value = stableBytes(this.#valueRealSize);
+    this.#valueView = new DataView(this.#value.buffer);
+    this.#value32 = !this.#perCpu && (d.valueSize === 4 || d.valueSize === 8) ? new Uint32Array(this.#value.buffer, 0, d.valueSize / 4) : undefined;
+    this.#nextKeyView = new DataView(this.#nextKey.buffer);
+    this.#kv = new ElemAttr(this.#key, this.#value);
+    this.#del = new ElemAttr(this.#key, null);
+    this.#next = new ElemAttr(this.#key, this.#nextKey);
+    this.#first = new ElemAttr(null, this.#nextKey);
+    this.#keyless = new ElemAttr(null, this.#value);
+  }
+
+  /** `new EbpfMap(spec)` then `create()`. */
+  static create(spec: MapSpec): EbpfMap {
+    const m = new EbpfMap(spec);
+    m.create();
+    return m;
+  }
+
+  /**
+   * Opens an existing map by fd; parameters come from the kernel. The map takes ownership of the fd
+   * once it is known to be a map: if this throws, a number fd is still the caller's to close.
+   */
+  static fromFd(fd: number | FD): EbpfMap {
+    const raw = typeof fd === 'number' ? fd : fd.fd;
+    let info: MapInfo;
+    try {
+      info = readMapInfo(raw);
+      // BPF_OBJ_GET_INFO_BY_FD answers for programs, links and BTF too, in another layout.
+      const kind = fdKind(raw);
+      if (kind !== 'anon_inode:bpf-map') throw new TypeError(`fd ${raw} is not a BPF map (it is ${kind})`);
+    } catch (e) {
+      if (fd instanceof FD) fd.close();
+      throw e;
+    }
+    const m = new EbpfMap({ name: info.name, type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags });
+    m.#adopt(fd instanceof FD ? fd : new FD(fd));
+    return m;
+  }
+
+  /** Opens the map with this kernel id (BPF_MAP_GET_FD_BY_ID). */
+  static fromId(id: number): EbpfMap {
+    return EbpfMap.fromFd(getFdById('map', id));
+  }
+
+  /** Opens the map pinned at `path` (BPF_OBJ_GET). */
+  static fromPath(path: string): EbpfMap {
+    const m = EbpfMap.fromFd(objGet(path));
+    m.#pinnedPath = path;
+    return m;
+  }
+
+  /** Every map id on the system (BPF_MAP_GET_NEXT_ID), in increasing order. */
+  static ids(): Generator<number> {
+    return ids('map');
+  }
+
+  get fd(): number {
+    return this.#fd;
+  }
+  get name(): string {
+    return this.#name;
+  }
+  get type(): MapType {
+    return this.#type;
+  }
+  get keySize(): number {
+    return this.#keySize;
+  }
+  get valueSize(): number {
+    return this.#valueSize;
+  }
+  get maxEntries(): number {
+    return this.#maxEntries;
+  }
+  get flags(): number {
+    return this.#flags;
+  }
+  /** Whether values hold one slot per possible CPU. */
+  get perCpu(): boolean {
+    return this.#perCpu;
+  }
+  /** The path this map is pinned at, if pinned (or opened) through this object. */
+  get pinnedPath(): string | undefined {
+    return this.#pinnedPath;
+  }
+
+  /** A new, not yet created map with the same spec (goebpf's CloneTemplate: inner maps). */
+  cloneTemplate(): EbpfMap {
+    return new EbpfMap({ ...this.#spec, name: this.#name, keySize: this.#keySize, valueSize: this.#valueSize, maxEntries: this.#maxEntries, flags: this.#flags, persistentPath: undefined });
+  }
+
+  /** Creates the map in the kernel (BPF_MAP_CREATE); with persistentPath, reuses or pins it. */
+  create(): this {
+    if (this.#fd >= 0) return this;
+    if (this.#name.length >= BPF_OBJ_NAME_LEN) throw new Error(`map "${this.#name}": name is longer than ${BPF_OBJ_NAME_LEN - 1} characters`);
+    const path = this.#spec.persistentPath;
+    if (path !== undefined) {
+      const existing = tryObjGet(path);
+      if (existing !== undefined) {
+        this.#adoptCompatible(existing, path);
+        return this;
+      }
+    }
+    const attr = new Uint8Array(CREATE.SIZE);
+    const v = new DataView(attr.buffer);
+    v.setUint32(CREATE.mapType, this.#type, true);
+    v.setUint32(CREATE.keySize, this.#keySize, true);
+    v.setUint32(CREATE.valueSize, this.#valueSize, true);
+    v.setUint32(CREATE.maxEntries, this.#maxEntries, true);
+    v.setUint32(CREATE.mapFlags, this.#flags, true);
+    v.setUint32(CREATE.numaNode, this.#spec.numaNode ?? 0, true);
+    v.setUint32(CREATE.mapIfindex, this.#spec.ifindex ?? 0, true);
+    attr.set(new TextEncoder().encode(this.#name), CREATE.mapName);
+    const btf = this.#spec.btf;
+    if (btf !== undefined) {
+      v.setUint32(CREATE.btfFd, btf.fd, true);
+      v.setUint32(CREATE.btfKeyTypeId, btf.keyTypeId ?? 0, true);
+      v.setUint32(CREATE.btfValueTypeId, btf.valueTypeId ?? 0, true);
+      v.setUint32(CREATE.btfVmlinuxValueTypeId, btf.vmlinuxValueTypeId ?? 0, true);
+    }
+    v.setBigUint64(CREATE.mapExtra, this.#spec.mapExtra ?? 0n, true);
+    let innerTemplate: EbpfMap | undefined;
+    try {
+      const inner = this.#spec.innerMap;
+      let innerFd = this.#spec.innerMapFd;
+      if (inner !== undefined) {
+        innerTemplate = inner instanceof EbpfMap && inner.fd >= 0 ? undefined : EbpfMap.create(inner instanceof EbpfMap ? inner.#spec : inner);
+        innerFd = (innerTemplate ?? (inner as EbpfMap)).fd;
+      }
+      if (innerFd !== undefined) v.setUint32(CREATE.innerMapFd, innerFd, true);
+      const fd = sys().bpf(BpfCmd.MapCreate, attr);
+      if (fd < 0) throw errnoError(-fd, 'BPF_MAP_CREATE', this.#describe());
+      this.#adopt(new FD(fd));
+    } finally {
+      innerTemplate?.close();
+    }
+    if (path !== undefined) {
+      try {
+        this.pin(path);
+      } catch (e) {
+        this.close();
+        throw e;
+      }
+    }
+    return this;
+  }
+
+  #describe(): string {
+    return `map "${this.#name}" (${mapTypeName(this.#type)}, key ${this.#keySize} B, value ${this.#valueSize} B, ${this.#maxEntries} entries, flags 0x${this.#flags.toString(16)})`;
+  }
+
+  #adopt(fd: FD): void {
+    this.#owned = fd;
+    this.#fd = fd.fd;
+    this.#sys = sys();
+    for (const attr of [this.#kv, this.#del, this.#next, this.#first, this.#keyless]) attr.bind(this.#fd);
+  }
+
+  #adoptCompatible(fd: FD, path: string): void {
+    let info: MapInfo;
+    try {
+      info = readMapInfo(fd.fd);
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+    const want = [this.#type, this.#keySize, this.#valueSize, this.#maxEntries];
+    const have = [info.type, info.keySize, info.valueSize, info.maxEntries];
+    if (want.some((w, i) => w !== have[i])) {
+      fd.close();
+      throw new Error(`map "${this.#name}": the map pinned at ${path} is ${mapTypeName(info.type)} with key ${info.keySize} B, value ${info.valueSize} B, ${info.maxEntries} entries; the spec asks for ${this.#describe()}`);
+    }
+    this.#adopt(fd);
+    this.#pinnedPath = path;
+  }
+
+  /** Closes this process's fd (idempotent); the map lives on while pinned or used by programs. */
+  close(): void {
+    if (this.#owned === undefined) return;
+    this.#fd = -1;
+    const owned = this.#owned;
+    this.#owned = undefined;
+    owned.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #live(): NativeBridge {
+    if (this.#fd < 0) throw new Error(`map "${this.#keyCtx.map}": ${this.#owned === undefined && this.#sys !== undefined ? 'closed' : 'not created'}`);
+    return this.#sys!;
+  }
+
+  #fail(ret: number, syscall: string, key?: KeyValue): SyscallError {
+    const keyText = key === undefined ? '' : ` key ${key instanceof Uint8Array ? `0x${Buffer.from(key).toString('hex')}` : String(key)}`;
+    return errnoError(-ret, syscall, `map "${this.#keyCtx.map}"${keyText}`);
+  }
+
+  #encodeKey(key: KeyValue): void {
+    // Fast path: u32 keys (arrays, most hashes) without a zero-fill or a loop.
+    if (this.#key32 !== undefined && typeof key === 'number' && key >= 0 && key <= 0xffffffff && Number.isInteger(key)) {
+      this.#key32[0] = key;
+    } else {
+      encodeKeyValue(this.#key, 0, key, this.#keySize, this.#keyCtx);
+    }
+  }
+
+  #encodeValue(value: MapValue): void {
+    // Fast path: u32/u64 counters given as numbers.
+    const v32 = this.#value32;
+    if (v32 !== undefined && typeof value === 'number' && value >= 0 && value <= (v32.length === 1 ? 0xffffffff : Number.MAX_SAFE_INTEGER) && Number.isInteger(value)) {
+      v32[0] = value >>> 0;
+      if (this.#valueSize === 8) v32[1] = Math.floor(value / 4294967296);
+      return;
+    }
+    if (!this.#perCpu) {
+      if (Array.isArray(value)) throw new TypeError(`map "${this.#valueCtx.map}": an array of values is only for per-CPU maps`);
+      encodeKeyValue(this.#value, 0, value as KeyValue, this.#valueSize, this.#valueCtx);
+      return;
+    }
+    const ncpu = this.#valueRealSize / this.#stride;
+    if (Array.isArray(value)) {
+      if (value.length !== ncpu) throw new TypeError(`map "${this.#valueCtx.map}": ${value.length} per-CPU values given, expected one per possible CPU (${ncpu})`);
+      this.#value.fill(0);
+      for (let i = 0; i < ncpu; i++) encodeKeyValue(this.#value, i * this.#stride, value[i] as KeyValue, this.#valueSize, this.#valueCtx);
+    } else {
+      this.#value.fill(0);
+      encodeKeyValue(this.#value, 0, value as KeyValue, this.#valueSize, this.#valueCtx);
+      for (let i = 1; i < ncpu; i++) this.#value.copyWithin(i * this.#stride, 0, this.#valueSize);
+    }
+  }
+
+  /** Scratch key → scratch value; returns the raw result (0 or -errno). */
+  #lookupRaw(bridge: NativeBridge, flags: number): number {
+    return this.#kv.call(bridge, BpfCmd.MapLookupElem, flags);
+  }
+
+  /**
+   * The value at `key` as bytes (a new array). Per-CPU maps: nCPU slots of roundUp(valueSize, 8)
+   * bytes, as goebpf returns them (see lookupPerCpu). Throws SyscallError ENOENT when absent.
+   */
+  lookup(key: KeyValue, flags = 0): Uint8Array {
+    const bridge = this.#live();
+    this.#encodeKey(key);
+    // Into the scratch buffer, then copied: a fresh small typed array lives on V8's heap and would
+    // have to be moved off-heap for the native call, which costs more than the copy.
+    const ret = this.#lookupRaw(bridge, flags);
+    if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM', key);
+    return this.#value.slice();
+  }
+
+  /** Per-CPU maps: one value (valueSize bytes) per possible CPU. */
+  lookupPerCpu(key: KeyValue): Uint8Array[] {
+    if (!this.#perCpu) throw new TypeError(`map "${this.#keyCtx.map}" (${mapTypeName(this.#type)}) is not a per-CPU map`);
+    const all = this.lookup(key);
+    const out: Uint8Array[] = [];
+    for (let off = 0; off < all.length; off += this.#stride) out.push(all.subarray(off, off + this.#valueSize));
+    return out;
+  }
+
+  #lookupScratch(key: KeyValue): void {
+    const bridge = this.#live();
+    this.#encodeKey(key);
+    const ret = this.#lookupRaw(bridge, 0);
+    if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM', key);
+  }
+
+  /** The value as an unsigned integer (sum over CPUs for per-CPU maps); RangeError past 2^53. */
+  lookupInt(key: KeyValue): number {
+    if (!this.#perCpu) {
+      this.#lookupScratch(key);
+      const small = smallUint(this.#valueView, this.#valueSize);
+      if (small !== undefined) return small;
+    }
+    const big = this.lookupUint64(key);
+    if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`map "${this.#keyCtx.map}": value ${big} does not fit a number; use lookupUint64`);
+    return Number(big);
+  }
+
+  /** The value as an unsigned bigint (sum over CPUs for per-CPU maps). */
+  lookupUint64(key: KeyValue): bigint {
+    if (this.#valueSize > 8) throw new TypeError(`map "${this.#keyCtx.map}": value size ${this.#valueSize} is too large for an integer (at most 8)`);
+    this.#lookupScratch(key);
+    if (this.#perCpu) return sumFlexibleIntegers(this.#value, this.#valueSize, this.#stride);
+    return this.#valueSize === 8 ? this.#valueView.getBigUint64(0, true) : parseFlexibleIntegerLittleEndian(this.#value);
+  }
+
+  /** The value as a NUL-terminated UTF-8 string (not for per-CPU maps). */
+  lookupString(key: KeyValue): string {
+    if (this.#perCpu) throw new TypeError(`map "${this.#keyCtx.map}": lookupString does not apply to per-CPU maps`);
+    this.#lookupScratch(key);
+    return nullTerminatedStringToString(this.#value);
+  }
+
+  /** Array/hash of maps: opens the inner map stored at `key` (the kernel returns its id). */
+  lookupInnerMap(key: KeyValue): EbpfMap {
+    return EbpfMap.fromId(this.lookupInt(key));
+  }
+
+  #updateRaw(key: KeyValue, value: MapValue, flags: number): void {
+    const bridge = this.#live();
+    this.#encodeKey(key);
+    this.#encodeValue(value);
+    const ret = this.#kv.call(bridge, BpfCmd.MapUpdateElem, flags);
+    if (ret < 0) throw this.#fail(ret, 'BPF_MAP_UPDATE_ELEM', key);
+  }
+
+  /** Adds `key` (BPF_NOEXIST): EEXIST if present (always for arrays, whose slots all exist). */
+  insert(key: KeyValue, value: MapValue): void {
+    this.#updateRaw(key, value, FD_VALUED.has(this.#type) ? BPF_ANY : BPF_NOEXIST);
+  }
+
+  /** Replaces the value at an existing `key` (BPF_EXIST): ENOENT if absent. */
+  update(key: KeyValue, value: MapValue): void {
+    this.#updateRaw(key, value, FD_VALUED.has(this.#type) ? BPF_ANY : BPF_EXIST);
+  }
+
+  /** Inserts or replaces (BPF_ANY); `flags` may add BPF_F_LOCK. */
+  upsert(key: KeyValue, value: MapValue, flags = BPF_ANY): void {
+    this.#updateRaw(key, value, flags);
+  }
+
+  /** Removes `key`: ENOENT if absent, EINVAL for arrays. */
+  delete(key: KeyValue): void {
+    const bridge = this.#live();
+    this.#encodeKey(key);
+    const ret = this.#del.call(bridge, BpfCmd.MapDeleteElem, 0);
+    if (ret < 0) throw this.#fail(ret, 'BPF_MAP_DELETE_ELEM', key);
+  }
+
+  /** Returns and removes the value at `key` (BPF_MAP_LOOKUP_AND_DELETE_ELEM). */
+  lookupAndDelete(key: KeyValue): Uint8Array {
+    const bridge = this.#live();
+    this.#encodeKey(key);
+    const ret = this.#kv.call(bridge, BpfCmd.MapLookupAndDeleteElem, 0);
+    if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_AND_DELETE_ELEM', key);
+    return this.#value.slice();
+  }
+
+  /** Raw get-next-key into #nextKey after the scratch key (or the first key). Returns 0, or -errno. */
+  #nextKeyRaw(bridge: NativeBridge, fromScratchKey: boolean): number {
+    return (fromScratchKey ? this.#next : this.#first).call(bridge, BpfCmd.MapGetNextKey, 0);
+  }
+
+  /** Get-next-key into the scratch #nextKey; false after the last key. */
+  #nextKeyScratch(key: KeyValue | undefined): boolean {
+    const bridge = this.#live();
+    if (key !== undefined) this.#encodeKey(key);
+    const ret = this.#nextKeyRaw(bridge, key !== undefined);
+    if (ret === -ENOENT) return false;
+    if (ret < 0) throw this.#fail(ret, 'BPF_MAP_GET_NEXT_KEY', key);
+    return true;
+  }
+
+  /** The key after `key` (the first key when `key` is undefined), or undefined after the last. */
+  getNextKey(key?: KeyValue): Uint8Array | undefined {
+    return this.#nextKeyScratch(key) ? this.#nextKey.slice() : undefined;
+  }
+
+  getNextKeyInt(key?: KeyValue): number | undefined {
+    if (!this.#nextKeyScratch(key)) return undefined;
+    const small = smallUint(this.#nextKeyView, this.#keySize);
+    if (small !== undefined) return small;
+    const next = this.getNextKeyUint64(key);
+    if (next === undefined) return undefined;
+    if (next > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`map "${this.#keyCtx.map}": key ${next} does not fit a number; use getNextKeyUint64`);
+    return Number(next);
+  }
+
+  getNextKeyUint64(key?: KeyValue): bigint | undefined {
+    if (this.#keySize > 8) throw new TypeError(`map "${this.#keyCtx.map}": key size ${this.#keySize} is too large for an integer (at most 8)`);
+    const next = this.getNextKey(key);
+    return next === undefined ? undefined : parseFlexibleIntegerLittleEndian(next);
+  }
+
+  getNextKeyString(key?: KeyValue): string | undefined {
+    const next = this.getNextKey(key);
+    return next === undefined ? undefined : nullTerminatedStringToString(next);
+  }
+
+  /** Every key, surviving concurrent deletes (see #walk). */
+  *keys(): Generator<Uint8Array> {
+    for (const [key] of this.#walk(false)) yield key;
+  }
+
+  /** Every [key, value] pair, surviving concurrent deletes; entries deleted meanwhile are skipped. */
+  entries(): Generator<[Uint8Array, Uint8Array]> {
+    return this.#walk(true) as Generator<[Uint8Array, Uint8Array]>;
+  }
+
+  [Symbol.iterator](): Generator<[Uint8Array, Uint8Array]> {
+    return this.entries();
+  }
+
+  /**
+   * Walks the keys with BPF_MAP_GET_NEXT_KEY. When the current key is deleted (by us or anyone), a
+   * hash/LRU/LPM/stack-trace map's get-next-key starts over from its first key. Like cilium/ebpf we
+   * keep going instead of failing, and go further: we remember the keys already yielded, resume from
+   * the newest one still present, and never yield a key twice. Array-like maps are index-walked by
+   * the kernel and never restart, so they need no bookkeeping.
+   */
+  *#walk(withValues: boolean): Generator<[Uint8Array, Uint8Array | undefined]> {
+    const bridge = this.#live();
+    if (this.#keySize === 0) return; // queue, stack, bloom filter, rings: no keys to walk
+    const restarts = !ARRAY_KEYED.has(this.#type);
+    const seen = restarts ? new Set<string>() : undefined;
+    const history: string[] = [];
+    const cursor = new Uint8Array(this.#keySize);
+    let started = false;
+    // Bound the walk so a map changing faster than we read cannot keep us here forever.
+    const limit = 4 * (this.#maxEntries + 1) + 64;
+    for (let steps = 0; ; steps++) {
+      if (steps > limit) throw new Error(`map "${this.#keyCtx.map}": iteration aborted after ${steps} steps: the map keeps changing under the iterator`);
+      if (started) this.#key.set(cursor);
+      const ret = this.#nextKeyRaw(bridge, started);
+      if (ret === -ENOENT) return;
+      if (ret < 0) throw this.#fail(ret, 'BPF_MAP_GET_NEXT_KEY');
+      started = true;
+      let id = '';
+      if (seen !== undefined) {
+        id = Buffer.from(this.#nextKey.buffer, this.#nextKey.byteOffset, this.#keySize).toString('latin1');
+        if (seen.has(id)) {
+          // The kernel restarted: our cursor key is gone. Resume after the newest yielded key still present.
+          if (!this.#resumeFromHistory(bridge, history, cursor)) cursor.set(this.#nextKey);
+          continue;
+        }
+      }
+      cursor.set(this.#nextKey);
+      let value: Uint8Array | undefined;
+      if (withValues) {
+        this.#key.set(cursor);
+        const lr = this.#lookupRaw(bridge, 0);
+        if (lr === -ENOENT) continue; // deleted since get-next-key, or an empty fd-array slot
+        if (lr < 0) throw this.#fail(lr, 'BPF_MAP_LOOKUP_ELEM', cursor.slice());
+        value = this.#value.slice();
+      }
+      if (seen !== undefined) {
+        seen.add(id);
+        history.push(id);
+      }
+      yield [cursor.slice(), value];
+    }
+  }
+
+  #resumeFromHistory(bridge: NativeBridge, history: string[], cursor: Uint8Array): boolean {
+    while (history.length > 0) {
+      const id = history.pop()!;
+      for (let i = 0; i < this.#keySize; i++) this.#key[i] = id.charCodeAt(i);
+      if (this.#lookupRaw(bridge, 0) === 0) {
+        cursor.set(this.#key);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---- batch operations (BPF_MAP_*_BATCH) ----
+
+  #batchAttr: Uint8Array | undefined;
+
+  #batch(cmd: number, name: string, inBatch: Uint8Array | null, outBatch: Uint8Array | null, keys: Uint8Array, values: Uint8Array | null, count: number, elemFlags: number): { ret: number; count: number } {
+    const bridge = this.#live();
+    const attr = (this.#batchAttr ??= new Uint8Array(BATCH.SIZE));
+    const v = new DataView(attr.buffer);
+    v.setUint32(BATCH.count, count, true);
+    v.setUint32(BATCH.mapFd, this.#fd, true);
+    v.setBigUint64(BATCH.elemFlags, BigInt(elemFlags), true);
+    v.setBigUint64(BATCH.flags, 0n, true);
+    const ret = bridge.bpf(cmd, attr, BATCH.inBatch, inBatch, BATCH.outBatch, outBatch, BATCH.keys, keys, BATCH.values, values);
+    const done = v.getUint32(BATCH.count, true);
+    if (ret < 0 && ret !== -ENOENT) {
+      const err = this.#fail(ret, name);
+      (err as SyscallError & { processed?: number }).processed = done;
+      throw err;
+    }
+    return { ret, count: done };
+  }
+
+  #checkBatchBuffers(keys: Uint8Array, values: Uint8Array | null, count: number): void {
+    if (keys.length < count * this.#keySize) throw new TypeError(`map "${this.#keyCtx.map}": key buffer of ${keys.length} bytes is too small for ${count} keys of ${this.#keySize} bytes`);
+    if (values !== null && values.length < count * this.#valueRealSize) throw new TypeError(`map "${this.#keyCtx.map}": value buffer of ${values.length} bytes is too small for ${count} values of ${this.#valueRealSize} bytes`);
+  }
+
+  #lookupBatchInto(cmd: number, name: string, cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count: number): number {
+    if (cursor.done) return 0;
+    this.#checkBatchBuffers(keys, values, count);
+    const r = this.#batch(cmd, name, cursor.started ? cursor.token : null, cursor.token, keys, values, count, 0);
+    cursor.started = true;
+    if (r.ret === -ENOENT) cursor.done = true;
+    return r.count;
+  }
+
+  /**
+   * One BPF_MAP_LOOKUP_BATCH call: up to `count` entries into contiguous `keys` (keySize each) and
+   * `values` (valueSize, or nCPU*roundUp(valueSize,8) per-CPU) from where `cursor` stands. Returns
+   * how many were read; `cursor.done` turns true at the end. No per-element allocation.
+   */
+  lookupBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / Math.max(this.#keySize, 1))): number {
+    return this.#lookupBatchInto(BpfCmd.MapLookupBatch, 'BPF_MAP_LOOKUP_BATCH', cursor, keys, values, count);
+  }
+
+  /** lookupBatchInto, deleting what it returns (BPF_MAP_LOOKUP_AND_DELETE_BATCH). */
+  lookupAndDeleteBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / Math.max(this.#keySize, 1))): number {
+    return this.#lookupBatchInto(BpfCmd.MapLookupAndDeleteBatch, 'BPF_MAP_LOOKUP_AND_DELETE_BATCH', cursor, keys, values, count);
+  }
+
+  #allBatches(cmd: number, name: string, chunkSize: number): Array<[Uint8Array, Uint8Array]> {
+    const out: Array<[Uint8Array, Uint8Array]> = [];
+    const cursor = new MapBatchCursor(this.#keySize);
+    let chunk = Math.max(1, chunkSize);
+    while (!cursor.done) {
+      const keys = new Uint8Array(chunk * this.#keySize);
+      const values = new Uint8Array(chunk * this.#valueRealSize);
+      let n: number;
+      try {
+        n = this.#lookupBatchInto(cmd, name, cursor, keys, values, chunk);
+      } catch (e) {
+        // A hash bucket holds more entries than the chunk: retry that bucket with a bigger chunk.
+        if (e instanceof SyscallError && e.errno === ENOSPC && chunk < 1 << 20) {
+          chunk *= 2;
+          continue;
+        }
+        throw e;
+      }
+      for (let i = 0; i < n; i++) {
+        out.push([keys.subarray(i * this.#keySize, (i + 1) * this.#keySize), values.subarray(i * this.#valueRealSize, (i + 1) * this.#valueRealSize)]);
+      }
+    }
+    return out;
+  }
+
+  /** Every entry, read `chunkSize` at a time with BPF_MAP_LOOKUP_BATCH. */
+  lookupBatch(options: { chunkSize?: number } = {}): Array<[Uint8Array, Uint8Array]> {
+    return this.#allBatches(BpfCmd.MapLookupBatch, 'BPF_MAP_LOOKUP_BATCH', options.chunkSize ?? 256);
+  }
+
+  /** Every entry, read and deleted `chunkSize` at a time (BPF_MAP_LOOKUP_AND_DELETE_BATCH). */
+  lookupAndDeleteBatch(options: { chunkSize?: number } = {}): Array<[Uint8Array, Uint8Array]> {
+    return this.#allBatches(BpfCmd.MapLookupAndDeleteBatch, 'BPF_MAP_LOOKUP_AND_DELETE_BATCH', options.chunkSize ?? 256);
+  }
+
+  #packKeys(keys: readonly KeyValue[] | Uint8Array): { bytes: Uint8Array; count: number } {
+    if (keys instanceof Uint8Array) {
+      if (this.#keySize === 0 || keys.length % this.#keySize !== 0) throw new TypeError(`map "${this.#keyCtx.map}": key buffer of ${keys.length} bytes is not a multiple of the key size ${this.#keySize}`);
+      return { bytes: keys, count: keys.length / this.#keySize };
+    }
+    const bytes = new Uint8Array(keys.length * this.#keySize);
+    for (let i = 0; i < keys.length; i++) encodeKeyValue(bytes, i * this.#keySize, keys[i]!, this.#keySize, this.#keyCtx);
+    return { bytes, count: keys.length };
+  }
+
+  /**
+   * Writes many entries in one BPF_MAP_UPDATE_BATCH. `keys`/`values` are arrays of keys/values (a
+   * per-CPU value may be an array, one per CPU) or contiguous byte buffers. Returns the count written;
+   * on failure the SyscallError's `processed` says how many were written before it.
+   */
+  updateBatch(keys: readonly KeyValue[] | Uint8Array, values: readonly MapValue[] | Uint8Array, options: { flags?: number } = {}): number {
+    const k = this.#packKeys(keys);
+    let vbytes: Uint8Array;
+    if (values instanceof Uint8Array) {
+      vbytes = values;
+    } else {
+      if (values.length !== k.count) throw new TypeError(`map "${this.#keyCtx.map}": ${k.count} keys but ${values.length} values`);
+      vbytes = new Uint8Array(k.count * this.#valueRealSize);
+      for (let i = 0; i < values.length; i++) {
+        this.#encodeValue(values[i]!);
+        vbytes.set(this.#value, i * this.#valueRealSize);
+      }
+    }
+    this.#checkBatchBuffers(k.bytes, vbytes, k.count);
+    return this.#batch(BpfCmd.MapUpdateBatch, 'BPF_MAP_UPDATE_BATCH', null, null, k.bytes, vbytes, k.count, options.flags ?? BPF_ANY).count;
+  }
+
+  /** Deletes many keys in one BPF_MAP_DELETE_BATCH; returns the count deleted (ENOENT stops it). */
+  deleteBatch(keys: readonly KeyValue[] | Uint8Array): number {
+    const k = this.#packKeys(keys);
+    const r = this.#batch(BpfCmd.MapDeleteBatch, 'BPF_MAP_DELETE_BATCH', null, null, k.bytes, null, k.count, 0);
+    if (r.ret === -ENOENT) {
+      const err = this.#fail(r.ret, 'BPF_MAP_DELETE_BATCH');
+      (err as SyscallError & { processed?: number }).processed = r.count;
+      throw err;
+    }
+    return r.count;
+  }
+
+  // ---- queue, stack, bloom filter ----
+
+  /** Queue/stack/bloom filter: adds `value` (flags BPF_EXIST overwrites the oldest when full). */
+  push(value: KeyValue, flags = BPF_ANY): void {
+    const bridge = this.#live();
+    this.#encodeValue(value);
+    const ret = this.#keyless.call(bridge, BpfCmd.MapUpdateElem, flags);
+    if (ret < 0) throw this.#fail(ret, 'BPF_MAP_UPDATE_ELEM');
+  }
+
+  /** Queue/stack: removes and returns the next value, or undefined when empty. */
+  pop(): Uint8Array | undefined {
+    return this.#keylessRead(BpfCmd.MapLookupAndDeleteElem, 'BPF_MAP_LOOKUP_AND_DELETE_ELEM');
+  }
+
+  /** Queue/stack: the next value without removing it, or undefined when empty. */
+  peek(): Uint8Array | undefined {
+    return this.#keylessRead(BpfCmd.MapLookupElem, 'BPF_MAP_LOOKUP_ELEM');
+  }
+
+  #keylessRead(cmd: BpfCmd, name: string): Uint8Array | undefined {
+    const bridge = this.#live();
+    const ret = this.#keyless.call(bridge, cmd, 0);
+    if (ret === -ENOENT) return undefined;
+    if (ret < 0) throw this.#fail(ret, name);
+    return this.#value.slice();
+  }
+
+  /** Bloom filter: false if `value` was surely never pushed, true if it probably was. */
+  contains(value: KeyValue): boolean {
+    const bridge = this.#live();
+    this.#encodeValue(value);
+    const ret = this.#keyless.call(bridge, BpfCmd.MapLookupElem, 0);
+    if (ret === -ENOENT) return false;
+    if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM');
+    return true;
+  }
+
+  // ---- whole-map operations ----
+
+  /** Makes the map read-only for user space (BPF_MAP_FREEZE); programs can still write it. */
+  freeze(): void {
+    const bridge = this.#live();
+    const attr = new Uint8Array(ELEM.SIZE);
+    new DataView(attr.buffer).setUint32(ELEM.mapFd, this.#fd, true);
+    const ret = bridge.bpf(BpfCmd.MapFreeze, attr);
+    if (ret < 0) throw this.#fail(ret, 'BPF_MAP_FREEZE');
+  }
+
+  /** Pins the map at `path`, which must be inside a bpffs mount. */
+  pin(path: string): void {
+    this.#live();
+    try {
+      objPin(this.#fd, path);
+    } catch (e) {
+      if (e instanceof SyscallError && e.errno === EPERM && !onBpffs(dirname(path))) {
+        e.message += `: cannot pin at ${path}: ${dirname(path)} is not on a bpffs mount (pin below /sys/fs/bpf, or mount one with \`mount -t bpf bpf DIR\`)`;
+      }
+      throw e;
+    }
+    this.#pinnedPath = path;
+  }
+
+  /** Removes the pin made by pin() or persistentPath (the map lives on while referenced). */
+  unpin(): void {
+    if (this.#pinnedPath === undefined) return;
+    unlinkSync(this.#pinnedPath);
+    this.#pinnedPath = undefined;
+  }
+
+  /** The map as the kernel describes it (BPF_OBJ_GET_INFO_BY_FD). */
+  info(): MapInfo {
+    this.#live();
+    return readMapInfo(this.#fd);
+  }
+
+  toString(): string {
+    return `EbpfMap(${this.#describe()}, fd ${this.#fd})`;
+  }
+}
+
+function sys(): NativeBridge {
+  return native();
+}
+
+function tryObjGet(path: string): FD | undefined {
+  try {
+    return objGet(path);
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === ENOENT) return undefined;
+    throw e;
+  }
+}
+
+function fdKind(fd: number): string {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return 'unknown';
+  }
+}
+
+function onBpffs(dir: string): boolean {
+  try {
+    return statfsSync(dir).type === BPF_FS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+function readMapInfo(fd: number): MapInfo {
+  const info = new Uint8Array(MAP_INFO.SIZE);
+  objGetInfoByFd(fd, info);
+  const v = new DataView(info.buffer);
+  const u32 = (off: number): number => v.getUint32(off, true);
+  return {
+    type: u32(MAP_INFO.type) as MapType,
+    id: u32(MAP_INFO.id),
+    keySize: u32(MAP_INFO.keySize),
+    valueSize: u32(MAP_INFO.valueSize),
+    maxEntries: u32(MAP_INFO.maxEntries),
+    flags: u32(MAP_INFO.mapFlags),
+    name: nullTerminatedStringToString(info.subarray(MAP_INFO.name, MAP_INFO.name + MAP_INFO.nameLen)),
+    ifindex: u32(MAP_INFO.ifindex),
+    btfVmlinuxValueTypeId: u32(MAP_INFO.btfVmlinuxValueTypeId),
+    netnsDev: v.getBigUint64(MAP_INFO.netnsDev, true),
+    netnsIno: v.getBigUint64(MAP_INFO.netnsIno, true),
+    btfId: u32(MAP_INFO.btfId),
+    btfKeyTypeId: u32(MAP_INFO.btfKeyTypeId),
+    btfValueTypeId: u32(MAP_INFO.btfValueTypeId),
+    mapExtra: v.getBigUint64(MAP_INFO.mapExtra, true),
+  };
+}
