@@ -128,33 +128,43 @@ napi_value SetPointers(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// A bpf(2) call prepared once and run many times: bpfPrepare returns a function bound to the command
-// and attr's address, so a run converts no argument and checks no type (its callback data is the
-// prepared call by construction). It holds a strong reference to attr, whose memory stays put; attr
-// must not be detached while the function lives.
+// A bpf(2) call prepared once and run many times: bpfPrepare resolves the command and attr's address
+// into an External, so bpfRun converts no argument but that one. (A function bound per call, with the
+// prepared call as its callback data, would skip even that, but calls through a per-object function
+// miss V8's fast API-call path and cost more.) It holds a strong reference to attr, whose memory
+// stays put; attr must not be detached while prepared.
 struct PreparedBpf {
+  uint32_t magic;  // tells our Externals from another addon's
   uint32_t cmd;
   void* attr;
   size_t attr_size;
   napi_ref attr_ref;
 };
+constexpr uint32_t kPreparedMagic = 0x65627066;  // "ebpf"
 
 void FinalizePrepared(napi_env env, void* data, void*) {
   auto* prepared = static_cast<PreparedBpf*>(data);
   napi_delete_reference(env, prepared->attr_ref);
+  prepared->magic = 0;
   delete prepared;
 }
 
-napi_value RunPrepared(napi_env env, napi_callback_info info) {
-  void* data;
-  napi_get_cb_info(env, info, nullptr, nullptr, nullptr, &data);
+// bpfRun(prepared): bpf(2) with the prepared command and attr; the result or -errno.
+napi_value BpfRun(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value handle;
+  napi_get_cb_info(env, info, &argc, &handle, nullptr, nullptr);
+  void* data = nullptr;
+  if (argc < 1 || napi_get_value_external(env, handle, &data) != napi_ok || data == nullptr ||
+      static_cast<PreparedBpf*>(data)->magic != kPreparedMagic)
+    return ThrowType(env, "bpfRun(prepared): prepared must come from bpfPrepare");
   auto* prepared = static_cast<PreparedBpf*>(data);
   napi_value result;
   napi_create_int32(env, static_cast<int32_t>(ErrnoResult(syscall(SYS_bpf, prepared->cmd, prepared->attr, prepared->attr_size))), &result);
   return result;
 }
 
-// bpfPrepare(cmd, attr): () => result or -errno.
+// bpfPrepare(cmd, attr): an opaque handle for bpfRun.
 napi_value BpfPrepare(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -165,10 +175,9 @@ napi_value BpfPrepare(napi_env env, napi_callback_info info) {
   void* attr;
   size_t attr_size;
   if (!AttrBytes(env, argv[1], "bpfPrepare", &attr, &attr_size)) return nullptr;
-  auto* prepared = new PreparedBpf{cmd, attr, attr_size, nullptr};
+  auto* prepared = new PreparedBpf{kPreparedMagic, cmd, attr, attr_size, nullptr};
   napi_value run;
-  if (napi_create_function(env, "bpfPrepared", NAPI_AUTO_LENGTH, RunPrepared, prepared, &run) != napi_ok ||
-      napi_add_finalizer(env, run, prepared, FinalizePrepared, nullptr, nullptr) != napi_ok) {
+  if (napi_create_external(env, prepared, FinalizePrepared, nullptr, &run) != napi_ok) {
     delete prepared;
     return nullptr;
   }
@@ -560,6 +569,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_value bpf_prepare;
   napi_create_function(env, "bpfPrepare", NAPI_AUTO_LENGTH, BpfPrepare, nullptr, &bpf_prepare);
   exports.Set("bpfPrepare", Napi::Value(env, bpf_prepare));
+  napi_value bpf_run;
+  napi_create_function(env, "bpfRun", NAPI_AUTO_LENGTH, BpfRun, nullptr, &bpf_run);
+  exports.Set("bpfRun", Napi::Value(env, bpf_run));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
   exports.Set("perfEventOpen", Napi::Function::New(env, PerfEventOpen, "perfEventOpen"));

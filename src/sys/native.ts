@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 /** Buffers the bridge reads or writes in place (TypedArray or DataView). */
 export type Bytes = ArrayBufferView;
 
-/** A bpf(2) call prepared by `bpfPrepare`: each call runs it and returns the result or -errno. */
-export type PreparedBpf = () => number;
+/** A bpf(2) call prepared by `bpfPrepare`, run by `bpfRun`. */
+export interface PreparedBpf {
+  readonly __preparedBpf: unique symbol;
+}
 
 /** A uv_poll watch on the calling thread's own event loop; pass to `pollStop`. */
 export interface PollHandle {
@@ -35,12 +37,13 @@ export interface NativeBridge {
    */
   setPointers(attr: Uint8Array, ...pointers: Array<number | Bytes | null>): void;
   /**
-   * The fastest repeated call: a function bound to cmd and attr's address (holding attr alive) that
-   * runs bpf(2) and returns the result or -errno. attr's contents are read at each run, so fields can
-   * change between runs; attr must not be detached or transferred while the function lives. Set its
-   * pointers once with src/sys/bpf.ts's `setPointers`.
+   * The fastest repeated call: resolves cmd and attr's address once (holding attr alive) for
+   * `bpfRun`. attr's contents are read at each run, so fields can change between runs; attr must not
+   * be detached or transferred while prepared. Set its pointers once with src/sys/bpf.ts's `setPointers`.
    */
   bpfPrepare(cmd: number, attr: Uint8Array): PreparedBpf;
+  /** bpf(2) with a prepared command and attr: the result or -errno. */
+  bpfRun(prepared: PreparedBpf): number;
   close(fd: number): number;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file, or -errno. */
   dup(fd: number): number;

@@ -94,7 +94,7 @@ async function collectGarbage(): Promise<void> {
   }
 }
 
-test('setPointers + bpfPrepare: pointers set once, attr fields read at each run', async () => {
+test('setPointers + bpfPrepare/bpfRun: pointers set once, attr fields read at each run', async () => {
   using map = createMap(MapType.Hash, 4, 8, 16);
   const bridge = native();
   const { update, lookup, key, value } = (() => {
@@ -119,18 +119,19 @@ test('setPointers + bpfPrepare: pointers set once, attr fields read at each run'
   };
   for (let k = 0; k < 16; k++) {
     write(k, BigInt(k) * 1000n);
-    assert.is(update(), 0);
+    assert.is(bridge.bpfRun(update), 0);
   }
   await collectGarbage();
   assert.ok(key.deref() !== undefined && value.deref() !== undefined, 'setPointers let the buffers be collected');
   for (let k = 0; k < 16; k++) {
     write(k, 0n);
-    assert.is(lookup(), 0);
+    assert.is(bridge.bpfRun(lookup), 0);
     assert.is(value.deref()![0], BigInt(k) * 1000n);
   }
   key.deref()![0] = 99;
-  assert.is(lookup(), -2);
+  assert.is(bridge.bpfRun(lookup), -2);
   assert.throws(() => bridge.bpfPrepare(BpfCmd.MapLookupElem, 'attr' as unknown as Uint8Array), TypeError);
+  assert.throws(() => bridge.bpfRun({} as unknown as Parameters<typeof bridge.bpfRun>[0]), TypeError);
   assert.throws(() => bridge.setPointers(new Uint8Array(8), 8, value.deref()!), RangeError);
 });
 
