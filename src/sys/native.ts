@@ -89,13 +89,13 @@ function load(): NativeBridge {
   try {
     path = nodeGypBuild.path(root);
   } catch {
-    let why = 'no build/Release/ebpf_bridge.node nor prebuilds/';
+    let why = 'no build/Release/ebpf_bridge.node nor prebuilds/: npm 11 runs a dependency\'s install script only when allowed';
     try {
       why = `its build at install failed: ${readFileSync(join(root, 'build', 'ebpf-bridge-not-built.txt'), 'utf8').trim()}`;
     } catch {
       // No record: the install script did not run (npm 11 runs a dependency's only when allowed).
     }
-    throw new Error(`the addon is not built in ${root} (${why}); build it with \`npm run build:bridge\``);
+    throw new Error(`the addon is not built in ${root} (${why}); build it with \`npm rebuild ebpf\` (in this repository: \`npm run build:bridge\`)`);
   }
   // A copy with fast properties: the addon's exports object is in dictionary mode (22 properties
   // added one by one), where every `native().bpfRun` is a hash lookup V8 cannot optimise away.
