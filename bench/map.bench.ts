@@ -103,7 +103,7 @@ function startBridge(): { run: Runner; stop(): void } {
     const start = cpuNs();
     for (let i = 0; i < count; i++) {
       key[0] = i % ENTRIES;
-      const ret = bridge.bpfRun(prepared);
+      const ret = bridge.bpfRun(prepared) ?? 0;
       if (ret < 0 && !(ret === -ENOENT && prepared === getNextKey)) check(ret, 'bpf'); // ENOENT: last key
     }
     return (cpuNs() - start) / count;

@@ -159,8 +159,10 @@ napi_value BpfRun(napi_env env, napi_callback_info info) {
       static_cast<PreparedBpf*>(data)->magic != kPreparedMagic)
     return ThrowType(env, "bpfRun(prepared): prepared must come from bpfPrepare");
   auto* prepared = static_cast<PreparedBpf*>(data);
+  long ret = ErrnoResult(syscall(SYS_bpf, prepared->cmd, prepared->attr, prepared->attr_size));
+  if (ret == 0) return nullptr;  // undefined: creating the number 0 is a fifth of a run's cost
   napi_value result;
-  napi_create_int32(env, static_cast<int32_t>(ErrnoResult(syscall(SYS_bpf, prepared->cmd, prepared->attr, prepared->attr_size))), &result);
+  napi_create_int32(env, static_cast<int32_t>(ret), &result);
   return result;
 }
 

@@ -138,7 +138,7 @@ class ElemAttr {
 
   call(bridge: NativeBridge, cmd: BpfCmd, flags: number): number {
     this.#u32[ELEM.flags / 4] = flags;
-    return bridge.bpfRun((this.#prepared[cmd] ??= bridge.bpfPrepare(cmd, this.#bytes)));
+    return bridge.bpfRun((this.#prepared[cmd] ??= bridge.bpfPrepare(cmd, this.#bytes))) ?? 0;
   }
 }
 

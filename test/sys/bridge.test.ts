@@ -119,19 +119,29 @@ test('setPointers + bpfPrepare/bpfRun: pointers set once, attr fields read at ea
   };
   for (let k = 0; k < 16; k++) {
     write(k, BigInt(k) * 1000n);
-    assert.is(bridge.bpfRun(update), 0);
+    assert.is(bridge.bpfRun(update), undefined);
   }
   await collectGarbage();
   assert.ok(key.deref() !== undefined && value.deref() !== undefined, 'setPointers let the buffers be collected');
   for (let k = 0; k < 16; k++) {
     write(k, 0n);
-    assert.is(bridge.bpfRun(lookup), 0);
+    assert.is(bridge.bpfRun(lookup), undefined);
     assert.is(value.deref()![0], BigInt(k) * 1000n);
   }
   key.deref()![0] = 99;
   assert.is(bridge.bpfRun(lookup), -2);
   assert.throws(() => bridge.bpfPrepare(BpfCmd.MapLookupElem, 'attr' as unknown as Uint8Array), TypeError);
   assert.throws(() => bridge.bpfRun({} as unknown as Parameters<typeof bridge.bpfRun>[0]), TypeError);
+  // Non-zero results (an fd) come back as numbers.
+  const create = new Uint8Array(ATTR.MAP_CREATE.SIZE);
+  const view = new DataView(create.buffer);
+  view.setUint32(ATTR.MAP_CREATE.map_type.offset, MapType.Array, true);
+  view.setUint32(ATTR.MAP_CREATE.key_size.offset, 4, true);
+  view.setUint32(ATTR.MAP_CREATE.value_size.offset, 4, true);
+  view.setUint32(ATTR.MAP_CREATE.max_entries.offset, 1, true);
+  const fd = bridge.bpfRun(bridge.bpfPrepare(BpfCmd.MapCreate, create));
+  assert.type(fd, 'number');
+  new FD(fd!).close();
   assert.throws(() => bridge.setPointers(new Uint8Array(8), 8, value.deref()!), RangeError);
 });
 
