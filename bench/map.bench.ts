@@ -21,15 +21,15 @@ import type { BenchEntry } from './run.js';
 
 const ENTRIES = 10_000;
 const BATCH = 1_000;
-const ROUNDS = 15;
+const ROUNDS = 40;
 const ENOENT = 2;
 
 type Op = 'lookup' | 'update' | 'getNextKey' | 'batchLookup';
 const OPS: Array<{ op: Op; label: string; count: number; target: number }> = [
-  { op: 'lookup', label: 'lookup', count: 20_000, target: 0.85 },
-  { op: 'update', label: 'update', count: 20_000, target: 0.85 },
-  { op: 'getNextKey', label: 'get next key', count: 20_000, target: 0.85 },
-  { op: 'batchLookup', label: 'batch lookup (per element)', count: 100_000, target: 0.5 },
+  { op: 'lookup', label: 'lookup', count: 10_000, target: 0.85 },
+  { op: 'update', label: 'update', count: 10_000, target: 0.85 },
+  { op: 'getNextKey', label: 'get next key', count: 10_000, target: 0.85 },
+  { op: 'batchLookup', label: 'batch lookup (per element)', count: 50_000, target: 0.5 },
 ];
 
 /** One side of the comparison: runs `count` operations, returns CPU ns per operation (per element for batches). */
