@@ -341,7 +341,8 @@ export class EbpfMap implements Disposable {
       const inner = this.#spec.innerMap;
       let innerFd = this.#spec.innerMapFd;
       if (inner !== undefined) {
-        innerTemplate = inner instanceof EbpfMap && inner.fd >= 0 ? undefined : EbpfMap.create(inner instanceof EbpfMap ? inner.#spec : inner);
+        // An uncreated template is created briefly (as a clone: never at its persistentPath).
+        if (!(inner instanceof EbpfMap && inner.fd >= 0)) innerTemplate = (inner instanceof EbpfMap ? inner.cloneTemplate() : new EbpfMap({ ...inner, persistentPath: undefined })).create();
         innerFd = (innerTemplate ?? (inner as EbpfMap)).fd;
       }
       if (innerFd !== undefined) v.setUint32(CREATE.innerMapFd, innerFd, true);
