@@ -312,7 +312,8 @@ export class EbpfMap implements Disposable {
   /** Creates the map in the kernel (BPF_MAP_CREATE); with persistentPath, reuses or pins it. */
   create(): this {
     if (this.#fd >= 0) return this;
-    if (this.#name.length >= BPF_OBJ_NAME_LEN) throw new Error(`map "${this.#name}": name is longer than ${BPF_OBJ_NAME_LEN - 1} characters`);
+    const nameBytes = new TextEncoder().encode(this.#name);
+    if (nameBytes.length >= BPF_OBJ_NAME_LEN) throw new Error(`map "${this.#name}": name is longer than ${BPF_OBJ_NAME_LEN - 1} bytes`);
     const path = this.#spec.persistentPath;
     if (path !== undefined) {
       const existing = tryObjGet(path);
@@ -330,7 +331,7 @@ export class EbpfMap implements Disposable {
     v.setUint32(CREATE.mapFlags, this.#flags, true);
     v.setUint32(CREATE.numaNode, this.#spec.numaNode ?? 0, true);
     v.setUint32(CREATE.mapIfindex, this.#spec.ifindex ?? 0, true);
-    attr.set(new TextEncoder().encode(this.#name), CREATE.mapName);
+    attr.set(nameBytes, CREATE.mapName);
     const btf = this.#spec.btf;
     if (btf !== undefined) {
       v.setUint32(CREATE.btfFd, btf.fd, true);
@@ -344,7 +345,8 @@ export class EbpfMap implements Disposable {
       const inner = this.#spec.innerMap;
       let innerFd = this.#spec.innerMapFd;
       if (inner !== undefined) {
-        innerTemplate = inner instanceof EbpfMap && inner.fd >= 0 ? undefined : EbpfMap.create(inner instanceof EbpfMap ? inner.#spec : inner);
+        // An uncreated template is created briefly (as a clone: never at its persistentPath).
+        if (!(inner instanceof EbpfMap && inner.fd >= 0)) innerTemplate = (inner instanceof EbpfMap ? inner.cloneTemplate() : new EbpfMap({ ...inner, persistentPath: undefined })).create();
         innerFd = (innerTemplate ?? (inner as EbpfMap)).fd;
       }
       if (innerFd !== undefined) v.setUint32(CREATE.innerMapFd, innerFd, true);
