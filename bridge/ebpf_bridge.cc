@@ -34,6 +34,14 @@ inline bool ViewBytes(napi_env env, napi_value value, void** data, size_t* lengt
   return napi_get_buffer_info(env, value, data, length) == napi_ok;
 }
 
+// Only the data pointer (pointer fix-ups need no length): a TypedArray's without its type or length,
+// which skips both the type tests and the length computation, else a DataView's.
+inline bool ViewPointer(napi_env env, napi_value value, void** data) {
+  if (napi_get_typedarray_info(env, value, nullptr, nullptr, data, nullptr, nullptr) == napi_ok) return true;
+  size_t length;
+  return napi_get_dataview_info(env, value, &length, data, nullptr, nullptr) == napi_ok;
+}
+
 napi_value ThrowType(napi_env env, const char* message) {
   napi_throw_type_error(env, nullptr, message);
   return nullptr;
@@ -72,8 +80,7 @@ bool PatchPointers(napi_env env, const char* call, napi_value* pairs, size_t cou
       return false;
     }
     void* data = nullptr;
-    size_t length;
-    if (!ViewBytes(env, pairs[i + 1], &data, &length)) {
+    if (!ViewPointer(env, pairs[i + 1], &data)) {
       napi_valuetype kind;
       napi_typeof(env, pairs[i + 1], &kind);
       if (kind != napi_null && kind != napi_undefined) {
