@@ -2,8 +2,9 @@
 // src/sys/native.ts). A call that reaches the kernel returns its result or -errno and never throws;
 // exceptions are only for programmer errors (wrong argument types, offsets outside a buffer).
 //
-// `bpf` is the hot path (one call per map lookup), so it is written against the plain Node-API C
-// interface: no allocation, no C++ objects, argument buffers read in place.
+// `bpf`, `setPointers`, `bpfPrepare` and `bpfRun` are the hot path (one call per map lookup), so they
+// are written against the plain Node-API C interface: no allocation, no C++ objects, no exceptions on
+// success, argument buffers read in place. bpfRun, the cheapest, is what EbpfMap's element calls use.
 #include <napi.h>
 #include <uv.h>
 
