@@ -2,8 +2,9 @@
 // src/sys/native.ts). A call that reaches the kernel returns its result or -errno and never throws;
 // exceptions are only for programmer errors (wrong argument types, offsets outside a buffer).
 //
-// `bpf` is the hot path (one call per map lookup), so it is written against the plain Node-API C
-// interface: no allocation, no C++ objects, argument buffers read in place.
+// `bpf`, `setPointers`, `bpfPrepare` and `bpfRun` are the hot path (one call per map lookup), so they
+// are written against the plain Node-API C interface: no allocation, no C++ objects, no exceptions on
+// success, argument buffers read in place. bpfRun, the cheapest, is what EbpfMap's element calls use.
 #include <napi.h>
 #include <uv.h>
 
@@ -27,21 +28,16 @@ namespace {
 
 constexpr size_t kMaxPointerFixups = 4;
 
-// Data pointer and byte length of a TypedArray or DataView, read in place. False if it is neither.
-bool ViewData(napi_env env, napi_value value, void** data, size_t* length) {
-  napi_typedarray_type type;
-  size_t count;
-  if (napi_get_typedarray_info(env, value, &type, &count, data, nullptr, nullptr) == napi_ok) {
-    static constexpr uint8_t kElementSize[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
-    *length = count * (type < sizeof kElementSize ? kElementSize[type] : 1);
-    return true;
-  }
-  return napi_get_dataview_info(env, value, length, data, nullptr, nullptr) == napi_ok;
+// Data pointer and byte length of any ArrayBufferView (TypedArray or DataView). napi_get_buffer_info
+// accepts every ArrayBufferView and tests only that, where napi_get_typedarray_info with the element
+// type requested runs up to eleven Is*Array() tests: the largest Node-API cost of a bpf() call.
+inline bool ViewBytes(napi_env env, napi_value value, void** data, size_t* length) {
+  return napi_get_buffer_info(env, value, data, length) == napi_ok;
 }
 
-// Only the data pointer of a TypedArray or DataView: without asking for the element type, Node-API
-// skips its chain of eleven Is*Array() tests, the largest cost of a pointer fix-up.
-bool ViewPointer(napi_env env, napi_value value, void** data) {
+// Only the data pointer (pointer fix-ups need no length): a TypedArray's without its type or length,
+// which skips both the type tests and the length computation, else a DataView's.
+inline bool ViewPointer(napi_env env, napi_value value, void** data) {
   if (napi_get_typedarray_info(env, value, nullptr, nullptr, data, nullptr, nullptr) == napi_ok) return true;
   size_t length;
   return napi_get_dataview_info(env, value, &length, data, nullptr, nullptr) == napi_ok;
@@ -54,11 +50,9 @@ napi_value ThrowType(napi_env env, const char* message) {
 
 int64_t ErrnoResult(long ret) { return ret < 0 ? -errno : ret; }
 
-// attr as a Uint8Array's bytes; throws a TypeError naming the call otherwise.
+// attr's bytes (a Uint8Array, or any ArrayBufferView); throws a TypeError naming the call otherwise.
 bool AttrBytes(napi_env env, napi_value value, const char* call, void** data, size_t* size) {
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, value, &type, size, data, nullptr, nullptr) == napi_ok && type == napi_uint8_array)
-    return true;
+  if (ViewBytes(env, value, data, size)) return true;
   char message[96];
   snprintf(message, sizeof message, "%s: attr must be a Uint8Array", call);
   ThrowType(env, message);
@@ -105,15 +99,21 @@ bool PatchPointers(napi_env env, const char* call, napi_value* pairs, size_t cou
 
 // bpf(cmd, attr, off1?, buf1?, ... off4?, buf4?): patches the pointers, then calls bpf(2) on attr.
 napi_value Bpf(napi_env env, napi_callback_info info) {
-  size_t argc = 2 + 2 * kMaxPointerFixups;
+  // Most calls are bpf(cmd, attr): fetch two arguments, and the pairs only when there are more.
+  size_t argc = 2;
   napi_value argv[2 + 2 * kMaxPointerFixups];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc > 2) {
+    if (argc > 2 + 2 * kMaxPointerFixups) return ThrowType(env, "bpf(cmd, attr, ...): at most four pointer pairs");
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  }
   uint32_t cmd;
   if (argc < 2 || napi_get_value_uint32(env, argv[0], &cmd) != napi_ok)
     return ThrowType(env, "bpf(cmd, attr, ...): cmd must be a number");
   void* attr;
   size_t attr_size;
-  if (!AttrBytes(env, argv[1], "bpf", &attr, &attr_size) || !PatchPointers(env, "bpf", argv + 2, argc - 2, attr, attr_size))
+  if (!AttrBytes(env, argv[1], "bpf", &attr, &attr_size) ||
+      (argc > 2 && !PatchPointers(env, "bpf", argv + 2, argc - 2, attr, attr_size)))
     return nullptr;
   napi_value result;
   napi_create_int32(env, static_cast<int32_t>(ErrnoResult(syscall(SYS_bpf, cmd, attr, attr_size))), &result);
@@ -127,12 +127,72 @@ napi_value SetPointers(napi_env env, napi_callback_info info) {
   size_t argc = 1 + 2 * kMaxPointerFixups;
   napi_value argv[1 + 2 * kMaxPointerFixups];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc > 1 + 2 * kMaxPointerFixups) return ThrowType(env, "setPointers(attr, ...): at most four pointer pairs");
   void* attr;
   size_t attr_size;
   if (argc < 1 || !AttrBytes(env, argv[0], "setPointers", &attr, &attr_size) ||
       !PatchPointers(env, "setPointers", argv + 1, argc - 1, attr, attr_size))
     return nullptr;
   return nullptr;
+}
+
+// A bpf(2) call prepared once and run many times: bpfPrepare resolves the command and attr's address
+// into an External, so bpfRun converts no argument but that one. (A function bound per call, with the
+// prepared call as its callback data, would skip even that, but calls through a per-object function
+// miss V8's fast API-call path and cost more.) It holds a strong reference to attr, whose memory
+// stays put; attr must not be detached while prepared.
+struct PreparedBpf {
+  uint32_t magic;  // tells our Externals from another addon's
+  uint32_t cmd;
+  void* attr;
+  size_t attr_size;
+  napi_ref attr_ref;
+};
+constexpr uint32_t kPreparedMagic = 0x65627066;  // "ebpf"
+
+void FinalizePrepared(napi_env env, void* data, void*) {
+  auto* prepared = static_cast<PreparedBpf*>(data);
+  napi_delete_reference(env, prepared->attr_ref);
+  prepared->magic = 0;
+  delete prepared;
+}
+
+// bpfRun(prepared): bpf(2) with the prepared command and attr; the result or -errno.
+napi_value BpfRun(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value handle;
+  napi_get_cb_info(env, info, &argc, &handle, nullptr, nullptr);
+  void* data = nullptr;
+  if (argc < 1 || napi_get_value_external(env, handle, &data) != napi_ok || data == nullptr ||
+      static_cast<PreparedBpf*>(data)->magic != kPreparedMagic)
+    return ThrowType(env, "bpfRun(prepared): prepared must come from bpfPrepare");
+  auto* prepared = static_cast<PreparedBpf*>(data);
+  long ret = ErrnoResult(syscall(SYS_bpf, prepared->cmd, prepared->attr, prepared->attr_size));
+  if (ret == 0) return nullptr;  // undefined: creating the number 0 is a fifth of a run's cost
+  napi_value result;
+  napi_create_int32(env, static_cast<int32_t>(ret), &result);
+  return result;
+}
+
+// bpfPrepare(cmd, attr): an opaque handle for bpfRun.
+napi_value BpfPrepare(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint32_t cmd;
+  if (argc < 2 || napi_get_value_uint32(env, argv[0], &cmd) != napi_ok)
+    return ThrowType(env, "bpfPrepare(cmd, attr): cmd must be a number");
+  void* attr;
+  size_t attr_size;
+  if (!AttrBytes(env, argv[1], "bpfPrepare", &attr, &attr_size)) return nullptr;
+  auto* prepared = new PreparedBpf{kPreparedMagic, cmd, attr, attr_size, nullptr};
+  napi_value run;
+  if (napi_create_external(env, prepared, FinalizePrepared, nullptr, &run) != napi_ok) {
+    delete prepared;
+    return nullptr;
+  }
+  napi_create_reference(env, argv[1], 1, &prepared->attr_ref);
+  return run;
 }
 
 // ---- Helpers for the node-addon-api calls below --------------------------------------------------
@@ -147,7 +207,7 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
 }
 
 bool ArgView(const Napi::CallbackInfo& info, size_t i, void** data, size_t* length) {
-  if (!ViewData(info.Env(), info[i], data, length)) {
+  if (!ViewBytes(info.Env(), info[i], data, length)) {
     Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a TypedArray or DataView")
         .ThrowAsJavaScriptException();
     return false;
@@ -516,6 +576,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_value set_pointers;
   napi_create_function(env, "setPointers", NAPI_AUTO_LENGTH, SetPointers, nullptr, &set_pointers);
   exports.Set("setPointers", Napi::Value(env, set_pointers));
+  napi_value bpf_prepare;
+  napi_create_function(env, "bpfPrepare", NAPI_AUTO_LENGTH, BpfPrepare, nullptr, &bpf_prepare);
+  exports.Set("bpfPrepare", Napi::Value(env, bpf_prepare));
+  napi_value bpf_run;
+  napi_create_function(env, "bpfRun", NAPI_AUTO_LENGTH, BpfRun, nullptr, &bpf_run);
+  exports.Set("bpfRun", Napi::Value(env, bpf_run));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
   exports.Set("perfEventOpen", Napi::Function::New(env, PerfEventOpen, "perfEventOpen"));

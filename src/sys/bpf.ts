@@ -13,19 +13,20 @@ export function bpf(cmd: BpfCmd, attr: Uint8Array, ...pointers: Array<number | B
   return check(native().bpf(cmd, attr, ...pointers), bpfCmdName(cmd));
 }
 
-// Buffers whose addresses setPointers wrote into an attr, kept alive as long as that attr.
-const pointerOwners = new WeakMap<Uint8Array, Array<Bytes | null>>();
+// Buffers whose addresses setPointers wrote into an attr, by offset, kept alive as long as that attr
+// (a later setPointers at the same offset replaces the pointer and so the owner).
+const pointerOwners = new WeakMap<Uint8Array, Map<number, Bytes | null>>();
 
 /**
  * Writes the buffers' addresses into attr once (as bpf's pointer pairs do per call), for an attr that
- * is reused: then `native().bpf(cmd, attr)` alone is the cheapest kernel call. The buffers are kept
- * alive as long as attr is; they must not be detached or transferred while attr is in use.
+ * is reused: then `native().bpf(cmd, attr)`, or a prepared `bpfRun`, is the cheapest kernel call. The
+ * buffers are kept alive as long as attr is; they must not be detached or transferred meanwhile.
  */
 export function setPointers(attr: Uint8Array, ...pointers: Array<number | Bytes | null>): void {
   native().setPointers(attr, ...pointers);
-  const owners = pointerOwners.get(attr) ?? [];
-  for (let i = 1; i < pointers.length; i += 2) owners.push(pointers[i] as Bytes | null);
-  pointerOwners.set(attr, owners);
+  let owners = pointerOwners.get(attr);
+  if (owners === undefined) pointerOwners.set(attr, (owners = new Map()));
+  for (let i = 0; i + 1 < pointers.length; i += 2) owners.set(pointers[i] as number, pointers[i + 1] as Bytes | null);
 }
 
 // Closes what a collected FD left open. Only a safety net: close() is the contract.

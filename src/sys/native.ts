@@ -8,6 +8,11 @@ import { fileURLToPath } from 'node:url';
 /** Buffers the bridge reads or writes in place (TypedArray or DataView). */
 export type Bytes = ArrayBufferView;
 
+/** A bpf(2) call prepared by `bpfPrepare`, run by `bpfRun`. */
+export interface PreparedBpf {
+  readonly __preparedBpf: unique symbol;
+}
+
 /** A uv_poll watch on the calling thread's own event loop; pass to `pollStop`. */
 export interface PollHandle {
   readonly __pollHandle: unique symbol;
@@ -31,6 +36,18 @@ export interface NativeBridge {
    * the memory the kernel would write to).
    */
   setPointers(attr: Uint8Array, ...pointers: Array<number | Bytes | null>): void;
+  /**
+   * The fastest repeated call: resolves cmd and attr's address once (holding attr alive) for
+   * `bpfRun`. attr's contents are read at each run, so fields can change between runs; attr must not
+   * be detached or transferred while prepared. Set its pointers once with src/sys/bpf.ts's `setPointers`.
+   */
+  bpfPrepare(cmd: number, attr: Uint8Array): PreparedBpf;
+  /**
+   * bpf(2) with a prepared command and attr: the result, or -errno. A result of 0 (every element
+   * command's success) comes back as undefined, which costs nothing to return where creating the
+   * number costs a fifth of the call: read it as `bpfRun(p) ?? 0`.
+   */
+  bpfRun(prepared: PreparedBpf): number | undefined;
   close(fd: number): number;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file, or -errno. */
   dup(fd: number): number;
@@ -76,15 +93,17 @@ function load(): NativeBridge {
   try {
     path = nodeGypBuild.path(root);
   } catch {
-    let why = 'no build/Release/ebpf_bridge.node nor prebuilds/';
+    let why = 'no build/Release/ebpf_bridge.node nor prebuilds/: npm 11 runs a dependency\'s install script only when allowed';
     try {
       why = `its build at install failed: ${readFileSync(join(root, 'build', 'ebpf-bridge-not-built.txt'), 'utf8').trim()}`;
     } catch {
       // No record: the install script did not run (npm 11 runs a dependency's only when allowed).
     }
-    throw new Error(`the addon is not built in ${root} (${why}); build it with \`npm run build:bridge\``);
+    throw new Error(`the addon is not built in ${root} (${why}); build it with \`npm rebuild ebpf\` (in this repository: \`npm run build:bridge\`)`);
   }
-  return require(path) as NativeBridge;
+  // A copy with fast properties: the addon's exports object is in dictionary mode (22 properties
+  // added one by one), where every `native().bpfRun` is a hash lookup V8 cannot optimise away.
+  return { ...(require(path) as NativeBridge) };
 }
 
 /** Where the package root (with build/ and prebuilds/) is: for error messages and tests. */

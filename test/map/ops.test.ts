@@ -1,5 +1,7 @@
 // Kernel test: EbpfMap operations and their error paths with real bpf() calls.
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { EbpfMap, MapBatchCursor, MapType, createLpmTrieKey } from '../../src/map/index.js';
 import { getNumOfPossibleCpus } from '../../src/map/host.js';
@@ -149,6 +151,37 @@ suite('iteration that deletes other keys it has already passed resumes without r
     if (yielded.length % 7 === 0) remove(u32(key));
   }
   assert.equal([...yielded].sort((a, b) => a - b), all);
+});
+
+suite('iteration while another process deletes and re-inserts keys: no repeats, no torn values', async () => {
+  using m = EbpfMap.create({ name: 'ops_race', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 4096 });
+  const all = Array.from({ length: 4000 }, (_, i) => i);
+  m.updateBatch(all, all);
+  const mapModule = fileURLToPath(new URL('../../src/map/index.js', import.meta.url));
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    import { EbpfMap } from ${JSON.stringify(mapModule)};
+    const m = EbpfMap.fromId(${m.info().id});
+    console.log('ready');
+    const end = Date.now() + 1500;
+    for (let i = 0; Date.now() < end; i = (i + 7) % 4000) { try { m.delete(i); } catch {} m.upsert(i, i); }
+    m.close();
+  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  let walks = 0;
+  const started = Date.now();
+  while (Date.now() - started < 1000) {
+    const seen = new Set<number>();
+    for (const [key, value] of m) {
+      const k = u32(key);
+      assert.not.ok(seen.has(k), `key ${k} yielded twice`);
+      seen.add(k);
+      assert.is(u32(value), k);
+    }
+    walks++;
+  }
+  assert.is(await exited, 0);
+  assert.ok(walks > 0);
 });
 
 suite('batch: update, lookup (chunks and cursor), delete, lookup-and-delete', () => {

@@ -56,7 +56,7 @@ test('a map that was never created says so, and close() is harmless', () => {
 });
 
 test('a name longer than 15 characters is refused before any syscall', () => {
-  assert.throws(() => new EbpfMap({ name: 'a_name_that_is_too_long', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 }).create(), /name is longer than 15 characters/);
+  assert.throws(() => new EbpfMap({ name: 'a_name_that_is_too_long', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 }).create(), /name is longer than 15 bytes/);
 });
 
 test('a spec that is not a map definition is a TypeError naming the field', () => {

@@ -2,8 +2,12 @@
 // netlink sockets and uv_poll readiness.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import * as assert from 'uvu/assert';
-import { bpf, FD, getFdById, getNextId, ids, objGet, objGetInfoByFd, objPin } from '../../src/sys/bpf.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { bpf, FD, getFdById, getNextId, ids, objGet, objGetInfoByFd, objPin, setPointers } from '../../src/sys/bpf.js';
 import { SyscallError } from '../../src/sys/errors.js';
 import { ATTR, BPF_ANY, BPF_F_MMAPABLE, BPF_NOEXIST, BpfCmd, MAP_INFO, MapType } from '../../src/sys/generated.js';
 import { native } from '../../src/sys/native.js';
@@ -80,13 +84,86 @@ test('update and lookup round-trip through pointer fix-ups', () => {
   assert.is(native().bpf(BpfCmd.MapLookupElem, elemAttr(map), ATTR.MAP_ELEM.key.offset, null, ATTR.MAP_ELEM.value.offset, out), -14);
 });
 
+/** Runs a full garbage collection (and lets finalizers run). */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+test('setPointers + bpfPrepare/bpfRun: pointers set once, attr fields read at each run', async () => {
+  using map = createMap(MapType.Hash, 4, 8, 16);
+  const bridge = native();
+  const { update, lookup, key, value } = (() => {
+    // The buffers are only reachable through attr once this function returns: setPointers and
+    // bpfPrepare must keep them alive, or the kernel would write into freed memory.
+    const key = new Uint32Array(1);
+    const value = new BigUint64Array(1);
+    const updateAttr = elemAttr(map, BPF_ANY);
+    const lookupAttr = elemAttr(map);
+    setPointers(updateAttr, ATTR.MAP_ELEM.key.offset, key, ATTR.MAP_ELEM.value.offset, value);
+    setPointers(lookupAttr, ATTR.MAP_ELEM.key.offset, key, ATTR.MAP_ELEM.value.offset, value);
+    return {
+      update: bridge.bpfPrepare(BpfCmd.MapUpdateElem, updateAttr),
+      lookup: bridge.bpfPrepare(BpfCmd.MapLookupElem, lookupAttr),
+      key: new WeakRef(key),
+      value: new WeakRef(value),
+    };
+  })();
+  const write = (k: number, v: bigint): void => {
+    key.deref()![0] = k;
+    value.deref()![0] = v;
+  };
+  for (let k = 0; k < 16; k++) {
+    write(k, BigInt(k) * 1000n);
+    assert.is(bridge.bpfRun(update), undefined);
+  }
+  await collectGarbage();
+  assert.ok(key.deref() !== undefined && value.deref() !== undefined, 'setPointers let the buffers be collected');
+  for (let k = 0; k < 16; k++) {
+    write(k, 0n);
+    assert.is(bridge.bpfRun(lookup), undefined);
+    assert.is(value.deref()![0], BigInt(k) * 1000n);
+  }
+  key.deref()![0] = 99;
+  assert.is(bridge.bpfRun(lookup), -2);
+  assert.throws(() => bridge.bpfPrepare(BpfCmd.MapLookupElem, 'attr' as unknown as Uint8Array), TypeError);
+  assert.throws(() => bridge.bpfRun({} as unknown as Parameters<typeof bridge.bpfRun>[0]), TypeError);
+  // Non-zero results (an fd) come back as numbers.
+  const create = new Uint8Array(ATTR.MAP_CREATE.SIZE);
+  const view = new DataView(create.buffer);
+  view.setUint32(ATTR.MAP_CREATE.map_type.offset, MapType.Array, true);
+  view.setUint32(ATTR.MAP_CREATE.key_size.offset, 4, true);
+  view.setUint32(ATTR.MAP_CREATE.value_size.offset, 4, true);
+  view.setUint32(ATTR.MAP_CREATE.max_entries.offset, 1, true);
+  const fd = bridge.bpfRun(bridge.bpfPrepare(BpfCmd.MapCreate, create));
+  assert.type(fd, 'number');
+  new FD(fd!).close();
+  assert.throws(() => bridge.setPointers(new Uint8Array(8), 8, value.deref()!), RangeError);
+});
+
+test('the FinalizationRegistry closes the fds of FDs collected unclosed', async () => {
+  const before = openFds();
+  (() => {
+    for (let i = 0; i < 50; i++) createMap(MapType.Array, 4, 4, 1);
+  })();
+  assert.ok(openFds() >= before + 50);
+  for (let attempt = 0; attempt < 10 && openFds() > before; attempt++) await collectGarbage();
+  assert.is(openFds(), before);
+});
+
 test('bad bpf() arguments are programmer errors, not errnos', () => {
   const attr = new Uint8Array(ATTR.MAP_ELEM.SIZE);
-  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, new Uint32Array(8) as unknown as Uint8Array), TypeError);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, [0, 0, 0, 0] as unknown as Uint8Array), TypeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 12, new Uint8Array(4)), RangeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, ATTR.MAP_ELEM.SIZE, new Uint8Array(4)), RangeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 8), TypeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 8, 'key' as unknown as Uint8Array), TypeError);
+  const pairs = Array.from({ length: 5 }, () => [8, null]).flat();
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, ...pairs), TypeError);
 });
 
 test('mmap of a BPF_F_MMAPABLE array shares memory with the map', () => {
@@ -192,6 +269,48 @@ test('poll reports readiness on the Node loop and stops', async () => {
   assert.ok(bridge.recvmsg(socket.fd, new Uint8Array(1 << 16), MSG_DONTWAIT) > 0);
   assert.throws(() => bridge.pollStop({} as Parameters<typeof bridge.pollStop>[0]), TypeError);
   assert.ok((bridge.poll(-1, UV_READABLE, () => {}) as number) < 0);
+});
+
+test('poll works on a worker thread, on that thread\'s own loop', async () => {
+  const nativeModule = pathToFileURL(join(new URL('.', import.meta.url).pathname, '../../src/sys/native.js')).href;
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(nativeModule)}).then(({ native }) => {
+      const bridge = native();
+      const fd = bridge.socket(${AF_NETLINK}, ${SOCK_RAW}, ${NETLINK_ROUTE});
+      const address = new Uint8Array(12);
+      address[0] = ${AF_NETLINK};
+      bridge.bind(fd, address);
+      const request = new Uint8Array(${JSON.stringify([...getLinkDump()])});
+      const handle = bridge.poll(fd, 1, (status, events) => {
+        bridge.pollStop(handle);
+        bridge.close(fd);
+        parentPort.postMessage([status, events]);
+      });
+      bridge.sendmsg(fd, request, address);
+    });`;
+  const worker = new Worker(source, { eval: true });
+  const message = await new Promise<unknown>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  assert.equal(message, [0, 1]);
+  await worker.terminate();
+});
+
+test('a worker that exits while polling leaves the main thread running', async () => {
+  const nativeModule = pathToFileURL(join(new URL('.', import.meta.url).pathname, '../../src/sys/native.js')).href;
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(nativeModule)}).then(({ native }) => {
+      const bridge = native();
+      const fd = bridge.socket(${AF_NETLINK}, ${SOCK_RAW}, ${NETLINK_ROUTE});
+      bridge.poll(fd, 1, () => {});
+      parentPort.postMessage('polling');
+    });`;
+  const worker = new Worker(source, { eval: true });
+  await new Promise((resolve) => worker.once('message', resolve));
+  assert.is(await worker.terminate(), 1);
 });
 
 test('pin, get by path, info by fd, id iteration and fd by id', async () => {
