@@ -1,0 +1,77 @@
+// The browser entry point in real headless Chromium: `ebpf/inspect` loads the WASM core with fetch and
+// gives, for every fixture, the same ObjectInfo as in Node.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { inspect } from '../../src/inspect.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const fixtures = join(root, 'test/fixtures');
+const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const types: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.o': 'application/octet-stream',
+};
+
+function serve(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    const file = join(root, path);
+    if (!file.startsWith(root) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const browser = suite('browser');
+
+browser('inspect() in headless Chromium matches Node for every fixture', async () => {
+  if (!chromium) {
+    console.log('  skipped: no Chromium at /usr/bin/chromium (apt-get install chromium)');
+    return;
+  }
+  const files = readdirSync(fixtures).filter((f) => f.endsWith('.o')).sort();
+  assert.ok(files.length > 0, 'fixtures exist');
+  const server = await serve();
+  try {
+    const { port } = server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}/test/browser/page.html?files=${files.join(',')}`;
+    const { stdout } = await promisify(execFile)(
+      chromium,
+      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        `--user-data-dir=${join(root, 'build', 'chromium-profile')}`,
+        '--virtual-time-budget=20000', '--dump-dom', url],
+      { timeout: 60_000, maxBuffer: 256 * 1024 * 1024 },
+    );
+    const text = /<pre id="out">([\s\S]*?)<\/pre>/.exec(stdout)?.[1] ?? stdout;
+    const decoded = text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+    assert.ok(decoded.startsWith('RESULT '), `page reported: ${decoded.slice(0, 2000)}`);
+    const results = JSON.parse(decoded.slice('RESULT '.length)) as Record<string, unknown>;
+    for (const file of files) {
+      let expected: unknown;
+      try {
+        expected = JSON.parse(JSON.stringify(inspect(new Uint8Array(readFileSync(join(fixtures, file))))));
+      } catch (err) {
+        expected = { error: (err as Error).message };
+      }
+      assert.equal(results[file], expected, file);
+    }
+  } finally {
+    server.close();
+  }
+});
+
+browser.run();
