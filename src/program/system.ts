@@ -151,8 +151,10 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
   return {
     name: kernelObjectName(spec.name),
     type: spec.type as MapType,
-    keySize: spec.keySize,
-    valueSize: spec.valueSize,
+    // 0 lets EbpfMap choose too: goebpf objects leave perf event arrays and maps of maps at 0 for
+    // the loader to fill in (4 and 4).
+    keySize: spec.keySize === 0 ? undefined : spec.keySize,
+    valueSize: spec.valueSize === 0 ? undefined : spec.valueSize,
     // 0 lets EbpfMap choose (possible CPUs for perf event arrays, 0 where the kernel wants 0).
     maxEntries: spec.maxEntries === 0 ? undefined : spec.maxEntries,
     flags: spec.flags,
