@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ElfError } from '../../src/elf/errors.js';
 import { CoreObject, type RelocatedProgram } from '../../src/elf/open.js';
+import { R_BPF, SHF, STT, buildElf, call, concat, cstr, exit, ldImm64, mov0 } from './elf-builder.js';
 import { fixtureObjects, fixturesDir } from './fixture-files.js';
 
 const LD_IMM64 = 0x18, CALL = 0x85;
@@ -165,6 +166,54 @@ test('bad arguments: a program index out of range, too few fds, a closed object'
   object.close();
   object.close();
   assert.throws(() => relocate(object, 'socket_snap'), /the object was closed/);
+});
+
+/** An object with one XDP program `main` (code as given) and .text functions `f` and `g`. */
+function synthetic(code: Uint8Array, relocs: Array<{ offset: number; symbol: string; type?: number }> = []): CoreObject {
+  const text = concat(mov0(), exit(), call(1, -3), exit()); // f: return 0; g: calls f pc-relative
+  return CoreObject.open(buildElf({
+    sections: [
+      { name: 'xdp', flags: SHF.ALLOC | SHF.EXECINSTR, data: code },
+      { name: '.text', flags: SHF.ALLOC | SHF.EXECINSTR, data: text },
+      { name: 'license', flags: SHF.ALLOC, data: cstr('GPL') },
+    ],
+    symbols: [
+      { name: 'main', section: 'xdp', value: 0, size: code.length, type: STT.FUNC },
+      { name: 'f', section: '.text', value: 0, size: 16, type: STT.FUNC },
+      { name: 'g', section: '.text', value: 16, size: 16, type: STT.FUNC },
+      { name: '_license', section: 'license', value: 0, size: 4, type: STT.OBJECT },
+    ],
+    relocs: relocs.map((r) => ({ section: 'xdp', type: R_BPF.R64_64, ...r })),
+  }).bytes);
+}
+
+test('synthetic: a subprogram calling another pc-relative inside .text, and a function called twice, placed once', () => {
+  using object = synthetic(concat(call(1, -1), call(1, -1), exit()), [
+    { offset: 0, symbol: 'g', type: R_BPF.R64_32 }, { offset: 8, symbol: 'f', type: R_BPF.R64_32 },
+  ]);
+  const r = relocate(object, 'main');
+  assert.is(r.functionCount, 3);
+  assert.equal(calls(r).map((c) => c.index + c.imm + 1), [3, 5, 5]); // main -> g (3), main -> f (5), g -> f (5)
+});
+
+test('synthetic: what is neither map, data nor code, a callback without relocation, a cut ld_imm64, a call into a function', () => {
+  using license = synthetic(concat(ldImm64(1, 0, 0), mov0(), exit()), [{ offset: 0, symbol: '_license' }]);
+  assert.match(relocationError(license, 'main'), "program 'main': instruction 0: relocation against '_license' in section 'license', which holds neither maps, global data nor code");
+  using callback = synthetic(concat(ldImm64(1, 4, 0), mov0(), exit()));
+  assert.match(relocationError(callback, 'main'), "program 'main': instruction 0: a callback address (BPF_PSEUDO_FUNC) without a relocation");
+  // main's last instruction is the first half of an ld_imm64; the second half is the next function's
+  using cut = CoreObject.open(buildElf({
+    sections: [{ name: 'xdp', flags: SHF.ALLOC | SHF.EXECINSTR, data: concat(mov0(), ldImm64(1, 0, 0), exit()) }, { name: '.data', flags: SHF.ALLOC | SHF.WRITE, data: new Uint8Array(8) }],
+    symbols: [
+      { name: 'main', section: 'xdp', value: 0, size: 16, type: STT.FUNC },
+      { name: 'next', section: 'xdp', value: 16, size: 16, type: STT.FUNC },
+      { name: 'x', section: '.data', value: 0, size: 8, type: STT.OBJECT },
+    ],
+    relocs: [{ section: 'xdp', offset: 8, symbol: 'x', type: R_BPF.R64_64 }],
+  }).bytes);
+  assert.match(relocationError(cut, 'main'), "program 'main': instruction 1: ld_imm64 of 'x' is cut off by the end of the function");
+  using inside = synthetic(concat(call(1, 0), mov0(), exit()));
+  assert.match(relocationError(inside, 'main'), "program 'main': instruction 0: call targets offset 8 of 'xdp', where no function starts");
 });
 
 test('every program of every fixture relocates or says why, in both byte orders', () => {
