@@ -9,6 +9,7 @@ import { ElfError } from '../../src/elf/errors.js';
 import { CoreObject, type RelocatedProgram } from '../../src/elf/open.js';
 import { R_BPF, SHF, STT, buildElf, call, concat, cstr, exit, ldImm64, mov0 } from './elf-builder.js';
 import { fixtureObjects, fixturesDir } from './fixture-files.js';
+import { loadCoreSync } from '../../src/wasm/core.js';
 
 const LD_IMM64 = 0x18, CALL = 0x85;
 const PSEUDO_MAP_FD = 1, PSEUDO_MAP_VALUE = 2, PSEUDO_CALL = 1, PSEUDO_FUNC = 4;
@@ -214,6 +215,21 @@ test('synthetic: what is neither map, data nor code, a callback without relocati
   assert.match(relocationError(cut, 'main'), "program 'main': instruction 1: ld_imm64 of 'x' is cut off by the end of the function");
   using inside = synthetic(concat(call(1, 0), mov0(), exit()));
   assert.match(relocationError(inside, 'main'), "program 'main': instruction 0: call targets offset 8 of 'xdp', where no function starts");
+});
+
+test('images and objects are freed: relocating and reopening many times does not grow WASM memory', () => {
+  const bytes = readFileSync(join(fixturesDir, 'globals.o'));
+  const round = (): void => {
+    for (let i = 0; i < 50; i++) {
+      using object = CoreObject.open(bytes);
+      for (let k = 0; k < 10; k++) relocate(object, 'socket_snap');
+    }
+  };
+  round();
+  const memory = loadCoreSync().memory;
+  const before = memory.buffer.byteLength;
+  for (let i = 0; i < 5; i++) round();
+  assert.is(memory.buffer.byteLength, before);
 });
 
 test('every program of every fixture relocates or says why, in both byte orders', () => {
