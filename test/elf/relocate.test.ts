@@ -150,11 +150,21 @@ test('what cannot be relocated is an error naming program, instruction and symbo
   assert.match(relocationError(externs, 'ksym_read'), /'bpf_prog_active' is an unresolved extern/);
   const noKconfig = fakeFds(externs);
   noKconfig[externs.info.maps.findIndex((m) => m.origin === 'kconfig')] = -1;
-  assert.match(relocationError(externs, 'kconfig_read', noKconfig), "'LINUX_KERNEL_VERSION' refers to map '.kconfig', which was not created");
+  assert.match(relocationError(externs, 'kconfig_read', noKconfig), /'(LINUX_KERNEL_VERSION|CONFIG_\w+)' refers to map '\.kconfig', which was not created/);
 });
 
-test('a .kconfig extern is a map value of the .kconfig map', () => {
+test('a .kconfig extern is a map value of the .kconfig map; the variables say how their values are written', () => {
   using externs = open('externs.o');
+  const vars = externs.kconfigVariables().map((k) => [k.name, k.kind, k.size, k.weak, k.signed]);
+  assert.equal(vars.sort(), [
+    ['CONFIG_BPF_SYSCALL', 'bool', 1, false, false], ['CONFIG_DEFAULT_HOSTNAME', 'char-array', 16, true, false],
+    ['CONFIG_EBPF_FIXTURE_ABSENT', 'tristate', 4, true, false], ['CONFIG_HZ', 'int', 4, true, true],
+    ['LINUX_KERNEL_VERSION', 'int', 4, false, false],
+  ]);
+  const layout = externs.kconfigVariables();
+  const kconfigMap = externs.info.maps.find((m) => m.origin === 'kconfig')!;
+  for (const k of layout) assert.ok(k.offset % Math.min(k.size, 8) === 0 || k.kind === 'char-array', k.name);
+  assert.ok(Math.max(...layout.map((k) => k.offset + k.size)) <= kconfigMap.valueSize);
   const r = relocate(externs, 'kconfig_read');
   const kconfig = loads(r).find((i) => i.imm === mapFd(externs, '.kconfig'))!;
   assert.is(kconfig.src, PSEUDO_MAP_VALUE);
