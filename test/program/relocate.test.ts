@@ -124,6 +124,12 @@ test('relocs.o: xdp_sum (pc-relative call, bpf_loop callback) and tc_sum share a
   assert.is(tc.type, ProgramType.SchedCLS);
 });
 
+test('a ring buffer of 1000 bytes is created with a power-of-two number of pages, as libbpf does', () => {
+  using system = new System().loadElf(fixture('relocs.o'));
+  const size = system.getMapByName('events')!.maxEntries;
+  assert.ok(size >= 4096 && (size & (size - 1)) === 0, `${size}`);
+});
+
 test('func and line info reach the kernel: bpftool shows every function and its source lines', () => {
   using system = new System().loadElf(fixture('globals.o'));
   using snap = system.getProgramByName('socket_snap')!.load();
