@@ -12,7 +12,7 @@ import type { FD } from '../sys/bpf.js';
 import { MapType } from '../sys/generated.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { kernelObjectName } from './name.js';
-import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
+import { kernelMaxEntries, loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
 
@@ -167,37 +167,13 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
     keySize: spec.keySize === 0 ? undefined : spec.keySize,
     valueSize: spec.valueSize === 0 ? undefined : spec.valueSize,
     // 0 lets EbpfMap choose (possible CPUs for perf event arrays, 0 where the kernel wants 0).
-    maxEntries: spec.maxEntries === 0 ? undefined : RING_BUFFERS.has(spec.type) ? ringBufferSize(spec.maxEntries) : spec.maxEntries,
+    maxEntries: spec.maxEntries === 0 ? undefined : kernelMaxEntries(spec.type, spec.maxEntries),
     flags: spec.flags,
     numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
     mapExtra: BigInt(spec.mapExtra),
     persistentPath: persistentPath ?? undefined,
     innerMap: inner === undefined ? undefined : kernelMapSpec(object, { ...inner, persistentPath: null, pinning: 0 }, options),
   };
-}
-
-const RING_BUFFERS = new Set<number>([MapType.RingBuf, MapType.UserRingBuf]);
-let pageSize: number | undefined;
-
-/** The page size, from the auxiliary vector the kernel gave this process (AT_PAGESZ). */
-function systemPageSize(): number {
-  if (pageSize !== undefined) return pageSize;
-  const AT_PAGESZ = 6n;
-  const auxv = readFileSync('/proc/self/auxv');
-  const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
-  pageSize = 4096;
-  for (let at = 0; at + 16 <= auxv.byteLength; at += 16) {
-    if (view.getBigUint64(at, true) === AT_PAGESZ) pageSize = Number(view.getBigUint64(at + 8, true));
-  }
-  return pageSize;
-}
-
-/** As libbpf does: a ring buffer's size rounded up to a power-of-two multiple of the page size, which the kernel requires. */
-function ringBufferSize(size: number): number {
-  const page = systemPageSize();
-  let rounded = page;
-  while (rounded < size && rounded * 2 <= 0x80000000) rounded *= 2;
-  return rounded;
 }
 
 /** Creates the map of spec with its initial value (global data, .kconfig) written; .rodata and .kconfig are frozen. */
