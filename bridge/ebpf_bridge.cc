@@ -1,6 +1,7 @@
-// ebpf_bridge: the syscalls ebpf needs and nothing else (see BRIDGE-API.md at the worktree root and
+// ebpf_bridge: the syscalls ebpf needs and nothing else (its interface: NativeBridge in
 // src/sys/native.ts). A call that reaches the kernel returns its result or -errno and never throws;
-// exceptions are only for programmer errors (wrong argument types, offsets outside a buffer).
+// exceptions are only for programmer errors: a TypeError for a missing or wrong-typed argument or a
+// number that is not an integer, a RangeError for an integer out of range or an offset outside a buffer.
 //
 // `bpf`, `setPointers`, `bpfPrepare` and `bpfRun` are the hot path (one call per map lookup), so they
 // are written against the plain Node-API C interface: no allocation, no C++ objects, no exceptions on
