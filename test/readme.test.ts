@@ -7,7 +7,7 @@
 // - A ```text block right after a `readme-test` sh block is that command's output (lines in any order).
 // - The quick start's sample output is what `ebpf inspect` prints, and every fixture named exists.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -122,7 +122,12 @@ test('the quick start: its fixture exists and its sample output is what `ebpf in
   assert.ok(quickStart?.output !== undefined, 'quick start with sample output');
   const fixture = /npx ebpf inspect (\S+)/.exec(quickStart!.code)![1]!;
   for (const [, path] of readme.matchAll(/(test\/fixtures\/[\w.]+\.o)/g)) assert.ok(existsSync(join(packageRoot, path!)), `${path} exists`);
-  const printed = execFileSync(process.execPath, [join(packageRoot, 'dist', 'src', 'cli', 'main.js'), 'inspect', fixture], { cwd: packageRoot, encoding: 'utf8' }).split('\n');
+  // npx runs the bin itself (a shell exec): it must be executable and start with a shebang, which
+  // `npm run build` (also prepare and pretest) sees to; npm only does it for installed dependencies.
+  const bin = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
+  assert.ok((statSync(bin).mode & 0o111) !== 0, `${bin} is executable`);
+  assert.ok(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n'), `${bin} starts with a shebang`);
+  const printed = execFileSync(bin, ['inspect', fixture], { cwd: packageRoot, encoding: 'utf8' }).split('\n');
   const sample = quickStart!.output!.split('\n');
   const shown = sample.indexOf('...') < 0 ? sample : sample.slice(0, sample.indexOf('...'));
   assert.equal(printed.slice(0, shown.length), shown);
