@@ -42,7 +42,13 @@ export interface KconfigVariable {
   signed: boolean;
 }
 
-/** An object opened by the core, held until close(). */
+// Frees what a collected CoreObject left open. Only a safety net: close() is the contract.
+const leaked = new FinalizationRegistry<{ core: CoreExports; obj: number; data: number }>(({ core, obj, data }) => {
+  core.ebpf_object_close(obj);
+  core.ebpf_free(data);
+});
+
+/** An object opened by the core, held until close() (or, as a last resort, garbage collection). */
 export class CoreObject implements Disposable {
   readonly info: ObjectInfo;
   readonly #core: CoreExports;
@@ -54,6 +60,7 @@ export class CoreObject implements Disposable {
     this.#data = data;
     this.#obj = obj;
     this.info = info;
+    leaked.register(this, { core, obj, data }, this);
   }
 
   /** Copies bytes into WASM memory once and parses them; throws ElfError for malformed input. */
@@ -155,6 +162,7 @@ export class CoreObject implements Disposable {
   /** Frees the object and its copy of the bytes (idempotent). */
   close(): void {
     if (this.#obj === 0) return;
+    leaked.unregister(this);
     this.#core.ebpf_object_close(this.#obj);
     this.#core.ebpf_free(this.#data);
     this.#obj = 0;
