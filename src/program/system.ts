@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { inspect, mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec, type RelocationInfo } from '../inspect.js';
 import { EbpfMap, type MapSpec } from '../map/map.js';
 import { MapType } from '../sys/generated.js';
+import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
 import { kernelObjectName } from './name.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
@@ -25,6 +26,8 @@ export interface SystemLoadOptions {
   programTypes?: Record<string, ProgramType>;
   /** Where maps with `pinning: LIBBPF_PIN_BY_NAME` are reused from or pinned to (default /sys/fs/bpf). */
   pinRoot?: string;
+  /** `.rodata` variables to set before load, on top of (and overriding) those of setConstants. */
+  constants?: Constants;
 }
 
 /** A program of the object that cannot be loaded yet; load() says why. */
@@ -45,6 +48,19 @@ class UnloadableProgram extends Program {
 export class System implements Disposable {
   readonly #maps = new Map<string, EbpfMap>();
   readonly #programs = new Map<string, Program>();
+  #constants: Constants = {};
+
+  /**
+   * Values for `const volatile` variables in `.rodata` / `.rodata.*`, written into every later load
+   * before the maps are frozen (libbpf skeleton rodata, cilium/ebpf's RewriteConstants). Replaces the
+   * constants set before; `setConstants({})` clears them. A load fails with a ConstantError if a name
+   * is not a `.rodata` variable of its object or a value does not fit the variable's BTF type.
+   */
+  setConstants(constants: Constants): this {
+    checkConstantValues(constants);
+    this.#constants = { ...constants };
+    return this;
+  }
 
   /** Reads the object at path and loads it (see load). */
   loadElf(path: string, options: SystemLoadOptions = {}): this {
@@ -58,14 +74,16 @@ export class System implements Disposable {
    * cannot be created, the maps created so far are closed.
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
-    const object = inspect(bytes);
+    const constants = { ...this.#constants, ...options.constants };
+    const object = inspect(bytes, { btfTypes: Object.keys(constants).length > 0 });
     if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
+    const rodata = rodataWithConstants(bytes, object, constants);
     const maps = new Map<string, EbpfMap>();
     try {
       for (const spec of object.maps) {
         if (spec.innerTemplate || spec.origin === 'kconfig') continue;
         if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
-        maps.set(spec.name, createMap(bytes, object, spec, options));
+        maps.set(spec.name, createMap(bytes, object, spec, options, rodata.get(spec.index)));
       }
     } catch (e) {
       for (const map of maps.values()) map.close();
@@ -138,10 +156,11 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
   };
 }
 
-function createMap(bytes: Uint8Array, object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): EbpfMap {
+/** `contents`: the initial value with constants written in (rodataWithConstants), if any. */
+function createMap(bytes: Uint8Array, object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions, contents?: Uint8Array): EbpfMap {
   const map = EbpfMap.create(kernelMapSpec(object, spec, options));
   try {
-    const data = mapInitialData(bytes, spec);
+    const data = contents ?? mapInitialData(bytes, spec);
     if (data !== null) map.update(0, data);
     if (spec.origin === 'rodata') map.freeze();
   } catch (e) {
