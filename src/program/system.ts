@@ -8,6 +8,7 @@ import { inspect, mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, t
 import { EbpfMap, type MapSpec } from '../map/map.js';
 import { MapType } from '../sys/generated.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
+import { elfMapSizes } from './elf-map.js';
 import { kernelObjectName } from './name.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
@@ -144,10 +145,7 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
   return {
     name: kernelObjectName(spec.name),
     type: spec.type as MapType,
-    keySize: spec.keySize,
-    valueSize: spec.valueSize,
-    // 0 lets EbpfMap choose (possible CPUs for perf event arrays, 0 where the kernel wants 0).
-    maxEntries: spec.maxEntries === 0 ? undefined : spec.maxEntries,
+    ...elfMapSizes(spec),
     flags: spec.flags,
     numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
     mapExtra: BigInt(spec.mapExtra),
