@@ -76,10 +76,6 @@ void ebpf_btf_close(ebpf_btf_open_result *result) {
   free(s);
 }
 
-static void store_u32(uint8_t *p, uint32_t v, int big_endian) {
-  for (int i = 0; i < 4; i++) p[big_endian ? 3 - i : i] = (uint8_t)(v >> (8 * i));
-}
-
 static const ebpf_symbol *symbol_in(const ebpf_object *obj, uint32_t section, ebpf_str name) {
   for (uint32_t i = 1; i < obj->info.symbol_count; i++) {
     const ebpf_symbol *s = &obj->symbols[i];
@@ -114,7 +110,7 @@ int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
     const ebpf_btf_type *t = &b->info.types[id];
     uint8_t *rec = types + b->type_offsets[id];
     if (t->kind == EBPF_BTF_VAR && t->extra == 2) {
-      store_u32(rec + 12, 1, be); /* the kernel refuses extern VARs: the loader allocates them */
+      store_u32_order(rec + 12, 1, be); /* the kernel refuses extern VARs: the loader allocates them */
       continue;
     }
     if (t->kind != EBPF_BTF_DATASEC) continue;
@@ -151,12 +147,12 @@ int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
     if (t->vlen > 1 && sort_stable(b->mem, entries, t->vlen, sizeof *entries, var_before))
       return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory");
     for (uint32_t i = 0; i < t->vlen; i++) {
-      store_u32(rec + 12 + 12 * i, entries[i].type, be);
-      store_u32(rec + 12 + 12 * i + 4, entries[i].offset, be);
-      store_u32(rec + 12 + 12 * i + 8, entries[i].size, be);
+      store_u32_order(rec + 12 + 12 * i, entries[i].type, be);
+      store_u32_order(rec + 12 + 12 * i + 4, entries[i].offset, be);
+      store_u32_order(rec + 12 + 12 * i + 8, entries[i].size, be);
     }
     if (kconfig) end = ((const ebpf_map *)obj->maps.items)[obj->kconfig_map].value_size;
-    store_u32(rec + 8, sec ? sec->size : end, be);
+    store_u32_order(rec + 8, sec ? sec->size : end, be);
   }
   out->ptr = (const char *)copy;
   out->len = b->raw.size;

@@ -19,4 +19,6 @@ int relocs_read(ebpf_object *obj);                 /* relocs.c: raw entries of e
 int maps_legacy_read(ebpf_object *obj);            /* maps_legacy.c */
 int programs_read(ebpf_object *obj);               /* programs.c */
 int relocs_classify(ebpf_object *obj);             /* relocs.c: kinds, programs, final order */
+/* relocs.c: the program of `section` holding byte `offset` (exact_start: starting there), or -1. */
+int32_t relocs_find_program(const ebpf_object *obj, uint32_t section, uint32_t offset, int exact_start);
 #endif
