@@ -53,4 +53,32 @@ test('a constant that cannot be set fails the load before any map exists, and le
   assert.is(u32(system.getMapByName('.rodata')!.lookup(0), 0), 8);
 });
 
+/** Loads constants.o's `answer` with `constants` and test-runs it: its return value and the .data/.bss counters. */
+function answer(constants: Record<string, number | bigint | boolean | Uint8Array>): { retval: number; answers: number; misses: number } {
+  using system = new System().loadElf(fixture('constants.o'), { constants });
+  const program = system.getProgramByName('answer')!.load();
+  const { retval } = program.testRun({ data: new Uint8Array(64) });
+  return { retval, answers: u32(system.getMapByName('.data')!.lookup(0), 0), misses: u32(system.getMapByName('.bss')!.lookup(0), 0) };
+}
+
+test('a program behaves differently when its constants are changed', () => {
+  // port + bias + tweak + level + mac[5] + ratio * (limits.burst >> limits.shift) + (budget >> 40)
+  assert.equal(answer({}), { retval: 8080 - 100 - 3 + 0 + 1 + 3 * (16 >> 2) + 1, answers: 8, misses: 0 });
+  assert.equal(answer({
+    port: 80, bias: 0, tweak: 0, level: -1, mac: new Uint8Array([0, 0, 0, 0, 0, 9]), ratio: 1,
+    limits: new Uint8Array([0, 0, 0, 0, 32, 0, 1, 0]), budget: 5n << 40n,
+  }), { retval: 80 + 0 + 0 - 1 + 9 + 1 * (32 >> 1) + 5, answers: 8, misses: 0 });
+  assert.equal(answer({ enabled: false }), { retval: 0, answers: 7, misses: 1 });
+});
+
+test('globals.o: socket_snap clamps the packet length to the snap_len constant', () => {
+  const run = (constants: Record<string, number>): number => {
+    using system = new System().setConstants(constants).loadElf(fixture('globals.o'));
+    return system.getProgramByName('socket_snap')!.load().testRun({ data: new Uint8Array(200) }).retval;
+  };
+  assert.is(run({}), 64);
+  assert.is(run({ snap_len: 100 }), 100);
+  assert.is(run({ snap_len: 1000 }), 200 - 14); // skb->len after the Ethernet header is pulled
+});
+
 test.run();
