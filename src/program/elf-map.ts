@@ -3,7 +3,8 @@
 // of array-indexed maps and always gives fd-holding maps 4-byte values; libbpf gives a perf event
 // array without max_entries one slot per possible CPU and rounds ring buffer sizes up to a
 // power-of-2 number of pages; cilium/ebpf fills the key and value sizes of perf event arrays and
-// maps of maps. A size no loader could make valid is an error naming the map.
+// maps of maps. A size no loader could make valid is an error naming the map. And as libbpf does,
+// map types whose kernel side checks no BTF (or refuses it) are created without key/value BTF.
 import type { MapSpec as ElfMapSpec } from '../inspect.js';
 import { getPageSize } from '../map/host.js';
 import { MapType, type MapSpec } from '../map/map.js';
@@ -15,6 +16,13 @@ const U32_INDEXED = new Set<MapType>([
 /** Maps whose values user space writes as fds: value size 4. */
 const FD_VALUED = new Set<MapType>([MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.ArrayOfMaps, MapType.HashOfMaps]);
 const RING_BUFFERS = new Set<MapType>([MapType.RingBuf, MapType.UserRingBuf]);
+/** libbpf's list of map types created without key/value BTF: the kernel refuses it for most of them
+ *  (EINVAL for maps of maps, ENOTSUPP for sockmaps, ...), and a refused try costs a syscall. */
+const WITHOUT_BTF = new Set<MapType>([
+  MapType.PerfEventArray, MapType.CgroupArray, MapType.StackTrace, MapType.ArrayOfMaps, MapType.HashOfMaps,
+  MapType.DevMap, MapType.DevMapHash, MapType.CPUMap, MapType.XSKMap, MapType.SockMap, MapType.SockHash,
+  MapType.Queue, MapType.Stack, MapType.Arena,
+]);
 
 const U32_MAX = 0xffffffff;
 
@@ -58,4 +66,9 @@ export function elfMapSizes(spec: ElfMapSpec): Pick<MapSpec, 'keySize' | 'valueS
     valueSize: valueSize === 0 ? undefined : valueSize,
     maxEntries: maxEntries === 0 ? undefined : maxEntries,
   };
+}
+
+/** Whether a map of this ELF spec is created with the BTF of its key and value (libbpf's choice). */
+export function elfMapTakesBtf(spec: ElfMapSpec): boolean {
+  return !WITHOUT_BTF.has(spec.type as MapType);
 }

@@ -10,7 +10,7 @@ import { EbpfMap, type MapSpec } from '../map/map.js';
 import type { FD } from '../sys/bpf.js';
 import { MapType } from '../sys/generated.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
-import { elfMapSizes } from './elf-map.js';
+import { elfMapSizes, elfMapTakesBtf } from './elf-map.js';
 import { kernelObjectName } from './name.js';
 import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
@@ -177,7 +177,7 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
 function createMap(bytes: Uint8Array, object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions, btf: ObjectBtf,
   contents: Uint8Array | undefined): EbpfMap {
   const kernelSpec = kernelMapSpec(object, spec, options);
-  const withBtf = mapBtf(spec, btf);
+  const withBtf = elfMapTakesBtf(spec) ? mapBtf(spec, btf) : undefined;
   let map: EbpfMap;
   try {
     map = EbpfMap.create(withBtf === undefined ? kernelSpec : { ...kernelSpec, btf: withBtf });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { getNumOfPossibleCpus, getPageSize } from '../../src/map/host.js';
 import { System } from '../../src/program/system.js';
-import { kernelSuite } from '../kernel/support.js';
+import { kernelSuite, withBpffs } from '../kernel/support.js';
 
 const test = kernelSuite('program elf maps');
 const fixture = (name: string): string => fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url));
@@ -37,6 +37,18 @@ test('maps_defaults.o: ring buffers rounded up to a power-of-2 number of pages, 
   assert.is(ring('user_ring'), page === 4096 ? 8192 : page);
   assert.is(system.getMapByName('odd_ring')!.maxEntries, ring('odd_ring'));
   assert.equal(sizes(system, 'bare_events'), [4, 4, getNumOfPossibleCpus()]);
+});
+
+test('maps_btf.o: maps whose type takes no key/value BTF are created without it, the others with it', async () => {
+  await withBpffs((pinRoot) => {
+    using system = new System().loadElf(fixture('maps_btf.o'), { pinRoot });
+    const btfIds = (name: string): [boolean, boolean, boolean] => {
+      const info = system.getMapByName(name)!.info();
+      return [info.btfId !== 0, info.btfKeyTypeId !== 0, info.btfValueTypeId !== 0];
+    };
+    assert.equal(btfIds('flows'), [true, true, true]);
+    for (const name of ['array_of_maps', 'hash_of_maps', 'perf_events', 'pending']) assert.equal(btfIds(name), [false, false, false], name);
+  });
 });
 
 test.run();

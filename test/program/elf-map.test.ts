@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inspect, type MapSpec as ElfMapSpec } from '../../src/inspect.js';
 import { getPageSize } from '../../src/map/host.js';
-import { elfMapSizes, ringBufferSize } from '../../src/program/elf-map.js';
+import { elfMapSizes, elfMapTakesBtf, ringBufferSize } from '../../src/program/elf-map.js';
 
 const maps = (name: string): Map<string, ElfMapSpec> => {
   const object = inspect(readFileSync(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url))));
@@ -56,6 +56,12 @@ test('sizes no loader can make valid are errors naming the map', () => {
   assert.throws(() => elfMapSizes({ ...events, valueSize: 8 }), /^map "bare_events" \(perf_event_array\): value_size is 8; values of this type are u32 fds, so it must be 4 or left out$/);
   const counters = maps('goebpf_defaults.o').get('counters')!;
   assert.throws(() => elfMapSizes({ ...counters, keySize: 2 }), /map "counters" \(array\): key_size is 2/);
+});
+
+test('maps of maps, perf event arrays, queues and the like take no key/value BTF, as libbpf decides', () => {
+  const m = maps('maps_btf.o');
+  assert.equal(['flows', 'routes', 'pinned_stats', 'ring', 'array_of_maps', 'hash_of_maps', 'perf_events', 'pending'].map((n) => elfMapTakesBtf(m.get(n)!)),
+    [true, true, true, true, false, false, false, false]);
 });
 
 test.run();
