@@ -18,9 +18,12 @@ export class ConstantError extends Error {
   constructor(
     /** The variable's name. */
     readonly constant: string,
-    message: string,
+    /** What is wrong, without the names. */
+    readonly reason: string,
+    /** The object's name (loadElf: its path), when known. */
+    readonly object?: string,
   ) {
-    super(`constant "${constant}": ${message}`);
+    super(`${object === undefined ? '' : `${object}: `}constant "${constant}": ${reason}`);
   }
 }
 
@@ -56,9 +59,18 @@ function isRodata(section: string): boolean {
  * The initial contents of the object's `.rodata` maps with `constants` written in, by map index
  * (`MapSpec.index`); maps with no constant set are left out. `object` must come from
  * `inspect(bytes, { btfTypes: true })`. Throws a ConstantError for the first constant that cannot be
- * set, naming it and its section.
+ * set, naming it, its section and (when given) `objectName`.
  */
-export function rodataWithConstants(bytes: Uint8Array, object: ObjectInfo, constants: Constants): Map<number, Uint8Array> {
+export function rodataWithConstants(bytes: Uint8Array, object: ObjectInfo, constants: Constants, objectName?: string): Map<number, Uint8Array> {
+  try {
+    return writeConstants(bytes, object, constants);
+  } catch (e) {
+    if (e instanceof ConstantError && objectName !== undefined) throw new ConstantError(e.constant, e.reason, objectName);
+    throw e;
+  }
+}
+
+function writeConstants(bytes: Uint8Array, object: ObjectInfo, constants: Constants): Map<number, Uint8Array> {
   const contents = new Map<number, Uint8Array>();
   const names = Object.keys(constants);
   if (names.length === 0) return contents;

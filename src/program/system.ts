@@ -29,6 +29,8 @@ export interface SystemLoadOptions {
   pinRoot?: string;
   /** `.rodata` variables to set before load, on top of (and overriding) those of setConstants. */
   constants?: Constants;
+  /** The object's name in error messages (loadElf: its path). */
+  objectName?: string;
 }
 
 /** A program of the object that cannot be loaded yet; load() says why. */
@@ -68,7 +70,7 @@ export class System implements Disposable {
 
   /** Reads the object at path and loads it (see load). */
   loadElf(path: string, options: SystemLoadOptions = {}): this {
-    return this.load(readFileSync(path), options);
+    return this.load(readFileSync(path), { objectName: path, ...options });
   }
 
   /**
@@ -86,7 +88,7 @@ export class System implements Disposable {
     let btf: ObjectBtf = {};
     try {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
-      const rodata = rodataWithConstants(bytes, object, constants);
+      const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {

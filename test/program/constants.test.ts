@@ -117,6 +117,12 @@ test('unknown names and variables outside .rodata are refused, naming the sectio
   refused({ LICENSE: new Uint8Array(4) }, 'LICENSE', /char LICENSE\[4\] is in license, not a constant \(not in a \.rodata section\)/);
 });
 
+test('the object\'s name, when given, leads the message', () => {
+  assert.throws(() => rodataWithConstants(LE.bytes, LE.object, { port: -1 }, 'constants.o'), (e: unknown) =>
+    e instanceof ConstantError && e.object === 'constants.o' && e.reason === 'const volatile __u16 port in .rodata: -1 is out of range 0..65535'
+    && e.message === 'constants.o: constant "port": const volatile __u16 port in .rodata: -1 is out of range 0..65535');
+});
+
 test('values that are no ConstantValue kind are a TypeError, before any object is read', () => {
   assert.throws(() => new System().setConstants({ port: '80' as unknown as number }), (e: unknown) => e instanceof TypeError && /constant "port": the string "80" is not a number, bigint, boolean or Uint8Array/.test(e.message));
   assert.throws(() => patch({ port: null as unknown as number }), /constant "port": null is not/);
