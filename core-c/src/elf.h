@@ -14,6 +14,7 @@ int data_read_license_version(ebpf_object *obj);   /* data.c */
 int data_add_global_maps(ebpf_object *obj);        /* data.c */
 int data_add_kconfig_map(ebpf_object *obj);        /* maps_btf_data.c: needs BTF */
 int data_add_struct_ops_maps(ebpf_object *obj);    /* maps_btf_data.c */
+int data_set_datasec_types(ebpf_object *obj);      /* maps_btf_data.c: value_type_id of global data */
 int32_t data_kconfig_offset(const ebpf_object *obj, ebpf_str name); /* -1 when not a kconfig variable */
 int relocs_read(ebpf_object *obj);                 /* relocs.c: raw entries of every SHT_REL */
 int maps_legacy_read(ebpf_object *obj);            /* maps_legacy.c */

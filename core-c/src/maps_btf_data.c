@@ -1,7 +1,8 @@
 /* Maps a loader derives from BTF data sections rather than from map definitions:
  * - ".kconfig": the extern __kconfig variables, packed as libbpf packs them (by descending
  *   alignment, then ascending size, then name), in one read-only array map;
- * - ".struct_ops" / ".struct_ops.link": one BPF_MAP_TYPE_STRUCT_OPS map per variable. */
+ * - ".struct_ops" / ".struct_ops.link": one BPF_MAP_TYPE_STRUCT_OPS map per variable;
+ * and the BTF value type (the DATASEC of the same name) of the .data/.rodata/.bss maps. */
 #include <string.h>
 
 #include "btf.h"
@@ -134,6 +135,24 @@ int data_add_struct_ops_maps(ebpf_object *obj) {
         }
       }
     }
+  }
+  return 0;
+}
+
+int data_set_datasec_types(ebpf_object *obj) {
+  const btf *b = (const btf *)obj->info.btf;
+  if (!b) return 0;
+  ebpf_map *maps = (ebpf_map *)obj->maps.items;
+  for (uint32_t i = 0; i < obj->maps.count; i++) {
+    ebpf_map *m = &maps[i];
+    if (m->origin < EBPF_MAP_DATA || m->origin > EBPF_MAP_BSS) continue;
+    char name[256];
+    if (m->name.len >= sizeof name) continue;
+    memcpy(name, m->name.ptr, m->name.len);
+    name[m->name.len] = 0;
+    const ebpf_btf_type *sec = btf_find_datasec(b, name);
+    /* string literal sections (.rodata.str1.1) have no DATASEC: such maps get no BTF */
+    if (sec) m->value_type_id = (uint32_t)(sec - b->info.types);
   }
   return 0;
 }

@@ -85,6 +85,7 @@ export class System implements Disposable {
     const core = CoreObject.open(bytes, { btfTypes: Object.keys(constants).length > 0 });
     const object = core.info;
     const maps = new Map<string, EbpfMap>();
+    const warnings: string[] = [];
     let btf: ObjectBtf = {};
     try {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
@@ -93,6 +94,10 @@ export class System implements Disposable {
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {
         if (spec.innerTemplate || spec.origin === 'kconfig') continue;
+        if (spec.origin === 'struct-ops') {
+          warnings.push(`map "${spec.name}" (${object.sections[spec.sectionIndex]?.name ?? 'struct_ops'}) is not created: struct_ops maps need the kernel's BTF for their type, which is not supported yet`);
+          continue;
+        }
         if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
         const map = createMap(bytes, object, spec, options, btf, rodata.get(spec.index));
         maps.set(spec.name, map);
@@ -115,6 +120,7 @@ export class System implements Disposable {
     this.#objects.push(core);
     if (btf.fd !== undefined) this.#btfs.push(btf.fd);
     if (btf.refused !== undefined) this.#warnings.push(btf.refused);
+    this.#warnings.push(...warnings);
     return this;
   }
 
@@ -220,6 +226,7 @@ function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, 
 
 function whyUnloadable(spec: ElfProgramSpec, type: ProgramType): string | undefined {
   if (type === ProgramType.Unspec) return 'the section name gives no program type: pass one in programTypes';
+  if (type === ProgramType.StructOps) return 'struct_ops programs need the BTF id of their kernel operations table, which is not supported yet';
   if (spec.needsBtfTarget) return `attaching to "${spec.attachTarget ?? ''}" needs its BTF id from the kernel's BTF, which is not supported yet`;
   return undefined;
 }
