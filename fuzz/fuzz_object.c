@@ -1,6 +1,7 @@
 /* libFuzzer target (`make fuzz`): arbitrary bytes opened as an eBPF ELF object with
  * ebpf_object_open, every record walked, every BTF type rendered and every program relocated with
- * made-up map fds (the image, func_info and line_info read whole), then closed. */
+ * made-up map fds (the image, func_info and line_info read whole), the BTF prepared for the kernel,
+ * then closed. */
 #include "fuzz_walk.h"
 
 static void relocate_all(ebpf_object *obj, const ebpf_object_info *info) {
@@ -33,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (info) {
       walk_object(info, copy, size);
       relocate_all(obj, info);
+      const ebpf_str *blob = ebpf_btf_kernel_blob(obj);
+      if (blob) touch_str(*blob);
     }
     ebpf_object_close(obj);
   }

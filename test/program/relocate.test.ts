@@ -3,11 +3,12 @@
 // (shared subprograms, a bpf_loop callback), func/line info reaching the kernel, BTF for maps, and
 // clear errors for what cannot be loaded yet.
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { ProgramType } from '../../src/program/program.js';
 import { System, UnsupportedError } from '../../src/program/system.js';
+import { VerifierError } from '../../src/program/verifier.js';
 import { kernelSuite } from '../kernel/support.js';
 
 const test = kernelSuite('program relocate');
@@ -145,11 +146,30 @@ test('maps get the object\'s BTF: BTF maps their key and value types, global dat
   assert.ok(bss.btfValueTypeId > 0);
 });
 
-test('BTF the kernel refuses: a warning, and maps and programs load without it', () => {
+test('kfunc declarations (.ksyms extern FUNCs) are rewritten so the kernel takes the object\'s BTF', () => {
   using system = new System().loadElf(fixture('externs.o'));
+  assert.equal(system.warnings, []);
+  assert.ok(system.getMapByName('.bss')!.info().btfId > 0);
+});
+
+test('BTF the kernel refuses: a warning, maps and programs load without it', () => {
+  // Function "record" renamed "rec-rd", no C identifier: the core reads the BTF, the kernel refuses it.
+  const bytes = new Uint8Array(readFileSync(fixture('relocs.o')));
+  const name = new TextEncoder().encode('\0record\0');
+  let patched = 0;
+  for (let at = bytes.indexOf(0); at >= 0; at = bytes.indexOf(0, at + 1)) {
+    if (name.every((b, i) => bytes[at + i] === b)) { bytes[at + 4] = 0x2d; patched++; }
+  }
+  assert.ok(patched > 0);
+  using system = new System().load(bytes);
   assert.is(system.warnings.length, 1);
   assert.match(system.warnings[0]!, /^the kernel refused the object's BTF \(BPF_BTF_LOAD: EINVAL: .*\); its maps and programs load without BTF$/);
   assert.is(system.getMapByName('.bss')!.info().btfId, 0);
+  using tc = system.getProgramByName('tc_sum')!.load();
+  assert.is(tc.info().btfId, 0);
+  assert.is(tc.testRun({ data: udpPacket(64, 1), ctx: new Uint8Array(192) }).retval, 0);
+  // a bpf_loop callback needs func_info, which comes with BTF
+  assert.throws(() => system.getProgramByName('xdp_sum')!.load(), (e: unknown) => e instanceof VerifierError && /missing btf func_info/.test(e.message));
 });
 
 test('struct_ops maps are not created (a warning says why), the rest of the object is', () => {
