@@ -10,7 +10,7 @@ import { EbpfMap, type MapSpec } from '../map/map.js';
 import type { FD } from '../sys/bpf.js';
 import { MapType } from '../sys/generated.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
-import { elfMapSizes, elfMapTakesBtf } from './elf-map.js';
+import { elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots } from './elf-map.js';
 import { kernelObjectName } from './name.js';
 import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
@@ -90,6 +90,8 @@ export class System implements Disposable {
     try {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
       const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
+      const slots = initialSlots(bytes, object);
+      warnings.push(...slots.leftEmpty);
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {
@@ -103,6 +105,7 @@ export class System implements Disposable {
         maps.set(spec.name, map);
         byIndex[spec.index] = map;
       }
+      fillInitialSlots(slots.slots, byIndex);
       const programs = new Map<string, Program>();
       for (const spec of object.programs) {
         if (spec.subprogram) continue;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { getNumOfPossibleCpus, getPageSize } from '../../src/map/host.js';
 import { System } from '../../src/program/system.js';
+import { SyscallError } from '../../src/sys/errors.js';
 import { kernelSuite, withBpffs } from '../kernel/support.js';
 
 const test = kernelSuite('program elf maps');
@@ -48,6 +49,17 @@ test('maps_btf.o: maps whose type takes no key/value BTF are created without it,
     };
     assert.equal(btfIds('flows'), [true, true, true]);
     for (const name of ['array_of_maps', 'hash_of_maps', 'perf_events', 'pending']) assert.equal(btfIds(name), [false, false, false], name);
+  });
+});
+
+test('maps_btf.o: array_of_maps starts with inner_b in slot 1, as its definition says; other slots stay empty', async () => {
+  await withBpffs((pinRoot) => {
+    using system = new System().loadElf(fixture('maps_btf.o'), { pinRoot });
+    const outer = system.getMapByName('array_of_maps')!;
+    const slot = outer.lookup(1);
+    assert.is(new DataView(slot.buffer, slot.byteOffset).getUint32(0, true), system.getMapByName('inner_b')!.info().id);
+    assert.throws(() => outer.lookup(0), (e: unknown) => e instanceof SyscallError && e.code === 'ENOENT');
+    assert.equal(system.warnings, []);
   });
 });
 

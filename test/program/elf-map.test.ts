@@ -6,8 +6,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inspect, type MapSpec as ElfMapSpec } from '../../src/inspect.js';
 import { getPageSize } from '../../src/map/host.js';
-import { elfMapSizes, elfMapTakesBtf, ringBufferSize } from '../../src/program/elf-map.js';
+import { elfMapSizes, elfMapTakesBtf, initialSlots, ringBufferSize } from '../../src/program/elf-map.js';
 
+const read = (name: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url)));
 const maps = (name: string): Map<string, ElfMapSpec> => {
   const object = inspect(readFileSync(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url))));
   return new Map(object.maps.map((m) => [m.name, m]));
@@ -62,6 +63,22 @@ test('maps of maps, perf event arrays, queues and the like take no key/value BTF
   const m = maps('maps_btf.o');
   assert.equal(['flows', 'routes', 'pinned_stats', 'ring', 'array_of_maps', 'hash_of_maps', 'perf_events', 'pending'].map((n) => elfMapTakesBtf(m.get(n)!)),
     [true, true, true, true, false, false, false, false]);
+});
+
+test('initial slots of maps of maps come from .rel.maps and the BTF offset of `values`', () => {
+  const bytes = read('maps_btf.o');
+  const { slots, leftEmpty } = initialSlots(bytes, inspect(bytes));
+  assert.equal(slots.map(({ outer, slot, inner }) => [outer.name, slot, inner.name]), [['array_of_maps', 1, 'inner_b']]);
+  assert.equal(leftEmpty, []);
+  const none = read('globals.o');
+  assert.equal(initialSlots(none, inspect(none)), { slots: [], leftEmpty: [] });
+});
+
+test('a .maps reference outside `values` is an error naming the map', () => {
+  const bytes = read('maps_btf.o');
+  const object = inspect(bytes);
+  const relocations = object.relocations.map((r) => (r.kind === 'data-slot' ? { ...r, offset: r.offset - 4 } : r));
+  assert.throws(() => initialSlots(bytes, { ...object, relocations }), /^map "array_of_maps" \(\.maps\): the reference to "inner_b" at offset \d+ of its definition is not a slot of its `values`$/);
 });
 
 test.run();
