@@ -58,7 +58,7 @@ function isRodata(section: string): boolean {
 /**
  * The initial contents of the object's `.rodata` maps with `constants` written in, by map index
  * (`MapSpec.index`); maps with no constant set are left out. `object` must come from
- * `inspect(bytes, { btfTypes: true })`. Throws a ConstantError for the first constant that cannot be
+ * `inspect(bytes, { btfTypes: true })` (`withoutC: true` is enough, and much cheaper). Throws a ConstantError for the first constant that cannot be
  * set, naming it, its section and (when given) `objectName`.
  */
 export function rodataWithConstants(bytes: Uint8Array, object: ObjectInfo, constants: Constants, objectName?: string): Map<number, Uint8Array> {
@@ -78,12 +78,12 @@ function writeConstants(bytes: Uint8Array, object: ObjectInfo, constants: Consta
   const types = object.btf?.types;
   if (!types) {
     throw new ConstantError(names[0]!, object.btf
-      ? 'the object was inspected without its BTF types (inspect(bytes, { btfTypes: true }))'
+      ? 'the object was inspected without its BTF types (inspect(bytes, { btfTypes: true, withoutC: true }))'
       : 'the object has no BTF, so its .rodata variables cannot be found by name (compile with clang -g)');
   }
   const variables = variablesByName(object, types);
   for (const name of names) {
-    const variable = rodataVariable(name, variables.get(name) ?? []);
+    const variable = rodataVariable(types, name, variables.get(name) ?? []);
     const map = object.maps.find((m) => m.origin === 'rodata' && m.sectionIndex === variable.sectionIndex);
     if (!map) throw new ConstantError(name, `section ${variable.section} has no map to write it into`);
     let data = contents.get(map.index);
@@ -93,7 +93,7 @@ function writeConstants(bytes: Uint8Array, object: ObjectInfo, constants: Consta
     }
     const offset = variableOffset(object, variable);
     const shape = valueShape(types, variable.type);
-    const where = `${describeVariable(variable)} in ${variable.section}`;
+    const where = `${describeVariable(types, variable.type)} in ${variable.section}`;
     if (offset + shape.size > data.length) {
       throw new ConstantError(name, `${where} lies at ${offset}..${offset + shape.size}, past the section's ${data.length} bytes`);
     }
@@ -119,7 +119,7 @@ function variablesByName(object: ObjectInfo, types: readonly BtfType[]): Map<str
 }
 
 /** The one `.rodata` variable called `name`, or a ConstantError saying why there is none. */
-function rodataVariable(name: string, candidates: Variable[]): Variable {
+function rodataVariable(types: readonly BtfType[], name: string, candidates: Variable[]): Variable {
   const rodata = candidates.filter((v) => isRodata(v.section));
   if (rodata.length === 1) return rodata[0]!;
   if (rodata.length > 1) {
@@ -131,7 +131,7 @@ function rodataVariable(name: string, candidates: Variable[]): Variable {
     : other.section === '.data' ? 'writable: update the .data map after load instead'
     : other.section === '.kconfig' ? 'an extern the loader resolves from the kernel configuration'
     : 'not in a .rodata section';
-  throw new ConstantError(name, `${describeVariable(other)} is in ${other.section}, not a constant (${why})`);
+  throw new ConstantError(name, `${describeVariable(types, other.type)} is in ${other.section}, not a constant (${why})`);
 }
 
 /** The variable's byte offset in its section: its ELF symbol's value, else the DATASEC offset. */
@@ -163,7 +163,7 @@ function valueShape(types: readonly BtfType[], variable: BtfType): ValueShape {
         return { kind: 'bytes', size: sizeOf(types, type.id) };
     }
   }
-  throw new ConstantError(variable.name, `the BTF type of ${describeVariable({ type: variable })} does not resolve`);
+  throw new ConstantError(variable.name, `the BTF type ${variable.type ?? 0} of variable "${variable.name}" does not resolve`);
 }
 
 function sizeOf(types: readonly BtfType[], id: number): number {
@@ -207,9 +207,25 @@ function writeValue(target: Uint8Array, shape: ValueShape, value: ConstantValue,
   }
 }
 
-/** "const volatile __u16 port", from the VAR's rendered C. */
-function describeVariable(variable: { type: BtfType }): string {
-  return variable.type.c.replace(/;$/, '');
+const QUALIFIERS = ['const', 'volatile', 'restrict'] as const;
+
+/** "const volatile __u8 mac[6]": the VAR's declaration in short, for messages (typedefs by name). */
+function describeVariable(types: readonly BtfType[], variable: BtfType): string {
+  const qualifiers = new Set<string>();
+  let dimensions = '';
+  let type = types[variable.type ?? 0];
+  let base = 'void';
+  for (let hops = 0; type && hops < 64; hops++) {
+    if ((QUALIFIERS as readonly string[]).includes(type.kind)) qualifiers.add(type.kind);
+    else if (type.kind === 'array') dimensions += `[${type.nelems ?? 0}]`;
+    else if (type.kind !== 'type_tag') {
+      const tag = type.kind === 'struct' || type.kind === 'union' ? `${type.kind} ` : type.kind === 'enum' || type.kind === 'enum64' ? 'enum ' : '';
+      base = type.kind === 'ptr' ? 'pointer' : `${tag}${type.name || '(anonymous)'}`;
+      break;
+    }
+    type = types[type.type ?? 0];
+  }
+  return [...QUALIFIERS.filter((q) => qualifiers.has(q)), base, `${variable.name}${dimensions}`].join(' ');
 }
 
 function describeValue(value: unknown): string {

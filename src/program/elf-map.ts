@@ -89,14 +89,14 @@ const SLOT_SIZE = 8;
  * The slots `.values = { [i] = &map }` fills in the object's BTF maps of maps (its `.rel.maps`
  * relocations, as libbpf reads them), and why the others are left empty (program array slots name
  * programs, which load later). The slot index needs the offset of `values` in the definition's BTF
- * struct: the object's BTF types are read (inspect with btfTypes) only when there are such slots.
+ * struct: the object's BTF types are read again (without C) only when there are such slots.
  */
 export function initialSlots(bytes: Uint8Array, object: ObjectInfo): { slots: InitialSlot[]; leftEmpty: string[] } {
   const slots: InitialSlot[] = [];
   const leftEmpty: string[] = [];
   const relocations = object.relocations.filter((r) => r.kind === 'data-slot' && r.section === '.maps' && r.map !== null);
   if (relocations.length === 0) return { slots, leftEmpty };
-  const types = object.btf?.types ?? inspect(bytes, { btfTypes: true }).btf?.types ?? [];
+  const types = object.btf?.types ?? inspect(bytes, { btfTypes: true, withoutC: true }).btf?.types ?? [];
   for (const relocation of relocations) {
     const outer = object.maps[relocation.map!]!;
     const valuesOffset = definitionValuesOffset(types, relocation.section, outer.name);

@@ -82,7 +82,7 @@ export class System implements Disposable {
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
     const constants = { ...this.#constants, ...options.constants };
-    const core = CoreObject.open(bytes, { btfTypes: Object.keys(constants).length > 0 });
+    const core = CoreObject.open(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const object = core.info;
     const maps = new Map<string, EbpfMap>();
     const warnings: string[] = [];

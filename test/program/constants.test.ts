@@ -123,6 +123,15 @@ test('the object\'s name, when given, leads the message', () => {
     && e.message === 'constants.o: constant "port": const volatile __u16 port in .rodata: -1 is out of range 0..65535');
 });
 
+test('BTF types inspected without C renderings give the same bytes and messages', () => {
+  const plain = inspect(LE.bytes, { btfTypes: true, withoutC: true });
+  assert.ok(plain.btf!.types!.every((t) => t.c === ''));
+  assert.equal(plain.btf!.types!.map(({ c: _c, ...t }) => t), LE.object.btf!.types!.map(({ c: _c, ...t }) => t));
+  const constants = { port: 443, limits: new Uint8Array(8), enabled: true };
+  assert.equal(rodataWithConstants(LE.bytes, plain, constants), patch(constants));
+  assert.throws(() => rodataWithConstants(LE.bytes, plain, { mac: 1 }), /const volatile __u8 mac\[6\] in \.rodata is not an integer/);
+});
+
 test('values that are no ConstantValue kind are a TypeError, before any object is read', () => {
   assert.throws(() => new System().setConstants({ port: '80' as unknown as number }), (e: unknown) => e instanceof TypeError && /constant "port": the string "80" is not a number, bigint, boolean or Uint8Array/.test(e.message));
   assert.throws(() => patch({ port: null as unknown as number }), /constant "port": null is not/);
