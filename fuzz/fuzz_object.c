@@ -34,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (info) {
       walk_object(info, copy, size);
       relocate_all(obj, info);
+      const ebpf_kconfig_vars *kconfig = ebpf_object_kconfig(obj);
+      for (uint32_t i = 0; kconfig && i < kconfig->count; i++) touch_str(kconfig->vars[i].name);
       const ebpf_str *blob = ebpf_btf_kernel_blob(obj);
       if (blob) touch_str(*blob);
     }

@@ -289,6 +289,33 @@ EBPF_EXPORT(ebpf_program_relocate)
 ebpf_program_image *ebpf_program_relocate(ebpf_object *obj, uint32_t program, const int32_t *map_fds, uint32_t map_fd_count);
 EBPF_EXPORT(ebpf_program_image_free) void ebpf_program_image_free(ebpf_program_image *image);
 
+/* ---- .kconfig: the extern __kconfig variables a loader gives values before load ----
+ * ebpf_object_kconfig() lists them as the .kconfig map (ebpf_map origin EBPF_MAP_KCONFIG) lays them
+ * out; the loader writes each value at its offset (libbpf's rules: bool and tristate from y/n/m,
+ * char as the letter, integers, strings into char arrays; a weak variable without a value is 0).
+ * NULL for a NULL or failed object; count 0 when there are none.
+ * wasm32 layout: ebpf_kconfig_var 0 name  8 offset  12 size  16 kind  20 flags;
+ * ebpf_kconfig_vars 0 vars  4 count */
+enum ebpf_kconfig_kind {
+  EBPF_KCONFIG_UNKNOWN = 0, EBPF_KCONFIG_BOOL = 1, EBPF_KCONFIG_CHAR = 2, EBPF_KCONFIG_TRISTATE = 3,
+  EBPF_KCONFIG_INT = 4, EBPF_KCONFIG_CHAR_ARRAY = 5,
+};
+enum ebpf_kconfig_flag { EBPF_KCONFIG_WEAK = 1u << 0, EBPF_KCONFIG_SIGNED = 1u << 1 };
+typedef struct {
+  ebpf_str name;
+  uint32_t offset;
+  uint32_t size;
+  uint32_t kind;
+  uint32_t flags;
+} ebpf_kconfig_var;
+EBPF_WASM_LAYOUT(ebpf_kconfig_var, 24);
+typedef struct {
+  const ebpf_kconfig_var *vars;
+  uint32_t count;
+} ebpf_kconfig_vars;
+EBPF_WASM_LAYOUT(ebpf_kconfig_vars, 8);
+EBPF_EXPORT(ebpf_object_kconfig) const ebpf_kconfig_vars *ebpf_object_kconfig(const ebpf_object *obj);
+
 /* ---- diagnostics: things a loader would warn about, not errors ---- */
 enum ebpf_diag_kind {
   EBPF_DIAG_UNKNOWN_SECTION = 1, /* executable section with an unknown name: type 0 */

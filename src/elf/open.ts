@@ -26,6 +26,22 @@ export interface RelocatedProgram {
   functionCount: number;
 }
 
+export type KconfigKind = 'unknown' | 'bool' | 'char' | 'tristate' | 'int' | 'char-array';
+const KCONFIG_KINDS: readonly KconfigKind[] = ['unknown', 'bool', 'char', 'tristate', 'int', 'char-array'];
+const KCONFIG_WEAK = 1, KCONFIG_SIGNED = 2, KCONFIG_VAR_SIZE = 24;
+
+/** An extern __kconfig variable: where its value goes in the .kconfig map and how it is written. */
+export interface KconfigVariable {
+  name: string;
+  /** Byte offset in the .kconfig map's value. */
+  offset: number;
+  size: number;
+  kind: KconfigKind;
+  /** __weak: no value is no error (it stays 0). */
+  weak: boolean;
+  signed: boolean;
+}
+
 /** An object opened by the core, held until close(). */
 export class CoreObject implements Disposable {
   readonly info: ObjectInfo;
@@ -118,6 +134,22 @@ export class CoreObject implements Disposable {
       if (image) core.ebpf_program_image_free(image);
       core.ebpf_free(fds);
     }
+  }
+
+  /** The extern __kconfig variables, as the .kconfig map lays them out (empty when none). */
+  kconfigVariables(): KconfigVariable[] {
+    const ptr = this.#core.ebpf_object_kconfig(this.#live());
+    if (!ptr) return [];
+    const r = new RecordReader(this.#core);
+    const out: KconfigVariable[] = [];
+    for (let i = 0, base = r.u32(ptr); i < r.u32(ptr + 4); i++) {
+      const at = base + i * KCONFIG_VAR_SIZE, flags = r.u32(at + 20);
+      out.push({
+        name: r.str(at), offset: r.u32(at + 8), size: r.u32(at + 12), kind: KCONFIG_KINDS[r.u32(at + 16)] ?? 'unknown',
+        weak: (flags & KCONFIG_WEAK) !== 0, signed: (flags & KCONFIG_SIGNED) !== 0,
+      });
+    }
+    return out;
   }
 
   /** Frees the object and its copy of the bytes (idempotent). */

@@ -55,7 +55,11 @@ export function mapBtf(spec: ElfMapSpec, btf: ObjectBtf): MapSpec['btf'] {
   return { fd: btf.fd.fd, keyTypeId: spec.keyTypeId, valueTypeId: spec.valueTypeId };
 }
 
-/** A program of an object opened by a System: relocated when it loads. */
+/**
+ * A program of an object opened by a System, relocated when it loads: the kernel gets the core's
+ * image (the function, then the subprograms it reaches, patched with the maps' current fds).
+ * `instructions` and `size` stay those of the function as the ELF has it.
+ */
 export class ObjectProgram extends Program {
   readonly #object: CoreObject;
   readonly #index: number;

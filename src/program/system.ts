@@ -3,6 +3,7 @@
 // references, global data, bpf-to-bpf calls). What the core cannot relocate yet (CO-RE, kfuncs,
 // __ksym externs) is refused with an UnsupportedError naming the program, instruction and symbol.
 import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { CoreObject } from '../elf/open.js';
 import { mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
@@ -11,6 +12,7 @@ import type { FD } from '../sys/bpf.js';
 import { MapType } from '../sys/generated.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
 import { elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots } from './elf-map.js';
+import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { kernelObjectName } from './name.js';
 import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
@@ -95,13 +97,22 @@ export class System implements Disposable {
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {
-        if (spec.innerTemplate || spec.origin === 'kconfig') continue;
+        if (spec.innerTemplate) continue;
         if (spec.origin === 'struct-ops') {
           warnings.push(`map "${spec.name}" (${object.sections[spec.sectionIndex]?.name ?? 'struct_ops'}) is not created: struct_ops maps need the kernel's BTF for their type, which is not supported yet`);
           continue;
         }
         if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
-        const map = createMap(bytes, object, spec, options, btf, rodata.get(spec.index));
+        let initial = rodata.get(spec.index) ?? mapInitialData(bytes, spec);
+        if (spec.origin === 'kconfig') {
+          try {
+            initial = kconfigValue(core.kconfigVariables(), spec.valueSize, { config: readKernelConfig(), release: release() });
+          } catch (e) {
+            warnings.push(`map ".kconfig" is not created: ${(e as Error).message}`);
+            continue;
+          }
+        }
+        const map = createMap(object, spec, options, btf, initial);
         maps.set(spec.name, map);
         byIndex[spec.index] = map;
       }
@@ -184,9 +195,8 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
   };
 }
 
-/** `contents`: the initial value with constants written in (rodataWithConstants), if any. */
-function createMap(bytes: Uint8Array, object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions, btf: ObjectBtf,
-  contents: Uint8Array | undefined): EbpfMap {
+/** Creates the map of spec with its initial value (global data, .kconfig) written; .rodata and .kconfig are frozen. */
+function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions, btf: ObjectBtf, initial: Uint8Array | null): EbpfMap {
   const kernelSpec = kernelMapSpec(object, spec, options);
   const withBtf = elfMapTakesBtf(spec) ? mapBtf(spec, btf) : undefined;
   let map: EbpfMap;
@@ -198,9 +208,8 @@ function createMap(bytes: Uint8Array, object: ObjectInfo, spec: ElfMapSpec, opti
     map = EbpfMap.create(kernelSpec);
   }
   try {
-    const data = contents ?? mapInitialData(bytes, spec);
-    if (data !== null) map.update(0, data);
-    if (spec.origin === 'rodata') map.freeze();
+    if (initial !== null) map.update(0, initial);
+    if (spec.origin === 'rodata' || spec.origin === 'kconfig') map.freeze();
   } catch (e) {
     map.close();
     throw e;

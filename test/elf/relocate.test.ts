@@ -7,7 +7,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ElfError } from '../../src/elf/errors.js';
 import { CoreObject, type RelocatedProgram } from '../../src/elf/open.js';
+import { R_BPF, SHF, STT, buildElf, call, concat, cstr, exit, ldImm64, mov0 } from './elf-builder.js';
 import { fixtureObjects, fixturesDir } from './fixture-files.js';
+import { loadCoreSync } from '../../src/wasm/core.js';
 
 const LD_IMM64 = 0x18, CALL = 0x85;
 const PSEUDO_MAP_FD = 1, PSEUDO_MAP_VALUE = 2, PSEUDO_CALL = 1, PSEUDO_FUNC = 4;
@@ -148,11 +150,21 @@ test('what cannot be relocated is an error naming program, instruction and symbo
   assert.match(relocationError(externs, 'ksym_read'), /'bpf_prog_active' is an unresolved extern/);
   const noKconfig = fakeFds(externs);
   noKconfig[externs.info.maps.findIndex((m) => m.origin === 'kconfig')] = -1;
-  assert.match(relocationError(externs, 'kconfig_read', noKconfig), "'LINUX_KERNEL_VERSION' refers to map '.kconfig', which was not created");
+  assert.match(relocationError(externs, 'kconfig_read', noKconfig), /'(LINUX_KERNEL_VERSION|CONFIG_\w+)' refers to map '\.kconfig', which was not created/);
 });
 
-test('a .kconfig extern is a map value of the .kconfig map', () => {
+test('a .kconfig extern is a map value of the .kconfig map; the variables say how their values are written', () => {
   using externs = open('externs.o');
+  const vars = externs.kconfigVariables().map((k) => [k.name, k.kind, k.size, k.weak, k.signed]);
+  assert.equal(vars.sort(), [
+    ['CONFIG_BPF_SYSCALL', 'bool', 1, false, false], ['CONFIG_DEFAULT_HOSTNAME', 'char-array', 16, true, false],
+    ['CONFIG_EBPF_FIXTURE_ABSENT', 'tristate', 4, true, false], ['CONFIG_HZ', 'int', 4, true, true],
+    ['LINUX_KERNEL_VERSION', 'int', 4, false, false],
+  ]);
+  const layout = externs.kconfigVariables();
+  const kconfigMap = externs.info.maps.find((m) => m.origin === 'kconfig')!;
+  for (const k of layout) assert.ok(k.offset % Math.min(k.size, 8) === 0 || k.kind === 'char-array', k.name);
+  assert.ok(Math.max(...layout.map((k) => k.offset + k.size)) <= kconfigMap.valueSize);
   const r = relocate(externs, 'kconfig_read');
   const kconfig = loads(r).find((i) => i.imm === mapFd(externs, '.kconfig'))!;
   assert.is(kconfig.src, PSEUDO_MAP_VALUE);
@@ -165,6 +177,69 @@ test('bad arguments: a program index out of range, too few fds, a closed object'
   object.close();
   object.close();
   assert.throws(() => relocate(object, 'socket_snap'), /the object was closed/);
+});
+
+/** An object with one XDP program `main` (code as given) and .text functions `f` and `g`. */
+function synthetic(code: Uint8Array, relocs: Array<{ offset: number; symbol: string; type?: number }> = []): CoreObject {
+  const text = concat(mov0(), exit(), call(1, -3), exit()); // f: return 0; g: calls f pc-relative
+  return CoreObject.open(buildElf({
+    sections: [
+      { name: 'xdp', flags: SHF.ALLOC | SHF.EXECINSTR, data: code },
+      { name: '.text', flags: SHF.ALLOC | SHF.EXECINSTR, data: text },
+      { name: 'license', flags: SHF.ALLOC, data: cstr('GPL') },
+    ],
+    symbols: [
+      { name: 'main', section: 'xdp', value: 0, size: code.length, type: STT.FUNC },
+      { name: 'f', section: '.text', value: 0, size: 16, type: STT.FUNC },
+      { name: 'g', section: '.text', value: 16, size: 16, type: STT.FUNC },
+      { name: '_license', section: 'license', value: 0, size: 4, type: STT.OBJECT },
+    ],
+    relocs: relocs.map((r) => ({ section: 'xdp', type: R_BPF.R64_64, ...r })),
+  }).bytes);
+}
+
+test('synthetic: a subprogram calling another pc-relative inside .text, and a function called twice, placed once', () => {
+  using object = synthetic(concat(call(1, -1), call(1, -1), exit()), [
+    { offset: 0, symbol: 'g', type: R_BPF.R64_32 }, { offset: 8, symbol: 'f', type: R_BPF.R64_32 },
+  ]);
+  const r = relocate(object, 'main');
+  assert.is(r.functionCount, 3);
+  assert.equal(calls(r).map((c) => c.index + c.imm + 1), [3, 5, 5]); // main -> g (3), main -> f (5), g -> f (5)
+});
+
+test('synthetic: what is neither map, data nor code, a callback without relocation, a cut ld_imm64, a call into a function', () => {
+  using license = synthetic(concat(ldImm64(1, 0, 0), mov0(), exit()), [{ offset: 0, symbol: '_license' }]);
+  assert.match(relocationError(license, 'main'), "program 'main': instruction 0: relocation against '_license' in section 'license', which holds neither maps, global data nor code");
+  using callback = synthetic(concat(ldImm64(1, 4, 0), mov0(), exit()));
+  assert.match(relocationError(callback, 'main'), "program 'main': instruction 0: a callback address (BPF_PSEUDO_FUNC) without a relocation");
+  // main's last instruction is the first half of an ld_imm64; the second half is the next function's
+  using cut = CoreObject.open(buildElf({
+    sections: [{ name: 'xdp', flags: SHF.ALLOC | SHF.EXECINSTR, data: concat(mov0(), ldImm64(1, 0, 0), exit()) }, { name: '.data', flags: SHF.ALLOC | SHF.WRITE, data: new Uint8Array(8) }],
+    symbols: [
+      { name: 'main', section: 'xdp', value: 0, size: 16, type: STT.FUNC },
+      { name: 'next', section: 'xdp', value: 16, size: 16, type: STT.FUNC },
+      { name: 'x', section: '.data', value: 0, size: 8, type: STT.OBJECT },
+    ],
+    relocs: [{ section: 'xdp', offset: 8, symbol: 'x', type: R_BPF.R64_64 }],
+  }).bytes);
+  assert.match(relocationError(cut, 'main'), "program 'main': instruction 1: ld_imm64 of 'x' is cut off by the end of the function");
+  using inside = synthetic(concat(call(1, 0), mov0(), exit()));
+  assert.match(relocationError(inside, 'main'), "program 'main': instruction 0: call targets offset 8 of 'xdp', where no function starts");
+});
+
+test('images and objects are freed: relocating and reopening many times does not grow WASM memory', () => {
+  const bytes = readFileSync(join(fixturesDir, 'globals.o'));
+  const round = (): void => {
+    for (let i = 0; i < 50; i++) {
+      using object = CoreObject.open(bytes);
+      for (let k = 0; k < 10; k++) relocate(object, 'socket_snap');
+    }
+  };
+  round();
+  const memory = loadCoreSync().memory;
+  const before = memory.buffer.byteLength;
+  for (let i = 0; i < 5; i++) round();
+  assert.is(memory.buffer.byteLength, before);
 });
 
 test('every program of every fixture relocates or says why, in both byte orders', () => {

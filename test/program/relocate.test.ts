@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
+import { release } from 'node:os';
+import { kernelVersionCode, readKernelConfig } from '../../src/program/kconfig.js';
 import { ProgramType } from '../../src/program/program.js';
 import { System, UnsupportedError } from '../../src/program/system.js';
 import { VerifierError } from '../../src/program/verifier.js';
@@ -25,7 +27,6 @@ const REFUSED: Record<string, Record<string, RegExp>> = {
   'externs.o': {
     kfunc_call: /^program 'kfunc_call': instruction 0: call to extern function 'bpf_rcu_read_lock' \(a kfunc\), which is not supported yet$/,
     ksym_read: /^program 'ksym_read': instruction \d+: 'bpf_prog_active' is an unresolved extern/,
-    kconfig_read: /^program 'kconfig_read': instruction \d+: 'LINUX_KERNEL_VERSION' refers to map '\.kconfig', which was not created/,
   },
   'relocs.o': { core_read: /^program 'core_read': instruction \d+: CO-RE relocations are not supported yet \(byte_off relocation, access string '0:0', on struct 'task_struct' \[\d+\]\)$/ },
   'sections.o': {
@@ -123,6 +124,12 @@ test('relocs.o: xdp_sum (pc-relative call, bpf_loop callback) and tc_sum share a
   assert.is(tc.type, ProgramType.SchedCLS);
 });
 
+test('a ring buffer of 1000 bytes is created with a power-of-two number of pages, as libbpf does', () => {
+  using system = new System().loadElf(fixture('relocs.o'));
+  const size = system.getMapByName('events')!.maxEntries;
+  assert.ok(size >= 4096 && (size & (size - 1)) === 0, `${size}`);
+});
+
 test('func and line info reach the kernel: bpftool shows every function and its source lines', () => {
   using system = new System().loadElf(fixture('globals.o'));
   using snap = system.getProgramByName('socket_snap')!.load();
@@ -170,6 +177,24 @@ test('BTF the kernel refuses: a warning, maps and programs load without it', () 
   assert.is(tc.testRun({ data: udpPacket(64, 1), ctx: new Uint8Array(192) }).retval, 0);
   // a bpf_loop callback needs func_info, which comes with BTF
   assert.throws(() => system.getProgramByName('xdp_sum')!.load(), (e: unknown) => e instanceof VerifierError && /missing btf func_info/.test(e.message));
+});
+
+test('externs.o: .kconfig values from the running kernel (release, /proc/config.gz), read by a raw_tp program', () => {
+  using system = new System().loadElf(fixture('externs.o'));
+  const kconfig = system.getMapByName('.kconfig')!;
+  assert.throws(() => kconfig.update(0, new Uint8Array(kconfig.valueSize)), /EPERM/); // frozen
+  using program = system.getProgramByName('kconfig_read')!.load();
+  // raw_tp test runs take only a context: no data, no output, no repeat
+  assert.is(program.testRun({ ctx: new Uint8Array(8), dataSizeOut: 0, ctxSizeOut: 0, repeat: 0 }).retval, 0);
+  const seen = system.getMapByName('.bss')!.lookup(0);
+  const view = new DataView(seen.buffer, seen.byteOffset + 8); // after `seen`
+  assert.is(view.getUint32(0, true), kernelVersionCode(release()));
+  const config = readKernelConfig()!;
+  assert.is(view.getInt32(4, true), Number(config.get('CONFIG_HZ') ?? 0));
+  assert.is(view.getUint32(8, true), 0); // CONFIG_EBPF_FIXTURE_ABSENT: weak, absent
+  assert.is(view.getUint8(12), config.get('CONFIG_BPF_SYSCALL') === 'y' ? 1 : 0);
+  const hostname = new TextDecoder().decode(seen.subarray(8 + 13, 8 + 13 + 16)).replace(/\0+$/, '');
+  assert.is(`"${hostname}"`, config.get('CONFIG_DEFAULT_HOSTNAME') ?? '""');
 });
 
 test('struct_ops maps are not created (a warning says why), the rest of the object is', () => {
