@@ -74,6 +74,16 @@ test('initial slots of maps of maps come from .rel.maps and the BTF offset of `v
   assert.equal(initialSlots(none, inspect(none)), { slots: [], leftEmpty: [] });
 });
 
+test('a slot naming something other than a map (a program, in a program array) is left empty, with a reason', () => {
+  const bytes = read('maps_btf.o');
+  const object = inspect(bytes);
+  const relocations = object.relocations.map((r) => (r.kind === 'data-slot' ? { ...r, symbol: 'xdp_count' } : r));
+  assert.equal(initialSlots(bytes, { ...object, relocations }), {
+    slots: [],
+    leftEmpty: ['map "array_of_maps" slot 1 is left empty: "xdp_count" is not a map of the object (programs in program array slots are not put there at load)'],
+  });
+});
+
 test('a .maps reference outside `values` is an error naming the map', () => {
   const bytes = read('maps_btf.o');
   const object = inspect(bytes);
