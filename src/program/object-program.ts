@@ -1,14 +1,13 @@
-// The kernel side of an object a System loads: its BTF (BPF_BTF_LOAD once per object), BTF and ring
-// buffer sizes for its maps, and its programs, relocated by the WASM core at load() with the fds of the System's maps and
+// The kernel side of an object a System loads: its BTF (BPF_BTF_LOAD once per object), BTF for its
+// maps, and its programs, relocated by the WASM core at load() with the fds of the System's maps and
 // handed to BPF_PROG_LOAD straight from WASM memory with their func and line info.
-import { readFileSync } from 'node:fs';
 import { ElfError } from '../elf/errors.js';
 import type { CoreObject } from '../elf/open.js';
 import type { MapSpec as ElfMapSpec } from '../elf/types.js';
 import type { EbpfMap, MapSpec } from '../map/map.js';
 import { FD } from '../sys/bpf.js';
 import { errnoCode } from '../sys/errors.js';
-import { ATTR, BpfCmd, MapType } from '../sys/generated.js';
+import { ATTR, BpfCmd } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { logLines } from './verifier.js';
 import { Program, type ProgramSpec } from './program.js';
@@ -54,33 +53,6 @@ export function loadObjectBtf(object: CoreObject): ObjectBtf {
 export function mapBtf(spec: ElfMapSpec, btf: ObjectBtf): MapSpec['btf'] {
   if (btf.fd === undefined || (spec.keyTypeId === 0 && spec.valueTypeId === 0)) return undefined;
   return { fd: btf.fd.fd, keyTypeId: spec.keyTypeId, valueTypeId: spec.valueTypeId };
-}
-
-const RING_BUFFERS = new Set<number>([MapType.RingBuf, MapType.UserRingBuf]);
-let pageSize: number | undefined;
-
-/** The page size, from the auxiliary vector the kernel gave this process (AT_PAGESZ). */
-function systemPageSize(): number {
-  if (pageSize !== undefined) return pageSize;
-  const AT_PAGESZ = 6n;
-  const auxv = readFileSync('/proc/self/auxv');
-  const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
-  pageSize = 4096;
-  for (let at = 0; at + 16 <= auxv.byteLength; at += 16) {
-    if (view.getBigUint64(at, true) === AT_PAGESZ) pageSize = Number(view.getBigUint64(at + 8, true));
-  }
-  return pageSize;
-}
-
-/**
- * max_entries as the kernel takes it: as libbpf does, a ring buffer's size is rounded up to a
- * power-of-two multiple of the page size, which the kernel requires.
- */
-export function kernelMaxEntries(type: number, maxEntries: number): number {
-  if (!RING_BUFFERS.has(type)) return maxEntries;
-  let rounded = systemPageSize();
-  while (rounded < maxEntries && rounded * 2 <= 0x80000000) rounded *= 2;
-  return rounded;
 }
 
 /**

@@ -10,9 +10,11 @@ import { mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, type Progr
 import { EbpfMap, type MapSpec } from '../map/map.js';
 import type { FD } from '../sys/bpf.js';
 import { MapType } from '../sys/generated.js';
+import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
+import { elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { kernelObjectName } from './name.js';
-import { kernelMaxEntries, loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
+import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
 
@@ -27,6 +29,10 @@ export interface SystemLoadOptions {
   programTypes?: Record<string, ProgramType>;
   /** Where maps with `pinning: LIBBPF_PIN_BY_NAME` are reused from or pinned to (default /sys/fs/bpf). */
   pinRoot?: string;
+  /** `.rodata` variables to set before load, on top of (and overriding) those of setConstants. */
+  constants?: Constants;
+  /** The object's name in error messages (loadElf: its path). */
+  objectName?: string;
 }
 
 /** A program of the object that cannot be loaded yet; load() says why. */
@@ -50,10 +56,23 @@ export class System implements Disposable {
   readonly #objects: CoreObject[] = [];
   readonly #btfs: FD[] = [];
   readonly #warnings: string[] = [];
+  #constants: Constants = {};
+
+  /**
+   * Values for `const volatile` variables in `.rodata` / `.rodata.*`, written into every later load
+   * before the maps are frozen (libbpf skeleton rodata, cilium/ebpf's RewriteConstants). Replaces the
+   * constants set before; `setConstants({})` clears them. A load fails with a ConstantError if a name
+   * is not a `.rodata` variable of its object or a value does not fit the variable's BTF type.
+   */
+  setConstants(constants: Constants): this {
+    checkConstantValues(constants);
+    this.#constants = { ...constants };
+    return this;
+  }
 
   /** Reads the object at path and loads it (see load). */
   loadElf(path: string, options: SystemLoadOptions = {}): this {
-    return this.load(readFileSync(path), options);
+    return this.load(readFileSync(path), { objectName: path, ...options });
   }
 
   /**
@@ -64,13 +83,17 @@ export class System implements Disposable {
    * far is closed.
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
-    const core = CoreObject.open(bytes);
+    const constants = { ...this.#constants, ...options.constants };
+    const core = CoreObject.open(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const object = core.info;
     const maps = new Map<string, EbpfMap>();
     const warnings: string[] = [];
     let btf: ObjectBtf = {};
     try {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
+      const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
+      const slots = initialSlots(bytes, object);
+      warnings.push(...slots.leftEmpty);
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {
@@ -80,7 +103,7 @@ export class System implements Disposable {
           continue;
         }
         if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
-        let initial = mapInitialData(bytes, spec);
+        let initial = rodata.get(spec.index) ?? mapInitialData(bytes, spec);
         if (spec.origin === 'kconfig') {
           try {
             initial = kconfigValue(core.kconfigVariables(), spec.valueSize, { config: readKernelConfig(), release: release() });
@@ -93,6 +116,7 @@ export class System implements Disposable {
         maps.set(spec.name, map);
         byIndex[spec.index] = map;
       }
+      fillInitialSlots(slots.slots, byIndex);
       const programs = new Map<string, Program>();
       for (const spec of object.programs) {
         if (spec.subprogram) continue;
@@ -162,12 +186,7 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
   return {
     name: kernelObjectName(spec.name),
     type: spec.type as MapType,
-    // 0 lets EbpfMap choose too: goebpf objects leave perf event arrays and maps of maps at 0 for
-    // the loader to fill in (4 and 4).
-    keySize: spec.keySize === 0 ? undefined : spec.keySize,
-    valueSize: spec.valueSize === 0 ? undefined : spec.valueSize,
-    // 0 lets EbpfMap choose (possible CPUs for perf event arrays, 0 where the kernel wants 0).
-    maxEntries: spec.maxEntries === 0 ? undefined : kernelMaxEntries(spec.type, spec.maxEntries),
+    ...elfMapSizes(spec),
     flags: spec.flags,
     numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
     mapExtra: BigInt(spec.mapExtra),
@@ -179,7 +198,7 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
 /** Creates the map of spec with its initial value (global data, .kconfig) written; .rodata and .kconfig are frozen. */
 function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions, btf: ObjectBtf, initial: Uint8Array | null): EbpfMap {
   const kernelSpec = kernelMapSpec(object, spec, options);
-  const withBtf = mapBtf(spec, btf);
+  const withBtf = elfMapTakesBtf(spec) ? mapBtf(spec, btf) : undefined;
   let map: EbpfMap;
   try {
     map = EbpfMap.create(withBtf === undefined ? kernelSpec : { ...kernelSpec, btf: withBtf });
