@@ -114,7 +114,7 @@ static int map_fd(reloc_ctx *c, const placement *at, uint32_t j, int32_t map, co
   if (buf_i32(&c->fds, (uint64_t)map * 4, fd))
     return err_set(&c->img->err, EBPF_ERR_ARG, "map index %d is outside the %u map fds given", map, c->fds.size / 4);
   if (*fd < 0)
-    return fail_at(c, at, j, "'%.*s' refers to map '%.*s', which was not created (no fd)", (int)r->symbol_name.len,
+    return fail_at(c, at, j, "'%.*s' refers to map '%.*s', which has no fd (not created, or closed)", (int)r->symbol_name.len,
                    r->symbol_name.ptr, (int)maps[map].name.len, maps[map].name.ptr);
   return 0;
 }

@@ -144,13 +144,13 @@ test('what cannot be relocated is an error naming program, instruction and symbo
   assert.match(relocationError(relocs, 'core_read'), /^program 'core_read': instruction \d+: CO-RE relocations are not supported yet \(byte_off relocation, access string '0:0', on struct 'task_struct' \[\d+\]\)$/);
   const noResults = fakeFds(relocs);
   noResults[relocs.info.maps.findIndex((m) => m.name === 'results')] = -1;
-  assert.match(relocationError(relocs, 'xdp_sum', noResults), /^program 'xdp_sum': instruction \d+ \(\d+ of function 'record' in '\.text'\): 'results' refers to map 'results', which was not created \(no fd\)$/);
+  assert.match(relocationError(relocs, 'xdp_sum', noResults), /^program 'xdp_sum': instruction \d+ \(\d+ of function 'record' in '\.text'\): 'results' refers to map 'results', which has no fd \(not created, or closed\)$/);
   using externs = open('externs.o');
   assert.match(relocationError(externs, 'kfunc_call'), "program 'kfunc_call': instruction 0: call to extern function 'bpf_rcu_read_lock' (a kfunc), which is not supported yet");
   assert.match(relocationError(externs, 'ksym_read'), /'bpf_prog_active' is an unresolved extern/);
   const noKconfig = fakeFds(externs);
   noKconfig[externs.info.maps.findIndex((m) => m.origin === 'kconfig')] = -1;
-  assert.match(relocationError(externs, 'kconfig_read', noKconfig), /'(LINUX_KERNEL_VERSION|CONFIG_\w+)' refers to map '\.kconfig', which was not created/);
+  assert.match(relocationError(externs, 'kconfig_read', noKconfig), /'(LINUX_KERNEL_VERSION|CONFIG_\w+)' refers to map '\.kconfig', which has no fd/);
 });
 
 test('a .kconfig extern is a map value of the .kconfig map; the variables say how their values are written', () => {

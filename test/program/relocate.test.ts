@@ -210,6 +210,8 @@ test('a program loads again from a second System while the first is loaded; clos
   using b = second.getProgramByName('xdp_sum')!.load();
   assert.is.not(a.info().id, b.info().id);
   const unloaded = first.getProgramByName('tc_sum')!;
+  first.getMapByName('results')!.close();
+  assert.throws(() => unloaded.load(), (e: unknown) => e instanceof UnsupportedError && /'results' refers to map 'results', which has no fd \(not created, or closed\)$/.test(e.message));
   first.close();
   assert.throws(() => unloaded.load(), /the object was closed/);
 });
