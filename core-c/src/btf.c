@@ -1,5 +1,6 @@
 /* .BTF: header, types and strings, decoded in one pass into ebpf_btf_type/ebpf_btf_member records
  * (index = type id), then every type reference checked and reference loops rejected. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "btf.h"
@@ -135,6 +136,52 @@ void name_table_add(name_table *t, uint32_t index) {
   uint32_t i = name_hash(k.ptr, k.len) & t->mask;
   while (t->slots[i]) i = (i + 1) & t->mask;
   t->slots[i] = index + 1;
+}
+
+/* ---- the name index of btf_find ---- */
+
+struct btf_name_index {
+  name_table first; /* a name -> the lowest id carrying it */
+  uint32_t *next;   /* id -> the next higher id with the same name, 0 at the end */
+};
+
+static ebpf_str type_name(const void *ctx, uint32_t id) { return ((const btf *)ctx)->info.types[id].name; }
+
+static struct btf_name_index *name_index(btf *b) {
+  if (b->by_name) return b->by_name;
+  uint32_t n = b->info.type_count;
+  struct btf_name_index *x = arena_alloc(b->mem, sizeof *x);
+  uint32_t *last = malloc((size_t)n * sizeof *last); /* per chain head: its last id, while building */
+  if (!x || !last || !(x->next = arena_array(b->mem, n, sizeof *x->next)) ||
+      name_table_init(b->mem, &x->first, n, type_name, b)) {
+    free(last);
+    return NULL;
+  }
+  for (uint32_t id = 1; id < n; id++) {
+    ebpf_str name = b->info.types[id].name;
+    if (!name.len) continue;
+    uint32_t head = name_table_find(&x->first, name.ptr, name.len);
+    if (head == EBPF_NONE) {
+      name_table_add(&x->first, id);
+      last[id] = id;
+    } else {
+      x->next[last[head]] = id;
+      last[head] = id;
+    }
+  }
+  free(last);
+  b->by_name = x;
+  return x;
+}
+
+uint32_t btf_find(btf *b, const char *name, uint32_t len, uint32_t kind) {
+  const struct btf_name_index *x = name_index(b);
+  if (!x) return EBPF_NONE;
+  uint32_t id = len ? name_table_find(&x->first, name, len) : EBPF_NONE;
+  if (id == EBPF_NONE) return 0;
+  for (; id; id = x->next[id])
+    if (b->info.types[id].kind == kind) return id;
+  return 0;
 }
 
 /* ---- parsing ---- */

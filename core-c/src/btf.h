@@ -20,6 +20,7 @@ typedef struct btf {
   ebpf_buf raw;              /* the whole .BTF section */
   uint32_t types_start;      /* offset of the type section in raw */
   uint32_t *type_offsets;    /* id -> offset of its btf_type in the type section (id 0 unused) */
+  struct btf_name_index *by_name; /* built by the first btf_find (vmlinux: ~126k types), else NULL */
 } btf;
 
 /* Parses a .BTF section (either endianness, detected from the magic). On failure returns an
@@ -44,6 +45,9 @@ uint32_t btf_skip_mods_typedefs(const btf *b, uint32_t id);
 int btf_resolve_size(const btf *b, uint32_t id, uint64_t *size);
 /* First type with this name and kind (linear), or 0. */
 uint32_t btf_find_by_name_kind(const btf *b, const char *name, uint32_t kind);
+/* The same through a name index built on the first call (for large BTF searched many times, the
+ * kernel's): the lowest id with this name and kind, 0 when none, EBPF_NONE when out of memory. */
+uint32_t btf_find(btf *b, const char *name, uint32_t len, uint32_t kind);
 /* The DATASEC named name, or NULL. Its variables are btf_members(): type = VAR id, offset, size. */
 const ebpf_btf_type *btf_find_datasec(const btf *b, const char *name);
 

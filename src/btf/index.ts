@@ -46,3 +46,4 @@ export function parseBtf(btfBytes: Uint8Array, extBytes?: Uint8Array, programs: 
     core.ebpf_free(data);
   }
 }
+export { BtfLookup, type BtfTypeHead } from './lookup.js';

@@ -9,6 +9,7 @@ import { FD } from '../sys/bpf.js';
 import { errnoCode } from '../sys/errors.js';
 import { ATTR, BpfCmd } from '../sys/generated.js';
 import { native } from '../sys/native.js';
+import { attachBtfId } from './kernel-btf.js';
 import { logLines } from './verifier.js';
 import { Program, type ProgramSpec } from './program.js';
 
@@ -57,7 +58,8 @@ export function mapBtf(spec: ElfMapSpec, btf: ObjectBtf): MapSpec['btf'] {
 
 /**
  * A program of an object opened by a System, relocated when it loads: the kernel gets the core's
- * image (the function, then the subprograms it reaches, patched with the maps' current fds).
+ * image (the function, then the subprograms it reaches, patched with the maps' current fds), and
+ * programs attached through BTF (fentry, tp_btf, lsm, iter, ...) their target's id in the kernel's BTF.
  * `instructions` and `size` stay those of the function as the ELF has it.
  */
 export class ObjectProgram extends Program {
@@ -79,6 +81,10 @@ export class ObjectProgram extends Program {
   }
 
   protected override withLoadSpec(spec: ProgramSpec, load: (spec: ProgramSpec) => this): this {
+    const elf = this.#object.info.programs[this.#index]!;
+    if (elf.needsBtfTarget && spec.attachBtfId === undefined) {
+      spec = { ...spec, attachBtfId: attachBtfId({ ...spec, attachTarget: elf.attachTarget }) };
+    }
     const fds = Int32Array.from(this.#maps, (map) => map?.fd ?? -1);
     try {
       return this.#object.relocate(this.#index, fds, (image) => {

@@ -1,7 +1,8 @@
 // System: goebpf's entry point. Opens an eBPF ELF object in the WASM core, loads its BTF into the
 // kernel, creates its maps and makes its programs, which the core relocates when they load (map
-// references, global data, bpf-to-bpf calls). What the core cannot relocate yet (CO-RE, kfuncs,
-// __ksym externs) is refused with an UnsupportedError naming the program, instruction and symbol.
+// references, global data, bpf-to-bpf calls; attach targets, kfuncs and __ksym externs are looked up
+// in the running kernel). What the core cannot relocate yet (CO-RE) is refused with an
+// UnsupportedError naming the program, instruction and symbol.
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +14,13 @@ import { MapType } from '../sys/generated.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
 import { elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
+import { KernelSymbolError } from './kernel-btf.js';
 import { kernelObjectName } from './name.js';
 import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
 
-export { UnsupportedError };
+export { UnsupportedError, KernelSymbolError };
 
 /** libbpf's LIBBPF_PIN_BY_NAME: the map is pinned under the pin root by its name. */
 const PIN_BY_NAME = 1;
@@ -232,13 +234,13 @@ function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, 
   if (spec.expectedAttachType !== null) programSpec.expectedAttachType = spec.expectedAttachType;
   if (object.kernelVersion !== null) programSpec.kernVersion = object.kernelVersion;
   if (spec.loadFlags !== 0) programSpec.flags = spec.loadFlags;
-  const reason = whyUnloadable(spec, type);
+  const reason = whyUnloadable(type);
   return reason === undefined ? new ObjectProgram(programSpec, core, spec.index, maps, btf) : new UnloadableProgram(programSpec, reason);
 }
 
-function whyUnloadable(spec: ElfProgramSpec, type: ProgramType): string | undefined {
+function whyUnloadable(type: ProgramType): string | undefined {
   if (type === ProgramType.Unspec) return 'the section name gives no program type: pass one in programTypes';
   if (type === ProgramType.StructOps) return 'struct_ops programs need the BTF id of their kernel operations table, which is not supported yet';
-  if (spec.needsBtfTarget) return `attaching to "${spec.attachTarget ?? ''}" needs its BTF id from the kernel's BTF, which is not supported yet`;
+  if (type === ProgramType.Ext) return 'freplace programs need the program they replace (its fd and function), which is not supported yet';
   return undefined;
 }

@@ -13,6 +13,7 @@ export interface CoreExports {
   ebpf_btf_render(btf: number, typeId: number): number;
   ebpf_btf_open(data: number, size: number, ext: number, extSize: number): number;
   ebpf_btf_close(result: number): void;
+  ebpf_btf_find(btf: number, name: number, len: number, kind: number): number;
   ebpf_btf_kernel_blob(obj: number): number;
   ebpf_program_relocate(obj: number, program: number, mapFds: number, mapFdCount: number): number;
   ebpf_program_image_free(image: number): void;

@@ -5,7 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, type Test } from 'uvu';
-import { errnoCode } from '../../src/sys/errors.js';
+import * as assert from 'uvu/assert';
+import type { Program } from '../../src/program/program.js';
+import { VerifierError } from '../../src/program/verifier.js';
+import { errnoCode, SyscallError } from '../../src/sys/errors.js';
 import { ATTR, BpfCmd, MapType } from '../../src/sys/generated.js';
 import { native, nativeUnavailableReason } from '../../src/sys/native.js';
 
@@ -122,5 +125,18 @@ export async function withNetns<R>(fn: (netns: Netns) => Promise<R> | R): Promis
     }
   } finally {
     ip('netns', 'del', netns.name);
+  }
+}
+
+/** Loads a program attached through a BPF trampoline: true when it loads, false when the kernel
+ * refuses trampolines (EPERM before the verifier runs); anything else fails the test. */
+export function loadsOrLacksTrampolines(p: Program): boolean {
+  try {
+    p.load();
+    assert.ok(p.info().id > 0);
+    return true;
+  } catch (e) {
+    assert.ok(e instanceof SyscallError && e.code === 'EPERM' && !(e instanceof VerifierError), `${p.name}: ${String(e)}`);
+    return false;
   }
 }

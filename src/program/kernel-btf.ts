@@ -1,0 +1,65 @@
+// The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once per process by the WASM core and
+// searched by name: the BTF ids BPF_PROG_LOAD wants for programs attached to kernel functions
+// (fentry/fexit/fmod_ret), raw tracepoints (tp_btf), LSM hooks and iterators, as libbpf finds them.
+// Module BTF (/sys/kernel/btf/<module>) is not searched.
+import { readFileSync } from 'node:fs';
+import { BtfLookup } from '../btf/lookup.js';
+import type { BtfKind } from '../btf/types.js';
+import { AttachType } from '../sys/generated.js';
+import { describeProgram } from './verifier.js';
+
+export const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
+
+/** The running kernel lacks something a program needs: an attach target, a kfunc, a __ksym. */
+export class KernelSymbolError extends Error {
+  override name = 'KernelSymbolError';
+}
+
+let vmlinux: BtfLookup | undefined;
+
+/** The kernel's BTF, read and indexed on first use and kept for the life of the process. */
+export function kernelBtf(): BtfLookup {
+  if (vmlinux === undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(VMLINUX_BTF);
+    } catch (e) {
+      throw new KernelSymbolError(`cannot read the kernel's BTF (${VMLINUX_BTF}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the kernel needs CONFIG_DEBUG_INFO_BTF`);
+    }
+    vmlinux = BtfLookup.open(bytes);
+  }
+  return vmlinux;
+}
+
+/** What a program attached through BTF names, as its section gives it. */
+export interface AttachTargetSpec {
+  name: string;
+  section?: string | undefined;
+  /** The section name after its prefix: "do_unlinkat" for "fentry/do_unlinkat". */
+  attachTarget: string | null;
+  expectedAttachType?: AttachType | undefined;
+}
+
+/** The kernel BTF type a program of this attach type attaches to, as libbpf names it. */
+export function attachTargetType(attachType: AttachType | undefined, target: string): { name: string; kind: BtfKind } {
+  switch (attachType) {
+    case AttachType.TraceRawTp: return { name: `btf_trace_${target}`, kind: 'typedef' };
+    case AttachType.LSMMac: case AttachType.LSMCgroup: return { name: `bpf_lsm_${target}`, kind: 'func' };
+    case AttachType.TraceIter: return { name: `bpf_iter_${target}`, kind: 'func' };
+    default: return { name: target, kind: 'func' };
+  }
+}
+
+/** attach_btf_id for BPF_PROG_LOAD: the id of the program's target in the kernel's BTF. */
+export function attachBtfId(program: AttachTargetSpec): number {
+  const where = describeProgram({ program: program.name, section: program.section });
+  const target = program.attachTarget ?? '';
+  if (target === '') throw new KernelSymbolError(`${where}: the section name gives no attach target (as in "fentry/<function>")`);
+  if (target.includes(':')) {
+    throw new KernelSymbolError(`${where}: attach target "${target}" names a kernel module; only the kernel's own BTF (${VMLINUX_BTF}) is searched`);
+  }
+  const { name, kind } = attachTargetType(program.expectedAttachType, target);
+  const id = kernelBtf().find(name, kind);
+  if (id === 0) throw new KernelSymbolError(`${where}: attach target "${target}" not found: the kernel's BTF (${VMLINUX_BTF}) has no ${kind} "${name}"`);
+  return id;
+}
