@@ -1,16 +1,27 @@
 /* libFuzzer target (`make fuzz`): arbitrary bytes opened as an eBPF ELF object with
  * ebpf_object_open, every record walked, every BTF type rendered and every program relocated with
- * made-up map fds (the image, func_info and line_info read whole), the BTF prepared for the kernel,
+ * made-up map fds and kernel symbol values (the image, func_info and line_info read whole), the BTF prepared for the kernel,
  * then closed. */
 #include "fuzz_walk.h"
 
 static void relocate_all(ebpf_object *obj, const ebpf_object_info *info) {
   if (info->status != EBPF_OK) return;
+  const ebpf_ksyms *ksyms = ebpf_object_ksyms(obj);
+  uint32_t ksym_count = ksyms ? ksyms->count : 0;
   int32_t *fds = malloc(((size_t)info->map_count + 1) * sizeof *fds);
-  if (!fds) return;
+  uint64_t *values = malloc(((size_t)ksym_count + 1) * sizeof *values);
+  if (!fds || !values) {
+    free(fds);
+    free(values);
+    return;
+  }
   for (uint32_t i = 0; i < info->map_count; i++) fds[i] = (int32_t)(100 + i);
+  for (uint32_t i = 0; i < ksym_count; i++) { /* every kind of value: unresolved, weak-absent, found */
+    touch_str(ksyms->ksyms[i].name);
+    values[i] = i % 3 == 0 ? EBPF_KSYM_UNRESOLVED : i % 3 == 1 ? 0 : 1000 + i;
+  }
   for (uint32_t p = 0; p < info->program_count; p++) {
-    ebpf_program_image *image = ebpf_program_relocate(obj, p, fds, info->map_count);
+    ebpf_program_image *image = ebpf_program_relocate(obj, p, fds, info->map_count, values, ksym_count);
     if (!image) continue;
     touch_str(image->message);
     if (image->status == EBPF_OK) {
@@ -22,6 +33,7 @@ static void relocate_all(ebpf_object *obj, const ebpf_object_info *info) {
     ebpf_program_image_free(image);
   }
   free(fds);
+  free(values);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

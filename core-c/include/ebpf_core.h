@@ -236,7 +236,8 @@ enum ebpf_reloc_kind {
  * 28 kind (ebpf_reloc_kind)  32 map (index or -1; for a slot in a map section, the map holding it;
  * for an extern __kconfig variable, the .kconfig map, with its offset in target_offset)  36 program (index of the program holding the
  * instruction, or EBPF_NONE)  40 target_offset (data: offset in the map value; map: offset of
- * the map's definition in its section; call/subprog: byte offset of the target in target_section)  44 target_program (index or -1; also set for data-slot
+ * the map's definition in its section; call/subprog: byte offset of the target in target_section;
+ * an extern that is not a .kconfig variable: its index in ebpf_object_ksyms)  44 target_program (index or -1; also set for data-slot
  * pointers to functions, e.g. in .struct_ops) */
 typedef struct {
   ebpf_str symbol_name;
@@ -253,23 +254,62 @@ typedef struct {
 } ebpf_reloc;
 EBPF_WASM_LAYOUT(ebpf_reloc, 48);
 
+/* ---- extern kernel symbols: kfuncs and __ksym variables a loader resolves before load ----
+ * ebpf_object_ksyms() lists the undefined symbols the object's code refers to that are not .kconfig
+ * variables, once each (EBPF_RELOC_EXTERN relocations name theirs by index in target_offset):
+ * - EBPF_KSYM_FUNC: a kfunc (an extern FUNC of the object's BTF, or a called symbol without BTF);
+ *   its value is the FUNC's id in the kernel's BTF; param_count is the parameter count of its
+ *   prototype in the object's BTF (EBPF_NONE without BTF), for the loader to check against the kernel's;
+ * - EBPF_KSYM_VAR: a typed __ksym variable (an extern VAR of non-void type): the id of the VAR of
+ *   that name in the kernel's BTF;
+ * - EBPF_KSYM_VAR_UNTYPED: an untyped one (void, or no BTF): its address (kallsyms).
+ * btf_id is the FUNC or VAR in the object's BTF (0 without). A weak symbol the kernel lacks has value
+ * 0, as libbpf resolves it. NULL for a NULL or failed object; count 0 when there are none.
+ * wasm32 layout: ebpf_ksym 0 name  8 kind  12 flags  16 btf_id  20 param_count; ebpf_ksyms 0 ksyms
+ * 4 count */
+enum ebpf_ksym_kind { EBPF_KSYM_FUNC = 1, EBPF_KSYM_VAR = 2, EBPF_KSYM_VAR_UNTYPED = 3 };
+enum ebpf_ksym_flag { EBPF_KSYM_WEAK = 1u << 0 };
+typedef struct {
+  ebpf_str name;
+  uint32_t kind;
+  uint32_t flags;
+  uint32_t btf_id;
+  uint32_t param_count;
+} ebpf_ksym;
+EBPF_WASM_LAYOUT(ebpf_ksym, 24);
+typedef struct {
+  const ebpf_ksym *ksyms;
+  uint32_t count;
+} ebpf_ksyms;
+EBPF_WASM_LAYOUT(ebpf_ksyms, 8);
+EBPF_EXPORT(ebpf_object_ksyms) const ebpf_ksyms *ebpf_object_ksyms(const ebpf_object *obj);
+
+/* A ksym value meaning "not resolved": relocating an instruction that refers to it fails. */
+#define EBPF_KSYM_UNRESOLVED UINT64_MAX
+
 /* ---- relocation: one program's instructions as BPF_PROG_LOAD takes them ----
  * ebpf_program_relocate() copies program `program` (index into programs), then appends once each
  * function it reaches through bpf-to-bpf calls and callback addresses (BPF_PSEUDO_FUNC), from .text
  * or any executable section, transitively, and patches: map references (src_reg BPF_PSEUDO_MAP_FD,
  * imm = fd), global data and .kconfig externs (BPF_PSEUDO_MAP_VALUE, imm = fd, next imm = offset in
- * the value), call and callback offsets. map_fds[i] (map_fd_count entries, in WASM memory) is the fd
+ * the value), call and callback offsets, and extern kernel symbols: ksym_values[i] (ksym_count
+ * entries) is the value of ebpf_object_ksyms' symbol i (or EBPF_KSYM_UNRESOLVED). A kfunc call gets
+ * src_reg BPF_PSEUDO_KFUNC_CALL and imm = its BTF id (0: a weak kfunc the kernel lacks, turned into
+ * a call the verifier rejects only if reached, as libbpf does); an ld_imm64 of a kfunc or typed
+ * variable src_reg BPF_PSEUDO_BTF_ID and imm = its BTF id (0: the constant 0); of an untyped one
+ * the address. map_fds[i] (map_fd_count entries, in WASM memory) is the fd
  * of the object's map i, or -1 when it was not created. The .BTF.ext func_info and line_info of the
  * functions placed are rebased to the image (insn_off counted in instructions, as the kernel wants),
  * with string offsets into .BTF; both are left empty when some placed function lacks them. CO-RE
- * relocations, unresolved externs (kfuncs, __ksym) and references to sections that are neither maps,
- * data nor code are EBPF_ERR_RELOC errors naming the program, the instruction and the symbol.
+ * relocations, unresolved kernel symbols and references to sections that are neither maps,
+ * data nor code are EBPF_ERR_RELOC errors naming the program, the instruction and the symbol
+ * (unresolved_ksym then says which kernel symbol, else EBPF_NONE).
  * Returns NULL only when out of memory; read status and message first; free with
  * ebpf_program_image_free (the object must stay open until then).
  * wasm32 layout: 0 status  4 message  12 insns (object byte order)  16 insn_count  20 func_info
  * (struct bpf_func_info records)  24 func_info_count  28 func_info_rec_size  32 line_info (struct
  * bpf_line_info records)  36 line_info_count  40 line_info_rec_size  44 function_count (functions
- * placed, the program itself included) */
+ * placed, the program itself included)  48 unresolved_ksym */
 typedef struct {
   uint32_t status;
   ebpf_str message;
@@ -282,11 +322,13 @@ typedef struct {
   uint32_t line_info_count;
   uint32_t line_info_rec_size;
   uint32_t function_count;
+  uint32_t unresolved_ksym;
 } ebpf_program_image;
-EBPF_WASM_LAYOUT(ebpf_program_image, 48);
+EBPF_WASM_LAYOUT(ebpf_program_image, 52);
 
 EBPF_EXPORT(ebpf_program_relocate)
-ebpf_program_image *ebpf_program_relocate(ebpf_object *obj, uint32_t program, const int32_t *map_fds, uint32_t map_fd_count);
+ebpf_program_image *ebpf_program_relocate(ebpf_object *obj, uint32_t program, const int32_t *map_fds, uint32_t map_fd_count,
+                                          const uint64_t *ksym_values, uint32_t ksym_count);
 EBPF_EXPORT(ebpf_program_image_free) void ebpf_program_image_free(ebpf_program_image *image);
 
 /* ---- .kconfig: the extern __kconfig variables a loader gives values before load ----

@@ -107,16 +107,27 @@ static int var_before(const void *a, const void *b) {
 /* Extern FUNCs (kfunc declarations, in DATASEC ".ksyms") are BTF the kernel refuses: linkage extern,
  * and a DATASEC entry that is not a VAR. As libbpf does, they are made global with every parameter
  * named, and their DATASEC entries point at one VAR appended after the types (4 bytes of int; an int
- * type is appended too when the BTF has none). */
+ * type is appended too when the BTF has none). Extern VARs of no size (untyped __ksym: `const void`)
+ * are refused too: as libbpf does, they become 4-byte ints. */
 typedef struct {
   uint32_t var_id;     /* 0: no DATASEC lists a FUNC */
-  uint32_t int_id;     /* an existing 4-byte int, or the appended one (var_id + 1) */
+  uint32_t int_id;     /* an existing 4-byte int, or the appended one (after the VAR, if any); 0: not needed */
   uint32_t name_off;   /* a name for what is appended and for unnamed parameters: a kfunc's */
   uint32_t extra;      /* bytes appended to the type section */
 } ksym_fixup;
 
+/* An extern VAR whose type has no size (void behind const/volatile/typedefs). */
+static int is_untyped_extern(const btf *b, const ebpf_btf_type *t) {
+  return t->kind == EBPF_BTF_VAR && t->extra == 2 && btf_skip_mods_typedefs(b, t->type) == 0;
+}
+
 static ksym_fixup plan_ksym_fixup(const btf *b) {
   ksym_fixup f = {0, 0, 0, 0};
+  uint32_t untyped_name = 0;
+  for (uint32_t id = 1; id < b->info.type_count && !untyped_name; id++) {
+    const ebpf_btf_type *t = &b->info.types[id];
+    if (is_untyped_extern(b, t)) untyped_name = (uint32_t)(t->name.ptr - b->info.strings);
+  }
   for (uint32_t id = 1; id < b->info.type_count && !f.var_id; id++) {
     const ebpf_btf_type *t = &b->info.types[id];
     if (t->kind != EBPF_BTF_DATASEC) continue;
@@ -130,14 +141,15 @@ static ksym_fixup plan_ksym_fixup(const btf *b) {
       }
     }
   }
-  if (!f.var_id) return f;
-  f.extra = 16; /* struct btf_type + struct btf_var */
+  if (!f.var_id && !untyped_name) return f;
+  if (f.var_id) f.extra = 16; /* struct btf_type + struct btf_var */
+  else f.name_off = untyped_name;
   for (uint32_t id = 1; id < b->info.type_count && !f.int_id; id++) {
     const ebpf_btf_type *t = &b->info.types[id];
     if (t->kind == EBPF_BTF_INT && t->size == 4 && (t->extra & 0xff) == 32 && !(t->extra & 0xff0000)) f.int_id = id;
   }
   if (!f.int_id) {
-    f.int_id = f.var_id + 1;
+    f.int_id = b->info.type_count + (f.var_id ? 1 : 0);
     f.extra += 16; /* struct btf_type + the int encoding */
   }
   return f;
@@ -174,7 +186,8 @@ static void apply_ksym_fixup(const btf *b, const ksym_fixup *f, uint8_t *types, 
   int be = b->raw.big_endian;
   uint32_t words[8] = {f->name_off, (uint32_t)EBPF_BTF_VAR << 24, f->int_id, 1 /* global allocated */,
                        f->name_off, (uint32_t)EBPF_BTF_INT << 24, 4, 32 /* bits */};
-  for (uint32_t i = 0; i < f->extra / 4; i++) store_u32_order(at + 4 * i, words[i], be);
+  const uint32_t *from = f->var_id ? words : words + 4; /* the VAR, then the int when appended */
+  for (uint32_t i = 0; i < f->extra / 4; i++) store_u32_order(at + 4 * i, from[i], be);
   for (uint32_t id = 1; id < b->info.type_count; id++) {
     const ebpf_btf_type *t = &b->info.types[id];
     if (t->kind != EBPF_BTF_FUNC || t->extra != 2 /* extern */) continue;
@@ -196,14 +209,15 @@ int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
   buf_u32(&b->raw, 12, &old_type_len);
   ebpf_buf header = {copy, 24, b->raw.big_endian};
   buf_u32(&header, 12, &type_len);
-  if (type_len == old_type_len) fix.var_id = 0; /* no room: the kernel will refuse it as it is */
+  if (type_len == old_type_len && fix.extra) fix = (ksym_fixup){0, 0, 0, 0}; /* no room: the kernel will refuse it as it is */
   uint8_t *types = copy + b->types_start;
   int be = b->raw.big_endian;
-  if (fix.var_id) apply_ksym_fixup(b, &fix, types, types + old_type_len);
+  if (fix.int_id) apply_ksym_fixup(b, &fix, types, types + old_type_len);
   for (uint32_t id = 1; id < b->info.type_count; id++) {
     const ebpf_btf_type *t = &b->info.types[id];
     uint8_t *rec = types + b->type_offsets[id];
     if (t->kind == EBPF_BTF_VAR && t->extra == 2) {
+      if (fix.int_id && is_untyped_extern(b, t)) store_u32_order(rec + 8, fix.int_id, be);
       store_u32_order(rec + 12, 1, be); /* the kernel refuses extern VARs: the loader allocates them */
       continue;
     }
@@ -237,6 +251,11 @@ int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
       }
       entries[i] = (var_entry){vars[i].type, offset, vars[i].bitfield_size};
       const ebpf_btf_type *v = btf_type_by_id(b, vars[i].type);
+      if (fix.int_id && v && is_untyped_extern(b, v)) { /* now a 4-byte int */
+        offset = (end + 3) & ~3u;
+        end = offset + 4;
+        entries[i] = (var_entry){vars[i].type, offset, 4};
+      }
       if (fix.var_id && v && v->kind == EBPF_BTF_FUNC) { /* a kfunc: 4 bytes of the appended VAR */
         offset = (end + 3) & ~3u;
         end = offset + 4;
@@ -255,7 +274,7 @@ int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
     store_u32_order(rec + 8, sec ? sec->size : end, be);
   }
   out->ptr = (const char *)copy;
-  out->len = b->raw.size + (fix.var_id ? fix.extra : 0);
+  out->len = b->raw.size + fix.extra;
   return 0;
 }
 

@@ -20,6 +20,9 @@ int relocs_read(ebpf_object *obj);                 /* relocs.c: raw entries of e
 int maps_legacy_read(ebpf_object *obj);            /* maps_legacy.c */
 int programs_read(ebpf_object *obj);               /* programs.c */
 int relocs_classify(ebpf_object *obj);             /* relocs.c: kinds, programs, final order */
+/* ksyms.c: the index of the extern kernel symbol `symbol` (called: by a call instruction), added on
+ * first sight. */
+int ksyms_add(ebpf_object *obj, uint32_t symbol, int called, uint32_t *index);
 /* relocs.c: the program of `section` holding byte `offset` (exact_start: starting there), or -1. */
 int32_t relocs_find_program(const ebpf_object *obj, uint32_t section, uint32_t offset, int exact_start);
 #endif

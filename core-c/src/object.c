@@ -134,6 +134,8 @@ ebpf_object *ebpf_object_open(const uint8_t *data, uint32_t size) {
   vec_init(&obj->maps, sizeof(ebpf_map));
   vec_init(&obj->relocs, sizeof(ebpf_reloc));
   vec_init(&obj->diagnostics, sizeof(ebpf_diagnostic));
+  vec_init(&obj->ksyms, sizeof(ebpf_ksym));
+  vec_init(&obj->ksym_symbol_vec, sizeof(uint32_t));
   int rc = parse(obj);
   ebpf_object_info *info = &obj->info;
   if (rc) {

@@ -29,6 +29,10 @@ struct ebpf_object {
   void *kconfig_vars;      /* its variables (name, size, align, offset), sorted as laid out */
   uint32_t kconfig_var_count;
   ebpf_kconfig_vars kconfig;  /* the same variables as the ABI lists them */
+  arena_vec ksyms;            /* ebpf_ksym: extern kernel symbols (ksyms.c) */
+  arena_vec ksym_symbol_vec;  /* uint32_t: the symbol index of each */
+  const uint32_t *ksym_symbols;
+  ebpf_ksyms ksym_list;       /* ksyms as the ABI lists them */
   uint32_t *rel_first;     /* per section: its raw relocations are relocs[rel_first .. +rel_count) */
   uint32_t *rel_count;
   /* symbols sorted by (section, value) for address -> symbol lookups */

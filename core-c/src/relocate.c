@@ -15,8 +15,11 @@
 #define INSN_CALL 0x85     /* BPF_JMP | BPF_CALL */
 #define PSEUDO_MAP_FD 1
 #define PSEUDO_MAP_VALUE 2
+#define PSEUDO_BTF_ID 3
 #define PSEUDO_CALL 1
+#define PSEUDO_KFUNC_CALL 2
 #define PSEUDO_FUNC 4
+#define POISON_CALL_KFUNC_BASE 2002000000 /* libbpf's helper id for a weak kfunc the kernel lacks */
 #define FUNC_INFO_SIZE 8u  /* struct bpf_func_info: insn_off, type_id */
 #define LINE_INFO_SIZE 16u /* struct bpf_line_info: insn_off, file_name_off, line_off, line_col */
 
@@ -36,6 +39,7 @@ typedef struct {
   const ebpf_program *progs;
   uint32_t main;
   ebpf_buf fds;      /* the caller's int32 map fds */
+  ebpf_buf ksyms;    /* the caller's uint64 extern kernel symbol values */
   image_owner *img;
   arena_vec insns;   /* 8-byte instructions */
   arena_vec placed;  /* placement, in image order */
@@ -135,6 +139,39 @@ static int link_function(reloc_ctx *c, const placement *at, uint32_t j, uint32_t
   return 0;
 }
 
+static const char *const ksym_kind_names[] = {"", "kfunc", "__ksym variable", "untyped __ksym variable"};
+
+/* An extern kernel symbol (kfunc, __ksym) patched with the value the loader resolved. */
+static int apply_ksym(reloc_ctx *c, const placement *at, uint32_t j, uint8_t opcode, const ebpf_reloc *r) {
+  const ebpf_ksyms *list = &c->obj->ksym_list;
+  uint32_t k = r->target_offset;
+  if (k >= list->count) return fail_at(c, at, j, "'%.*s' is not an extern kernel symbol", (int)r->symbol_name.len, r->symbol_name.ptr);
+  const ebpf_ksym *ks = &list->ksyms[k];
+  int nl = (int)ks->name.len;
+  uint64_t value;
+  if (buf_u64(&c->ksyms, (uint64_t)k * 8, &value))
+    return err_set(&c->img->err, EBPF_ERR_ARG, "kernel symbol %u ('%.*s') is outside the %u values given", k, nl,
+                   ks->name.ptr, c->ksyms.size / 8);
+  if (value == EBPF_KSYM_UNRESOLVED) {
+    c->img->out.unresolved_ksym = k;
+    return fail_at(c, at, j, "%s '%.*s' is not resolved", ksym_kind_names[ks->kind], nl, ks->name.ptr);
+  }
+  uint8_t *insn = insn_at(c, at->base + j);
+  if (opcode == INSN_CALL) {
+    if (ks->kind != EBPF_KSYM_FUNC)
+      return fail_at(c, at, j, "call to '%.*s', a %s, not a function", nl, ks->name.ptr, ksym_kind_names[ks->kind]);
+    insn[2] = insn[3] = 0; /* off: the BTF's index in fd_array, 0 for the kernel's own */
+    set_src_reg(c, insn, value ? PSEUDO_KFUNC_CALL : 0);
+    set_imm(c, insn, value ? (int32_t)(uint32_t)value : (int32_t)(POISON_CALL_KFUNC_BASE + k));
+    return 0;
+  }
+  int by_btf_id = ks->kind != EBPF_KSYM_VAR_UNTYPED && value;
+  set_src_reg(c, insn, by_btf_id ? PSEUDO_BTF_ID : 0);
+  set_imm(c, insn, (int32_t)(uint32_t)value);
+  set_imm(c, insn_at(c, at->base + j + 1), by_btf_id ? 0 : (int32_t)(uint32_t)(value >> 32));
+  return 0;
+}
+
 static int apply_reloc(reloc_ctx *c, const placement *at, uint32_t j, uint8_t opcode, const ebpf_reloc *r) {
   int yl = (int)r->symbol_name.len;
   const char *yn = r->symbol_name.ptr;
@@ -150,11 +187,8 @@ static int apply_reloc(reloc_ctx *c, const placement *at, uint32_t j, uint8_t op
       set_imm(c, insn_at(c, at->base + j + 1), 0);
       return 0;
     case EBPF_RELOC_EXTERN:
-      if (opcode == INSN_CALL)
-        return fail_at(c, at, j, "call to extern function '%.*s' (a kfunc), which is not supported yet", yl, yn);
-      if (r->map < 0)
-        return fail_at(c, at, j, "'%.*s' is an unresolved extern (neither a .kconfig variable nor a supported __ksym)",
-                       yl, yn);
+      if (r->map < 0) return apply_ksym(c, at, j, opcode, r);
+      if (opcode == INSN_CALL) return fail_at(c, at, j, "call to '%.*s', a .kconfig variable", yl, yn);
       /* fallthrough: a .kconfig variable lives in the .kconfig map */
     case EBPF_RELOC_DATA:
       if (map_fd(c, at, j, r->map, r, &fd)) return -1;
@@ -337,15 +371,20 @@ static int relocate(reloc_ctx *c) {
 }
 
 ebpf_program_image *ebpf_program_relocate(ebpf_object *obj, uint32_t program, const int32_t *map_fds,
-                                          uint32_t map_fd_count) {
+                                          uint32_t map_fd_count, const uint64_t *ksym_values, uint32_t ksym_count) {
   image_owner *img = calloc(1, sizeof *img);
   if (!img) return NULL;
+  img->out.unresolved_ksym = EBPF_NONE;
   reloc_ctx c = {.obj = obj, .main = program, .img = img};
   uint32_t fd_bytes = map_fds && map_fd_count <= UINT32_MAX / 4 ? map_fd_count * 4u : 0;
   c.fds = (ebpf_buf){(const uint8_t *)map_fds, fd_bytes, 0};
+  uint32_t ksym_bytes = ksym_values && ksym_count <= UINT32_MAX / 8 ? ksym_count * 8u : 0;
+  c.ksyms = (ebpf_buf){(const uint8_t *)ksym_values, ksym_bytes, 0}; /* host order: the caller's */
   if (!obj) err_set(&img->err, EBPF_ERR_ARG, "no object");
   else relocate(&c);
+  uint32_t unresolved = img->err.status ? img->out.unresolved_ksym : EBPF_NONE;
   if (img->err.status) memset(&img->out, 0, sizeof img->out);
+  img->out.unresolved_ksym = unresolved;
   img->out.status = (uint32_t)img->err.status;
   img->out.message.ptr = img->err.message;
   img->out.message.len = (uint32_t)strlen(img->err.message);

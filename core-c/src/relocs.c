@@ -215,8 +215,9 @@ static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_bu
     if (at >= 0) {
       r->map = obj->kconfig_map;
       r->target_offset = (uint32_t)at;
+      return 0;
     }
-    return 0;
+    return ksyms_add(obj, r->symbol, opcode == INSN_CALL, &r->target_offset);
   }
   if (sym->section >= SHN_LORESERVE) return 0; /* absolute or common: kind OTHER */
   const ebpf_section *tsec = &obj->sections[sym->section];

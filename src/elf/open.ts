@@ -42,6 +42,37 @@ export interface KconfigVariable {
   signed: boolean;
 }
 
+export type KernelSymbolKind = 'kfunc' | 'variable' | 'untyped';
+const KSYM_KINDS: readonly (KernelSymbolKind | undefined)[] = [undefined, 'kfunc', 'variable', 'untyped'];
+const KSYM_WEAK = 1, KSYM_SIZE = 24, NONE = 0xffffffff;
+
+/** An extern kernel symbol of the object (a kfunc or a __ksym variable), resolved by the loader. */
+export interface KernelSymbol {
+  name: string;
+  /** kfunc: its value is a FUNC id of the kernel's BTF; variable: a VAR id; untyped: an address. */
+  kind: KernelSymbolKind;
+  /** __weak: a kernel without it gives 0. */
+  weak: boolean;
+  /** The FUNC or VAR of the object's BTF (0 without BTF). */
+  btfId: number;
+  /** kfunc: the parameters of its prototype in the object's BTF (undefined without BTF). */
+  paramCount: number | undefined;
+}
+
+/** A ksym value meaning "not resolved": instructions referring to it fail to relocate. */
+export const KSYM_UNRESOLVED = 0xffffffffffffffffn;
+
+/** A relocation that failed on a kernel symbol with no value (EBPF_KSYM_UNRESOLVED). */
+export class UnresolvedSymbolError extends ElfError {
+  /** Index of the symbol in CoreObject.kernelSymbols(). */
+  readonly symbol: number;
+
+  constructor(message: string, status: number, symbol: number) {
+    super(message, status);
+    this.symbol = symbol;
+  }
+}
+
 // Frees what a collected CoreObject left open. Only a safety net: close() is the contract.
 const leaked = new FinalizationRegistry<{ core: CoreExports; obj: number; data: number }>(({ core, obj, data }) => {
   core.ebpf_object_close(obj);
@@ -106,22 +137,27 @@ export class CoreObject implements Disposable {
 
   /**
    * Relocates program `index` (into info.programs) with `mapFds[i]` the fd of info.maps[i] (-1 when
-   * not created) and hands the result to fn, whose views must not outlive the call (nor see another
+   * not created) and `ksymValues[i]` the value of kernelSymbols()[i] (KSYM_UNRESOLVED when none: an
+   * instruction using it throws an UnresolvedSymbolError) and hands the result to fn, whose views must not outlive the call (nor see another
    * call into the core). Throws an ElfError (status 4, relocation, when the program cannot be
    * relocated: the message names the program, the instruction and the symbol).
    */
-  relocate<T>(index: number, mapFds: Int32Array, fn: (program: RelocatedProgram) => T): T {
+  relocate<T>(index: number, mapFds: Int32Array, fn: (program: RelocatedProgram) => T, ksymValues: BigUint64Array = new BigUint64Array(0)): T {
     const core = this.#core;
     const obj = this.#live();
-    const fds = core.ebpf_alloc(Math.max(mapFds.byteLength, 4));
+    const fds = core.ebpf_alloc(mapFds.byteLength + 4 + ksymValues.byteLength);
     if (!fds) throw new ElfError('out of WASM memory for map fds', STATUS_NOMEM);
     let image = 0;
     try {
+      const ksyms = (fds + mapFds.byteLength + 7) & ~7; // malloc aligns to 8: at most 4 bytes of padding
       new Int32Array(core.memory.buffer, fds, mapFds.length).set(mapFds);
-      image = core.ebpf_program_relocate(obj, index, fds, mapFds.length);
+      new BigUint64Array(core.memory.buffer, ksyms, ksymValues.length).set(ksymValues);
+      image = core.ebpf_program_relocate(obj, index, fds, mapFds.length, ksyms, ksymValues.length);
       if (!image) throw new ElfError('out of WASM memory while relocating', STATUS_NOMEM);
       const r = new RecordReader(core);
       const status = r.u32(image);
+      const unresolved = r.u32(image + 48);
+      if (status !== 0 && unresolved !== NONE) throw new UnresolvedSymbolError(r.str(image + 4), status, unresolved);
       if (status !== 0) throw new ElfError(r.str(image + 4), status);
       const buffer = core.memory.buffer;
       const records = (at: number, size: number): Uint8Array | undefined => {
@@ -154,6 +190,22 @@ export class CoreObject implements Disposable {
       out.push({
         name: r.str(at), offset: r.u32(at + 8), size: r.u32(at + 12), kind: KCONFIG_KINDS[r.u32(at + 16)] ?? 'unknown',
         weak: (flags & KCONFIG_WEAK) !== 0, signed: (flags & KCONFIG_SIGNED) !== 0,
+      });
+    }
+    return out;
+  }
+
+  /** The extern kernel symbols (kfuncs, __ksym variables): relocate() takes a value for each, in this order. */
+  kernelSymbols(): KernelSymbol[] {
+    const ptr = this.#core.ebpf_object_ksyms(this.#live());
+    if (!ptr) return [];
+    const r = new RecordReader(this.#core);
+    const out: KernelSymbol[] = [];
+    for (let i = 0, base = r.u32(ptr); i < r.u32(ptr + 4); i++) {
+      const at = base + i * KSYM_SIZE, params = r.u32(at + 20);
+      out.push({
+        name: r.str(at), kind: KSYM_KINDS[r.u32(at + 8)] ?? 'untyped', weak: (r.u32(at + 12) & KSYM_WEAK) !== 0,
+        btfId: r.u32(at + 16), paramCount: params === NONE ? undefined : params,
       });
     }
     return out;

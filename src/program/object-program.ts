@@ -1,15 +1,17 @@
 // The kernel side of an object a System loads: its BTF (BPF_BTF_LOAD once per object), BTF for its
 // maps, and its programs, relocated by the WASM core at load() with the fds of the System's maps and
-// handed to BPF_PROG_LOAD straight from WASM memory with their func and line info.
+// the values of its kernel symbols, and handed to BPF_PROG_LOAD straight from WASM memory with their
+// func and line info.
 import { ElfError } from '../elf/errors.js';
-import type { CoreObject } from '../elf/open.js';
+import { UnresolvedSymbolError, type CoreObject } from '../elf/open.js';
 import type { MapSpec as ElfMapSpec } from '../elf/types.js';
 import type { EbpfMap, MapSpec } from '../map/map.js';
 import { FD } from '../sys/bpf.js';
 import { errnoCode } from '../sys/errors.js';
 import { ATTR, BpfCmd } from '../sys/generated.js';
 import { native } from '../sys/native.js';
-import { attachBtfId } from './kernel-btf.js';
+import { attachBtfId, KernelSymbolError } from './kernel-btf.js';
+import type { KernelSymbolValues } from './ksyms.js';
 import { logLines } from './verifier.js';
 import { Program, type ProgramSpec } from './program.js';
 
@@ -67,17 +69,21 @@ export class ObjectProgram extends Program {
   readonly #index: number;
   readonly #maps: ReadonlyArray<EbpfMap | undefined>;
   readonly #btf: FD | undefined;
+  readonly #kernelSymbols: () => KernelSymbolValues;
 
   /**
    * `index`: the program's index in object.info.programs; `maps[i]`: the map created for
-   * object.info.maps[i] (undefined for templates and maps not created); `btf`: the object's BTF fd.
+   * object.info.maps[i] (undefined for templates and maps not created); `btf`: the object's BTF fd;
+   * `kernelSymbols`: the values of the object's kfuncs and __ksym variables (resolved once, on demand).
    */
-  constructor(spec: ProgramSpec, object: CoreObject, index: number, maps: ReadonlyArray<EbpfMap | undefined>, btf: FD | undefined) {
+  constructor(spec: ProgramSpec, object: CoreObject, index: number, maps: ReadonlyArray<EbpfMap | undefined>, btf: FD | undefined,
+    kernelSymbols: () => KernelSymbolValues) {
     super(spec);
     this.#object = object;
     this.#index = index;
     this.#maps = maps;
     this.#btf = btf;
+    this.#kernelSymbols = kernelSymbols;
   }
 
   protected override withLoadSpec(spec: ProgramSpec, load: (spec: ProgramSpec) => this): this {
@@ -86,6 +92,7 @@ export class ObjectProgram extends Program {
       spec = { ...spec, attachBtfId: attachBtfId({ ...spec, attachTarget: elf.attachTarget }) };
     }
     const fds = Int32Array.from(this.#maps, (map) => map?.fd ?? -1);
+    const ksyms = this.#kernelSymbols();
     try {
       return this.#object.relocate(this.#index, fds, (image) => {
         const relocated: ProgramSpec = { ...spec, instructions: image.instructions };
@@ -98,8 +105,9 @@ export class ObjectProgram extends Program {
           };
         }
         return load(relocated);
-      });
+      }, ksyms.values);
     } catch (e) {
+      if (e instanceof UnresolvedSymbolError) throw new KernelSymbolError(`${e.message}: ${ksyms.reasons[e.symbol] ?? 'no value'}`);
       if (e instanceof ElfError && e.status === STATUS_RELOCATION) throw new UnsupportedError(e.message);
       throw e;
     }

@@ -15,6 +15,7 @@ import { checkConstantValues, rodataWithConstants, type Constants } from './cons
 import { elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { KernelSymbolError } from './kernel-btf.js';
+import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
 import { kernelObjectName } from './name.js';
 import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
@@ -120,10 +121,12 @@ export class System implements Disposable {
       }
       fillInitialSlots(slots.slots, byIndex);
       const programs = new Map<string, Program>();
+      let kernelSymbols: KernelSymbolValues | undefined;
+      const symbols = (): KernelSymbolValues => (kernelSymbols ??= resolveKernelSymbols(core.kernelSymbols()));
       for (const spec of object.programs) {
         if (spec.subprogram) continue;
         if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);
-        programs.set(spec.name, makeProgram(bytes, core, spec, options, byIndex, btf.fd));
+        programs.set(spec.name, makeProgram(bytes, core, spec, options, byIndex, btf.fd, symbols));
       }
       for (const [name, map] of maps) this.#maps.set(name, map);
       for (const [name, program] of programs) this.#programs.set(name, program);
@@ -220,7 +223,7 @@ function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOpti
 }
 
 function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, options: SystemLoadOptions,
-  maps: ReadonlyArray<EbpfMap | undefined>, btf: FD | undefined): Program {
+  maps: ReadonlyArray<EbpfMap | undefined>, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues): Program {
   const object = core.info;
   const type = options.programTypes?.[spec.name] ?? (spec.type as ProgramType);
   const programSpec: ProgramSpec = {
@@ -235,7 +238,7 @@ function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, 
   if (object.kernelVersion !== null) programSpec.kernVersion = object.kernelVersion;
   if (spec.loadFlags !== 0) programSpec.flags = spec.loadFlags;
   const reason = whyUnloadable(type);
-  return reason === undefined ? new ObjectProgram(programSpec, core, spec.index, maps, btf) : new UnloadableProgram(programSpec, reason);
+  return reason === undefined ? new ObjectProgram(programSpec, core, spec.index, maps, btf, kernelSymbols) : new UnloadableProgram(programSpec, reason);
 }
 
 function whyUnloadable(type: ProgramType): string | undefined {

@@ -15,9 +15,10 @@ export interface CoreExports {
   ebpf_btf_close(result: number): void;
   ebpf_btf_find(btf: number, name: number, len: number, kind: number): number;
   ebpf_btf_kernel_blob(obj: number): number;
-  ebpf_program_relocate(obj: number, program: number, mapFds: number, mapFdCount: number): number;
+  ebpf_program_relocate(obj: number, program: number, mapFds: number, mapFdCount: number, ksymValues: number, ksymCount: number): number;
   ebpf_program_image_free(image: number): void;
   ebpf_object_kconfig(obj: number): number;
+  ebpf_object_ksyms(obj: number): number;
   [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void);
 }
 

@@ -1,18 +1,19 @@
 // ebpf_program_relocate on the fixtures, with made-up map fds (no kernel): map references and global
-// data patched, every reachable function appended once with its call offsets fixed, func/line info
-// rebased, both byte orders alike, and clear errors for what cannot be relocated.
+// data patched, kernel symbols (kfuncs, __ksym) patched with made-up values, every reachable function
+// appended once with its call offsets fixed, func/line info rebased, both byte orders alike, and clear
+// errors for what cannot be relocated.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ElfError } from '../../src/elf/errors.js';
-import { CoreObject, type RelocatedProgram } from '../../src/elf/open.js';
+import { CoreObject, KSYM_UNRESOLVED, UnresolvedSymbolError, type RelocatedProgram } from '../../src/elf/open.js';
 import { R_BPF, SHF, STT, buildElf, call, concat, cstr, exit, ldImm64, mov0 } from './elf-builder.js';
 import { fixtureObjects, fixturesDir } from './fixture-files.js';
 import { loadCoreSync } from '../../src/wasm/core.js';
 
 const LD_IMM64 = 0x18, CALL = 0x85;
-const PSEUDO_MAP_FD = 1, PSEUDO_MAP_VALUE = 2, PSEUDO_CALL = 1, PSEUDO_FUNC = 4;
+const PSEUDO_MAP_FD = 1, PSEUDO_MAP_VALUE = 2, PSEUDO_BTF_ID = 3, PSEUDO_CALL = 1, PSEUDO_KFUNC_CALL = 2, PSEUDO_FUNC = 4;
 /** Made-up fds: map i gets 100 + i. */
 const FD_BASE = 100;
 
@@ -50,14 +51,14 @@ function fakeFds(object: CoreObject): Int32Array {
   return Int32Array.from(object.info.maps, (_m, i) => FD_BASE + i);
 }
 
-function relocate(object: CoreObject, program: string, fds = fakeFds(object)): Relocated {
+function relocate(object: CoreObject, program: string, fds = fakeFds(object), ksyms?: BigUint64Array): Relocated {
   const index = object.info.programs.findIndex((p) => p.name === program);
   assert.ok(index >= 0, `no program ${program}`);
   const be = object.info.endian === 'big';
   return object.relocate(index, fds, (image) => ({
     insns: decode(image, be), funcInfo: records(image.funcInfo, image.funcInfoRecSize, be),
     lineInfo: records(image.lineInfo, image.lineInfoRecSize, be), functionCount: image.functionCount,
-  }));
+  }), ksyms);
 }
 
 const mapFd = (object: CoreObject, name: string): number => FD_BASE + object.info.maps.findIndex((m) => m.name === name);
@@ -146,11 +147,69 @@ test('what cannot be relocated is an error naming program, instruction and symbo
   noResults[relocs.info.maps.findIndex((m) => m.name === 'results')] = -1;
   assert.match(relocationError(relocs, 'xdp_sum', noResults), /^program 'xdp_sum': instruction \d+ \(\d+ of function 'record' in '\.text'\): 'results' refers to map 'results', which has no fd \(not created, or closed\)$/);
   using externs = open('externs.o');
-  assert.match(relocationError(externs, 'kfunc_call'), "program 'kfunc_call': instruction 0: call to extern function 'bpf_rcu_read_lock' (a kfunc), which is not supported yet");
-  assert.match(relocationError(externs, 'ksym_read'), /'bpf_prog_active' is an unresolved extern/);
   const noKconfig = fakeFds(externs);
   noKconfig[externs.info.maps.findIndex((m) => m.origin === 'kconfig')] = -1;
   assert.match(relocationError(externs, 'kconfig_read', noKconfig), /'(LINUX_KERNEL_VERSION|CONFIG_\w+)' refers to map '\.kconfig', which has no fd/);
+});
+
+const KSYM_VALUES: Record<string, bigint> = {
+  bpf_rcu_read_lock: 111n, bpf_rcu_read_unlock: 112n, bpf_rcu_read_lock___two_args: 113n, bpf_prog_active: 115n,
+  ebpf_fixture_absent_kfunc: 0n, ebpf_fixture_absent_var: 0n, ebpf_fixture_absent_addr: 0n,
+  do_unlinkat: 0xffffffff816d2cd0n, ebpf_fixture_missing_kfunc: 114n, ebpf_fixture_missing_addr: KSYM_UNRESOLVED,
+};
+const POISON_CALL_KFUNC_BASE = 2002000000;
+
+function ksymValues(object: CoreObject): BigUint64Array {
+  return BigUint64Array.from(object.kernelSymbols(), (s) => KSYM_VALUES[s.name] ?? KSYM_UNRESOLVED);
+}
+
+test('kernel symbols: listed once each, with their kind, weak flag and prototype size', () => {
+  for (const name of ['ksyms.o', 'ksyms.bpfeb.o']) {
+    using ksyms = open(name);
+    assert.equal(ksyms.kernelSymbols().map((s) => [s.name, s.kind, s.weak, s.paramCount, s.btfId > 0]).sort(), [
+      ['bpf_rcu_read_lock', 'kfunc', false, 0, true], ['bpf_rcu_read_lock___two_args', 'kfunc', false, 2, true],
+      ['bpf_rcu_read_unlock', 'kfunc', false, 0, true], ['do_unlinkat', 'untyped', false, undefined, true],
+      ['ebpf_fixture_absent_addr', 'untyped', true, undefined, true], ['ebpf_fixture_absent_kfunc', 'kfunc', true, 0, true],
+      ['ebpf_fixture_absent_var', 'variable', true, undefined, true], ['ebpf_fixture_missing_addr', 'untyped', false, undefined, true],
+      ['ebpf_fixture_missing_kfunc', 'kfunc', false, 0, true],
+    ], name);
+    assert.equal(ksyms.info.relocations.filter((r) => r.kind === 'extern').map((r) => ksyms.kernelSymbols()[r.targetOffset]!.name).sort(),
+      ['bpf_rcu_read_lock', 'bpf_rcu_read_lock___two_args', 'bpf_rcu_read_unlock', 'do_unlinkat', 'ebpf_fixture_absent_addr',
+        'ebpf_fixture_absent_kfunc', 'ebpf_fixture_absent_kfunc', 'ebpf_fixture_absent_var', 'ebpf_fixture_missing_addr', 'ebpf_fixture_missing_kfunc']);
+  }
+  using externs = open('externs.o');
+  assert.equal(externs.kernelSymbols().map((s) => [s.name, s.kind]), [['bpf_rcu_read_lock', 'kfunc'], ['bpf_rcu_read_unlock', 'kfunc'], ['bpf_prog_active', 'variable']]);
+});
+
+test('kernel symbols are patched with their values: kfunc calls, BTF ids, addresses, weak ones absent', () => {
+  for (const name of ['ksyms.o', 'ksyms.bpfeb.o']) {
+    using ksyms = open(name);
+    const values = ksymValues(ksyms);
+    const index = (symbol: string): number => ksyms.kernelSymbols().findIndex((s) => s.name === symbol);
+    const weak = relocate(ksyms, 'weak_absent', fakeFds(ksyms), values).insns;
+    const kfuncCalls = weak.filter((i) => i.code === CALL && i.src === PSEUDO_KFUNC_CALL).map((i) => i.imm);
+    assert.equal(kfuncCalls, [111, 112], name);
+    // the absent kfunc: its address is the constant 0, its call one the verifier rejects only if reached
+    assert.equal(weak.filter((i) => i.code === CALL && i.src === 0).map((i) => i.imm), [POISON_CALL_KFUNC_BASE + index('ebpf_fixture_absent_kfunc')]);
+    const loads = weak.filter((i) => i.code === LD_IMM64);
+    assert.ok(loads.length >= 3);
+    for (const l of loads.filter((i) => i.src !== PSEUDO_MAP_VALUE)) assert.equal([l.src, l.imm, weak[l.index + 1]!.imm], [0, 0, 0]);
+    const untyped = relocate(ksyms, 'untyped_address', fakeFds(ksyms), values).insns.find((i) => i.code === LD_IMM64 && i.src === 0)!;
+    const image = relocate(ksyms, 'untyped_address', fakeFds(ksyms), values).insns;
+    assert.equal([untyped.imm >>> 0, image[untyped.index + 1]!.imm >>> 0], [0x816d2cd0, 0xffffffff]);
+    assert.equal(relocate(ksyms, 'missing_kfunc', fakeFds(ksyms), values).insns[0], { index: 0, code: CALL, src: PSEUDO_KFUNC_CALL, imm: 114 });
+    // an unresolved symbol fails the programs that use it, naming it
+    assert.throws(() => relocate(ksyms, 'missing_address', fakeFds(ksyms), values), (e: unknown) => e instanceof UnresolvedSymbolError &&
+      e.symbol === index('ebpf_fixture_missing_addr') && /^program 'missing_address': instruction \d+: untyped __ksym variable 'ebpf_fixture_missing_addr' is not resolved$/.test(e.message));
+    assert.throws(() => relocate(ksyms, 'missing_kfunc', fakeFds(ksyms), new BigUint64Array(values.length).fill(KSYM_UNRESOLVED)),
+      (e: unknown) => e instanceof UnresolvedSymbolError && e.message === "program 'missing_kfunc': instruction 0: kfunc 'ebpf_fixture_missing_kfunc' is not resolved");
+    assert.throws(() => relocate(ksyms, 'missing_kfunc', fakeFds(ksyms)), (e: unknown) => e instanceof ElfError && !(e instanceof UnresolvedSymbolError) &&
+      /^kernel symbol \d+ \('ebpf_fixture_missing_kfunc'\) is outside the 0 values given$/.test(e.message));
+  }
+  using externs = open('externs.o');
+  const typed = relocate(externs, 'ksym_read', fakeFds(externs), ksymValues(externs)).insns;
+  const load = typed.find((i) => i.code === LD_IMM64 && i.src === PSEUDO_BTF_ID)!;
+  assert.equal([load.imm, typed[load.index + 1]!.imm], [115, 0]);
 });
 
 test('a .kconfig extern is a map value of the .kconfig map; the variables say how their values are written', () => {
@@ -247,7 +306,7 @@ test('every program of every fixture relocates or says why, in both byte orders'
     using object = CoreObject.open(readFileSync(path));
     object.info.programs.forEach((p, i) => {
       try {
-        object.relocate(i, fakeFds(object), (image) => assert.ok(image.instructions.byteLength >= p.insnCount * 8));
+        object.relocate(i, fakeFds(object), (image) => assert.ok(image.instructions.byteLength >= p.insnCount * 8), ksymValues(object));
       } catch (e) {
         assert.instance(e, ElfError, `${path} ${p.name}`);
         assert.match((e as Error).message, `program '${p.name}'`);
