@@ -1,7 +1,18 @@
-/* libFuzzer target (`make fuzz`): a raw .BTF and .BTF.ext pair opened with ebpf_btf_open, walked
- * and rendered. Input: a little-endian u32 N, then N bytes of .BTF, then the .BTF.ext (possibly
+/* libFuzzer target (`make fuzz`): a raw .BTF and .BTF.ext pair opened with ebpf_btf_open, walked,
+ * rendered and searched by name. Input: a little-endian u32 N, then N bytes of .BTF, then the .BTF.ext (possibly
  * empty); fuzz/btf_seeds.mjs cuts such seeds out of the fixtures. */
 #include "fuzz_walk.h"
+
+/* Every named type is found again by name and kind through the name index (the lowest id of the
+ * pair, so never a later one). */
+static void find_each_name(const struct ebpf_btf_info *info) {
+  for (uint32_t id = 1; id < info->type_count; id++) {
+    const ebpf_btf_type *t = &info->types[id];
+    if (!t->name.len) continue;
+    uint32_t found = ebpf_btf_find(info, t->name.ptr, t->name.len, t->kind);
+    check(found == EBPF_NONE || (found && found <= id && info->types[found].kind == t->kind));
+  }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 4 || size > UINT32_MAX) return 0;
@@ -14,7 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ebpf_btf_open_result *result = ebpf_btf_open(btf, btf_size, ext_size ? ext : NULL, ext_size);
     if (result) {
       touch_str(result->message);
-      if (result->status == EBPF_OK && result->btf) walk_btf(result->btf);
+      if (result->status == EBPF_OK && result->btf) {
+        walk_btf(result->btf);
+        find_each_name(result->btf);
+      }
       ebpf_btf_close(result);
     }
   }

@@ -151,6 +151,6 @@ EBPF_EXPORT(ebpf_btf_close) void ebpf_btf_close(ebpf_btf_open_result *result);
  * (an open object's or ebpf_btf_open's), 0 when there is none, EBPF_NONE when out of memory. The
  * first call builds a name index (kept until the BTF is closed), so the kernel's BTF (~126k types)
  * is searched by hash: for attach targets, kfuncs and __ksym variables. */
-EBPF_EXPORT(ebpf_btf_find) uint32_t ebpf_btf_find(struct ebpf_btf_info *info, const char *name, uint32_t len, uint32_t kind);
+EBPF_EXPORT(ebpf_btf_find) uint32_t ebpf_btf_find(const struct ebpf_btf_info *info, const char *name, uint32_t len, uint32_t kind);
 
 #endif

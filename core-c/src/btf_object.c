@@ -69,8 +69,9 @@ ebpf_btf_open_result *ebpf_btf_open(const uint8_t *data, uint32_t size, const ui
   return &s->result;
 }
 
-uint32_t ebpf_btf_find(struct ebpf_btf_info *info, const char *name, uint32_t len, uint32_t kind) {
-  return info && (name || !len) ? btf_find((btf *)info, name, len, kind) : 0; /* info is the first member */
+uint32_t ebpf_btf_find(const struct ebpf_btf_info *info, const char *name, uint32_t len, uint32_t kind) {
+  /* info is the first member of struct btf; the index built on first use is the only change */
+  return info && (name || !len) ? btf_find((btf *)info, name, len, kind) : 0;
 }
 
 void ebpf_btf_close(ebpf_btf_open_result *result) {

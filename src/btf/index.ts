@@ -8,6 +8,7 @@ import type { BtfInfo, ProgramBtfExt } from './types.js';
 export * from './types.js';
 export { BTF_KINDS, CORE_RELOCATION_KINDS, btfForKernel, btfReader, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from './decode.js';
 export type { BtfDecodeOptions, ProgramExtent } from './decode.js';
+export { BtfLookup, type BtfTypeHead } from './lookup.js';
 
 const STATUS_NOMEM = 5;
 
@@ -46,4 +47,3 @@ export function parseBtf(btfBytes: Uint8Array, extBytes?: Uint8Array, programs: 
     core.ebpf_free(data);
   }
 }
-export { BtfLookup, type BtfTypeHead } from './lookup.js';
