@@ -21,6 +21,9 @@ test('tp_btf and iter programs load with the BTF id of their target; the kernel 
   assert.match(btfObject, /name \[vmlinux\]/); // the kernel's own BTF
   using iter = system.getProgramByName('iter_maps')!.load();
   assert.is(iter.info().attachBtfId, kernelBtf().find('bpf_iter_bpf_map', 'func'));
+  // iter.s/: BPF_F_SLEEPABLE, without which the verifier refuses its bpf_copy_from_user call
+  using sleepable = system.getProgramByName('iter_task_sleepable')!.load();
+  assert.is(sleepable.info().attachBtfId, kernelBtf().find('bpf_iter_task', 'func'));
 });
 
 test('fentry, fexit, fmod_ret and lsm programs reach the kernel with their target (BPF trampolines permitting)', () => {
