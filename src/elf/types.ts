@@ -137,7 +137,8 @@ export interface RelocationInfo {
   /** Index into `programs` of the program holding the instruction, or null. */
   program: number | null;
   /** Data: offset within the map value; map: offset of the map's definition in its section;
-   *  call/subprog-address: byte offset in the target section. */
+   *  call/subprog-address: byte offset in the target section; an extern that is not a .kconfig
+   *  variable (a kfunc or __ksym): its index in the object's kernel symbols (CoreObject.kernelSymbols). */
   targetOffset: number;
   /** Call/subprog-address: index into `programs` of the callee, or null. */
   targetProgram: number | null;

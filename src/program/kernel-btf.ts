@@ -59,7 +59,13 @@ export function attachBtfId(program: AttachTargetSpec): number {
     throw new KernelSymbolError(`${where}: attach target "${target}" names a kernel module; only the kernel's own BTF (${VMLINUX_BTF}) is searched`);
   }
   const { name, kind } = attachTargetType(program.expectedAttachType, target);
-  const id = kernelBtf().find(name, kind);
+  let btf: BtfLookup;
+  try {
+    btf = kernelBtf();
+  } catch (e) {
+    throw new KernelSymbolError(`${where}: attach target "${target}": ${(e as Error).message}`);
+  }
+  const id = btf.find(name, kind);
   if (id === 0) throw new KernelSymbolError(`${where}: attach target "${target}" not found: the kernel's BTF (${VMLINUX_BTF}) has no ${kind} "${name}"`);
   return id;
 }
