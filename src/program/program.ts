@@ -9,6 +9,7 @@ import { native } from '../sys/native.js';
 import { assertProgramFd, programIds, programInfo, xlatedInstructions, type ProgramInfo } from './info.js';
 import { writeObjectName } from './name.js';
 import { describeProgram, VerifierError } from './verifier.js';
+import type { ProgramLike } from './like.js';
 
 export { ProgramType };
 
@@ -106,7 +107,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** A single eBPF program: a spec to load, or a program already in the kernel. */
-export class Program {
+export class Program implements ProgramLike {
   readonly name: string;
   readonly section: string | undefined;
   readonly type: ProgramType;

@@ -10,6 +10,7 @@ import { MapType } from '../sys/generated.js';
 import { kernelObjectName } from './name.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
+import type { SystemLike } from './like.js';
 
 /** Something in an object that this version of ebpf cannot load yet; the message says what and where. */
 export class UnsupportedError extends Error {
@@ -42,7 +43,7 @@ class UnloadableProgram extends Program {
 }
 
 /** goebpf's System: the maps and programs of the objects it loaded, closed together. */
-export class System implements Disposable {
+export class System implements SystemLike {
   readonly #maps = new Map<string, EbpfMap>();
   readonly #programs = new Map<string, Program>();
 
