@@ -1,7 +1,8 @@
 // MapLike: the public face of EbpfMap as an interface (goebpf's `Map` interface), implemented by the
 // kernel map and by MockMap (ebpf/mock). Code typed against MapLike is unit-testable without a kernel.
 import type { KeyValue } from './keyvalue.js';
-import type { MapBatchCursor, MapInfo, MapType, MapValue } from './map.js';
+import type { MapInfo, MapType, MapValue } from './map.js';
+import type { MapBatchCursor } from './shape.js';
 
 export interface MapLike extends Disposable, Iterable<[Uint8Array, Uint8Array]> {
   /** The map's fd, -1 before create() and after close() (a MockMap's is a made-up number). */

@@ -13,10 +13,13 @@ import { BpfCmd, MapType, mapTypeName, BPF_ANY } from '../sys/generated.js';
 import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue, type KeyValueContext } from './keyvalue.js';
 import { getNumOfPossibleCpus } from './host.js';
 import {
-  ARRAY_KEYED, assertPerCpu, checkBatchBuffers, checkIntegerSize, checkNotPerCpuForString, describeMapShape, elementContext, encodeMapValue,
+  ARRAY_KEYED, assertPerCpu, mapNameBytes, checkBatchBuffers, checkIntegerSize, checkNotPerCpuForString, describeMapShape, elementContext, encodeMapValue,
   insertFlags, mapShape, notLiveError, packKeys, packValues, perCpuValues, smallUint, toSafeNumber, updateFlags, type MapShape,
 } from './shape.js';
 import type { MapLike } from './like.js';
+import { MapBatchCursor } from './shape.js';
+
+export { MapBatchCursor };
 import { ELEM, BATCH, CREATE, MAP_INFO } from './attr.js';
 
 export { MapType };
@@ -68,21 +71,9 @@ export interface MapInfo {
   mapExtra: bigint;
 }
 
-/** Position of a batch walk (BPF_MAP_LOOKUP_BATCH's in/out batch token). */
-export class MapBatchCursor {
-  /** The kernel's opaque token: a bucket index for hashes, a key for arrays. */
-  readonly token: Uint8Array;
-  started = false;
-  done = false;
-  constructor(keySize: number) {
-    this.token = new Uint8Array(Math.max(keySize, 8));
-  }
-}
-
 /** A per-CPU value given to update: one value replicated to every CPU, or one per CPU. */
 export type MapValue = KeyValue | readonly KeyValue[];
 
-const BPF_OBJ_NAME_LEN = 16;
 const BPF_FS_MAGIC = 0xcafe4a11;
 const ENOENT = 2;
 const ENOSPC = 28;
@@ -269,8 +260,7 @@ export class EbpfMap implements MapLike, Disposable {
   /** Creates the map in the kernel (BPF_MAP_CREATE); with persistentPath, reuses or pins it. */
   create(): this {
     if (this.#fd >= 0) return this;
-    const nameBytes = new TextEncoder().encode(this.#name);
-    if (nameBytes.length >= BPF_OBJ_NAME_LEN) throw new Error(`map "${this.#name}": name is longer than ${BPF_OBJ_NAME_LEN - 1} bytes`);
+    const nameBytes = mapNameBytes(this.#shape);
     const path = this.#spec.persistentPath;
     if (path !== undefined) {
       const existing = tryObjGet(path);

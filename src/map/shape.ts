@@ -16,6 +16,26 @@ export const FD_VALUED: ReadonlySet<MapType> = new Set<MapType>([MapType.ProgArr
 export const PER_CPU: ReadonlySet<MapType> = new Set<MapType>([MapType.PerCPUArray, MapType.PerCPUHash, MapType.LRUPerCPUHash, MapType.PerCPUCgroupStorage]);
 const LOCAL_STORAGE: ReadonlySet<MapType> = new Set<MapType>([MapType.SKStorage, MapType.InodeStorage, MapType.TaskStorage, MapType.CgrpStorage]);
 
+/** Position of a batch walk (BPF_MAP_LOOKUP_BATCH's in/out batch token). */
+export class MapBatchCursor {
+  /** The kernel's opaque token: a bucket index for hashes, a key for arrays. */
+  readonly token: Uint8Array;
+  started = false;
+  done = false;
+  constructor(keySize: number) {
+    this.token = new Uint8Array(Math.max(keySize, 8));
+  }
+}
+
+const BPF_OBJ_NAME_LEN = 16;
+
+/** The name as BPF_MAP_CREATE takes it; longer than BPF_OBJ_NAME_LEN - 1 bytes is an error. */
+export function mapNameBytes(s: MapShape): Uint8Array {
+  const bytes = new TextEncoder().encode(s.name);
+  if (bytes.length >= BPF_OBJ_NAME_LEN) throw new Error(`map "${s.name}": name is longer than ${BPF_OBJ_NAME_LEN - 1} bytes`);
+  return bytes;
+}
+
 /** A spec with defaults applied, and how its keys and values are laid out in bytes. */
 export interface MapShape {
   name: string;
