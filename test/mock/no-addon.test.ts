@@ -1,0 +1,45 @@
+// `ebpf/mock` needs neither the addon nor any module on the kernel path: imported by its package name
+// from a copy of the package without build/ and without the kernel-side modules, it loads a real
+// object into a MockSystem and runs a program's stand-in against the object's maps.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runInPackageCopy } from '../support/package-copy.js';
+
+/** The modules that make kernel calls or load the addon: deleted from the copy, so importing any fails. */
+const KERNEL_PATH = [
+  'dist/src/index.js', 'dist/src/sys/native.js', 'dist/src/sys/bpf.js', 'dist/src/map/map.js', 'dist/src/map/host.js',
+  'dist/src/program/program.js', 'dist/src/program/system.js', 'dist/src/program/info.js',
+];
+
+const probe = `
+import { MockSystem, MapType, SyscallError } from 'ebpf/mock';
+const system = new MockSystem({ possibleCpus: 2 }).loadElf('test/fixtures/xdp_goebpf.o');
+const drops = system.getMapByName('drops');
+const program = system.getProgramByName('xdp_drop').load();
+program.run = () => { drops.upsert(0, [drops.lookupPerCpu(0)[0][0] + 1, 0]); return 1; };
+const retval = program.testRun({ data: new Uint8Array(64), repeat: 5 }).retval;
+let code;
+try { drops.delete(0); } catch (e) { code = e instanceof SyscallError ? e.code : String(e); }
+console.log(JSON.stringify({
+  maps: [...system.getMaps()].map(([name, m]) => [name, MapType[m.type], m.keySize, m.valueSize, m.maxEntries]),
+  programs: [...system.getPrograms().keys()],
+  retval, drops: drops.lookupInt(0), code,
+}));
+system.close();
+`;
+
+test('ebpf/mock works without the addon and without the kernel-side modules', () => {
+  const out = JSON.parse(runInPackageCopy(probe, { remove: KERNEL_PATH })) as Record<string, unknown>;
+  assert.equal(out.maps, [
+    ['drops', 'PerCPUArray', 4, 8, 1],
+    ['inner', 'Array', 4, 4, 4],
+    ['outer', 'ArrayOfMaps', 4, 4, 8],
+    ['pinned_counts', 'Hash', 4, 8, 1024],
+    ['events', 'PerfEventArray', 4, 4, 64],
+    ['.rodata.str1.1', 'Array', 4, 34, 1],
+  ]);
+  assert.equal(out.programs, ['xdp_drop', 'socket_count', 'kprobe_execve', 'kretprobe_execve', 'tc_mark', 'tp_exec']);
+  assert.equal([out.retval, out.drops, out.code], [1, 5, 'EINVAL']);
+});
+
+test.run();
