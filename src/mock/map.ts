@@ -39,7 +39,8 @@ type Storage = 'hash' | 'array' | 'fdArray' | 'lpm' | 'queue' | 'stack' | 'bloom
 
 const STORAGE = new Map<MapType, Storage>([
   [MapType.Hash, 'hash'], [MapType.LRUHash, 'hash'], [MapType.PerCPUHash, 'hash'], [MapType.LRUPerCPUHash, 'hash'], [MapType.HashOfMaps, 'hash'],
-  [MapType.Array, 'array'], [MapType.PerCPUArray, 'array'],
+  // A struct_ops map holds one struct (its single slot), which System writes from the object.
+  [MapType.Array, 'array'], [MapType.PerCPUArray, 'array'], [MapType.StructOps, 'array'],
   [MapType.ArrayOfMaps, 'fdArray'], [MapType.ProgArray, 'fdArray'],
   [MapType.LPMTrie, 'lpm'], [MapType.Queue, 'queue'], [MapType.Stack, 'stack'], [MapType.BloomFilter, 'bloom'],
 ]);
@@ -264,7 +265,7 @@ export class MockMap implements MapLike {
   }
 
   /** The entry id of a key: the bytes, or for LPM tries the prefix length and the prefix's bits. */
-  #id_of(key: Uint8Array): string {
+  #entryId(key: Uint8Array): string {
     if (this.#storage !== 'lpm') return keyId(key);
     const prefix = Math.min(lpmPrefixLen(key), 8 * (key.length - 4));
     const masked = key.slice(4);
@@ -299,7 +300,7 @@ export class MockMap implements MapLike {
       case 'lpm':
         return this.#longestPrefixMatch(key);
       default:
-        return this.#entries.get(this.#id_of(key));
+        return this.#entries.get(this.#entryId(key));
     }
   }
 
@@ -344,7 +345,7 @@ export class MockMap implements MapLike {
     this.#noElementOps();
     const entry = this.#find(bytes);
     if (entry === undefined) throw this.#fail(ENOENT, 'BPF_MAP_LOOKUP_ELEM', key);
-    this.#touch(this.#id_of(entry.key));
+    this.#touch(this.#entryId(entry.key));
     return this.#readValue(entry);
   }
 
@@ -428,7 +429,7 @@ export class MockMap implements MapLike {
   }
 
   #put(keyBytes: Uint8Array, valueBytes: Uint8Array, flags: number, syscall: string, key: KeyValue, fullErrno: number, ref: MockObject | undefined): void {
-    const id = this.#id_of(keyBytes);
+    const id = this.#entryId(keyBytes);
     const existing = this.#entries.get(id);
     if (existing !== undefined) {
       if (flags === BPF_NOEXIST) throw this.#fail(EEXIST, syscall, key);
@@ -465,7 +466,7 @@ export class MockMap implements MapLike {
       if (!this.#entries.delete(String(index))) throw this.#fail(ENOENT, syscall, key);
       return;
     }
-    const id = this.#id_of(keyBytes);
+    const id = this.#entryId(keyBytes);
     if (!this.#entries.delete(id)) throw this.#fail(ENOENT, syscall, key);
     this.#recency.delete(id);
   }
@@ -477,7 +478,7 @@ export class MockMap implements MapLike {
     if (this.#shape.keySize === 0) throw this.#fail(EINVAL, syscall, key);
     if (this.#frozen) throw this.#fail(EPERM, syscall, key);
     if (!HTAB.has(this.#shape.type)) throw this.#fail(ENOTSUPP, syscall, key);
-    const id = this.#id_of(bytes);
+    const id = this.#entryId(bytes);
     const entry = this.#entries.get(id);
     if (entry === undefined) throw this.#fail(ENOENT, syscall, key);
     this.#entries.delete(id);
@@ -506,7 +507,7 @@ export class MockMap implements MapLike {
     }
     const ordered = this.#ordered();
     if (ordered.length === 0) return undefined;
-    const at = keyBytes === undefined ? -1 : ordered.findIndex((e) => this.#id_of(e.key) === this.#id_of(keyBytes));
+    const at = keyBytes === undefined ? -1 : ordered.findIndex((e) => this.#entryId(e.key) === this.#entryId(keyBytes));
     return at === -1 ? ordered[0]!.key.slice() : ordered[at + 1]?.key.slice();
   }
 
@@ -562,7 +563,7 @@ export class MockMap implements MapLike {
     }
     for (const entry of this.#ordered()) {
       // Deleted since the walk began?
-      if (this.#entries.get(this.#id_of(entry.key)) !== entry) continue;
+      if (this.#entries.get(this.#entryId(entry.key)) !== entry) continue;
       yield [entry.key.slice(), withValues ? this.#readValue(entry) : undefined];
     }
   }

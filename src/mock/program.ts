@@ -39,7 +39,8 @@ export interface MockProgramSpec {
   loadError?: Error;
 }
 
-const INSTRUCTION_SIZE = 8;
+/** Bytes per eBPF instruction (Program's INSTRUCTION_SIZE, which lives on the kernel path). */
+export const INSTRUCTION_SIZE = 8;
 /** mov64 r0, 0; exit. */
 const RETURN_ZERO = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
 

@@ -6,9 +6,9 @@ import { inspect, mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo } 
 import type { SystemLike } from '../program/like.js';
 import type { SystemLoadOptions } from '../program/system.js';
 import { kernelObjectName } from '../program/name.js';
-import type { MapType, ProgramType } from '../sys/generated.js';
+import type { AttachType, MapType, ProgramType } from '../sys/generated.js';
 import { MockMap, type MockMapSpec } from './map.js';
-import { MockProgram } from './program.js';
+import { INSTRUCTION_SIZE, MockProgram, type MockProgramSpec } from './program.js';
 
 export interface MockSystemOptions {
   /** Slots of per-CPU values in the maps it makes (default: MockMap's default, 2). */
@@ -43,27 +43,36 @@ export class MockSystem implements SystemLike {
     if (this.errorLoadElf !== undefined) throw this.errorLoadElf;
     const object = inspect(bytes);
     const maps = new Map<string, MockMap>();
-    for (const spec of object.maps) {
-      if (spec.innerTemplate || spec.origin === 'kconfig') continue;
-      if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
-      const map = MockMap.create(this.#mapSpec(object, spec, options));
-      const data = mapInitialData(bytes, spec);
-      if (data !== null) map.update(0, data);
-      if (spec.origin === 'rodata') map.freeze();
-      maps.set(spec.name, map);
+    try {
+      for (const spec of object.maps) {
+        if (spec.innerTemplate || spec.origin === 'kconfig') continue;
+        if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
+        const map = MockMap.create(this.#mapSpec(object, spec, options));
+        maps.set(spec.name, map);
+        const data = mapInitialData(bytes, spec);
+        if (data !== null) map.update(0, data);
+        if (spec.origin === 'rodata') map.freeze();
+      }
+    } catch (e) {
+      for (const map of maps.values()) map.close();
+      throw e;
     }
     const programs = new Map<string, MockProgram>();
     for (const spec of object.programs) {
       if (spec.subprogram) continue;
-      if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);
-      const program = new MockProgram({
+      if (this.#programs.has(spec.name) || programs.has(spec.name)) {
+        for (const map of maps.values()) map.close();
+        throw new Error(`program "${spec.name}" is already in this System`);
+      }
+      const programSpec: MockProgramSpec = {
         name: spec.name,
         section: spec.section,
         type: options.programTypes?.[spec.name] ?? (spec.type as ProgramType),
         license: object.license ?? '',
-        instructions: bytes.slice(spec.fileOffset, spec.fileOffset + spec.insnCount * 8),
-      });
-      if (spec.expectedAttachType !== null) Object.assign(program, { expectedAttachType: spec.expectedAttachType });
+        instructions: bytes.slice(spec.fileOffset, spec.fileOffset + spec.insnCount * INSTRUCTION_SIZE),
+      };
+      if (spec.expectedAttachType !== null) programSpec.expectedAttachType = spec.expectedAttachType as AttachType;
+      const program = new MockProgram(programSpec);
       programs.set(spec.name, program);
     }
     for (const [name, map] of maps) this.#maps.set(name, map);

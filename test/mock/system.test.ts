@@ -1,6 +1,6 @@
 // MockSystem without a kernel: objects are read with the real inspect(), so maps and programs carry
 // the object's names, types and sizes; goebpf's ErrorLoadElf; hand-made maps and programs.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inspect } from '../../src/inspect.js';
@@ -119,6 +119,16 @@ test('hand-made maps and programs; a SystemLike function takes MockSystem and Sy
   system.close();
   system.close();
   assert.equal([counts.fd, program.loaded], [-1, false]);
+});
+
+test('every fixture loads: a MockMap per map and a MockProgram per program that System would make', () => {
+  for (const file of readdirSync('test/fixtures').filter((f) => f.endsWith('.o'))) {
+    const bytes = readFileSync(`test/fixtures/${file}`);
+    const object = inspect(bytes);
+    using system = new MockSystem().load(bytes);
+    assert.is(system.getMaps().size, object.maps.filter((m) => !m.innerTemplate && m.origin !== 'kconfig').length, file);
+    assert.is(system.getPrograms().size, object.programs.filter((p) => !p.subprogram).length, file);
+  }
 });
 
 test.run();
