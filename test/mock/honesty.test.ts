@@ -10,7 +10,12 @@ import { kernelSuite } from '../kernel/support.js';
 
 const honesty = kernelSuite('mock honesty');
 
-type Step = [label: string, op: (m: MapLike) => unknown];
+/** The other maps of one side (kernel or mock) a step may use, e.g. inner maps to store. */
+interface Side {
+  inner: MapLike[];
+}
+
+type Step = [label: string, op: (m: MapLike, side: Side) => unknown];
 
 /** A comparable form of a result: bytes as hex, bigints marked, nested arrays kept. */
 function plain(value: unknown): unknown {
@@ -27,9 +32,9 @@ const sorted = (items: unknown[]): unknown[] => items.map((item) => JSON.stringi
 /** Errors each element of a batch can hit: there the count processed before it is part of the result. */
 const PER_ELEMENT = new Set(['E2BIG', 'ENOENT', 'EEXIST', 'ENOSPC']);
 
-function outcome(m: MapLike, op: (m: MapLike) => unknown): unknown {
+function outcome(m: MapLike, side: Side, op: Step[1]): unknown {
   try {
-    return { ok: plain(op(m)) };
+    return { ok: plain(op(m, side)) };
   } catch (e) {
     if (e instanceof SyscallError) {
       const processed = (e as SyscallError & { processed?: number }).processed;
@@ -40,18 +45,32 @@ function outcome(m: MapLike, op: (m: MapLike) => unknown): unknown {
   }
 }
 
-function compare(spec: MapSpec, steps: Step[]): void {
-  const real = EbpfMap.create(spec);
-  const mock = MockMap.create({ ...spec, possibleCpus: getNumOfPossibleCpus() });
+/**
+ * Runs `steps` on a kernel map and a mock of `spec`. `innerSpecs` are created on each side first (as
+ * EbpfMaps / MockMaps) and handed to the steps; a spec's innerMap, if any, is the first of them.
+ */
+function compare(spec: MapSpec, steps: Step[], innerSpecs: MapSpec[] = []): void {
+  const possibleCpus = getNumOfPossibleCpus();
+  const realSide: Side = { inner: [] };
+  const mockSide: Side = { inner: [] };
+  const opened: MapLike[] = [];
   try {
+    for (const inner of innerSpecs) {
+      opened.push(EbpfMap.create(inner), MockMap.create({ ...inner, possibleCpus }));
+      realSide.inner.push(opened.at(-2)!);
+      mockSide.inner.push(opened.at(-1)!);
+    }
+    const real = EbpfMap.create(innerSpecs.length > 0 ? { ...spec, innerMap: realSide.inner[0] as EbpfMap } : spec);
+    opened.push(real);
+    const mock = MockMap.create({ ...spec, possibleCpus, ...(innerSpecs.length > 0 ? { innerMap: mockSide.inner[0] as MockMap } : {}) });
+    opened.push(mock);
     for (const [label, op] of steps) {
-      const expected = outcome(real, op);
-      const got = outcome(mock, op);
+      const expected = outcome(real, realSide, op);
+      const got = outcome(mock, mockSide, op);
       assert.equal(got, expected, `${spec.name}: ${label}: kernel ${JSON.stringify(expected)}, mock ${JSON.stringify(got)}`);
     }
   } finally {
-    real.close();
-    mock.close();
+    for (const map of opened) map.close();
   }
 }
 
@@ -200,6 +219,60 @@ honesty('LPM trie', () => {
     ['after batches', (m) => [...m]],
     ...frozenSteps('10.0.0.0/8', 1),
   ]);
+});
+
+honesty('per-CPU hash', () => {
+  const cpus = getNumOfPossibleCpus();
+  compare({ name: 'h_percpu_hash', type: MapType.PerCPUHash, keySize: 4, valueSize: 8, maxEntries: 2 }, [
+    ['lookup absent', (m) => m.lookup(1)],
+    ['insert one value (every CPU)', (m) => m.insert(1, 3)],
+    ['insert one value per CPU', (m) => m.insert(2, Array.from({ length: cpus }, (_, i) => i))],
+    ['full', (m) => m.insert(3, 1)],
+    ['lookup', (m) => [m.lookup(1), m.lookupPerCpu(2), m.lookupInt(1), m.lookupUint64(2)]],
+    ['lookupAndDelete', (m) => m.lookupAndDelete(1)],
+    ['entries', (m) => sorted([...m])],
+    ['updateBatch', (m) => m.updateBatch([5], [7])],
+    ['lookupAndDeleteBatch', (m) => sorted(m.lookupAndDeleteBatch())],
+    ['deleteBatch of an absent key', (m) => m.deleteBatch([5])],
+  ]);
+});
+
+const innerArray: MapSpec = { name: 'h_inner', type: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 4 };
+
+honesty('array of maps', () => {
+  compare({ name: 'h_aom', type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: 2 }, [
+    ['lookup an empty slot', (m) => m.lookup(0)],
+    ['delete an empty slot', (m) => m.delete(0)],
+    ['insert a map', (m, side) => m.insert(0, side.inner[0]!)],
+    ['insert again (fd maps replace)', (m, side) => m.insert(0, side.inner[0]!)],
+    ['lookup gives the inner map id', (m, side) => m.lookupInt(0) === side.inner[0]!.info().id],
+    ['insert past the end', (m, side) => m.insert(2, side.inner[0]!)],
+    ['insert an incompatible map', (m, side) => m.insert(1, side.inner[1]!)],
+    ['insert a hash', (m, side) => m.insert(1, side.inner[2]!)],
+    ['upsert with BPF_NOEXIST', (m, side) => m.upsert(1, side.inner[0]!, BPF_NOEXIST)],
+    ['keys', (m) => [...m.keys()]],
+    ['entries skip empty slots', (m) => [...m.entries()].map(([k]) => k)],
+    ['lookupBatch', (m) => m.lookupBatch().map(([k]) => k)],
+    ['lookupAndDelete', (m) => m.lookupAndDelete(0)],
+    ['delete', (m) => m.delete(0)],
+    ['empty again', (m) => [...m.entries()]],
+  ], [innerArray, { ...innerArray, name: 'h_inner8', maxEntries: 8 }, { ...innerArray, name: 'h_inner_hash', type: MapType.Hash }]);
+});
+
+honesty('hash of maps', () => {
+  compare({ name: 'h_hom', type: MapType.HashOfMaps, keySize: 4, valueSize: 4, maxEntries: 2 }, [
+    ['lookup absent', (m) => m.lookup(7)],
+    ['insert', (m, side) => m.insert(7, side.inner[0]!)],
+    ['insert again', (m, side) => m.insert(7, side.inner[0]!)],
+    ['update absent (fd maps take BPF_ANY)', (m, side) => m.update(8, side.inner[0]!)],
+    ['full', (m, side) => m.insert(9, side.inner[0]!)],
+    ['lookup gives the inner map id', (m, side) => m.lookupInt(7) === side.inner[0]!.info().id],
+    ['incompatible', (m, side) => m.upsert(7, side.inner[1]!)],
+    ['keys', (m) => sorted([...m.keys()])],
+    ['lookupAndDelete', (m) => m.lookupAndDelete(7)],
+    ['delete', (m) => m.delete(7)],
+    ['delete absent', (m) => m.delete(7)],
+  ], [innerArray, { ...innerArray, name: 'h_inner_v8', valueSize: 8 }]);
 });
 
 for (const type of [MapType.Queue, MapType.Stack]) {
