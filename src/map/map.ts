@@ -13,16 +13,13 @@ import { BpfCmd, MapType, mapTypeName, BPF_ANY } from '../sys/generated.js';
 import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue, type KeyValueContext } from './keyvalue.js';
 import { getNumOfPossibleCpus } from './host.js';
 import {
-  ARRAY_KEYED, assertPerCpu, mapNameBytes, checkBatchBuffers, checkIntegerSize, checkNotPerCpuForString, describeMapShape, elementContext, encodeMapValue,
+  ARRAY_KEYED, MapBatchCursor, assertPerCpu, mapNameBytes, checkBatchBuffers, checkIntegerSize, checkNotPerCpuForString, describeMapShape, elementContext, encodeMapValue,
   insertFlags, mapShape, notLiveError, packKeys, packValues, perCpuValues, smallUint, toSafeNumber, updateFlags, type MapShape,
 } from './shape.js';
 import type { MapLike } from './like.js';
-import { MapBatchCursor } from './shape.js';
-
-export { MapBatchCursor };
 import { ELEM, BATCH, CREATE, MAP_INFO } from './attr.js';
 
-export { MapType };
+export { MapType, MapBatchCursor };
 
 /** How to create a map; what goebpf's EbpfMap struct fields and libbpf's map options hold. */
 export interface MapSpec {

@@ -12,8 +12,8 @@ export const ARRAY_KEYED: ReadonlySet<MapType> = new Set<MapType>([
   MapType.SockMap, MapType.ReusePortSockArray,
 ]);
 /** Maps whose values are file descriptors of other kernel objects when written. */
-export const FD_VALUED: ReadonlySet<MapType> = new Set<MapType>([MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.ArrayOfMaps, MapType.HashOfMaps]);
-export const PER_CPU: ReadonlySet<MapType> = new Set<MapType>([MapType.PerCPUArray, MapType.PerCPUHash, MapType.LRUPerCPUHash, MapType.PerCPUCgroupStorage]);
+const FD_VALUED: ReadonlySet<MapType> = new Set<MapType>([MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.ArrayOfMaps, MapType.HashOfMaps]);
+const PER_CPU: ReadonlySet<MapType> = new Set<MapType>([MapType.PerCPUArray, MapType.PerCPUHash, MapType.LRUPerCPUHash, MapType.PerCPUCgroupStorage]);
 const LOCAL_STORAGE: ReadonlySet<MapType> = new Set<MapType>([MapType.SKStorage, MapType.InodeStorage, MapType.TaskStorage, MapType.CgrpStorage]);
 
 /** Position of a batch walk (BPF_MAP_LOOKUP_BATCH's in/out batch token). */
