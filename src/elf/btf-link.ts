@@ -7,6 +7,8 @@ import { btfReader, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from '../b
 export interface BtfOptions {
   /** Include every BTF type (large): `ObjectInfo.btf.types`. */
   btfTypes?: boolean;
+  /** With btfTypes: leave each type's `c` empty (''); rendering C is most of the types' cost. */
+  withoutC?: boolean;
 }
 
 /** Adds `btf` (and per-program BTF.ext records) to `info` from the ebpf_btf_info at `btfPtr`. */

@@ -5,5 +5,5 @@ export {
   parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, parseIp,
   type KeyValue, type KeyValueContext, type HasFd,
 } from './keyvalue.js';
-export { getNumOfPossibleCpus, parseNumOfPossibleCpus, ktimeToTime, ktimeToDate, type KernelClock } from './host.js';
+export { getNumOfPossibleCpus, parseNumOfPossibleCpus, getPageSize, ktimeToTime, ktimeToDate, type KernelClock } from './host.js';
 export type { MapLike } from './like.js';

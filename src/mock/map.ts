@@ -39,8 +39,7 @@ type Storage = 'hash' | 'array' | 'fdArray' | 'lpm' | 'queue' | 'stack' | 'bloom
 
 const STORAGE = new Map<MapType, Storage>([
   [MapType.Hash, 'hash'], [MapType.LRUHash, 'hash'], [MapType.PerCPUHash, 'hash'], [MapType.LRUPerCPUHash, 'hash'], [MapType.HashOfMaps, 'hash'],
-  // A struct_ops map holds one struct (its single slot), which System writes from the object.
-  [MapType.Array, 'array'], [MapType.PerCPUArray, 'array'], [MapType.StructOps, 'array'],
+  [MapType.Array, 'array'], [MapType.PerCPUArray, 'array'],
   [MapType.ArrayOfMaps, 'fdArray'], [MapType.ProgArray, 'fdArray'],
   [MapType.LPMTrie, 'lpm'], [MapType.Queue, 'queue'], [MapType.Stack, 'stack'], [MapType.BloomFilter, 'bloom'],
 ]);

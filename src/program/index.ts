@@ -3,4 +3,5 @@ export { VerifierError, decisiveLines } from './verifier.js';
 export { getProgramInfoByFd, getProgramInfoById, listPrograms, programIds, enableRunTimeStats, type ProgramInfo } from './info.js';
 export { kernelObjectName } from './name.js';
 export { System, createSystem, UnsupportedError, type SystemLoadOptions } from './system.js';
+export { ConstantError, rodataWithConstants, type ConstantValue, type Constants } from './constants.js';
 export type { ProgramLike, SystemLike } from './like.js';

@@ -7,8 +7,8 @@ import { runInPackageCopy } from '../support/package-copy.js';
 
 /** The modules that make kernel calls or load the addon: deleted from the copy, so importing any fails. */
 const KERNEL_PATH = [
-  'dist/src/index.js', 'dist/src/sys/native.js', 'dist/src/sys/bpf.js', 'dist/src/map/map.js', 'dist/src/map/host.js',
-  'dist/src/program/program.js', 'dist/src/program/system.js', 'dist/src/program/info.js',
+  'dist/src/index.js', 'dist/src/sys/native.js', 'dist/src/sys/bpf.js', 'dist/src/map/map.js',
+  'dist/src/program/program.js', 'dist/src/program/system.js', 'dist/src/program/info.js', 'dist/src/program/object-program.js',
 ];
 
 const probe = `
