@@ -5,6 +5,7 @@ import type { MapLike } from '../map/like.js';
 import type { AttachType } from '../sys/generated.js';
 import type { ProgramInfo } from './info.js';
 import type { LoadOptions, ProgramType, TestRunOptions, TestRunResult } from './program.js';
+import type { Constants } from './constants.js';
 import type { SystemLoadOptions } from './system.js';
 
 export interface ProgramLike extends Disposable {
@@ -33,6 +34,8 @@ export interface ProgramLike extends Disposable {
 }
 
 export interface SystemLike extends Disposable {
+  /** `.rodata` constants written into later loads. */
+  setConstants(constants: Constants): this;
   loadElf(path: string, options?: SystemLoadOptions): this;
   load(bytes: Uint8Array, options?: SystemLoadOptions): this;
   /** Every map, by its name in the object. */
@@ -41,6 +44,8 @@ export interface SystemLike extends Disposable {
   getPrograms(): ReadonlyMap<string, ProgramLike>;
   getMapByName(name: string): MapLike | undefined;
   getProgramByName(name: string): ProgramLike | undefined;
+  /** What went wrong without failing a load. */
+  readonly warnings: readonly string[];
   /** Closes every program and map it made. Idempotent. */
   close(): void;
 }
