@@ -9,7 +9,7 @@ import type { MapLike } from '../map/like.js';
 import type { MapInfo, MapSpec, MapValue } from '../map/map.js';
 import {
   MapBatchCursor, assertPerCpu, checkBatchBuffers, checkIntegerSize, checkNotPerCpuForString, describeMapShape, elementContext,
-  encodeMapValue, insertFlags, mapNameBytes, mapShape, notLiveError, packKeys, packValues, perCpuValues, toSafeNumber, updateFlags,
+  encodeMapValue, insertFlags, mapNameBytes, mapShape, notLiveError, packKeys, packValues, perCpuValues, smallUint, toSafeNumber, updateFlags,
   type MapShape,
 } from '../map/shape.js';
 import { allocateFd, allocateId, objectByFd, releaseFd, type MockObject } from './registry.js';
@@ -56,6 +56,7 @@ interface Entry {
   ref?: MockObject;
 }
 
+/** A key's bytes as a string, to index a JS Map by content. */
 const keyId = (key: Uint8Array): string => String.fromCharCode(...key);
 
 /** An in-memory map; see the file comment. `MockMap.create(spec)` is `EbpfMap.create(spec)` without a kernel. */
@@ -354,6 +355,11 @@ export class MockMap implements MapLike {
   }
 
   lookupInt(key: KeyValue): number {
+    if (!this.#shape.perCpu) {
+      const value = this.lookup(key);
+      const small = smallUint(new DataView(value.buffer, value.byteOffset, value.byteLength), this.#shape.valueSize);
+      if (small !== undefined) return small;
+    }
     return toSafeNumber(this.lookupUint64(key), this.#shape, 'value');
   }
 
