@@ -1,9 +1,14 @@
 // `ebpf/mock` needs neither the addon nor any module on the kernel path: imported by its package name
 // from a copy of the package without build/ and without the kernel-side modules, it loads a real
 // object into a MockSystem and runs a program's stand-in against the object's maps.
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { importGraph } from '../support/import-graph.js';
 import { runInPackageCopy } from '../support/package-copy.js';
+
+const distSrc = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
 /** The modules that make kernel calls or load the addon: deleted from the copy, so importing any fails. */
 const KERNEL_PATH = [
@@ -40,6 +45,19 @@ test('ebpf/mock works without the addon and without the kernel-side modules', ()
   ]);
   assert.equal(out.programs, ['xdp_drop', 'socket_count', 'kprobe_execve', 'kretprobe_execve', 'tc_mark', 'tp_exec']);
   assert.equal([out.retval, out.drops, out.code], [1, 5, 'EINVAL']);
+});
+
+test('the compiled ebpf/mock reaches no kernel-side module, no addon and no package but node: built-ins', () => {
+  const graph = importGraph(resolve(distSrc, 'mock', 'index.js'));
+  assert.ok(graph.size >= 10, `only ${graph.size} modules found: is the import scan broken?`);
+  const reached = [...graph.keys()].map((file) => `dist/src/${relative(distSrc, file)}`);
+  for (const file of KERNEL_PATH) assert.not.ok(reached.includes(file), `ebpf/mock reaches ${file}`);
+  for (const [file, specs] of graph) {
+    for (const s of specs) {
+      assert.ok(s.startsWith('./') || s.startsWith('../') || s.startsWith('node:'), `${file} imports ${s}`);
+      assert.not.match(s, /\.node$|bridge|native/, `${file} imports ${s}`);
+    }
+  }
 });
 
 test.run();
