@@ -43,8 +43,10 @@ const STORAGE = new Map<MapType, Storage>([
   [MapType.ArrayOfMaps, 'fdArray'], [MapType.ProgArray, 'fdArray'],
   [MapType.LPMTrie, 'lpm'], [MapType.Queue, 'queue'], [MapType.Stack, 'stack'], [MapType.BloomFilter, 'bloom'],
 ]);
-/** The maps with BPF_MAP_LOOKUP_AND_DELETE_ELEM / _BATCH and BPF_MAP_DELETE_BATCH of their own. */
+/** The maps with BPF_MAP_LOOKUP_AND_DELETE_ELEM. */
 const HTAB = new Set<MapType>([MapType.Hash, MapType.LRUHash, MapType.PerCPUHash, MapType.LRUPerCPUHash]);
+/** The maps with BPF_MAP_LOOKUP_AND_DELETE_BATCH and BPF_MAP_DELETE_BATCH of a hash table's. */
+const HTAB_BATCH = new Set<MapType>([...HTAB, MapType.HashOfMaps]);
 const LRU = new Set<MapType>([MapType.LRUHash, MapType.LRUPerCPUHash]);
 
 interface Entry {
@@ -576,7 +578,7 @@ export class MockMap implements MapLike {
   // ---- batch operations ----
 
   #batchSupported(syscall: string, deletes: boolean): void {
-    const supported = deletes ? HTAB.has(this.#shape.type) : this.#storage !== 'queue' && this.#storage !== 'stack' && this.#storage !== 'bloom';
+    const supported = deletes ? HTAB_BATCH.has(this.#shape.type) : this.#storage !== 'queue' && this.#storage !== 'stack' && this.#storage !== 'bloom';
     if (!supported) throw this.#fail(ENOTSUPP, syscall);
     this.#noElementOps();
   }
@@ -694,7 +696,7 @@ export class MockMap implements MapLike {
     const k = packKeys(keys, S);
     const syscall = 'BPF_MAP_DELETE_BATCH';
     if (this.#frozen) throw this.#fail(EPERM, syscall);
-    if (!(HTAB.has(S.type) || this.#storage === 'lpm')) throw this.#fail(ENOTSUPP, syscall);
+    if (!(HTAB_BATCH.has(S.type) || this.#storage === 'lpm')) throw this.#fail(ENOTSUPP, syscall);
     return this.#eachInBatch(syscall, k.count, (i) => {
       const key = k.bytes.slice(i * S.keySize, (i + 1) * S.keySize);
       this.#remove(key, syscall, key);
