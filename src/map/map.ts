@@ -721,6 +721,8 @@ export class EbpfMap implements MapLike, Disposable {
 
   /** Queue/stack: the next value without removing it, or undefined when empty. */
   peek(): Uint8Array | undefined {
+    // A bloom filter's lookup tests the value it is given; peek has none to give.
+    if (this.type === MapType.BloomFilter) throw new TypeError(`map "${this.#shape.label}": a bloom filter has no next value to peek; use contains(value)`);
     return this.#keylessRead(BpfCmd.MapLookupElem, 'BPF_MAP_LOOKUP_ELEM');
   }
 

@@ -741,8 +741,8 @@ export class MockMap implements MapLike {
   }
 
   peek(): Uint8Array | undefined {
+    if (this.#storage === 'bloom') throw new TypeError(`map "${this.#shape.label}": a bloom filter has no next value to peek; use contains(value)`);
     this.#keyless('BPF_MAP_LOOKUP_ELEM');
-    if (this.#storage === 'bloom') return undefined;
     return (this.#storage === 'stack' ? this.#items.at(-1) : this.#items[0])?.slice();
   }
 

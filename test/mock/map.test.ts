@@ -236,7 +236,7 @@ test('bloom filter: push and contains; no pop', () => {
   const b = MockMap.create({ type: MapType.BloomFilter, valueSize: 4, maxEntries: 8 });
   b.push(42);
   assert.equal([b.contains(42), b.contains(7)], [true, false]);
-  assert.is(b.peek(), undefined);
+  assert.throws(() => b.peek(), /bloom filter has no next value to peek; use contains/);
   assert.is(code('BPF_MAP_LOOKUP_AND_DELETE_ELEM', () => b.pop()), 'ENOTSUPP');
   assert.is(code('BPF_MAP_UPDATE_ELEM', () => b.push(1, BPF_EXIST)), 'EINVAL');
 });
