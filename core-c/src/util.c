@@ -190,14 +190,37 @@ static void copy_item(uint8_t *dst, const uint8_t *src, uint32_t size) {
   }
 }
 
+/* Runs this short are sorted in place by insertion before the merge passes: fewer passes, and
+ * nearly sorted input (section tables, symbols) costs few comparisons. */
+#define SORT_RUN 16u
+
+static void insertion_sort(uint8_t *items, uint32_t lo, uint32_t hi, uint32_t size,
+                           int (*cmp)(const void *, const void *), uint8_t *hold) {
+  for (uint32_t i = lo + 1; i < hi; i++) {
+    uint8_t *cur = items + (size_t)i * size;
+    if (cmp(cur - size, cur) <= 0) continue;
+    uint32_t j = lo, end = i - 1; /* cur goes before the first item of [lo, i) larger than it */
+    while (j < end) {
+      uint32_t mid = j + (end - j) / 2;
+      if (cmp(items + (size_t)mid * size, cur) > 0) end = mid;
+      else j = mid + 1;
+    }
+    copy_item(hold, cur, size);
+    memmove(items + (size_t)(j + 1) * size, items + (size_t)j * size, (size_t)(i - j) * size);
+    copy_item(items + (size_t)j * size, hold, size);
+  }
+}
+
 int sort_stable(arena *a, void *base, uint32_t n, uint32_t size, int (*cmp)(const void *, const void *)) {
   uint8_t *items = base;
   uint32_t i = 1;
   while (i < n && cmp(items + (size_t)(i - 1) * size, items + (size_t)i * size) <= 0) i++;
   if (i >= n) return 0; /* already in order: the usual case */
-  uint8_t *tmp = arena_array_uninit(a, n, size), *src = items, *dst = tmp;
+  uint8_t *tmp = arena_array_uninit(a, (uint64_t)n + 1, size), *src = items, *dst = tmp;
   if (!tmp) return -1;
-  for (uint64_t width = 1; width < n; width *= 2) {
+  for (uint32_t lo = 0; lo < n; lo += SORT_RUN)
+    insertion_sort(items, lo, n - lo > SORT_RUN ? lo + SORT_RUN : n, size, cmp, tmp + (size_t)n * size);
+  for (uint64_t width = SORT_RUN; width < n; width *= 2) {
     for (uint64_t lo = 0; lo < n; lo += 2 * width) {
       uint64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
       uint64_t x = lo, y = mid, k = lo;
