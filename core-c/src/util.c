@@ -239,6 +239,38 @@ int sort_stable(arena *a, void *base, uint32_t n, uint32_t size, int (*cmp)(cons
   return 0;
 }
 
+int sort_u64(arena *a, uint64_t *keys, uint32_t n) {
+  uint32_t i = 1;
+  while (i < n && keys[i - 1] <= keys[i]) i++;
+  if (i >= n) return 0;
+  for (uint32_t lo = 0; lo < n; lo += SORT_RUN) { /* insertion sort of each run */
+    uint32_t hi = n - lo > SORT_RUN ? lo + SORT_RUN : n;
+    for (uint32_t k = lo + 1; k < hi; k++) {
+      uint64_t cur = keys[k];
+      uint32_t j = k;
+      for (; j > lo && keys[j - 1] > cur; j--) keys[j] = keys[j - 1];
+      keys[j] = cur;
+    }
+  }
+  if (n <= SORT_RUN) return 0;
+  uint64_t *tmp = arena_array_uninit(a, n, sizeof *keys), *src = keys, *dst = tmp;
+  if (!tmp) return -1;
+  for (uint64_t width = SORT_RUN; width < n; width *= 2) {
+    for (uint64_t lo = 0; lo < n; lo += 2 * width) {
+      uint64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+      uint64_t x = lo, y = mid, k = lo;
+      while (x < mid && y < hi) dst[k++] = src[y] < src[x] ? src[y++] : src[x++];
+      while (x < mid) dst[k++] = src[x++];
+      while (y < hi) dst[k++] = src[y++];
+    }
+    uint64_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != keys) memcpy(keys, src, (size_t)n * sizeof *keys);
+  return 0;
+}
+
 /* ---- errors ---- */
 
 typedef struct {
