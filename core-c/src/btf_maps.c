@@ -187,7 +187,7 @@ static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t secti
   ebpf_map *rec = object_add_map(obj);
   if (!rec) return -1;
   int32_t outer_index = (int32_t)obj->maps.count - 1;
-  m.name = var->name;
+  m.name = sym->name; /* the VAR's name (find_symbol matched it) in .strtab, which readers decode anyway */
   m.section = section;
   m.origin = EBPF_MAP_BTF;
   m.def_offset = (uint32_t)offset;

@@ -99,10 +99,12 @@ function decodeType(r: RecordReader, info: number, id: number, c: string): BtfTy
   return t;
 }
 
-function decodeExtSection(r: RecordReader, at: number): BtfExtSection {
+/** `elfSections`: the object's sections, whose names (from .strtab) stand in for the equal ones of
+ *  BTF strings, which then need no decoding unless types or records are asked for. */
+function decodeExtSection(r: RecordReader, at: number, elfSections: readonly { name: string }[] | undefined): BtfExtSection {
   const section = r.u32(at + 8);
   return {
-    section: r.str(at),
+    section: (section !== NONE ? elfSections?.[section]?.name : undefined) ?? r.str(at),
     sectionIndex: section === NONE ? null : section,
     funcInfoCount: r.u32(at + 16),
     lineInfoCount: r.u32(at + 24),
@@ -129,9 +131,11 @@ function renderAll(core: CoreExports, btfPtr: number, count: number): number[] {
 /**
  * The BtfInfo of the ebpf_btf_info at `btfPtr` (from ebpf_object_info.btf or ebpf_btf_open).
  * With `btfTypes`, every type is decoded and rendered as C. `sharing`: a reader of the same
- * object whose decoded string tables are reused.
+ * object whose decoded string tables are reused; `elfSections`: the object's ELF sections, whose
+ * names the .BTF.ext sections take (see decodeExtSection).
  */
-export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeOptions = {}, sharing?: RecordReader): BtfInfo {
+export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeOptions = {}, sharing?: RecordReader,
+  elfSections?: readonly { name: string }[]): BtfInfo {
   let r = btfReader(core, btfPtr, sharing);
   const typeCount = r.u32(btfPtr + 4);
   let rendered: number[] | undefined;
@@ -141,7 +145,7 @@ export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeO
   }
   const extPtr = r.u32(btfPtr + 28), extCount = r.u32(btfPtr + 32);
   const extSections = new Array<BtfExtSection>(extCount);
-  for (let i = 0; i < extCount; i++) extSections[i] = decodeExtSection(r, extPtr + i * EXT_SECTION_SIZE);
+  for (let i = 0; i < extCount; i++) extSections[i] = decodeExtSection(r, extPtr + i * EXT_SECTION_SIZE, elfSections);
   const info: BtfInfo = {
     endian: r.u32(btfPtr) ? 'big' : 'little',
     typeCount,

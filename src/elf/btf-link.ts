@@ -17,7 +17,7 @@ export interface BtfOptions {
 /** Adds `btf` (and, when asked, per-program BTF.ext records) to `info` from the ebpf_btf_info at `btfPtr`. */
 export function attachBtf(core: CoreExports, reader: RecordReader, btfPtr: number, info: ObjectInfo,
   options: BtfOptions): void {
-  info.btf = decodeBtf(core, btfPtr, options, reader);
+  info.btf = decodeBtf(core, btfPtr, options, reader, info.sections);
   if (!options.btfExt || !info.btf.hasExt) return;
   const r = btfReader(core, btfPtr, reader); // after rendering, which may have grown WASM memory
   const exts = decodeProgramsBtfExt(r, btfPtr, info.programs);
