@@ -172,10 +172,11 @@ static int read_members(parser *p, ebpf_btf_type *t, uint32_t id, uint32_t type_
                    id, btf_kind_name(t->kind), (int)t->name.len, t->name.ptr, type_off, t->vlen, rec,
                    p->types.size - *off);
   arena_vec *mv = &p->member_vec;
+  t->first_member = mv->count;
+  if (t->vlen == 0) return 0; /* (the member array may not exist yet) */
   uint32_t need = mv->count + t->vlen; /* grown geometrically, and not per member */
   if (need > mv->capacity && vec_reserve(p->b->mem, mv, need > 2 * mv->capacity ? need : 2 * mv->capacity))
     return err_set(p->b->err, EBPF_ERR_NOMEM, "BTF: out of memory for members");
-  t->first_member = mv->count;
   ebpf_btf_member *m = (ebpf_btf_member *)mv->items + mv->count;
   for (uint32_t i = 0; i < t->vlen; i++, *off += rec, m++) {
     uint32_t a, b2, c = 0;
