@@ -29,6 +29,30 @@ const SECTION_KIND_STRTAB = 14;
 const SECTION_SIZE = 64, SYMBOL_SIZE = 40, PROGRAM_SIZE = 80, MAP_SIZE = 96, RELOC_SIZE = 48, DIAG_SIZE = 24;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+// Strings up to this many bytes are built char by char: a TextDecoder call costs about as much.
+const SHORT_STRING = 24;
+
+/** Strings in the core's static data (below __heap_base: section patterns, fixed names) never
+ *  change while the module instance lives: decoded once per instance, not once per object. */
+const staticStrings = new WeakMap<WebAssembly.Memory, Map<number, string>>();
+
+function staticStringsOf(core: CoreExports): Map<number, string> {
+  let strings = staticStrings.get(core.memory);
+  if (strings === undefined) staticStrings.set(core.memory, strings = new Map());
+  return strings;
+}
+
+/** The UTF-8 text of len bytes at ptr. */
+function decodeText(bytes: Uint8Array, ptr: number, len: number): string {
+  if (len > SHORT_STRING) return utf8.decode(bytes.subarray(ptr, ptr + len));
+  let out = '';
+  for (let i = ptr, end = ptr + len; i < end; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x80) return utf8.decode(bytes.subarray(ptr, ptr + len));
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
 
 /** A string table decoded whole: strings inside it are substrings (cheap slices). */
 interface StringTable {
@@ -45,6 +69,8 @@ export class RecordReader {
   private readonly tables: StringTable[];
   private lastTable: StringTable | undefined;
   private readonly looseStrings = new Map<number, string>();
+  private readonly staticStrings: Map<number, string>;
+  private readonly heapBase: number;
 
   /** `sharing`: a reader of the same object (before WASM memory grew) whose string tables,
    *  already decoded, this one reuses. */
@@ -52,6 +78,8 @@ export class RecordReader {
     this.view = new DataView(core.memory.buffer);
     this.bytes = new Uint8Array(core.memory.buffer);
     this.tables = sharing ? sharing.tables : [];
+    this.staticStrings = staticStringsOf(core);
+    this.heapBase = core.__heap_base.value as number;
   }
 
   u8(at: number): number { return this.view.getUint8(at); }
@@ -97,20 +125,16 @@ export class RecordReader {
   }
 
   /** A string outside the registered tables: decoded once per address (a NUL-terminated string
-   *  at one address has one length), ASCII without a TextDecoder call. */
+   *  at one address has one length); once per module instance when it is static data. */
   private loose(ptr: number, len: number): string {
-    const cached = this.looseStrings.get(ptr);
+    const cache = ptr + len <= this.heapBase ? this.staticStrings : this.looseStrings;
+    const cached = cache.get(ptr);
     if (cached !== undefined && cached.length === len) return cached;
-    const b = this.bytes;
-    let out = '';
-    for (let i = ptr, end = ptr + len; i < end; i++) {
-      const c = b[i]!;
-      if (c >= 0x80) return utf8.decode(b.subarray(ptr, ptr + len));
-      out += String.fromCharCode(c);
-    }
-    this.looseStrings.set(ptr, out);
-    return out;
+    const text = decodeText(this.bytes, ptr, len);
+    cache.set(ptr, text);
+    return text;
   }
+
 }
 
 const orNull = (v: number): number | null => (v === NONE ? null : v);
