@@ -95,14 +95,12 @@ const entry: BenchEntry = {
           console.log(cells.join(' '));
           continue;
         }
-        // warm-up: JIT tiers for the TypeScript and the WASM, WASM memory grown, libbpf's caches
-        timeInspect(bytes, iterations, {});
-        timeInspect(bytes, iterations, { btfExt: true });
-        await libbpf.run(index, iterations);
+        await libbpf.run(index, iterations); // warm-up: libbpf's caches
         // Two phases, each alternating with libbpf: the garbage of { btfExt: true } rounds (line
         // info objects) would otherwise be collected during the plain rounds and billed to them.
         let theirs = Infinity;
         const best = async (options: InspectOptions): Promise<number> => {
+          timeInspect(bytes, iterations, options); // warm-up: JIT tiers of the TypeScript and the WASM
           let ours = Infinity;
           for (let round = 0; round < ROUNDS; round++) {
             ours = Math.min(ours, timeInspect(bytes, iterations, options));
