@@ -1,6 +1,7 @@
-// ebpf_bridge: the syscalls ebpf needs and nothing else (see BRIDGE-API.md at the worktree root and
+// ebpf_bridge: the syscalls ebpf needs and nothing else (its interface: NativeBridge in
 // src/sys/native.ts). A call that reaches the kernel returns its result or -errno and never throws;
-// exceptions are only for programmer errors (wrong argument types, offsets outside a buffer).
+// exceptions are only for programmer errors: a TypeError for a missing or wrong-typed argument or a
+// number that is not an integer, a RangeError for an integer out of range or an offset outside a buffer.
 //
 // `bpf`, `setPointers`, `bpfPrepare` and `bpfRun` are the hot path (one call per map lookup), so they
 // are written against the plain Node-API C interface: no allocation, no C++ objects, no exceptions on
@@ -21,6 +22,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -50,6 +52,29 @@ napi_value ThrowType(napi_env env, const char* message) {
 
 int64_t ErrnoResult(long ret) { return ret < 0 ? -errno : ret; }
 
+constexpr double kInt32Min = -2147483648.0, kInt32Max = 2147483647.0, kUint32Max = 4294967295.0;
+constexpr double kSafeMax = 9007199254740991.0;  // 2^53 - 1: integers a JS number holds exactly
+
+// An integer argument in [min, max]. A number is not enough: NaN, fractions and out-of-range values
+// would otherwise be converted silently (NaN to 0, so close(NaN) closed stdin). False with a pending
+// TypeError (not an integer) or RangeError (out of range) naming the call and the argument.
+bool IntegerArg(napi_env env, napi_value value, const char* what, double min, double max, int64_t* out) {
+  double number;
+  char message[160];
+  if (napi_get_value_double(env, value, &number) != napi_ok || !std::isfinite(number) || std::trunc(number) != number) {
+    snprintf(message, sizeof message, "%s must be an integer", what);
+    napi_throw_type_error(env, nullptr, message);
+    return false;
+  }
+  if (number < min || number > max) {
+    snprintf(message, sizeof message, "%s %.0f is out of range [%.0f, %.0f]", what, number, min, max);
+    napi_throw_range_error(env, nullptr, message);
+    return false;
+  }
+  *out = static_cast<int64_t>(number);
+  return true;
+}
+
 // attr's bytes (a Uint8Array, or any ArrayBufferView); throws a TypeError naming the call otherwise.
 bool AttrBytes(napi_env env, napi_value value, const char* call, void** data, size_t* size) {
   if (ViewBytes(env, value, data, size)) return true;
@@ -69,14 +94,11 @@ bool PatchPointers(napi_env env, const char* call, napi_value* pairs, size_t cou
     return false;
   }
   for (size_t i = 0; i < count; i += 2) {
-    uint32_t offset;
-    if (napi_get_value_uint32(env, pairs[i], &offset) != napi_ok) {
-      snprintf(message, sizeof message, "%s: pointer offset must be a number", call);
-      ThrowType(env, message);
-      return false;
-    }
+    int64_t offset;
+    snprintf(message, sizeof message, "%s: pointer offset", call);
+    if (!IntegerArg(env, pairs[i], message, 0, kUint32Max, &offset)) return false;
     if (offset % 8 != 0 || static_cast<size_t>(offset) + 8 > attr_size) {
-      snprintf(message, sizeof message, "%s: pointer offset %u is outside attr (%zu bytes) or not 8-aligned", call, offset, attr_size);
+      snprintf(message, sizeof message, "%s: pointer offset %lld is outside attr (%zu bytes) or not 8-aligned", call, static_cast<long long>(offset), attr_size);
       napi_throw_range_error(env, nullptr, message);
       return false;
     }
@@ -107,16 +129,15 @@ napi_value Bpf(napi_env env, napi_callback_info info) {
     if (argc > 2 + 2 * kMaxPointerFixups) return ThrowType(env, "bpf(cmd, attr, ...): at most four pointer pairs");
     napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   }
-  uint32_t cmd;
-  if (argc < 2 || napi_get_value_uint32(env, argv[0], &cmd) != napi_ok)
-    return ThrowType(env, "bpf(cmd, attr, ...): cmd must be a number");
+  // Missing arguments read as undefined (napi_get_cb_info fills argv up to the count asked for).
+  int64_t cmd;
   void* attr;
   size_t attr_size;
-  if (!AttrBytes(env, argv[1], "bpf", &attr, &attr_size) ||
+  if (!IntegerArg(env, argv[0], "bpf: cmd", 0, kUint32Max, &cmd) || !AttrBytes(env, argv[1], "bpf", &attr, &attr_size) ||
       (argc > 2 && !PatchPointers(env, "bpf", argv + 2, argc - 2, attr, attr_size)))
     return nullptr;
   napi_value result;
-  napi_create_int32(env, static_cast<int32_t>(ErrnoResult(syscall(SYS_bpf, cmd, attr, attr_size))), &result);
+  napi_create_int32(env, static_cast<int32_t>(ErrnoResult(syscall(SYS_bpf, static_cast<int>(cmd), attr, attr_size))), &result);
   return result;
 }
 
@@ -130,8 +151,8 @@ napi_value SetPointers(napi_env env, napi_callback_info info) {
   if (argc > 1 + 2 * kMaxPointerFixups) return ThrowType(env, "setPointers(attr, ...): at most four pointer pairs");
   void* attr;
   size_t attr_size;
-  if (argc < 1 || !AttrBytes(env, argv[0], "setPointers", &attr, &attr_size) ||
-      !PatchPointers(env, "setPointers", argv + 1, argc - 1, attr, attr_size))
+  if (!AttrBytes(env, argv[0], "setPointers", &attr, &attr_size) ||
+      (argc > 1 && !PatchPointers(env, "setPointers", argv + 1, argc - 1, attr, attr_size)))
     return nullptr;
   return nullptr;
 }
@@ -179,13 +200,12 @@ napi_value BpfPrepare(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  uint32_t cmd;
-  if (argc < 2 || napi_get_value_uint32(env, argv[0], &cmd) != napi_ok)
-    return ThrowType(env, "bpfPrepare(cmd, attr): cmd must be a number");
+  int64_t cmd;
   void* attr;
   size_t attr_size;
-  if (!AttrBytes(env, argv[1], "bpfPrepare", &attr, &attr_size)) return nullptr;
-  auto* prepared = new PreparedBpf{kPreparedMagic, cmd, attr, attr_size, nullptr};
+  if (!IntegerArg(env, argv[0], "bpfPrepare: cmd", 0, kUint32Max, &cmd) || !AttrBytes(env, argv[1], "bpfPrepare", &attr, &attr_size))
+    return nullptr;
+  auto* prepared = new PreparedBpf{kPreparedMagic, static_cast<uint32_t>(cmd), attr, attr_size, nullptr};
   napi_value run;
   if (napi_create_external(env, prepared, FinalizePrepared, nullptr, &run) != napi_ok) {
     delete prepared;
@@ -197,13 +217,10 @@ napi_value BpfPrepare(napi_env env, napi_callback_info info) {
 
 // ---- Helpers for the node-addon-api calls below --------------------------------------------------
 
-bool ArgInt(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
-  if (!info[i].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number").ThrowAsJavaScriptException();
-    return false;
-  }
-  *out = info[i].As<Napi::Number>().Int64Value();
-  return true;
+// An integer argument in [min, max] (by default an int: fds, socket options, flags).
+bool ArgInt(const Napi::CallbackInfo& info, size_t i, int64_t* out, double min = kInt32Min, double max = kInt32Max) {
+  std::string what = "argument " + std::to_string(i);
+  return IntegerArg(info.Env(), info[i], what.c_str(), min, max, out);
 }
 
 bool ArgView(const Napi::CallbackInfo& info, size_t i, void** data, size_t* length) {
@@ -246,7 +263,7 @@ Napi::Value PerfEventOpen(const Napi::CallbackInfo& info) {
   size_t size;
   int64_t pid, cpu, group_fd, flags;
   if (!ArgView(info, 0, &attr, &size) || !ArgInt(info, 1, &pid) || !ArgInt(info, 2, &cpu) ||
-      !ArgInt(info, 3, &group_fd) || !ArgInt(info, 4, &flags))
+      !ArgInt(info, 3, &group_fd) || !ArgInt(info, 4, &flags, 0, kUint32Max))
     return {};
   if (size < PERF_ATTR_SIZE_VER0) {
     Napi::RangeError::New(info.Env(), "perfEventOpen: attr is smaller than perf_event_attr").ThrowAsJavaScriptException();
@@ -258,10 +275,13 @@ Napi::Value PerfEventOpen(const Napi::CallbackInfo& info) {
 
 Napi::Value Ioctl(const Napi::CallbackInfo& info) {
   int64_t fd, request;
-  if (!ArgInt(info, 0, &fd) || !ArgInt(info, 1, &request)) return {};
+  // The kernel's request is an unsigned int: accept it as a u32 or as the same bits in an int32.
+  if (!ArgInt(info, 0, &fd) || !ArgInt(info, 1, &request, kInt32Min, kUint32Max)) return {};
+  request = static_cast<uint32_t>(request);
   if (info[2].IsNumber()) {
-    return Result(info, ioctl(static_cast<int>(fd), static_cast<unsigned long>(request),
-                              static_cast<unsigned long>(info[2].As<Napi::Number>().Int64Value())));
+    int64_t arg;
+    if (!ArgInt(info, 2, &arg, -kSafeMax, kSafeMax)) return {};
+    return Result(info, ioctl(static_cast<int>(fd), static_cast<unsigned long>(request), static_cast<unsigned long>(arg)));
   }
   void* data;
   size_t length;
@@ -301,8 +321,8 @@ void FinalizeMapping(napi_env env, void* /*data*/, void* hint) {
 
 Napi::Value Mmap(const Napi::CallbackInfo& info) {
   int64_t fd, length, prot, flags, offset;
-  if (!ArgInt(info, 0, &fd) || !ArgInt(info, 1, &length) || !ArgInt(info, 2, &prot) || !ArgInt(info, 3, &flags) ||
-      !ArgInt(info, 4, &offset))
+  if (!ArgInt(info, 0, &fd) || !ArgInt(info, 1, &length, -kSafeMax, kSafeMax) || !ArgInt(info, 2, &prot) ||
+      !ArgInt(info, 3, &flags) || !ArgInt(info, 4, &offset, 0, kSafeMax))
     return {};
   if (length <= 0) return Napi::Number::New(info.Env(), -EINVAL);
   void* address = mmap(nullptr, static_cast<size_t>(length), static_cast<int>(prot), static_cast<int>(flags),
@@ -462,7 +482,7 @@ void FinalizePollObject(napi_env, void*, void*) {}
 Napi::Value Poll(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t fd, events;
-  if (!ArgInt(info, 0, &fd) || !ArgInt(info, 1, &events)) return {};
+  if (!ArgInt(info, 0, &fd) || !ArgInt(info, 1, &events, 0, UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED)) return {};
   if (!info[2].IsFunction()) {
     Napi::TypeError::New(env, "poll(fd, events, callback): callback must be a function").ThrowAsJavaScriptException();
     return {};
@@ -515,8 +535,9 @@ T* RingWord(const Napi::CallbackInfo& info) {
     return nullptr;
   }
   auto buffer = info[0].As<Napi::ArrayBuffer>();
-  int64_t offset = info[1].As<Napi::Number>().Int64Value();
-  if (offset < 0 || offset % sizeof(T) != 0 || static_cast<size_t>(offset) + sizeof(T) > buffer.ByteLength()) {
+  int64_t offset;
+  if (!ArgInt(info, 1, &offset, 0, kSafeMax)) return nullptr;
+  if (offset % sizeof(T) != 0 || static_cast<size_t>(offset) + sizeof(T) > buffer.ByteLength()) {
     Napi::RangeError::New(info.Env(), "offset outside the buffer or not aligned").ThrowAsJavaScriptException();
     return nullptr;
   }
@@ -537,7 +558,12 @@ Napi::Value StoreReleaseU64(const Napi::CallbackInfo& info) {
     return {};
   }
   bool lossless;
-  __atomic_store_n(word, info[2].As<Napi::BigInt>().Uint64Value(&lossless), __ATOMIC_RELEASE);
+  uint64_t value = info[2].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) {
+    Napi::RangeError::New(info.Env(), "storeReleaseU64: value is not a u64").ThrowAsJavaScriptException();
+    return {};
+  }
+  __atomic_store_n(word, value, __ATOMIC_RELEASE);
   return info.Env().Undefined();
 }
 
@@ -550,11 +576,9 @@ Napi::Value LoadAcquireU32(const Napi::CallbackInfo& info) {
 Napi::Value StoreReleaseU32(const Napi::CallbackInfo& info) {
   uint32_t* word = RingWord<uint32_t>(info);
   if (word == nullptr) return {};
-  if (!info[2].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "storeReleaseU32: value must be a number").ThrowAsJavaScriptException();
-    return {};
-  }
-  __atomic_store_n(word, info[2].As<Napi::Number>().Uint32Value(), __ATOMIC_RELEASE);
+  int64_t value;
+  if (!ArgInt(info, 2, &value, 0, kUint32Max)) return {};
+  __atomic_store_n(word, static_cast<uint32_t>(value), __ATOMIC_RELEASE);
   return info.Env().Undefined();
 }
 

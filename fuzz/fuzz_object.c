@@ -1,6 +1,28 @@
 /* libFuzzer target (`make fuzz`): arbitrary bytes opened as an eBPF ELF object with
- * ebpf_object_open, every record walked and every BTF type rendered, then closed. */
+ * ebpf_object_open, every record walked, every BTF type rendered and every program relocated with
+ * made-up map fds (the image, func_info and line_info read whole), the BTF prepared for the kernel,
+ * then closed. */
 #include "fuzz_walk.h"
+
+static void relocate_all(ebpf_object *obj, const ebpf_object_info *info) {
+  if (info->status != EBPF_OK) return;
+  int32_t *fds = malloc(((size_t)info->map_count + 1) * sizeof *fds);
+  if (!fds) return;
+  for (uint32_t i = 0; i < info->map_count; i++) fds[i] = (int32_t)(100 + i);
+  for (uint32_t p = 0; p < info->program_count; p++) {
+    ebpf_program_image *image = ebpf_program_relocate(obj, p, fds, info->map_count);
+    if (!image) continue;
+    touch_str(image->message);
+    if (image->status == EBPF_OK) {
+      check(image->insn_count >= info->programs[p].insn_count && image->function_count >= 1);
+      touch(image->insns, (size_t)image->insn_count * 8);
+      touch(image->func_info, (size_t)image->func_info_count * image->func_info_rec_size);
+      touch(image->line_info, (size_t)image->line_info_count * image->line_info_rec_size);
+    }
+    ebpf_program_image_free(image);
+  }
+  free(fds);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > UINT32_MAX) return 0;
@@ -9,7 +31,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ebpf_object *obj = ebpf_object_open(copy, (uint32_t)size);
   if (obj) {
     const ebpf_object_info *info = ebpf_object_get_info(obj);
-    if (info) walk_object(info, copy, size);
+    if (info) {
+      walk_object(info, copy, size);
+      relocate_all(obj, info);
+      const ebpf_kconfig_vars *kconfig = ebpf_object_kconfig(obj);
+      for (uint32_t i = 0; kconfig && i < kconfig->count; i++) touch_str(kconfig->vars[i].name);
+      const ebpf_str *blob = ebpf_btf_kernel_blob(obj);
+      if (blob) touch_str(*blob);
+    }
     ebpf_object_close(obj);
   }
   free(copy);

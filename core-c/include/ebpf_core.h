@@ -253,6 +253,69 @@ typedef struct {
 } ebpf_reloc;
 EBPF_WASM_LAYOUT(ebpf_reloc, 48);
 
+/* ---- relocation: one program's instructions as BPF_PROG_LOAD takes them ----
+ * ebpf_program_relocate() copies program `program` (index into programs), then appends once each
+ * function it reaches through bpf-to-bpf calls and callback addresses (BPF_PSEUDO_FUNC), from .text
+ * or any executable section, transitively, and patches: map references (src_reg BPF_PSEUDO_MAP_FD,
+ * imm = fd), global data and .kconfig externs (BPF_PSEUDO_MAP_VALUE, imm = fd, next imm = offset in
+ * the value), call and callback offsets. map_fds[i] (map_fd_count entries, in WASM memory) is the fd
+ * of the object's map i, or -1 when it was not created. The .BTF.ext func_info and line_info of the
+ * functions placed are rebased to the image (insn_off counted in instructions, as the kernel wants),
+ * with string offsets into .BTF; both are left empty when some placed function lacks them. CO-RE
+ * relocations, unresolved externs (kfuncs, __ksym) and references to sections that are neither maps,
+ * data nor code are EBPF_ERR_RELOC errors naming the program, the instruction and the symbol.
+ * Returns NULL only when out of memory; read status and message first; free with
+ * ebpf_program_image_free (the object must stay open until then).
+ * wasm32 layout: 0 status  4 message  12 insns (object byte order)  16 insn_count  20 func_info
+ * (struct bpf_func_info records)  24 func_info_count  28 func_info_rec_size  32 line_info (struct
+ * bpf_line_info records)  36 line_info_count  40 line_info_rec_size  44 function_count (functions
+ * placed, the program itself included) */
+typedef struct {
+  uint32_t status;
+  ebpf_str message;
+  const uint8_t *insns;
+  uint32_t insn_count;
+  const uint8_t *func_info;
+  uint32_t func_info_count;
+  uint32_t func_info_rec_size;
+  const uint8_t *line_info;
+  uint32_t line_info_count;
+  uint32_t line_info_rec_size;
+  uint32_t function_count;
+} ebpf_program_image;
+EBPF_WASM_LAYOUT(ebpf_program_image, 48);
+
+EBPF_EXPORT(ebpf_program_relocate)
+ebpf_program_image *ebpf_program_relocate(ebpf_object *obj, uint32_t program, const int32_t *map_fds, uint32_t map_fd_count);
+EBPF_EXPORT(ebpf_program_image_free) void ebpf_program_image_free(ebpf_program_image *image);
+
+/* ---- .kconfig: the extern __kconfig variables a loader gives values before load ----
+ * ebpf_object_kconfig() lists them as the .kconfig map (ebpf_map origin EBPF_MAP_KCONFIG) lays them
+ * out; the loader writes each value at its offset (libbpf's rules: bool and tristate from y/n/m,
+ * char as the letter, integers, strings into char arrays; a weak variable without a value is 0).
+ * NULL for a NULL or failed object; count 0 when there are none.
+ * wasm32 layout: ebpf_kconfig_var 0 name  8 offset  12 size  16 kind  20 flags;
+ * ebpf_kconfig_vars 0 vars  4 count */
+enum ebpf_kconfig_kind {
+  EBPF_KCONFIG_UNKNOWN = 0, EBPF_KCONFIG_BOOL = 1, EBPF_KCONFIG_CHAR = 2, EBPF_KCONFIG_TRISTATE = 3,
+  EBPF_KCONFIG_INT = 4, EBPF_KCONFIG_CHAR_ARRAY = 5,
+};
+enum ebpf_kconfig_flag { EBPF_KCONFIG_WEAK = 1u << 0, EBPF_KCONFIG_SIGNED = 1u << 1 };
+typedef struct {
+  ebpf_str name;
+  uint32_t offset;
+  uint32_t size;
+  uint32_t kind;
+  uint32_t flags;
+} ebpf_kconfig_var;
+EBPF_WASM_LAYOUT(ebpf_kconfig_var, 24);
+typedef struct {
+  const ebpf_kconfig_var *vars;
+  uint32_t count;
+} ebpf_kconfig_vars;
+EBPF_WASM_LAYOUT(ebpf_kconfig_vars, 8);
+EBPF_EXPORT(ebpf_object_kconfig) const ebpf_kconfig_vars *ebpf_object_kconfig(const ebpf_object *obj);
+
 /* ---- diagnostics: things a loader would warn about, not errors ---- */
 enum ebpf_diag_kind {
   EBPF_DIAG_UNKNOWN_SECTION = 1, /* executable section with an unknown name: type 0 */

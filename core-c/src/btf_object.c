@@ -85,10 +85,6 @@ void ebpf_btf_close(ebpf_btf_open_result *result) {
   free(s);
 }
 
-static void store_u32(uint8_t *p, uint32_t v, int big_endian) {
-  for (int i = 0; i < 4; i++) p[big_endian ? 3 - i : i] = (uint8_t)(v >> (8 * i));
-}
-
 static const ebpf_symbol *symbol_in(const ebpf_object *obj, uint32_t section, ebpf_str name) {
   for (uint32_t i = 1; i < obj->info.symbol_count; i++) {
     const ebpf_symbol *s = &obj->symbols[i];
@@ -113,17 +109,107 @@ static int var_before(const void *a, const void *b) {
   return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
+/* Extern FUNCs (kfunc declarations, in DATASEC ".ksyms") are BTF the kernel refuses: linkage extern,
+ * and a DATASEC entry that is not a VAR. As libbpf does, they are made global with every parameter
+ * named, and their DATASEC entries point at one VAR appended after the types (4 bytes of int; an int
+ * type is appended too when the BTF has none). */
+typedef struct {
+  uint32_t var_id;     /* 0: no DATASEC lists a FUNC */
+  uint32_t int_id;     /* an existing 4-byte int, or the appended one (var_id + 1) */
+  uint32_t name_off;   /* a name for what is appended and for unnamed parameters: a kfunc's */
+  uint32_t extra;      /* bytes appended to the type section */
+} ksym_fixup;
+
+static ksym_fixup plan_ksym_fixup(const btf *b) {
+  ksym_fixup f = {0, 0, 0, 0};
+  for (uint32_t id = 1; id < b->info.type_count && !f.var_id; id++) {
+    const ebpf_btf_type *t = &b->info.types[id];
+    if (t->kind != EBPF_BTF_DATASEC) continue;
+    const ebpf_btf_member *vars = btf_members(b, t);
+    for (uint32_t i = 0; i < t->vlen; i++) {
+      const ebpf_btf_type *v = btf_type_by_id(b, vars[i].type);
+      if (v && v->kind == EBPF_BTF_FUNC && v->name.len) {
+        f.var_id = b->info.type_count;
+        f.name_off = (uint32_t)(v->name.ptr - b->info.strings);
+        break;
+      }
+    }
+  }
+  if (!f.var_id) return f;
+  f.extra = 16; /* struct btf_type + struct btf_var */
+  for (uint32_t id = 1; id < b->info.type_count && !f.int_id; id++) {
+    const ebpf_btf_type *t = &b->info.types[id];
+    if (t->kind == EBPF_BTF_INT && t->size == 4 && (t->extra & 0xff) == 32 && !(t->extra & 0xff0000)) f.int_id = id;
+  }
+  if (!f.int_id) {
+    f.int_id = f.var_id + 1;
+    f.extra += 16; /* struct btf_type + the int encoding */
+  }
+  return f;
+}
+
+/* The copy of .BTF with room for the fixup's types right after the type section (header lengths
+ * and the string section's offset updated); NULL when the sections are not laid out types then
+ * strings, or out of memory (err set). */
+static uint8_t *copy_with_room(btf *b, const ksym_fixup *f) {
+  uint32_t hdr_len = 0, type_off = 0, type_len = 0, str_off = 0;
+  buf_u32(&b->raw, 4, &hdr_len); /* checked by btf_parse */
+  buf_u32(&b->raw, 8, &type_off);
+  buf_u32(&b->raw, 12, &type_len);
+  buf_u32(&b->raw, 16, &str_off);
+  uint32_t types_end = hdr_len + type_off + type_len;
+  int room = f->extra && str_off >= type_off + type_len;
+  uint64_t size = (uint64_t)b->raw.size + (room ? f->extra : 0);
+  uint8_t *copy = arena_array_uninit(b->mem, size ? size : 1, 1);
+  if (!copy) {
+    err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory copying %u bytes", b->raw.size);
+    return NULL;
+  }
+  memcpy(copy, b->raw.data, types_end);
+  memcpy(copy + types_end + (room ? f->extra : 0), b->raw.data + types_end, b->raw.size - types_end);
+  if (room) {
+    store_u32_order(copy + 12, type_len + f->extra, b->raw.big_endian);
+    store_u32_order(copy + 16, str_off + f->extra, b->raw.big_endian);
+  }
+  return copy;
+}
+
+/* Writes the fixup's types at `at` and makes the extern FUNCs global with named parameters. */
+static void apply_ksym_fixup(const btf *b, const ksym_fixup *f, uint8_t *types, uint8_t *at) {
+  int be = b->raw.big_endian;
+  uint32_t words[8] = {f->name_off, (uint32_t)EBPF_BTF_VAR << 24, f->int_id, 1 /* global allocated */,
+                       f->name_off, (uint32_t)EBPF_BTF_INT << 24, 4, 32 /* bits */};
+  for (uint32_t i = 0; i < f->extra / 4; i++) store_u32_order(at + 4 * i, words[i], be);
+  for (uint32_t id = 1; id < b->info.type_count; id++) {
+    const ebpf_btf_type *t = &b->info.types[id];
+    if (t->kind != EBPF_BTF_FUNC || t->extra != 2 /* extern */) continue;
+    store_u32_order(types + b->type_offsets[id] + 4, (uint32_t)EBPF_BTF_FUNC << 24 | 1 /* global */, be);
+    const ebpf_btf_type *proto = btf_type_by_id(b, t->type);
+    if (!proto || proto->kind != EBPF_BTF_FUNC_PROTO) continue;
+    const ebpf_btf_member *params = btf_members(b, proto);
+    for (uint32_t i = 0; i < proto->vlen; i++)
+      if (params[i].type && !params[i].name.len)
+        store_u32_order(types + b->type_offsets[t->type] + 12 + 8 * i, f->name_off, be);
+  }
+}
+
 int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
-  uint8_t *copy = arena_array_uninit(b->mem, b->raw.size ? b->raw.size : 1, 1);
-  if (!copy) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory copying %u bytes", b->raw.size);
-  memcpy(copy, b->raw.data, b->raw.size);
+  ksym_fixup fix = plan_ksym_fixup(b);
+  uint8_t *copy = copy_with_room(b, &fix);
+  if (!copy) return b->err->status;
+  uint32_t type_len = 0, old_type_len = 0;
+  buf_u32(&b->raw, 12, &old_type_len);
+  ebpf_buf header = {copy, 24, b->raw.big_endian};
+  buf_u32(&header, 12, &type_len);
+  if (type_len == old_type_len) fix.var_id = 0; /* no room: the kernel will refuse it as it is */
   uint8_t *types = copy + b->types_start;
   int be = b->raw.big_endian;
+  if (fix.var_id) apply_ksym_fixup(b, &fix, types, types + old_type_len);
   for (uint32_t id = 1; id < b->info.type_count; id++) {
     const ebpf_btf_type *t = &b->info.types[id];
     uint8_t *rec = types + b->type_offsets[id];
     if (t->kind == EBPF_BTF_VAR && t->extra == 2) {
-      store_u32(rec + 12, 1, be); /* the kernel refuses extern VARs: the loader allocates them */
+      store_u32_order(rec + 12, 1, be); /* the kernel refuses extern VARs: the loader allocates them */
       continue;
     }
     if (t->kind != EBPF_BTF_DATASEC) continue;
@@ -155,20 +241,26 @@ int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
         end = offset + vars[i].bitfield_size;
       }
       entries[i] = (var_entry){vars[i].type, offset, vars[i].bitfield_size};
+      const ebpf_btf_type *v = btf_type_by_id(b, vars[i].type);
+      if (fix.var_id && v && v->kind == EBPF_BTF_FUNC) { /* a kfunc: 4 bytes of the appended VAR */
+        offset = (end + 3) & ~3u;
+        end = offset + 4;
+        entries[i] = (var_entry){fix.var_id, offset, 4};
+      }
     }
     /* the kernel wants a DATASEC's variables in offset order */
     if (t->vlen > 1 && sort_stable(b->mem, entries, t->vlen, sizeof *entries, var_before))
       return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory");
     for (uint32_t i = 0; i < t->vlen; i++) {
-      store_u32(rec + 12 + 12 * i, entries[i].type, be);
-      store_u32(rec + 12 + 12 * i + 4, entries[i].offset, be);
-      store_u32(rec + 12 + 12 * i + 8, entries[i].size, be);
+      store_u32_order(rec + 12 + 12 * i, entries[i].type, be);
+      store_u32_order(rec + 12 + 12 * i + 4, entries[i].offset, be);
+      store_u32_order(rec + 12 + 12 * i + 8, entries[i].size, be);
     }
     if (kconfig) end = ((const ebpf_map *)obj->maps.items)[obj->kconfig_map].value_size;
-    store_u32(rec + 8, sec ? sec->size : end, be);
+    store_u32_order(rec + 8, sec ? sec->size : end, be);
   }
   out->ptr = (const char *)copy;
-  out->len = b->raw.size;
+  out->len = b->raw.size + (fix.var_id ? fix.extra : 0);
   return 0;
 }
 

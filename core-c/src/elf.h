@@ -14,9 +14,12 @@ int data_read_license_version(ebpf_object *obj);   /* data.c */
 int data_add_global_maps(ebpf_object *obj);        /* data.c */
 int data_add_kconfig_map(ebpf_object *obj);        /* maps_btf_data.c: needs BTF */
 int data_add_struct_ops_maps(ebpf_object *obj);    /* maps_btf_data.c */
+int data_set_datasec_types(ebpf_object *obj);      /* maps_btf_data.c: value_type_id of global data */
 int32_t data_kconfig_offset(const ebpf_object *obj, ebpf_str name); /* -1 when not a kconfig variable */
 int relocs_read(ebpf_object *obj);                 /* relocs.c: raw entries of every SHT_REL */
 int maps_legacy_read(ebpf_object *obj);            /* maps_legacy.c */
 int programs_read(ebpf_object *obj);               /* programs.c */
 int relocs_classify(ebpf_object *obj);             /* relocs.c: kinds, programs, final order */
+/* relocs.c: the program of `section` holding byte `offset` (exact_start: starting there), or -1. */
+int32_t relocs_find_program(const ebpf_object *obj, uint32_t section, uint32_t offset, int exact_start);
 #endif

@@ -26,6 +26,9 @@ int buf_u32(const ebpf_buf *b, uint64_t off, uint32_t *out);
 int buf_u64(const ebpf_buf *b, uint64_t off, uint64_t *out);
 int buf_i32(const ebpf_buf *b, uint64_t off, int32_t *out);
 
+/* Writes v at p (4 bytes, big- or little-endian): for the core's own output buffers. */
+void store_u32_order(uint8_t *p, uint32_t v, int big_endian);
+
 /* A sub-buffer [off, off+len) of b, same endianness; -1 when out of range. */
 int buf_sub(const ebpf_buf *b, uint64_t off, uint64_t len, ebpf_buf *out);
 

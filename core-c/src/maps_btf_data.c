@@ -1,7 +1,8 @@
 /* Maps a loader derives from BTF data sections rather than from map definitions:
  * - ".kconfig": the extern __kconfig variables, packed as libbpf packs them (by descending
  *   alignment, then ascending size, then name), in one read-only array map;
- * - ".struct_ops" / ".struct_ops.link": one BPF_MAP_TYPE_STRUCT_OPS map per variable. */
+ * - ".struct_ops" / ".struct_ops.link": one BPF_MAP_TYPE_STRUCT_OPS map per variable;
+ * and the BTF value type (the DATASEC of the same name) of the .data/.rodata/.bss maps. */
 #include <string.h>
 
 #include "btf.h"
@@ -14,7 +15,7 @@
 
 typedef struct {
   ebpf_str name;
-  uint32_t size, align, offset;
+  uint32_t size, align, offset, kind, flags;
 } kconfig_var;
 
 static int kconfig_before(const void *a, const void *b) {
@@ -24,6 +25,27 @@ static int kconfig_before(const void *a, const void *b) {
   uint32_t n = x->name.len < y->name.len ? x->name.len : y->name.len;
   int c = memcmp(x->name.ptr, y->name.ptr, n);
   return c ? c : (x->name.len > y->name.len) - (x->name.len < y->name.len);
+}
+
+/* How a loader writes the value of a kconfig variable of BTF type `type` (libbpf's rules). */
+static uint32_t kconfig_kind(const btf *b, uint32_t type, uint32_t *flags) {
+  const ebpf_btf_type *t = btf_type_by_id(b, btf_skip_mods_typedefs(b, type));
+  if (!t) return EBPF_KCONFIG_UNKNOWN;
+  if (t->kind == EBPF_BTF_INT) {
+    uint32_t encoding = (t->extra >> 24) & 0xf;
+    if (encoding & 4) return t->size == 1 ? EBPF_KCONFIG_BOOL : EBPF_KCONFIG_UNKNOWN;
+    if (encoding & 1) *flags |= EBPF_KCONFIG_SIGNED;
+    if (t->size == 1) return EBPF_KCONFIG_CHAR;
+    return t->size == 2 || t->size == 4 || t->size == 8 ? EBPF_KCONFIG_INT : EBPF_KCONFIG_UNKNOWN;
+  }
+  if (t->kind == EBPF_BTF_ENUM)
+    return t->size == 4 && t->name.len == 15 && !memcmp(t->name.ptr, "libbpf_tristate", 15) ? EBPF_KCONFIG_TRISTATE
+                                                                                           : EBPF_KCONFIG_UNKNOWN;
+  if (t->kind == EBPF_BTF_ARRAY && t->nelems) {
+    uint32_t element_flags = 0;
+    return kconfig_kind(b, t->type, &element_flags) == EBPF_KCONFIG_CHAR ? EBPF_KCONFIG_CHAR_ARRAY : EBPF_KCONFIG_UNKNOWN;
+  }
+  return EBPF_KCONFIG_UNKNOWN;
 }
 
 /* Alignment of a kconfig value: integers, enums and pointers align to their size, char
@@ -50,7 +72,14 @@ int data_add_kconfig_map(ebpf_object *obj) {
     if (size == 0 || size > 1u << 20)
       return err_set(&obj->err, EBPF_ERR_BTF, "BTF: .kconfig variable '%.*s' has size %llu", (int)var->name.len,
                      var->name.ptr, (unsigned long long)size);
-    list[i] = (kconfig_var){var->name, (uint32_t)size, kconfig_align(b, var->type, size), 0};
+    uint32_t flags = 0, kind = kconfig_kind(b, var->type, &flags);
+    for (uint32_t k = 1; k < obj->info.symbol_count; k++) { /* weak: a missing value is 0 */
+      const ebpf_symbol *sym = &obj->symbols[k];
+      if (sym->section == 0 && sym->bind == 2 /* STB_WEAK */ && sym->name.len == var->name.len &&
+          !memcmp(sym->name.ptr, var->name.ptr, var->name.len))
+        flags |= EBPF_KCONFIG_WEAK;
+    }
+    list[i] = (kconfig_var){var->name, (uint32_t)size, kconfig_align(b, var->type, size), 0, kind, flags};
   }
   if (sort_stable(&obj->mem, list, sec->vlen, sizeof *list, kconfig_before))
     return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for .kconfig");
@@ -73,6 +102,11 @@ int data_add_kconfig_map(ebpf_object *obj) {
   obj->kconfig_map = (int32_t)(obj->maps.count - 1);
   obj->kconfig_vars = list;
   obj->kconfig_var_count = sec->vlen;
+  ebpf_kconfig_var *out = arena_array(&obj->mem, sec->vlen, sizeof *out);
+  if (!out) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for .kconfig");
+  for (uint32_t i = 0; i < sec->vlen; i++)
+    out[i] = (ebpf_kconfig_var){list[i].name, list[i].offset, list[i].size, list[i].kind, list[i].flags};
+  obj->kconfig = (ebpf_kconfig_vars){out, sec->vlen};
   return 0;
 }
 
@@ -136,4 +170,26 @@ int data_add_struct_ops_maps(ebpf_object *obj) {
     }
   }
   return 0;
+}
+
+int data_set_datasec_types(ebpf_object *obj) {
+  const btf *b = (const btf *)obj->info.btf;
+  if (!b) return 0;
+  ebpf_map *maps = (ebpf_map *)obj->maps.items;
+  for (uint32_t i = 0; i < obj->maps.count; i++) {
+    ebpf_map *m = &maps[i];
+    if (m->origin < EBPF_MAP_DATA || m->origin > EBPF_MAP_BSS) continue;
+    char name[256];
+    if (m->name.len >= sizeof name) continue;
+    memcpy(name, m->name.ptr, m->name.len);
+    name[m->name.len] = 0;
+    const ebpf_btf_type *sec = btf_find_datasec(b, name);
+    /* string literal sections (.rodata.str1.1) have no DATASEC: such maps get no BTF */
+    if (sec) m->value_type_id = (uint32_t)(sec - b->info.types);
+  }
+  return 0;
+}
+
+const ebpf_kconfig_vars *ebpf_object_kconfig(const ebpf_object *obj) {
+  return obj && !obj->info.status ? &obj->kconfig : NULL;
 }

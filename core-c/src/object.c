@@ -115,6 +115,7 @@ static int parse(ebpf_object *obj) {
   if (dot_maps && (rc = btf_object_maps(obj, dot_maps->index)))
     return err_set(&obj->err, rc, "'.maps' could not be decoded");
   if ((rc = data_add_global_maps(obj))) return rc;
+  if ((rc = data_set_datasec_types(obj))) return rc;
   if ((rc = data_add_kconfig_map(obj))) return rc;
   if ((rc = data_add_struct_ops_maps(obj))) return rc;
   if ((rc = programs_read(obj))) return rc;

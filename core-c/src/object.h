@@ -28,6 +28,7 @@ struct ebpf_object {
   int32_t kconfig_map;     /* the .kconfig map, or -1 */
   void *kconfig_vars;      /* its variables (name, size, align, offset), sorted as laid out */
   uint32_t kconfig_var_count;
+  ebpf_kconfig_vars kconfig;  /* the same variables as the ABI lists them */
   uint32_t *rel_first;     /* per section: its raw relocations are relocs[rel_first .. +rel_count) */
   uint32_t *rel_count;
   /* symbols sorted by (section, value) for address -> symbol lookups */

@@ -154,7 +154,7 @@ static int32_t find_map_holding(const classify_ctx *c, uint32_t section, uint32_
 
 /* The program of `section` whose instructions hold byte `offset`, or -1. Programs are in
  * (section, insn_offset) order. */
-static int32_t find_program(const ebpf_object *obj, uint32_t section, uint32_t offset, int exact_start) {
+int32_t relocs_find_program(const ebpf_object *obj, uint32_t section, uint32_t offset, int exact_start) {
   const ebpf_program *p = (const ebpf_program *)obj->programs.items;
   uint32_t lo = 0, hi = obj->programs.count;
   while (lo < hi) { /* first program past (section, offset) */
@@ -175,7 +175,7 @@ static uint32_t program_at(classify_ctx *c, uint32_t section, uint32_t offset) {
   const ebpf_program *p = (const ebpf_program *)c->obj->programs.items;
   uint32_t n = c->obj->programs.count, i = c->cursor;
   if (i >= n || p[i].section != section || p[i].insn_offset > offset) {
-    int32_t found = find_program(c->obj, section, offset, 0);
+    int32_t found = relocs_find_program(c->obj, section, offset, 0);
     if (found < 0) return EBPF_NONE;
     c->cursor = (uint32_t)found;
     return (uint32_t)found;
@@ -228,7 +228,7 @@ static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_bu
       return err_set(&obj->err, EBPF_ERR_RELOC, "section '%.*s': call at offset %u targets '%.*s' in non-code section '%.*s'",
                      sl, sn, r->offset, yl, yn, tl, tsec->name.ptr);
     int64_t target = (int64_t)sym->value + ((int64_t)imm + 1) * 8;
-    int32_t tp = target >= 0 && target < (int64_t)tsec->size ? find_program(obj, tsec->index, (uint32_t)target, 1) : -1;
+    int32_t tp = target >= 0 && target < (int64_t)tsec->size ? relocs_find_program(obj, tsec->index, (uint32_t)target, 1) : -1;
     if (tp < 0)
       return err_set(&obj->err, EBPF_ERR_RELOC,
                      "section '%.*s': call at offset %u to '%.*s' targets offset %lld of '%.*s', where no function starts",
@@ -242,7 +242,7 @@ static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_bu
   switch (tsec->kind) {
     case EBPF_SEC_PROGRAM:
     case EBPF_SEC_TEXT: {
-      int32_t tp = target >= 0 && target < (int64_t)tsec->size ? find_program(obj, tsec->index, (uint32_t)target, 1) : -1;
+      int32_t tp = target >= 0 && target < (int64_t)tsec->size ? relocs_find_program(obj, tsec->index, (uint32_t)target, 1) : -1;
       if (tp < 0)
         return err_set(&obj->err, EBPF_ERR_RELOC,
                        "section '%.*s': address of '%.*s' at offset %u is offset %lld of '%.*s', where no function starts",
@@ -312,7 +312,7 @@ int relocs_classify(ebpf_object *obj) {
         const ebpf_symbol *sym = &obj->symbols[r->symbol];
         if (sym->section && sym->section < SHN_LORESERVE && sym->value <= UINT32_MAX &&
             (obj->sections[sym->section].kind == EBPF_SEC_PROGRAM || obj->sections[sym->section].kind == EBPF_SEC_TEXT)) {
-          r->target_program = find_program(obj, sym->section, (uint32_t)sym->value, 1);
+          r->target_program = relocs_find_program(obj, sym->section, (uint32_t)sym->value, 1);
           r->target_offset = (uint32_t)sym->value;
         }
       }

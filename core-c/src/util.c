@@ -61,6 +61,10 @@ int buf_i32(const ebpf_buf *b, uint64_t off, int32_t *out) {
   return 0;
 }
 
+void store_u32_order(uint8_t *p, uint32_t v, int big_endian) {
+  for (int i = 0; i < 4; i++) p[big_endian ? 3 - i : i] = (uint8_t)(v >> (8 * i));
+}
+
 int buf_sub(const ebpf_buf *b, uint64_t off, uint64_t len, ebpf_buf *out) {
   const uint8_t *p;
   if (buf_span(b, off, len, &p)) return -1;

@@ -23,6 +23,8 @@ const TYPE_SIZE = 40, MEMBER_SIZE = 32, EXT_SECTION_SIZE = 36, FUNC_INFO_SIZE = 
 export interface BtfDecodeOptions {
   /** Decode every type with its C rendering into `BtfInfo.types`. */
   btfTypes?: boolean;
+  /** With btfTypes: leave each type's `c` empty; rendering is most of the cost of the types. */
+  withoutC?: boolean;
 }
 
 function exact(v: bigint): number | string {
@@ -130,9 +132,9 @@ function renderAll(core: CoreExports, btfPtr: number, count: number): number[] {
 
 /**
  * The BtfInfo of the ebpf_btf_info at `btfPtr` (from ebpf_object_info.btf or ebpf_btf_open).
- * With `btfTypes`, every type is decoded and rendered as C. `sharing`: a reader of the same
- * object whose decoded string tables are reused; `elfSections`: the object's ELF sections, whose
- * names the .BTF.ext sections take (see decodeExtSection).
+ * With `btfTypes`, every type is decoded and (unless `withoutC`) rendered as C. `sharing`: a reader
+ * of the same object whose decoded string tables are reused; `elfSections`: the object's ELF
+ * sections, whose names the .BTF.ext sections take (see decodeExtSection).
  */
 export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeOptions = {}, sharing?: RecordReader,
   elfSections?: readonly { name: string }[]): BtfInfo {
@@ -140,7 +142,7 @@ export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeO
   const typeCount = r.u32(btfPtr + 4);
   let rendered: number[] | undefined;
   if (options.btfTypes) {
-    rendered = renderAll(core, btfPtr, typeCount);
+    rendered = options.withoutC ? new Array<number>(typeCount).fill(0) : renderAll(core, btfPtr, typeCount);
     r = btfReader(core, btfPtr, r);
   }
   const extPtr = r.u32(btfPtr + 28), extCount = r.u32(btfPtr + 32);

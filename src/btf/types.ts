@@ -42,7 +42,7 @@ export interface BtfType {
   /** '' for anonymous types. */
   name: string;
   /** The type rendered as C: a definition for struct/union/enum/typedef/func/var/datasec,
-   *  a type expression ('const char *') otherwise. */
+   *  a type expression ('const char *') otherwise; '' when inspected with `withoutC`. */
   c: string;
   /** Byte size: int, float, struct, union, enum, enum64, datasec. */
   size?: number;

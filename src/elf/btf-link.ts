@@ -7,6 +7,8 @@ import { btfReader, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from '../b
 export interface BtfOptions {
   /** Include every BTF type (large): `ObjectInfo.btf.types`. */
   btfTypes?: boolean;
+  /** With btfTypes: leave each type's `c` empty (''); rendering C is most of the types' cost. */
+  withoutC?: boolean;
   /** Include each program's .BTF.ext records (func info, line info, CO-RE relocations):
    *  `ProgramSpec.btfExt`. The core parses and checks them either way, and their counts per
    *  section are always in `ObjectInfo.btf.extSections`; this only builds the per-record objects,

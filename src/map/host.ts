@@ -1,6 +1,7 @@
 // Facts about the running host that maps depend on: the number of possible CPUs (per-CPU map value
 // layout) and the kernel clocks behind bpf_ktime_get_ns() / bpf_ktime_get_boot_ns().
 import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 
 const POSSIBLE_CPUS_PATH = '/sys/devices/system/cpu/possible';
 
@@ -32,6 +33,26 @@ let possibleCpus: number | undefined;
 export function getNumOfPossibleCpus(): number {
   possibleCpus ??= parseNumOfPossibleCpus(readFileSync(POSSIBLE_CPUS_PATH, 'latin1'));
   return possibleCpus;
+}
+
+/** auxv entry type of the page size. */
+const AT_PAGESZ = 6n;
+let pageSize: number | undefined;
+
+/**
+ * The kernel's page size, from the AT_PAGESZ entry of /proc/self/auxv (Node has no API for
+ * sysconf(_SC_PAGESIZE)), read once. auxv entries are pairs of native-endian 64-bit words on the
+ * 64-bit hosts the addon is built for.
+ */
+export function getPageSize(): number {
+  if (pageSize !== undefined) return pageSize;
+  const auxv = readFileSync('/proc/self/auxv');
+  const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
+  const little = endianness() === 'LE';
+  for (let offset = 0; offset + 16 <= auxv.length; offset += 16) {
+    if (view.getBigUint64(offset, little) === AT_PAGESZ) return (pageSize = Number(view.getBigUint64(offset + 8, little)));
+  }
+  throw new Error('cannot get the page size: /proc/self/auxv has no AT_PAGESZ entry');
 }
 
 /** Which kernel clock a timestamp was read from. */

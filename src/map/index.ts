@@ -5,4 +5,4 @@ export {
   parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, parseIp,
   type KeyValue, type KeyValueContext, type HasFd,
 } from './keyvalue.js';
-export { getNumOfPossibleCpus, parseNumOfPossibleCpus, ktimeToTime, ktimeToDate, type KernelClock } from './host.js';
+export { getNumOfPossibleCpus, parseNumOfPossibleCpus, getPageSize, ktimeToTime, ktimeToDate, type KernelClock } from './host.js';

@@ -3,3 +3,4 @@ export { VerifierError, decisiveLines } from './verifier.js';
 export { getProgramInfoByFd, getProgramInfoById, listPrograms, programIds, enableRunTimeStats, type ProgramInfo } from './info.js';
 export { kernelObjectName } from './name.js';
 export { System, createSystem, UnsupportedError, type SystemLoadOptions } from './system.js';
+export { ConstantError, rodataWithConstants, type ConstantValue, type Constants } from './constants.js';

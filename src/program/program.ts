@@ -167,6 +167,18 @@ export class Program {
     if (spec === undefined || this.#fd !== undefined) {
       throw new Error(`${this.#describe()} ${this.#fd?.closed === true ? 'was loaded and closed: a Program loads once' : 'is already loaded'}`);
     }
+    return this.withLoadSpec(spec, (loadSpec) => this.#load(loadSpec, options));
+  }
+
+  /**
+   * Hands load() the spec BPF_PROG_LOAD gets: by default the one given to the constructor. A
+   * subclass may prepare another (relocated instructions, BTF) that lives only during the call.
+   */
+  protected withLoadSpec(spec: ProgramSpec, load: (spec: ProgramSpec) => this): this {
+    return load(spec);
+  }
+
+  #load(spec: ProgramSpec, options: LoadOptions): this {
     const maxSize = Math.max(MIN_LOG_SIZE, options.logSizeMax ?? MAX_LOG_SIZE);
     let level = options.logLevel ?? 0;
     let size = Math.min(maxSize, Math.max(MIN_LOG_SIZE, options.logSize ?? DEFAULT_LOG_SIZE));

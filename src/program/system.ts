@@ -1,20 +1,24 @@
-// System: goebpf's entry point. Reads an eBPF ELF object (inspect(), the WASM core), creates its maps
-// and describes its programs, ready to load. Relocation belongs to the C core and is not there yet:
-// programs that need it (map references, global data, bpf-to-bpf calls, CO-RE) refuse to load with an
-// UnsupportedError naming the program and the relocation, instead of a verifier dump.
+// System: goebpf's entry point. Opens an eBPF ELF object in the WASM core, loads its BTF into the
+// kernel, creates its maps and makes its programs, which the core relocates when they load (map
+// references, global data, bpf-to-bpf calls). What the core cannot relocate yet (CO-RE, kfuncs,
+// __ksym externs) is refused with an UnsupportedError naming the program, instruction and symbol.
 import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
-import { inspect, mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec, type RelocationInfo } from '../inspect.js';
+import { CoreObject } from '../elf/open.js';
+import { mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
 import { EbpfMap, type MapSpec } from '../map/map.js';
+import type { FD } from '../sys/bpf.js';
 import { MapType } from '../sys/generated.js';
+import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
+import { elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots } from './elf-map.js';
+import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { kernelObjectName } from './name.js';
+import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
 
-/** Something in an object that this version of ebpf cannot load yet; the message says what and where. */
-export class UnsupportedError extends Error {
-  override name = 'UnsupportedError';
-}
+export { UnsupportedError };
 
 /** libbpf's LIBBPF_PIN_BY_NAME: the map is pinned under the pin root by its name. */
 const PIN_BY_NAME = 1;
@@ -25,6 +29,10 @@ export interface SystemLoadOptions {
   programTypes?: Record<string, ProgramType>;
   /** Where maps with `pinning: LIBBPF_PIN_BY_NAME` are reused from or pinned to (default /sys/fs/bpf). */
   pinRoot?: string;
+  /** `.rodata` variables to set before load, on top of (and overriding) those of setConstants. */
+  constants?: Constants;
+  /** The object's name in error messages (loadElf: its path). */
+  objectName?: string;
 }
 
 /** A program of the object that cannot be loaded yet; load() says why. */
@@ -45,44 +53,94 @@ class UnloadableProgram extends Program {
 export class System implements Disposable {
   readonly #maps = new Map<string, EbpfMap>();
   readonly #programs = new Map<string, Program>();
+  readonly #objects: CoreObject[] = [];
+  readonly #btfs: FD[] = [];
+  readonly #warnings: string[] = [];
+  #constants: Constants = {};
+
+  /**
+   * Values for `const volatile` variables in `.rodata` / `.rodata.*`, written into every later load
+   * before the maps are frozen (libbpf skeleton rodata, cilium/ebpf's RewriteConstants). Replaces the
+   * constants set before; `setConstants({})` clears them. A load fails with a ConstantError if a name
+   * is not a `.rodata` variable of its object or a value does not fit the variable's BTF type.
+   */
+  setConstants(constants: Constants): this {
+    checkConstantValues(constants);
+    this.#constants = { ...constants };
+    return this;
+  }
 
   /** Reads the object at path and loads it (see load). */
   loadElf(path: string, options: SystemLoadOptions = {}): this {
-    return this.load(readFileSync(path), options);
+    return this.load(readFileSync(path), { objectName: path, ...options });
   }
 
   /**
-   * Creates the object's maps (reusing pinned ones: persistent_path, LIBBPF_PIN_BY_NAME; global data
-   * written, .rodata frozen) and makes its programs, which load with program.load(). Programs keep
-   * views on `bytes` for their instructions: do not modify bytes afterwards. All or nothing: if a map
-   * cannot be created, the maps created so far are closed.
+   * Loads the object's BTF into the kernel (without it if refused: see warnings), creates its maps
+   * (reusing pinned ones: persistent_path, LIBBPF_PIN_BY_NAME; global data written, .rodata frozen) and
+   * makes its programs, which the core relocates when they load with program.load(). The object stays
+   * open in the WASM core until close(). All or nothing: if a map cannot be created, what was made so
+   * far is closed.
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
-    const object = inspect(bytes);
-    if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
+    const constants = { ...this.#constants, ...options.constants };
+    const core = CoreObject.open(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
+    const object = core.info;
     const maps = new Map<string, EbpfMap>();
+    const warnings: string[] = [];
+    let btf: ObjectBtf = {};
     try {
+      if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
+      const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
+      const slots = initialSlots(bytes, object);
+      warnings.push(...slots.leftEmpty);
+      btf = loadObjectBtf(core);
+      const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {
-        if (spec.innerTemplate || spec.origin === 'kconfig') continue;
+        if (spec.innerTemplate) continue;
+        if (spec.origin === 'struct-ops') {
+          warnings.push(`map "${spec.name}" (${object.sections[spec.sectionIndex]?.name ?? 'struct_ops'}) is not created: struct_ops maps need the kernel's BTF for their type, which is not supported yet`);
+          continue;
+        }
         if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
-        maps.set(spec.name, createMap(bytes, object, spec, options));
+        let initial = rodata.get(spec.index) ?? mapInitialData(bytes, spec);
+        if (spec.origin === 'kconfig') {
+          try {
+            initial = kconfigValue(core.kconfigVariables(), spec.valueSize, { config: readKernelConfig(), release: release() });
+          } catch (e) {
+            warnings.push(`map ".kconfig" is not created: ${(e as Error).message}`);
+            continue;
+          }
+        }
+        const map = createMap(object, spec, options, btf, initial);
+        maps.set(spec.name, map);
+        byIndex[spec.index] = map;
       }
+      fillInitialSlots(slots.slots, byIndex);
+      const programs = new Map<string, Program>();
+      for (const spec of object.programs) {
+        if (spec.subprogram) continue;
+        if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);
+        programs.set(spec.name, makeProgram(bytes, core, spec, options, byIndex, btf.fd));
+      }
+      for (const [name, map] of maps) this.#maps.set(name, map);
+      for (const [name, program] of programs) this.#programs.set(name, program);
     } catch (e) {
       for (const map of maps.values()) map.close();
+      btf.fd?.close();
+      core.close();
       throw e;
     }
-    const programs = new Map<string, Program>();
-    for (const spec of object.programs) {
-      if (spec.subprogram) continue;
-      if (this.#programs.has(spec.name) || programs.has(spec.name)) {
-        for (const map of maps.values()) map.close();
-        throw new Error(`program "${spec.name}" is already in this System`);
-      }
-      programs.set(spec.name, makeProgram(bytes, object, spec, options));
-    }
-    for (const [name, map] of maps) this.#maps.set(name, map);
-    for (const [name, program] of programs) this.#programs.set(name, program);
+    this.#objects.push(core);
+    if (btf.fd !== undefined) this.#btfs.push(btf.fd);
+    if (btf.refused !== undefined) this.#warnings.push(btf.refused);
+    this.#warnings.push(...warnings);
     return this;
+  }
+
+  /** What went wrong without failing a load (the kernel refused an object's BTF, ...). */
+  get warnings(): readonly string[] {
+    return this.#warnings;
   }
 
   /** Every map, by its name in the object. */
@@ -103,10 +161,12 @@ export class System implements Disposable {
     return this.#programs.get(name);
   }
 
-  /** Closes every program and map this System made (pins stay). Idempotent. */
+  /** Closes every program, map and BTF this System made (pins stay) and frees its objects. Idempotent. */
   close(): void {
     for (const program of this.#programs.values()) program.close();
     for (const map of this.#maps.values()) map.close();
+    for (const btf of this.#btfs) btf.close();
+    for (const object of this.#objects) object.close();
   }
 
   [Symbol.dispose](): void {
@@ -126,10 +186,7 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
   return {
     name: kernelObjectName(spec.name),
     type: spec.type as MapType,
-    keySize: spec.keySize,
-    valueSize: spec.valueSize,
-    // 0 lets EbpfMap choose (possible CPUs for perf event arrays, 0 where the kernel wants 0).
-    maxEntries: spec.maxEntries === 0 ? undefined : spec.maxEntries,
+    ...elfMapSizes(spec),
     flags: spec.flags,
     numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
     mapExtra: BigInt(spec.mapExtra),
@@ -138,12 +195,21 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
   };
 }
 
-function createMap(bytes: Uint8Array, object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): EbpfMap {
-  const map = EbpfMap.create(kernelMapSpec(object, spec, options));
+/** Creates the map of spec with its initial value (global data, .kconfig) written; .rodata and .kconfig are frozen. */
+function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions, btf: ObjectBtf, initial: Uint8Array | null): EbpfMap {
+  const kernelSpec = kernelMapSpec(object, spec, options);
+  const withBtf = elfMapTakesBtf(spec) ? mapBtf(spec, btf) : undefined;
+  let map: EbpfMap;
   try {
-    const data = mapInitialData(bytes, spec);
-    if (data !== null) map.update(0, data);
-    if (spec.origin === 'rodata') map.freeze();
+    map = EbpfMap.create(withBtf === undefined ? kernelSpec : { ...kernelSpec, btf: withBtf });
+  } catch (e) {
+    // As libbpf does: a map whose BTF the kernel refuses is tried again without it.
+    if (withBtf === undefined) throw e;
+    map = EbpfMap.create(kernelSpec);
+  }
+  try {
+    if (initial !== null) map.update(0, initial);
+    if (spec.origin === 'rodata' || spec.origin === 'kconfig') map.freeze();
   } catch (e) {
     map.close();
     throw e;
@@ -151,32 +217,28 @@ function createMap(bytes: Uint8Array, object: ObjectInfo, spec: ElfMapSpec, opti
   return map;
 }
 
-function makeProgram(bytes: Uint8Array, object: ObjectInfo, spec: ElfProgramSpec, options: SystemLoadOptions): Program {
+function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, options: SystemLoadOptions,
+  maps: ReadonlyArray<EbpfMap | undefined>, btf: FD | undefined): Program {
+  const object = core.info;
   const type = options.programTypes?.[spec.name] ?? (spec.type as ProgramType);
   const programSpec: ProgramSpec = {
     name: spec.name,
     section: spec.section,
     type,
     license: object.license ?? '',
-    // A view on the caller's bytes: BPF_PROG_LOAD reads the instructions in place.
+    // The instructions as in the ELF (a view on the caller's bytes); load() relocates a copy.
     instructions: bytes.subarray(spec.fileOffset, spec.fileOffset + spec.insnCount * INSTRUCTION_SIZE),
   };
   if (spec.expectedAttachType !== null) programSpec.expectedAttachType = spec.expectedAttachType;
   if (object.kernelVersion !== null) programSpec.kernVersion = object.kernelVersion;
   if (spec.loadFlags !== 0) programSpec.flags = spec.loadFlags;
-  const relocations = object.relocations.slice(spec.relocationStart, spec.relocationStart + spec.relocationCount);
-  const reason = whyUnloadable(spec, type, relocations);
-  return reason === undefined ? new Program(programSpec) : new UnloadableProgram(programSpec, reason);
+  const reason = whyUnloadable(spec, type);
+  return reason === undefined ? new ObjectProgram(programSpec, core, spec.index, maps, btf) : new UnloadableProgram(programSpec, reason);
 }
 
-function whyUnloadable(spec: ElfProgramSpec, type: ProgramType, relocations: RelocationInfo[]): string | undefined {
-  if (relocations.length > 0) {
-    const first = relocations[0]!;
-    const insn = (first.offset - spec.insnOffset) / INSTRUCTION_SIZE;
-    const more = relocations.length > 1 ? ` (and ${relocations.length - 1} more)` : '';
-    return `instruction ${insn} needs a ${first.kind} relocation against "${first.symbol}"${more}; relocation is not supported yet`;
-  }
+function whyUnloadable(spec: ElfProgramSpec, type: ProgramType): string | undefined {
   if (type === ProgramType.Unspec) return 'the section name gives no program type: pass one in programTypes';
+  if (type === ProgramType.StructOps) return 'struct_ops programs need the BTF id of their kernel operations table, which is not supported yet';
   if (spec.needsBtfTarget) return `attaching to "${spec.attachTarget ?? ''}" needs its BTF id from the kernel's BTF, which is not supported yet`;
   return undefined;
 }

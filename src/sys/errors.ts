@@ -1,22 +1,39 @@
 // Errors of failed syscalls, shaped like Node's own (errno, code, syscall), with libbpf-style context.
-import { constants } from 'node:os';
-import { ERRNO_MESSAGES } from './generated.js';
+import { ERRNO_MESSAGES, ERRNO_NAMES } from './generated.js';
 
-/** Kernel-internal errnos that bpf(2) lets through to user space (include/linux/errno.h). */
+/**
+ * Kernel-internal errnos (include/linux/errno.h, not in the UAPI headers) that reach user space
+ * anyway: bpf(2) returns ENOTSUPP (524) for many unsupported features, and drivers and NFS leak others.
+ */
 const KERNEL_ERRNOS: Record<number, [code: string, message: string]> = {
+  512: ['ERESTARTSYS', 'Restart the system call'],
+  513: ['ERESTARTNOINTR', 'Restart the system call (not interruptible)'],
+  514: ['ERESTARTNOHAND', 'Restart the system call if there is no signal handler'],
+  515: ['ENOIOCTLCMD', 'No ioctl command'],
+  516: ['ERESTART_RESTARTBLOCK', 'Restart by calling restart_syscall'],
+  517: ['EPROBE_DEFER', 'Driver requests probe retry'],
+  518: ['EOPENSTALE', 'Open found a stale dentry'],
+  519: ['ENOPARAM', 'Parameter not supported'],
+  521: ['EBADHANDLE', 'Illegal NFS file handle'],
+  522: ['ENOTSYNC', 'Update synchronization mismatch'],
+  523: ['EBADCOOKIE', 'Cookie is stale'],
   524: ['ENOTSUPP', 'Operation is not supported'],
+  525: ['ETOOSMALL', 'Buffer or request is too small'],
+  526: ['ESERVERFAULT', 'An untranslatable error occurred'],
+  527: ['EBADTYPE', 'Type not supported by server'],
+  528: ['EJUKEBOX', 'Request initiated, but will not complete before timeout'],
+  529: ['EIOCBQUEUED', 'iocb queued, will get completion event'],
+  530: ['ERECALLCONFLICT', 'Conflict with recalled state'],
+  531: ['ENOGRACE', 'NFS file lock reclaim refused'],
 };
 
-/** Aliases Linux defines for another errno's value; the canonical name (EAGAIN, EOPNOTSUPP, EDEADLK) wins. */
-const ALIASES = new Set(['EWOULDBLOCK', 'ENOTSUP', 'EDEADLOCK']);
-const codes = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) {
-  if (!ALIASES.has(name)) codes.set(value, name);
-}
-
-/** The symbolic name of an errno, e.g. 1 → 'EPERM' (or 'E<n>' when unknown). */
+/**
+ * The symbolic name of a Linux errno, e.g. 1 → 'EPERM', 77 → 'EBADFD' (or 'E<n>' when unknown). The
+ * table is Linux's own (generated from <errno.h>), not os.constants.errno, which lacks many Linux
+ * errnos and has other values on other OSes.
+ */
 export function errnoCode(errno: number): string {
-  return codes.get(errno) ?? KERNEL_ERRNOS[errno]?.[0] ?? `E${errno}`;
+  return ERRNO_NAMES[errno] ?? KERNEL_ERRNOS[errno]?.[0] ?? `E${errno}`;
 }
 
 /** The C library's description of an errno, e.g. 1 → 'Operation not permitted'. */

@@ -20,7 +20,8 @@ export interface PollHandle {
 
 /**
  * The addon's calls. Each call that reaches the kernel returns its result or -errno (never throws);
- * TypeError/RangeError are thrown only for wrong argument types or offsets outside a buffer.
+ * TypeError/RangeError are thrown only for programmer errors: a missing or wrong-typed argument, a
+ * number that is not an integer (NaN, 1.5) or out of range for its C type, an offset outside a buffer.
  */
 export interface NativeBridge {
   /**

@@ -16,6 +16,9 @@ export interface CoreExports {
   ebpf_btf_open(data: number, size: number, ext: number, extSize: number): number;
   ebpf_btf_close(result: number): void;
   ebpf_btf_kernel_blob(obj: number): number;
+  ebpf_program_relocate(obj: number, program: number, mapFds: number, mapFdCount: number): number;
+  ebpf_program_image_free(image: number): void;
+  ebpf_object_kconfig(obj: number): number;
   [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void);
 }
 

@@ -163,7 +163,47 @@ test('bad bpf() arguments are programmer errors, not errnos', () => {
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 8), TypeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 8, 'key' as unknown as Uint8Array), TypeError);
   const pairs = Array.from({ length: 5 }, () => [8, null]).flat();
-  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, ...pairs), TypeError);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, ...pairs), /at most four pointer pairs/);
+  assert.throws(() => native().setPointers(attr, ...pairs), /at most four pointer pairs/);
+  assert.throws(() => native().setPointers(attr, ...pairs, 8, null), /at most four pointer pairs/);
+  // Missing, NaN, fractional or out-of-range numbers are never converted silently (NaN would be 0).
+  const call = native() as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const [name, args, error] of [
+    ['bpf', [], TypeError],
+    ['bpf', [BpfCmd.MapLookupElem], TypeError],
+    ['bpf', [NaN, attr], TypeError],
+    ['bpf', [1.5, attr], TypeError],
+    ['bpf', [-1, attr], RangeError],
+    ['bpf', [2 ** 32, attr], RangeError],
+    ['bpf', [BpfCmd.MapLookupElem, attr, NaN, new Uint8Array(4)], TypeError],
+    ['bpf', [BpfCmd.MapLookupElem, attr, 8.5, new Uint8Array(4)], TypeError],
+    ['bpf', [BpfCmd.MapLookupElem, attr, -8, new Uint8Array(4)], RangeError],
+    ['setPointers', [], TypeError],
+    ['setPointers', [attr, '8', new Uint8Array(4)], TypeError],
+    ['bpfPrepare', [NaN, attr], TypeError],
+    ['bpfPrepare', [BpfCmd.MapLookupElem], TypeError],
+    ['close', [], TypeError],
+    ['close', [NaN], TypeError],
+    ['close', [0.5], TypeError],
+    ['close', [2 ** 40], RangeError],
+    ['dup', ['1'], TypeError],
+    ['ioctl', [-1, NaN, 0], TypeError],
+    ['ioctl', [-1, 0, NaN], TypeError],
+    ['mmap', [-1, 4096, 1, 1, NaN], TypeError],
+    ['mmap', [-1, 4096, 1, 1, -4096], RangeError],
+    ['socket', [16, Infinity, 0], TypeError],
+    ['recvmsg', [-1, new Uint8Array(4), 0.5], TypeError],
+    ['poll', [-1, 99, () => {}], RangeError],
+    ['loadAcquireU64', [new ArrayBuffer(16), NaN], TypeError],
+    ['storeReleaseU32', [new ArrayBuffer(16), 0, -1], RangeError],
+    ['storeReleaseU64', [new ArrayBuffer(16), 0, 2n ** 64n], RangeError],
+  ] as const) {
+    assert.throws(() => call[name]!(...args), (e: unknown) => e instanceof error, `${name}(${args.map(String).join(', ')}) should throw ${error.name}`);
+  }
+  // Valid ints still reach the kernel, which answers with -errno.
+  assert.is(native().close(-1), -9);
+  assert.is(native().ioctl(-1, 0x80082407, 0), -9);
+  assert.is(native().ioctl(-1, 0x80082407 | 0, 0), -9);
 });
 
 test('mmap of a BPF_F_MMAPABLE array shares memory with the map', () => {

@@ -1,0 +1,180 @@
+// An eBPF object kept open in the WASM core: its description, its BTF as the kernel takes it, and
+// programs relocated on demand. Browser-safe (no node: imports): relocation is computation only.
+import { loadCoreSync, type CoreExports } from '../wasm/core.js';
+import { RecordReader, btfInfoPointer, decodeObjectInfo, objectStatus } from './decode.js';
+import { attachBtf, type BtfOptions } from './btf-link.js';
+import { ElfError } from './errors.js';
+import type { ObjectInfo } from './types.js';
+
+const STATUS_NOMEM = 5;
+const INSTRUCTION_SIZE = 8;
+
+/**
+ * A program's instructions as BPF_PROG_LOAD takes them: its own, then every function it calls,
+ * patched with map fds and call offsets; with func_info and line_info rebased to that layout. The
+ * arrays are views on WASM memory, valid only inside the callback of `CoreObject.relocate`.
+ */
+export interface RelocatedProgram {
+  instructions: Uint8Array;
+  /** struct bpf_func_info records (8 bytes each), or undefined when the object has none for it. */
+  funcInfo: Uint8Array | undefined;
+  funcInfoRecSize: number;
+  /** struct bpf_line_info records (16 bytes each), or undefined. */
+  lineInfo: Uint8Array | undefined;
+  lineInfoRecSize: number;
+  /** Functions placed: the program and the subprograms it reaches. */
+  functionCount: number;
+}
+
+export type KconfigKind = 'unknown' | 'bool' | 'char' | 'tristate' | 'int' | 'char-array';
+const KCONFIG_KINDS: readonly KconfigKind[] = ['unknown', 'bool', 'char', 'tristate', 'int', 'char-array'];
+const KCONFIG_WEAK = 1, KCONFIG_SIGNED = 2, KCONFIG_VAR_SIZE = 24;
+
+/** An extern __kconfig variable: where its value goes in the .kconfig map and how it is written. */
+export interface KconfigVariable {
+  name: string;
+  /** Byte offset in the .kconfig map's value. */
+  offset: number;
+  size: number;
+  kind: KconfigKind;
+  /** __weak: no value is no error (it stays 0). */
+  weak: boolean;
+  signed: boolean;
+}
+
+// Frees what a collected CoreObject left open. Only a safety net: close() is the contract.
+const leaked = new FinalizationRegistry<{ core: CoreExports; obj: number; data: number }>(({ core, obj, data }) => {
+  core.ebpf_object_close(obj);
+  core.ebpf_free(data);
+});
+
+/** An object opened by the core, held until close() (or, as a last resort, garbage collection). */
+export class CoreObject implements Disposable {
+  readonly info: ObjectInfo;
+  readonly #core: CoreExports;
+  #data: number;
+  #obj: number;
+
+  private constructor(core: CoreExports, data: number, obj: number, info: ObjectInfo) {
+    this.#core = core;
+    this.#data = data;
+    this.#obj = obj;
+    this.info = info;
+    leaked.register(this, { core, obj, data }, this);
+  }
+
+  /** Copies bytes into WASM memory once and parses them; throws ElfError for malformed input. */
+  static open(bytes: Uint8Array, options: BtfOptions = {}): CoreObject {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
+    const core = loadCoreSync();
+    const data = core.ebpf_alloc(bytes.length);
+    if (!data) throw new ElfError(`out of WASM memory for a ${bytes.length}-byte object`, STATUS_NOMEM);
+    let obj = 0;
+    try {
+      new Uint8Array(core.memory.buffer, data, bytes.length).set(bytes);
+      obj = core.ebpf_object_open(data, bytes.length);
+      if (!obj) throw new ElfError(`out of WASM memory while reading a ${bytes.length}-byte object`, STATUS_NOMEM);
+      const infoPtr = core.ebpf_object_get_info(obj);
+      const reader = new RecordReader(core); // after the calls: memory may have grown
+      const { status, message } = objectStatus(reader, infoPtr);
+      if (status !== 0) throw new ElfError(message, status);
+      const info = decodeObjectInfo(reader, infoPtr);
+      const btf = btfInfoPointer(reader, infoPtr);
+      if (btf) attachBtf(core, reader, btf, info, options);
+      return new CoreObject(core, data, obj, info);
+    } catch (e) {
+      if (obj) core.ebpf_object_close(obj);
+      core.ebpf_free(data);
+      throw e;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#obj === 0;
+  }
+
+  /**
+   * The object's .BTF as BPF_BTF_LOAD takes it (DATASEC sizes and offsets filled in), as a view on
+   * WASM memory handed to fn; undefined when the object has no BTF.
+   */
+  withKernelBtf<T>(fn: (blob: Uint8Array | undefined) => T): T {
+    const ptr = this.#core.ebpf_btf_kernel_blob(this.#live());
+    if (!ptr) return fn(undefined);
+    const view = new DataView(this.#core.memory.buffer);
+    return fn(new Uint8Array(this.#core.memory.buffer, view.getUint32(ptr, true), view.getUint32(ptr + 4, true)));
+  }
+
+  /**
+   * Relocates program `index` (into info.programs) with `mapFds[i]` the fd of info.maps[i] (-1 when
+   * not created) and hands the result to fn, whose views must not outlive the call (nor see another
+   * call into the core). Throws an ElfError (status 4, relocation, when the program cannot be
+   * relocated: the message names the program, the instruction and the symbol).
+   */
+  relocate<T>(index: number, mapFds: Int32Array, fn: (program: RelocatedProgram) => T): T {
+    const core = this.#core;
+    const obj = this.#live();
+    const fds = core.ebpf_alloc(Math.max(mapFds.byteLength, 4));
+    if (!fds) throw new ElfError('out of WASM memory for map fds', STATUS_NOMEM);
+    let image = 0;
+    try {
+      new Int32Array(core.memory.buffer, fds, mapFds.length).set(mapFds);
+      image = core.ebpf_program_relocate(obj, index, fds, mapFds.length);
+      if (!image) throw new ElfError('out of WASM memory while relocating', STATUS_NOMEM);
+      const r = new RecordReader(core);
+      const status = r.u32(image);
+      if (status !== 0) throw new ElfError(r.str(image + 4), status);
+      const buffer = core.memory.buffer;
+      const records = (at: number, size: number): Uint8Array | undefined => {
+        const count = r.u32(at + 4);
+        return count === 0 ? undefined : new Uint8Array(buffer, r.u32(at), count * size);
+      };
+      const funcInfoRecSize = r.u32(image + 28), lineInfoRecSize = r.u32(image + 40);
+      return fn({
+        instructions: new Uint8Array(buffer, r.u32(image + 12), r.u32(image + 16) * INSTRUCTION_SIZE),
+        funcInfo: records(image + 20, funcInfoRecSize),
+        funcInfoRecSize,
+        lineInfo: records(image + 32, lineInfoRecSize),
+        lineInfoRecSize,
+        functionCount: r.u32(image + 44),
+      });
+    } finally {
+      if (image) core.ebpf_program_image_free(image);
+      core.ebpf_free(fds);
+    }
+  }
+
+  /** The extern __kconfig variables, as the .kconfig map lays them out (empty when none). */
+  kconfigVariables(): KconfigVariable[] {
+    const ptr = this.#core.ebpf_object_kconfig(this.#live());
+    if (!ptr) return [];
+    const r = new RecordReader(this.#core);
+    const out: KconfigVariable[] = [];
+    for (let i = 0, base = r.u32(ptr); i < r.u32(ptr + 4); i++) {
+      const at = base + i * KCONFIG_VAR_SIZE, flags = r.u32(at + 20);
+      out.push({
+        name: r.str(at), offset: r.u32(at + 8), size: r.u32(at + 12), kind: KCONFIG_KINDS[r.u32(at + 16)] ?? 'unknown',
+        weak: (flags & KCONFIG_WEAK) !== 0, signed: (flags & KCONFIG_SIGNED) !== 0,
+      });
+    }
+    return out;
+  }
+
+  /** Frees the object and its copy of the bytes (idempotent). */
+  close(): void {
+    if (this.#obj === 0) return;
+    leaked.unregister(this);
+    this.#core.ebpf_object_close(this.#obj);
+    this.#core.ebpf_free(this.#data);
+    this.#obj = 0;
+    this.#data = 0;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #live(): number {
+    if (this.#obj === 0) throw new Error('the object was closed');
+    return this.#obj;
+  }
+}

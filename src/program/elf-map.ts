@@ -1,0 +1,154 @@
+// The sizes BPF_MAP_CREATE gets for a map defined in an ELF object. Object files leave some out or
+// get them nearly right, and loaders fill them in: goebpf lets legacy definitions omit the u32 key
+// of array-indexed maps and always gives fd-holding maps 4-byte values; libbpf gives a perf event
+// array without max_entries one slot per possible CPU and rounds ring buffer sizes up to a
+// power-of-2 number of pages; cilium/ebpf fills the key and value sizes of perf event arrays and
+// maps of maps. A size no loader could make valid is an error naming the map. And as libbpf does,
+// map types whose kernel side checks no BTF (or refuses it) are created without key/value BTF, and
+// maps of maps start with the inner maps their definition puts in slots (`.values = { [1] = &m }`).
+import { inspect, type BtfType, type MapSpec as ElfMapSpec, type ObjectInfo } from '../inspect.js';
+import { getPageSize } from '../map/host.js';
+import { EbpfMap, MapType, type MapSpec } from '../map/map.js';
+import { SyscallError } from '../sys/errors.js';
+
+/** Maps indexed by a u32 (goebpf's list, and cgroup arrays): key size 4, which may be left out. */
+const U32_INDEXED = new Set<MapType>([
+  MapType.Array, MapType.PerCPUArray, MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.ArrayOfMaps,
+]);
+/** Maps whose values user space writes as fds: value size 4. */
+const FD_VALUED = new Set<MapType>([MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.ArrayOfMaps, MapType.HashOfMaps]);
+const RING_BUFFERS = new Set<MapType>([MapType.RingBuf, MapType.UserRingBuf]);
+/** libbpf's list of map types created without key/value BTF: the kernel refuses it for most of them
+ *  (EINVAL for maps of maps, ENOTSUPP for sockmaps, ...), and a refused try costs a syscall. */
+const WITHOUT_BTF = new Set<MapType>([
+  MapType.PerfEventArray, MapType.CgroupArray, MapType.StackTrace, MapType.ArrayOfMaps, MapType.HashOfMaps,
+  MapType.DevMap, MapType.DevMapHash, MapType.CPUMap, MapType.XSKMap, MapType.SockMap, MapType.SockHash,
+  MapType.Queue, MapType.Stack, MapType.Arena,
+]);
+
+const U32_MAX = 0xffffffff;
+
+/**
+ * libbpf's ring buffer size: `size` if it is a power-of-2 multiple of the page size, else the
+ * smallest such multiple above it; 0 stays 0 (the kernel's error is clearer than a guess), and a
+ * size no u32 multiple can exceed stays as it is.
+ */
+export function ringBufferSize(size: number, pageSize: number): number {
+  if (size === 0) return 0;
+  const pages = size / pageSize;
+  if (Number.isInteger(pages) && (pages & (pages - 1)) === 0) return size;
+  for (let bytes = pageSize; bytes <= U32_MAX; bytes *= 2) {
+    if (bytes > size) return bytes;
+  }
+  return size;
+}
+
+/**
+ * Key size, value size and max_entries for BPF_MAP_CREATE from an ELF map definition. `undefined`
+ * leaves the choice to EbpfMap (possible CPUs for a perf event array's max_entries).
+ */
+export function elfMapSizes(spec: ElfMapSpec): Pick<MapSpec, 'keySize' | 'valueSize' | 'maxEntries'> {
+  const type = spec.type as MapType;
+  const label = `map "${spec.name}" (${spec.typeName})`;
+  let keySize = spec.keySize;
+  if (U32_INDEXED.has(type)) {
+    if (keySize !== 0 && keySize !== 4) throw new Error(`${label}: key_size is ${keySize}; maps of this type are indexed by a u32, so it must be 4 or left out`);
+    keySize = 4;
+  }
+  let valueSize = spec.valueSize;
+  if (FD_VALUED.has(type)) {
+    // goebpf creates these with 4-byte values whatever a legacy definition says.
+    if (spec.origin !== 'legacy' && valueSize !== 0 && valueSize !== 4) throw new Error(`${label}: value_size is ${valueSize}; values of this type are u32 fds, so it must be 4 or left out`);
+    valueSize = 4;
+  }
+  let maxEntries = spec.maxEntries;
+  if (RING_BUFFERS.has(type)) maxEntries = ringBufferSize(maxEntries, getPageSize());
+  return {
+    keySize: keySize === 0 ? undefined : keySize,
+    valueSize: valueSize === 0 ? undefined : valueSize,
+    maxEntries: maxEntries === 0 ? undefined : maxEntries,
+  };
+}
+
+/** Whether a map of this ELF spec is created with the BTF of its key and value (libbpf's choice). */
+export function elfMapTakesBtf(spec: ElfMapSpec): boolean {
+  return !WITHOUT_BTF.has(spec.type as MapType);
+}
+
+/** A slot of a BTF map of maps that the object's definition fills with another of its maps. */
+export interface InitialSlot {
+  outer: ElfMapSpec;
+  slot: number;
+  inner: ElfMapSpec;
+}
+
+/** BTF map definitions are structs of pointers: the `values` array's slots are 8 bytes. */
+const SLOT_SIZE = 8;
+
+/**
+ * The slots `.values = { [i] = &map }` fills in the object's BTF maps of maps (its `.rel.maps`
+ * relocations, as libbpf reads them), and why the others are left empty (program array slots name
+ * programs, which load later). The slot index needs the offset of `values` in the definition's BTF
+ * struct: the object's BTF types are read again (without C) only when there are such slots.
+ */
+export function initialSlots(bytes: Uint8Array, object: ObjectInfo): { slots: InitialSlot[]; leftEmpty: string[] } {
+  const slots: InitialSlot[] = [];
+  const leftEmpty: string[] = [];
+  const relocations = object.relocations.filter((r) => r.kind === 'data-slot' && r.section === '.maps' && r.map !== null);
+  if (relocations.length === 0) return { slots, leftEmpty };
+  const types = object.btf?.types ?? inspect(bytes, { btfTypes: true, withoutC: true }).btf?.types ?? [];
+  for (const relocation of relocations) {
+    const outer = object.maps[relocation.map!]!;
+    const valuesOffset = definitionValuesOffset(types, relocation.section, outer.name);
+    const offset = relocation.offset - outer.definitionOffset;
+    if (valuesOffset === undefined || offset < valuesOffset || (offset - valuesOffset) % SLOT_SIZE !== 0) {
+      throw new Error(`map "${outer.name}" (${relocation.section}): the reference to "${relocation.symbol}" at offset ${offset} of its definition is not a slot of its \`values\``);
+    }
+    const slot = (offset - valuesOffset) / SLOT_SIZE;
+    const inner = object.maps.find((m) => m.name === relocation.symbol && m.origin === 'btf' && !m.innerTemplate);
+    if (inner === undefined) {
+      leftEmpty.push(`map "${outer.name}" slot ${slot} is left empty: "${relocation.symbol}" is not a map of the object (programs in program array slots are not put there at load)`);
+      continue;
+    }
+    slots.push({ outer, slot, inner });
+  }
+  return { slots, leftEmpty };
+}
+
+/** Byte offset of the `values` member in the BTF struct of the map definition `name` in `section`. */
+function definitionValuesOffset(types: readonly BtfType[], section: string, name: string): number | undefined {
+  const datasec = types.find((t) => t.kind === 'datasec' && t.name === section);
+  const variable = datasec?.vars?.map((v) => types[v.type]).find((t) => t?.kind === 'var' && t.name === name);
+  let type = types[variable?.type ?? 0];
+  for (let hops = 0; type && hops < 64 && type.kind !== 'struct'; hops++) type = types[type.type ?? 0];
+  const values = type?.kind === 'struct' ? type.members?.at(-1) : undefined;
+  return values?.name === 'values' ? values.bitOffset / 8 : undefined;
+}
+
+/**
+ * Puts each inner map in its slot (maps[i]: the map created for object.maps[i]), as libbpf does after
+ * creating the maps; a slot already holding a map (an outer map reused from a pin) is kept.
+ */
+export function fillInitialSlots(slots: readonly InitialSlot[], maps: ReadonlyArray<EbpfMap | undefined>): void {
+  for (const { outer, slot, inner } of slots) {
+    const outerMap = maps[outer.index];
+    const innerMap = maps[inner.index];
+    if (!outerMap || !innerMap) continue;
+    if (!slotIsEmpty(outerMap, slot)) continue;
+    try {
+      outerMap.upsert(slot, innerMap);
+    } catch (e) {
+      throw new Error(`map "${outer.name}": cannot put map "${inner.name}" in slot ${slot}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}
+
+function slotIsEmpty(map: EbpfMap, slot: number): boolean {
+  try {
+    map.lookup(slot);
+    return false;
+  } catch (e) {
+    if (e instanceof SyscallError && e.code === 'ENOENT') return true;
+    throw e;
+  }
+}

@@ -1,0 +1,101 @@
+// The kernel side of an object a System loads: its BTF (BPF_BTF_LOAD once per object), BTF for its
+// maps, and its programs, relocated by the WASM core at load() with the fds of the System's maps and
+// handed to BPF_PROG_LOAD straight from WASM memory with their func and line info.
+import { ElfError } from '../elf/errors.js';
+import type { CoreObject } from '../elf/open.js';
+import type { MapSpec as ElfMapSpec } from '../elf/types.js';
+import type { EbpfMap, MapSpec } from '../map/map.js';
+import { FD } from '../sys/bpf.js';
+import { errnoCode } from '../sys/errors.js';
+import { ATTR, BpfCmd } from '../sys/generated.js';
+import { native } from '../sys/native.js';
+import { logLines } from './verifier.js';
+import { Program, type ProgramSpec } from './program.js';
+
+/** Something in an object that this version of ebpf cannot load yet; the message says what and where. */
+export class UnsupportedError extends Error {
+  override name = 'UnsupportedError';
+}
+
+/** enum ebpf_status: a relocation the core cannot apply. */
+const STATUS_RELOCATION = 4;
+const BTF_LOG_SIZE = 64 * 1024;
+
+/** The object's BTF in the kernel, or why the kernel refused it (the object then loads without BTF). */
+export type ObjectBtf = { fd: FD; refused?: undefined } | { fd?: undefined; refused: string } | { fd?: undefined; refused?: undefined };
+
+/**
+ * BPF_BTF_LOAD of the object's .BTF as the core prepares it for the kernel (DATASEC sizes and offsets
+ * filled in), straight from WASM memory. A refusal is not fatal: libbpf too loads without BTF then.
+ */
+export function loadObjectBtf(object: CoreObject): ObjectBtf {
+  return object.withKernelBtf((blob): ObjectBtf => {
+    if (blob === undefined) return {};
+    const F = ATTR.BTF_LOAD;
+    const attr = new Uint8Array(F.SIZE);
+    const view = new DataView(attr.buffer);
+    view.setUint32(F.btf_size.offset, blob.byteLength, true);
+    const fd = native().bpf(BpfCmd.BtfLoad, attr, F.btf.offset, blob);
+    if (fd >= 0) return { fd: new FD(fd) };
+    // Again with a log, for the reason.
+    const log = new Uint8Array(BTF_LOG_SIZE);
+    view.setUint32(F.btf_log_size.offset, log.byteLength, true);
+    view.setUint32(F.btf_log_level.offset, 1, true);
+    const again = native().bpf(BpfCmd.BtfLoad, attr, F.btf.offset, blob, F.btf_log_buf.offset, log);
+    if (again >= 0) return { fd: new FD(again) };
+    const end = log.indexOf(0);
+    const last = logLines(new TextDecoder().decode(log.subarray(0, end < 0 ? log.length : end))).pop();
+    return { refused: `the kernel refused the object's BTF (BPF_BTF_LOAD: ${errnoCode(-fd)}${last ? `: ${last.trim()}` : ''}); its maps and programs load without BTF` };
+  });
+}
+
+/** The BTF ids of a map's key and value in the object's BTF, when it has them (BTF maps, global data). */
+export function mapBtf(spec: ElfMapSpec, btf: ObjectBtf): MapSpec['btf'] {
+  if (btf.fd === undefined || (spec.keyTypeId === 0 && spec.valueTypeId === 0)) return undefined;
+  return { fd: btf.fd.fd, keyTypeId: spec.keyTypeId, valueTypeId: spec.valueTypeId };
+}
+
+/**
+ * A program of an object opened by a System, relocated when it loads: the kernel gets the core's
+ * image (the function, then the subprograms it reaches, patched with the maps' current fds).
+ * `instructions` and `size` stay those of the function as the ELF has it.
+ */
+export class ObjectProgram extends Program {
+  readonly #object: CoreObject;
+  readonly #index: number;
+  readonly #maps: ReadonlyArray<EbpfMap | undefined>;
+  readonly #btf: FD | undefined;
+
+  /**
+   * `index`: the program's index in object.info.programs; `maps[i]`: the map created for
+   * object.info.maps[i] (undefined for templates and maps not created); `btf`: the object's BTF fd.
+   */
+  constructor(spec: ProgramSpec, object: CoreObject, index: number, maps: ReadonlyArray<EbpfMap | undefined>, btf: FD | undefined) {
+    super(spec);
+    this.#object = object;
+    this.#index = index;
+    this.#maps = maps;
+    this.#btf = btf;
+  }
+
+  protected override withLoadSpec(spec: ProgramSpec, load: (spec: ProgramSpec) => this): this {
+    const fds = Int32Array.from(this.#maps, (map) => map?.fd ?? -1);
+    try {
+      return this.#object.relocate(this.#index, fds, (image) => {
+        const relocated: ProgramSpec = { ...spec, instructions: image.instructions };
+        const btf = this.#btf;
+        if (btf !== undefined && !btf.closed) {
+          relocated.btf = {
+            fd: btf.fd,
+            funcInfo: image.funcInfo, funcInfoRecSize: image.funcInfoRecSize,
+            lineInfo: image.lineInfo, lineInfoRecSize: image.lineInfoRecSize,
+          };
+        }
+        return load(relocated);
+      });
+    } catch (e) {
+      if (e instanceof ElfError && e.status === STATUS_RELOCATION) throw new UnsupportedError(e.message);
+      throw e;
+    }
+  }
+}

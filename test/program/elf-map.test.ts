@@ -1,0 +1,94 @@
+// ELF map definitions to BPF_MAP_CREATE sizes, without a kernel: ring buffer rounding as libbpf does
+// it, goebpf's omitted sizes, and the sizes no loader can make valid.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { inspect, type MapSpec as ElfMapSpec } from '../../src/inspect.js';
+import { getPageSize } from '../../src/map/host.js';
+import { elfMapSizes, elfMapTakesBtf, initialSlots, ringBufferSize } from '../../src/program/elf-map.js';
+
+const read = (name: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url)));
+const maps = (name: string): Map<string, ElfMapSpec> => {
+  const object = inspect(readFileSync(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url))));
+  return new Map(object.maps.map((m) => [m.name, m]));
+};
+
+test('ring buffer sizes: power-of-2 page multiples kept, others rounded up to the next one', () => {
+  assert.is(ringBufferSize(4096, 4096), 4096);
+  assert.is(ringBufferSize(8 * 4096, 4096), 8 * 4096);
+  assert.is(ringBufferSize(1, 4096), 4096);
+  assert.is(ringBufferSize(4097, 4096), 8192);
+  assert.is(ringBufferSize(3 * 4096, 4096), 4 * 4096);
+  assert.is(ringBufferSize(10000, 4096), 16384);
+  assert.is(ringBufferSize(10000, 65536), 65536);
+  assert.is(ringBufferSize(65536, 16384), 65536);
+  assert.is(ringBufferSize(2 ** 31 + 1, 4096), 2 ** 31 + 1); // no u32 power-of-2 multiple above it
+  assert.is(ringBufferSize(0, 4096), 0);
+});
+
+test('the page size comes from auxv and is a power of two', () => {
+  const size = getPageSize();
+  assert.ok(size >= 4096 && (size & (size - 1)) === 0, String(size));
+});
+
+test('goebpf_defaults.o: omitted key sizes of u32-indexed maps are 4, fd values are 4 whatever the definition says', () => {
+  const m = maps('goebpf_defaults.o');
+  assert.equal(elfMapSizes(m.get('events')!), { keySize: 4, valueSize: 4, maxEntries: undefined });
+  assert.equal(elfMapSizes(m.get('jumps')!), { keySize: 4, valueSize: 4, maxEntries: 8 });
+  assert.equal(elfMapSizes(m.get('counters')!), { keySize: 4, valueSize: 8, maxEntries: 4 });
+  assert.equal(elfMapSizes(m.get('wide_events')!), { keySize: 4, valueSize: 4, maxEntries: 2 });
+});
+
+test('maps_defaults.o: ring buffers rounded to page multiples, a bare perf event array filled in', () => {
+  const m = maps('maps_defaults.o');
+  const page = getPageSize();
+  assert.is(elfMapSizes(m.get('odd_ring')!).maxEntries, ringBufferSize(10000, page));
+  assert.is(elfMapSizes(m.get('three_page_ring')!).maxEntries, ringBufferSize(3 * 4096, page));
+  assert.is(elfMapSizes(m.get('exact_ring')!).maxEntries, ringBufferSize(8 * 4096, page));
+  assert.is(elfMapSizes(m.get('user_ring')!).maxEntries, ringBufferSize(5000, page));
+  assert.equal(elfMapSizes(m.get('bare_events')!), { keySize: 4, valueSize: 4, maxEntries: undefined });
+  assert.equal(elfMapSizes(m.get('odd_ring')!).keySize, undefined);
+});
+
+test('sizes no loader can make valid are errors naming the map', () => {
+  const events = maps('maps_defaults.o').get('bare_events')!;
+  assert.throws(() => elfMapSizes({ ...events, keySize: 8 }), /^map "bare_events" \(perf_event_array\): key_size is 8; maps of this type are indexed by a u32, so it must be 4 or left out$/);
+  assert.throws(() => elfMapSizes({ ...events, valueSize: 8 }), /^map "bare_events" \(perf_event_array\): value_size is 8; values of this type are u32 fds, so it must be 4 or left out$/);
+  const counters = maps('goebpf_defaults.o').get('counters')!;
+  assert.throws(() => elfMapSizes({ ...counters, keySize: 2 }), /map "counters" \(array\): key_size is 2/);
+});
+
+test('maps of maps, perf event arrays, queues and the like take no key/value BTF, as libbpf decides', () => {
+  const m = maps('maps_btf.o');
+  assert.equal(['flows', 'routes', 'pinned_stats', 'ring', 'array_of_maps', 'hash_of_maps', 'perf_events', 'pending'].map((n) => elfMapTakesBtf(m.get(n)!)),
+    [true, true, true, true, false, false, false, false]);
+});
+
+test('initial slots of maps of maps come from .rel.maps and the BTF offset of `values`', () => {
+  const bytes = read('maps_btf.o');
+  const { slots, leftEmpty } = initialSlots(bytes, inspect(bytes));
+  assert.equal(slots.map(({ outer, slot, inner }) => [outer.name, slot, inner.name]), [['array_of_maps', 1, 'inner_b']]);
+  assert.equal(leftEmpty, []);
+  const none = read('globals.o');
+  assert.equal(initialSlots(none, inspect(none)), { slots: [], leftEmpty: [] });
+});
+
+test('a slot naming something other than a map (a program, in a program array) is left empty, with a reason', () => {
+  const bytes = read('maps_btf.o');
+  const object = inspect(bytes);
+  const relocations = object.relocations.map((r) => (r.kind === 'data-slot' ? { ...r, symbol: 'xdp_count' } : r));
+  assert.equal(initialSlots(bytes, { ...object, relocations }), {
+    slots: [],
+    leftEmpty: ['map "array_of_maps" slot 1 is left empty: "xdp_count" is not a map of the object (programs in program array slots are not put there at load)'],
+  });
+});
+
+test('a .maps reference outside `values` is an error naming the map', () => {
+  const bytes = read('maps_btf.o');
+  const object = inspect(bytes);
+  const relocations = object.relocations.map((r) => (r.kind === 'data-slot' ? { ...r, offset: r.offset - 4 } : r));
+  assert.throws(() => initialSlots(bytes, { ...object, relocations }), /^map "array_of_maps" \(\.maps\): the reference to "inner_b" at offset \d+ of its definition is not a slot of its `values`$/);
+});
+
+test.run();
