@@ -206,30 +206,33 @@ export function decodeProgramsBtfExt(r: RecordReader, btfPtr: number, programs: 
       const p = programs[list[lo - 1]!]!;
       return off < p.insnOffset + p.insnCount * 8 ? list[lo - 1]! : -1;
     };
-    const records = (arrayAt: number, firstAt: number, size: number, one: (at: number, ext: ProgramBtfExt, insn: number) => void): void => {
-      const base = r.u32(btfPtr + arrayAt), first = r.u32(sec + firstAt), count = r.u32(sec + firstAt + 4);
-      for (let k = 0; k < count; k++) {
-        const at = base + (first + k) * size, off = r.u32(at), p = owner(off);
-        if (p >= 0) one(at, out[p]!, (off - programs[p]!.insnOffset) / 8);
-      }
-    };
-    records(36, 12, FUNC_INFO_SIZE, (at, ext, insn) => {
+    // One loop per record kind (not one loop taking a callback per kind), so each stays inlined.
+    const funcs = r.u32(btfPtr + 36), funcFirst = r.u32(sec + 12), funcCount = r.u32(sec + 16);
+    for (let k = 0; k < funcCount; k++) {
+      const at = funcs + (funcFirst + k) * FUNC_INFO_SIZE, off = r.u32(at), p = owner(off);
+      if (p < 0) continue;
       const typeId = r.u32(at + 4);
-      ext.funcInfo.push({ insn, typeId, name: r.str(types + typeId * TYPE_SIZE) });
-    });
-    records(44, 20, LINE_INFO_SIZE, (at, ext, insn) => {
-      ext.lineInfo.push({
-        insn, file: r.str(at + 4), line: r.str(at + 12), lineNumber: r.u32(at + 20), column: r.u32(at + 24),
-        fileOffset: r.u32(at + 4) - strings, lineOffset: r.u32(at + 12) - strings,
+      out[p]!.funcInfo.push({ insn: (off - programs[p]!.insnOffset) / 8, typeId, name: r.str(types + typeId * TYPE_SIZE) });
+    }
+    const lines = r.u32(btfPtr + 44), lineFirst = r.u32(sec + 20), lineCount = r.u32(sec + 24);
+    for (let k = 0; k < lineCount; k++) {
+      const at = lines + (lineFirst + k) * LINE_INFO_SIZE, off = r.u32(at), p = owner(off);
+      if (p < 0) continue;
+      out[p]!.lineInfo.push({
+        insn: (off - programs[p]!.insnOffset) / 8, file: r.str(at + 4), line: r.str(at + 12), lineNumber: r.u32(at + 20),
+        column: r.u32(at + 24), fileOffset: r.u32(at + 4) - strings, lineOffset: r.u32(at + 12) - strings,
       });
-    });
-    records(52, 28, CORE_RELO_SIZE, (at, ext, insn) => {
+    }
+    const relos = r.u32(btfPtr + 52), reloFirst = r.u32(sec + 28), reloCount = r.u32(sec + 32);
+    for (let k = 0; k < reloCount; k++) {
+      const at = relos + (reloFirst + k) * CORE_RELO_SIZE, off = r.u32(at), p = owner(off);
+      if (p < 0) continue;
       const kindValue = r.u32(at + 16);
-      ext.coreRelocations.push({
-        insn, typeId: r.u32(at + 4), access: r.str(at + 8), accessOffset: r.u32(at + 8) - strings,
-        kind: CORE_RELOCATION_KINDS[kindValue] ?? 'byte_off', kindValue,
+      out[p]!.coreRelocations.push({
+        insn: (off - programs[p]!.insnOffset) / 8, typeId: r.u32(at + 4), access: r.str(at + 8),
+        accessOffset: r.u32(at + 8) - strings, kind: CORE_RELOCATION_KINDS[kindValue] ?? 'byte_off', kindValue,
       });
-    });
+    }
   }
   return out;
 }
