@@ -18,8 +18,8 @@ import type { BenchEntry } from './run.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const OBJECTS = ['core_kconfig.o', 'globals.o', 'maps_btf.o', 'sections.o', 'struct_ops.o', 'large.o']
   .map((name) => join(root, 'test/fixtures', name));
-const ROUNDS = 40;
-const BATCH_BYTES = 2_000_000; // bytes opened per round and side: ~1-5 ms rounds whatever the object size
+const ROUNDS = 100;
+const BATCH_BYTES = 1_000_000; // bytes opened per round and side: ~0.5-3 ms rounds whatever the object size
 const TARGET = 1.5;
 
 const iterationsFor = (size: number): number => Math.max(5, Math.round(BATCH_BYTES / size));
