@@ -117,6 +117,7 @@ function decodeExtSection(r: RecordReader, at: number, elfSections: readonly { n
 /** A reader of WASM memory that slices BTF strings from one decoding of the string section;
  *  `sharing`: a reader of the same object whose string tables (BTF's included) it reuses. */
 export function btfReader(core: CoreExports, btfPtr: number, sharing?: RecordReader): RecordReader {
+  if (sharing && sharing.view.buffer === core.memory.buffer) return sharing; // memory has not grown: still valid
   const r = new RecordReader(core, sharing);
   if (!sharing) r.addStringTable(r.u32(btfPtr + 60), r.u32(btfPtr + 8));
   return r;
