@@ -7,7 +7,7 @@ CORE_SRCS  := $(sort $(wildcard core-c/src/*.c))
 CORE_HDRS  := $(wildcard core-c/include/*.h core-c/src/*.h)
 WASM_FLAGS := --target=wasm32-wasi --sysroot=/usr -std=c11 -O2 -Wall -Wextra -Werror \
               -Icore-c/include -ffile-prefix-map=$(ROOT)/=  -fno-ident \
-              -mexec-model=reactor -nostartfiles -Wl,--no-entry -Wl,--strip-all \
+              -flto -mexec-model=reactor -nostartfiles -Wl,--no-entry -Wl,--strip-all \
               -Wl,--export=__heap_base -Wl,--export-dynamic
 
 .PHONY: all wasm bridge sys fixtures check-reproducible

@@ -70,6 +70,7 @@ function expectedOutput(code: string): string[] {
 const entryPoints: Record<string, string> = {
   ebpf: pathToFileURL(join(packageRoot, 'dist', 'src', 'index.js')).href,
   'ebpf/inspect': pathToFileURL(join(packageRoot, 'dist', 'src', 'inspect.js')).href,
+  'ebpf/mock': pathToFileURL(join(packageRoot, 'dist', 'src', 'mock', 'index.js')).href,
 };
 
 function where(block: Block): string {
@@ -78,7 +79,7 @@ function where(block: Block): string {
 
 /** Runs a js/sh block in a fresh process from the package root; returns its stdout. */
 function run(block: Block, bpffs?: string): string {
-  let code = block.code.replace(/from '(ebpf(?:\/inspect)?)'/g, (_, name: string) => `from '${entryPoints[name]!}'`);
+  let code = block.code.replace(/from '(ebpf(?:\/inspect|\/mock)?)'/g, (_, name: string) => `from '${entryPoints[name]!}'`);
   if (bpffs !== undefined) code = code.replaceAll('/sys/fs/bpf/', `${bpffs}/`);
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-readme-'));
   try {

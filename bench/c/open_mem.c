@@ -1,8 +1,9 @@
 /* The C baseline of bench/inspect.bench.ts: libbpf's bpf_object__open_mem + bpf_object__close on
- * the bytes of each file given, timed the same way as the TypeScript side (batches of `iters`
- * calls, `samples` batches, median batch / iters). Prints one JSON line per file:
- *   {"file": "...", "us": <median µs per open+close> }  or  {"file": "...", "error": "..."}
- * Usage: open_mem ITERS SAMPLES FILE... */
+ * the bytes of each file given. It runs beside the bench so the two sides can alternate rounds:
+ * first one JSON line per file, {"file": "...", "ok": true} or {"file": "...", "error": "..."};
+ * then each stdin line "INDEX ITERS" is answered with one line, the CPU time (user + system, µs)
+ * per open+close over ITERS opens of file INDEX (0-based, in argument order).
+ * Usage: open_mem FILE... */
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -16,15 +17,11 @@ static int silent(enum libbpf_print_level level, const char *fmt, va_list args) 
   return 0;
 }
 
-static double now_us(void) {
+/* CPU time of this process, as the TypeScript side measures its own (process.cpuUsage). */
+static double cpu_us(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int by_value(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 static void *read_file(const char *path, size_t *size) {
@@ -44,40 +41,48 @@ static void *read_file(const char *path, size_t *size) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s ITERS SAMPLES FILE...\n", argv[0]);
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s FILE...\n", argv[0]);
     return 2;
   }
-  int iters = atoi(argv[1]), samples = atoi(argv[2]);
   libbpf_set_print(silent);
-  double *batch = calloc(samples, sizeof(double));
-  for (int f = 3; f < argc; f++) {
-    size_t size;
-    void *data = read_file(argv[f], &size);
-    if (!data) {
-      printf("{\"file\": \"%s\", \"error\": \"cannot read: %s\"}\n", argv[f], strerror(errno));
+  int count = argc - 1;
+  void **data = calloc(count, sizeof *data);
+  size_t *size = calloc(count, sizeof *size);
+  for (int f = 0; f < count; f++) {
+    const char *path = argv[f + 1];
+    data[f] = read_file(path, &size[f]);
+    if (!data[f]) {
+      printf("{\"file\": \"%s\", \"error\": \"cannot read: %s\"}\n", path, strerror(errno));
       continue;
     }
-    struct bpf_object *probe = bpf_object__open_mem(data, size, NULL);
+    struct bpf_object *probe = bpf_object__open_mem(data[f], size[f], NULL);
     long err = libbpf_get_error(probe);
     if (err) {
       char message[128];
       libbpf_strerror((int)err, message, sizeof(message));
-      printf("{\"file\": \"%s\", \"error\": \"bpf_object__open_mem: %s\"}\n", argv[f], message);
-      free(data);
+      printf("{\"file\": \"%s\", \"error\": \"bpf_object__open_mem: %s\"}\n", path, message);
+      free(data[f]);
+      data[f] = NULL;
       continue;
     }
     bpf_object__close(probe);
-    for (int s = 0; s < samples; s++) {
-      double start = now_us();
-      for (int i = 0; i < iters; i++) bpf_object__close(bpf_object__open_mem(data, size, NULL));
-      batch[s] = (now_us() - start) / iters;
-    }
-    qsort(batch, samples, sizeof(double), by_value);
-    printf("{\"file\": \"%s\", \"us\": %.3f}\n", argv[f], batch[samples / 2]);
-    fflush(stdout);
-    free(data);
+    printf("{\"file\": \"%s\", \"ok\": true}\n", path);
   }
-  free(batch);
+  fflush(stdout);
+  int index, iters;
+  while (scanf("%d %d", &index, &iters) == 2) {
+    if (index < 0 || index >= count || !data[index] || iters <= 0) {
+      printf("error\n");
+    } else {
+      double start = cpu_us();
+      for (int i = 0; i < iters; i++) bpf_object__close(bpf_object__open_mem(data[index], size[index], NULL));
+      printf("%.4f\n", (cpu_us() - start) / iters);
+    }
+    fflush(stdout);
+  }
+  for (int f = 0; f < count; f++) free(data[f]);
+  free(data);
+  free(size);
   return 0;
 }

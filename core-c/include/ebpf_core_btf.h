@@ -82,7 +82,7 @@ typedef struct { /* 0 insn_off  4 type_id  8 access ("0:1:2")  16 kind (ebpf_cor
 EBPF_WASM_LAYOUT(ebpf_btf_core_relo, 20);
 
 /* The .BTF.ext records of one ELF section: [first, first + count) of each array of the info.
- * wasm32 layout: 0 name  8 section (ELF index, EBPF_NONE when no section has this name)
+ * wasm32 layout: 0 name  8 section (ELF index, EBPF_NONE when no code section has this name)
  * 12 func_first  16 func_count  20 line_first  24 line_count  28 core_first  32 core_count */
 typedef struct {
   ebpf_str name;

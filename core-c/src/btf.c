@@ -106,10 +106,19 @@ const ebpf_btf_type *btf_find_datasec(const btf *b, const char *name) {
 
 /* ---- name tables ---- */
 
+/* 8 bytes per step (xor, multiply, fold), then the tail byte by byte: section names run to dozens
+ * of bytes, and a multiply per byte (FNV) made hashing them most of a lookup's cost. */
 static uint32_t name_hash(const char *s, uint32_t len) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (uint32_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
-  return h;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ len, tail = 0;
+  uint32_t i = 0;
+  for (uint64_t w; i + 8 <= len; i += 8) {
+    memcpy(&w, s + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  for (; i < len; i++) tail = tail << 8 | (uint8_t)s[i];
+  h = (h ^ tail) * 0xc4ceb9fe1a85ec53ull;
+  return (uint32_t)(h >> 32);
 }
 
 int name_table_init(arena *mem, name_table *t, uint32_t capacity, ebpf_str (*key)(const void *, uint32_t), const void *ctx) {
@@ -218,14 +227,19 @@ static int read_members(parser *p, ebpf_btf_type *t, uint32_t id, uint32_t type_
                    "BTF: type [%u] (%s '%.*s') at offset %u declares %u entries of %u bytes, but only %u bytes remain",
                    id, btf_kind_name(t->kind), (int)t->name.len, t->name.ptr, type_off, t->vlen, rec,
                    p->types.size - *off);
-  t->first_member = p->member_vec.count;
-  for (uint32_t i = 0; i < t->vlen; i++, *off += rec) {
-    ebpf_btf_member *m = vec_push(p->b->mem, &p->member_vec);
-    if (!m) return err_set(p->b->err, EBPF_ERR_NOMEM, "BTF: out of memory for members");
+  arena_vec *mv = &p->member_vec;
+  t->first_member = mv->count;
+  if (t->vlen == 0) return 0; /* (the member array may not exist yet) */
+  uint32_t need = mv->count + t->vlen; /* grown geometrically, and not per member */
+  if (need > mv->capacity && vec_reserve(p->b->mem, mv, need > 2 * mv->capacity ? need : 2 * mv->capacity))
+    return err_set(p->b->err, EBPF_ERR_NOMEM, "BTF: out of memory for members");
+  ebpf_btf_member *m = (ebpf_btf_member *)mv->items + mv->count;
+  for (uint32_t i = 0; i < t->vlen; i++, *off += rec, m++) {
     uint32_t a, b2, c = 0;
     buf_u32(&p->types, *off, &a);
     buf_u32(&p->types, *off + 4, &b2);
     if (rec == 12) buf_u32(&p->types, *off + 8, &c);
+    *m = (ebpf_btf_member){.name = {"", 0}};
     switch (t->kind) {
       case EBPF_BTF_STRUCT: case EBPF_BTF_UNION:
         if (read_name(p, a, &m->name, id, type_off)) return -1;
@@ -246,13 +260,13 @@ static int read_members(parser *p, ebpf_btf_type *t, uint32_t id, uint32_t type_
         m->type = b2;
         break;
       default: /* DATASEC: var id, offset, size */
-        m->name.ptr = "";
         m->type = a;
         m->offset = b2;
         m->bitfield_size = c;
         break;
     }
   }
+  mv->count = need;
   return 0;
 }
 
@@ -264,7 +278,9 @@ static int read_type(parser *p, uint32_t id, uint32_t *off) {
     return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] at offset %u is truncated (the type section has %u bytes)",
                    id, start, p->types.size);
   *off += 12;
-  ebpf_btf_type *t = vec_push(b->mem, &p->type_vec); /* reserved: cannot fail */
+  /* btf_parse reserved a record for every type the section can hold: no growth check */
+  ebpf_btf_type *t = (ebpf_btf_type *)p->type_vec.items + p->type_vec.count++;
+  *t = (ebpf_btf_type){.name = {"", 0}};
   b->type_offsets[id] = start;
   t->kind = (info >> 24) & 0x1f;
   t->kind_flag = info >> 31;

@@ -137,14 +137,15 @@ static int read_block(ext_parser *p, uint32_t block, const ebpf_buf *body, uint3
     arena_vec *recs = &p->recs[block];
     first[0] = recs->count;
     first[1] = count;
-    /* room for every record the rest of the block can hold: one allocation per block, and
-     * vec_push below cannot fail */
+    /* room for every record the rest of the block can hold: one allocation per block */
     if (vec_reserve(b->mem, recs, recs->count + (len - at) / rec_size + 1))
       return err_set(b->err, EBPF_ERR_NOMEM, "BTF.ext: out of memory");
-    for (uint32_t i = 0; i < count; i++, at += rec_size) {
-      void *rec = vec_push(b->mem, recs);
+    /* read_record fills every field of each record: no zeroing */
+    uint8_t *rec = recs->items + (size_t)recs->count * recs->item_size;
+    for (uint32_t i = 0; i < count; i++, at += rec_size, rec += recs->item_size) {
       if (read_record(p, block, &buf, at, name, rec)) return -1;
     }
+    recs->count += count;
   }
   return 0;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "btf.h"
-#include "object.h"
+#include "elf.h"
 
 #define MAP_TYPE_PROG_ARRAY 3
 #define MAP_TYPE_ARRAY_OF_MAPS 12
@@ -114,36 +114,34 @@ static int field_values(map_ctx *c, const ebpf_btf_member *m, uint32_t i, uint32
   return 0;
 }
 
+/* A member name equal to a literal: the length first, so most names are told apart without a memcmp call. */
+#define NAME_IS(s, lit) ((s).len == sizeof(lit) - 1 && memcmp((s).ptr, lit, sizeof(lit) - 1) == 0)
+
 static int parse_def(map_ctx *c, const ebpf_btf_type *def, ebpf_map *out, uint32_t *inner_def_id, int is_inner) {
   const ebpf_btf_member *members = btf_members(c->b, def);
   for (uint32_t i = 0; i < def->vlen; i++) {
     const ebpf_btf_member *m = &members[i];
-    char name[32];
-    if (m->name.len == 0 || m->name.len >= sizeof name) {
-      /* no known attribute name is this long: report it as unknown, cut */
-      if (m->name.len == 0) return MAP_ERR(c, "invalid field #%u (no name)", i);
-      return MAP_ERR(c, "unknown field '%.*s'", (int)m->name.len, m->name.ptr);
-    }
-    memcpy(name, m->name.ptr, m->name.len);
-    name[m->name.len] = 0;
+    ebpf_str name = m->name;
+    if (name.len == 0) return MAP_ERR(c, "invalid field #%u (no name)", i);
     int rc;
-    if (!strcmp(name, "type")) rc = field_int(c, m, name, &out->type);
-    else if (!strcmp(name, "max_entries")) rc = field_int(c, m, name, &out->max_entries);
-    else if (!strcmp(name, "map_flags")) rc = field_int(c, m, name, &out->flags);
-    else if (!strcmp(name, "numa_node")) rc = field_int(c, m, name, &out->numa_node);
-    else if (!strcmp(name, "key_size")) rc = field_size(c, m, name, "key", &out->key_size);
-    else if (!strcmp(name, "value_size")) rc = field_size(c, m, name, "value", &out->value_size);
-    else if (!strcmp(name, "key")) rc = field_type(c, m, "key", &out->key_size, &out->key_type_id);
-    else if (!strcmp(name, "value")) rc = field_type(c, m, "value", &out->value_size, &out->value_type_id);
-    else if (!strcmp(name, "values")) rc = field_values(c, m, i, def->vlen, out, inner_def_id, is_inner);
-    else if (!strcmp(name, "map_extra")) rc = field_long(c, m, name, &out->map_extra);
-    else if (!strcmp(name, "pinning")) {
+    if (NAME_IS(name, "type")) rc = field_int(c, m, "type", &out->type);
+    else if (NAME_IS(name, "max_entries")) rc = field_int(c, m, "max_entries", &out->max_entries);
+    else if (NAME_IS(name, "map_flags")) rc = field_int(c, m, "map_flags", &out->flags);
+    else if (NAME_IS(name, "numa_node")) rc = field_int(c, m, "numa_node", &out->numa_node);
+    else if (NAME_IS(name, "key_size")) rc = field_size(c, m, "key_size", "key", &out->key_size);
+    else if (NAME_IS(name, "value_size")) rc = field_size(c, m, "value_size", "value", &out->value_size);
+    else if (NAME_IS(name, "key")) rc = field_type(c, m, "key", &out->key_size, &out->key_type_id);
+    else if (NAME_IS(name, "value")) rc = field_type(c, m, "value", &out->value_size, &out->value_type_id);
+    else if (NAME_IS(name, "values")) rc = field_values(c, m, i, def->vlen, out, inner_def_id, is_inner);
+    else if (NAME_IS(name, "map_extra")) rc = field_long(c, m, "map_extra", &out->map_extra);
+    else if (NAME_IS(name, "pinning")) {
       if (is_inner) return MAP_ERR(c, "inner def can't be pinned%s", "");
-      rc = field_int(c, m, name, &out->pinning);
+      rc = field_int(c, m, "pinning", &out->pinning);
       if (!rc && out->pinning > PIN_BY_NAME)
         return MAP_ERR(c, "invalid pinning value %u (0 none, 1 by name)", out->pinning);
     } else {
-      return MAP_ERR(c, "unknown field '%s'", name);
+      /* no known attribute name is longer than 31 bytes: a longer one is reported cut */
+      return MAP_ERR(c, "unknown field '%.*s'", (int)(name.len < 32 ? name.len : 31), name.ptr);
     }
     if (rc) return -1;
   }
@@ -154,11 +152,15 @@ static int parse_def(map_ctx *c, const ebpf_btf_type *def, ebpf_map *out, uint32
 /* The symbol of a map in ".maps": compilers leave the DATASEC's offsets 0 in object files (libbpf
  * fixes them up from the symbol table), so the symbol gives the definition's offset and size. */
 static const ebpf_symbol *find_symbol(const ebpf_object *obj, uint32_t section, ebpf_str name) {
-  for (uint32_t i = 1; i < obj->info.symbol_count; i++) {
-    const ebpf_symbol *s = &obj->symbols[i];
-    if (s->section == section && s->name.len == name.len && memcmp(s->name.ptr, name.ptr, name.len) == 0) return s;
+  uint32_t first, end; /* only the section's symbols, lowest symbol index first among equal addresses */
+  elf_section_symbols(obj, section, &first, &end);
+  const ebpf_symbol *found = NULL;
+  for (uint32_t k = first; k < end; k++) {
+    const ebpf_symbol *s = &obj->symbols[obj->sym_by_addr[k].index];
+    if (s->index == 0 || s->name.len != name.len || memcmp(s->name.ptr, name.ptr, name.len) != 0) continue;
+    if (!found || s->index < found->index) found = s;
   }
-  return NULL;
+  return found;
 }
 
 static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t section_size, uint32_t index,
@@ -185,7 +187,7 @@ static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t secti
   ebpf_map *rec = object_add_map(obj);
   if (!rec) return -1;
   int32_t outer_index = (int32_t)obj->maps.count - 1;
-  m.name = var->name;
+  m.name = sym->name; /* the VAR's name (find_symbol matched it) in .strtab, which readers decode anyway */
   m.section = section;
   m.origin = EBPF_MAP_BTF;
   m.def_offset = (uint32_t)offset;

@@ -11,6 +11,10 @@ static ebpf_str elf_section_name(const void *ctx, uint32_t index) {
   return ((const ebpf_object *)ctx)->sections[index].name;
 }
 
+static int is_code(const ebpf_section *s) {
+  return s->kind == EBPF_SEC_PROGRAM || s->kind == EBPF_SEC_TEXT;
+}
+
 static uint32_t section_by_name(void *ctx, const char *name, uint32_t len) {
   return name_table_find(ctx, name, len);
 }
@@ -23,10 +27,15 @@ int btf_object_parse(ebpf_object *obj) {
   if (object_section_buf(obj, sec->index, &buf) || btf_parse(&obj->mem, &buf, &obj->err, &b)) return obj->err.status;
   const ebpf_section *ext = object_find_section(obj, ".BTF.ext");
   if (ext) {
-    name_table elf_names; /* .BTF.ext names sections: index the ELF's by name once */
-    if (name_table_init(&obj->mem, &elf_names, obj->info.section_count, elf_section_name, obj))
+    /* .BTF.ext names the sections whose code it describes: index the ELF's code sections by name
+     * once (only those: hashing every debug and relocation section's name cost more than the rest) */
+    uint32_t code = 0;
+    for (uint32_t i = 1; i < obj->info.section_count; i++) code += is_code(&obj->sections[i]);
+    name_table elf_names;
+    if (name_table_init(&obj->mem, &elf_names, code, elf_section_name, obj))
       return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory indexing section names");
-    for (uint32_t i = 1; i < obj->info.section_count; i++) name_table_add(&elf_names, i);
+    for (uint32_t i = 1; i < obj->info.section_count; i++)
+      if (is_code(&obj->sections[i])) name_table_add(&elf_names, i);
     if (object_section_buf(obj, ext->index, &buf) || btf_ext_parse(b, &buf, section_by_name, &elf_names))
       return obj->err.status;
   }

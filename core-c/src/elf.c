@@ -60,22 +60,19 @@ typedef struct {
   uint32_t index; /* section index, or EBPF_NONE for the headers */
 } extent;
 
-static int extent_cmp(const void *a, const void *b) {
-  const extent *x = a, *y = b;
-  if (x->start != y->start) return x->start < y->start ? -1 : 1;
-  return x->end < y->end ? -1 : x->end > y->end;
-}
-
 static ebpf_str extent_name(ebpf_object *obj, const extent *e) {
   if (e->index == EBPF_NONE) return object_strf(obj, e->start == 0 ? "the ELF header" : "the section header table");
   const ebpf_str *n = &obj->sections[e->index].name;
   return object_strf(obj, "section '%.*s'", (int)n->len, n->ptr);
 }
 
-/* Sections' file ranges must lie inside the file and not overlap each other or the headers. */
+/* Sections' file ranges must lie inside the file and not overlap each other or the headers.
+ * Extents are sorted by start as keys start << 32 | position (starts and positions are below
+ * 2^32: the file is), then each is compared with the one before. */
 static int check_overlaps(ebpf_object *obj, uint64_t shoff, uint32_t shnum) {
-  extent *ext = arena_array(&obj->mem, (uint64_t)shnum + 2, sizeof(extent));
-  if (!ext) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
+  extent *ext = arena_array_uninit(&obj->mem, (uint64_t)shnum + 2, sizeof(extent));
+  uint64_t *order = arena_array_uninit(&obj->mem, (uint64_t)shnum + 2, sizeof(uint64_t));
+  if (!ext || !order) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
   uint32_t n = 0;
   ext[n++] = (extent){0, 64, EBPF_NONE};
   ext[n++] = (extent){shoff, shoff + (uint64_t)shnum * SHDR_SIZE, EBPF_NONE};
@@ -84,14 +81,15 @@ static int check_overlaps(ebpf_object *obj, uint64_t shoff, uint32_t shnum) {
     if (s->type == SHT_NOBITS || s->size == 0) continue;
     ext[n++] = (extent){s->offset, (uint64_t)s->offset + s->size, i};
   }
-  if (sort_stable(&obj->mem, ext, n, sizeof *ext, extent_cmp))
-    return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
+  for (uint32_t i = 0; i < n; i++) order[i] = ext[i].start << 32 | i;
+  if (sort_u64(&obj->mem, order, n)) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 1; i < n; i++) {
-    if (ext[i].start < ext[i - 1].end) {
-      ebpf_str a = extent_name(obj, &ext[i]), b = extent_name(obj, &ext[i - 1]);
+    const extent *cur = &ext[(uint32_t)order[i]], *prev = &ext[(uint32_t)order[i - 1]];
+    if (cur->start < prev->end) {
+      ebpf_str a = extent_name(obj, cur), b = extent_name(obj, prev);
       return err_set(&obj->err, EBPF_ERR_ELF, "%.*s (file offsets %llu..%llu) overlaps %.*s (file offsets %llu..%llu)",
-                     (int)a.len, a.ptr, (unsigned long long)ext[i].start, (unsigned long long)ext[i].end, (int)b.len,
-                     b.ptr, (unsigned long long)ext[i - 1].start, (unsigned long long)ext[i - 1].end);
+                     (int)a.len, a.ptr, (unsigned long long)cur->start, (unsigned long long)cur->end, (int)b.len,
+                     b.ptr, (unsigned long long)prev->start, (unsigned long long)prev->end);
     }
   }
   return 0;
@@ -209,6 +207,33 @@ static int sym_key_cmp(const void *a, const void *b) {
   return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* Fills obj->sym_by_addr in (section, value, index) order: symbols are first counted into place by
+ * section (a stable pass, so each section's run keeps index order; the reserved indexes SHN_ABS,
+ * SHN_COMMON, ... share the last run), then each run is sorted, which for clang's output usually
+ * means finding it already in order. */
+static int sort_symbols(ebpf_object *obj) {
+  uint32_t count = obj->info.symbol_count, buckets = obj->info.section_count + 1;
+  uint32_t *start = arena_array(&obj->mem, (uint64_t)buckets + 1, sizeof(uint32_t));
+  if (!start) return -1;
+  for (uint32_t i = 0; i < count; i++) {
+    uint32_t sec = obj->symbols[i].section;
+    start[(sec < buckets - 1 ? sec : buckets - 1) + 1]++;
+  }
+  for (uint32_t b = 0; b < buckets; b++) start[b + 1] += start[b];
+  for (uint32_t i = 0; i < count; i++) {
+    const ebpf_symbol *sym = &obj->symbols[i];
+    uint32_t b = sym->section < buckets - 1 ? sym->section : buckets - 1;
+    obj->sym_by_addr[start[b]++] = (sym_key){sym->value, sym->section, i};
+  }
+  /* start[b] is now where bucket b ends */
+  for (uint32_t b = 0, first = 0; b < buckets; first = start[b++]) {
+    if (start[b] - first > 1 &&
+        sort_stable(&obj->mem, obj->sym_by_addr + first, start[b] - first, sizeof(sym_key), sym_key_cmp))
+      return -1;
+  }
+  return 0;
+}
+
 int elf_read_symbols(ebpf_object *obj) {
   uint32_t symtab = 0;
   for (uint32_t i = 1; i < obj->info.section_count; i++) {
@@ -273,10 +298,9 @@ int elf_read_symbols(ebpf_object *obj) {
     /* section symbols have no name of their own: give them their section's */
     if (sym->type == 3 /* STT_SECTION */ && sym->name.len == 0 && shndx && shndx < SHN_LORESERVE)
       sym->name = obj->sections[shndx].name;
-    obj->sym_by_addr[i] = (sym_key){sym->value, sym->section, i};
   }
   obj->sym_by_addr_count = count;
-  if (sort_stable(&obj->mem, obj->sym_by_addr, count, sizeof(sym_key), sym_key_cmp))
+  if (sort_symbols(obj))
     return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for %u symbols", count);
   return 0;
 }

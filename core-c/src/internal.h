@@ -70,6 +70,9 @@ void *vec_push(arena *a, arena_vec *v);
 /* Stable merge sort (O(n log n), O(n) for input already in order) with scratch space from the
  * arena; -1 when out of memory. wasi-libc's qsort is a smoothsort several times slower here. */
 int sort_stable(arena *a, void *base, uint32_t n, uint32_t size, int (*cmp)(const void *, const void *));
+/* Ascending sort of plain 64-bit keys (same bounds, no comparator calls): for hot paths that can
+ * pack what they sort into one integer. */
+int sort_u64(arena *a, uint64_t *keys, uint32_t n);
 
 /* ---- errors: one message per failed call, naming what was wrong and where ---- */
 

@@ -77,10 +77,18 @@ int buf_sub(const ebpf_buf *b, uint64_t off, uint64_t len, ebpf_buf *out) {
 int buf_cstr(const ebpf_buf *b, uint64_t off, const char **str, uint32_t *len) {
   const uint8_t *p;
   if (buf_span(b, off, 0, &p)) return -1;
-  const uint8_t *nul = memchr(p, 0, b->size - (uint32_t)off);
-  if (!nul) return -1;
+  /* The NUL is looked for 8 bytes at a time (a word has a zero byte when (w - 0x01..) & ~w &
+   * 0x80.. is not 0), then byte by byte: for the short names here this beats a memchr call,
+   * which in WASM is wasi-libc's 4-byte loop behind an alignment prologue. */
+  const uint8_t *q = p, *end = b->data + b->size;
+  for (uint64_t w; end - q >= 8; q += 8) {
+    memcpy(&w, q, 8);
+    if ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull) break;
+  }
+  while (q < end && *q) q++;
+  if (q == end) return -1;
   *str = (const char *)p;
-  *len = (uint32_t)(nul - p);
+  *len = (uint32_t)(q - p);
   return 0;
 }
 
@@ -172,8 +180,11 @@ void *vec_push(arena *a, arena_vec *v) {
     v->items = grown;
     v->capacity = cap;
   }
-  void *item = v->items + (size_t)v->count * v->item_size;
-  memset(item, 0, v->item_size);
+  uint8_t *item = v->items + (size_t)v->count * v->item_size;
+  /* zeroed with inline 8-byte stores: in WASM a memset call per push cost more than the push */
+  uint32_t i = 0;
+  for (const uint64_t zero = 0; i + 8 <= v->item_size; i += 8) memcpy(item + i, &zero, 8);
+  if (i < v->item_size) memset(item + i, 0, v->item_size - i);
   v->count++;
   return item;
 }
@@ -194,14 +205,37 @@ static void copy_item(uint8_t *dst, const uint8_t *src, uint32_t size) {
   }
 }
 
+/* Runs this short are sorted in place by insertion before the merge passes: fewer passes, and
+ * nearly sorted input (section tables, symbols) costs few comparisons. */
+#define SORT_RUN 16u
+
+static void insertion_sort(uint8_t *items, uint32_t lo, uint32_t hi, uint32_t size,
+                           int (*cmp)(const void *, const void *), uint8_t *hold) {
+  for (uint32_t i = lo + 1; i < hi; i++) {
+    uint8_t *cur = items + (size_t)i * size;
+    if (cmp(cur - size, cur) <= 0) continue;
+    uint32_t j = lo, end = i - 1; /* cur goes before the first item of [lo, i) larger than it */
+    while (j < end) {
+      uint32_t mid = j + (end - j) / 2;
+      if (cmp(items + (size_t)mid * size, cur) > 0) end = mid;
+      else j = mid + 1;
+    }
+    copy_item(hold, cur, size);
+    memmove(items + (size_t)(j + 1) * size, items + (size_t)j * size, (size_t)(i - j) * size);
+    copy_item(items + (size_t)j * size, hold, size);
+  }
+}
+
 int sort_stable(arena *a, void *base, uint32_t n, uint32_t size, int (*cmp)(const void *, const void *)) {
   uint8_t *items = base;
   uint32_t i = 1;
   while (i < n && cmp(items + (size_t)(i - 1) * size, items + (size_t)i * size) <= 0) i++;
   if (i >= n) return 0; /* already in order: the usual case */
-  uint8_t *tmp = arena_array_uninit(a, n, size), *src = items, *dst = tmp;
+  uint8_t *tmp = arena_array_uninit(a, (uint64_t)n + 1, size), *src = items, *dst = tmp;
   if (!tmp) return -1;
-  for (uint64_t width = 1; width < n; width *= 2) {
+  for (uint32_t lo = 0; lo < n; lo += SORT_RUN)
+    insertion_sort(items, lo, n - lo > SORT_RUN ? lo + SORT_RUN : n, size, cmp, tmp + (size_t)n * size);
+  for (uint64_t width = SORT_RUN; width < n; width *= 2) {
     for (uint64_t lo = 0; lo < n; lo += 2 * width) {
       uint64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
       uint64_t x = lo, y = mid, k = lo;
@@ -217,6 +251,38 @@ int sort_stable(arena *a, void *base, uint32_t n, uint32_t size, int (*cmp)(cons
     dst = t;
   }
   if (src != items) memcpy(items, src, (size_t)n * size);
+  return 0;
+}
+
+int sort_u64(arena *a, uint64_t *keys, uint32_t n) {
+  uint32_t i = 1;
+  while (i < n && keys[i - 1] <= keys[i]) i++;
+  if (i >= n) return 0;
+  for (uint32_t lo = 0; lo < n; lo += SORT_RUN) { /* insertion sort of each run */
+    uint32_t hi = n - lo > SORT_RUN ? lo + SORT_RUN : n;
+    for (uint32_t k = lo + 1; k < hi; k++) {
+      uint64_t cur = keys[k];
+      uint32_t j = k;
+      for (; j > lo && keys[j - 1] > cur; j--) keys[j] = keys[j - 1];
+      keys[j] = cur;
+    }
+  }
+  if (n <= SORT_RUN) return 0;
+  uint64_t *tmp = arena_array_uninit(a, n, sizeof *keys), *src = keys, *dst = tmp;
+  if (!tmp) return -1;
+  for (uint64_t width = SORT_RUN; width < n; width *= 2) {
+    for (uint64_t lo = 0; lo < n; lo += 2 * width) {
+      uint64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+      uint64_t x = lo, y = mid, k = lo;
+      while (x < mid && y < hi) dst[k++] = src[y] < src[x] ? src[y++] : src[x++];
+      while (x < mid) dst[k++] = src[x++];
+      while (y < hi) dst[k++] = src[y++];
+    }
+    uint64_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != keys) memcpy(keys, src, (size_t)n * sizeof *keys);
   return 0;
 }
 

@@ -101,10 +101,12 @@ function decodeType(r: RecordReader, info: number, id: number, c: string): BtfTy
   return t;
 }
 
-function decodeExtSection(r: RecordReader, at: number): BtfExtSection {
+/** `elfSections`: the object's sections, whose names (from .strtab) stand in for the equal ones of
+ *  BTF strings, which then need no decoding unless types or records are asked for. */
+function decodeExtSection(r: RecordReader, at: number, elfSections: readonly { name: string }[] | undefined): BtfExtSection {
   const section = r.u32(at + 8);
   return {
-    section: r.str(at),
+    section: (section !== NONE ? elfSections?.[section]?.name : undefined) ?? r.str(at),
     sectionIndex: section === NONE ? null : section,
     funcInfoCount: r.u32(at + 16),
     lineInfoCount: r.u32(at + 24),
@@ -115,6 +117,7 @@ function decodeExtSection(r: RecordReader, at: number): BtfExtSection {
 /** A reader of WASM memory that slices BTF strings from one decoding of the string section;
  *  `sharing`: a reader of the same object whose string tables (BTF's included) it reuses. */
 export function btfReader(core: CoreExports, btfPtr: number, sharing?: RecordReader): RecordReader {
+  if (sharing && sharing.view.buffer === core.memory.buffer) return sharing; // memory has not grown: still valid
   const r = new RecordReader(core, sharing);
   if (!sharing) r.addStringTable(r.u32(btfPtr + 60), r.u32(btfPtr + 8));
   return r;
@@ -130,10 +133,12 @@ function renderAll(core: CoreExports, btfPtr: number, count: number): number[] {
 
 /**
  * The BtfInfo of the ebpf_btf_info at `btfPtr` (from ebpf_object_info.btf or ebpf_btf_open).
- * With `btfTypes`, every type is decoded and (unless `withoutC`) rendered as C. `sharing`: a reader of the same
- * object whose decoded string tables are reused.
+ * With `btfTypes`, every type is decoded and (unless `withoutC`) rendered as C. `sharing`: a reader
+ * of the same object whose decoded string tables are reused; `elfSections`: the object's ELF
+ * sections, whose names the .BTF.ext sections take (see decodeExtSection).
  */
-export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeOptions = {}, sharing?: RecordReader): BtfInfo {
+export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeOptions = {}, sharing?: RecordReader,
+  elfSections?: readonly { name: string }[]): BtfInfo {
   let r = btfReader(core, btfPtr, sharing);
   const typeCount = r.u32(btfPtr + 4);
   let rendered: number[] | undefined;
@@ -143,7 +148,7 @@ export function decodeBtf(core: CoreExports, btfPtr: number, options: BtfDecodeO
   }
   const extPtr = r.u32(btfPtr + 28), extCount = r.u32(btfPtr + 32);
   const extSections = new Array<BtfExtSection>(extCount);
-  for (let i = 0; i < extCount; i++) extSections[i] = decodeExtSection(r, extPtr + i * EXT_SECTION_SIZE);
+  for (let i = 0; i < extCount; i++) extSections[i] = decodeExtSection(r, extPtr + i * EXT_SECTION_SIZE, elfSections);
   const info: BtfInfo = {
     endian: r.u32(btfPtr) ? 'big' : 'little',
     typeCount,
@@ -202,30 +207,33 @@ export function decodeProgramsBtfExt(r: RecordReader, btfPtr: number, programs: 
       const p = programs[list[lo - 1]!]!;
       return off < p.insnOffset + p.insnCount * 8 ? list[lo - 1]! : -1;
     };
-    const records = (arrayAt: number, firstAt: number, size: number, one: (at: number, ext: ProgramBtfExt, insn: number) => void): void => {
-      const base = r.u32(btfPtr + arrayAt), first = r.u32(sec + firstAt), count = r.u32(sec + firstAt + 4);
-      for (let k = 0; k < count; k++) {
-        const at = base + (first + k) * size, off = r.u32(at), p = owner(off);
-        if (p >= 0) one(at, out[p]!, (off - programs[p]!.insnOffset) / 8);
-      }
-    };
-    records(36, 12, FUNC_INFO_SIZE, (at, ext, insn) => {
+    // One loop per record kind (not one loop taking a callback per kind), so each stays inlined.
+    const funcs = r.u32(btfPtr + 36), funcFirst = r.u32(sec + 12), funcCount = r.u32(sec + 16);
+    for (let k = 0; k < funcCount; k++) {
+      const at = funcs + (funcFirst + k) * FUNC_INFO_SIZE, off = r.u32(at), p = owner(off);
+      if (p < 0) continue;
       const typeId = r.u32(at + 4);
-      ext.funcInfo.push({ insn, typeId, name: r.str(types + typeId * TYPE_SIZE) });
-    });
-    records(44, 20, LINE_INFO_SIZE, (at, ext, insn) => {
-      ext.lineInfo.push({
-        insn, file: r.str(at + 4), line: r.str(at + 12), lineNumber: r.u32(at + 20), column: r.u32(at + 24),
-        fileOffset: r.u32(at + 4) - strings, lineOffset: r.u32(at + 12) - strings,
+      out[p]!.funcInfo.push({ insn: (off - programs[p]!.insnOffset) / 8, typeId, name: r.str(types + typeId * TYPE_SIZE) });
+    }
+    const lines = r.u32(btfPtr + 44), lineFirst = r.u32(sec + 20), lineCount = r.u32(sec + 24);
+    for (let k = 0; k < lineCount; k++) {
+      const at = lines + (lineFirst + k) * LINE_INFO_SIZE, off = r.u32(at), p = owner(off);
+      if (p < 0) continue;
+      out[p]!.lineInfo.push({
+        insn: (off - programs[p]!.insnOffset) / 8, file: r.str(at + 4), line: r.str(at + 12), lineNumber: r.u32(at + 20),
+        column: r.u32(at + 24), fileOffset: r.u32(at + 4) - strings, lineOffset: r.u32(at + 12) - strings,
       });
-    });
-    records(52, 28, CORE_RELO_SIZE, (at, ext, insn) => {
+    }
+    const relos = r.u32(btfPtr + 52), reloFirst = r.u32(sec + 28), reloCount = r.u32(sec + 32);
+    for (let k = 0; k < reloCount; k++) {
+      const at = relos + (reloFirst + k) * CORE_RELO_SIZE, off = r.u32(at), p = owner(off);
+      if (p < 0) continue;
       const kindValue = r.u32(at + 16);
-      ext.coreRelocations.push({
-        insn, typeId: r.u32(at + 4), access: r.str(at + 8), accessOffset: r.u32(at + 8) - strings,
-        kind: CORE_RELOCATION_KINDS[kindValue] ?? 'byte_off', kindValue,
+      out[p]!.coreRelocations.push({
+        insn: (off - programs[p]!.insnOffset) / 8, typeId: r.u32(at + 4), access: r.str(at + 8),
+        accessOffset: r.u32(at + 8) - strings, kind: CORE_RELOCATION_KINDS[kindValue] ?? 'byte_off', kindValue,
       });
-    });
+    }
   }
   return out;
 }

@@ -70,7 +70,7 @@ export interface BtfType {
 /** The .BTF.ext records of one ELF section (instruction offsets in bytes within the section). */
 export interface BtfExtSection {
   section: string;
-  /** ELF section index, or null when no section has this name. */
+  /** Index of the ELF code section of this name, or null when there is none. */
   sectionIndex: number | null;
   funcInfoCount: number;
   lineInfoCount: number;

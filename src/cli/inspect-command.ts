@@ -62,7 +62,7 @@ export interface InspectArgs {
 }
 
 export function runInspect(args: InspectArgs, bytes: Uint8Array): string {
-  const info = inspect(bytes, { btfTypes: args.btf });
+  const info = inspect(bytes, { btfTypes: args.btf, btfExt: args.json });
   if (args.json) return JSON.stringify(info, null, 2);
   if (args.btf) {
     const text = renderBtfAsC(info);

@@ -7,7 +7,7 @@ import { UsageError, runInspect } from './inspect-command.js';
 const USAGE = `usage: ebpf inspect FILE.o [--json | --btf]
 
   inspect FILE.o     programs, maps, global data, relocations and license as tables
-    --json           the whole ObjectInfo as JSON
+    --json           the whole ObjectInfo as JSON, each program's .BTF.ext records included
     --btf            the object's BTF types rendered as C`;
 
 function parseInspect(argv: string[]): { file: string; json: boolean; btf: boolean } {

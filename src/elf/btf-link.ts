@@ -9,13 +9,18 @@ export interface BtfOptions {
   btfTypes?: boolean;
   /** With btfTypes: leave each type's `c` empty (''); rendering C is most of the types' cost. */
   withoutC?: boolean;
+  /** Include each program's .BTF.ext records (func info, line info, CO-RE relocations):
+   *  `ProgramSpec.btfExt`. The core parses and checks them either way, and their counts per
+   *  section are always in `ObjectInfo.btf.extSections`; this only builds the per-record objects,
+   *  which for line info are most of what inspect() would otherwise allocate. */
+  btfExt?: boolean;
 }
 
-/** Adds `btf` (and per-program BTF.ext records) to `info` from the ebpf_btf_info at `btfPtr`. */
+/** Adds `btf` (and, when asked, per-program BTF.ext records) to `info` from the ebpf_btf_info at `btfPtr`. */
 export function attachBtf(core: CoreExports, reader: RecordReader, btfPtr: number, info: ObjectInfo,
   options: BtfOptions): void {
-  info.btf = decodeBtf(core, btfPtr, options, reader);
-  if (!info.btf.hasExt) return;
+  info.btf = decodeBtf(core, btfPtr, options, reader, info.sections);
+  if (!options.btfExt || !info.btf.hasExt) return;
   const r = btfReader(core, btfPtr, reader); // after rendering, which may have grown WASM memory
   const exts = decodeProgramsBtfExt(r, btfPtr, info.programs);
   info.programs.forEach((p, i) => { p.btfExt = exts[i]!; });

@@ -23,12 +23,36 @@ const PROG_SUBPROG = 1, PROG_GLOBAL = 2, PROG_UNKNOWN_SEC = 4, PROG_RETPROBE = 8
   PROG_HAS_ATTACH_TYPE = 64, PROG_NO_AUTOLOAD = 128;
 const BPF_F_SLEEPABLE = 1 << 4, BPF_F_XDP_HAS_FRAGS = 1 << 5;
 const MAP_INNER_TEMPLATE = 1;
-const SECTION_KIND_BTF = 11, SECTION_KIND_STRTAB = 14;
+const SECTION_KIND_STRTAB = 14;
 
 // Record sizes (wasm32), pinned by EBPF_WASM_LAYOUT in the header.
 const SECTION_SIZE = 64, SYMBOL_SIZE = 40, PROGRAM_SIZE = 80, MAP_SIZE = 96, RELOC_SIZE = 48, DIAG_SIZE = 24;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+// Strings up to this many bytes are built char by char: a TextDecoder call costs about as much.
+const SHORT_STRING = 24;
+
+/** Strings in the core's static data (below __heap_base: section patterns, fixed names) never
+ *  change while the module instance lives: decoded once per instance, not once per object. */
+const staticStrings = new WeakMap<WebAssembly.Memory, Map<number, string>>();
+
+function staticStringsOf(core: CoreExports): Map<number, string> {
+  let strings = staticStrings.get(core.memory);
+  if (strings === undefined) staticStrings.set(core.memory, strings = new Map());
+  return strings;
+}
+
+/** The UTF-8 text of len bytes at ptr. */
+function decodeText(bytes: Uint8Array, ptr: number, len: number): string {
+  if (len > SHORT_STRING) return utf8.decode(bytes.subarray(ptr, ptr + len));
+  let out = '';
+  for (let i = ptr, end = ptr + len; i < end; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x80) return utf8.decode(bytes.subarray(ptr, ptr + len));
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
 
 /** A string table decoded whole: strings inside it are substrings (cheap slices). */
 interface StringTable {
@@ -45,6 +69,8 @@ export class RecordReader {
   private readonly tables: StringTable[];
   private lastTable: StringTable | undefined;
   private readonly looseStrings = new Map<number, string>();
+  private readonly staticStrings: Map<number, string>;
+  private readonly heapBase: number;
 
   /** `sharing`: a reader of the same object (before WASM memory grew) whose string tables,
    *  already decoded, this one reuses. */
@@ -52,6 +78,8 @@ export class RecordReader {
     this.view = new DataView(core.memory.buffer);
     this.bytes = new Uint8Array(core.memory.buffer);
     this.tables = sharing ? sharing.tables : [];
+    this.staticStrings = staticStringsOf(core);
+    this.heapBase = core.__heap_base.value as number;
   }
 
   u8(at: number): number { return this.view.getUint8(at); }
@@ -60,6 +88,7 @@ export class RecordReader {
 
   u64(at: number): U64 {
     const lo = this.view.getUint32(at, true), hi = this.view.getUint32(at + 4, true);
+    if (hi === 0) return lo; // the common case, kept an integer (no float arithmetic)
     if (hi < 0x200000) return hi * 0x100000000 + lo;
     return this.view.getBigUint64(at, true).toString();
   }
@@ -96,20 +125,16 @@ export class RecordReader {
   }
 
   /** A string outside the registered tables: decoded once per address (a NUL-terminated string
-   *  at one address has one length), ASCII without a TextDecoder call. */
+   *  at one address has one length); once per module instance when it is static data. */
   private loose(ptr: number, len: number): string {
-    const cached = this.looseStrings.get(ptr);
+    const cache = ptr + len <= this.heapBase ? this.staticStrings : this.looseStrings;
+    const cached = cache.get(ptr);
     if (cached !== undefined && cached.length === len) return cached;
-    const b = this.bytes;
-    let out = '';
-    for (let i = ptr, end = ptr + len; i < end; i++) {
-      const c = b[i]!;
-      if (c >= 0x80) return utf8.decode(b.subarray(ptr, ptr + len));
-      out += String.fromCharCode(c);
-    }
-    this.looseStrings.set(ptr, out);
-    return out;
+    const text = decodeText(this.bytes, ptr, len);
+    cache.set(ptr, text);
+    return text;
   }
+
 }
 
 const orNull = (v: number): number | null => (v === NONE ? null : v);
@@ -234,33 +259,13 @@ function decodeDiagnostic(r: RecordReader, at: number): Diagnostic {
   };
 }
 
-function decodeArray<T>(ptr: number, count: number, size: number, one: (at: number, i: number) => T): T[] {
-  const out = new Array<T>(count);
-  for (let i = 0; i < count; i++) out[i] = one(ptr + i * size, i);
-  return out;
-}
-
-/** The .BTF string section, once the core has validated .BTF (ebpf_object_info.btf is set):
- *  its header (magic, version, flags, hdr_len, type_off, type_len, str_off, str_len) says where. */
-function registerBtfStrings(r: RecordReader, info: number, dataPtr: number, sectionsPtr: number, count: number): void {
-  if (r.u32(info + 88) === 0) return;
-  for (let i = 0; i < count; i++) {
-    const at = sectionsPtr + i * SECTION_SIZE;
-    if (r.u32(at + 56) !== SECTION_KIND_BTF) continue;
-    const btf = dataPtr + r.u32(at + 40);
-    const le = r.view.getUint16(btf, true) === 0xeb9f;
-    const hdrLen = r.view.getUint32(btf + 4, le), strOff = r.view.getUint32(btf + 16, le), strLen = r.view.getUint32(btf + 20, le);
-    r.addStringTable(btf + hdrLen + strOff, strLen);
-    return;
-  }
-}
-
 /** Status and message of an ebpf_object_info at `info`. */
 export function objectStatus(r: RecordReader, info: number): { status: number; message: string } {
   return { status: r.u32(info), message: r.str(info + 4) };
 }
 
-/** The ELF part of ObjectInfo from an ebpf_object_info whose status is 0. */
+/** The ELF part of ObjectInfo from an ebpf_object_info whose status is 0. One loop per record
+ *  kind (not one generic loop taking a callback), so each decoder is inlined into its loop. */
 export function decodeObjectInfo(r: RecordReader, info: number): ObjectInfo {
   const dataPtr = r.u32(info + 32);
   const sectionsPtr = r.u32(info + 40), sectionCount = r.u32(info + 44);
@@ -268,21 +273,37 @@ export function decodeObjectInfo(r: RecordReader, info: number): ObjectInfo {
     const at = sectionsPtr + i * SECTION_SIZE;
     if (r.u32(at + 56) === SECTION_KIND_STRTAB) r.addStringTable(dataPtr + r.u32(at + 40), r.u32(at + 44));
   }
-  registerBtfStrings(r, info, dataPtr, sectionsPtr, sectionCount);
-  const sections = decodeArray(r.u32(info + 40), r.u32(info + 44), SECTION_SIZE, (at) => decodeSection(r, at));
+  const btf = r.u32(info + 88);
+  if (btf !== 0) r.addStringTable(r.u32(btf + 60), r.u32(btf + 8));
+  const sections = new Array<SectionInfo>(sectionCount);
+  for (let i = 0; i < sectionCount; i++) sections[i] = decodeSection(r, sectionsPtr + i * SECTION_SIZE);
+  const symbolsPtr = r.u32(info + 48), symbolCount = r.u32(info + 52);
+  const symbols = new Array<SymbolInfo>(symbolCount);
+  for (let i = 0; i < symbolCount; i++) symbols[i] = decodeSymbol(r, symbolsPtr + i * SYMBOL_SIZE);
+  const programsPtr = r.u32(info + 56), programCount = r.u32(info + 60);
+  const programs = new Array<ProgramSpec>(programCount);
+  for (let i = 0; i < programCount; i++) programs[i] = decodeProgram(r, programsPtr + i * PROGRAM_SIZE, i, sections, symbols);
+  const mapsPtr = r.u32(info + 64), mapCount = r.u32(info + 68);
+  const maps = new Array<MapSpec>(mapCount);
+  for (let i = 0; i < mapCount; i++) maps[i] = decodeMap(r, mapsPtr + i * MAP_SIZE, i, dataPtr);
+  const relocsPtr = r.u32(info + 72), relocCount = r.u32(info + 76);
+  const relocations = new Array<RelocationInfo>(relocCount);
+  for (let i = 0; i < relocCount; i++) relocations[i] = decodeReloc(r, relocsPtr + i * RELOC_SIZE, sections, symbols);
+  const diagsPtr = r.u32(info + 80), diagCount = r.u32(info + 84);
+  const diagnostics = new Array<Diagnostic>(diagCount);
+  for (let i = 0; i < diagCount; i++) diagnostics[i] = decodeDiagnostic(r, diagsPtr + i * DIAG_SIZE);
   const licenseLen = r.u32(info + 20);
-  const hasLicense = sections.some((s) => s.kind === 'license');
-  const symbols = decodeArray(r.u32(info + 48), r.u32(info + 52), SYMBOL_SIZE, (at) => decodeSymbol(r, at));
+  const hasLicense = licenseLen !== 0 || sections.some((s) => s.kind === 'license');
   return {
     endian: r.u32(info + 12) ? 'big' : 'little',
-    license: hasLicense || licenseLen ? r.str(info + 16) : null,
+    license: hasLicense ? r.str(info + 16) : null,
     kernelVersion: r.u32(info + 28) ? r.u32(info + 24) : null,
     sections,
     symbols,
-    programs: decodeArray(r.u32(info + 56), r.u32(info + 60), PROGRAM_SIZE, (at, i) => decodeProgram(r, at, i, sections, symbols)),
-    maps: decodeArray(r.u32(info + 64), r.u32(info + 68), MAP_SIZE, (at, i) => decodeMap(r, at, i, dataPtr)),
-    relocations: decodeArray(r.u32(info + 72), r.u32(info + 76), RELOC_SIZE, (at) => decodeReloc(r, at, sections, symbols)),
-    diagnostics: decodeArray(r.u32(info + 80), r.u32(info + 84), DIAG_SIZE, (at) => decodeDiagnostic(r, at)),
+    programs,
+    maps,
+    relocations,
+    diagnostics,
   };
 }
 

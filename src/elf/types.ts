@@ -80,7 +80,8 @@ export interface ProgramSpec {
   relocationCount: number;
   /** BPF_F_* flags for BPF_PROG_LOAD implied by the section name (sleepable, XDP frags). */
   loadFlags: number;
-  /** Its .BTF.ext func info, line info and CO-RE relocations, when the object has .BTF.ext. */
+  /** Its .BTF.ext func info, line info and CO-RE relocations, when the object has .BTF.ext and
+   *  inspect() was asked for them (`{ btfExt: true }`). */
   btfExt?: ProgramBtfExt;
 }
 

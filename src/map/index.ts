@@ -6,3 +6,4 @@ export {
   type KeyValue, type KeyValueContext, type HasFd,
 } from './keyvalue.js';
 export { getNumOfPossibleCpus, parseNumOfPossibleCpus, getPageSize, ktimeToTime, ktimeToDate, type KernelClock } from './host.js';
+export type { MapLike } from './like.js';

@@ -9,12 +9,17 @@ import { dirname } from 'node:path';
 import { SyscallError, errnoError } from '../sys/errors.js';
 import { native, type NativeBridge, type PreparedBpf } from '../sys/native.js';
 import { FD, getFdById, ids, objGet, objGetInfoByFd, objPin, setPointers } from '../sys/bpf.js';
-import { BpfCmd, MapType, mapTypeName, BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from '../sys/generated.js';
+import { BpfCmd, MapType, mapTypeName, BPF_ANY } from '../sys/generated.js';
 import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue, type KeyValueContext } from './keyvalue.js';
 import { getNumOfPossibleCpus } from './host.js';
+import {
+  ARRAY_KEYED, MapBatchCursor, assertPerCpu, mapNameBytes, checkBatchBuffers, checkIntegerSize, checkNotPerCpuForString, describeMapShape, elementContext, encodeMapValue,
+  insertFlags, mapShape, notLiveError, packKeys, packValues, perCpuValues, smallUint, toSafeNumber, updateFlags, type MapShape,
+} from './shape.js';
+import type { MapLike } from './like.js';
 import { ELEM, BATCH, CREATE, MAP_INFO } from './attr.js';
 
-export { MapType };
+export { MapType, MapBatchCursor };
 
 /** How to create a map; what goebpf's EbpfMap struct fields and libbpf's map options hold. */
 export interface MapSpec {
@@ -63,56 +68,13 @@ export interface MapInfo {
   mapExtra: bigint;
 }
 
-/** Position of a batch walk (BPF_MAP_LOOKUP_BATCH's in/out batch token). */
-export class MapBatchCursor {
-  /** The kernel's opaque token: a bucket index for hashes, a key for arrays. */
-  readonly token: Uint8Array;
-  started = false;
-  done = false;
-  constructor(keySize: number) {
-    this.token = new Uint8Array(Math.max(keySize, 8));
-  }
-}
-
 /** A per-CPU value given to update: one value replicated to every CPU, or one per CPU. */
 export type MapValue = KeyValue | readonly KeyValue[];
 
-const ARRAY_KEYED = new Set<MapType>([
-  MapType.Array, MapType.PerCPUArray, MapType.ProgArray, MapType.PerfEventArray,
-  MapType.CgroupArray, MapType.ArrayOfMaps, MapType.DevMap, MapType.CPUMap, MapType.XSKMap,
-  MapType.SockMap, MapType.ReusePortSockArray,
-]);
-const FD_VALUED = new Set<MapType>([MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.ArrayOfMaps, MapType.HashOfMaps]);
-const PER_CPU = new Set<MapType>([MapType.PerCPUArray, MapType.PerCPUHash, MapType.LRUPerCPUHash, MapType.PerCPUCgroupStorage]);
-const LOCAL_STORAGE = new Set<MapType>([MapType.SKStorage, MapType.InodeStorage, MapType.TaskStorage, MapType.CgrpStorage]);
-
-const BPF_OBJ_NAME_LEN = 16;
 const BPF_FS_MAGIC = 0xcafe4a11;
 const ENOENT = 2;
 const ENOSPC = 28;
 const EPERM = 1;
-
-/** Catches what would otherwise reach the kernel as a bare EINVAL (or be silently truncated). */
-function checkSpec(spec: MapSpec): void {
-  const label = spec.name ? `map "${spec.name}"` : 'map';
-  if (!Number.isInteger(spec.type) || spec.type < 0) throw new TypeError(`${label}: type ${String(spec.type)} is not a MapType`);
-  for (const field of ['keySize', 'valueSize', 'maxEntries', 'flags', 'numaNode', 'ifindex', 'innerMapFd'] as const) {
-    const v = spec[field];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new TypeError(`${label}: ${field} ${String(v)} is not a u32`);
-  }
-}
-
-/** The spec with goebpf's per-type defaults filled in. */
-function withDefaults(spec: MapSpec): Required<Pick<MapSpec, 'name' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>> {
-  const t = spec.type;
-  const keySize = spec.keySize ?? (ARRAY_KEYED.has(t) || LOCAL_STORAGE.has(t) ? 4 : 0);
-  const valueSize = spec.valueSize ?? (FD_VALUED.has(t) ? 4 : 0);
-  const maxEntries = spec.maxEntries ?? (t === MapType.PerfEventArray ? getNumOfPossibleCpus() : 0);
-  let flags = spec.flags ?? 0;
-  if (t === MapType.LPMTrie) flags |= BPF_F_NO_PREALLOC;
-  if (spec.numaNode !== undefined) flags |= BPF_F_NUMA_NODE;
-  return { name: spec.name ?? '', keySize, valueSize, maxEntries, flags };
-}
 
 /**
  * A bpf_attr for one element command shape (key → value, key only, ...), with the map fd and the
@@ -142,28 +104,14 @@ class ElemAttr {
   }
 }
 
-/** The unsigned little-endian integer of `size` bytes at the start of `view` when it is a number
- * (sizes 1, 2, 4, 8 below 2^53), else undefined: the allocation-free path of lookupInt & co. */
-function smallUint(view: DataView, size: number): number | undefined {
-  switch (size) {
-    case 1: return view.getUint8(0);
-    case 2: return view.getUint16(0, true);
-    case 4: return view.getUint32(0, true);
-    case 8: {
-      const hi = view.getUint32(4, true);
-      return hi < 0x200000 ? hi * 4294967296 + view.getUint32(0, true) : undefined;
-    }
-    default: return undefined;
-  }
-}
-
 /** A byte array on its own ArrayBuffer, never on V8's heap, so the address setPointers wrote stays valid. */
 function stableBytes(length: number): Uint8Array {
   return new Uint8Array(new ArrayBuffer(Math.max(8, Math.ceil(length / 8) * 8)), 0, length);
 }
 
-export class EbpfMap implements Disposable {
+export class EbpfMap implements MapLike, Disposable {
   readonly #spec: MapSpec;
+  readonly #shape: MapShape;
   readonly #name: string;
   readonly #type: MapType;
   readonly #keySize: number;
@@ -175,7 +123,6 @@ export class EbpfMap implements Disposable {
   readonly #valueRealSize: number;
   readonly #stride: number;
   readonly #keyCtx: KeyValueContext;
-  readonly #valueCtx: KeyValueContext;
   #owned: FD | undefined;
   #fd = -1;
   #pinnedPath: string | undefined;
@@ -200,21 +147,19 @@ export class EbpfMap implements Disposable {
   readonly #keyless: ElemAttr;
 
   constructor(spec: MapSpec) {
-    checkSpec(spec);
-    const d = withDefaults(spec);
+    const d = mapShape(spec, getNumOfPossibleCpus);
     this.#spec = { ...spec };
+    this.#shape = d;
     this.#name = d.name;
     this.#type = spec.type;
     this.#keySize = d.keySize;
     this.#valueSize = d.valueSize;
     this.#maxEntries = d.maxEntries;
     this.#flags = d.flags;
-    this.#perCpu = PER_CPU.has(spec.type);
-    this.#stride = this.#perCpu ? Math.ceil(d.valueSize / 8) * 8 : d.valueSize;
-    this.#valueRealSize = this.#perCpu ? this.#stride * getNumOfPossibleCpus() : d.valueSize;
-    const label = d.name === '' ? mapTypeName(spec.type) : d.name;
-    this.#keyCtx = { map: label, what: 'key', lpm: spec.type === MapType.LPMTrie };
-    this.#valueCtx = { map: label, what: 'value' };
+    this.#perCpu = d.perCpu;
+    this.#stride = d.stride;
+    this.#valueRealSize = d.valueRealSize;
+    this.#keyCtx = d.keyCtx;
     this.#key = stableBytes(d.keySize);
     this.#key32 = d.keySize === 4 ? new Uint32Array(this.#key.buffer, 0, 1) : undefined;
     this.#nextKey = stableBytes(d.keySize);
@@ -312,8 +257,7 @@ export class EbpfMap implements Disposable {
   /** Creates the map in the kernel (BPF_MAP_CREATE); with persistentPath, reuses or pins it. */
   create(): this {
     if (this.#fd >= 0) return this;
-    const nameBytes = new TextEncoder().encode(this.#name);
-    if (nameBytes.length >= BPF_OBJ_NAME_LEN) throw new Error(`map "${this.#name}": name is longer than ${BPF_OBJ_NAME_LEN - 1} bytes`);
+    const nameBytes = mapNameBytes(this.#shape);
     const path = this.#spec.persistentPath;
     if (path !== undefined) {
       const existing = tryObjGet(path);
@@ -368,7 +312,7 @@ export class EbpfMap implements Disposable {
   }
 
   #describe(): string {
-    return `map "${this.#name}" (${mapTypeName(this.#type)}, key ${this.#keySize} B, value ${this.#valueSize} B, ${this.#maxEntries} entries, flags 0x${this.#flags.toString(16)})`;
+    return describeMapShape(this.#shape);
   }
 
   #adopt(fd: FD): void {
@@ -410,13 +354,12 @@ export class EbpfMap implements Disposable {
   }
 
   #live(): NativeBridge {
-    if (this.#fd < 0) throw new Error(`map "${this.#keyCtx.map}": ${this.#owned === undefined && this.#sys !== undefined ? 'closed' : 'not created'}`);
+    if (this.#fd < 0) throw notLiveError(this.#shape, this.#owned === undefined && this.#sys !== undefined);
     return this.#sys!;
   }
 
   #fail(ret: number, syscall: string, key?: KeyValue): SyscallError {
-    const keyText = key === undefined ? '' : ` key ${key instanceof Uint8Array ? `0x${Buffer.from(key).toString('hex')}` : String(key)}`;
-    return errnoError(-ret, syscall, `map "${this.#keyCtx.map}"${keyText}`);
+    return errnoError(-ret, syscall, elementContext(this.#shape, key));
   }
 
   #encodeKey(key: KeyValue): void {
@@ -436,21 +379,7 @@ export class EbpfMap implements Disposable {
       if (this.#valueSize === 8) v32[1] = Math.floor(value / 4294967296);
       return;
     }
-    if (!this.#perCpu) {
-      if (Array.isArray(value)) throw new TypeError(`map "${this.#valueCtx.map}": an array of values is only for per-CPU maps`);
-      encodeKeyValue(this.#value, 0, value as KeyValue, this.#valueSize, this.#valueCtx);
-      return;
-    }
-    const ncpu = this.#valueRealSize / this.#stride;
-    if (Array.isArray(value)) {
-      if (value.length !== ncpu) throw new TypeError(`map "${this.#valueCtx.map}": ${value.length} per-CPU values given, expected one per possible CPU (${ncpu})`);
-      this.#value.fill(0);
-      for (let i = 0; i < ncpu; i++) encodeKeyValue(this.#value, i * this.#stride, value[i] as KeyValue, this.#valueSize, this.#valueCtx);
-    } else {
-      this.#value.fill(0);
-      encodeKeyValue(this.#value, 0, value as KeyValue, this.#valueSize, this.#valueCtx);
-      for (let i = 1; i < ncpu; i++) this.#value.copyWithin(i * this.#stride, 0, this.#valueSize);
-    }
+    encodeMapValue(this.#value, value, this.#shape);
   }
 
   /** Scratch key → scratch value; returns the raw result (0 or -errno). */
@@ -474,11 +403,8 @@ export class EbpfMap implements Disposable {
 
   /** Per-CPU maps: one value (valueSize bytes) per possible CPU. */
   lookupPerCpu(key: KeyValue): Uint8Array[] {
-    if (!this.#perCpu) throw new TypeError(`map "${this.#keyCtx.map}" (${mapTypeName(this.#type)}) is not a per-CPU map`);
-    const all = this.lookup(key);
-    const out: Uint8Array[] = [];
-    for (let off = 0; off < all.length; off += this.#stride) out.push(all.subarray(off, off + this.#valueSize));
-    return out;
+    assertPerCpu(this.#shape);
+    return perCpuValues(this.lookup(key), this.#shape);
   }
 
   #lookupScratch(key: KeyValue): void {
@@ -495,14 +421,12 @@ export class EbpfMap implements Disposable {
       const small = smallUint(this.#valueView, this.#valueSize);
       if (small !== undefined) return small;
     }
-    const big = this.lookupUint64(key);
-    if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`map "${this.#keyCtx.map}": value ${big} does not fit a number; use lookupUint64`);
-    return Number(big);
+    return toSafeNumber(this.lookupUint64(key), this.#shape, 'value');
   }
 
   /** The value as an unsigned bigint (sum over CPUs for per-CPU maps). */
   lookupUint64(key: KeyValue): bigint {
-    if (this.#valueSize > 8) throw new TypeError(`map "${this.#keyCtx.map}": value size ${this.#valueSize} is too large for an integer (at most 8)`);
+    checkIntegerSize(this.#shape, 'value');
     this.#lookupScratch(key);
     if (this.#perCpu) return sumFlexibleIntegers(this.#value, this.#valueSize, this.#stride);
     return this.#valueSize === 8 ? this.#valueView.getBigUint64(0, true) : parseFlexibleIntegerLittleEndian(this.#value);
@@ -510,7 +434,7 @@ export class EbpfMap implements Disposable {
 
   /** The value as a NUL-terminated UTF-8 string (not for per-CPU maps). */
   lookupString(key: KeyValue): string {
-    if (this.#perCpu) throw new TypeError(`map "${this.#keyCtx.map}": lookupString does not apply to per-CPU maps`);
+    checkNotPerCpuForString(this.#shape);
     this.#lookupScratch(key);
     return nullTerminatedStringToString(this.#value);
   }
@@ -530,12 +454,12 @@ export class EbpfMap implements Disposable {
 
   /** Adds `key` (BPF_NOEXIST): EEXIST if present (always for arrays, whose slots all exist). */
   insert(key: KeyValue, value: MapValue): void {
-    this.#updateRaw(key, value, FD_VALUED.has(this.#type) ? BPF_ANY : BPF_NOEXIST);
+    this.#updateRaw(key, value, insertFlags(this.#type));
   }
 
   /** Replaces the value at an existing `key` (BPF_EXIST): ENOENT if absent. */
   update(key: KeyValue, value: MapValue): void {
-    this.#updateRaw(key, value, FD_VALUED.has(this.#type) ? BPF_ANY : BPF_EXIST);
+    this.#updateRaw(key, value, updateFlags(this.#type));
   }
 
   /** Inserts or replaces (BPF_ANY); `flags` may add BPF_F_LOCK. */
@@ -586,12 +510,11 @@ export class EbpfMap implements Disposable {
     if (small !== undefined) return small;
     const next = this.getNextKeyUint64(key);
     if (next === undefined) return undefined;
-    if (next > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`map "${this.#keyCtx.map}": key ${next} does not fit a number; use getNextKeyUint64`);
-    return Number(next);
+    return toSafeNumber(next, this.#shape, 'key');
   }
 
   getNextKeyUint64(key?: KeyValue): bigint | undefined {
-    if (this.#keySize > 8) throw new TypeError(`map "${this.#keyCtx.map}": key size ${this.#keySize} is too large for an integer (at most 8)`);
+    checkIntegerSize(this.#shape, 'key');
     const next = this.getNextKey(key);
     return next === undefined ? undefined : parseFlexibleIntegerLittleEndian(next);
   }
@@ -699,14 +622,9 @@ export class EbpfMap implements Disposable {
     return { ret, count: done };
   }
 
-  #checkBatchBuffers(keys: Uint8Array, values: Uint8Array | null, count: number): void {
-    if (keys.length < count * this.#keySize) throw new TypeError(`map "${this.#keyCtx.map}": key buffer of ${keys.length} bytes is too small for ${count} keys of ${this.#keySize} bytes`);
-    if (values !== null && values.length < count * this.#valueRealSize) throw new TypeError(`map "${this.#keyCtx.map}": value buffer of ${values.length} bytes is too small for ${count} values of ${this.#valueRealSize} bytes`);
-  }
-
   #lookupBatchInto(cmd: number, name: string, cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count: number): number {
     if (cursor.done) return 0;
-    this.#checkBatchBuffers(keys, values, count);
+    checkBatchBuffers(keys, values, count, this.#shape);
     const r = this.#batch(cmd, name, cursor.started ? cursor.token : null, cursor.token, keys, values, count, 0);
     cursor.started = true;
     if (r.ret === -ENOENT) cursor.done = true;
@@ -762,41 +680,21 @@ export class EbpfMap implements Disposable {
     return this.#allBatches(BpfCmd.MapLookupAndDeleteBatch, 'BPF_MAP_LOOKUP_AND_DELETE_BATCH', options.chunkSize ?? 256);
   }
 
-  #packKeys(keys: readonly KeyValue[] | Uint8Array): { bytes: Uint8Array; count: number } {
-    if (keys instanceof Uint8Array) {
-      if (this.#keySize === 0 || keys.length % this.#keySize !== 0) throw new TypeError(`map "${this.#keyCtx.map}": key buffer of ${keys.length} bytes is not a multiple of the key size ${this.#keySize}`);
-      return { bytes: keys, count: keys.length / this.#keySize };
-    }
-    const bytes = new Uint8Array(keys.length * this.#keySize);
-    for (let i = 0; i < keys.length; i++) encodeKeyValue(bytes, i * this.#keySize, keys[i]!, this.#keySize, this.#keyCtx);
-    return { bytes, count: keys.length };
-  }
-
   /**
    * Writes many entries in one BPF_MAP_UPDATE_BATCH. `keys`/`values` are arrays of keys/values (a
    * per-CPU value may be an array, one per CPU) or contiguous byte buffers. Returns the count written;
    * on failure the SyscallError's `processed` says how many were written before it.
    */
   updateBatch(keys: readonly KeyValue[] | Uint8Array, values: readonly MapValue[] | Uint8Array, options: { flags?: number } = {}): number {
-    const k = this.#packKeys(keys);
-    let vbytes: Uint8Array;
-    if (values instanceof Uint8Array) {
-      vbytes = values;
-    } else {
-      if (values.length !== k.count) throw new TypeError(`map "${this.#keyCtx.map}": ${k.count} keys but ${values.length} values`);
-      vbytes = new Uint8Array(k.count * this.#valueRealSize);
-      for (let i = 0; i < values.length; i++) {
-        this.#encodeValue(values[i]!);
-        vbytes.set(this.#value, i * this.#valueRealSize);
-      }
-    }
-    this.#checkBatchBuffers(k.bytes, vbytes, k.count);
+    const k = packKeys(keys, this.#shape);
+    const vbytes = packValues(values, k.count, this.#shape);
+    checkBatchBuffers(k.bytes, vbytes, k.count, this.#shape);
     return this.#batch(BpfCmd.MapUpdateBatch, 'BPF_MAP_UPDATE_BATCH', null, null, k.bytes, vbytes, k.count, options.flags ?? BPF_ANY).count;
   }
 
   /** Deletes many keys in one BPF_MAP_DELETE_BATCH; returns the count deleted (ENOENT stops it). */
   deleteBatch(keys: readonly KeyValue[] | Uint8Array): number {
-    const k = this.#packKeys(keys);
+    const k = packKeys(keys, this.#shape);
     const r = this.#batch(BpfCmd.MapDeleteBatch, 'BPF_MAP_DELETE_BATCH', null, null, k.bytes, null, k.count, 0);
     if (r.ret === -ENOENT) {
       const err = this.#fail(r.ret, 'BPF_MAP_DELETE_BATCH');
@@ -823,6 +721,8 @@ export class EbpfMap implements Disposable {
 
   /** Queue/stack: the next value without removing it, or undefined when empty. */
   peek(): Uint8Array | undefined {
+    // A bloom filter's lookup tests the value it is given; peek has none to give.
+    if (this.type === MapType.BloomFilter) throw new TypeError(`map "${this.#shape.label}": a bloom filter has no next value to peek; use contains(value)`);
     return this.#keylessRead(BpfCmd.MapLookupElem, 'BPF_MAP_LOOKUP_ELEM');
   }
 

@@ -8,8 +8,10 @@
 // maps of maps start with the inner maps their definition puts in slots (`.values = { [1] = &m }`).
 import { inspect, type BtfType, type MapSpec as ElfMapSpec, type ObjectInfo } from '../inspect.js';
 import { getPageSize } from '../map/host.js';
-import { EbpfMap, MapType, type MapSpec } from '../map/map.js';
+import type { MapLike } from '../map/like.js';
+import type { MapSpec } from '../map/map.js';
 import { SyscallError } from '../sys/errors.js';
+import { MapType } from '../sys/generated.js';
 
 /** Maps indexed by a u32 (goebpf's list, and cgroup arrays): key size 4, which may be left out. */
 const U32_INDEXED = new Set<MapType>([
@@ -47,7 +49,7 @@ export function ringBufferSize(size: number, pageSize: number): number {
  * Key size, value size and max_entries for BPF_MAP_CREATE from an ELF map definition. `undefined`
  * leaves the choice to EbpfMap (possible CPUs for a perf event array's max_entries).
  */
-export function elfMapSizes(spec: ElfMapSpec): Pick<MapSpec, 'keySize' | 'valueSize' | 'maxEntries'> {
+export function elfMapSizes(spec: ElfMapSpec, pageSize: () => number = getPageSize): Pick<MapSpec, 'keySize' | 'valueSize' | 'maxEntries'> {
   const type = spec.type as MapType;
   const label = `map "${spec.name}" (${spec.typeName})`;
   let keySize = spec.keySize;
@@ -62,7 +64,7 @@ export function elfMapSizes(spec: ElfMapSpec): Pick<MapSpec, 'keySize' | 'valueS
     valueSize = 4;
   }
   let maxEntries = spec.maxEntries;
-  if (RING_BUFFERS.has(type)) maxEntries = ringBufferSize(maxEntries, getPageSize());
+  if (RING_BUFFERS.has(type)) maxEntries = ringBufferSize(maxEntries, pageSize());
   return {
     keySize: keySize === 0 ? undefined : keySize,
     valueSize: valueSize === 0 ? undefined : valueSize,
@@ -129,7 +131,7 @@ function definitionValuesOffset(types: readonly BtfType[], section: string, name
  * Puts each inner map in its slot (maps[i]: the map created for object.maps[i]), as libbpf does after
  * creating the maps; a slot already holding a map (an outer map reused from a pin) is kept.
  */
-export function fillInitialSlots(slots: readonly InitialSlot[], maps: ReadonlyArray<EbpfMap | undefined>): void {
+export function fillInitialSlots(slots: readonly InitialSlot[], maps: ReadonlyArray<MapLike | undefined>): void {
   for (const { outer, slot, inner } of slots) {
     const outerMap = maps[outer.index];
     const innerMap = maps[inner.index];
@@ -143,7 +145,7 @@ export function fillInitialSlots(slots: readonly InitialSlot[], maps: ReadonlyAr
   }
 }
 
-function slotIsEmpty(map: EbpfMap, slot: number): boolean {
+function slotIsEmpty(map: MapLike, slot: number): boolean {
   try {
     map.lookup(slot);
     return false;

@@ -4,3 +4,4 @@ export { getProgramInfoByFd, getProgramInfoById, listPrograms, programIds, enabl
 export { kernelObjectName } from './name.js';
 export { System, createSystem, UnsupportedError, KernelSymbolError, type SystemLoadOptions } from './system.js';
 export { ConstantError, rodataWithConstants, type ConstantValue, type Constants } from './constants.js';
+export type { ProgramLike, SystemLike } from './like.js';

@@ -9,6 +9,7 @@ import { native } from '../sys/native.js';
 import { assertProgramFd, programIds, programInfo, xlatedInstructions, type ProgramInfo } from './info.js';
 import { writeObjectName } from './name.js';
 import { describeProgram, VerifierError } from './verifier.js';
+import type { ProgramLike } from './like.js';
 
 export { ProgramType };
 
@@ -99,6 +100,8 @@ const MAX_LOG_SIZE = 0xffffffff >>> 8;
 /** Kernels refuse smaller log buffers with EINVAL. */
 const MIN_LOG_SIZE = 128;
 const TEST_RUN_DATA_SLACK = 512;
+/** BPF_PROG_LOAD tries while the verifier is interrupted by signals (libbpf's PROG_LOAD_ATTEMPTS). */
+const PROG_LOAD_ATTEMPTS = 5;
 /** Pointer fix-ups the bridge takes per call. */
 const POINTERS_PER_CALL = 4;
 
@@ -106,7 +109,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** A single eBPF program: a spec to load, or a program already in the kernel. */
-export class Program {
+export class Program implements ProgramLike {
   readonly name: string;
   readonly section: string | undefined;
   readonly type: ProgramType;
@@ -396,7 +399,12 @@ function progLoad(spec: ProgramSpec, log: Uint8Array | null, logLevel: number, a
   if (btf?.lineInfo !== undefined && btf.lineInfoRecSize) pointers.push([F.line_info.offset, btf.lineInfo]);
   // Up to five pointers: more than the bridge's four per call, so they are set in groups beforehand.
   for (let i = 0; i < pointers.length; i += POINTERS_PER_CALL) setPointers(attr, ...pointers.slice(i, i + POINTERS_PER_CALL).flat());
-  return native().bpf(BpfCmd.ProgLoad, attr);
+  // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, a child's
+  // SIGCHLD); like libbpf, try again a few times before calling it a failure.
+  for (let attempt = 1; ; attempt++) {
+    const ret = native().bpf(BpfCmd.ProgLoad, attr);
+    if (ret !== -constants.errno.EAGAIN || attempt === PROG_LOAD_ATTEMPTS) return ret;
+  }
 }
 
 /** The NUL-terminated text the kernel wrote into a log buffer. */

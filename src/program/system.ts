@@ -20,6 +20,7 @@ import { kernelObjectName } from './name.js';
 import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
+import type { SystemLike } from './like.js';
 
 export { UnsupportedError, KernelSymbolError };
 
@@ -53,7 +54,7 @@ class UnloadableProgram extends Program {
 }
 
 /** goebpf's System: the maps and programs of the objects it loaded, closed together. */
-export class System implements Disposable {
+export class System implements SystemLike {
   readonly #maps = new Map<string, EbpfMap>();
   readonly #programs = new Map<string, Program>();
   readonly #objects: CoreObject[] = [];

@@ -4,6 +4,8 @@
 
 export interface CoreExports {
   memory: WebAssembly.Memory;
+  /** Where the heap starts: below it lie the module's static data and stack. */
+  __heap_base: WebAssembly.Global;
   ebpf_alloc(size: number): number;
   ebpf_free(ptr: number): void;
   ebpf_abi_version(): number;

@@ -63,7 +63,7 @@ browser('inspect() in headless Chromium matches Node for every fixture', async (
     for (const file of files) {
       let expected: unknown;
       try {
-        expected = JSON.parse(JSON.stringify(inspect(new Uint8Array(readFileSync(join(fixtures, file))))));
+        expected = JSON.parse(JSON.stringify(inspect(new Uint8Array(readFileSync(join(fixtures, file))), { btfExt: true })));
       } catch (err) {
         expected = { error: (err as Error).message };
       }

@@ -145,7 +145,7 @@ for (const variant of ['maps_btf.o', 'maps_btf.bpfeb.o']) {
 
 test('core_kconfig.o: func info, line info and CO-RE relocations per program', () => {
   for (const variant of ['core_kconfig.o', 'core_kconfig.bpfeb.o']) {
-    const info = inspect(readFileSync(join(fixturesDir, variant)), { btfTypes: true });
+    const info = inspect(readFileSync(join(fixturesDir, variant)), { btfTypes: true, btfExt: true });
     const types = info.btf!.types!;
     assert.is(info.btf!.hasExt, true);
     const fork = info.programs.find((p) => p.name === 'fork_parent')!;
@@ -227,11 +227,30 @@ test('the kernel copy of .BTF: DATASEC sizes and offsets from the ELF, externs l
 });
 
 test('programs sharing a section each get their own .BTF.ext records', () => {
-  const info = inspect(readFileSync(join(fixturesDir, 'maps_btf.o')));
+  const info = inspect(readFileSync(join(fixturesDir, 'maps_btf.o')), { btfExt: true });
   const xdp = info.programs.filter((p) => p.section === 'xdp');
   assert.ok(xdp.length >= 2);
   for (const p of xdp) {
     assert.equal(p.btfExt!.funcInfo.map((f) => [f.insn, f.name]), [[0, p.name]]);
+  }
+});
+
+test('per-program .BTF.ext records only when asked; the rest of ObjectInfo is the same either way', () => {
+  for (const path of fixtureObjects()) {
+    const bytes = readFileSync(path);
+    const plain = inspect(bytes), full = inspect(bytes, { btfExt: true });
+    assert.ok(plain.programs.every((p) => p.btfExt === undefined), basename(path));
+    const stripped = full.programs.map(({ btfExt: _, ...rest }) => rest);
+    assert.equal(plain.programs, stripped, basename(path));
+    assert.equal({ ...plain, programs: [] }, { ...full, programs: [] }, basename(path));
+    if (!full.btf?.hasExt) continue;
+    // every record of a section that holds programs lands in one of them
+    const total = (key: 'funcInfo' | 'lineInfo' | 'coreRelocations') =>
+      full.programs.reduce((n, p) => n + p.btfExt![key].length, 0);
+    const withPrograms = full.btf.extSections.filter((s) => full.programs.some((p) => p.section === s.section));
+    assert.is(total('funcInfo'), withPrograms.reduce((n, s) => n + s.funcInfoCount, 0), basename(path));
+    assert.is(total('lineInfo'), withPrograms.reduce((n, s) => n + s.lineInfoCount, 0), basename(path));
+    assert.is(total('coreRelocations'), withPrograms.reduce((n, s) => n + s.coreRelocationCount, 0), basename(path));
   }
 });
 

@@ -6,6 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { ObjectInfo } from '../../src/inspect.js';
+import { fixturesDir } from './fixture-files.js';
 import { sampleObject } from './sample-object.js';
 
 const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -34,6 +36,16 @@ test('--json prints the ObjectInfo', () => {
   const info = JSON.parse(r.stdout) as { programs: { name: string }[]; license: string };
   assert.equal(info.programs.map((p) => p.name), ['prog1', 'prog2', 'sub', 'unknown_sec']);
   assert.is(info.license, 'Dual MIT/GPL');
+});
+
+test('--json includes each program\'s .BTF.ext records', () => {
+  const r = run('inspect', join(fixturesDir, 'core_kconfig.o'), '--json');
+  assert.is(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout) as ObjectInfo;
+  const fork = info.programs.find((p) => p.name === 'fork_parent')!;
+  assert.is(fork.btfExt!.funcInfo[0]!.name, 'fork_parent');
+  assert.ok(fork.btfExt!.lineInfo.length > 0);
+  assert.ok(fork.btfExt!.coreRelocations.length > 0);
 });
 
 for (const [name, args, message] of [

@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { inspect, mapInitialData, type ObjectInfo, type ProgramSpec } from '../../src/inspect.js';
 import { fixturesDir } from './fixture-files.js';
 
-const load = (name: string): ObjectInfo => inspect(readFileSync(join(fixturesDir, name)));
+// Everything inspect() can tell, the per-program .BTF.ext records (opt-in) included.
+const load = (name: string): ObjectInfo => inspect(readFileSync(join(fixturesDir, name)), { btfExt: true });
 const variants = (base: string): [string, ObjectInfo, boolean][] =>
   [`${base}.o`, `${base}.bpfeb.o`].map((f) => [f, load(f), f.includes('bpfeb')]);
 

@@ -333,6 +333,7 @@ suite('bloom filter: pushed values are contained', () => {
   let absent = 0;
   for (let i = 0; i < 50; i++) if (!b.contains(i * 1000 + 1)) absent++;
   assert.ok(absent > 40, `only ${absent} of 50 never-pushed values reported absent`);
+  assert.throws(() => b.peek(), (e: unknown) => e instanceof TypeError && /bloom filter has no next value.*contains/.test(e.message));
 });
 
 suite('ringbuf and perf event array can be created', () => {

@@ -1,34 +1,9 @@
 // An install where the addon was not built (npm 11 skipped the install script, no compiler, not
 // Linux): importing `ebpf` and inspecting objects still work, and kernel calls throw an error saying
 // why and how to build it. The package is copied without build/ to a temporary directory.
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { packageRoot } from '../../src/sys/native.js';
-
-/** Runs `body` (an ES module importing `ebpf` as INDEX) against a copy of the package without its addon. */
-function withoutAddon(failureNote: string | undefined, body: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'ebpf-no-addon-'));
-  try {
-    cpSync(join(packageRoot, 'dist', 'src'), join(root, 'dist', 'src'), { recursive: true });
-    cpSync(join(packageRoot, 'wasm'), join(root, 'wasm'), { recursive: true });
-    cpSync(join(packageRoot, 'package.json'), join(root, 'package.json'));
-    symlinkSync(join(packageRoot, 'node_modules'), join(root, 'node_modules'), 'dir');
-    if (failureNote !== undefined) {
-      mkdirSync(join(root, 'build'));
-      writeFileSync(join(root, 'build', 'ebpf-bridge-not-built.txt'), `${failureNote}\n`);
-    }
-    const index = pathToFileURL(join(root, 'dist', 'src', 'index.js')).href;
-    const script = body.replaceAll('INDEX', JSON.stringify(index));
-    return execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: packageRoot, encoding: 'utf8' });
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
+import { runInPackageCopy } from '../support/package-copy.js';
 
 const probe = `
 import { readFileSync } from 'node:fs';
@@ -47,7 +22,7 @@ console.log(JSON.stringify({ programs: info.programs.length, errors }));
 `;
 
 test('without the addon, inspect works and kernel calls say the addon is not built and how to build it', () => {
-  const out = JSON.parse(withoutAddon(undefined, probe)) as { programs: number; errors: string[] };
+  const out = JSON.parse(runInPackageCopy(probe)) as { programs: number; errors: string[] };
   assert.is(out.programs, 6);
   assert.is(out.errors.length, 3);
   for (const message of out.errors) {
@@ -57,7 +32,7 @@ test('without the addon, inspect works and kernel calls say the addon is not bui
 });
 
 test('the reason a build at install failed is part of the error', () => {
-  const out = JSON.parse(withoutAddon('no C++ compiler (g++ not found)', probe)) as { errors: string[] };
+  const out = JSON.parse(runInPackageCopy(probe, { failureNote: 'no C++ compiler (g++ not found)' })) as { errors: string[] };
   assert.match(out.errors[0]!, /its build at install failed: no C\+\+ compiler \(g\+\+ not found\)/);
 });
 
