@@ -19,6 +19,11 @@ static void relocate_all(ebpf_object *obj, const ebpf_object_info *info) {
   for (uint32_t i = 0; i < ksym_count; i++) { /* every kind of value: unresolved, weak-absent, found */
     touch_str(ksyms->ksyms[i].name);
     values[i] = i % 3 == 0 ? EBPF_KSYM_UNRESOLVED : i % 3 == 1 ? 0 : 1000 + i;
+    /* the object's own BTF standing in for the kernel's: its declaration, then any type */
+    if (info->btf) {
+      check(ebpf_ksym_compatible(obj, i, info->btf, ksyms->ksyms[i].btf_id) <= 1);
+      check(ebpf_ksym_compatible(obj, i, info->btf, i % info->btf->type_count) <= 1);
+    }
   }
   for (uint32_t p = 0; p < info->program_count; p++) {
     ebpf_program_image *image = ebpf_program_relocate(obj, p, fds, info->map_count, values, ksym_count);

@@ -284,6 +284,14 @@ typedef struct {
 EBPF_WASM_LAYOUT(ebpf_ksyms, 8);
 EBPF_EXPORT(ebpf_object_ksyms) const ebpf_ksyms *ebpf_object_ksyms(const ebpf_object *obj);
 
+/* Whether kernel symbol `ksym` of the object is declared compatibly with type `kernel_id` of the
+ * kernel's BTF `kernel` (from ebpf_btf_open; a FUNC for a kfunc, a VAR for a typed variable) as libbpf
+ * judges it (bpf_core_types_are_compat: equal kinds past modifiers and typedefs, prototypes of as many
+ * parameters of compatible types, ...): 1 yes (also for a symbol without BTF), 0 no. */
+struct ebpf_btf_info; /* ebpf_core_btf.h */
+EBPF_EXPORT(ebpf_ksym_compatible)
+uint32_t ebpf_ksym_compatible(const ebpf_object *obj, uint32_t ksym, const struct ebpf_btf_info *kernel, uint32_t kernel_id);
+
 /* A ksym value meaning "not resolved": relocating an instruction that refers to it fails. */
 #define EBPF_KSYM_UNRESOLVED UINT64_MAX
 

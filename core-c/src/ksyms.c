@@ -56,3 +56,46 @@ int ksyms_add(ebpf_object *obj, uint32_t symbol, int called, uint32_t *index) {
 const ebpf_ksyms *ebpf_object_ksyms(const ebpf_object *obj) {
   return obj && !obj->info.status ? &obj->ksym_list : NULL;
 }
+
+/* libbpf's bpf_core_types_are_compat: equal kinds once modifiers and typedefs are skipped (enum and
+ * enum64 alike); structs, unions, enums, forward declarations and floats by kind alone, ints without
+ * a bit offset; pointers and arrays by what they hold; prototypes by parameter count, then the
+ * return and every parameter type. */
+static int is_enum(uint32_t kind) { return kind == EBPF_BTF_ENUM || kind == EBPF_BTF_ENUM64; }
+
+static int types_compatible(const btf *local, uint32_t local_id, const btf *kernel, uint32_t kernel_id, int depth) {
+  if (depth > BTF_MAX_CHAIN) return 0;
+  const ebpf_btf_type *l = btf_type_by_id(local, btf_skip_mods_typedefs(local, local_id));
+  const ebpf_btf_type *k = btf_type_by_id(kernel, btf_skip_mods_typedefs(kernel, kernel_id));
+  if (!l || !k) return 0;
+  if (l->kind != k->kind && !(is_enum(l->kind) && is_enum(k->kind))) return 0;
+  switch (l->kind) {
+    case EBPF_BTF_VOID: case EBPF_BTF_STRUCT: case EBPF_BTF_UNION: case EBPF_BTF_ENUM: case EBPF_BTF_ENUM64:
+    case EBPF_BTF_FWD: case EBPF_BTF_FLOAT:
+      return 1;
+    case EBPF_BTF_INT:
+      return !(l->extra & 0xff0000) && !(k->extra & 0xff0000);
+    case EBPF_BTF_PTR: case EBPF_BTF_ARRAY:
+      return types_compatible(local, l->type, kernel, k->type, depth + 1);
+    case EBPF_BTF_FUNC_PROTO: {
+      if (l->vlen != k->vlen || !types_compatible(local, l->type, kernel, k->type, depth + 1)) return 0;
+      const ebpf_btf_member *lp = btf_members(local, l), *kp = btf_members(kernel, k);
+      for (uint32_t i = 0; i < l->vlen; i++)
+        if (!types_compatible(local, lp[i].type, kernel, kp[i].type, depth + 1)) return 0;
+      return 1;
+    }
+    default:
+      return 0;
+  }
+}
+
+uint32_t ebpf_ksym_compatible(const ebpf_object *obj, uint32_t ksym, const struct ebpf_btf_info *kernel, uint32_t kernel_id) {
+  if (!obj || obj->info.status || ksym >= obj->ksym_list.count || !kernel) return 0;
+  const ebpf_ksym *ks = &obj->ksym_list.ksyms[ksym];
+  const btf *local = (const btf *)obj->info.btf, *kern = (const btf *)kernel; /* info is the first member */
+  if (!ks->btf_id || !local) return 1; /* nothing declared to compare */
+  const ebpf_btf_type *l = btf_type_by_id(local, ks->btf_id), *k = btf_type_by_id(kern, kernel_id);
+  uint32_t want = ks->kind == EBPF_KSYM_FUNC ? EBPF_BTF_FUNC : EBPF_BTF_VAR;
+  if (!l || !k || k->kind != want) return 0;
+  return (uint32_t)types_compatible(local, l->type, kern, k->type, 0); /* FUNC: the prototypes; VAR: the types */
+}

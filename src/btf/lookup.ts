@@ -85,6 +85,12 @@ export class BtfLookup implements Disposable {
     return { id, kind: BTF_KINDS[r.u32(at + 8)] ?? 'void', name: r.str(at), type: r.u32(at + 24), vlen: r.u32(at + 16) };
   }
 
+  /** Address of the core's ebpf_btf_info of this BTF, for core calls that compare against it. */
+  get coreInfo(): number {
+    this.#live();
+    return this.#info;
+  }
+
   get closed(): boolean {
     return this.#result === 0;
   }

@@ -3,6 +3,7 @@
 import { loadCoreSync, type CoreExports } from '../wasm/core.js';
 import { RecordReader, btfInfoPointer, decodeObjectInfo, objectStatus } from './decode.js';
 import { attachBtf, type BtfOptions } from './btf-link.js';
+import type { BtfLookup } from '../btf/lookup.js';
 import { ElfError } from './errors.js';
 import type { ObjectInfo } from './types.js';
 
@@ -209,6 +210,15 @@ export class CoreObject implements Disposable {
       });
     }
     return out;
+  }
+
+  /**
+   * Whether kernelSymbols()[index] is declared compatibly with type `kernelId` of `kernel` (the
+   * kernel's FUNC for a kfunc, its VAR for a typed variable) as libbpf judges it: equal kinds past
+   * modifiers and typedefs, prototypes of as many parameters of compatible types. True without BTF.
+   */
+  kernelSymbolCompatible(index: number, kernel: BtfLookup, kernelId: number): boolean {
+    return this.#core.ebpf_ksym_compatible(this.#live(), index, kernel.coreInfo, kernelId) !== 0;
   }
 
   /** Frees the object and its copy of the bytes (idempotent). */

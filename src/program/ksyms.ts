@@ -1,10 +1,10 @@
 // Values for an object's extern kernel symbols, found in the running kernel as libbpf finds them:
-// kfuncs by FUNC name in the kernel's BTF (a name's "___flavor" suffix dropped) with a prototype of
-// as many parameters, typed __ksym variables by VAR name there, untyped ones by address in
+// kfuncs by FUNC name in the kernel's BTF (a name's "___flavor" suffix dropped) with a compatible
+// prototype, typed __ksym variables by VAR name there (of a compatible type), untyped ones by address in
 // /proc/kallsyms. A weak symbol the kernel lacks is 0; any other miss keeps the symbol unresolved
 // with the reason, which the program that uses it reports when it loads.
 import { readFileSync } from 'node:fs';
-import { KSYM_UNRESOLVED, type KernelSymbol } from '../elf/open.js';
+import { KSYM_UNRESOLVED, type CoreObject, type KernelSymbol } from '../elf/open.js';
 import { kernelBtf, VMLINUX_BTF } from './kernel-btf.js';
 
 const KALLSYMS = '/proc/kallsyms';
@@ -17,13 +17,14 @@ export interface KernelSymbolValues {
 
 type Found = { value: bigint } | { missing: string } | { error: string };
 
-export function resolveKernelSymbols(symbols: readonly KernelSymbol[]): KernelSymbolValues {
+export function resolveKernelSymbols(object: CoreObject): KernelSymbolValues {
+  const symbols = object.kernelSymbols();
   const values = new BigUint64Array(symbols.length);
   const reasons: Array<string | undefined> = [];
   const untyped = symbols.filter((s) => s.kind === 'untyped').map((s) => s.name);
   const addresses = untyped.length > 0 ? kallsymsAddresses(untyped) : new Map<string, Found>();
   for (const [i, symbol] of symbols.entries()) {
-    const found = symbol.kind === 'untyped' ? addresses.get(symbol.name)! : inKernelBtf(symbol);
+    const found = symbol.kind === 'untyped' ? addresses.get(symbol.name)! : inKernelBtf(object, i, symbol);
     if ('value' in found) values[i] = found.value;
     else if ('missing' in found && symbol.weak) values[i] = 0n;
     else {
@@ -34,7 +35,8 @@ export function resolveKernelSymbols(symbols: readonly KernelSymbol[]): KernelSy
   return { values, reasons };
 }
 
-function inKernelBtf(symbol: KernelSymbol): Found {
+// libbpf too takes a weak symbol declared with an incompatible type as absent.
+function inKernelBtf(object: CoreObject, index: number, symbol: KernelSymbol): Found {
   let btf;
   try {
     btf = kernelBtf();
@@ -43,16 +45,21 @@ function inKernelBtf(symbol: KernelSymbol): Found {
   }
   if (symbol.kind === 'variable') {
     const id = btf.find(symbol.name, 'var');
-    return id === 0 ? { missing: `the kernel's BTF (${VMLINUX_BTF}) has no variable "${symbol.name}"` } : { value: BigInt(id) };
+    if (id === 0) return { missing: `the kernel's BTF (${VMLINUX_BTF}) has no variable "${symbol.name}"` };
+    if (!object.kernelSymbolCompatible(index, btf, id)) return { missing: `its type is not compatible with the kernel's "${symbol.name}" [${id}]` };
+    return { value: BigInt(id) };
   }
   const flavor = symbol.name.indexOf('___');
   const name = flavor > 0 ? symbol.name.slice(0, flavor) : symbol.name;
   const id = btf.find(name, 'func');
   if (id === 0) return { missing: `the kernel's BTF (${VMLINUX_BTF}) has no function "${name}"` };
-  const proto = btf.type(btf.type(id)!.type);
-  if (symbol.paramCount !== undefined && proto?.kind === 'func_proto' && proto.vlen !== symbol.paramCount) {
-    // libbpf too takes a weak kfunc with another prototype as absent
-    return { missing: `it is declared with ${symbol.paramCount} parameter(s), the kernel's "${name}" [${id}] takes ${proto.vlen}` };
+  if (!object.kernelSymbolCompatible(index, btf, id)) {
+    const params = btf.type(btf.type(id)!.type)?.vlen;
+    return {
+      missing: symbol.paramCount !== undefined && params !== undefined && params !== symbol.paramCount
+        ? `it is declared with ${symbol.paramCount} parameter(s), the kernel's "${name}" [${id}] takes ${params}`
+        : `its prototype is not compatible with the kernel's "${name}" [${id}] (parameter or return types differ in kind)`,
+    };
   }
   return { value: BigInt(id) };
 }

@@ -123,7 +123,7 @@ export class System implements SystemLike {
       fillInitialSlots(slots.slots, byIndex);
       const programs = new Map<string, Program>();
       let kernelSymbols: KernelSymbolValues | undefined;
-      const symbols = (): KernelSymbolValues => (kernelSymbols ??= resolveKernelSymbols(core.kernelSymbols()));
+      const symbols = (): KernelSymbolValues => (kernelSymbols ??= resolveKernelSymbols(core));
       for (const spec of object.programs) {
         if (spec.subprogram) continue;
         if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);

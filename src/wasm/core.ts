@@ -21,6 +21,7 @@ export interface CoreExports {
   ebpf_program_image_free(image: number): void;
   ebpf_object_kconfig(obj: number): number;
   ebpf_object_ksyms(obj: number): number;
+  ebpf_ksym_compatible(obj: number, ksym: number, kernel: number, kernelId: number): number;
   [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void);
 }
 

@@ -11,6 +11,8 @@ import { CoreObject, KSYM_UNRESOLVED, UnresolvedSymbolError, type RelocatedProgr
 import { R_BPF, SHF, STT, buildElf, call, concat, cstr, exit, ldImm64, mov0 } from './elf-builder.js';
 import { fixtureObjects, fixturesDir } from './fixture-files.js';
 import { loadCoreSync } from '../../src/wasm/core.js';
+import { BtfLookup } from '../../src/btf/lookup.js';
+import { BtfBuilder } from '../btf/btf-builder.js';
 
 const LD_IMM64 = 0x18, CALL = 0x85;
 const PSEUDO_MAP_FD = 1, PSEUDO_MAP_VALUE = 2, PSEUDO_BTF_ID = 3, PSEUDO_CALL = 1, PSEUDO_KFUNC_CALL = 2, PSEUDO_FUNC = 4;
@@ -167,6 +169,7 @@ test('kernel symbols: listed once each, with their kind, weak flag and prototype
   for (const name of ['ksyms.o', 'ksyms.bpfeb.o']) {
     using ksyms = open(name);
     assert.equal(ksyms.kernelSymbols().map((s) => [s.name, s.kind, s.weak, s.paramCount, s.btfId > 0]).sort(), [
+      ['bpf_cgroup_release___by_id', 'kfunc', false, 1, true], ['bpf_prog_active', 'variable', false, undefined, true],
       ['bpf_rcu_read_lock', 'kfunc', false, 0, true], ['bpf_rcu_read_lock___two_args', 'kfunc', false, 2, true],
       ['bpf_rcu_read_unlock', 'kfunc', false, 0, true], ['do_unlinkat', 'untyped', false, undefined, true],
       ['ebpf_fixture_absent_addr', 'untyped', true, undefined, true], ['ebpf_fixture_absent_kfunc', 'kfunc', true, 0, true],
@@ -174,11 +177,33 @@ test('kernel symbols: listed once each, with their kind, weak flag and prototype
       ['ebpf_fixture_missing_kfunc', 'kfunc', false, 0, true],
     ], name);
     assert.equal(ksyms.info.relocations.filter((r) => r.kind === 'extern').map((r) => ksyms.kernelSymbols()[r.targetOffset]!.name).sort(),
-      ['bpf_rcu_read_lock', 'bpf_rcu_read_lock___two_args', 'bpf_rcu_read_unlock', 'do_unlinkat', 'ebpf_fixture_absent_addr',
+      ['bpf_cgroup_release___by_id', 'bpf_prog_active', 'bpf_rcu_read_lock', 'bpf_rcu_read_lock___two_args', 'bpf_rcu_read_unlock', 'do_unlinkat', 'ebpf_fixture_absent_addr',
         'ebpf_fixture_absent_kfunc', 'ebpf_fixture_absent_kfunc', 'ebpf_fixture_absent_var', 'ebpf_fixture_missing_addr', 'ebpf_fixture_missing_kfunc']);
   }
   using externs = open('externs.o');
   assert.equal(externs.kernelSymbols().map((s) => [s.name, s.kind]), [['bpf_rcu_read_lock', 'kfunc'], ['bpf_rcu_read_unlock', 'kfunc'], ['bpf_prog_active', 'variable']]);
+});
+
+test('kernel symbols are checked against the kernel\'s declarations as libbpf does (kinds, parameter counts and types)', () => {
+  const b = new BtfBuilder();
+  const int = b.int('int', 4, 32, 1);
+  const cgroup = b.struct('cgroup', 8, [{ name: 'id', type: int }]);
+  const lock = b.func('bpf_rcu_read_lock', b.funcProto(0, []));
+  const release = b.func('bpf_cgroup_release', b.funcProto(0, [['cgrp', b.ptr(cgroup)]]));
+  const active = b.var('bpf_prog_active', b.typedef('int_t', int));
+  using kernel = BtfLookup.open(b.build());
+  for (const name of ['ksyms.o', 'ksyms.bpfeb.o']) {
+    using ksyms = open(name);
+    const compatible = (symbol: string, id: number): boolean => ksyms.kernelSymbolCompatible(ksyms.kernelSymbols().findIndex((s) => s.name === symbol), kernel, id);
+    assert.ok(compatible('bpf_rcu_read_lock', lock));
+    assert.ok(compatible('bpf_rcu_read_unlock', lock)); // the same prototype: void (void)
+    assert.not.ok(compatible('bpf_rcu_read_lock___two_args', lock)); // two parameters, the kernel's none
+    assert.not.ok(compatible('bpf_cgroup_release___by_id', release)); // an int where the kernel takes a pointer
+    assert.not.ok(compatible('bpf_prog_active', active)); // a pointer, the kernel's an int
+    assert.ok(compatible('ebpf_fixture_absent_var', active)); // const int and a typedef of int
+    assert.not.ok(compatible('bpf_rcu_read_lock', active)); // a kfunc is no variable
+    assert.not.ok(compatible('ebpf_fixture_absent_var', lock));
+  }
 });
 
 test('kernel symbols are patched with their values: kfunc calls, BTF ids, addresses, weak ones absent', () => {

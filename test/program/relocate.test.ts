@@ -39,6 +39,8 @@ const REFUSED: Record<string, Record<string, RegExp | keyof typeof KERNEL_MAY_LA
   'externs.o': { ksym_read: 'kallsymsVariables' },
   'ksyms.o': {
     kfunc_other_prototype: /^program 'kfunc_other_prototype': instruction \d+: kfunc 'bpf_rcu_read_lock___two_args' is not resolved: it is declared with 2 parameter\(s\), the kernel's "bpf_rcu_read_lock" \[\d+\] takes 0$/,
+    kfunc_other_types: /^program 'kfunc_other_types': instruction \d+: kfunc 'bpf_cgroup_release___by_id' is not resolved: its prototype is not compatible with the kernel's "bpf_cgroup_release" \[\d+\] \(parameter or return types differ in kind\)$/,
+    ksym_other_type: /^program 'ksym_other_type': instruction \d+: __ksym variable 'bpf_prog_active' is not resolved: its type is not compatible with the kernel's "bpf_prog_active" \[\d+\]$/,
     missing_kfunc: /^program 'missing_kfunc': instruction 0: kfunc 'ebpf_fixture_missing_kfunc' is not resolved: the kernel's BTF \(\/sys\/kernel\/btf\/vmlinux\) has no function "ebpf_fixture_missing_kfunc"$/,
     missing_address: /^program 'missing_address': instruction \d+: untyped __ksym variable 'ebpf_fixture_missing_addr' is not resolved: \/proc\/kallsyms has no symbol "ebpf_fixture_missing_addr"$/,
   },
