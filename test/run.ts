@@ -1,6 +1,6 @@
 // Runs every compiled `*.test.js` under dist/test with uvu and ends with the plain
 // "N passed, N failed" line CI reads. `node dist/test/run.js PATTERN...` runs only files matching a pattern.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from 'uvu/run';
@@ -31,7 +31,18 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
   return write(chunk, ...rest);
 }) as typeof process.stdout.write;
 
+// Tests pin in private bpffs mounts; whatever one leaves in the system's bpffs is a failure.
+const SYSTEM_BPFFS = '/sys/fs/bpf';
+const pins = (): Set<string> => new Set(existsSync(SYSTEM_BPFFS) ? readdirSync(SYSTEM_BPFFS) : []);
+const pinsBefore = pins();
+
 await run(files.map((file) => ({ name: relative(here, file), file })));
+
+const leftPins = [...pins()].filter((name) => !pinsBefore.has(name));
+if (leftPins.length > 0) {
+  console.error(`tests left pins in ${SYSTEM_BPFFS}: ${leftPins.join(', ')}`);
+  process.exitCode = 1;
+}
 
 process.stdout.write = write;
 const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
@@ -39,5 +50,5 @@ const count = (label: string): number => Number(/\s+(\d+)\s*$/.exec(plain.split(
 const total = count('Total');
 const passed = count('Passed');
 const skipped = count('Skipped');
-const failed = Math.max(0, total - passed - skipped) || (process.exitCode ? 1 : 0);
+const failed = Math.max(0, total - passed - skipped) + (leftPins.length > 0 ? 1 : 0) || (process.exitCode ? 1 : 0);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
