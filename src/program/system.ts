@@ -17,7 +17,7 @@ import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { KernelSymbolError } from './kernel-btf.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
 import { kernelObjectName } from './name.js';
-import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
+import { loadObjectBtf, MapFdTable, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
 import type { SystemLike } from './like.js';
@@ -124,10 +124,11 @@ export class System implements SystemLike {
       const programs = new Map<string, Program>();
       let kernelSymbols: KernelSymbolValues | undefined;
       const symbols = (): KernelSymbolValues => (kernelSymbols ??= resolveKernelSymbols(core));
+      const mapFds = new MapFdTable(byIndex);
       for (const spec of object.programs) {
         if (spec.subprogram) continue;
         if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);
-        programs.set(spec.name, makeProgram(bytes, core, spec, options, byIndex, btf.fd, symbols));
+        programs.set(spec.name, makeProgram(bytes, core, spec, options, mapFds, btf.fd, symbols));
       }
       for (const [name, map] of maps) this.#maps.set(name, map);
       for (const [name, program] of programs) this.#programs.set(name, program);
@@ -224,7 +225,7 @@ function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOpti
 }
 
 function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, options: SystemLoadOptions,
-  maps: ReadonlyArray<EbpfMap | undefined>, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues): Program {
+  maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues): Program {
   const object = core.info;
   const type = options.programTypes?.[spec.name] ?? (spec.type as ProgramType);
   const programSpec: ProgramSpec = {
