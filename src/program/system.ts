@@ -228,17 +228,23 @@ function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, 
   maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues): Program {
   const object = core.info;
   const type = options.programTypes?.[spec.name] ?? (spec.type as ProgramType);
+  // Every field present, undefined or not: the specs of all programs (and the copies load() makes of
+  // them) then share one shape, and BPF_PROG_LOAD's encoding reads them without property-lookup misses.
   const programSpec: ProgramSpec = {
     name: spec.name,
     section: spec.section,
     type,
+    expectedAttachType: spec.expectedAttachType ?? undefined,
     license: object.license ?? '',
     // The instructions as in the ELF (a view on the caller's bytes); load() relocates a copy.
     instructions: bytes.subarray(spec.fileOffset, spec.fileOffset + spec.insnCount * INSTRUCTION_SIZE),
+    kernVersion: object.kernelVersion ?? undefined,
+    btf: undefined,
+    attachBtfId: undefined,
+    attachFd: undefined,
+    flags: spec.loadFlags === 0 ? undefined : spec.loadFlags,
+    ifindex: undefined,
   };
-  if (spec.expectedAttachType !== null) programSpec.expectedAttachType = spec.expectedAttachType;
-  if (object.kernelVersion !== null) programSpec.kernVersion = object.kernelVersion;
-  if (spec.loadFlags !== 0) programSpec.flags = spec.loadFlags;
   const reason = whyUnloadable(type);
   return reason === undefined ? new ObjectProgram(programSpec, core, spec.index, maps, btf, kernelSymbols) : new UnloadableProgram(programSpec, reason);
 }
