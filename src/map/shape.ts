@@ -29,9 +29,11 @@ export class MapBatchCursor {
 
 const BPF_OBJ_NAME_LEN = 16;
 
+const encoder = new TextEncoder();
+
 /** The name as BPF_MAP_CREATE takes it; longer than BPF_OBJ_NAME_LEN - 1 bytes is an error. */
 export function mapNameBytes(s: MapShape): Uint8Array {
-  const bytes = new TextEncoder().encode(s.name);
+  const bytes = encoder.encode(s.name);
   if (bytes.length >= BPF_OBJ_NAME_LEN) throw new Error(`map "${s.name}": name is longer than ${BPF_OBJ_NAME_LEN - 1} bytes`);
   return bytes;
 }
