@@ -186,19 +186,29 @@ export function createSystem(): System {
   return new System();
 }
 
-/** The kernel-side spec of an ELF map; an inner template becomes a spec the outer map uses briefly. */
+/**
+ * The kernel-side spec of an ELF map; an inner template becomes a spec the outer map uses briefly.
+ * Every field is present, undefined or not (btf is set by createMap): all specs share one shape, so
+ * EbpfMap reads them without property-lookup misses.
+ */
 function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): MapSpec {
   const persistentPath = spec.persistentPath ?? (spec.pinning === PIN_BY_NAME ? join(options.pinRoot ?? DEFAULT_PIN_ROOT, spec.name) : undefined);
   const inner = spec.innerMap === null ? undefined : object.maps[spec.innerMap];
+  const sizes = elfMapSizes(spec);
   return {
     name: kernelObjectName(spec.name),
     type: spec.type as MapType,
-    ...elfMapSizes(spec),
+    keySize: sizes.keySize,
+    valueSize: sizes.valueSize,
+    maxEntries: sizes.maxEntries,
     flags: spec.flags,
+    innerMap: inner === undefined ? undefined : kernelMapSpec(object, { ...inner, persistentPath: null, pinning: 0 }, options),
+    innerMapFd: undefined,
+    persistentPath,
     numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
     mapExtra: BigInt(spec.mapExtra),
-    persistentPath: persistentPath ?? undefined,
-    innerMap: inner === undefined ? undefined : kernelMapSpec(object, { ...inner, persistentPath: null, pinning: 0 }, options),
+    ifindex: undefined,
+    btf: undefined,
   };
 }
 
@@ -208,10 +218,12 @@ function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOpti
   const withBtf = elfMapTakesBtf(spec) ? mapBtf(spec, btf) : undefined;
   let map: EbpfMap;
   try {
-    map = EbpfMap.create(withBtf === undefined ? kernelSpec : { ...kernelSpec, btf: withBtf });
+    if (withBtf !== undefined) kernelSpec.btf = withBtf;
+    map = EbpfMap.create(kernelSpec);
   } catch (e) {
     // As libbpf does: a map whose BTF the kernel refuses is tried again without it.
     if (withBtf === undefined) throw e;
+    kernelSpec.btf = undefined;
     map = EbpfMap.create(kernelSpec);
   }
   try {
