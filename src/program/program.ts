@@ -192,14 +192,13 @@ export class Program implements ProgramLike {
     }
     for (;;) {
       const log = new Uint8Array(size);
-      const attr = newLoadAttr(spec);
-      const ret = progLoad(spec, log, level, attr);
+      const ret = progLoad(spec, log, level);
       const text = decodeLog(log);
       if (ret >= 0) return this.#loaded(ret, firstErrno === undefined ? text : undefined);
       const errno = -ret;
       if (errno === constants.errno.ENOSPC && size < maxSize) {
         // Kernels since 6.4 say how much room the whole log needs.
-        const needed = new DataView(attr.buffer).getUint32(LOAD.logTrueSize, true);
+        const needed = loadAttrView.getUint32(LOAD.logTrueSize, true);
         size = Math.min(maxSize, Math.max(size * 4, needed));
         continue;
       }
@@ -361,10 +360,16 @@ const LOAD = {
   attachBtfId: L.attach_btf_id.offset, attachProgFd: L.attach_prog_fd.offset, logTrueSize: L.log_true_size.offset, SIZE: L.SIZE,
 } as const;
 
-/** A bpf_attr for BPF_PROG_LOAD of spec, without its pointer fields (see progLoad). */
-function newLoadAttr(spec: ProgramSpec): Uint8Array {
-  const attr = new Uint8Array(LOAD.SIZE);
-  const view = new DataView(attr.buffer);
+// The one BPF_PROG_LOAD attr, rewritten for each load: loads are synchronous and never nested, and a
+// buffer of this size is an off-heap allocation (and a sweep) per program otherwise.
+const loadAttr = new Uint8Array(LOAD.SIZE);
+const loadAttrView = new DataView(loadAttr.buffer);
+
+/** The bpf_attr for BPF_PROG_LOAD of spec, without its pointer fields (see progLoad): valid until the next load. */
+function writeLoadAttr(spec: ProgramSpec): Uint8Array {
+  const attr = loadAttr;
+  const view = loadAttrView;
+  attr.fill(0);
   view.setUint32(LOAD.progType, spec.type, true);
   view.setUint32(LOAD.insnCnt, spec.instructions.byteLength / INSTRUCTION_SIZE, true);
   view.setUint32(LOAD.kernVersion, spec.kernVersion ?? 0, true);
@@ -401,15 +406,18 @@ function licenseBytes(license: string): Uint8Array {
   return lastLicenseBytes;
 }
 
-/** BPF_PROG_LOAD of spec with an optional log; returns the fd or -errno. */
-function progLoad(spec: ProgramSpec, log: Uint8Array | null, logLevel: number, attr = newLoadAttr(spec)): number {
+/**
+ * BPF_PROG_LOAD of spec with an optional log; returns the fd or -errno. The attr stays readable
+ * (log_true_size) in loadAttrView until the next load.
+ */
+function progLoad(spec: ProgramSpec, log: Uint8Array | null, logLevel: number): number {
   const bridge = native();
+  const attr = writeLoadAttr(spec);
   if (log !== null) {
-    const view = new DataView(attr.buffer);
-    view.setUint32(LOAD.logLevel, logLevel, true);
-    view.setUint32(LOAD.logSize, log.byteLength, true);
-    // One pointer more than the bridge patches per call; attr lives only during this call, and log
-    // with the caller, so the plain native fix-up suffices.
+    loadAttrView.setUint32(LOAD.logLevel, logLevel, true);
+    loadAttrView.setUint32(LOAD.logSize, log.byteLength, true);
+    // One pointer more than the bridge patches per call; log lives with the caller, and the
+    // pointer is rewritten (or zeroed) before the attr is used again, so the plain fix-up suffices.
     bridge.setPointers(attr, LOAD.logBuf, log);
   }
   const btf = spec.btf;
