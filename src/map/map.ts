@@ -8,7 +8,7 @@ import { readlinkSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SyscallError, errnoError } from '../sys/errors.js';
 import { native, type NativeBridge, type PreparedBpf } from '../sys/native.js';
-import { FD, getFdById, ids, objGet, objGetInfoByFd, objPin, setPointers } from '../sys/bpf.js';
+import { FD, getFdById, ids, objGet, objGetInfoByFd, objPin } from '../sys/bpf.js';
 import { BpfCmd, MapType, mapTypeName, BPF_ANY } from '../sys/generated.js';
 import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue, type KeyValueContext } from './keyvalue.js';
 import { getNumOfPossibleCpus } from './host.js';
@@ -78,13 +78,15 @@ const EPERM = 1;
 
 /**
  * A bpf_attr for one element command shape (key → value, key only, ...), with the map fd and the
- * addresses of the map's own key/value buffers written once (setPointers), and per command a
+ * addresses of the map's own key/value buffers written once, at the first call, and per command a
  * prepared bridge call (bpfPrepare/bpfRun): the cheapest way through Node-API, about half the
  * user-space instructions of bpf(cmd, attr).
  */
 class ElemAttr {
-  readonly #bytes = new Uint8Array(ELEM.SIZE);
-  readonly #u32 = new Uint32Array(this.#bytes.buffer);
+  // Allocated at the first call: a System creates many maps that user space never reads or writes.
+  #bytes: Uint8Array | undefined;
+  #u32: Uint32Array | undefined;
+  #fd = -1;
   /** Prepared calls by command number. */
   readonly #prepared: Array<PreparedBpf | undefined> = [];
 
@@ -94,19 +96,32 @@ class ElemAttr {
   ) {}
 
   bind(fd: number): void {
-    this.#u32[ELEM.mapFd / 4] = fd;
-    setPointers(this.#bytes, ELEM.key, this.key, ELEM.value, this.value);
+    this.#fd = fd;
+    if (this.#u32 !== undefined) this.#u32[ELEM.mapFd / 4] = fd;
   }
 
   call(bridge: NativeBridge, cmd: BpfCmd, flags: number): number {
-    this.#u32[ELEM.flags / 4] = flags;
-    return bridge.bpfRun((this.#prepared[cmd] ??= bridge.bpfPrepare(cmd, this.#bytes))) ?? 0;
+    const u32 = this.#u32 ?? this.#allocate(bridge);
+    u32[ELEM.flags / 4] = flags;
+    return bridge.bpfRun((this.#prepared[cmd] ??= bridge.bpfPrepare(cmd, this.#bytes!))) ?? 0;
+  }
+
+  #allocate(bridge: NativeBridge): Uint32Array {
+    const bytes = new Uint8Array(ELEM.SIZE);
+    const u32 = new Uint32Array(bytes.buffer);
+    u32[ELEM.mapFd / 4] = this.#fd;
+    // The attr and both buffers are this object's own, so they live as long as it: the bridge's
+    // plain fix-up suffices (src/sys/bpf.ts's setPointers would also track them in a WeakMap).
+    bridge.setPointers(bytes, ELEM.key, this.key, ELEM.value, this.value);
+    this.#bytes = bytes;
+    this.#u32 = u32;
+    return u32;
   }
 }
 
-/** A byte array on its own ArrayBuffer, never on V8's heap, so the address setPointers wrote stays valid. */
-function stableBytes(length: number): Uint8Array {
-  return new Uint8Array(new ArrayBuffer(Math.max(8, Math.ceil(length / 8) * 8)), 0, length);
+/** Bytes of a scratch buffer: a multiple of 8, at least 8, so each one starts 8-aligned. */
+function scratchSize(length: number): number {
+  return Math.max(8, Math.ceil(length / 8) * 8);
 }
 
 export class EbpfMap implements MapLike, Disposable {
@@ -160,13 +175,17 @@ export class EbpfMap implements MapLike, Disposable {
     this.#stride = d.stride;
     this.#valueRealSize = d.valueRealSize;
     this.#keyCtx = d.keyCtx;
-    this.#key = stableBytes(d.keySize);
-    this.#key32 = d.keySize === 4 ? new Uint32Array(this.#key.buffer, 0, 1) : undefined;
-    this.#nextKey = stableBytes(d.keySize);
-    this.#value = stableBytes(this.#valueRealSize);
-    this.#valueView = new DataView(this.#value.buffer);
-    this.#value32 = !this.#perCpu && (d.valueSize === 4 || d.valueSize === 8) ? new Uint32Array(this.#value.buffer, 0, d.valueSize / 4) : undefined;
-    this.#nextKeyView = new DataView(this.#nextKey.buffer);
+    // Key, next key and value on one ArrayBuffer: never on V8's heap (so the addresses the element
+    // attrs hold stay valid), one backing store per map.
+    const keyBytes = scratchSize(d.keySize), valueBytes = scratchSize(this.#valueRealSize);
+    const scratch = new ArrayBuffer(2 * keyBytes + valueBytes);
+    this.#key = new Uint8Array(scratch, 0, d.keySize);
+    this.#key32 = d.keySize === 4 ? new Uint32Array(scratch, 0, 1) : undefined;
+    this.#nextKey = new Uint8Array(scratch, keyBytes, d.keySize);
+    this.#nextKeyView = new DataView(scratch, keyBytes, keyBytes);
+    this.#value = new Uint8Array(scratch, 2 * keyBytes, this.#valueRealSize);
+    this.#valueView = new DataView(scratch, 2 * keyBytes, valueBytes);
+    this.#value32 = !this.#perCpu && (d.valueSize === 4 || d.valueSize === 8) ? new Uint32Array(scratch, 2 * keyBytes, d.valueSize / 4) : undefined;
     this.#kv = new ElemAttr(this.#key, this.#value);
     this.#del = new ElemAttr(this.#key, null);
     this.#next = new ElemAttr(this.#key, this.#nextKey);

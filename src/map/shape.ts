@@ -29,9 +29,11 @@ export class MapBatchCursor {
 
 const BPF_OBJ_NAME_LEN = 16;
 
+const encoder = new TextEncoder();
+
 /** The name as BPF_MAP_CREATE takes it; longer than BPF_OBJ_NAME_LEN - 1 bytes is an error. */
 export function mapNameBytes(s: MapShape): Uint8Array {
-  const bytes = new TextEncoder().encode(s.name);
+  const bytes = encoder.encode(s.name);
   if (bytes.length >= BPF_OBJ_NAME_LEN) throw new Error(`map "${s.name}": name is longer than ${BPF_OBJ_NAME_LEN - 1} bytes`);
   return bytes;
 }
@@ -62,10 +64,18 @@ export interface MapShape {
 function checkSpec(spec: MapSpec): void {
   const label = spec.name ? `map "${spec.name}"` : 'map';
   if (!Number.isInteger(spec.type) || spec.type < 0) throw new TypeError(`${label}: type ${String(spec.type)} is not a MapType`);
-  for (const field of ['keySize', 'valueSize', 'maxEntries', 'flags', 'numaNode', 'ifindex', 'innerMapFd'] as const) {
-    const v = spec[field];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new TypeError(`${label}: ${field} ${String(v)} is not a u32`);
-  }
+  // Field by field, not in a loop over names: a keyed load per name is a megamorphic lookup per map.
+  checkU32(label, 'keySize', spec.keySize);
+  checkU32(label, 'valueSize', spec.valueSize);
+  checkU32(label, 'maxEntries', spec.maxEntries);
+  checkU32(label, 'flags', spec.flags);
+  checkU32(label, 'numaNode', spec.numaNode);
+  checkU32(label, 'ifindex', spec.ifindex);
+  checkU32(label, 'innerMapFd', spec.innerMapFd);
+}
+
+function checkU32(label: string, field: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new TypeError(`${label}: ${field} ${String(v)} is not a u32`);
 }
 
 /**

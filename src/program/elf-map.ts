@@ -87,21 +87,35 @@ export interface InitialSlot {
 /** BTF map definitions are structs of pointers: the `values` array's slots are 8 bytes. */
 const SLOT_SIZE = 8;
 
+/** An object's BTF types by id, read on demand (a CoreObject decodes only those asked for). */
+export interface BtfTypeSource {
+  /** Ids run from 0 (void) to count - 1. */
+  readonly count: number;
+  type(id: number): BtfType | undefined;
+}
+
+/** The types of an inspected object; read again from the bytes (without C) when it was inspected without them. */
+function inspectedTypes(bytes: Uint8Array, object: ObjectInfo): BtfTypeSource {
+  const types = object.btf?.types ?? inspect(bytes, { btfTypes: true, withoutC: true }).btf?.types ?? [];
+  return { count: types.length, type: (id) => types[id] };
+}
+
 /**
  * The slots `.values = { [i] = &map }` fills in the object's BTF maps of maps (its `.rel.maps`
  * relocations, as libbpf reads them), and why the others are left empty (program array slots name
  * programs, which load later). The slot index needs the offset of `values` in the definition's BTF
- * struct: the object's BTF types are read again (without C) only when there are such slots.
+ * struct: `types` is asked only when there are such slots (by default the object's BTF types, read
+ * again from the bytes when the object was inspected without them).
  */
-export function initialSlots(bytes: Uint8Array, object: ObjectInfo): { slots: InitialSlot[]; leftEmpty: string[] } {
+export function initialSlots(bytes: Uint8Array, object: ObjectInfo, types: () => BtfTypeSource = () => inspectedTypes(bytes, object)): { slots: InitialSlot[]; leftEmpty: string[] } {
   const slots: InitialSlot[] = [];
   const leftEmpty: string[] = [];
   const relocations = object.relocations.filter((r) => r.kind === 'data-slot' && r.section === '.maps' && r.map !== null);
   if (relocations.length === 0) return { slots, leftEmpty };
-  const types = object.btf?.types ?? inspect(bytes, { btfTypes: true, withoutC: true }).btf?.types ?? [];
+  const source = types();
   for (const relocation of relocations) {
     const outer = object.maps[relocation.map!]!;
-    const valuesOffset = definitionValuesOffset(types, relocation.section, outer.name);
+    const valuesOffset = definitionValuesOffset(source, relocation.section, outer.name);
     const offset = relocation.offset - outer.definitionOffset;
     if (valuesOffset === undefined || offset < valuesOffset || (offset - valuesOffset) % SLOT_SIZE !== 0) {
       throw new Error(`map "${outer.name}" (${relocation.section}): the reference to "${relocation.symbol}" at offset ${offset} of its definition is not a slot of its \`values\``);
@@ -117,32 +131,45 @@ export function initialSlots(bytes: Uint8Array, object: ObjectInfo): { slots: In
   return { slots, leftEmpty };
 }
 
-/** Byte offset of the `values` member in the BTF struct of the map definition `name` in `section`. */
-function definitionValuesOffset(types: readonly BtfType[], section: string, name: string): number | undefined {
-  const datasec = types.find((t) => t.kind === 'datasec' && t.name === section);
-  const variable = datasec?.vars?.map((v) => types[v.type]).find((t) => t?.kind === 'var' && t.name === name);
-  let type = types[variable?.type ?? 0];
-  for (let hops = 0; type && hops < 64 && type.kind !== 'struct'; hops++) type = types[type.type ?? 0];
+/**
+ * Byte offset of the `values` member in the BTF struct of the map definition `name` in `section`.
+ * The datasec is looked for from the last type down: compilers put datasecs after the types they use.
+ */
+function definitionValuesOffset(types: BtfTypeSource, section: string, name: string): number | undefined {
+  let datasec: BtfType | undefined;
+  for (let id = types.count - 1; id > 0 && datasec === undefined; id--) {
+    const t = types.type(id);
+    if (t?.kind === 'datasec' && t.name === section) datasec = t;
+  }
+  const variable = datasec?.vars?.map((v) => types.type(v.type)).find((t) => t?.kind === 'var' && t.name === name);
+  let type = types.type(variable?.type ?? 0);
+  for (let hops = 0; type && hops < 64 && type.kind !== 'struct'; hops++) type = types.type(type.type ?? 0);
   const values = type?.kind === 'struct' ? type.members?.at(-1) : undefined;
   return values?.name === 'values' ? values.bitOffset / 8 : undefined;
 }
 
 /**
  * Puts each inner map in its slot (maps[i]: the map created for object.maps[i]), as libbpf does after
- * creating the maps; a slot already holding a map (an outer map reused from a pin) is kept.
+ * creating the maps; a slot already holding a map (an outer map reused from a pin) is kept. Only a
+ * map with a pin path can have been reused: the others were just created empty, and are not asked.
  */
 export function fillInitialSlots(slots: readonly InitialSlot[], maps: ReadonlyArray<MapLike | undefined>): void {
   for (const { outer, slot, inner } of slots) {
     const outerMap = maps[outer.index];
     const innerMap = maps[inner.index];
     if (!outerMap || !innerMap) continue;
-    if (!slotIsEmpty(outerMap, slot)) continue;
+    if (mayBeReused(outer) && !slotIsEmpty(outerMap, slot)) continue;
     try {
       outerMap.upsert(slot, innerMap);
     } catch (e) {
       throw new Error(`map "${outer.name}": cannot put map "${inner.name}" in slot ${slot}: ${(e as Error).message}`, { cause: e });
     }
   }
+}
+
+/** Whether the map of this definition may have been reused from a pin (persistent_path, pinning by name). */
+function mayBeReused(spec: ElfMapSpec): boolean {
+  return spec.persistentPath !== null || spec.pinning !== 0;
 }
 
 function slotIsEmpty(map: MapLike, slot: number): boolean {

@@ -12,10 +12,13 @@ export function kernelObjectName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, '').slice(0, OBJ_NAME_LEN - 1);
 }
 
-/** Writes kernelObjectName(name) NUL-padded into a 16-byte name field. */
+/** Writes kernelObjectName(name) NUL-padded into a 16-byte name field (one pass, no strings made: once per program load). */
 export function writeObjectName(field: Uint8Array, name: string): void {
-  const kept = kernelObjectName(name);
-  for (let i = 0; i < kept.length; i++) field[i] = kept.charCodeAt(i);
+  let length = 0;
+  for (let i = 0; i < name.length && length < OBJ_NAME_LEN - 1; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e) field[length++] = c;
+  }
 }
 
 /** Reads a NUL-terminated name field. */

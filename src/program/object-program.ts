@@ -59,6 +59,28 @@ export function mapBtf(spec: ElfMapSpec, btf: ObjectBtf): MapSpec['btf'] {
 }
 
 /**
+ * The fds of an object's maps in object.info.maps order, as relocate takes them: one array shared by
+ * the object's programs, re-read from the maps at each load (a map closed or created again since has
+ * another fd; -1 for templates and maps not created).
+ */
+export class MapFdTable {
+  readonly #maps: ReadonlyArray<EbpfMap | undefined>;
+  readonly #fds: Int32Array;
+
+  constructor(maps: ReadonlyArray<EbpfMap | undefined>) {
+    this.#maps = maps;
+    this.#fds = new Int32Array(maps.length);
+  }
+
+  /** The maps' fds now; valid until the next call. */
+  current(): Int32Array {
+    const maps = this.#maps, fds = this.#fds;
+    for (let i = 0; i < maps.length; i++) fds[i] = maps[i]?.fd ?? -1;
+    return fds;
+  }
+}
+
+/**
  * A program of an object opened by a System, relocated when it loads: the kernel gets the core's
  * image (the function, then the subprograms it reaches, patched with the maps' current fds), and
  * programs attached through BTF (fentry, tp_btf, lsm, iter, ...) their target's id in the kernel's BTF.
@@ -67,16 +89,16 @@ export function mapBtf(spec: ElfMapSpec, btf: ObjectBtf): MapSpec['btf'] {
 export class ObjectProgram extends Program {
   readonly #object: CoreObject;
   readonly #index: number;
-  readonly #maps: ReadonlyArray<EbpfMap | undefined>;
+  readonly #maps: MapFdTable;
   readonly #btf: FD | undefined;
   readonly #kernelSymbols: () => KernelSymbolValues;
 
   /**
-   * `index`: the program's index in object.info.programs; `maps[i]`: the map created for
-   * object.info.maps[i] (undefined for templates and maps not created); `btf`: the object's BTF fd;
+   * `index`: the program's index in object.info.programs; `maps`: the fds of the maps created for
+   * object.info.maps; `btf`: the object's BTF fd;
    * `kernelSymbols`: the values of the object's kfuncs and __ksym variables (resolved once, on demand).
    */
-  constructor(spec: ProgramSpec, object: CoreObject, index: number, maps: ReadonlyArray<EbpfMap | undefined>, btf: FD | undefined,
+  constructor(spec: ProgramSpec, object: CoreObject, index: number, maps: MapFdTable, btf: FD | undefined,
     kernelSymbols: () => KernelSymbolValues) {
     super(spec);
     this.#object = object;
@@ -91,7 +113,7 @@ export class ObjectProgram extends Program {
     if (elf.needsBtfTarget && spec.attachBtfId === undefined) {
       spec = { ...spec, attachBtfId: attachBtfId({ ...spec, attachTarget: elf.attachTarget }) };
     }
-    const fds = Int32Array.from(this.#maps, (map) => map?.fd ?? -1);
+    const fds = this.#maps.current();
     const ksyms = this.#kernelSymbols();
     try {
       return this.#object.relocate(this.#index, fds, (image) => {

@@ -2,7 +2,7 @@
 // log on failure, pinning, test runs, and programs reopened from the kernel by fd, id or pin path.
 import { unlinkSync } from 'node:fs';
 import { constants } from 'node:os';
-import { FD, getFdById, objGet, objPin, setPointers } from '../sys/bpf.js';
+import { FD, getFdById, objGet, objPin } from '../sys/bpf.js';
 import { SyscallError } from '../sys/errors.js';
 import { ATTR, AttachType, BpfCmd, ProgramType, programTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
@@ -102,8 +102,6 @@ const MIN_LOG_SIZE = 128;
 const TEST_RUN_DATA_SLACK = 512;
 /** BPF_PROG_LOAD tries while the verifier is interrupted by signals (libbpf's PROG_LOAD_ATTEMPTS). */
 const PROG_LOAD_ATTEMPTS = 5;
-/** Pointer fix-ups the bridge takes per call. */
-const POINTERS_PER_CALL = 4;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -194,14 +192,13 @@ export class Program implements ProgramLike {
     }
     for (;;) {
       const log = new Uint8Array(size);
-      const attr = newLoadAttr(spec);
-      const ret = progLoad(spec, log, level, attr);
+      const ret = progLoad(spec, log, level);
       const text = decodeLog(log);
       if (ret >= 0) return this.#loaded(ret, firstErrno === undefined ? text : undefined);
       const errno = -ret;
       if (errno === constants.errno.ENOSPC && size < maxSize) {
         // Kernels since 6.4 say how much room the whole log needs.
-        const needed = new DataView(attr.buffer).getUint32(ATTR.PROG_LOAD.log_true_size.offset, true);
+        const needed = loadAttrView.getUint32(LOAD.logTrueSize, true);
         size = Math.min(maxSize, Math.max(size * 4, needed));
         continue;
       }
@@ -351,58 +348,86 @@ export class Program implements ProgramLike {
   }
 }
 
-/** A bpf_attr for BPF_PROG_LOAD of spec, without its pointer fields (see progLoad). */
-function newLoadAttr(spec: ProgramSpec): Uint8Array {
-  const F = ATTR.PROG_LOAD;
-  const attr = new Uint8Array(F.SIZE);
-  const view = new DataView(attr.buffer);
-  view.setUint32(F.prog_type.offset, spec.type, true);
-  view.setUint32(F.insn_cnt.offset, spec.instructions.byteLength / INSTRUCTION_SIZE, true);
-  view.setUint32(F.kern_version.offset, spec.kernVersion ?? 0, true);
-  view.setUint32(F.prog_flags.offset, spec.flags ?? 0, true);
-  writeObjectName(attr.subarray(F.prog_name.offset, F.prog_name.offset + F.prog_name.size), spec.name);
-  view.setUint32(F.prog_ifindex.offset, spec.ifindex ?? 0, true);
-  view.setUint32(F.expected_attach_type.offset, spec.expectedAttachType ?? 0, true);
-  view.setUint32(F.attach_btf_id.offset, spec.attachBtfId ?? 0, true);
-  view.setUint32(F.attach_prog_fd.offset, spec.attachFd ?? 0, true);
+const L = ATTR.PROG_LOAD;
+/** The BPF_PROG_LOAD attr offsets, as plain numbers read once (a load per program reads them all). */
+const LOAD = {
+  progType: L.prog_type.offset, insnCnt: L.insn_cnt.offset, insns: L.insns.offset, license: L.license.offset,
+  logLevel: L.log_level.offset, logSize: L.log_size.offset, logBuf: L.log_buf.offset, kernVersion: L.kern_version.offset,
+  progFlags: L.prog_flags.offset, progName: L.prog_name.offset, progNameSize: L.prog_name.size, progIfindex: L.prog_ifindex.offset,
+  expectedAttachType: L.expected_attach_type.offset, progBtfFd: L.prog_btf_fd.offset,
+  funcInfoRecSize: L.func_info_rec_size.offset, funcInfo: L.func_info.offset, funcInfoCnt: L.func_info_cnt.offset,
+  lineInfoRecSize: L.line_info_rec_size.offset, lineInfo: L.line_info.offset, lineInfoCnt: L.line_info_cnt.offset,
+  attachBtfId: L.attach_btf_id.offset, attachProgFd: L.attach_prog_fd.offset, logTrueSize: L.log_true_size.offset, SIZE: L.SIZE,
+} as const;
+
+// The one BPF_PROG_LOAD attr, rewritten for each load: loads are synchronous and never nested, and a
+// buffer of this size is an off-heap allocation (and a sweep) per program otherwise.
+const loadAttr = new Uint8Array(LOAD.SIZE);
+const loadAttrView = new DataView(loadAttr.buffer);
+
+/** The bpf_attr for BPF_PROG_LOAD of spec, without its pointer fields (see progLoad): valid until the next load. */
+function writeLoadAttr(spec: ProgramSpec): Uint8Array {
+  const attr = loadAttr;
+  const view = loadAttrView;
+  attr.fill(0);
+  view.setUint32(LOAD.progType, spec.type, true);
+  view.setUint32(LOAD.insnCnt, spec.instructions.byteLength / INSTRUCTION_SIZE, true);
+  view.setUint32(LOAD.kernVersion, spec.kernVersion ?? 0, true);
+  view.setUint32(LOAD.progFlags, spec.flags ?? 0, true);
+  writeObjectName(attr.subarray(LOAD.progName, LOAD.progName + LOAD.progNameSize), spec.name);
+  view.setUint32(LOAD.progIfindex, spec.ifindex ?? 0, true);
+  view.setUint32(LOAD.expectedAttachType, spec.expectedAttachType ?? 0, true);
+  view.setUint32(LOAD.attachBtfId, spec.attachBtfId ?? 0, true);
+  view.setUint32(LOAD.attachProgFd, spec.attachFd ?? 0, true);
   const btf = spec.btf;
   if (btf !== undefined) {
-    view.setUint32(F.prog_btf_fd.offset, btf.fd, true);
+    view.setUint32(LOAD.progBtfFd, btf.fd, true);
     if (btf.funcInfo !== undefined && btf.funcInfoRecSize) {
-      view.setUint32(F.func_info_rec_size.offset, btf.funcInfoRecSize, true);
-      view.setUint32(F.func_info_cnt.offset, btf.funcInfo.byteLength / btf.funcInfoRecSize, true);
+      view.setUint32(LOAD.funcInfoRecSize, btf.funcInfoRecSize, true);
+      view.setUint32(LOAD.funcInfoCnt, btf.funcInfo.byteLength / btf.funcInfoRecSize, true);
     }
     if (btf.lineInfo !== undefined && btf.lineInfoRecSize) {
-      view.setUint32(F.line_info_rec_size.offset, btf.lineInfoRecSize, true);
-      view.setUint32(F.line_info_cnt.offset, btf.lineInfo.byteLength / btf.lineInfoRecSize, true);
+      view.setUint32(LOAD.lineInfoRecSize, btf.lineInfoRecSize, true);
+      view.setUint32(LOAD.lineInfoCnt, btf.lineInfo.byteLength / btf.lineInfoRecSize, true);
     }
   }
   return attr;
 }
 
-/** BPF_PROG_LOAD of spec with an optional log; returns the fd or -errno. */
-function progLoad(spec: ProgramSpec, log: Uint8Array | null, logLevel: number, attr = newLoadAttr(spec)): number {
-  const F = ATTR.PROG_LOAD;
-  const view = new DataView(attr.buffer);
-  const license = encoder.encode(`${spec.license}\0`);
-  const pointers: Array<[number, ArrayBufferView]> = [
-    [F.insns.offset, spec.instructions],
-    [F.license.offset, license],
-  ];
+// The last license encoded: an object's programs all carry the same one.
+let lastLicense = '';
+let lastLicenseBytes = encoder.encode('\0');
+
+function licenseBytes(license: string): Uint8Array {
+  if (license !== lastLicense) {
+    lastLicenseBytes = encoder.encode(`${license}\0`);
+    lastLicense = license;
+  }
+  return lastLicenseBytes;
+}
+
+/**
+ * BPF_PROG_LOAD of spec with an optional log; returns the fd or -errno. The attr stays readable
+ * (log_true_size) in loadAttrView until the next load.
+ */
+function progLoad(spec: ProgramSpec, log: Uint8Array | null, logLevel: number): number {
+  const bridge = native();
+  const attr = writeLoadAttr(spec);
   if (log !== null) {
-    view.setUint32(F.log_level.offset, logLevel, true);
-    view.setUint32(F.log_size.offset, log.byteLength, true);
-    pointers.push([F.log_buf.offset, log]);
+    loadAttrView.setUint32(LOAD.logLevel, logLevel, true);
+    loadAttrView.setUint32(LOAD.logSize, log.byteLength, true);
+    // One pointer more than the bridge patches per call; log lives with the caller, and the
+    // pointer is rewritten (or zeroed) before the attr is used again, so the plain fix-up suffices.
+    bridge.setPointers(attr, LOAD.logBuf, log);
   }
   const btf = spec.btf;
-  if (btf?.funcInfo !== undefined && btf.funcInfoRecSize) pointers.push([F.func_info.offset, btf.funcInfo]);
-  if (btf?.lineInfo !== undefined && btf.lineInfoRecSize) pointers.push([F.line_info.offset, btf.lineInfo]);
-  // Up to five pointers: more than the bridge's four per call, so they are set in groups beforehand.
-  for (let i = 0; i < pointers.length; i += POINTERS_PER_CALL) setPointers(attr, ...pointers.slice(i, i + POINTERS_PER_CALL).flat());
+  const funcInfo = btf?.funcInfo !== undefined && btf.funcInfoRecSize ? btf.funcInfo : null;
+  const lineInfo = btf?.lineInfo !== undefined && btf.lineInfoRecSize ? btf.lineInfo : null;
+  const license = licenseBytes(spec.license);
   // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, a child's
   // SIGCHLD); like libbpf, try again a few times before calling it a failure.
   for (let attempt = 1; ; attempt++) {
-    const ret = native().bpf(BpfCmd.ProgLoad, attr);
+    const ret = bridge.bpf(BpfCmd.ProgLoad, attr, LOAD.insns, spec.instructions, LOAD.license, license, LOAD.funcInfo, funcInfo, LOAD.lineInfo, lineInfo);
     if (ret !== -constants.errno.EAGAIN || attempt === PROG_LOAD_ATTEMPTS) return ret;
   }
 }

@@ -17,7 +17,7 @@ import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { KernelSymbolError } from './kernel-btf.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
 import { kernelObjectName } from './name.js';
-import { loadObjectBtf, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
+import { loadObjectBtf, MapFdTable, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
 import type { SystemLike } from './like.js';
@@ -96,7 +96,7 @@ export class System implements SystemLike {
     try {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
       const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
-      const slots = initialSlots(bytes, object);
+      const slots = initialSlots(bytes, object, () => ({ count: core.btfTypeCount, type: (id) => core.btfType(id) }));
       warnings.push(...slots.leftEmpty);
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
@@ -124,10 +124,11 @@ export class System implements SystemLike {
       const programs = new Map<string, Program>();
       let kernelSymbols: KernelSymbolValues | undefined;
       const symbols = (): KernelSymbolValues => (kernelSymbols ??= resolveKernelSymbols(core));
+      const mapFds = new MapFdTable(byIndex);
       for (const spec of object.programs) {
         if (spec.subprogram) continue;
         if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);
-        programs.set(spec.name, makeProgram(bytes, core, spec, options, byIndex, btf.fd, symbols));
+        programs.set(spec.name, makeProgram(bytes, core, spec, options, mapFds, btf.fd, symbols));
       }
       for (const [name, map] of maps) this.#maps.set(name, map);
       for (const [name, program] of programs) this.#programs.set(name, program);
@@ -185,19 +186,29 @@ export function createSystem(): System {
   return new System();
 }
 
-/** The kernel-side spec of an ELF map; an inner template becomes a spec the outer map uses briefly. */
+/**
+ * The kernel-side spec of an ELF map; an inner template becomes a spec the outer map uses briefly.
+ * Every field is present, undefined or not (btf is set by createMap): all specs share one shape, so
+ * EbpfMap reads them without property-lookup misses.
+ */
 function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): MapSpec {
   const persistentPath = spec.persistentPath ?? (spec.pinning === PIN_BY_NAME ? join(options.pinRoot ?? DEFAULT_PIN_ROOT, spec.name) : undefined);
   const inner = spec.innerMap === null ? undefined : object.maps[spec.innerMap];
+  const sizes = elfMapSizes(spec);
   return {
     name: kernelObjectName(spec.name),
     type: spec.type as MapType,
-    ...elfMapSizes(spec),
+    keySize: sizes.keySize,
+    valueSize: sizes.valueSize,
+    maxEntries: sizes.maxEntries,
     flags: spec.flags,
+    innerMap: inner === undefined ? undefined : kernelMapSpec(object, { ...inner, persistentPath: null, pinning: 0 }, options),
+    innerMapFd: undefined,
+    persistentPath,
     numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
     mapExtra: BigInt(spec.mapExtra),
-    persistentPath: persistentPath ?? undefined,
-    innerMap: inner === undefined ? undefined : kernelMapSpec(object, { ...inner, persistentPath: null, pinning: 0 }, options),
+    ifindex: undefined,
+    btf: undefined,
   };
 }
 
@@ -207,10 +218,12 @@ function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOpti
   const withBtf = elfMapTakesBtf(spec) ? mapBtf(spec, btf) : undefined;
   let map: EbpfMap;
   try {
-    map = EbpfMap.create(withBtf === undefined ? kernelSpec : { ...kernelSpec, btf: withBtf });
+    if (withBtf !== undefined) kernelSpec.btf = withBtf;
+    map = EbpfMap.create(kernelSpec);
   } catch (e) {
     // As libbpf does: a map whose BTF the kernel refuses is tried again without it.
     if (withBtf === undefined) throw e;
+    kernelSpec.btf = undefined;
     map = EbpfMap.create(kernelSpec);
   }
   try {
@@ -224,20 +237,26 @@ function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOpti
 }
 
 function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, options: SystemLoadOptions,
-  maps: ReadonlyArray<EbpfMap | undefined>, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues): Program {
+  maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues): Program {
   const object = core.info;
   const type = options.programTypes?.[spec.name] ?? (spec.type as ProgramType);
+  // Every field present, undefined or not: the specs of all programs (and the copies load() makes of
+  // them) then share one shape, and BPF_PROG_LOAD's encoding reads them without property-lookup misses.
   const programSpec: ProgramSpec = {
     name: spec.name,
     section: spec.section,
     type,
+    expectedAttachType: spec.expectedAttachType ?? undefined,
     license: object.license ?? '',
     // The instructions as in the ELF (a view on the caller's bytes); load() relocates a copy.
     instructions: bytes.subarray(spec.fileOffset, spec.fileOffset + spec.insnCount * INSTRUCTION_SIZE),
+    kernVersion: object.kernelVersion ?? undefined,
+    btf: undefined,
+    attachBtfId: undefined,
+    attachFd: undefined,
+    flags: spec.loadFlags === 0 ? undefined : spec.loadFlags,
+    ifindex: undefined,
   };
-  if (spec.expectedAttachType !== null) programSpec.expectedAttachType = spec.expectedAttachType;
-  if (object.kernelVersion !== null) programSpec.kernVersion = object.kernelVersion;
-  if (spec.loadFlags !== 0) programSpec.flags = spec.loadFlags;
   const reason = whyUnloadable(type);
   return reason === undefined ? new ObjectProgram(programSpec, core, spec.index, maps, btf, kernelSymbols) : new UnloadableProgram(programSpec, reason);
 }

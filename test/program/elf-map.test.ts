@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CoreObject } from '../../src/elf/open.js';
 import { inspect, type MapSpec as ElfMapSpec } from '../../src/inspect.js';
 import { getPageSize } from '../../src/map/host.js';
 import { elfMapSizes, elfMapTakesBtf, initialSlots, ringBufferSize } from '../../src/program/elf-map.js';
@@ -72,6 +73,19 @@ test('initial slots of maps of maps come from .rel.maps and the BTF offset of `v
   assert.equal(leftEmpty, []);
   const none = read('globals.o');
   assert.equal(initialSlots(none, inspect(none)), { slots: [], leftEmpty: [] });
+});
+
+test('the open core object gives the same slots, decoding only the BTF types it is asked for', () => {
+  const bytes = read('maps_btf.o');
+  using core = CoreObject.open(bytes);
+  const all = inspect(bytes, { btfTypes: true, withoutC: true }).btf!.types!;
+  assert.is(core.btfTypeCount, all.length);
+  for (const t of all) assert.equal(core.btfType(t.id), t);
+  assert.is(core.btfType(all.length), undefined);
+  const asked: number[] = [];
+  const { slots } = initialSlots(bytes, core.info, () => ({ count: core.btfTypeCount, type: (id) => (asked.push(id), core.btfType(id)) }));
+  assert.equal(slots.map(({ outer, slot, inner }) => [outer.name, slot, inner.name]), [['array_of_maps', 1, 'inner_b']]);
+  assert.ok(asked.length < all.length / 2, `${asked.length} of ${all.length} types decoded`);
 });
 
 test('a slot naming something other than a map (a program, in a program array) is left empty, with a reason', () => {

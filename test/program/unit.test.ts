@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Program, ProgramType } from '../../src/program/program.js';
-import { kernelObjectName } from '../../src/program/name.js';
+import { kernelObjectName, OBJ_NAME_LEN, writeObjectName } from '../../src/program/name.js';
 import { decisiveLines, VerifierError } from '../../src/program/verifier.js';
 import { SyscallError } from '../../src/sys/errors.js';
 import { exit, ldMapFd, movImm, programs } from '../support/asm.js';
@@ -14,6 +14,16 @@ test('kernel names keep 15 accepted characters, as libbpf truncates', () => {
   assert.is(kernelObjectName('a_very_long_program_name'), 'a_very_long_pro');
   assert.is(kernelObjectName('tc-ingress/v1.2'), 'tcingressv1.2');
   assert.is(kernelObjectName('ünïcode_ok'), 'ncode_ok');
+});
+
+test('the name field BPF_PROG_LOAD gets holds kernelObjectName, NUL-padded', () => {
+  for (const name of ['xdp_prog', 'a_very_long_program_name', 'tc-ingress/v1.2', 'ünïcode_ok', '-/-', 'a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q']) {
+    const field = new Uint8Array(OBJ_NAME_LEN);
+    writeObjectName(field, name);
+    const expected = new Uint8Array(OBJ_NAME_LEN);
+    expected.set(new TextEncoder().encode(kernelObjectName(name)));
+    assert.equal(field, expected, name);
+  }
 });
 
 // A rejection as kernel 6.x logs it at level 1 (out-of-bounds stack write).
