@@ -53,8 +53,8 @@ browser('inspect() in headless Chromium matches Node for every fixture', async (
       ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
         `--user-data-dir=${join(root, 'build', 'chromium-profile')}`,
-        '--virtual-time-budget=20000', '--dump-dom', url],
-      { timeout: 60_000, maxBuffer: 256 * 1024 * 1024 },
+        '--virtual-time-budget=600000', '--dump-dom', url],
+      { timeout: 180_000, maxBuffer: 256 * 1024 * 1024 },
     );
     const text = /<pre id="out">([\s\S]*?)<\/pre>/.exec(stdout)?.[1] ?? stdout;
     const decoded = text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
