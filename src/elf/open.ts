@@ -7,10 +7,9 @@ import type { BtfType } from '../btf/types.js';
 import { attachBtf, type BtfOptions } from './btf-link.js';
 import type { BtfLookup } from '../btf/lookup.js';
 import { ElfError } from './errors.js';
-import type { ObjectInfo } from './types.js';
+import { INSTRUCTION_SIZE, type ObjectInfo } from './types.js';
 
 const STATUS_NOMEM = 5;
-const INSTRUCTION_SIZE = 8;
 
 /**
  * A program's instructions as BPF_PROG_LOAD takes them: its own, then every function it calls,

@@ -4,6 +4,9 @@ import type { BtfInfo, ProgramBtfExt } from '../btf/types.js';
 
 export type U64 = number | string;
 
+/** Size in bytes of one eBPF instruction (ld_imm64 takes two). */
+export const INSTRUCTION_SIZE = 8;
+
 export type SectionKind =
   | 'other' | 'program' | 'text' | 'maps' | 'btf-maps' | 'data' | 'rodata' | 'bss' | 'kconfig'
   | 'license' | 'version' | 'btf' | 'btf-ext' | 'symtab' | 'strtab' | 'rel' | 'debug' | 'struct-ops';

@@ -9,6 +9,7 @@ import type { LoadOptions, TestRunOptions, TestRunResult } from '../program/prog
 import { kernelObjectName } from '../program/name.js';
 import { describeProgram } from '../program/verifier.js';
 import { allocateFd, allocateId, releaseFd } from './registry.js';
+import { INSTRUCTION_SIZE } from '../elf/types.js';
 
 /** What a stand-in for the program is given on each run. */
 export interface MockRunInput {
@@ -39,8 +40,7 @@ export interface MockProgramSpec {
   loadError?: Error;
 }
 
-/** Bytes per eBPF instruction (Program's INSTRUCTION_SIZE, which lives on the kernel path). */
-export const INSTRUCTION_SIZE = 8;
+export { INSTRUCTION_SIZE };
 /** mov64 r0, 0; exit. */
 const RETURN_ZERO = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
 

@@ -10,11 +10,11 @@ import { assertProgramFd, programIds, programInfo, xlatedInstructions, type Prog
 import { writeObjectName } from './name.js';
 import { describeProgram, VerifierError } from './verifier.js';
 import type { ProgramLike } from './like.js';
+import { INSTRUCTION_SIZE } from '../elf/types.js';
 
 export { ProgramType };
 
-/** Size in bytes of one eBPF instruction (ld_imm64 takes two). */
-export const INSTRUCTION_SIZE = 8;
+export { INSTRUCTION_SIZE };
 
 /** BTF describing a program: the loaded BTF object and the .BTF.ext records for this program. */
 export interface ProgramBtf {
