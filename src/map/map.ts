@@ -119,9 +119,60 @@ class ElemAttr {
   }
 }
 
+const createAttr = new Uint8Array(CREATE.SIZE);
+const createView = new DataView(createAttr.buffer);
+
 /** Bytes of a scratch buffer: a multiple of 8, at least 8, so each one starts 8-aligned. */
 function scratchSize(length: number): number {
   return Math.max(8, Math.ceil(length / 8) * 8);
+}
+
+/**
+ * A map's scratch key, next-key and value buffers and one element attr per pointer shape, made at
+ * its first element operation: a System creates many maps that user space never reads or writes.
+ */
+class ElementBuffers {
+  readonly key: Uint8Array;
+  readonly key32: Uint32Array | undefined;
+  readonly nextKey: Uint8Array;
+  readonly nextKeyView: DataView;
+  readonly value: Uint8Array;
+  readonly valueView: DataView;
+  /** For 4- and 8-byte values of maps that are not per-CPU: the value as u32 words. */
+  readonly value32: Uint32Array | undefined;
+  /** key → value: lookup, update, lookup-and-delete. */
+  readonly kv: ElemAttr;
+  /** key only: delete. */
+  readonly del: ElemAttr;
+  /** key → next key; and no key → first key. */
+  readonly next: ElemAttr;
+  readonly first: ElemAttr;
+  /** no key → value: queue/stack/bloom filter push, pop, peek. */
+  readonly keyless: ElemAttr;
+
+  constructor(d: MapShape, fd: number) {
+    // Key, next key and value on one ArrayBuffer: never on V8's heap (so the addresses the element
+    // attrs hold stay valid), one backing store per map.
+    const keyBytes = scratchSize(d.keySize), valueBytes = scratchSize(d.valueRealSize);
+    const scratch = new ArrayBuffer(2 * keyBytes + valueBytes);
+    this.key = new Uint8Array(scratch, 0, d.keySize);
+    this.key32 = d.keySize === 4 ? new Uint32Array(scratch, 0, 1) : undefined;
+    this.nextKey = new Uint8Array(scratch, keyBytes, d.keySize);
+    this.nextKeyView = new DataView(scratch, keyBytes, keyBytes);
+    this.value = new Uint8Array(scratch, 2 * keyBytes, d.valueRealSize);
+    this.valueView = new DataView(scratch, 2 * keyBytes, valueBytes);
+    this.value32 = !d.perCpu && (d.valueSize === 4 || d.valueSize === 8) ? new Uint32Array(scratch, 2 * keyBytes, d.valueSize / 4) : undefined;
+    this.kv = new ElemAttr(this.key, this.value);
+    this.del = new ElemAttr(this.key, null);
+    this.next = new ElemAttr(this.key, this.nextKey);
+    this.first = new ElemAttr(null, this.nextKey);
+    this.keyless = new ElemAttr(null, this.value);
+    this.bind(fd);
+  }
+
+  bind(fd: number): void {
+    for (const attr of [this.kv, this.del, this.next, this.first, this.keyless]) attr.bind(fd);
+  }
 }
 
 export class EbpfMap implements MapLike, Disposable {
@@ -142,24 +193,8 @@ export class EbpfMap implements MapLike, Disposable {
   #fd = -1;
   #pinnedPath: string | undefined;
   #sys: NativeBridge | undefined;
-  // Preallocated per map: scratch key/value buffers and one element attr per pointer shape.
-  readonly #key: Uint8Array;
-  readonly #key32: Uint32Array | undefined;
-  readonly #nextKey: Uint8Array;
-  readonly #value: Uint8Array;
-  readonly #valueView: DataView;
-  /** For 4- and 8-byte values of maps that are not per-CPU: the value as u32 words. */
-  readonly #value32: Uint32Array | undefined;
-  readonly #nextKeyView: DataView;
-  /** key → value: lookup, update, lookup-and-delete. */
-  readonly #kv: ElemAttr;
-  /** key only: delete. */
-  readonly #del: ElemAttr;
-  /** key → next key; and no key → first key. */
-  readonly #next: ElemAttr;
-  readonly #first: ElemAttr;
-  /** no key → value: queue/stack/bloom filter push, pop, peek. */
-  readonly #keyless: ElemAttr;
+  /** The element buffers, made at the first element operation. */
+  #elements: ElementBuffers | undefined;
 
   constructor(spec: MapSpec) {
     const d = mapShape(spec, getNumOfPossibleCpus);
@@ -175,22 +210,11 @@ export class EbpfMap implements MapLike, Disposable {
     this.#stride = d.stride;
     this.#valueRealSize = d.valueRealSize;
     this.#keyCtx = d.keyCtx;
-    // Key, next key and value on one ArrayBuffer: never on V8's heap (so the addresses the element
-    // attrs hold stay valid), one backing store per map.
-    const keyBytes = scratchSize(d.keySize), valueBytes = scratchSize(this.#valueRealSize);
-    const scratch = new ArrayBuffer(2 * keyBytes + valueBytes);
-    this.#key = new Uint8Array(scratch, 0, d.keySize);
-    this.#key32 = d.keySize === 4 ? new Uint32Array(scratch, 0, 1) : undefined;
-    this.#nextKey = new Uint8Array(scratch, keyBytes, d.keySize);
-    this.#nextKeyView = new DataView(scratch, keyBytes, keyBytes);
-    this.#value = new Uint8Array(scratch, 2 * keyBytes, this.#valueRealSize);
-    this.#valueView = new DataView(scratch, 2 * keyBytes, valueBytes);
-    this.#value32 = !this.#perCpu && (d.valueSize === 4 || d.valueSize === 8) ? new Uint32Array(scratch, 2 * keyBytes, d.valueSize / 4) : undefined;
-    this.#kv = new ElemAttr(this.#key, this.#value);
-    this.#del = new ElemAttr(this.#key, null);
-    this.#next = new ElemAttr(this.#key, this.#nextKey);
-    this.#first = new ElemAttr(null, this.#nextKey);
-    this.#keyless = new ElemAttr(null, this.#value);
+  }
+
+  /** The element buffers (made now if this is the first element operation). */
+  get #e(): ElementBuffers {
+    return (this.#elements ??= new ElementBuffers(this.#shape, this.#fd));
   }
 
   /** `new EbpfMap(spec)` then `create()`. */
@@ -285,24 +309,6 @@ export class EbpfMap implements MapLike, Disposable {
         return this;
       }
     }
-    const attr = new Uint8Array(CREATE.SIZE);
-    const v = new DataView(attr.buffer);
-    v.setUint32(CREATE.mapType, this.#type, true);
-    v.setUint32(CREATE.keySize, this.#keySize, true);
-    v.setUint32(CREATE.valueSize, this.#valueSize, true);
-    v.setUint32(CREATE.maxEntries, this.#maxEntries, true);
-    v.setUint32(CREATE.mapFlags, this.#flags, true);
-    v.setUint32(CREATE.numaNode, this.#spec.numaNode ?? 0, true);
-    v.setUint32(CREATE.mapIfindex, this.#spec.ifindex ?? 0, true);
-    attr.set(nameBytes, CREATE.mapName);
-    const btf = this.#spec.btf;
-    if (btf !== undefined) {
-      v.setUint32(CREATE.btfFd, btf.fd, true);
-      v.setUint32(CREATE.btfKeyTypeId, btf.keyTypeId ?? 0, true);
-      v.setUint32(CREATE.btfValueTypeId, btf.valueTypeId ?? 0, true);
-      v.setUint32(CREATE.btfVmlinuxValueTypeId, btf.vmlinuxValueTypeId ?? 0, true);
-    }
-    v.setBigUint64(CREATE.mapExtra, this.#spec.mapExtra ?? 0n, true);
     let innerTemplate: EbpfMap | undefined;
     try {
       const inner = this.#spec.innerMap;
@@ -312,6 +318,26 @@ export class EbpfMap implements MapLike, Disposable {
         if (!(inner instanceof EbpfMap && inner.fd >= 0)) innerTemplate = (inner instanceof EbpfMap ? inner.cloneTemplate() : new EbpfMap({ ...inner, persistentPath: undefined })).create();
         innerFd = (innerTemplate ?? (inner as EbpfMap)).fd;
       }
+      // One attr for every create (written whole each time, after the inner template's create).
+      const attr = createAttr;
+      attr.fill(0);
+      const v = createView;
+      v.setUint32(CREATE.mapType, this.#type, true);
+      v.setUint32(CREATE.keySize, this.#keySize, true);
+      v.setUint32(CREATE.valueSize, this.#valueSize, true);
+      v.setUint32(CREATE.maxEntries, this.#maxEntries, true);
+      v.setUint32(CREATE.mapFlags, this.#flags, true);
+      v.setUint32(CREATE.numaNode, this.#spec.numaNode ?? 0, true);
+      v.setUint32(CREATE.mapIfindex, this.#spec.ifindex ?? 0, true);
+      attr.set(nameBytes, CREATE.mapName);
+      const btf = this.#spec.btf;
+      if (btf !== undefined) {
+        v.setUint32(CREATE.btfFd, btf.fd, true);
+        v.setUint32(CREATE.btfKeyTypeId, btf.keyTypeId ?? 0, true);
+        v.setUint32(CREATE.btfValueTypeId, btf.valueTypeId ?? 0, true);
+        v.setUint32(CREATE.btfVmlinuxValueTypeId, btf.vmlinuxValueTypeId ?? 0, true);
+      }
+      v.setBigUint64(CREATE.mapExtra, this.#spec.mapExtra ?? 0n, true);
       if (innerFd !== undefined) v.setUint32(CREATE.innerMapFd, innerFd, true);
       const fd = sys().bpf(BpfCmd.MapCreate, attr);
       if (fd < 0) throw errnoError(-fd, 'BPF_MAP_CREATE', this.#describe());
@@ -338,7 +364,7 @@ export class EbpfMap implements MapLike, Disposable {
     this.#owned = fd;
     this.#fd = fd.fd;
     this.#sys = sys();
-    for (const attr of [this.#kv, this.#del, this.#next, this.#first, this.#keyless]) attr.bind(this.#fd);
+    this.#elements?.bind(this.#fd);
   }
 
   #adoptCompatible(fd: FD, path: string): void {
@@ -383,27 +409,27 @@ export class EbpfMap implements MapLike, Disposable {
 
   #encodeKey(key: KeyValue): void {
     // Fast path: u32 keys (arrays, most hashes) without a zero-fill or a loop.
-    if (this.#key32 !== undefined && typeof key === 'number' && key >= 0 && key <= 0xffffffff && Number.isInteger(key)) {
-      this.#key32[0] = key;
+    if (this.#e.key32 !== undefined && typeof key === 'number' && key >= 0 && key <= 0xffffffff && Number.isInteger(key)) {
+      this.#e.key32[0] = key;
     } else {
-      encodeKeyValue(this.#key, 0, key, this.#keySize, this.#keyCtx);
+      encodeKeyValue(this.#e.key, 0, key, this.#keySize, this.#keyCtx);
     }
   }
 
   #encodeValue(value: MapValue): void {
     // Fast path: u32/u64 counters given as numbers.
-    const v32 = this.#value32;
+    const v32 = this.#e.value32;
     if (v32 !== undefined && typeof value === 'number' && value >= 0 && value <= (v32.length === 1 ? 0xffffffff : Number.MAX_SAFE_INTEGER) && Number.isInteger(value)) {
       v32[0] = value >>> 0;
       if (this.#valueSize === 8) v32[1] = Math.floor(value / 4294967296);
       return;
     }
-    encodeMapValue(this.#value, value, this.#shape);
+    encodeMapValue(this.#e.value, value, this.#shape);
   }
 
   /** Scratch key → scratch value; returns the raw result (0 or -errno). */
   #lookupRaw(bridge: NativeBridge, flags: number): number {
-    return this.#kv.call(bridge, BpfCmd.MapLookupElem, flags);
+    return this.#e.kv.call(bridge, BpfCmd.MapLookupElem, flags);
   }
 
   /**
@@ -417,7 +443,7 @@ export class EbpfMap implements MapLike, Disposable {
     // have to be moved off-heap for the native call, which costs more than the copy.
     const ret = this.#lookupRaw(bridge, flags);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM', key);
-    return this.#value.slice();
+    return this.#e.value.slice();
   }
 
   /** Per-CPU maps: one value (valueSize bytes) per possible CPU. */
@@ -437,7 +463,7 @@ export class EbpfMap implements MapLike, Disposable {
   lookupInt(key: KeyValue): number {
     if (!this.#perCpu) {
       this.#lookupScratch(key);
-      const small = smallUint(this.#valueView, this.#valueSize);
+      const small = smallUint(this.#e.valueView, this.#valueSize);
       if (small !== undefined) return small;
     }
     return toSafeNumber(this.lookupUint64(key), this.#shape, 'value');
@@ -447,15 +473,15 @@ export class EbpfMap implements MapLike, Disposable {
   lookupUint64(key: KeyValue): bigint {
     checkIntegerSize(this.#shape, 'value');
     this.#lookupScratch(key);
-    if (this.#perCpu) return sumFlexibleIntegers(this.#value, this.#valueSize, this.#stride);
-    return this.#valueSize === 8 ? this.#valueView.getBigUint64(0, true) : parseFlexibleIntegerLittleEndian(this.#value);
+    if (this.#perCpu) return sumFlexibleIntegers(this.#e.value, this.#valueSize, this.#stride);
+    return this.#valueSize === 8 ? this.#e.valueView.getBigUint64(0, true) : parseFlexibleIntegerLittleEndian(this.#e.value);
   }
 
   /** The value as a NUL-terminated UTF-8 string (not for per-CPU maps). */
   lookupString(key: KeyValue): string {
     checkNotPerCpuForString(this.#shape);
     this.#lookupScratch(key);
-    return nullTerminatedStringToString(this.#value);
+    return nullTerminatedStringToString(this.#e.value);
   }
 
   /** Array/hash of maps: opens the inner map stored at `key` (the kernel returns its id). */
@@ -467,7 +493,7 @@ export class EbpfMap implements MapLike, Disposable {
     const bridge = this.#live();
     this.#encodeKey(key);
     this.#encodeValue(value);
-    const ret = this.#kv.call(bridge, BpfCmd.MapUpdateElem, flags);
+    const ret = this.#e.kv.call(bridge, BpfCmd.MapUpdateElem, flags);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_UPDATE_ELEM', key);
   }
 
@@ -490,7 +516,7 @@ export class EbpfMap implements MapLike, Disposable {
   delete(key: KeyValue): void {
     const bridge = this.#live();
     this.#encodeKey(key);
-    const ret = this.#del.call(bridge, BpfCmd.MapDeleteElem, 0);
+    const ret = this.#e.del.call(bridge, BpfCmd.MapDeleteElem, 0);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_DELETE_ELEM', key);
   }
 
@@ -498,14 +524,14 @@ export class EbpfMap implements MapLike, Disposable {
   lookupAndDelete(key: KeyValue): Uint8Array {
     const bridge = this.#live();
     this.#encodeKey(key);
-    const ret = this.#kv.call(bridge, BpfCmd.MapLookupAndDeleteElem, 0);
+    const ret = this.#e.kv.call(bridge, BpfCmd.MapLookupAndDeleteElem, 0);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_AND_DELETE_ELEM', key);
-    return this.#value.slice();
+    return this.#e.value.slice();
   }
 
   /** Raw get-next-key into #nextKey after the scratch key (or the first key). Returns 0, or -errno. */
   #nextKeyRaw(bridge: NativeBridge, fromScratchKey: boolean): number {
-    return (fromScratchKey ? this.#next : this.#first).call(bridge, BpfCmd.MapGetNextKey, 0);
+    return (fromScratchKey ? this.#e.next : this.#e.first).call(bridge, BpfCmd.MapGetNextKey, 0);
   }
 
   /** Get-next-key into the scratch #nextKey; false after the last key. */
@@ -520,12 +546,12 @@ export class EbpfMap implements MapLike, Disposable {
 
   /** The key after `key` (the first key when `key` is undefined), or undefined after the last. */
   getNextKey(key?: KeyValue): Uint8Array | undefined {
-    return this.#nextKeyScratch(key) ? this.#nextKey.slice() : undefined;
+    return this.#nextKeyScratch(key) ? this.#e.nextKey.slice() : undefined;
   }
 
   getNextKeyInt(key?: KeyValue): number | undefined {
     if (!this.#nextKeyScratch(key)) return undefined;
-    const small = smallUint(this.#nextKeyView, this.#keySize);
+    const small = smallUint(this.#e.nextKeyView, this.#keySize);
     if (small !== undefined) return small;
     const next = this.getNextKeyUint64(key);
     if (next === undefined) return undefined;
@@ -576,28 +602,28 @@ export class EbpfMap implements MapLike, Disposable {
     const limit = 4 * (this.#maxEntries + 1) + 64;
     for (let steps = 0; ; steps++) {
       if (steps > limit) throw new Error(`map "${this.#keyCtx.map}": iteration aborted after ${steps} steps: the map keeps changing under the iterator`);
-      if (started) this.#key.set(cursor);
+      if (started) this.#e.key.set(cursor);
       const ret = this.#nextKeyRaw(bridge, started);
       if (ret === -ENOENT) return;
       if (ret < 0) throw this.#fail(ret, 'BPF_MAP_GET_NEXT_KEY');
       started = true;
       let id = '';
       if (seen !== undefined) {
-        id = Buffer.from(this.#nextKey.buffer, this.#nextKey.byteOffset, this.#keySize).toString('latin1');
+        id = Buffer.from(this.#e.nextKey.buffer, this.#e.nextKey.byteOffset, this.#keySize).toString('latin1');
         if (seen.has(id)) {
           // The kernel restarted: our cursor key is gone. Resume after the newest yielded key still present.
-          if (!this.#resumeFromHistory(bridge, history, cursor)) cursor.set(this.#nextKey);
+          if (!this.#resumeFromHistory(bridge, history, cursor)) cursor.set(this.#e.nextKey);
           continue;
         }
       }
-      cursor.set(this.#nextKey);
+      cursor.set(this.#e.nextKey);
       let value: Uint8Array | undefined;
       if (withValues) {
-        this.#key.set(cursor);
+        this.#e.key.set(cursor);
         const lr = this.#lookupRaw(bridge, 0);
         if (lr === -ENOENT) continue; // deleted since get-next-key, or an empty fd-array slot
         if (lr < 0) throw this.#fail(lr, 'BPF_MAP_LOOKUP_ELEM', cursor.slice());
-        value = this.#value.slice();
+        value = this.#e.value.slice();
       }
       if (seen !== undefined) {
         seen.add(id);
@@ -610,9 +636,9 @@ export class EbpfMap implements MapLike, Disposable {
   #resumeFromHistory(bridge: NativeBridge, history: string[], cursor: Uint8Array): boolean {
     while (history.length > 0) {
       const id = history.pop()!;
-      for (let i = 0; i < this.#keySize; i++) this.#key[i] = id.charCodeAt(i);
+      for (let i = 0; i < this.#keySize; i++) this.#e.key[i] = id.charCodeAt(i);
       if (this.#lookupRaw(bridge, 0) === 0) {
-        cursor.set(this.#key);
+        cursor.set(this.#e.key);
         return true;
       }
     }
@@ -729,7 +755,7 @@ export class EbpfMap implements MapLike, Disposable {
   push(value: KeyValue, flags = BPF_ANY): void {
     const bridge = this.#live();
     this.#encodeValue(value);
-    const ret = this.#keyless.call(bridge, BpfCmd.MapUpdateElem, flags);
+    const ret = this.#e.keyless.call(bridge, BpfCmd.MapUpdateElem, flags);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_UPDATE_ELEM');
   }
 
@@ -747,17 +773,17 @@ export class EbpfMap implements MapLike, Disposable {
 
   #keylessRead(cmd: BpfCmd, name: string): Uint8Array | undefined {
     const bridge = this.#live();
-    const ret = this.#keyless.call(bridge, cmd, 0);
+    const ret = this.#e.keyless.call(bridge, cmd, 0);
     if (ret === -ENOENT) return undefined;
     if (ret < 0) throw this.#fail(ret, name);
-    return this.#value.slice();
+    return this.#e.value.slice();
   }
 
   /** Bloom filter: false if `value` was surely never pushed, true if it probably was. */
   contains(value: KeyValue): boolean {
     const bridge = this.#live();
     this.#encodeValue(value);
-    const ret = this.#keyless.call(bridge, BpfCmd.MapLookupElem, 0);
+    const ret = this.#e.keyless.call(bridge, BpfCmd.MapLookupElem, 0);
     if (ret === -ENOENT) return false;
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM');
     return true;
