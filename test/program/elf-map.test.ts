@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CoreObject } from '../../src/elf/open.js';
-import { inspect, type MapSpec as ElfMapSpec } from '../../src/inspect.js';
+import { inspect, type MapSpec as ElfMapSpec, type ObjectInfo, type RelocationInfo } from '../../src/inspect.js';
+import { MapType } from '../../src/sys/generated.js';
 import { getPageSize } from '../../src/map/host.js';
 import { elfMapSizes, elfMapTakesBtf, initialSlots, ringBufferSize } from '../../src/program/elf-map.js';
 
@@ -68,11 +69,21 @@ test('maps of maps, perf event arrays, queues and the like take no key/value BTF
 
 test('initial slots of maps of maps come from .rel.maps and the BTF offset of `values`', () => {
   const bytes = read('maps_btf.o');
-  const { slots, leftEmpty } = initialSlots(bytes, inspect(bytes));
+  const { slots, programSlots } = initialSlots(bytes, inspect(bytes));
   assert.equal(slots.map(({ outer, slot, inner }) => [outer.name, slot, inner.name]), [['array_of_maps', 1, 'inner_b']]);
-  assert.equal(leftEmpty, []);
+  assert.equal(programSlots, []);
   const none = read('globals.o');
-  assert.equal(initialSlots(none, inspect(none)), { slots: [], leftEmpty: [] });
+  assert.equal(initialSlots(none, inspect(none)), { slots: [], programSlots: [] });
+});
+
+test('program array slots name the programs their `values` point at, little- and big-endian', () => {
+  for (const name of ['tail_calls.o', 'tail_calls.bpfeb.o']) {
+    const bytes = read(name);
+    const { slots, programSlots } = initialSlots(bytes, inspect(bytes, { withoutC: true }));
+    assert.equal(slots, []);
+    assert.equal(programSlots.map(({ outer, slot, program }) => [outer.name, slot, program.name]),
+      [['jumps', 1, 'tail_a'], ['jumps', 3, 'tail_b'], ['pinned_jumps', 0, 'tail_b'], ['pinned_jumps', 2, 'tail_a']], name);
+  }
 });
 
 test('the open core object gives the same slots, decoding only the BTF types it is asked for', () => {
@@ -88,14 +99,32 @@ test('the open core object gives the same slots, decoding only the BTF types it 
   assert.ok(asked.length < all.length / 2, `${asked.length} of ${all.length} types decoded`);
 });
 
-test('a slot naming something other than a map (a program, in a program array) is left empty, with a reason', () => {
-  const bytes = read('maps_btf.o');
+/** The object of `name` with its `.maps` slot relocations changed by `change`. */
+function withSlots(name: string, change: (r: RelocationInfo) => RelocationInfo): [Uint8Array, ObjectInfo] {
+  const bytes = read(name);
   const object = inspect(bytes);
-  const relocations = object.relocations.map((r) => (r.kind === 'data-slot' ? { ...r, symbol: 'xdp_count' } : r));
-  assert.equal(initialSlots(bytes, { ...object, relocations }), {
-    slots: [],
-    leftEmpty: ['map "array_of_maps" slot 1 is left empty: "xdp_count" is not a map of the object (programs in program array slots are not put there at load)'],
-  });
+  return [bytes, { ...object, relocations: object.relocations.map((r) => (r.kind === 'data-slot' ? change(r) : r)) }];
+}
+
+test('a slot naming what its map cannot hold is an error naming map, slot and symbol', () => {
+  const xdpCount = inspect(read('maps_btf.o')).programs.findIndex((p) => p.name === 'xdp_count');
+  assert.throws(() => initialSlots(...withSlots('maps_btf.o', (r) => ({ ...r, symbol: 'xdp_count', targetProgram: xdpCount }))),
+    /^map "array_of_maps" \(\.maps\) slot 1: "xdp_count" is not a BTF map of the object; a map of maps' slots hold maps$/);
+  assert.throws(() => initialSlots(...withSlots('maps_btf.o', (r) => ({ ...r, symbol: 'nothing' }))),
+    /^map "array_of_maps" \(\.maps\) slot 1: "nothing" is not a BTF map of the object/);
+  assert.throws(() => initialSlots(...withSlots('tail_calls.o', (r) => ({ ...r, symbol: 'pinned_jumps', targetProgram: null }))),
+    /^map "jumps" \(\.maps\) slot 1: "pinned_jumps" is not a program of the object; a program array's slots hold programs$/);
+});
+
+test('a program array slot naming a subprogram, a slot past max_entries, `values` in a plain map: errors', () => {
+  const [bytes, object] = withSlots('tail_calls.o', (r) => r);
+  const tailA = object.programs.find((p) => p.name === 'tail_a')!;
+  const subprogram = { ...object, programs: object.programs.map((p) => (p === tailA ? { ...p, subprogram: true, section: '.text' } : p)) };
+  assert.throws(() => initialSlots(bytes, subprogram), /^map "jumps" \(\.maps\) slot 1: "tail_a" is a subprogram \(section "\.text"\), which cannot be loaded on its own to be tail-called$/);
+  const small = { ...object, maps: object.maps.map((m) => ({ ...m, maxEntries: 2 })) };
+  assert.throws(() => initialSlots(bytes, small), /^map "jumps" \(\.maps\) slot 3: "tail_b" is past max_entries 2$/);
+  const plain = { ...object, maps: object.maps.map((m) => ({ ...m, type: MapType.Array, typeName: 'array' })) };
+  assert.throws(() => initialSlots(bytes, plain), /^map "jumps" \(\.maps\) slot 1: "tail_a" cannot go in a slot: only maps of maps and program arrays take `values`, not array maps$/);
 });
 
 test('a .maps reference outside `values` is an error naming the map', () => {
