@@ -8,7 +8,9 @@ import { CoreObject } from '../../src/elf/open.js';
 import { inspect, type MapSpec as ElfMapSpec, type ObjectInfo, type RelocationInfo } from '../../src/inspect.js';
 import { MapType } from '../../src/sys/generated.js';
 import { getPageSize } from '../../src/map/host.js';
-import { elfMapSizes, elfMapTakesBtf, initialSlots, ringBufferSize } from '../../src/program/elf-map.js';
+import { MockMap, MockProgram } from '../../src/mock/index.js';
+import { elfMapSizes, elfMapTakesBtf, initialSlots, ProgramSlots, ringBufferSize } from '../../src/program/elf-map.js';
+import { ProgramType } from '../../src/program/program.js';
 
 const read = (name: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url)));
 const maps = (name: string): Map<string, ElfMapSpec> => {
@@ -125,6 +127,28 @@ test('a program array slot naming a subprogram, a slot past max_entries, `values
   assert.throws(() => initialSlots(bytes, small), /^map "jumps" \(\.maps\) slot 3: "tail_b" is past max_entries 2$/);
   const plain = { ...object, maps: object.maps.map((m) => ({ ...m, type: MapType.Array, typeName: 'array' })) };
   assert.throws(() => initialSlots(bytes, plain), /^map "jumps" \(\.maps\) slot 1: "tail_a" cannot go in a slot: only maps of maps and program arrays take `values`, not array maps$/);
+});
+
+test('a slot refusing its program empties the slots filled before it and closes the program (mocks, no kernel)', () => {
+  const bytes = read('tail_calls.o');
+  const object = inspect(bytes);
+  const { programSlots } = initialSlots(bytes, object);
+  assert.equal(object.maps.map((m) => m.name), ['jumps', 'pinned_jumps'], 'maps[i] below stands for object.maps[i]');
+  // pinned_jumps made an array of maps: the mock refuses a program in it (EINVAL), as the kernel does.
+  const maps = [
+    MockMap.create({ name: 'jumps', type: MapType.ProgArray, keySize: 4, valueSize: 4, maxEntries: 4 }),
+    MockMap.create({ name: 'pinned_jumps', type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: 4, innerMap: { type: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 1 } }),
+  ];
+  const slots = new ProgramSlots(programSlots, maps);
+  const tailB = new MockProgram({ name: 'tail_b', section: 'socket', type: ProgramType.SocketFilter }).load();
+  assert.throws(() => slots.fill(object.programs.findIndex((p) => p.name === 'tail_b'), tailB),
+    (e: unknown) => e instanceof Error && /^map "pinned_jumps": cannot put program "tail_b" \(section "socket"\) in slot 0: BPF_MAP_UPDATE_ELEM: EINVAL .*; the program is closed$/.test(e.message));
+  assert.equal([tailB.loaded, [...maps[0]!.entries()]], [false, []], 'jumps slot 3 emptied again');
+  const tailA = new MockProgram({ name: 'tail_a', type: ProgramType.SocketFilter }).load();
+  maps[1]!.close();
+  slots.fill(object.programs.findIndex((p) => p.name === 'tail_a'), tailA);
+  assert.is(maps[0]!.lookupInt(1), tailA.id, 'a closed array is passed over');
+  for (const map of maps) map.close();
 });
 
 test('a .maps reference outside `values` is an error naming the map', () => {
