@@ -240,8 +240,9 @@ export class ProgramSlots {
 /**
  * Puts value (a map or program) in the slot of outerMap and says whether it did. A slot that already
  * holds something is kept when the map may have been reused from a pin (persistent_path, pinning by
- * name): what is there was put by whoever pinned it. Other maps were created by this load and are
- * not asked (one syscall less per slot).
+ * name): what is there was put by whoever pinned it (libbpf leaves the slots of a reused map of maps
+ * alone and overwrites those of a reused program array; one rule for both is easier to predict).
+ * Other maps were created by this load and are not asked (one syscall less per slot).
  */
 function putInSlot(outer: ElfMapSpec, outerMap: MapLike, slot: number, value: HasFd): boolean {
   if (mayBeReused(outer) && !slotIsEmpty(outerMap, slot)) return false;
