@@ -11,9 +11,11 @@ import type { SystemLike } from '../program/like.js';
 import type { LoadOptions } from '../program/program.js';
 import type { SystemLoadOptions } from '../program/system.js';
 import { kernelObjectName } from '../program/name.js';
+import { errnoError } from '../sys/errors.js';
 import type { AttachType, MapType, ProgramType } from '../sys/generated.js';
 import { MockMap, type MockMapSpec } from './map.js';
 import { INSTRUCTION_SIZE, MockProgram, type MockProgramSpec } from './program.js';
+import { objectById } from './registry.js';
 
 export interface MockSystemOptions {
   /** Slots of per-CPU values in the maps it makes (default: MockMap's default, 2). */
@@ -26,6 +28,7 @@ export interface MockSystemOptions {
 const PIN_BY_NAME = 1;
 const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
 const DEFAULT_PAGE_SIZE = 4096;
+const ENOENT = 2;
 
 /** A MockProgram of an object: loaded, it goes into the program array slots naming it (ObjectProgram's load). */
 class ObjectMockProgram extends MockProgram {
@@ -43,6 +46,13 @@ class ObjectMockProgram extends MockProgram {
     this.#slots.fill(this.#index, this);
     return this;
   }
+}
+
+/** BPF_PROG_GET_FD_BY_ID for mocks: the live MockProgram with this id, not owned (close does nothing). */
+function openMockProgram(id: number): { fd: number; close(): void } {
+  const program = objectById(id);
+  if (!(program instanceof MockProgram)) throw errnoError(ENOENT, 'BPF_PROG_GET_FD_BY_ID', `program id ${id}`);
+  return { fd: program.fd, close() {} };
 }
 
 export class MockSystem implements SystemLike {
@@ -105,7 +115,7 @@ export class MockSystem implements SystemLike {
         if (spec.origin === 'rodata') map.freeze();
       }
       fillInitialSlots(slots.slots, byIndex);
-      const programSlots = new ProgramSlots(slots.programSlots, byIndex);
+      const programSlots = new ProgramSlots(slots.programSlots, byIndex, openMockProgram);
       for (const spec of object.programs) {
         if (spec.subprogram) continue;
         if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);

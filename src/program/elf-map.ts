@@ -24,10 +24,11 @@ const U32_INDEXED = new Set<MapType>([
 /** Maps whose values user space writes as fds: value size 4. */
 const FD_VALUED = new Set<MapType>([MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.ArrayOfMaps, MapType.HashOfMaps]);
 const RING_BUFFERS = new Set<MapType>([MapType.RingBuf, MapType.UserRingBuf]);
-/** libbpf's list of map types created without key/value BTF: the kernel refuses it for most of them
- *  (EINVAL for maps of maps, ENOTSUPP for sockmaps, ...), and a refused try costs a syscall. */
+/** libbpf's list of map types created without key/value BTF, and program arrays: the kernel refuses
+ *  it for most of them (EINVAL for maps of maps, ENOTSUPP for sockmaps and program arrays, ...), and a
+ *  refused try costs a syscall (libbpf makes that try for program arrays). */
 const WITHOUT_BTF = new Set<MapType>([
-  MapType.PerfEventArray, MapType.CgroupArray, MapType.StackTrace, MapType.ArrayOfMaps, MapType.HashOfMaps,
+  MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.StackTrace, MapType.ArrayOfMaps, MapType.HashOfMaps,
   MapType.DevMap, MapType.DevMapHash, MapType.CPUMap, MapType.XSKMap, MapType.SockMap, MapType.SockHash,
   MapType.Queue, MapType.Stack, MapType.Arena,
 ]);
@@ -172,82 +173,91 @@ function definitionValuesOffset(types: BtfTypeSource, section: string, name: str
 
 /**
  * Puts each inner map in its slot (maps[i]: the map created for object.maps[i]), as libbpf does after
- * creating the maps (see putInSlot for slots of a reused map).
+ * creating the maps. A slot that already holds a map is kept when the outer map may have been reused
+ * from a pin (persistent_path, pinning by name): what is there was put by whoever pinned it (libbpf
+ * leaves a reused map of maps alone). Other maps were created by this load and are not asked (one
+ * syscall less per slot).
  */
 export function fillInitialSlots(slots: readonly InitialSlot[], maps: ReadonlyArray<MapLike | undefined>): void {
   for (const { outer, slot, inner } of slots) {
     const outerMap = maps[outer.index];
     const innerMap = maps[inner.index];
     if (!outerMap || !innerMap) continue;
+    if (mayBeReused(outer) && slotValue(outerMap, slot) !== undefined) continue;
     try {
-      putInSlot(outer, outerMap, slot, innerMap);
+      outerMap.upsert(slot, innerMap);
     } catch (e) {
       throw slotError(outer, slot, `map "${inner.name}"`, e);
     }
   }
 }
 
+/** Opens the program with this kernel id (Program.fromId; the mock's own registry for MockSystem). */
+export type OpenProgramById = (id: number) => HasFd & { close(): void };
+
 /**
  * The program array slots of an object, filled as their programs load. libbpf loads every program
  * and then fills the slots; here programs load one at a time (program.load()), so each program, once
  * loaded, goes into every slot that names it (maps[i]: the map created for object.maps[i]). The maps
  * exist by then: a System creates them before it makes its programs. A map not created, or closed
- * since, is passed over.
+ * since, is passed over. As in libbpf, a program array reused from a pin gets the new programs in
+ * its slots, replacing what was there (a new version of a program takes over its tail calls).
  */
 export class ProgramSlots {
   readonly #byProgram = new Map<number, ProgramSlot[]>();
   readonly #maps: ReadonlyArray<MapLike | undefined>;
+  readonly #openById: OpenProgramById;
 
-  constructor(slots: readonly ProgramSlot[], maps: ReadonlyArray<MapLike | undefined>) {
+  constructor(slots: readonly ProgramSlot[], maps: ReadonlyArray<MapLike | undefined>, openById: OpenProgramById) {
     for (const slot of slots) {
       const list = this.#byProgram.get(slot.program.index);
       if (list === undefined) this.#byProgram.set(slot.program.index, [slot]);
       else list.push(slot);
     }
     this.#maps = maps;
+    this.#openById = openById;
   }
 
   /**
    * Puts `program`, just loaded from object.programs[index], in the slots that name it. All or
    * nothing: if a slot cannot take it (the kernel refuses a program of another type than the
-   * array's, say), the slots it was put in are emptied again, the program is closed and the error
-   * names map, slot and program.
+   * array's, say), the slots it was put in get back what they held (empty, or the program a reused
+   * array had there), the program is closed and the error names map, slot and program.
    */
   fill(index: number, program: ProgramLike): void {
     const slots = this.#byProgram.get(index);
     if (slots === undefined) return;
-    const filled: Array<[MapLike, number]> = [];
-    for (const { outer, slot } of slots) {
-      const outerMap = this.#maps[outer.index];
-      if (!outerMap || outerMap.fd < 0) continue;
-      try {
-        if (putInSlot(outer, outerMap, slot, program)) filled.push([outerMap, slot]);
-      } catch (e) {
-        for (const [map, put] of filled) {
-          try {
-            map.delete(put);
-          } catch {
-            // The error that stopped the fill is the one to report; this slot keeps the program.
-          }
+    const filled: Array<{ map: MapLike; slot: number; before: (HasFd & { close(): void }) | undefined }> = [];
+    try {
+      for (const { outer, slot } of slots) {
+        const map = this.#maps[outer.index];
+        if (!map || map.fd < 0) continue;
+        // A reused array may hold a program there: held open until this fill succeeds, to put back otherwise.
+        const id = mayBeReused(outer) ? slotValue(map, slot) : undefined;
+        const before = id === undefined ? undefined : this.#openById(id);
+        try {
+          map.upsert(slot, program);
+        } catch (e) {
+          before?.close();
+          throw slotError(outer, slot, describeProgram({ program: program.name, section: program.section }), e, '; the program is closed');
         }
-        program.close();
-        throw slotError(outer, slot, describeProgram({ program: program.name, section: program.section }), e, '; the program is closed');
+        filled.push({ map, slot, before });
       }
+    } catch (e) {
+      for (const { map, slot, before } of filled.reverse()) {
+        try {
+          if (before === undefined) map.delete(slot);
+          else map.upsert(slot, before);
+        } catch {
+          // The error that stopped the fill is the one to report; this slot keeps the program.
+        }
+      }
+      program.close();
+      throw e;
+    } finally {
+      for (const { before } of filled) before?.close();
     }
   }
-}
-
-/**
- * Puts value (a map or program) in the slot of outerMap and says whether it did. A slot that already
- * holds something is kept when the map may have been reused from a pin (persistent_path, pinning by
- * name): what is there was put by whoever pinned it (libbpf leaves the slots of a reused map of maps
- * alone and overwrites those of a reused program array; one rule for both is easier to predict).
- * Other maps were created by this load and are not asked (one syscall less per slot).
- */
-function putInSlot(outer: ElfMapSpec, outerMap: MapLike, slot: number, value: HasFd): boolean {
-  if (mayBeReused(outer) && !slotIsEmpty(outerMap, slot)) return false;
-  outerMap.upsert(slot, value);
-  return true;
 }
 
 function slotError(outer: ElfMapSpec, slot: number, what: string, cause: unknown, more = ''): Error {
@@ -259,12 +269,12 @@ function mayBeReused(spec: ElfMapSpec): boolean {
   return spec.persistentPath !== null || spec.pinning !== 0;
 }
 
-function slotIsEmpty(map: MapLike, slot: number): boolean {
+/** The id of the map or program in a slot of a map of maps or program array; undefined when empty. */
+function slotValue(map: MapLike, slot: number): number | undefined {
   try {
-    map.lookup(slot);
-    return false;
+    return map.lookupInt(slot);
   } catch (e) {
-    if (e instanceof SyscallError && e.code === 'ENOENT') return true;
+    if (e instanceof SyscallError && e.code === 'ENOENT') return undefined;
     throw e;
   }
 }

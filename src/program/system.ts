@@ -86,8 +86,8 @@ export class System implements SystemLike {
    * open in the WASM core until close(). All or nothing: if a map cannot be created, what was made so
    * far is closed. Slots a definition fills (`.values = { [i] = ... }`) are filled as libbpf does, but
    * lazily for programs: maps of maps get their inner maps here, program arrays get each program when
-   * it loads (so a tail call reaches the targets loaded so far, whatever the order of loads); a slot
-   * of a map reused from a pin that already holds something is kept.
+   * it loads (so a tail call reaches the targets loaded so far, whatever the order of loads). A map of
+   * maps reused from a pin keeps the maps its slots hold; a reused program array gets the new programs.
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
     const constants = { ...this.#constants, ...options.constants };
@@ -123,7 +123,7 @@ export class System implements SystemLike {
         byIndex[spec.index] = map;
       }
       fillInitialSlots(slots.slots, byIndex);
-      const programSlots = new ProgramSlots(slots.programSlots, byIndex);
+      const programSlots = new ProgramSlots(slots.programSlots, byIndex, (id) => Program.fromId(id));
       const programs = new Map<string, Program>();
       let kernelSymbols: KernelSymbolValues | undefined;
       const symbols = (): KernelSymbolValues => (kernelSymbols ??= resolveKernelSymbols(core));

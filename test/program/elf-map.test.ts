@@ -63,10 +63,12 @@ test('sizes no loader can make valid are errors naming the map', () => {
   assert.throws(() => elfMapSizes({ ...counters, keySize: 2 }), /map "counters" \(array\): key_size is 2/);
 });
 
-test('maps of maps, perf event arrays, queues and the like take no key/value BTF, as libbpf decides', () => {
+test('maps of maps, perf event arrays, queues and the like take no key/value BTF, as libbpf decides; nor do program arrays', () => {
   const m = maps('maps_btf.o');
   assert.equal(['flows', 'routes', 'pinned_stats', 'ring', 'array_of_maps', 'hash_of_maps', 'perf_events', 'pending'].map((n) => elfMapTakesBtf(m.get(n)!)),
     [true, true, true, true, false, false, false, false]);
+  // The kernel refuses BTF for program arrays (ENOTSUPP); libbpf tries, then creates them without.
+  assert.is(elfMapTakesBtf(maps('tail_calls.o').get('jumps')!), false);
 });
 
 test('initial slots of maps of maps come from .rel.maps and the BTF offset of `values`', () => {
@@ -139,7 +141,9 @@ test('a slot refusing its program empties the slots filled before it and closes 
     MockMap.create({ name: 'jumps', type: MapType.ProgArray, keySize: 4, valueSize: 4, maxEntries: 4 }),
     MockMap.create({ name: 'pinned_jumps', type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: 4, innerMap: { type: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 1 } }),
   ];
-  const slots = new ProgramSlots(programSlots, maps);
+  const slots = new ProgramSlots(programSlots, maps, () => {
+    throw new Error('no slot held a program before');
+  });
   const tailB = new MockProgram({ name: 'tail_b', section: 'socket', type: ProgramType.SocketFilter }).load();
   assert.throws(() => slots.fill(object.programs.findIndex((p) => p.name === 'tail_b'), tailB),
     (e: unknown) => e instanceof Error && /^map "pinned_jumps": cannot put program "tail_b" \(section "socket"\) in slot 0: BPF_MAP_UPDATE_ELEM: EINVAL .*; the program is closed$/.test(e.message));
@@ -148,6 +152,34 @@ test('a slot refusing its program empties the slots filled before it and closes 
   maps[1]!.close();
   slots.fill(object.programs.findIndex((p) => p.name === 'tail_a'), tailA);
   assert.is(maps[0]!.lookupInt(1), tailA.id, 'a closed array is passed over');
+  for (const map of maps) map.close();
+});
+
+test('a refused slot puts back the program a reused array held in a slot filled before it (mocks, no kernel)', () => {
+  const bytes = read('tail_calls.o');
+  const object = inspect(bytes);
+  const { programSlots } = initialSlots(bytes, object);
+  const tailBIndex = object.programs.findIndex((p) => p.name === 'tail_b');
+  // tail_b's slots with the reused array (pinned_jumps, pinned by name) first, then jumps, made an
+  // array of maps here so that it refuses the program.
+  const ofTailB = programSlots.filter((s) => s.program.index === tailBIndex).sort((a, b) => b.outer.pinning - a.outer.pinning);
+  assert.equal(ofTailB.map((s) => [s.outer.name, s.slot]), [['pinned_jumps', 0], ['jumps', 3]]);
+  const maps = [
+    MockMap.create({ name: 'jumps', type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: 4, innerMap: { type: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 1 } }),
+    MockMap.create({ name: 'pinned_jumps', type: MapType.ProgArray, keySize: 4, valueSize: 4, maxEntries: 4 }),
+  ];
+  const old = new MockProgram({ name: 'tail_b', type: ProgramType.SocketFilter }).load();
+  maps[1]!.upsert(0, old);
+  const opened: number[] = [];
+  const slots = new ProgramSlots(ofTailB, maps, (id) => {
+    opened.push(id);
+    return { fd: old.fd, close() {} };
+  });
+  const tailB = new MockProgram({ name: 'tail_b', section: 'socket', type: ProgramType.SocketFilter }).load();
+  assert.throws(() => slots.fill(tailBIndex, tailB), /^map "jumps": cannot put program "tail_b" \(section "socket"\) in slot 3: BPF_MAP_UPDATE_ELEM: EINVAL .*; the program is closed$/);
+  assert.equal(opened, [old.id], 'the program the reused slot held, opened by id before it was replaced');
+  assert.is(maps[1]!.lookupInt(0), old.id, 'put back');
+  assert.is(tailB.loaded, false);
   for (const map of maps) map.close();
 });
 

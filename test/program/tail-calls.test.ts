@@ -1,6 +1,7 @@
 // Program arrays whose BTF definition names programs (`.values = { [1] = (void *)&tail_a }`), in the
 // kernel: each program goes into its slots when it loads, so a tail call through the array reaches
-// the targets loaded so far; a pinned array reused by a later System keeps what its slots hold.
+// the targets loaded so far; in a pinned array reused by a later System, its programs replace what
+// the slots held (as libbpf does).
 // Fixture: test/fixtures/tail_calls.c (jumps: 1 → tail_a, 3 → tail_b; pinned_jumps: 0 → tail_b,
 // 2 → tail_a; tail_a returns 10, tail_b 20, an empty slot lets entry return 1).
 import { fileURLToPath } from 'node:url';
@@ -69,25 +70,45 @@ test('loading some targets leaves the slots of the others empty', async () => {
   });
 });
 
-test('a program array reused from a pin keeps what its slots hold; its empty slots are filled', async () => {
+test('a program array reused from a pin gets the new programs in their slots, as with libbpf; the others keep what they hold', async () => {
   await withBpffs((pinRoot) => {
     let firstTailA: number;
     {
       using first = new System().loadElf(TAIL_CALLS, { pinRoot });
       firstTailA = first.getProgramByName('tail_a')!.load().info().id;
-      assert.equal([0, 1, 2, 3].map((slot) => slotId(first.getMapByName('pinned_jumps')!, slot)), ['empty', 'empty', firstTailA, 'empty']);
+      first.getProgramByName('tail_b')!.load();
+      assert.is(slotId(first.getMapByName('pinned_jumps')!, 2), firstTailA);
     }
-    // The first System is closed, its tail_a with it; the pin keeps the array and what it holds.
+    // The first System is closed, its programs with it; the pin keeps the array and what it holds.
     using second = new System().loadElf(TAIL_CALLS, { pinRoot });
     const pinned = second.getMapByName('pinned_jumps')!;
-    const tailA = second.getProgramByName('tail_a')!.load();
     const tailB = second.getProgramByName('tail_b')!.load();
-    assert.ok(tailA.info().id !== firstTailA);
-    assert.equal([0, 1, 2, 3].map((slot) => slotId(pinned, slot)), [tailB.info().id, 'empty', firstTailA, 'empty']);
+    assert.equal([0, 2].map((slot) => slotId(pinned, slot)), [tailB.info().id, firstTailA], 'tail_b replaced; the first tail_a still in slot 2');
     const entryPinned = second.getProgramByName('entry_pinned')!.load();
     assert.equal([0, 1, 2, 3].map((slot) => through(entryPinned, slot)), [20, 1, 10, 1]);
+    const tailA = second.getProgramByName('tail_a')!.load();
+    assert.ok(tailA.info().id !== firstTailA);
+    assert.equal([0, 1, 2, 3].map((slot) => slotId(pinned, slot)), [tailB.info().id, 'empty', tailA.info().id, 'empty']);
     // jumps is not pinned: created by this System, filled with its programs.
     assert.equal([1, 3].map((slot) => slotId(second.getMapByName('jumps')!, slot)), [tailA.info().id, tailB.info().id]);
+  });
+});
+
+test('a refused slot puts back what a reused array held in the slots filled before it', async () => {
+  await withBpffs((pinRoot) => {
+    let firstTailB: number;
+    {
+      using first = new System().loadElf(TAIL_CALLS, { pinRoot });
+      firstTailB = first.getProgramByName('tail_b')!.load().info().id;
+      first.getProgramByName('entry_pinned')!.load(); // pinned_jumps now belongs to socket filters
+    }
+    // tail_b as a TC program: jumps (new, unowned) takes it, then pinned_jumps (reused) refuses it
+    // and jumps slot 3 is emptied again; pinned_jumps slot 0 keeps the first System's tail_b.
+    using second = new System().loadElf(TAIL_CALLS, { pinRoot, programTypes: { tail_b: ProgramType.SchedCLS } });
+    const tailB = second.getProgramByName('tail_b')!;
+    assert.throws(() => tailB.load(), (e: unknown) => e instanceof Error && /^map "pinned_jumps": cannot put program "tail_b" \(section "socket"\) in slot 0: .*EINVAL.*; the program is closed$/.test(e.message));
+    assert.is(slotId(second.getMapByName('jumps')!, 3), 'empty');
+    assert.is(slotId(second.getMapByName('pinned_jumps')!, 0), firstTailB);
   });
 });
 
