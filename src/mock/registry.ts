@@ -27,6 +27,12 @@ export function objectByFd(fd: number): MockObject | undefined {
   return live.get(fd);
 }
 
+/** The live mock object with this id, or undefined (BPF_*_GET_FD_BY_ID's ENOENT). */
+export function objectById(id: number): MockObject | undefined {
+  for (const object of live.values()) if (object.id === id) return object;
+  return undefined;
+}
+
 /** A new object id (what BPF_OBJ_GET_INFO_BY_FD reports, and what map-of-maps lookups return). */
 export function allocateId(): number {
   return nextId++;

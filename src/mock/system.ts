@@ -1,17 +1,21 @@
 // MockSystem: goebpf's MockSystem (Programs, Maps, ErrorLoadElf), loading real objects the way System
 // does: the object is read with the real inspect(), and each map gets the sizes, initial contents
 // (constants set before load included), frozen state and map-of-maps slots System would give it, as a
-// MockMap; each program becomes a MockProgram. So a test gets the object's real names and sizes.
+// MockMap; each program becomes a MockProgram that, as System's programs do, goes into the program
+// array slots naming it when it loads. So a test gets the object's real names and sizes.
 import { readFileSync } from 'node:fs';
 import { inspect, mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo } from '../inspect.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from '../program/constants.js';
-import { elfMapSizes, fillInitialSlots, initialSlots } from '../program/elf-map.js';
+import { elfMapSizes, fillInitialSlots, initialSlots, ProgramSlots } from '../program/elf-map.js';
 import type { SystemLike } from '../program/like.js';
+import type { LoadOptions } from '../program/program.js';
 import type { SystemLoadOptions } from '../program/system.js';
 import { kernelObjectName } from '../program/name.js';
+import { errnoError } from '../sys/errors.js';
 import type { AttachType, MapType, ProgramType } from '../sys/generated.js';
 import { MockMap, type MockMapSpec } from './map.js';
 import { INSTRUCTION_SIZE, MockProgram, type MockProgramSpec } from './program.js';
+import { objectById } from './registry.js';
 
 export interface MockSystemOptions {
   /** Slots of per-CPU values in the maps it makes (default: MockMap's default, 2). */
@@ -24,6 +28,32 @@ export interface MockSystemOptions {
 const PIN_BY_NAME = 1;
 const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
 const DEFAULT_PAGE_SIZE = 4096;
+const ENOENT = 2;
+
+/** A MockProgram of an object: loaded, it goes into the program array slots naming it (ObjectProgram's load). */
+class ObjectMockProgram extends MockProgram {
+  readonly #index: number;
+  readonly #slots: ProgramSlots;
+
+  constructor(spec: MockProgramSpec, index: number, slots: ProgramSlots) {
+    super(spec);
+    this.#index = index;
+    this.#slots = slots;
+  }
+
+  override load(options?: LoadOptions): this {
+    super.load(options);
+    this.#slots.fill(this.#index, this);
+    return this;
+  }
+}
+
+/** BPF_PROG_GET_FD_BY_ID for mocks: the live MockProgram with this id, not owned (close does nothing). */
+function openMockProgram(id: number): { fd: number; close(): void } {
+  const program = objectById(id);
+  if (!(program instanceof MockProgram)) throw errnoError(ENOENT, 'BPF_PROG_GET_FD_BY_ID', `program id ${id}`);
+  return { fd: program.fd, close() {} };
+}
 
 export class MockSystem implements SystemLike {
   /** goebpf's ErrorLoadElf: while set, loadElf and load throw it. */
@@ -55,8 +85,9 @@ export class MockSystem implements SystemLike {
   /**
    * Makes a created MockMap per map System would create (global data filled, constants written,
    * .rodata frozen, map-of-maps slots filled) and an unloaded MockProgram per program (not the .text
-   * subprograms). All or nothing, as System.load. The .kconfig map (the running kernel's config) and
-   * struct_ops maps are left out with a warning.
+   * subprograms), which goes into the program array slots naming it when it loads, as with System.
+   * All or nothing, as System.load. The .kconfig map (the running kernel's config) and struct_ops
+   * maps are left out with a warning.
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
     if (this.errorLoadElf !== undefined) throw this.errorLoadElf;
@@ -64,7 +95,7 @@ export class MockSystem implements SystemLike {
     const object = inspect(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
     const slots = initialSlots(bytes, object);
-    const warnings = [...slots.leftEmpty];
+    const warnings: string[] = [];
     const maps = new Map<string, MockMap>();
     const byIndex: Array<MockMap | undefined> = object.maps.map(() => undefined);
     const programs = new Map<string, MockProgram>();
@@ -84,6 +115,7 @@ export class MockSystem implements SystemLike {
         if (spec.origin === 'rodata') map.freeze();
       }
       fillInitialSlots(slots.slots, byIndex);
+      const programSlots = new ProgramSlots(slots.programSlots, byIndex, openMockProgram);
       for (const spec of object.programs) {
         if (spec.subprogram) continue;
         if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);
@@ -95,7 +127,7 @@ export class MockSystem implements SystemLike {
           instructions: bytes.slice(spec.fileOffset, spec.fileOffset + spec.insnCount * INSTRUCTION_SIZE),
         };
         if (spec.expectedAttachType !== null) programSpec.expectedAttachType = spec.expectedAttachType as AttachType;
-        programs.set(spec.name, new MockProgram(programSpec));
+        programs.set(spec.name, new ObjectMockProgram(programSpec, spec.index, programSlots));
       }
     } catch (e) {
       for (const map of maps.values()) map.close();
@@ -125,7 +157,7 @@ export class MockSystem implements SystemLike {
     return mock;
   }
 
-  /** What went wrong without failing a load (maps left out, map-of-maps slots left empty). */
+  /** What went wrong without failing a load (maps left out). */
   get warnings(): readonly string[] {
     return this.#warnings;
   }

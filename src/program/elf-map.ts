@@ -4,14 +4,18 @@
 // array without max_entries one slot per possible CPU and rounds ring buffer sizes up to a
 // power-of-2 number of pages; cilium/ebpf fills the key and value sizes of perf event arrays and
 // maps of maps. A size no loader could make valid is an error naming the map. And as libbpf does,
-// map types whose kernel side checks no BTF (or refuses it) are created without key/value BTF, and
-// maps of maps start with the inner maps their definition puts in slots (`.values = { [1] = &m }`).
-import { inspect, type BtfType, type MapSpec as ElfMapSpec, type ObjectInfo } from '../inspect.js';
+// map types whose kernel side checks no BTF (or refuses it) are created without key/value BTF, maps
+// of maps start with the inner maps their definition puts in slots (`.values = { [1] = &m }`), and
+// program arrays get the programs theirs name (`.values = { [1] = (void *)&prog }`) as those load.
+import { inspect, type BtfType, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
 import { getPageSize } from '../map/host.js';
+import type { HasFd } from '../map/keyvalue.js';
 import type { MapLike } from '../map/like.js';
 import type { MapSpec } from '../map/map.js';
 import { SyscallError } from '../sys/errors.js';
 import { MapType } from '../sys/generated.js';
+import type { ProgramLike } from './like.js';
+import { describeProgram } from './verifier.js';
 
 /** Maps indexed by a u32 (goebpf's list, and cgroup arrays): key size 4, which may be left out. */
 const U32_INDEXED = new Set<MapType>([
@@ -20,10 +24,11 @@ const U32_INDEXED = new Set<MapType>([
 /** Maps whose values user space writes as fds: value size 4. */
 const FD_VALUED = new Set<MapType>([MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.ArrayOfMaps, MapType.HashOfMaps]);
 const RING_BUFFERS = new Set<MapType>([MapType.RingBuf, MapType.UserRingBuf]);
-/** libbpf's list of map types created without key/value BTF: the kernel refuses it for most of them
- *  (EINVAL for maps of maps, ENOTSUPP for sockmaps, ...), and a refused try costs a syscall. */
+/** libbpf's list of map types created without key/value BTF, and program arrays: the kernel refuses
+ *  it for most of them (EINVAL for maps of maps, ENOTSUPP for sockmaps and program arrays, ...), and a
+ *  refused try costs a syscall (libbpf makes that try for program arrays). */
 const WITHOUT_BTF = new Set<MapType>([
-  MapType.PerfEventArray, MapType.CgroupArray, MapType.StackTrace, MapType.ArrayOfMaps, MapType.HashOfMaps,
+  MapType.ProgArray, MapType.PerfEventArray, MapType.CgroupArray, MapType.StackTrace, MapType.ArrayOfMaps, MapType.HashOfMaps,
   MapType.DevMap, MapType.DevMapHash, MapType.CPUMap, MapType.XSKMap, MapType.SockMap, MapType.SockHash,
   MapType.Queue, MapType.Stack, MapType.Arena,
 ]);
@@ -84,8 +89,16 @@ export interface InitialSlot {
   inner: ElfMapSpec;
 }
 
+/** A slot of a BTF program array that the object's definition fills with one of its programs. */
+export interface ProgramSlot {
+  outer: ElfMapSpec;
+  slot: number;
+  program: ElfProgramSpec;
+}
+
 /** BTF map definitions are structs of pointers: the `values` array's slots are 8 bytes. */
 const SLOT_SIZE = 8;
+const MAPS_OF_MAPS = new Set<MapType>([MapType.ArrayOfMaps, MapType.HashOfMaps]);
 
 /** An object's BTF types by id, read on demand (a CoreObject decodes only those asked for). */
 export interface BtfTypeSource {
@@ -101,17 +114,19 @@ function inspectedTypes(bytes: Uint8Array, object: ObjectInfo): BtfTypeSource {
 }
 
 /**
- * The slots `.values = { [i] = &map }` fills in the object's BTF maps of maps (its `.rel.maps`
- * relocations, as libbpf reads them), and why the others are left empty (program array slots name
- * programs, which load later). The slot index needs the offset of `values` in the definition's BTF
- * struct: `types` is asked only when there are such slots (by default the object's BTF types, read
- * again from the bytes when the object was inspected without them).
+ * The slots `.values = { [i] = &x }` fills in the object's BTF maps of maps (`slots`: x is another
+ * of its maps) and program arrays (`programSlots`: x is one of its programs), from its `.rel.maps`
+ * relocations, as libbpf reads them. The slot index needs the offset of `values` in the
+ * definition's BTF struct: `types` is asked only when there are such slots (by default the object's
+ * BTF types, read again from the bytes when the object was inspected without them). A slot naming
+ * what its map cannot hold (a program in a map of maps, a subprogram, a map in a program array, a
+ * slot past max_entries) is an error naming the map, the slot and the symbol, as in libbpf.
  */
-export function initialSlots(bytes: Uint8Array, object: ObjectInfo, types: () => BtfTypeSource = () => inspectedTypes(bytes, object)): { slots: InitialSlot[]; leftEmpty: string[] } {
+export function initialSlots(bytes: Uint8Array, object: ObjectInfo, types: () => BtfTypeSource = () => inspectedTypes(bytes, object)): { slots: InitialSlot[]; programSlots: ProgramSlot[] } {
   const slots: InitialSlot[] = [];
-  const leftEmpty: string[] = [];
+  const programSlots: ProgramSlot[] = [];
   const relocations = object.relocations.filter((r) => r.kind === 'data-slot' && r.section === '.maps' && r.map !== null);
-  if (relocations.length === 0) return { slots, leftEmpty };
+  if (relocations.length === 0) return { slots, programSlots };
   const source = types();
   for (const relocation of relocations) {
     const outer = object.maps[relocation.map!]!;
@@ -121,14 +136,22 @@ export function initialSlots(bytes: Uint8Array, object: ObjectInfo, types: () =>
       throw new Error(`map "${outer.name}" (${relocation.section}): the reference to "${relocation.symbol}" at offset ${offset} of its definition is not a slot of its \`values\``);
     }
     const slot = (offset - valuesOffset) / SLOT_SIZE;
-    const inner = object.maps.find((m) => m.name === relocation.symbol && m.origin === 'btf' && !m.innerTemplate);
-    if (inner === undefined) {
-      leftEmpty.push(`map "${outer.name}" slot ${slot} is left empty: "${relocation.symbol}" is not a map of the object (programs in program array slots are not put there at load)`);
-      continue;
+    const where = `map "${outer.name}" (${relocation.section}) slot ${slot}`;
+    if (outer.maxEntries !== 0 && slot >= outer.maxEntries) throw new Error(`${where}: "${relocation.symbol}" is past max_entries ${outer.maxEntries}`);
+    const program = relocation.targetProgram === null ? undefined : object.programs[relocation.targetProgram];
+    if (outer.type === MapType.ProgArray) {
+      if (program === undefined) throw new Error(`${where}: "${relocation.symbol}" is not a program of the object; a program array's slots hold programs`);
+      if (program.subprogram) throw new Error(`${where}: "${relocation.symbol}" is a subprogram (section "${program.section}"), which cannot be loaded on its own to be tail-called`);
+      programSlots.push({ outer, slot, program });
+    } else if (MAPS_OF_MAPS.has(outer.type as MapType)) {
+      const inner = program === undefined ? object.maps.find((m) => m.name === relocation.symbol && m.origin === 'btf' && !m.innerTemplate) : undefined;
+      if (inner === undefined) throw new Error(`${where}: "${relocation.symbol}" is not a BTF map of the object; a map of maps' slots hold maps`);
+      slots.push({ outer, slot, inner });
+    } else {
+      throw new Error(`${where}: "${relocation.symbol}" cannot go in a slot: only maps of maps and program arrays take \`values\`, not ${outer.typeName} maps`);
     }
-    slots.push({ outer, slot, inner });
   }
-  return { slots, leftEmpty };
+  return { slots, programSlots };
 }
 
 /**
@@ -150,21 +173,95 @@ function definitionValuesOffset(types: BtfTypeSource, section: string, name: str
 
 /**
  * Puts each inner map in its slot (maps[i]: the map created for object.maps[i]), as libbpf does after
- * creating the maps; a slot already holding a map (an outer map reused from a pin) is kept. Only a
- * map with a pin path can have been reused: the others were just created empty, and are not asked.
+ * creating the maps. A slot that already holds a map is kept when the outer map may have been reused
+ * from a pin (persistent_path, pinning by name): what is there was put by whoever pinned it (libbpf
+ * leaves a reused map of maps alone). Other maps were created by this load and are not asked (one
+ * syscall less per slot).
  */
 export function fillInitialSlots(slots: readonly InitialSlot[], maps: ReadonlyArray<MapLike | undefined>): void {
   for (const { outer, slot, inner } of slots) {
     const outerMap = maps[outer.index];
     const innerMap = maps[inner.index];
     if (!outerMap || !innerMap) continue;
-    if (mayBeReused(outer) && !slotIsEmpty(outerMap, slot)) continue;
+    if (mayBeReused(outer) && slotValue(outerMap, slot) !== undefined) continue;
     try {
       outerMap.upsert(slot, innerMap);
     } catch (e) {
-      throw new Error(`map "${outer.name}": cannot put map "${inner.name}" in slot ${slot}: ${(e as Error).message}`, { cause: e });
+      throw slotError(outer, slot, `map "${inner.name}"`, e);
     }
   }
+}
+
+/** Opens the program with this kernel id (Program.fromId; the mock's own registry for MockSystem). */
+export type OpenProgramById = (id: number) => HasFd & { close(): void };
+
+/**
+ * The program array slots of an object, filled as their programs load. libbpf loads every program
+ * and then fills the slots; here programs load one at a time (program.load()), so each program, once
+ * loaded, goes into every slot that names it (maps[i]: the map created for object.maps[i]). The maps
+ * exist by then: a System creates them before it makes its programs. A map not created, or closed
+ * since, is passed over. As in libbpf, a program array reused from a pin gets the new programs in
+ * its slots, replacing what was there (a new version of a program takes over its tail calls).
+ */
+export class ProgramSlots {
+  readonly #byProgram = new Map<number, ProgramSlot[]>();
+  readonly #maps: ReadonlyArray<MapLike | undefined>;
+  readonly #openById: OpenProgramById;
+
+  constructor(slots: readonly ProgramSlot[], maps: ReadonlyArray<MapLike | undefined>, openById: OpenProgramById) {
+    for (const slot of slots) {
+      const list = this.#byProgram.get(slot.program.index);
+      if (list === undefined) this.#byProgram.set(slot.program.index, [slot]);
+      else list.push(slot);
+    }
+    this.#maps = maps;
+    this.#openById = openById;
+  }
+
+  /**
+   * Puts `program`, just loaded from object.programs[index], in the slots that name it. All or
+   * nothing: if a slot cannot take it (the kernel refuses a program of another type than the
+   * array's, say), the slots it was put in get back what they held (empty, or the program a reused
+   * array had there), the program is closed and the error names map, slot and program.
+   */
+  fill(index: number, program: ProgramLike): void {
+    const slots = this.#byProgram.get(index);
+    if (slots === undefined) return;
+    const filled: Array<{ map: MapLike; slot: number; before: (HasFd & { close(): void }) | undefined }> = [];
+    try {
+      for (const { outer, slot } of slots) {
+        const map = this.#maps[outer.index];
+        if (!map || map.fd < 0) continue;
+        // A reused array may hold a program there: held open until this fill succeeds, to put back otherwise.
+        const id = mayBeReused(outer) ? slotValue(map, slot) : undefined;
+        const before = id === undefined ? undefined : this.#openById(id);
+        try {
+          map.upsert(slot, program);
+        } catch (e) {
+          before?.close();
+          throw slotError(outer, slot, describeProgram({ program: program.name, section: program.section }), e, '; the program is closed');
+        }
+        filled.push({ map, slot, before });
+      }
+    } catch (e) {
+      for (const { map, slot, before } of filled.reverse()) {
+        try {
+          if (before === undefined) map.delete(slot);
+          else map.upsert(slot, before);
+        } catch {
+          // The error that stopped the fill is the one to report; this slot keeps the program.
+        }
+      }
+      program.close();
+      throw e;
+    } finally {
+      for (const { before } of filled) before?.close();
+    }
+  }
+}
+
+function slotError(outer: ElfMapSpec, slot: number, what: string, cause: unknown, more = ''): Error {
+  return new Error(`map "${outer.name}": cannot put ${what} in slot ${slot}: ${(cause as Error).message}${more}`, { cause });
 }
 
 /** Whether the map of this definition may have been reused from a pin (persistent_path, pinning by name). */
@@ -172,12 +269,12 @@ function mayBeReused(spec: ElfMapSpec): boolean {
   return spec.persistentPath !== null || spec.pinning !== 0;
 }
 
-function slotIsEmpty(map: MapLike, slot: number): boolean {
+/** The id of the map or program in a slot of a map of maps or program array; undefined when empty. */
+function slotValue(map: MapLike, slot: number): number | undefined {
   try {
-    map.lookup(slot);
-    return false;
+    return map.lookupInt(slot);
   } catch (e) {
-    if (e instanceof SyscallError && e.code === 'ENOENT') return true;
+    if (e instanceof SyscallError && e.code === 'ENOENT') return undefined;
     throw e;
   }
 }

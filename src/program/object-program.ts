@@ -12,8 +12,9 @@ import { ATTR, BpfCmd } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { attachBtfId, KernelSymbolError } from './kernel-btf.js';
 import type { KernelSymbolValues } from './ksyms.js';
+import type { ProgramSlots } from './elf-map.js';
 import { logLines } from './verifier.js';
-import { Program, type ProgramSpec } from './program.js';
+import { Program, type LoadOptions, type ProgramSpec } from './program.js';
 
 /** Something in an object that this version of ebpf cannot load yet; the message says what and where. */
 export class UnsupportedError extends Error {
@@ -84,7 +85,10 @@ export class MapFdTable {
  * A program of an object opened by a System, relocated when it loads: the kernel gets the core's
  * image (the function, then the subprograms it reaches, patched with the maps' current fds), and
  * programs attached through BTF (fentry, tp_btf, lsm, iter, ...) their target's id in the kernel's BTF.
- * `instructions` and `size` stay those of the function as the ELF has it.
+ * `instructions` and `size` stay those of the function as the ELF has it. Once loaded, the program
+ * goes into the program array slots of its object that name it (`.values = { [i] = (void *)&prog }`,
+ * see ProgramSlots); it stays there when closed (the array holds its own reference) until the slot
+ * is deleted or the array goes away.
  */
 export class ObjectProgram extends Program {
   readonly #object: CoreObject;
@@ -92,20 +96,30 @@ export class ObjectProgram extends Program {
   readonly #maps: MapFdTable;
   readonly #btf: FD | undefined;
   readonly #kernelSymbols: () => KernelSymbolValues;
+  readonly #slots: ProgramSlots;
 
   /**
    * `index`: the program's index in object.info.programs; `maps`: the fds of the maps created for
    * object.info.maps; `btf`: the object's BTF fd;
-   * `kernelSymbols`: the values of the object's kfuncs and __ksym variables (resolved once, on demand).
+   * `kernelSymbols`: the values of the object's kfuncs and __ksym variables (resolved once, on demand);
+   * `slots`: the object's program array slots, which this program fills when it loads.
    */
   constructor(spec: ProgramSpec, object: CoreObject, index: number, maps: MapFdTable, btf: FD | undefined,
-    kernelSymbols: () => KernelSymbolValues) {
+    kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots) {
     super(spec);
     this.#object = object;
     this.#index = index;
     this.#maps = maps;
     this.#btf = btf;
     this.#kernelSymbols = kernelSymbols;
+    this.#slots = slots;
+  }
+
+  /** Loads the program, then puts it in the program array slots that name it (closed again if one refuses it). */
+  override load(options?: LoadOptions): this {
+    super.load(options);
+    this.#slots.fill(this.#index, this);
+    return this;
   }
 
   protected override withLoadSpec(spec: ProgramSpec, load: (spec: ProgramSpec) => this): this {

@@ -12,7 +12,7 @@ import { EbpfMap, type MapSpec } from '../map/map.js';
 import type { FD } from '../sys/bpf.js';
 import { MapType } from '../sys/generated.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
-import { elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots } from './elf-map.js';
+import { elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, ProgramSlots } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { KernelSymbolError } from './kernel-btf.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
@@ -84,7 +84,10 @@ export class System implements SystemLike {
    * (reusing pinned ones: persistent_path, LIBBPF_PIN_BY_NAME; global data written, .rodata frozen) and
    * makes its programs, which the core relocates when they load with program.load(). The object stays
    * open in the WASM core until close(). All or nothing: if a map cannot be created, what was made so
-   * far is closed.
+   * far is closed. Slots a definition fills (`.values = { [i] = ... }`) are filled as libbpf does, but
+   * lazily for programs: maps of maps get their inner maps here, program arrays get each program when
+   * it loads (so a tail call reaches the targets loaded so far, whatever the order of loads). A map of
+   * maps reused from a pin keeps the maps its slots hold; a reused program array gets the new programs.
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
     const constants = { ...this.#constants, ...options.constants };
@@ -97,7 +100,6 @@ export class System implements SystemLike {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
       const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
       const slots = initialSlots(bytes, object, () => ({ count: core.btfTypeCount, type: (id) => core.btfType(id) }));
-      warnings.push(...slots.leftEmpty);
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {
@@ -121,6 +123,7 @@ export class System implements SystemLike {
         byIndex[spec.index] = map;
       }
       fillInitialSlots(slots.slots, byIndex);
+      const programSlots = new ProgramSlots(slots.programSlots, byIndex, (id) => Program.fromId(id));
       const programs = new Map<string, Program>();
       let kernelSymbols: KernelSymbolValues | undefined;
       const symbols = (): KernelSymbolValues => (kernelSymbols ??= resolveKernelSymbols(core));
@@ -128,7 +131,7 @@ export class System implements SystemLike {
       for (const spec of object.programs) {
         if (spec.subprogram) continue;
         if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);
-        programs.set(spec.name, makeProgram(bytes, core, spec, options, mapFds, btf.fd, symbols));
+        programs.set(spec.name, makeProgram(bytes, core, spec, options, mapFds, btf.fd, symbols, programSlots));
       }
       for (const [name, map] of maps) this.#maps.set(name, map);
       for (const [name, program] of programs) this.#programs.set(name, program);
@@ -237,7 +240,7 @@ function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOpti
 }
 
 function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, options: SystemLoadOptions,
-  maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues): Program {
+  maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots): Program {
   const object = core.info;
   const type = options.programTypes?.[spec.name] ?? (spec.type as ProgramType);
   // Every field present, undefined or not: the specs of all programs (and the copies load() makes of
@@ -258,7 +261,7 @@ function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, 
     ifindex: undefined,
   };
   const reason = whyUnloadable(type);
-  return reason === undefined ? new ObjectProgram(programSpec, core, spec.index, maps, btf, kernelSymbols) : new UnloadableProgram(programSpec, reason);
+  return reason === undefined ? new ObjectProgram(programSpec, core, spec.index, maps, btf, kernelSymbols, slots) : new UnloadableProgram(programSpec, reason);
 }
 
 function whyUnloadable(type: ProgramType): string | undefined {

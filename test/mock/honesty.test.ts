@@ -1,12 +1,14 @@
 // Keeps the mock honest: the same scripted operations run against a real kernel map (EbpfMap) and a
 // MockMap of the same spec must give identical results and identical errors (syscall and errno code,
-// TypeError messages). Kernel test: skips without root / bpf().
+// TypeError messages); and a System and a MockSystem loading the same object fill the same program
+// array slots. Kernel test: skips without root / bpf().
+import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_NOEXIST } from '../../src/sys/generated.js';
 import { SyscallError } from '../../src/sys/errors.js';
-import { EbpfMap, MapType, getNumOfPossibleCpus, type MapLike, type MapSpec } from '../../src/index.js';
-import { MockMap } from '../../src/mock/index.js';
-import { kernelSuite } from '../kernel/support.js';
+import { EbpfMap, MapType, System, getNumOfPossibleCpus, type MapLike, type MapSpec, type SystemLike } from '../../src/index.js';
+import { MockMap, MockSystem } from '../../src/mock/index.js';
+import { kernelSuite, withBpffs } from '../kernel/support.js';
 
 const honesty = kernelSuite('mock honesty');
 
@@ -330,5 +332,23 @@ for (const type of [MapType.Queue, MapType.Stack]) {
     ]);
   });
 }
+
+honesty('program array slots an object fills as its programs load (System and MockSystem)', async () => {
+  const object = fileURLToPath(new URL('../../../test/fixtures/tail_calls.o', import.meta.url));
+  await withBpffs((pinRoot) => {
+    using real = new System().loadElf(object, { pinRoot });
+    using mock = new MockSystem().loadElf(object, { pinRoot });
+    /** Each filled slot of each program array, with the name of the program it holds. */
+    const slots = (system: SystemLike): unknown => ['jumps', 'pinned_jumps'].map((name) => {
+      const map = system.getMapByName(name)!;
+      const byId = new Map([...system.getPrograms()].filter(([, p]) => p.loaded).map(([n, p]) => [p.info().id, n]));
+      return [name, [...map.entries()].map(([key, value]) => [plain(key), byId.get(new DataView(value.buffer, value.byteOffset).getUint32(0, true))])];
+    });
+    for (const step of [[], ['tail_b'], ['entry', 'tail_a']]) {
+      for (const system of [real, mock]) for (const name of step) system.getProgramByName(name)!.load();
+      assert.equal(slots(mock), slots(real), `after loading ${step.join(', ') || 'nothing'}`);
+    }
+  });
+});
 
 honesty.run();

@@ -125,6 +125,23 @@ test('BTF maps: map of maps gets its inner template and its initial slots, LPM t
   assert.ok(pending.pop());
 });
 
+test('program arrays get the programs their definition names as those load, as with System', () => {
+  using system = new MockSystem().loadElf('test/fixtures/tail_calls.o');
+  const jumps = system.getMapByName('jumps')!;
+  const pinned = system.getMapByName('pinned_jumps')!;
+  assert.equal([...jumps.entries()], [], 'nothing loaded, nothing in the slots');
+  const tailA = system.getProgramByName('tail_a')!.load();
+  assert.is(jumps.lookupInt(1), tailA.id);
+  assert.is(pinned.lookupInt(2), tailA.id);
+  assert.throws(() => jumps.lookup(3), (e: unknown) => e instanceof SyscallError && e.code === 'ENOENT', 'tail_b is not loaded');
+  pinned.close();
+  const tailB = system.getProgramByName('tail_b')!.load();
+  assert.is(jumps.lookupInt(3), tailB.id, 'a closed array is passed over');
+  tailA.close();
+  assert.is(jumps.lookupInt(1), tailA.id, 'a closed program stays in its slots');
+  assert.equal(system.warnings, []);
+});
+
 test('hand-made maps and programs; a SystemLike function takes MockSystem and System; close closes all', () => {
   const system = new MockSystem();
   const counts = MockMap.create({ name: 'drops', type: MapType.Array, valueSize: 8, maxEntries: 1 });

@@ -5,9 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CoreObject } from '../../src/elf/open.js';
-import { inspect, type MapSpec as ElfMapSpec } from '../../src/inspect.js';
+import { inspect, type MapSpec as ElfMapSpec, type ObjectInfo, type RelocationInfo } from '../../src/inspect.js';
+import { MapType } from '../../src/sys/generated.js';
 import { getPageSize } from '../../src/map/host.js';
-import { elfMapSizes, elfMapTakesBtf, initialSlots, ringBufferSize } from '../../src/program/elf-map.js';
+import { MockMap, MockProgram } from '../../src/mock/index.js';
+import { elfMapSizes, elfMapTakesBtf, initialSlots, ProgramSlots, ringBufferSize } from '../../src/program/elf-map.js';
+import { ProgramType } from '../../src/program/program.js';
 
 const read = (name: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url)));
 const maps = (name: string): Map<string, ElfMapSpec> => {
@@ -60,19 +63,31 @@ test('sizes no loader can make valid are errors naming the map', () => {
   assert.throws(() => elfMapSizes({ ...counters, keySize: 2 }), /map "counters" \(array\): key_size is 2/);
 });
 
-test('maps of maps, perf event arrays, queues and the like take no key/value BTF, as libbpf decides', () => {
+test('maps of maps, perf event arrays, queues and the like take no key/value BTF, as libbpf decides; nor do program arrays', () => {
   const m = maps('maps_btf.o');
   assert.equal(['flows', 'routes', 'pinned_stats', 'ring', 'array_of_maps', 'hash_of_maps', 'perf_events', 'pending'].map((n) => elfMapTakesBtf(m.get(n)!)),
     [true, true, true, true, false, false, false, false]);
+  // The kernel refuses BTF for program arrays (ENOTSUPP); libbpf tries, then creates them without.
+  assert.is(elfMapTakesBtf(maps('tail_calls.o').get('jumps')!), false);
 });
 
 test('initial slots of maps of maps come from .rel.maps and the BTF offset of `values`', () => {
   const bytes = read('maps_btf.o');
-  const { slots, leftEmpty } = initialSlots(bytes, inspect(bytes));
+  const { slots, programSlots } = initialSlots(bytes, inspect(bytes));
   assert.equal(slots.map(({ outer, slot, inner }) => [outer.name, slot, inner.name]), [['array_of_maps', 1, 'inner_b']]);
-  assert.equal(leftEmpty, []);
+  assert.equal(programSlots, []);
   const none = read('globals.o');
-  assert.equal(initialSlots(none, inspect(none)), { slots: [], leftEmpty: [] });
+  assert.equal(initialSlots(none, inspect(none)), { slots: [], programSlots: [] });
+});
+
+test('program array slots name the programs their `values` point at, little- and big-endian', () => {
+  for (const name of ['tail_calls.o', 'tail_calls.bpfeb.o']) {
+    const bytes = read(name);
+    const { slots, programSlots } = initialSlots(bytes, inspect(bytes, { withoutC: true }));
+    assert.equal(slots, []);
+    assert.equal(programSlots.map(({ outer, slot, program }) => [outer.name, slot, program.name]),
+      [['jumps', 1, 'tail_a'], ['jumps', 3, 'tail_b'], ['pinned_jumps', 0, 'tail_b'], ['pinned_jumps', 2, 'tail_a']], name);
+  }
 });
 
 test('the open core object gives the same slots, decoding only the BTF types it is asked for', () => {
@@ -88,14 +103,84 @@ test('the open core object gives the same slots, decoding only the BTF types it 
   assert.ok(asked.length < all.length / 2, `${asked.length} of ${all.length} types decoded`);
 });
 
-test('a slot naming something other than a map (a program, in a program array) is left empty, with a reason', () => {
-  const bytes = read('maps_btf.o');
+/** The object of `name` with its `.maps` slot relocations changed by `change`. */
+function withSlots(name: string, change: (r: RelocationInfo) => RelocationInfo): [Uint8Array, ObjectInfo] {
+  const bytes = read(name);
   const object = inspect(bytes);
-  const relocations = object.relocations.map((r) => (r.kind === 'data-slot' ? { ...r, symbol: 'xdp_count' } : r));
-  assert.equal(initialSlots(bytes, { ...object, relocations }), {
-    slots: [],
-    leftEmpty: ['map "array_of_maps" slot 1 is left empty: "xdp_count" is not a map of the object (programs in program array slots are not put there at load)'],
+  return [bytes, { ...object, relocations: object.relocations.map((r) => (r.kind === 'data-slot' ? change(r) : r)) }];
+}
+
+test('a slot naming what its map cannot hold is an error naming map, slot and symbol', () => {
+  const xdpCount = inspect(read('maps_btf.o')).programs.findIndex((p) => p.name === 'xdp_count');
+  assert.throws(() => initialSlots(...withSlots('maps_btf.o', (r) => ({ ...r, symbol: 'xdp_count', targetProgram: xdpCount }))),
+    /^map "array_of_maps" \(\.maps\) slot 1: "xdp_count" is not a BTF map of the object; a map of maps' slots hold maps$/);
+  assert.throws(() => initialSlots(...withSlots('maps_btf.o', (r) => ({ ...r, symbol: 'nothing' }))),
+    /^map "array_of_maps" \(\.maps\) slot 1: "nothing" is not a BTF map of the object/);
+  assert.throws(() => initialSlots(...withSlots('tail_calls.o', (r) => ({ ...r, symbol: 'pinned_jumps', targetProgram: null }))),
+    /^map "jumps" \(\.maps\) slot 1: "pinned_jumps" is not a program of the object; a program array's slots hold programs$/);
+});
+
+test('a program array slot naming a subprogram, a slot past max_entries, `values` in a plain map: errors', () => {
+  const [bytes, object] = withSlots('tail_calls.o', (r) => r);
+  const tailA = object.programs.find((p) => p.name === 'tail_a')!;
+  const subprogram = { ...object, programs: object.programs.map((p) => (p === tailA ? { ...p, subprogram: true, section: '.text' } : p)) };
+  assert.throws(() => initialSlots(bytes, subprogram), /^map "jumps" \(\.maps\) slot 1: "tail_a" is a subprogram \(section "\.text"\), which cannot be loaded on its own to be tail-called$/);
+  const small = { ...object, maps: object.maps.map((m) => ({ ...m, maxEntries: 2 })) };
+  assert.throws(() => initialSlots(bytes, small), /^map "jumps" \(\.maps\) slot 3: "tail_b" is past max_entries 2$/);
+  const plain = { ...object, maps: object.maps.map((m) => ({ ...m, type: MapType.Array, typeName: 'array' })) };
+  assert.throws(() => initialSlots(bytes, plain), /^map "jumps" \(\.maps\) slot 1: "tail_a" cannot go in a slot: only maps of maps and program arrays take `values`, not array maps$/);
+});
+
+test('a slot refusing its program empties the slots filled before it and closes the program (mocks, no kernel)', () => {
+  const bytes = read('tail_calls.o');
+  const object = inspect(bytes);
+  const { programSlots } = initialSlots(bytes, object);
+  assert.equal(object.maps.map((m) => m.name), ['jumps', 'pinned_jumps'], 'maps[i] below stands for object.maps[i]');
+  // pinned_jumps made an array of maps: the mock refuses a program in it (EINVAL), as the kernel does.
+  const maps = [
+    MockMap.create({ name: 'jumps', type: MapType.ProgArray, keySize: 4, valueSize: 4, maxEntries: 4 }),
+    MockMap.create({ name: 'pinned_jumps', type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: 4, innerMap: { type: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 1 } }),
+  ];
+  const slots = new ProgramSlots(programSlots, maps, () => {
+    throw new Error('no slot held a program before');
   });
+  const tailB = new MockProgram({ name: 'tail_b', section: 'socket', type: ProgramType.SocketFilter }).load();
+  assert.throws(() => slots.fill(object.programs.findIndex((p) => p.name === 'tail_b'), tailB),
+    (e: unknown) => e instanceof Error && /^map "pinned_jumps": cannot put program "tail_b" \(section "socket"\) in slot 0: BPF_MAP_UPDATE_ELEM: EINVAL .*; the program is closed$/.test(e.message));
+  assert.equal([tailB.loaded, [...maps[0]!.entries()]], [false, []], 'jumps slot 3 emptied again');
+  const tailA = new MockProgram({ name: 'tail_a', type: ProgramType.SocketFilter }).load();
+  maps[1]!.close();
+  slots.fill(object.programs.findIndex((p) => p.name === 'tail_a'), tailA);
+  assert.is(maps[0]!.lookupInt(1), tailA.id, 'a closed array is passed over');
+  for (const map of maps) map.close();
+});
+
+test('a refused slot puts back the program a reused array held in a slot filled before it (mocks, no kernel)', () => {
+  const bytes = read('tail_calls.o');
+  const object = inspect(bytes);
+  const { programSlots } = initialSlots(bytes, object);
+  const tailBIndex = object.programs.findIndex((p) => p.name === 'tail_b');
+  // tail_b's slots with the reused array (pinned_jumps, pinned by name) first, then jumps, made an
+  // array of maps here so that it refuses the program.
+  const ofTailB = programSlots.filter((s) => s.program.index === tailBIndex).sort((a, b) => b.outer.pinning - a.outer.pinning);
+  assert.equal(ofTailB.map((s) => [s.outer.name, s.slot]), [['pinned_jumps', 0], ['jumps', 3]]);
+  const maps = [
+    MockMap.create({ name: 'jumps', type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: 4, innerMap: { type: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 1 } }),
+    MockMap.create({ name: 'pinned_jumps', type: MapType.ProgArray, keySize: 4, valueSize: 4, maxEntries: 4 }),
+  ];
+  const old = new MockProgram({ name: 'tail_b', type: ProgramType.SocketFilter }).load();
+  maps[1]!.upsert(0, old);
+  const opened: number[] = [];
+  const slots = new ProgramSlots(ofTailB, maps, (id) => {
+    opened.push(id);
+    return { fd: old.fd, close() {} };
+  });
+  const tailB = new MockProgram({ name: 'tail_b', section: 'socket', type: ProgramType.SocketFilter }).load();
+  assert.throws(() => slots.fill(tailBIndex, tailB), /^map "jumps": cannot put program "tail_b" \(section "socket"\) in slot 3: BPF_MAP_UPDATE_ELEM: EINVAL .*; the program is closed$/);
+  assert.equal(opened, [old.id], 'the program the reused slot held, opened by id before it was replaced');
+  assert.is(maps[1]!.lookupInt(0), old.id, 'put back');
+  assert.is(tailB.loaded, false);
+  for (const map of maps) map.close();
 });
 
 test('a .maps reference outside `values` is an error naming the map', () => {
