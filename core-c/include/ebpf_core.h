@@ -193,7 +193,8 @@ enum ebpf_map_attr {
  * 72 def_offset (offset of the definition in its section)  76 symbol (index, or EBPF_NONE)
  * 80 init_data (pointer; initial contents for .data/.rodata/struct_ops, NULL otherwise: .bss,
  * and .kconfig, which has no section: section 0)  84 init_size  88 attrs (ebpf_map_attr)
- * 92 btf_var_type_id */
+ * 92 btf_var_type_id  96 values_offset (BTF maps of maps and prog arrays: byte offset of the
+ * `values` member in the definition, where `.rel.maps` relocations fill slots; EBPF_NONE without) */
 typedef struct {
   ebpf_str name;
   ebpf_str persistent_path;
@@ -216,8 +217,9 @@ typedef struct {
   uint32_t init_size;
   uint32_t attrs;
   uint32_t btf_var_type_id;
+  uint32_t values_offset;
 } ebpf_map;
-EBPF_WASM_LAYOUT(ebpf_map, 96);
+EBPF_WASM_LAYOUT(ebpf_map, 104);
 
 /* ---- relocations ---- */
 enum ebpf_reloc_kind {

@@ -96,6 +96,8 @@ static int field_values(map_ctx *c, const ebpf_btf_member *m, uint32_t i, uint32
   if (!in_map && !prog_array) return MAP_ERR(c, "'values' needs a map-in-map or prog-array type, not type %u", out->type);
   if (out->value_size && out->value_size != 4) return MAP_ERR(c, "conflicting value size %u != 4", out->value_size);
   out->value_size = 4;
+  if (m->offset % 8) return MAP_ERR(c, "'values' at bit offset %u, not on a byte", m->offset);
+  out->values_offset = m->offset / 8;
   const ebpf_btf_type *arr = btf_type_by_id(c->b, m->type);
   if (arr->kind != EBPF_BTF_ARRAY || arr->nelems) return MAP_ERR(c, "%s spec is not a zero-sized array", desc);
   uint32_t id = btf_skip_mods_typedefs(c->b, arr->type);
@@ -182,6 +184,7 @@ static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t secti
   if (def->size > size) return MAP_ERR(&c, "invalid def size %u > %llu", def->size, (unsigned long long)size);
 
   ebpf_map m = {0};
+  m.values_offset = EBPF_NONE;
   uint32_t inner_def_id = 0;
   if (parse_def(&c, def, &m, &inner_def_id, 0)) return -1;
   ebpf_map *rec = object_add_map(obj);
@@ -198,6 +201,7 @@ static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t secti
   if (!inner_def_id) return 0;
 
   ebpf_map inner = {0};
+  inner.values_offset = EBPF_NONE;
   ebpf_str inner_name = object_strf(obj, "%.*s.inner", (int)var->name.len, var->name.ptr);
   map_ctx ic = {.b = b, .obj = obj, .name = inner_name};
   uint32_t none = 0;

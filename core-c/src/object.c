@@ -49,6 +49,7 @@ ebpf_map *object_add_map(ebpf_object *obj) {
   }
   m->inner_map = -1;
   m->symbol = EBPF_NONE;
+  m->values_offset = EBPF_NONE;
   return m;
 }
 

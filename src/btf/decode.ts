@@ -123,11 +123,6 @@ export function btfReader(core: CoreExports, btfPtr: number, sharing?: RecordRea
   return r;
 }
 
-/** Type `id` (in range) of the ebpf_btf_info at `btfPtr`, without its C, read with a btfReader. */
-export function decodeBtfType(r: RecordReader, btfPtr: number, id: number): BtfType {
-  return decodeType(r, btfPtr, id, '');
-}
-
 /** Renders every type through the core (the arena keeps the strings until the object or BTF is
  *  closed), then reads them: rendering may grow WASM memory, so views are taken afterwards. */
 function renderAll(core: CoreExports, btfPtr: number, count: number): number[] {

@@ -26,7 +26,7 @@ const MAP_INNER_TEMPLATE = 1;
 const SECTION_KIND_STRTAB = 14;
 
 // Record sizes (wasm32), pinned by EBPF_WASM_LAYOUT in the header.
-const SECTION_SIZE = 64, SYMBOL_SIZE = 40, PROGRAM_SIZE = 80, MAP_SIZE = 96, RELOC_SIZE = 48, DIAG_SIZE = 24;
+const SECTION_SIZE = 64, SYMBOL_SIZE = 40, PROGRAM_SIZE = 80, MAP_SIZE = 104, RELOC_SIZE = 48, DIAG_SIZE = 24;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 // Strings up to this many bytes are built char by char: a TextDecoder call costs about as much.
@@ -229,6 +229,7 @@ function decodeMap(r: RecordReader, at: number, index: number, dataPtr: number):
     keyTypeId: r.u32(at + 64),
     valueTypeId: r.u32(at + 68),
     initialData: initPtr ? { fileOffset: initPtr - dataPtr, size: initSize } : null,
+    valuesOffset: orNull(r.u32(at + 96)),
   };
 }
 

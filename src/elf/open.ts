@@ -2,8 +2,6 @@
 // programs relocated on demand. Browser-safe (no node: imports): relocation is computation only.
 import { loadCoreSync, type CoreExports } from '../wasm/core.js';
 import { RecordReader, btfInfoPointer, decodeObjectInfo, objectStatus } from './decode.js';
-import { btfReader, decodeBtfType } from '../btf/decode.js';
-import type { BtfType } from '../btf/types.js';
 import { attachBtf, type BtfOptions } from './btf-link.js';
 import type { BtfLookup } from '../btf/lookup.js';
 import { ElfError } from './errors.js';
@@ -87,15 +85,11 @@ export class CoreObject implements Disposable {
   readonly #core: CoreExports;
   #data: number;
   #obj: number;
-  /** The object's ebpf_btf_info (0 without BTF), and a reader of it kept while WASM memory has not grown. */
-  readonly #btf: number;
-  #btfReader: RecordReader | undefined;
 
-  private constructor(core: CoreExports, data: number, obj: number, info: ObjectInfo, btf: number) {
+  private constructor(core: CoreExports, data: number, obj: number, info: ObjectInfo) {
     this.#core = core;
     this.#data = data;
     this.#obj = obj;
-    this.#btf = btf;
     this.info = info;
     leaked.register(this, { core, obj, data }, this);
   }
@@ -118,7 +112,7 @@ export class CoreObject implements Disposable {
       const info = decodeObjectInfo(reader, infoPtr);
       const btf = btfInfoPointer(reader, infoPtr);
       if (btf) attachBtf(core, reader, btf, info, options);
-      return new CoreObject(core, data, obj, info, btf);
+      return new CoreObject(core, data, obj, info);
     } catch (e) {
       if (obj) core.ebpf_object_close(obj);
       core.ebpf_free(data);
@@ -183,25 +177,6 @@ export class CoreObject implements Disposable {
       if (image) core.ebpf_program_image_free(image);
       core.ebpf_free(fds);
     }
-  }
-
-  /** Number of BTF types of the object (ids 0 .. count - 1, 0 being void); 0 without BTF. */
-  get btfTypeCount(): number {
-    return this.#btf === 0 ? 0 : this.#btfRecords().u32(this.#btf + 4);
-  }
-
-  /**
-   * BTF type `id` of the object as inspect() gives it with `{ btfTypes: true, withoutC: true }`,
-   * decoded on its own (undefined out of range): for loaders that need a few types, not all.
-   */
-  btfType(id: number): BtfType | undefined {
-    if (!Number.isInteger(id) || id < 0 || id >= this.btfTypeCount) return undefined;
-    return decodeBtfType(this.#btfRecords(), this.#btf, id);
-  }
-
-  #btfRecords(): RecordReader {
-    this.#live();
-    return (this.#btfReader = btfReader(this.#core, this.#btf, this.#btfReader));
   }
 
   /** The extern __kconfig variables, as the .kconfig map lays them out (empty when none). */

@@ -120,6 +120,9 @@ export interface MapSpec {
   /** Where the initial contents (.data, .rodata) lie in the inspected bytes, or null (.bss, maps
    *  with no initial value). `bytes.subarray(offset, offset + size)`; see `mapInitialData`. */
   initialData: { fileOffset: number; size: number } | null;
+  /** BTF maps of maps and program arrays: the byte offset of the definition's `values` member, whose
+   *  8-byte slots `.values = { [i] = &x }` fills (through `.rel.maps` relocations); null without. */
+  valuesOffset: number | null;
 }
 
 export type RelocationKind = 'other' | 'map' | 'data' | 'call' | 'subprog-address' | 'extern' | 'data-slot';

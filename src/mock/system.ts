@@ -94,7 +94,7 @@ export class MockSystem implements SystemLike {
     const constants = { ...this.#constants, ...options.constants };
     const object = inspect(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
-    const slots = initialSlots(bytes, object);
+    const slots = initialSlots(object);
     const warnings: string[] = [];
     const maps = new Map<string, MockMap>();
     const byIndex: Array<MockMap | undefined> = object.maps.map(() => undefined);

@@ -7,7 +7,7 @@
 // map types whose kernel side checks no BTF (or refuses it) are created without key/value BTF, maps
 // of maps start with the inner maps their definition puts in slots (`.values = { [1] = &m }`), and
 // program arrays get the programs theirs name (`.values = { [1] = (void *)&prog }`) as those load.
-import { inspect, type BtfType, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
+import { type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
 import { getPageSize } from '../map/host.js';
 import type { HasFd } from '../map/keyvalue.js';
 import type { MapLike } from '../map/like.js';
@@ -100,39 +100,22 @@ export interface ProgramSlot {
 const SLOT_SIZE = 8;
 const MAPS_OF_MAPS = new Set<MapType>([MapType.ArrayOfMaps, MapType.HashOfMaps]);
 
-/** An object's BTF types by id, read on demand (a CoreObject decodes only those asked for). */
-export interface BtfTypeSource {
-  /** Ids run from 0 (void) to count - 1. */
-  readonly count: number;
-  type(id: number): BtfType | undefined;
-}
-
-/** The types of an inspected object; read again from the bytes (without C) when it was inspected without them. */
-function inspectedTypes(bytes: Uint8Array, object: ObjectInfo): BtfTypeSource {
-  const types = object.btf?.types ?? inspect(bytes, { btfTypes: true, withoutC: true }).btf?.types ?? [];
-  return { count: types.length, type: (id) => types[id] };
-}
-
 /**
  * The slots `.values = { [i] = &x }` fills in the object's BTF maps of maps (`slots`: x is another
  * of its maps) and program arrays (`programSlots`: x is one of its programs), from its `.rel.maps`
- * relocations, as libbpf reads them. The slot index needs the offset of `values` in the
- * definition's BTF struct: `types` is asked only when there are such slots (by default the object's
- * BTF types, read again from the bytes when the object was inspected without them). A slot naming
+ * relocations, as libbpf reads them, at 8-byte slots from the definition's `valuesOffset`. A slot naming
  * what its map cannot hold (a program in a map of maps, a subprogram, a map in a program array, a
  * slot past max_entries) is an error naming the map, the slot and the symbol, as in libbpf.
  */
-export function initialSlots(bytes: Uint8Array, object: ObjectInfo, types: () => BtfTypeSource = () => inspectedTypes(bytes, object)): { slots: InitialSlot[]; programSlots: ProgramSlot[] } {
+export function initialSlots(object: ObjectInfo): { slots: InitialSlot[]; programSlots: ProgramSlot[] } {
   const slots: InitialSlot[] = [];
   const programSlots: ProgramSlot[] = [];
   const relocations = object.relocations.filter((r) => r.kind === 'data-slot' && r.section === '.maps' && r.map !== null);
-  if (relocations.length === 0) return { slots, programSlots };
-  const source = types();
   for (const relocation of relocations) {
     const outer = object.maps[relocation.map!]!;
-    const valuesOffset = definitionValuesOffset(source, relocation.section, outer.name);
+    const valuesOffset = outer.valuesOffset;
     const offset = relocation.offset - outer.definitionOffset;
-    if (valuesOffset === undefined || offset < valuesOffset || (offset - valuesOffset) % SLOT_SIZE !== 0) {
+    if (valuesOffset === null || offset < valuesOffset || (offset - valuesOffset) % SLOT_SIZE !== 0) {
       throw new Error(`map "${outer.name}" (${relocation.section}): the reference to "${relocation.symbol}" at offset ${offset} of its definition is not a slot of its \`values\``);
     }
     const slot = (offset - valuesOffset) / SLOT_SIZE;
@@ -152,23 +135,6 @@ export function initialSlots(bytes: Uint8Array, object: ObjectInfo, types: () =>
     }
   }
   return { slots, programSlots };
-}
-
-/**
- * Byte offset of the `values` member in the BTF struct of the map definition `name` in `section`.
- * The datasec is looked for from the last type down: compilers put datasecs after the types they use.
- */
-function definitionValuesOffset(types: BtfTypeSource, section: string, name: string): number | undefined {
-  let datasec: BtfType | undefined;
-  for (let id = types.count - 1; id > 0 && datasec === undefined; id--) {
-    const t = types.type(id);
-    if (t?.kind === 'datasec' && t.name === section) datasec = t;
-  }
-  const variable = datasec?.vars?.map((v) => types.type(v.type)).find((t) => t?.kind === 'var' && t.name === name);
-  let type = types.type(variable?.type ?? 0);
-  for (let hops = 0; type && hops < 64 && type.kind !== 'struct'; hops++) type = types.type(type.type ?? 0);
-  const values = type?.kind === 'struct' ? type.members?.at(-1) : undefined;
-  return values?.name === 'values' ? values.bitOffset / 8 : undefined;
 }
 
 /**

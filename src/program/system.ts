@@ -99,7 +99,7 @@ export class System implements SystemLike {
     try {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
       const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
-      const slots = initialSlots(bytes, object, () => ({ count: core.btfTypeCount, type: (id) => core.btfType(id) }));
+      const slots = initialSlots(object);
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {

@@ -73,68 +73,64 @@ test('maps of maps, perf event arrays, queues and the like take no key/value BTF
 
 test('initial slots of maps of maps come from .rel.maps and the BTF offset of `values`', () => {
   const bytes = read('maps_btf.o');
-  const { slots, programSlots } = initialSlots(bytes, inspect(bytes));
+  const { slots, programSlots } = initialSlots(inspect(bytes));
   assert.equal(slots.map(({ outer, slot, inner }) => [outer.name, slot, inner.name]), [['array_of_maps', 1, 'inner_b']]);
   assert.equal(programSlots, []);
   const none = read('globals.o');
-  assert.equal(initialSlots(none, inspect(none)), { slots: [], programSlots: [] });
+  assert.equal(initialSlots(inspect(none)), { slots: [], programSlots: [] });
 });
 
 test('program array slots name the programs their `values` point at, little- and big-endian', () => {
   for (const name of ['tail_calls.o', 'tail_calls.bpfeb.o']) {
     const bytes = read(name);
-    const { slots, programSlots } = initialSlots(bytes, inspect(bytes, { withoutC: true }));
+    const { slots, programSlots } = initialSlots(inspect(bytes, { withoutC: true }));
     assert.equal(slots, []);
     assert.equal(programSlots.map(({ outer, slot, program }) => [outer.name, slot, program.name]),
       [['jumps', 1, 'tail_a'], ['jumps', 3, 'tail_b'], ['pinned_jumps', 0, 'tail_b'], ['pinned_jumps', 2, 'tail_a']], name);
   }
 });
 
-test('the open core object gives the same slots, decoding only the BTF types it is asked for', () => {
+test('the open core object gives the same slots; a definition says where its `values` are', () => {
   const bytes = read('maps_btf.o');
-  using core = CoreObject.open(bytes);
-  const all = inspect(bytes, { btfTypes: true, withoutC: true }).btf!.types!;
-  assert.is(core.btfTypeCount, all.length);
-  for (const t of all) assert.equal(core.btfType(t.id), t);
-  assert.is(core.btfType(all.length), undefined);
-  const asked: number[] = [];
-  const { slots } = initialSlots(bytes, core.info, () => ({ count: core.btfTypeCount, type: (id) => (asked.push(id), core.btfType(id)) }));
+  using core = CoreObject.open(bytes, { withoutC: true });
+  const { slots } = initialSlots(core.info);
   assert.equal(slots.map(({ outer, slot, inner }) => [outer.name, slot, inner.name]), [['array_of_maps', 1, 'inner_b']]);
-  assert.ok(asked.length < all.length / 2, `${asked.length} of ${all.length} types decoded`);
+  // struct { type; max_entries; key; values[] }: three 8-byte pointers, then the slots.
+  assert.equal(core.info.maps.filter((m) => m.valuesOffset !== null).map((m) => [m.name, m.valuesOffset]), [['array_of_maps', 24], ['hash_of_maps', 24]]);
+  assert.equal(inspect(bytes).maps.map((m) => m.valuesOffset), core.info.maps.map((m) => m.valuesOffset));
 });
 
 /** The object of `name` with its `.maps` slot relocations changed by `change`. */
-function withSlots(name: string, change: (r: RelocationInfo) => RelocationInfo): [Uint8Array, ObjectInfo] {
-  const bytes = read(name);
-  const object = inspect(bytes);
-  return [bytes, { ...object, relocations: object.relocations.map((r) => (r.kind === 'data-slot' ? change(r) : r)) }];
+function withSlots(name: string, change: (r: RelocationInfo) => RelocationInfo): ObjectInfo {
+  const object = inspect(read(name));
+  return { ...object, relocations: object.relocations.map((r) => (r.kind === 'data-slot' ? change(r) : r)) };
 }
 
 test('a slot naming what its map cannot hold is an error naming map, slot and symbol', () => {
   const xdpCount = inspect(read('maps_btf.o')).programs.findIndex((p) => p.name === 'xdp_count');
-  assert.throws(() => initialSlots(...withSlots('maps_btf.o', (r) => ({ ...r, symbol: 'xdp_count', targetProgram: xdpCount }))),
+  assert.throws(() => initialSlots(withSlots('maps_btf.o', (r) => ({ ...r, symbol: 'xdp_count', targetProgram: xdpCount }))),
     /^map "array_of_maps" \(\.maps\) slot 1: "xdp_count" is not a BTF map of the object; a map of maps' slots hold maps$/);
-  assert.throws(() => initialSlots(...withSlots('maps_btf.o', (r) => ({ ...r, symbol: 'nothing' }))),
+  assert.throws(() => initialSlots(withSlots('maps_btf.o', (r) => ({ ...r, symbol: 'nothing' }))),
     /^map "array_of_maps" \(\.maps\) slot 1: "nothing" is not a BTF map of the object/);
-  assert.throws(() => initialSlots(...withSlots('tail_calls.o', (r) => ({ ...r, symbol: 'pinned_jumps', targetProgram: null }))),
+  assert.throws(() => initialSlots(withSlots('tail_calls.o', (r) => ({ ...r, symbol: 'pinned_jumps', targetProgram: null }))),
     /^map "jumps" \(\.maps\) slot 1: "pinned_jumps" is not a program of the object; a program array's slots hold programs$/);
 });
 
 test('a program array slot naming a subprogram, a slot past max_entries, `values` in a plain map: errors', () => {
-  const [bytes, object] = withSlots('tail_calls.o', (r) => r);
+  const object = withSlots('tail_calls.o', (r) => r);
   const tailA = object.programs.find((p) => p.name === 'tail_a')!;
   const subprogram = { ...object, programs: object.programs.map((p) => (p === tailA ? { ...p, subprogram: true, section: '.text' } : p)) };
-  assert.throws(() => initialSlots(bytes, subprogram), /^map "jumps" \(\.maps\) slot 1: "tail_a" is a subprogram \(section "\.text"\), which cannot be loaded on its own to be tail-called$/);
+  assert.throws(() => initialSlots(subprogram), /^map "jumps" \(\.maps\) slot 1: "tail_a" is a subprogram \(section "\.text"\), which cannot be loaded on its own to be tail-called$/);
   const small = { ...object, maps: object.maps.map((m) => ({ ...m, maxEntries: 2 })) };
-  assert.throws(() => initialSlots(bytes, small), /^map "jumps" \(\.maps\) slot 3: "tail_b" is past max_entries 2$/);
+  assert.throws(() => initialSlots(small), /^map "jumps" \(\.maps\) slot 3: "tail_b" is past max_entries 2$/);
   const plain = { ...object, maps: object.maps.map((m) => ({ ...m, type: MapType.Array, typeName: 'array' })) };
-  assert.throws(() => initialSlots(bytes, plain), /^map "jumps" \(\.maps\) slot 1: "tail_a" cannot go in a slot: only maps of maps and program arrays take `values`, not array maps$/);
+  assert.throws(() => initialSlots(plain), /^map "jumps" \(\.maps\) slot 1: "tail_a" cannot go in a slot: only maps of maps and program arrays take `values`, not array maps$/);
 });
 
 test('a slot refusing its program empties the slots filled before it and closes the program (mocks, no kernel)', () => {
   const bytes = read('tail_calls.o');
   const object = inspect(bytes);
-  const { programSlots } = initialSlots(bytes, object);
+  const { programSlots } = initialSlots(object);
   assert.equal(object.maps.map((m) => m.name), ['jumps', 'pinned_jumps'], 'maps[i] below stands for object.maps[i]');
   // pinned_jumps made an array of maps: the mock refuses a program in it (EINVAL), as the kernel does.
   const maps = [
@@ -158,7 +154,7 @@ test('a slot refusing its program empties the slots filled before it and closes 
 test('a refused slot puts back the program a reused array held in a slot filled before it (mocks, no kernel)', () => {
   const bytes = read('tail_calls.o');
   const object = inspect(bytes);
-  const { programSlots } = initialSlots(bytes, object);
+  const { programSlots } = initialSlots(object);
   const tailBIndex = object.programs.findIndex((p) => p.name === 'tail_b');
   // tail_b's slots with the reused array (pinned_jumps, pinned by name) first, then jumps, made an
   // array of maps here so that it refuses the program.
@@ -187,7 +183,7 @@ test('a .maps reference outside `values` is an error naming the map', () => {
   const bytes = read('maps_btf.o');
   const object = inspect(bytes);
   const relocations = object.relocations.map((r) => (r.kind === 'data-slot' ? { ...r, offset: r.offset - 4 } : r));
-  assert.throws(() => initialSlots(bytes, { ...object, relocations }), /^map "array_of_maps" \(\.maps\): the reference to "inner_b" at offset \d+ of its definition is not a slot of its `values`$/);
+  assert.throws(() => initialSlots({ ...object, relocations }), /^map "array_of_maps" \(\.maps\): the reference to "inner_b" at offset \d+ of its definition is not a slot of its `values`$/);
 });
 
 test.run();
