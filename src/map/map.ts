@@ -149,8 +149,10 @@ class ElementBuffers {
   readonly first: ElemAttr;
   /** no key → value: queue/stack/bloom filter push, pop, peek. */
   readonly keyless: ElemAttr;
+  readonly bridge: NativeBridge;
 
-  constructor(d: MapShape, fd: number) {
+  constructor(d: MapShape, fd: number, bridge: NativeBridge) {
+    this.bridge = bridge;
     // Key, next key and value on one ArrayBuffer: never on V8's heap (so the addresses the element
     // attrs hold stay valid), one backing store per map.
     const keyBytes = scratchSize(d.keySize), valueBytes = scratchSize(d.valueRealSize);
@@ -212,9 +214,12 @@ export class EbpfMap implements MapLike, Disposable {
     this.#keyCtx = d.keyCtx;
   }
 
-  /** The element buffers (made now if this is the first element operation). */
-  get #e(): ElementBuffers {
-    return (this.#elements ??= new ElementBuffers(this.#shape, this.#fd));
+  /** For an element operation: the element buffers (made at the first one); throws when not live. */
+  #elementsLive(): ElementBuffers {
+    const e = this.#elements;
+    if (e !== undefined && this.#fd >= 0) return e;
+    const bridge = this.#live();
+    return (this.#elements = new ElementBuffers(this.#shape, this.#fd, bridge));
   }
 
   /** `new EbpfMap(spec)` then `create()`. */
@@ -407,29 +412,30 @@ export class EbpfMap implements MapLike, Disposable {
     return errnoError(-ret, syscall, elementContext(this.#shape, key));
   }
 
-  #encodeKey(key: KeyValue): void {
+  #encodeKey(e: ElementBuffers, key: KeyValue): void {
     // Fast path: u32 keys (arrays, most hashes) without a zero-fill or a loop.
-    if (this.#e.key32 !== undefined && typeof key === 'number' && key >= 0 && key <= 0xffffffff && Number.isInteger(key)) {
-      this.#e.key32[0] = key;
+    const k32 = e.key32;
+    if (k32 !== undefined && typeof key === 'number' && key >= 0 && key <= 0xffffffff && Number.isInteger(key)) {
+      k32[0] = key;
     } else {
-      encodeKeyValue(this.#e.key, 0, key, this.#keySize, this.#keyCtx);
+      encodeKeyValue(e.key, 0, key, this.#keySize, this.#keyCtx);
     }
   }
 
-  #encodeValue(value: MapValue): void {
+  #encodeValue(e: ElementBuffers, value: MapValue): void {
     // Fast path: u32/u64 counters given as numbers.
-    const v32 = this.#e.value32;
+    const v32 = e.value32;
     if (v32 !== undefined && typeof value === 'number' && value >= 0 && value <= (v32.length === 1 ? 0xffffffff : Number.MAX_SAFE_INTEGER) && Number.isInteger(value)) {
       v32[0] = value >>> 0;
       if (this.#valueSize === 8) v32[1] = Math.floor(value / 4294967296);
       return;
     }
-    encodeMapValue(this.#e.value, value, this.#shape);
+    encodeMapValue(e.value, value, this.#shape);
   }
 
   /** Scratch key → scratch value; returns the raw result (0 or -errno). */
-  #lookupRaw(bridge: NativeBridge, flags: number): number {
-    return this.#e.kv.call(bridge, BpfCmd.MapLookupElem, flags);
+  #lookupRaw(e: ElementBuffers, flags: number): number {
+    return e.kv.call(e.bridge, BpfCmd.MapLookupElem, flags);
   }
 
   /**
@@ -437,13 +443,13 @@ export class EbpfMap implements MapLike, Disposable {
    * bytes, as goebpf returns them (see lookupPerCpu). Throws SyscallError ENOENT when absent.
    */
   lookup(key: KeyValue, flags = 0): Uint8Array {
-    const bridge = this.#live();
-    this.#encodeKey(key);
+    const e = this.#elementsLive();
+    this.#encodeKey(e, key);
     // Into the scratch buffer, then copied: a fresh small typed array lives on V8's heap and would
     // have to be moved off-heap for the native call, which costs more than the copy.
-    const ret = this.#lookupRaw(bridge, flags);
+    const ret = this.#lookupRaw(e, flags);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM', key);
-    return this.#e.value.slice();
+    return e.value.slice();
   }
 
   /** Per-CPU maps: one value (valueSize bytes) per possible CPU. */
@@ -452,18 +458,19 @@ export class EbpfMap implements MapLike, Disposable {
     return perCpuValues(this.lookup(key), this.#shape);
   }
 
-  #lookupScratch(key: KeyValue): void {
-    const bridge = this.#live();
-    this.#encodeKey(key);
-    const ret = this.#lookupRaw(bridge, 0);
+  /** Looks `key` up into the scratch value, and returns the buffers holding it. */
+  #lookupScratch(key: KeyValue): ElementBuffers {
+    const e = this.#elementsLive();
+    this.#encodeKey(e, key);
+    const ret = this.#lookupRaw(e, 0);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM', key);
+    return e;
   }
 
   /** The value as an unsigned integer (sum over CPUs for per-CPU maps); RangeError past 2^53. */
   lookupInt(key: KeyValue): number {
     if (!this.#perCpu) {
-      this.#lookupScratch(key);
-      const small = smallUint(this.#e.valueView, this.#valueSize);
+      const small = smallUint(this.#lookupScratch(key).valueView, this.#valueSize);
       if (small !== undefined) return small;
     }
     return toSafeNumber(this.lookupUint64(key), this.#shape, 'value');
@@ -472,16 +479,15 @@ export class EbpfMap implements MapLike, Disposable {
   /** The value as an unsigned bigint (sum over CPUs for per-CPU maps). */
   lookupUint64(key: KeyValue): bigint {
     checkIntegerSize(this.#shape, 'value');
-    this.#lookupScratch(key);
-    if (this.#perCpu) return sumFlexibleIntegers(this.#e.value, this.#valueSize, this.#stride);
-    return this.#valueSize === 8 ? this.#e.valueView.getBigUint64(0, true) : parseFlexibleIntegerLittleEndian(this.#e.value);
+    const e = this.#lookupScratch(key);
+    if (this.#perCpu) return sumFlexibleIntegers(e.value, this.#valueSize, this.#stride);
+    return this.#valueSize === 8 ? e.valueView.getBigUint64(0, true) : parseFlexibleIntegerLittleEndian(e.value);
   }
 
   /** The value as a NUL-terminated UTF-8 string (not for per-CPU maps). */
   lookupString(key: KeyValue): string {
     checkNotPerCpuForString(this.#shape);
-    this.#lookupScratch(key);
-    return nullTerminatedStringToString(this.#e.value);
+    return nullTerminatedStringToString(this.#lookupScratch(key).value);
   }
 
   /** Array/hash of maps: opens the inner map stored at `key` (the kernel returns its id). */
@@ -490,10 +496,10 @@ export class EbpfMap implements MapLike, Disposable {
   }
 
   #updateRaw(key: KeyValue, value: MapValue, flags: number): void {
-    const bridge = this.#live();
-    this.#encodeKey(key);
-    this.#encodeValue(value);
-    const ret = this.#e.kv.call(bridge, BpfCmd.MapUpdateElem, flags);
+    const e = this.#elementsLive();
+    this.#encodeKey(e, key);
+    this.#encodeValue(e, value);
+    const ret = e.kv.call(e.bridge, BpfCmd.MapUpdateElem, flags);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_UPDATE_ELEM', key);
   }
 
@@ -514,44 +520,45 @@ export class EbpfMap implements MapLike, Disposable {
 
   /** Removes `key`: ENOENT if absent, EINVAL for arrays. */
   delete(key: KeyValue): void {
-    const bridge = this.#live();
-    this.#encodeKey(key);
-    const ret = this.#e.del.call(bridge, BpfCmd.MapDeleteElem, 0);
+    const e = this.#elementsLive();
+    this.#encodeKey(e, key);
+    const ret = e.del.call(e.bridge, BpfCmd.MapDeleteElem, 0);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_DELETE_ELEM', key);
   }
 
   /** Returns and removes the value at `key` (BPF_MAP_LOOKUP_AND_DELETE_ELEM). */
   lookupAndDelete(key: KeyValue): Uint8Array {
-    const bridge = this.#live();
-    this.#encodeKey(key);
-    const ret = this.#e.kv.call(bridge, BpfCmd.MapLookupAndDeleteElem, 0);
+    const e = this.#elementsLive();
+    this.#encodeKey(e, key);
+    const ret = e.kv.call(e.bridge, BpfCmd.MapLookupAndDeleteElem, 0);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_AND_DELETE_ELEM', key);
-    return this.#e.value.slice();
+    return e.value.slice();
   }
 
   /** Raw get-next-key into #nextKey after the scratch key (or the first key). Returns 0, or -errno. */
-  #nextKeyRaw(bridge: NativeBridge, fromScratchKey: boolean): number {
-    return (fromScratchKey ? this.#e.next : this.#e.first).call(bridge, BpfCmd.MapGetNextKey, 0);
+  #nextKeyRaw(e: ElementBuffers, fromScratchKey: boolean): number {
+    return (fromScratchKey ? e.next : e.first).call(e.bridge, BpfCmd.MapGetNextKey, 0);
   }
 
-  /** Get-next-key into the scratch #nextKey; false after the last key. */
-  #nextKeyScratch(key: KeyValue | undefined): boolean {
-    const bridge = this.#live();
-    if (key !== undefined) this.#encodeKey(key);
-    const ret = this.#nextKeyRaw(bridge, key !== undefined);
-    if (ret === -ENOENT) return false;
+  /** Get-next-key into the scratch next key: the buffers holding it, or undefined after the last key. */
+  #nextKeyScratch(key: KeyValue | undefined): ElementBuffers | undefined {
+    const e = this.#elementsLive();
+    if (key !== undefined) this.#encodeKey(e, key);
+    const ret = this.#nextKeyRaw(e, key !== undefined);
+    if (ret === -ENOENT) return undefined;
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_GET_NEXT_KEY', key);
-    return true;
+    return e;
   }
 
   /** The key after `key` (the first key when `key` is undefined), or undefined after the last. */
   getNextKey(key?: KeyValue): Uint8Array | undefined {
-    return this.#nextKeyScratch(key) ? this.#e.nextKey.slice() : undefined;
+    return this.#nextKeyScratch(key)?.nextKey.slice();
   }
 
   getNextKeyInt(key?: KeyValue): number | undefined {
-    if (!this.#nextKeyScratch(key)) return undefined;
-    const small = smallUint(this.#e.nextKeyView, this.#keySize);
+    const e = this.#nextKeyScratch(key);
+    if (e === undefined) return undefined;
+    const small = smallUint(e.nextKeyView, this.#keySize);
     if (small !== undefined) return small;
     const next = this.getNextKeyUint64(key);
     if (next === undefined) return undefined;
@@ -591,7 +598,7 @@ export class EbpfMap implements MapLike, Disposable {
    * the kernel and never restart, so they need no bookkeeping.
    */
   *#walk(withValues: boolean): Generator<[Uint8Array, Uint8Array | undefined]> {
-    const bridge = this.#live();
+    const e = this.#elementsLive();
     if (this.#keySize === 0) return; // queue, stack, bloom filter, rings: no keys to walk
     const restarts = !ARRAY_KEYED.has(this.#type);
     const seen = restarts ? new Set<string>() : undefined;
@@ -602,28 +609,28 @@ export class EbpfMap implements MapLike, Disposable {
     const limit = 4 * (this.#maxEntries + 1) + 64;
     for (let steps = 0; ; steps++) {
       if (steps > limit) throw new Error(`map "${this.#keyCtx.map}": iteration aborted after ${steps} steps: the map keeps changing under the iterator`);
-      if (started) this.#e.key.set(cursor);
-      const ret = this.#nextKeyRaw(bridge, started);
+      if (started) e.key.set(cursor);
+      const ret = this.#nextKeyRaw(e, started);
       if (ret === -ENOENT) return;
       if (ret < 0) throw this.#fail(ret, 'BPF_MAP_GET_NEXT_KEY');
       started = true;
       let id = '';
       if (seen !== undefined) {
-        id = Buffer.from(this.#e.nextKey.buffer, this.#e.nextKey.byteOffset, this.#keySize).toString('latin1');
+        id = Buffer.from(e.nextKey.buffer, e.nextKey.byteOffset, this.#keySize).toString('latin1');
         if (seen.has(id)) {
           // The kernel restarted: our cursor key is gone. Resume after the newest yielded key still present.
-          if (!this.#resumeFromHistory(bridge, history, cursor)) cursor.set(this.#e.nextKey);
+          if (!this.#resumeFromHistory(e, history, cursor)) cursor.set(e.nextKey);
           continue;
         }
       }
-      cursor.set(this.#e.nextKey);
+      cursor.set(e.nextKey);
       let value: Uint8Array | undefined;
       if (withValues) {
-        this.#e.key.set(cursor);
-        const lr = this.#lookupRaw(bridge, 0);
+        e.key.set(cursor);
+        const lr = this.#lookupRaw(e, 0);
         if (lr === -ENOENT) continue; // deleted since get-next-key, or an empty fd-array slot
         if (lr < 0) throw this.#fail(lr, 'BPF_MAP_LOOKUP_ELEM', cursor.slice());
-        value = this.#e.value.slice();
+        value = e.value.slice();
       }
       if (seen !== undefined) {
         seen.add(id);
@@ -633,12 +640,12 @@ export class EbpfMap implements MapLike, Disposable {
     }
   }
 
-  #resumeFromHistory(bridge: NativeBridge, history: string[], cursor: Uint8Array): boolean {
+  #resumeFromHistory(e: ElementBuffers, history: string[], cursor: Uint8Array): boolean {
     while (history.length > 0) {
       const id = history.pop()!;
-      for (let i = 0; i < this.#keySize; i++) this.#e.key[i] = id.charCodeAt(i);
-      if (this.#lookupRaw(bridge, 0) === 0) {
-        cursor.set(this.#e.key);
+      for (let i = 0; i < this.#keySize; i++) e.key[i] = id.charCodeAt(i);
+      if (this.#lookupRaw(e, 0) === 0) {
+        cursor.set(e.key);
         return true;
       }
     }
@@ -753,9 +760,9 @@ export class EbpfMap implements MapLike, Disposable {
 
   /** Queue/stack/bloom filter: adds `value` (flags BPF_EXIST overwrites the oldest when full). */
   push(value: KeyValue, flags = BPF_ANY): void {
-    const bridge = this.#live();
-    this.#encodeValue(value);
-    const ret = this.#e.keyless.call(bridge, BpfCmd.MapUpdateElem, flags);
+    const e = this.#elementsLive();
+    this.#encodeValue(e, value);
+    const ret = e.keyless.call(e.bridge, BpfCmd.MapUpdateElem, flags);
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_UPDATE_ELEM');
   }
 
@@ -772,18 +779,18 @@ export class EbpfMap implements MapLike, Disposable {
   }
 
   #keylessRead(cmd: BpfCmd, name: string): Uint8Array | undefined {
-    const bridge = this.#live();
-    const ret = this.#e.keyless.call(bridge, cmd, 0);
+    const e = this.#elementsLive();
+    const ret = e.keyless.call(e.bridge, cmd, 0);
     if (ret === -ENOENT) return undefined;
     if (ret < 0) throw this.#fail(ret, name);
-    return this.#e.value.slice();
+    return e.value.slice();
   }
 
   /** Bloom filter: false if `value` was surely never pushed, true if it probably was. */
   contains(value: KeyValue): boolean {
-    const bridge = this.#live();
-    this.#encodeValue(value);
-    const ret = this.#e.keyless.call(bridge, BpfCmd.MapLookupElem, 0);
+    const e = this.#elementsLive();
+    this.#encodeValue(e, value);
+    const ret = e.keyless.call(e.bridge, BpfCmd.MapLookupElem, 0);
     if (ret === -ENOENT) return false;
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM');
     return true;
