@@ -1,17 +1,15 @@
 /* C baseline of bench/load.bench.ts: libbpf's bpf_object__open_file + bpf_object__load +
  * bpf_object__close on one object, as a loader using libbpf does it.
  * Usage: load_object FILE PIN_ROOT. Loads the object once (printing "ok" or "error: ..."), then
- * answers each stdin line "ITERATIONS PAUSE_US" with one line "CPU WALL": nanoseconds per open + load
- * + close of CPU time (user + system: the kernel's verifier included) and of elapsed time. With
- * PAUSE_US > 0 the process sleeps that long before each load, outside the measured time (the bench's
- * idle-penalty row). The bench alternates these rounds with its own. */
+ * answers each stdin line "ITERATIONS" with one line "CPU WALL": nanoseconds per open + load + close
+ * of CPU time (user + system: the kernel's verifier included) and of elapsed time. The bench
+ * alternates these rounds with its own. */
 #include <bpf/libbpf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static int silent(enum libbpf_print_level level, const char *fmt, va_list args) {
   (void)level, (void)fmt, (void)args;
@@ -50,20 +48,16 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("ok\n");
-  long iterations, pause_us;
-  while (scanf("%ld %ld", &iterations, &pause_us) == 2 && iterations > 0) {
-    double cpu = 0, wall = 0;
+  long iterations;
+  while (scanf("%ld", &iterations) == 1 && iterations > 0) {
+    double cpu = now_ns(CLOCK_PROCESS_CPUTIME_ID), wall = now_ns(CLOCK_MONOTONIC);
     for (long i = 0; i < iterations; i++) {
-      if (pause_us > 0) usleep((useconds_t)pause_us);
-      double cpu_start = now_ns(CLOCK_PROCESS_CPUTIME_ID), wall_start = now_ns(CLOCK_MONOTONIC);
       if (load_once(argv[1], argv[2])) {
         printf("error: a later load failed\n");
         return 1;
       }
-      wall += now_ns(CLOCK_MONOTONIC) - wall_start;
-      cpu += now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
     }
-    printf("%.0f %.0f\n", cpu / iterations, wall / iterations);
+    printf("%.0f %.0f\n", (now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu) / iterations, (now_ns(CLOCK_MONOTONIC) - wall) / iterations);
   }
   return 0;
 }
