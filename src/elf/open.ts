@@ -198,7 +198,8 @@ export class CoreObject implements Disposable {
   /** The extern kernel symbols (kfuncs, __ksym variables): relocate() takes a value for each, in this order. */
   kernelSymbols(): KernelSymbol[] {
     const ptr = this.#core.ebpf_object_ksyms(this.#live());
-    if (!ptr) return [];
+    // Most objects have none: answered without a RecordReader (its views and string caches).
+    if (!ptr || new DataView(this.#core.memory.buffer).getUint32(ptr + 4, true) === 0) return [];
     const r = new RecordReader(this.#core);
     const out: KernelSymbol[] = [];
     for (let i = 0, base = r.u32(ptr); i < r.u32(ptr + 4); i++) {

@@ -15,10 +15,13 @@ export interface KernelSymbolValues {
   reasons: Array<string | undefined>;
 }
 
+const NO_SYMBOLS: KernelSymbolValues = { values: new BigUint64Array(0), reasons: [] };
+
 type Found = { value: bigint } | { missing: string } | { error: string };
 
 export function resolveKernelSymbols(object: CoreObject): KernelSymbolValues {
   const symbols = object.kernelSymbols();
+  if (symbols.length === 0) return NO_SYMBOLS;
   const values = new BigUint64Array(symbols.length);
   const reasons: Array<string | undefined> = [];
   const untyped = symbols.filter((s) => s.kind === 'untyped').map((s) => s.name);
