@@ -55,18 +55,34 @@ int64_t ErrnoResult(long ret) { return ret < 0 ? -errno : ret; }
 constexpr double kInt32Min = -2147483648.0, kInt32Max = 2147483647.0, kUint32Max = 4294967295.0;
 constexpr double kSafeMax = 9007199254740991.0;  // 2^53 - 1: integers a JS number holds exactly
 
+// How an error names an argument: "<call>: <what>", or "argument <index>" without a call. Kept as
+// parts and formatted only when there is an error to report: the calls that succeed format nothing.
+struct ArgName {
+  const char* call;
+  const char* what;
+  size_t index;
+};
+
+void FormatArgName(char* out, size_t size, ArgName name) {
+  if (name.call != nullptr) snprintf(out, size, "%s: %s", name.call, name.what);
+  else snprintf(out, size, "argument %zu", name.index);
+}
+
 // An integer argument in [min, max]. A number is not enough: NaN, fractions and out-of-range values
 // would otherwise be converted silently (NaN to 0, so close(NaN) closed stdin). False with a pending
 // TypeError (not an integer) or RangeError (out of range) naming the call and the argument.
-bool IntegerArg(napi_env env, napi_value value, const char* what, double min, double max, int64_t* out) {
+bool IntegerArg(napi_env env, napi_value value, ArgName name, double min, double max, int64_t* out) {
   double number;
-  char message[160];
+  char what[96];
+  char message[192];
   if (napi_get_value_double(env, value, &number) != napi_ok || !std::isfinite(number) || std::trunc(number) != number) {
+    FormatArgName(what, sizeof what, name);
     snprintf(message, sizeof message, "%s must be an integer", what);
     napi_throw_type_error(env, nullptr, message);
     return false;
   }
   if (number < min || number > max) {
+    FormatArgName(what, sizeof what, name);
     snprintf(message, sizeof message, "%s %.0f is out of range [%.0f, %.0f]", what, number, min, max);
     napi_throw_range_error(env, nullptr, message);
     return false;
@@ -95,8 +111,7 @@ bool PatchPointers(napi_env env, const char* call, napi_value* pairs, size_t cou
   }
   for (size_t i = 0; i < count; i += 2) {
     int64_t offset;
-    snprintf(message, sizeof message, "%s: pointer offset", call);
-    if (!IntegerArg(env, pairs[i], message, 0, kUint32Max, &offset)) return false;
+    if (!IntegerArg(env, pairs[i], {call, "pointer offset", 0}, 0, kUint32Max, &offset)) return false;
     if (offset % 8 != 0 || static_cast<size_t>(offset) + 8 > attr_size) {
       snprintf(message, sizeof message, "%s: pointer offset %lld is outside attr (%zu bytes) or not 8-aligned", call, static_cast<long long>(offset), attr_size);
       napi_throw_range_error(env, nullptr, message);
@@ -133,7 +148,7 @@ napi_value Bpf(napi_env env, napi_callback_info info) {
   int64_t cmd;
   void* attr;
   size_t attr_size;
-  if (!IntegerArg(env, argv[0], "bpf: cmd", 0, kUint32Max, &cmd) || !AttrBytes(env, argv[1], "bpf", &attr, &attr_size) ||
+  if (!IntegerArg(env, argv[0], {"bpf", "cmd", 0}, 0, kUint32Max, &cmd) || !AttrBytes(env, argv[1], "bpf", &attr, &attr_size) ||
       (argc > 2 && !PatchPointers(env, "bpf", argv + 2, argc - 2, attr, attr_size)))
     return nullptr;
   napi_value result;
@@ -203,7 +218,7 @@ napi_value BpfPrepare(napi_env env, napi_callback_info info) {
   int64_t cmd;
   void* attr;
   size_t attr_size;
-  if (!IntegerArg(env, argv[0], "bpfPrepare: cmd", 0, kUint32Max, &cmd) || !AttrBytes(env, argv[1], "bpfPrepare", &attr, &attr_size))
+  if (!IntegerArg(env, argv[0], {"bpfPrepare", "cmd", 0}, 0, kUint32Max, &cmd) || !AttrBytes(env, argv[1], "bpfPrepare", &attr, &attr_size))
     return nullptr;
   auto* prepared = new PreparedBpf{kPreparedMagic, static_cast<uint32_t>(cmd), attr, attr_size, nullptr};
   napi_value run;
@@ -219,8 +234,7 @@ napi_value BpfPrepare(napi_env env, napi_callback_info info) {
 
 // An integer argument in [min, max] (by default an int: fds, socket options, flags).
 bool ArgInt(const Napi::CallbackInfo& info, size_t i, int64_t* out, double min = kInt32Min, double max = kInt32Max) {
-  std::string what = "argument " + std::to_string(i);
-  return IntegerArg(info.Env(), info[i], what.c_str(), min, max, out);
+  return IntegerArg(info.Env(), info[i], {nullptr, nullptr, i}, min, max, out);
 }
 
 bool ArgView(const Napi::CallbackInfo& info, size_t i, void** data, size_t* length) {
