@@ -19,8 +19,9 @@ class MapBtf extends BtfBuilder {
   }
   type_(name: string, t: number): MemberDef { return { name, type: this.ptr(t) }; }
 
+  /** A map definition struct: its members 8 bytes apart unless one gives its own bitOffset. */
   map(name: string, members: MemberDef[], linkage = 1): number {
-    const def = this.struct('', members.length * 8, members.map((m, i) => ({ ...m, bitOffset: i * 64 })));
+    const def = this.struct('', members.length * 8, members.map((m, i) => ({ ...m, bitOffset: m.bitOffset ?? i * 64 })));
     this.defs.push({ name, type: def, linkage });
     return def;
   }
@@ -88,6 +89,8 @@ for (const bigEndian of [false, true]) {
       { ...plain, name: 'jumps', type: MAP.PROG_ARRAY, key: 4, value: 4, max: 4 },
     ]);
     assert.equal(info.maps.map((m) => m.definitionOffset), [0, 56, 88, 88, 120]);
+    // Where `.values = { [i] = ... }` slots start: after the three 8-byte members before `values`.
+    assert.equal(info.maps.map((m) => m.valuesOffset), [null, null, 24, null, 24]);
     assert.is(info.maps[0]!.keyTypeId, key);
   });
 
@@ -108,6 +111,7 @@ for (const bigEndian of [false, true]) {
     one((b) => [b.uint('type', MAP.HASH), { name: 'values', type: b.array(b.ptr(b.i32), b.i32, 0) }], /^map 'm': 'values' needs a map-in-map or prog-array type/);
     one((b) => [b.uint('type', MAP.ARRAY_OF_MAPS), { name: 'values', type: b.array(b.ptr(b.i32), b.i32, 0) }, b.uint('max_entries', 1)], /^map 'm': 'values' member should be last$/);
     one((b) => [b.uint('type', MAP.ARRAY_OF_MAPS), { name: 'values', type: b.array(b.ptr(b.i32), b.i32, 2) }], /^map 'm': map-in-map inner spec is not a zero-sized array$/);
+    one((b) => [b.uint('type', MAP.PROG_ARRAY), { name: 'values', type: b.array(b.ptr(b.funcProto(b.i32, [])), b.i32, 0), bitOffset: 68 }], /^map 'm': 'values' at bit offset 68, not on a byte$/);
     one((b) => [b.uint('type', MAP.ARRAY_OF_MAPS), { name: 'values', type: b.array(b.ptr(b.i32), b.i32, 0) }], /^map 'm': map-in-map inner def is of unexpected kind int$/);
     one((b) => {
       const inner = b.struct('inner', 16, [{ ...b.uint('type', MAP.ARRAY) }, { ...b.uint('pinning', 1), bitOffset: 64 }]);
