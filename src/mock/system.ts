@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { inspect, mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo } from '../inspect.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from '../program/constants.js';
-import { elfMapSizes, fillInitialSlots, initialSlots, ProgramSlots } from '../program/elf-map.js';
+import { checkMapOptions, elfMapSizes, fillInitialSlots, initialSlots, ProgramSlots, withMapOptions } from '../program/elf-map.js';
 import type { SystemLike } from '../program/like.js';
 import type { LoadOptions } from '../program/program.js';
 import type { SystemLoadOptions } from '../program/system.js';
@@ -94,6 +94,7 @@ export class MockSystem implements SystemLike {
     const constants = { ...this.#constants, ...options.constants };
     const object = inspect(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
+    checkMapOptions(object, options.maps, options.objectName);
     const slots = initialSlots(object);
     const warnings: string[] = [];
     const maps = new Map<string, MockMap>();
@@ -107,7 +108,7 @@ export class MockSystem implements SystemLike {
           continue;
         }
         if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
-        const map = MockMap.create(this.#mapSpec(object, spec, options));
+        const map = MockMap.create(this.#mapSpec(object, withMapOptions(spec, options.maps?.[spec.name]), options));
         maps.set(spec.name, map);
         byIndex[spec.index] = map;
         const initial = rodata.get(spec.index) ?? mapInitialData(bytes, spec);
@@ -141,7 +142,8 @@ export class MockSystem implements SystemLike {
 
   /** What System would create for an ELF map (its kernelMapSpec, with the same elfMapSizes). */
   #mapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): MockMapSpec {
-    const inner = spec.innerMap === null ? undefined : object.maps[spec.innerMap];
+    const innerMapFd = options.maps?.[spec.name]?.innerMap?.fd;
+    const inner = spec.innerMap === null || innerMapFd !== undefined ? undefined : object.maps[spec.innerMap];
     const persistentPath = spec.persistentPath ?? (spec.pinning === PIN_BY_NAME ? `${options.pinRoot ?? DEFAULT_PIN_ROOT}/${spec.name}` : undefined);
     const mock: MockMapSpec = {
       name: kernelObjectName(spec.name),
@@ -153,6 +155,7 @@ export class MockSystem implements SystemLike {
       persistentPath,
       innerMap: inner === undefined ? undefined : this.#mapSpec(object, { ...inner, persistentPath: null, pinning: 0 }, options),
     };
+    if (innerMapFd !== undefined) mock.innerMapFd = innerMapFd;
     if (this.#possibleCpus !== undefined) mock.possibleCpus = this.#possibleCpus;
     return mock;
   }

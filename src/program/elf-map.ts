@@ -7,6 +7,7 @@
 // map types whose kernel side checks no BTF (or refuses it) are created without key/value BTF, maps
 // of maps start with the inner maps their definition puts in slots (`.values = { [1] = &m }`), and
 // program arrays get the programs theirs name (`.values = { [1] = (void *)&prog }`) as those load.
+// A load may set a map's sizes, flags or inner template first (MapOptions), as libbpf's setters do.
 import { type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
 import { getPageSize } from '../map/host.js';
 import type { HasFd } from '../map/keyvalue.js';
@@ -74,6 +75,57 @@ export function elfMapSizes(spec: ElfMapSpec, pageSize: () => number = getPageSi
     keySize: keySize === 0 ? undefined : keySize,
     valueSize: valueSize === 0 ? undefined : valueSize,
     maxEntries: maxEntries === 0 ? undefined : maxEntries,
+  };
+}
+
+/**
+ * What a load may set for a map of its object before the map is created, as libbpf's
+ * bpf_map__set_max_entries/_key_size/_value_size/_map_flags/_numa_node/_map_extra/_inner_map_fd
+ * and cilium/ebpf's MapSpec fields do: for objects that leave sizes to their loader (one slot per
+ * CPU, a ring buffer sized at run time) or a map of maps its inner template.
+ */
+export interface MapOptions {
+  /** A ring buffer's is rounded up to a power-of-2 number of pages, as its definition's would be. */
+  maxEntries?: number;
+  keySize?: number;
+  valueSize?: number;
+  /** map_flags, replacing the definition's. */
+  flags?: number;
+  numaNode?: number;
+  mapExtra?: bigint;
+  /** A map of maps' inner map template (an open map whose shape the slots take), replacing the definition's. */
+  innerMap?: HasFd;
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * Checks that every name in `maps` is a map of the object a load creates (a misspelt name would
+ * otherwise change nothing) and that a mapExtra fits in 64 bits; the other values are checked
+ * where the map is made, with its name.
+ */
+export function checkMapOptions(object: ObjectInfo, maps: Readonly<Record<string, MapOptions>> | undefined, objectName = 'the object'): void {
+  if (maps === undefined) return;
+  const names = object.maps.filter((m) => !m.innerTemplate).map((m) => m.name);
+  for (const [name, options] of Object.entries(maps)) {
+    if (!names.includes(name)) throw new Error(`maps: "${name}" is not a map of ${objectName} (its maps: ${names.join(', ') || 'none'})`);
+    const extra = options.mapExtra;
+    if (extra !== undefined && (typeof extra !== 'bigint' || extra < 0n || extra > U64_MAX)) throw new RangeError(`maps: "${name}": mapExtra ${String(extra)} is not a u64 bigint`);
+  }
+}
+
+/** The ELF spec with a load's options for it applied: what elfMapSizes and the map's creation then see. */
+export function withMapOptions(spec: ElfMapSpec, options: MapOptions | undefined): ElfMapSpec {
+  if (options === undefined) return spec;
+  const extra = options.mapExtra;
+  return {
+    ...spec,
+    maxEntries: options.maxEntries ?? spec.maxEntries,
+    keySize: options.keySize ?? spec.keySize,
+    valueSize: options.valueSize ?? spec.valueSize,
+    flags: options.flags ?? spec.flags,
+    numaNode: options.numaNode ?? spec.numaNode,
+    mapExtra: extra === undefined ? spec.mapExtra : extra <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(extra) : extra.toString(),
   };
 }
 

@@ -12,7 +12,7 @@ import { EbpfMap, type MapSpec } from '../map/map.js';
 import type { FD } from '../sys/bpf.js';
 import { MapType } from '../sys/generated.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
-import { elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, ProgramSlots } from './elf-map.js';
+import { checkMapOptions, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { KernelSymbolError } from './kernel-btf.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
@@ -37,6 +37,8 @@ export interface SystemLoadOptions {
   constants?: Constants;
   /** The object's name in error messages (loadElf: its path). */
   objectName?: string;
+  /** Sizes, flags or the inner map template to give maps of the object, by name, before they are created. */
+  maps?: Readonly<Record<string, MapOptions>>;
 }
 
 /** A program of the object that cannot be loaded yet; load() says why. */
@@ -99,6 +101,7 @@ export class System implements SystemLike {
     try {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
       const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
+      checkMapOptions(object, options.maps, options.objectName);
       const slots = initialSlots(object);
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
@@ -118,7 +121,7 @@ export class System implements SystemLike {
             continue;
           }
         }
-        const map = createMap(object, spec, options, btf, initial);
+        const map = createMap(object, withMapOptions(spec, options.maps?.[spec.name]), options, btf, initial);
         maps.set(spec.name, map);
         byIndex[spec.index] = map;
       }
@@ -196,7 +199,8 @@ export function createSystem(): System {
  */
 function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): MapSpec {
   const persistentPath = spec.persistentPath ?? (spec.pinning === PIN_BY_NAME ? join(options.pinRoot ?? DEFAULT_PIN_ROOT, spec.name) : undefined);
-  const inner = spec.innerMap === null ? undefined : object.maps[spec.innerMap];
+  const innerMapFd = options.maps?.[spec.name]?.innerMap?.fd;
+  const inner = spec.innerMap === null || innerMapFd !== undefined ? undefined : object.maps[spec.innerMap];
   const sizes = elfMapSizes(spec);
   return {
     name: kernelObjectName(spec.name),
@@ -206,7 +210,7 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
     maxEntries: sizes.maxEntries,
     flags: spec.flags,
     innerMap: inner === undefined ? undefined : kernelMapSpec(object, { ...inner, persistentPath: null, pinning: 0 }, options),
-    innerMapFd: undefined,
+    innerMapFd,
     persistentPath,
     numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
     mapExtra: BigInt(spec.mapExtra),

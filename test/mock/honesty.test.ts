@@ -8,6 +8,8 @@ import { BPF_EXIST, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_NOEXIST } from '../../src/s
 import { SyscallError } from '../../src/sys/errors.js';
 import { EbpfMap, MapType, System, getNumOfPossibleCpus, type MapLike, type MapSpec, type SystemLike } from '../../src/index.js';
 import { MockMap, MockSystem } from '../../src/mock/index.js';
+import { getPageSize } from '../../src/map/host.js';
+import { ringBufferSize } from '../../src/program/elf-map.js';
 import { kernelSuite, withBpffs } from '../kernel/support.js';
 
 const honesty = kernelSuite('mock honesty');
@@ -332,6 +334,32 @@ for (const type of [MapType.Queue, MapType.Stack]) {
     ]);
   });
 }
+
+honesty('map options a load gives (sizes, flags, an inner map template) make the same maps (System and MockSystem)', async () => {
+  const object = fileURLToPath(new URL('../../../test/fixtures/maps_btf.o', import.meta.url));
+  const shape = { type: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 4 };
+  using realInner = EbpfMap.create({ name: 'h_tmpl', ...shape });
+  using mockInner = MockMap.create({ name: 'h_tmpl', ...shape });
+  await withBpffs((pinRoot) => {
+    const options = (inner: { fd: number }) => ({ pinRoot, maps: { flows: { maxEntries: 42, flags: 0 }, ring: { maxEntries: 5000 }, pending: { maxEntries: 7 }, hash_of_maps: { innerMap: inner } } });
+    using real = new System().loadElf(object, options(realInner));
+    using mock = new MockSystem({ pageSize: getPageSize() }).loadElf(object, options(mockInner));
+    const made = (system: SystemLike): unknown => ['flows', 'ring', 'pending', 'routes'].map((name) => {
+      const m = system.getMapByName(name)!;
+      return [name, m.maxEntries, m.flags, m.keySize, m.valueSize];
+    });
+    assert.equal(made(real), [['flows', 42, 0, 16, 8], ['ring', ringBufferSize(5000, getPageSize()), 0, 0, 0], ['pending', 7, 0, 0, 8], ['routes', 256, 1, 8, 4]]);
+    assert.equal(made(mock), made(real));
+    // The template's shape is what hash_of_maps takes: a map of it goes in, a map of another shape does not.
+    using realFits = EbpfMap.create({ name: 'h_fits', ...shape });
+    using mockFits = MockMap.create({ name: 'h_fits', ...shape });
+    using realOther = EbpfMap.create({ name: 'h_other', ...shape, maxEntries: 64 });
+    using mockOther = MockMap.create({ name: 'h_other', ...shape, maxEntries: 64 });
+    const put = (system: SystemLike, fits: MapLike, other: MapLike): unknown => [fits, other].map((inner) => outcome(system.getMapByName('hash_of_maps')!, { inner: [] }, (m) => m.upsert(1, inner)));
+    assert.equal(put(real, realFits, realOther), [{ ok: '(undefined)' }, { error: 'BPF_MAP_UPDATE_ELEM EINVAL' }]);
+    assert.equal(put(mock, mockFits, mockOther), put(real, realFits, realOther));
+  });
+});
 
 honesty('program array slots an object fills as its programs load (System and MockSystem)', async () => {
   const object = fileURLToPath(new URL('../../../test/fixtures/tail_calls.o', import.meta.url));

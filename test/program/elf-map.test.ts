@@ -9,7 +9,7 @@ import { inspect, type MapSpec as ElfMapSpec, type ObjectInfo, type RelocationIn
 import { MapType } from '../../src/sys/generated.js';
 import { getPageSize } from '../../src/map/host.js';
 import { MockMap, MockProgram } from '../../src/mock/index.js';
-import { elfMapSizes, elfMapTakesBtf, initialSlots, ProgramSlots, ringBufferSize } from '../../src/program/elf-map.js';
+import { checkMapOptions, elfMapSizes, elfMapTakesBtf, initialSlots, ProgramSlots, ringBufferSize, withMapOptions } from '../../src/program/elf-map.js';
 import { ProgramType } from '../../src/program/program.js';
 
 const read = (name: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url)));
@@ -177,6 +177,22 @@ test('a refused slot puts back the program a reused array held in a slot filled 
   assert.is(maps[1]!.lookupInt(0), old.id, 'put back');
   assert.is(tailB.loaded, false);
   for (const map of maps) map.close();
+});
+
+test('map options: applied over the definition before the sizes are worked out; a name the object lacks is an error', () => {
+  const object = inspect(read('maps_btf.o'));
+  const ring = object.maps.find((m) => m.name === 'ring')!;
+  const flows = object.maps.find((m) => m.name === 'flows')!;
+  assert.is(withMapOptions(flows, undefined), flows);
+  const changed = withMapOptions(flows, { maxEntries: 42, flags: 0, numaNode: 1, mapExtra: 1n << 60n });
+  assert.equal([changed.maxEntries, changed.flags, changed.numaNode, changed.mapExtra, changed.keySize, changed.name], [42, 0, 1, (1n << 60n).toString(), flows.keySize, 'flows']);
+  assert.is(withMapOptions(flows, { mapExtra: 7n }).mapExtra, 7);
+  assert.is(elfMapSizes(withMapOptions(ring, { maxEntries: 5000 }), () => 4096).maxEntries, 8192, 'a ring buffer is rounded as its definition would be');
+  checkMapOptions(object, { flows: {}, ring: { maxEntries: 1 } });
+  assert.throws(() => checkMapOptions(object, { flow: { maxEntries: 1 } }, 'maps_btf.o'), /^maps: "flow" is not a map of maps_btf\.o \(its maps: (?!.*\.inner)(.*, )?flows(, .*)?\)$/);
+  assert.throws(() => checkMapOptions(object, { 'array_of_maps.inner': {} }), /is not a map of the object/, 'an inner template is no map a load creates');
+  assert.throws(() => checkMapOptions(object, { flows: { mapExtra: -1n } }), /^maps: "flows": mapExtra -1 is not a u64 bigint$/);
+  assert.throws(() => checkMapOptions(object, { flows: { mapExtra: 1 as unknown as bigint } }), /mapExtra 1 is not a u64 bigint/);
 });
 
 test('a .maps reference outside `values` is an error naming the map', () => {
