@@ -32,7 +32,8 @@ const ENOSPC = 28;
 const EOPNOTSUPP = 95;
 const ENOTSUPP = 524;
 
-const DEFAULT_POSSIBLE_CPUS = 2;
+/** Per-CPU slots of a mock whose spec gives no possibleCpus. */
+export const DEFAULT_POSSIBLE_CPUS = 2;
 
 /** How a map type stores its elements. */
 type Storage = 'hash' | 'array' | 'fdArray' | 'lpm' | 'queue' | 'stack' | 'bloom' | 'none';

@@ -6,14 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { inspect, mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo } from '../inspect.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from '../program/constants.js';
-import { checkMapOptions, elfMapSizes, fillInitialSlots, initialSlots, ProgramSlots, withMapOptions } from '../program/elf-map.js';
+import { checkMapOptions, checkReplacement, elfMapSizes, fillInitialSlots, initialSlots, ProgramSlots, withMapOptions } from '../program/elf-map.js';
 import type { SystemLike } from '../program/like.js';
 import type { LoadOptions } from '../program/program.js';
 import type { SystemLoadOptions } from '../program/system.js';
 import { kernelObjectName } from '../program/name.js';
 import { errnoError } from '../sys/errors.js';
 import type { AttachType, MapType, ProgramType } from '../sys/generated.js';
-import { MockMap, type MockMapSpec } from './map.js';
+import { DEFAULT_POSSIBLE_CPUS, MockMap, type MockMapSpec } from './map.js';
 import { INSTRUCTION_SIZE, MockProgram, type MockProgramSpec } from './program.js';
 import { objectById } from './registry.js';
 
@@ -62,6 +62,8 @@ export class MockSystem implements SystemLike {
   readonly #pageSize: number;
   readonly #maps = new Map<string, MockMap>();
   readonly #programs = new Map<string, MockProgram>();
+  /** Maps given in place of the object's (MapOptions.replaceWith): the caller's, left open by close(). */
+  readonly #borrowed = new Set<MockMap>();
   readonly #warnings: string[] = [];
   #constants: Constants = {};
 
@@ -95,11 +97,12 @@ export class MockSystem implements SystemLike {
     const object = inspect(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
     checkMapOptions(object, options.maps, options.objectName);
-    const slots = initialSlots(object);
+    const slots = initialSlots(object, options.maps);
     const warnings: string[] = [];
     const maps = new Map<string, MockMap>();
     const byIndex: Array<MockMap | undefined> = object.maps.map(() => undefined);
     const programs = new Map<string, MockProgram>();
+    const borrowed = new Set<MockMap>();
     try {
       for (const spec of object.maps) {
         if (spec.innerTemplate) continue;
@@ -108,7 +111,19 @@ export class MockSystem implements SystemLike {
           continue;
         }
         if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
-        const map = MockMap.create(this.#mapSpec(object, withMapOptions(spec, options.maps?.[spec.name]), options));
+        const mapOptions = options.maps?.[spec.name];
+        const mapSpec = this.#mapSpec(object, withMapOptions(spec, mapOptions), options);
+        const given = mapOptions?.replaceWith;
+        if (given !== undefined) {
+          // As System: the given map as it is, left open when this MockSystem closes.
+          if (!(given instanceof MockMap)) throw new TypeError(`maps: "${spec.name}": replaceWith must be a MockMap`);
+          checkReplacement(spec.name, mapSpec, given, () => mapSpec.possibleCpus ?? DEFAULT_POSSIBLE_CPUS);
+          borrowed.add(given);
+          maps.set(spec.name, given);
+          byIndex[spec.index] = given;
+          continue;
+        }
+        const map = MockMap.create(mapSpec);
         maps.set(spec.name, map);
         byIndex[spec.index] = map;
         const initial = rodata.get(spec.index) ?? mapInitialData(bytes, spec);
@@ -131,10 +146,11 @@ export class MockSystem implements SystemLike {
         programs.set(spec.name, new ObjectMockProgram(programSpec, spec.index, programSlots));
       }
     } catch (e) {
-      for (const map of maps.values()) map.close();
+      for (const map of maps.values()) if (!borrowed.has(map)) map.close();
       throw e;
     }
     for (const [name, map] of maps) this.#maps.set(name, map);
+    for (const map of borrowed) this.#borrowed.add(map);
     for (const [name, program] of programs) this.#programs.set(name, program);
     this.#warnings.push(...warnings);
     return this;
@@ -196,7 +212,7 @@ export class MockSystem implements SystemLike {
   /** Closes every program and map (idempotent). */
   close(): void {
     for (const program of this.#programs.values()) program.close();
-    for (const map of this.#maps.values()) map.close();
+    for (const map of this.#maps.values()) if (!this.#borrowed.has(map)) map.close();
   }
 
   [Symbol.dispose](): void {

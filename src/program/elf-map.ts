@@ -14,7 +14,8 @@ import type { HasFd } from '../map/keyvalue.js';
 import type { MapLike } from '../map/like.js';
 import type { MapSpec } from '../map/map.js';
 import { SyscallError } from '../sys/errors.js';
-import { MapType } from '../sys/generated.js';
+import { MapType, mapTypeName } from '../sys/generated.js';
+import { describeMapShape, mapShape } from '../map/shape.js';
 import type { ProgramLike } from './like.js';
 import { describeProgram } from './verifier.js';
 
@@ -95,6 +96,14 @@ export interface MapOptions {
   mapExtra?: bigint;
   /** A map of maps' inner map template (an open map whose shape the slots take), replacing the definition's. */
   innerMap?: HasFd;
+  /**
+   * An open map to use instead of creating one (libbpf's bpf_map__reuse_fd, cilium/ebpf's
+   * MapReplacements): it must have the type, key and value sizes and max_entries the load would
+   * create. It is used as it is (no initial contents written, not frozen; slots it fills are kept),
+   * stays the caller's, and stays open when the System closes. An EbpfMap for System, a MockMap for
+   * MockSystem.
+   */
+  replaceWith?: MapLike;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -111,6 +120,18 @@ export function checkMapOptions(object: ObjectInfo, maps: Readonly<Record<string
     if (!names.includes(name)) throw new Error(`maps: "${name}" is not a map of ${objectName} (its maps: ${names.join(', ') || 'none'})`);
     const extra = options.mapExtra;
     if (extra !== undefined && (typeof extra !== 'bigint' || extra < 0n || extra > U64_MAX)) throw new RangeError(`maps: "${name}": mapExtra ${String(extra)} is not a u64 bigint`);
+  }
+}
+
+/**
+ * Checks a map given in place of one (MapOptions.replaceWith) against `spec`, what the load would
+ * create for the object's map `name`: open, of the same type, key and value sizes and max_entries.
+ */
+export function checkReplacement(name: string, spec: Omit<MapSpec, 'innerMap'>, given: MapLike, possibleCpus: () => number): void {
+  if (given.fd < 0) throw new Error(`maps: "${name}": the map given to replace it is closed`);
+  const want = mapShape(spec, possibleCpus);
+  if (given.type !== want.type || given.keySize !== want.keySize || given.valueSize !== want.valueSize || given.maxEntries !== want.maxEntries) {
+    throw new Error(`maps: "${name}": the map given to replace it is ${mapTypeName(given.type)} with key ${given.keySize} B, value ${given.valueSize} B, ${given.maxEntries} entries; the object makes ${describeMapShape(want)}`);
   }
 }
 
@@ -139,6 +160,8 @@ export interface InitialSlot {
   outer: ElfMapSpec;
   slot: number;
   inner: ElfMapSpec;
+  /** The outer map may already hold something: reused from a pin, or given in place of one. */
+  reused: boolean;
 }
 
 /** A slot of a BTF program array that the object's definition fills with one of its programs. */
@@ -146,6 +169,8 @@ export interface ProgramSlot {
   outer: ElfMapSpec;
   slot: number;
   program: ElfProgramSpec;
+  /** The program array may already hold programs: reused from a pin, or given in place of one. */
+  reused: boolean;
 }
 
 /** BTF map definitions are structs of pointers: the `values` array's slots are 8 bytes. */
@@ -159,7 +184,7 @@ const MAPS_OF_MAPS = new Set<MapType>([MapType.ArrayOfMaps, MapType.HashOfMaps])
  * what its map cannot hold (a program in a map of maps, a subprogram, a map in a program array, a
  * slot past max_entries) is an error naming the map, the slot and the symbol, as in libbpf.
  */
-export function initialSlots(object: ObjectInfo): { slots: InitialSlot[]; programSlots: ProgramSlot[] } {
+export function initialSlots(object: ObjectInfo, maps?: Readonly<Record<string, MapOptions>>): { slots: InitialSlot[]; programSlots: ProgramSlot[] } {
   const slots: InitialSlot[] = [];
   const programSlots: ProgramSlot[] = [];
   const relocations = object.relocations.filter((r) => r.kind === 'data-slot' && r.section === '.maps' && r.map !== null);
@@ -172,16 +197,17 @@ export function initialSlots(object: ObjectInfo): { slots: InitialSlot[]; progra
     }
     const slot = (offset - valuesOffset) / SLOT_SIZE;
     const where = `map "${outer.name}" (${relocation.section}) slot ${slot}`;
+    const reused = mayBeReused(outer) || maps?.[outer.name]?.replaceWith !== undefined;
     if (outer.maxEntries !== 0 && slot >= outer.maxEntries) throw new Error(`${where}: "${relocation.symbol}" is past max_entries ${outer.maxEntries}`);
     const program = relocation.targetProgram === null ? undefined : object.programs[relocation.targetProgram];
     if (outer.type === MapType.ProgArray) {
       if (program === undefined) throw new Error(`${where}: "${relocation.symbol}" is not a program of the object; a program array's slots hold programs`);
       if (program.subprogram) throw new Error(`${where}: "${relocation.symbol}" is a subprogram (section "${program.section}"), which cannot be loaded on its own to be tail-called`);
-      programSlots.push({ outer, slot, program });
+      programSlots.push({ outer, slot, program, reused });
     } else if (MAPS_OF_MAPS.has(outer.type as MapType)) {
       const inner = program === undefined ? object.maps.find((m) => m.name === relocation.symbol && m.origin === 'btf' && !m.innerTemplate) : undefined;
       if (inner === undefined) throw new Error(`${where}: "${relocation.symbol}" is not a BTF map of the object; a map of maps' slots hold maps`);
-      slots.push({ outer, slot, inner });
+      slots.push({ outer, slot, inner, reused });
     } else {
       throw new Error(`${where}: "${relocation.symbol}" cannot go in a slot: only maps of maps and program arrays take \`values\`, not ${outer.typeName} maps`);
     }
@@ -197,11 +223,11 @@ export function initialSlots(object: ObjectInfo): { slots: InitialSlot[]; progra
  * syscall less per slot).
  */
 export function fillInitialSlots(slots: readonly InitialSlot[], maps: ReadonlyArray<MapLike | undefined>): void {
-  for (const { outer, slot, inner } of slots) {
+  for (const { outer, slot, inner, reused } of slots) {
     const outerMap = maps[outer.index];
     const innerMap = maps[inner.index];
     if (!outerMap || !innerMap) continue;
-    if (mayBeReused(outer) && slotValue(outerMap, slot) !== undefined) continue;
+    if (reused && slotValue(outerMap, slot) !== undefined) continue;
     try {
       outerMap.upsert(slot, innerMap);
     } catch (e) {
@@ -247,11 +273,11 @@ export class ProgramSlots {
     if (slots === undefined) return;
     const filled: Array<{ map: MapLike; slot: number; before: (HasFd & { close(): void }) | undefined }> = [];
     try {
-      for (const { outer, slot } of slots) {
+      for (const { outer, slot, reused } of slots) {
         const map = this.#maps[outer.index];
         if (!map || map.fd < 0) continue;
         // A reused array may hold a program there: held open until this fill succeeds, to put back otherwise.
-        const id = mayBeReused(outer) ? slotValue(map, slot) : undefined;
+        const id = reused ? slotValue(map, slot) : undefined;
         const before = id === undefined ? undefined : this.#openById(id);
         try {
           map.upsert(slot, program);

@@ -8,11 +8,15 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { CoreObject } from '../elf/open.js';
 import { mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
+import { getNumOfPossibleCpus } from '../map/host.js';
+import type { MapLike } from '../map/like.js';
 import { EbpfMap, type MapSpec } from '../map/map.js';
-import type { FD } from '../sys/bpf.js';
+import { FD } from '../sys/bpf.js';
+import { check } from '../sys/errors.js';
 import { MapType } from '../sys/generated.js';
+import { native } from '../sys/native.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
-import { checkMapOptions, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
+import { checkMapOptions, checkReplacement, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { KernelSymbolError } from './kernel-btf.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
@@ -37,7 +41,7 @@ export interface SystemLoadOptions {
   constants?: Constants;
   /** The object's name in error messages (loadElf: its path). */
   objectName?: string;
-  /** Sizes, flags or the inner map template to give maps of the object, by name, before they are created. */
+  /** Sizes, flags or the inner map template to give maps of the object, by name, before they are created; or a map to use in place of one. */
   maps?: Readonly<Record<string, MapOptions>>;
 }
 
@@ -102,7 +106,7 @@ export class System implements SystemLike {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
       const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
       checkMapOptions(object, options.maps, options.objectName);
-      const slots = initialSlots(object);
+      const slots = initialSlots(object, options.maps);
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {
@@ -112,6 +116,13 @@ export class System implements SystemLike {
           continue;
         }
         if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
+        const mapOptions = options.maps?.[spec.name];
+        if (mapOptions?.replaceWith !== undefined) {
+          const map = replacementMap(object, withMapOptions(spec, mapOptions), options, mapOptions.replaceWith);
+          maps.set(spec.name, map);
+          byIndex[spec.index] = map;
+          continue;
+        }
         let initial = rodata.get(spec.index) ?? mapInitialData(bytes, spec);
         if (spec.origin === 'kconfig') {
           try {
@@ -121,7 +132,7 @@ export class System implements SystemLike {
             continue;
           }
         }
-        const map = createMap(object, withMapOptions(spec, options.maps?.[spec.name]), options, btf, initial);
+        const map = createMap(object, withMapOptions(spec, mapOptions), options, btf, initial);
         maps.set(spec.name, map);
         byIndex[spec.index] = map;
       }
@@ -241,6 +252,17 @@ function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOpti
     throw e;
   }
   return map;
+}
+
+/**
+ * The map given in place of the object's map spec (MapOptions.replaceWith), checked against what
+ * the load would create; the System gets its own fd (a dup), so closing the System leaves the given
+ * map open.
+ */
+function replacementMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions, given: MapLike): EbpfMap {
+  if (!(given instanceof EbpfMap)) throw new TypeError(`maps: "${spec.name}": replaceWith must be an EbpfMap`);
+  checkReplacement(spec.name, kernelMapSpec(object, spec, options), given, getNumOfPossibleCpus);
+  return EbpfMap.fromFd(new FD(check(native().dup(given.fd), 'dup', `map "${spec.name}" given to replace it`)));
 }
 
 function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, options: SystemLoadOptions,

@@ -361,6 +361,48 @@ honesty('map options a load gives (sizes, flags, an inner map template) make the
   });
 });
 
+honesty('maps given in place of the object\'s (replaceWith): used as they are, left open by close (System and MockSystem)', async () => {
+  const object = fileURLToPath(new URL('../../../test/fixtures/maps_btf.o', import.meta.url));
+  const flowsShape = { name: 'h_flows', type: MapType.Hash, keySize: 16, valueSize: 8, maxEntries: 4096, flags: 1 };
+  const outerShape = { name: 'h_outer', type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: 4 };
+  const innerShape = { type: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 4 };
+  await withBpffs((pinRoot) => {
+    const sides = [
+      { make: new System(), flows: EbpfMap.create(flowsShape), mine: EbpfMap.create({ name: 'h_mine', ...innerShape }), outer: undefined as MapLike | undefined, small: EbpfMap.create({ ...flowsShape, maxEntries: 16 }) },
+      { make: new MockSystem(), flows: MockMap.create(flowsShape), mine: MockMap.create({ name: 'h_mine', ...innerShape }), outer: undefined as MapLike | undefined, small: MockMap.create({ ...flowsShape, maxEntries: 16 }) },
+    ];
+    try {
+      const results = sides.map((side) => {
+        const outer = side.make instanceof System
+          ? EbpfMap.create({ ...outerShape, innerMap: side.mine as EbpfMap })
+          : MockMap.create({ ...outerShape, innerMap: side.mine as MockMap });
+        side.outer = outer;
+        outer.upsert(1, side.mine);
+        side.flows.upsert(Uint8Array.from({ length: 16 }, (_, i) => i), 5);
+        let refused = '';
+        try {
+          side.make.loadElf(object, { pinRoot, maps: { flows: { replaceWith: side.small } } });
+        } catch (e) {
+          refused = (e as Error).message;
+        }
+        const system = side.make.loadElf(object, { pinRoot, maps: { flows: { replaceWith: side.flows }, array_of_maps: { replaceWith: outer } } });
+        const flows = system.getMapByName('flows')!;
+        const seen = [...flows.entries()].map(([k, v]) => [plain(k), plain(v)]);
+        // Slot 1 held a map already: kept, as for a map reused from a pin (inner_b does not replace it).
+        const slot1 = outer.lookupInt(1) === (side.mine instanceof EbpfMap ? side.mine.info().id : (side.mine as MockMap).id);
+        system.close();
+        const afterClose = side.flows.lookupInt(Uint8Array.from({ length: 16 }, (_, i) => i));
+        return { refused, seen, slot1, afterClose };
+      });
+      assert.is(results[0]!.refused, 'maps: "flows": the map given to replace it is Hash with key 16 B, value 8 B, 16 entries; the object makes map "flows" (Hash, key 16 B, value 8 B, 4096 entries, flags 0x1)');
+      assert.equal([results[0]!.slot1, results[0]!.afterClose, results[0]!.seen.length], [true, 5, 1]);
+      assert.equal(results[1], results[0]);
+    } finally {
+      for (const side of sides) for (const m of [side.flows, side.mine, side.outer, side.small]) m?.close();
+    }
+  });
+});
+
 honesty('program array slots an object fills as its programs load (System and MockSystem)', async () => {
   const object = fileURLToPath(new URL('../../../test/fixtures/tail_calls.o', import.meta.url));
   await withBpffs((pinRoot) => {
