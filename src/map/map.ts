@@ -194,6 +194,7 @@ export class EbpfMap implements MapLike, Disposable {
   #owned: FD | undefined;
   #fd = -1;
   #pinnedPath: string | undefined;
+  #reused = false;
   #sys: NativeBridge | undefined;
   /** The element buffers, made at the first element operation. */
   #elements: ElementBuffers | undefined;
@@ -296,6 +297,10 @@ export class EbpfMap implements MapLike, Disposable {
   get pinnedPath(): string | undefined {
     return this.#pinnedPath;
   }
+  /** Whether create() found the map at its persistentPath and used it instead of creating one. */
+  get reused(): boolean {
+    return this.#reused;
+  }
 
   /** A new, not yet created map with the same spec (goebpf's CloneTemplate: inner maps). */
   cloneTemplate(): EbpfMap {
@@ -311,6 +316,7 @@ export class EbpfMap implements MapLike, Disposable {
       const existing = tryObjGet(path);
       if (existing !== undefined) {
         this.#adoptCompatible(existing, path);
+        this.#reused = true;
         return this;
       }
     }

@@ -90,7 +90,7 @@ export class System implements SystemLike {
    * (reusing pinned ones: persistent_path, LIBBPF_PIN_BY_NAME; global data written, .rodata frozen) and
    * makes its programs, which the core relocates when they load with program.load(). The object stays
    * open in the WASM core until close(). All or nothing: if a map cannot be created, what was made so
-   * far is closed. Slots a definition fills (`.values = { [i] = ... }`) are filled as libbpf does, but
+   * far is closed, and the pins it made are removed (those it reused stay). Slots a definition fills (`.values = { [i] = ... }`) are filled as libbpf does, but
    * lazily for programs: maps of maps get their inner maps here, program arrays get each program when
    * it loads (so a tail call reaches the targets loaded so far, whatever the order of loads). A map of
    * maps reused from a pin keeps the maps its slots hold; a reused program array gets the new programs.
@@ -150,7 +150,11 @@ export class System implements SystemLike {
       for (const [name, map] of maps) this.#maps.set(name, map);
       for (const [name, program] of programs) this.#programs.set(name, program);
     } catch (e) {
-      for (const map of maps.values()) map.close();
+      // As libbpf does when a load fails: the pins this load made go too (not those it reused).
+      for (const map of maps.values()) {
+        if (map.pinnedPath !== undefined && !map.reused) unpinAfterFailure(map, e);
+        map.close();
+      }
       btf.fd?.close();
       core.close();
       throw e;
@@ -252,6 +256,17 @@ function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOpti
     throw e;
   }
   return map;
+}
+
+/** Removes a pin the failed load made; if that fails too, the load's error says so (it stays the one thrown). */
+function unpinAfterFailure(map: EbpfMap, loadError: unknown): void {
+  const path = map.pinnedPath;
+  try {
+    map.unpin();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // removed by someone else already
+    if (loadError instanceof Error) loadError.message += `; the pin it made at ${path} could not be removed: ${(e as Error).message}`;
+  }
 }
 
 /**

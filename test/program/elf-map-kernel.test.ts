@@ -1,5 +1,6 @@
 // ELF maps whose definitions a loader must complete, created in the kernel by a System: what the
 // kernel reports (BPF_OBJ_GET_INFO_BY_FD) for goebpf's omitted sizes and libbpf's adjusted ones.
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { getNumOfPossibleCpus, getPageSize } from '../../src/map/host.js';
@@ -60,6 +61,26 @@ test('maps_btf.o: array_of_maps starts with inner_b in slot 1, as its definition
     assert.is(new DataView(slot.buffer, slot.byteOffset).getUint32(0, true), system.getMapByName('inner_b')!.info().id);
     assert.throws(() => outer.lookup(0), (e: unknown) => e instanceof SyscallError && e.code === 'ENOENT');
     assert.equal(system.warnings, []);
+  });
+});
+
+test('a load that fails removes the pins it made and keeps those it reused', async () => {
+  await withBpffs((pinRoot) => {
+    // A new bpffs holds the kernel's maps.debug and progs.debug.
+    const pins = (): string[] => readdirSync(pinRoot).filter((name) => !name.endsWith('.debug'));
+    // pinned_stats (pinned by name) is made before pending, whose queue of 0 entries the kernel refuses.
+    const failing = { pinRoot, maps: { pending: { maxEntries: 0 } } };
+    assert.throws(() => new System().loadElf(fixture('maps_btf.o'), failing), (e: unknown) => e instanceof SyscallError && e.code === 'EINVAL' && /map "pending"/.test(e.message));
+    assert.equal(pins(), [], 'the pin made by the failed load is gone');
+    {
+      using first = new System().loadElf(fixture('maps_btf.o'), { pinRoot });
+      assert.is(first.getMapByName('pinned_stats')!.reused, false);
+    }
+    assert.equal(pins(), ['pinned_stats']);
+    assert.throws(() => new System().loadElf(fixture('maps_btf.o'), failing), /map "pending"/);
+    assert.equal(pins(), ['pinned_stats'], 'a pin the failed load reused stays');
+    using again = new System().loadElf(fixture('maps_btf.o'), { pinRoot });
+    assert.is(again.getMapByName('pinned_stats')!.reused, true);
   });
 });
 
