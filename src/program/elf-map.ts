@@ -217,10 +217,10 @@ export function initialSlots(object: ObjectInfo, maps?: Readonly<Record<string, 
 
 /**
  * Puts each inner map in its slot (maps[i]: the map created for object.maps[i]), as libbpf does after
- * creating the maps. A slot that already holds a map is kept when the outer map may have been reused
- * from a pin (persistent_path, pinning by name): what is there was put by whoever pinned it (libbpf
- * leaves a reused map of maps alone). Other maps were created by this load and are not asked (one
- * syscall less per slot).
+ * creating the maps. A slot that already holds a map is kept when the outer map may hold something:
+ * reused from a pin (persistent_path, pinning by name) or given in place of one (replaceWith); what
+ * is there was put by whoever made it (libbpf leaves a reused map of maps alone). Other maps were
+ * created by this load and are not asked (one syscall less per slot).
  */
 export function fillInitialSlots(slots: readonly InitialSlot[], maps: ReadonlyArray<MapLike | undefined>): void {
   for (const { outer, slot, inner, reused } of slots) {
@@ -292,8 +292,9 @@ export class ProgramSlots {
         try {
           if (before === undefined) map.delete(slot);
           else map.upsert(slot, before);
-        } catch {
-          // The error that stopped the fill is the one to report; this slot keeps the program.
+        } catch (undo) {
+          // The error that stopped the fill stays the one thrown; it says which slot kept the program.
+          if (e instanceof Error) e.message += `; map "${map.name}" slot ${slot} keeps the program (${(undo as Error).message})`;
         }
       }
       program.close();

@@ -90,10 +90,11 @@ export class System implements SystemLike {
    * (reusing pinned ones: persistent_path, LIBBPF_PIN_BY_NAME; global data written, .rodata frozen) and
    * makes its programs, which the core relocates when they load with program.load(). The object stays
    * open in the WASM core until close(). All or nothing: if a map cannot be created, what was made so
-   * far is closed, and the pins it made are removed (those it reused stay). Slots a definition fills (`.values = { [i] = ... }`) are filled as libbpf does, but
-   * lazily for programs: maps of maps get their inner maps here, program arrays get each program when
-   * it loads (so a tail call reaches the targets loaded so far, whatever the order of loads). A map of
-   * maps reused from a pin keeps the maps its slots hold; a reused program array gets the new programs.
+   * far is closed, and the pins it made are removed (those it reused stay). Slots a definition fills
+   * (`.values = { [i] = ... }`) are filled as libbpf does, but lazily for programs: maps of maps get
+   * their inner maps here, program arrays get each program when it loads (so a tail call reaches the
+   * targets loaded so far, whatever the order of loads). A map of maps reused from a pin (or given
+   * with options.maps) keeps the maps its slots hold; a reused program array gets the new programs.
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
     const constants = { ...this.#constants, ...options.constants };
