@@ -109,14 +109,16 @@ export interface MapOptions {
 const U64_MAX = (1n << 64n) - 1n;
 
 /**
- * Checks that every name in `maps` is a map of the object a load creates (a misspelt name would
- * otherwise change nothing) and that a mapExtra fits in 64 bits; the other values are checked
- * where the map is made, with its name.
+ * Checks that every name in `maps` is a map of the object a load creates (a misspelt name, or a
+ * struct_ops map, would otherwise change nothing) and that a mapExtra fits in 64 bits; the other
+ * values are checked where the map is made, with its name.
  */
 export function checkMapOptions(object: ObjectInfo, maps: Readonly<Record<string, MapOptions>> | undefined, objectName = 'the object'): void {
   if (maps === undefined) return;
-  const names = object.maps.filter((m) => !m.innerTemplate).map((m) => m.name);
+  const created = object.maps.filter((m) => !m.innerTemplate && m.origin !== 'struct-ops');
+  const names = created.map((m) => m.name);
   for (const [name, options] of Object.entries(maps)) {
+    if (object.maps.some((m) => m.name === name && m.origin === 'struct-ops')) throw new Error(`maps: "${name}" of ${objectName} is a struct_ops map, which loads do not create yet`);
     if (!names.includes(name)) throw new Error(`maps: "${name}" is not a map of ${objectName} (its maps: ${names.join(', ') || 'none'})`);
     const extra = options.mapExtra;
     if (extra !== undefined && (typeof extra !== 'bigint' || extra < 0n || extra > U64_MAX)) throw new RangeError(`maps: "${name}": mapExtra ${String(extra)} is not a u64 bigint`);

@@ -193,6 +193,9 @@ test('map options: applied over the definition before the sizes are worked out; 
   assert.throws(() => checkMapOptions(object, { 'array_of_maps.inner': {} }), /is not a map of the object/, 'an inner template is no map a load creates');
   assert.throws(() => checkMapOptions(object, { flows: { mapExtra: -1n } }), /^maps: "flows": mapExtra -1 is not a u64 bigint$/);
   assert.throws(() => checkMapOptions(object, { flows: { mapExtra: 1 as unknown as bigint } }), /mapExtra 1 is not a u64 bigint/);
+  const structOps = inspect(read('struct_ops.o'));
+  const ops = structOps.maps.find((m) => m.origin === 'struct-ops')!;
+  assert.throws(() => checkMapOptions(structOps, { [ops.name]: { maxEntries: 1 } }, 'struct_ops.o'), new RegExp(`^maps: "${ops.name}" of struct_ops\\.o is a struct_ops map, which loads do not create yet$`));
 });
 
 test('a .maps reference outside `values` is an error naming the map', () => {
