@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { inspect, mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo } from '../inspect.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from '../program/constants.js';
-import { checkMapOptions, checkReplacement, elfMapSizes, fillInitialSlots, initialSlots, ProgramSlots, withMapOptions } from '../program/elf-map.js';
+import { checkMapOptions, checkReplacement, elfMapSizes, fillInitialSlots, initialSlots, innerTemplateOf, ProgramSlots, withMapOptions } from '../program/elf-map.js';
 import type { SystemLike } from '../program/like.js';
 import type { LoadOptions } from '../program/program.js';
 import type { SystemLoadOptions } from '../program/system.js';
@@ -158,8 +158,7 @@ export class MockSystem implements SystemLike {
 
   /** What System would create for an ELF map (its kernelMapSpec, with the same elfMapSizes). */
   #mapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): MockMapSpec {
-    const innerMapFd = options.maps?.[spec.name]?.innerMap?.fd;
-    const inner = spec.innerMap === null || innerMapFd !== undefined ? undefined : object.maps[spec.innerMap];
+    const { innerMapFd, inner } = innerTemplateOf(object, spec, options.maps);
     const persistentPath = spec.persistentPath ?? (spec.pinning === PIN_BY_NAME ? `${options.pinRoot ?? DEFAULT_PIN_ROOT}/${spec.name}` : undefined);
     const mock: MockMapSpec = {
       name: kernelObjectName(spec.name),
@@ -169,7 +168,7 @@ export class MockSystem implements SystemLike {
       numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
       mapExtra: BigInt(spec.mapExtra),
       persistentPath,
-      innerMap: inner === undefined ? undefined : this.#mapSpec(object, { ...inner, persistentPath: null, pinning: 0 }, options),
+      innerMap: inner === undefined ? undefined : this.#mapSpec(object, inner, options),
     };
     if (innerMapFd !== undefined) mock.innerMapFd = innerMapFd;
     if (this.#possibleCpus !== undefined) mock.possibleCpus = this.#possibleCpus;

@@ -137,6 +137,16 @@ export function checkReplacement(name: string, spec: Omit<MapSpec, 'innerMap'>, 
   }
 }
 
+/**
+ * The inner map template of a map of maps: the open map options.maps gives for it (by fd), else the
+ * definition's inner map (an ELF spec, created unpinned: never at a pin path), else none.
+ */
+export function innerTemplateOf(object: ObjectInfo, spec: ElfMapSpec, maps: Readonly<Record<string, MapOptions>> | undefined): { innerMapFd: number | undefined; inner: ElfMapSpec | undefined } {
+  const innerMapFd = maps?.[spec.name]?.innerMap?.fd;
+  const inner = spec.innerMap === null || innerMapFd !== undefined ? undefined : object.maps[spec.innerMap];
+  return { innerMapFd, inner: inner === undefined ? undefined : { ...inner, persistentPath: null, pinning: 0 } };
+}
+
 /** The ELF spec with a load's options for it applied: what elfMapSizes and the map's creation then see. */
 export function withMapOptions(spec: ElfMapSpec, options: MapOptions | undefined): ElfMapSpec {
   if (options === undefined) return spec;

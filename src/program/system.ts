@@ -16,7 +16,7 @@ import { check } from '../sys/errors.js';
 import { MapType } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
-import { checkMapOptions, checkReplacement, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
+import { checkMapOptions, checkReplacement, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, innerTemplateOf, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { KernelSymbolError } from './kernel-btf.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
@@ -215,8 +215,7 @@ export function createSystem(): System {
  */
 function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): MapSpec {
   const persistentPath = spec.persistentPath ?? (spec.pinning === PIN_BY_NAME ? join(options.pinRoot ?? DEFAULT_PIN_ROOT, spec.name) : undefined);
-  const innerMapFd = options.maps?.[spec.name]?.innerMap?.fd;
-  const inner = spec.innerMap === null || innerMapFd !== undefined ? undefined : object.maps[spec.innerMap];
+  const { innerMapFd, inner } = innerTemplateOf(object, spec, options.maps);
   const sizes = elfMapSizes(spec);
   return {
     name: kernelObjectName(spec.name),
@@ -225,7 +224,7 @@ function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoad
     valueSize: sizes.valueSize,
     maxEntries: sizes.maxEntries,
     flags: spec.flags,
-    innerMap: inner === undefined ? undefined : kernelMapSpec(object, { ...inner, persistentPath: null, pinning: 0 }, options),
+    innerMap: inner === undefined ? undefined : kernelMapSpec(object, inner, options),
     innerMapFd,
     persistentPath,
     numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
