@@ -320,6 +320,7 @@ export class EbpfMap implements MapLike, Disposable {
         return this;
       }
     }
+    this.#reused = false; // a map closed and created again may have been reused the first time
     let innerTemplate: EbpfMap | undefined;
     try {
       const inner = this.#spec.innerMap;
