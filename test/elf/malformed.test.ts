@@ -58,17 +58,23 @@ expectError('relocation of unknown type', (b, v) => v.setUint32(b.dataOffset('.r
 expectError('relocation not on an instruction boundary', (b, v) => v.setBigUint64(b.dataOffset('.relxdp'), 4n, LE), /section 'xdp': relocation at offset 4 against 'counters' is not at an instruction boundary/, 4);
 expectError('relocation on an instruction that cannot carry it', (b, v) => v.setBigUint64(b.dataOffset('.relxdp'), 8n, LE), /section 'xdp': relocation at offset 8 against 'counters' is on instruction 0x0, which is neither ld_imm64 nor call/, 4);
 expectError('call to where no function starts', (b, v) => v.setInt32(b.dataOffset('xdp') + 44, 1, LE), /section 'xdp': call at offset 40 to 'sub' targets offset 16 of '.text', where no function starts/, 4);
-expectError('map reference to no map', (b, v) => v.setBigUint64(b.dataOffset('.symtab') + 24 * 8 + 8, 8n, LE), /map 'counters': definition at offset 8 of 'maps' is not one of its 40-byte slots/, 3);
+expectError('map definition overlapping another', (b, v) => v.setBigUint64(b.dataOffset('.symtab') + 24 * 8 + 8, 8n, LE), /map 'counters': definition at offset 8 of 'maps' overlaps map 'inner' \(offsets 0 to 40\)/, 3);
+expectError('map definition past the end of its section', (b, v) => v.setBigUint64(b.dataOffset('.symtab') + 24 * 8 + 16, 48n, LE), /map 'counters': definition at offset 80 of 'maps' \(48 bytes\) runs past its end \(120 bytes\)/, 3);
+expectError('map definition too small', (b, v) => v.setBigUint64(b.dataOffset('.symtab') + 24 * 8 + 16, 12n, LE), /map 'counters': definition of 12 bytes in 'maps' is too small \(16 at least\)/, 3);
+expectError('unsized map symbol off its slot', (b, v) => {
+  for (const i of [6, 7, 8]) v.setBigUint64(b.dataOffset('.symtab') + 24 * i + 16, 0n, LE);
+  v.setBigUint64(b.dataOffset('.symtab') + 24 * 8 + 8, 44n, LE);
+}, /map 'counters': definition at offset 44 of 'maps' is not one of its 40-byte slots/, 3);
 expectError('version of the wrong size', (b, v) => v.setBigUint64(shdr(b, 'version') + 32, 2n, LE), /section 'version' \(offset \d+\): size 2, expected 4/);
 expectError('persistent_path outside its string section', (b, v) => v.setUint32(b.dataOffset('maps') + 112, 5000, LE), /map 'counters': persistent_path points at offset 5000 of section '.rodata.str1.1'/, 3);
 expectError('pointer relocation at an unknown field', (b, v) => v.setBigUint64(b.dataOffset('.relmaps'), 48n, LE), /field offset 8 of map 'outer'.*inner_map_def \(24\) or persistent_path \(32\)/, 3);
 
-test('a maps section whose size is not a multiple of its maps', () => {
+test('a maps section whose size is not a multiple of its unsized map symbols', () => {
   const b = buildElf({
     sections: [{ name: 'maps', flags: SHF.ALLOC, data: new Uint8Array(50) }],
-    symbols: ['a', 'b', 'c'].map((name, i) => ({ name, section: 'maps', value: i * 16, size: 16, type: STT.OBJECT })),
+    symbols: ['a', 'b', 'c'].map((name, i) => ({ name, section: 'maps', value: i * 16, size: 0, type: STT.OBJECT })),
   });
-  assert.throws(() => inspect(b.bytes), (e: unknown) => e instanceof ElfError && e.status === 3 && /section 'maps': size 50 is not a multiple of its 3 map definitions/.test(e.message));
+  assert.throws(() => inspect(b.bytes), (e: unknown) => e instanceof ElfError && e.status === 3 && /section 'maps': size 50 is not a multiple of its 3 map definitions \(their symbols have no size\)/.test(e.message));
 });
 
 test('a program section whose size is not whole instructions', () => {
