@@ -23,6 +23,12 @@ wasm/ebpf_core.wasm: $(CORE_SRCS) $(CORE_HDRS) Makefile
 bridge:
 	npm run build:bridge
 
+# The prebuilt addons the package ships (prebuilds/linux-x64, linux-arm64; not committed: `npm pack`
+# builds them too), byte-reproducible from the same compilers and Node headers; see scripts/prebuild.mjs.
+.PHONY: prebuilds
+prebuilds:
+	node scripts/prebuild.mjs
+
 # src/sys/generated.ts from the running kernel's BTF (every map/program type it has); see scripts/gen-sys.mjs.
 sys:
 	node scripts/gen-sys.mjs --vmlinux

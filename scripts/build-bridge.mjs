@@ -1,10 +1,13 @@
 // Builds the native bridge (bridge/ebpf_bridge.cc) with node-gyp: the package's `install` script and
-// `make bridge`. On install, a build that cannot happen (not Linux, no compiler, no Node headers) or a
-// prebuilt addon in prebuilds/ (node-gyp-build layout) leaves the install successful: ebpf/inspect and
-// the mocks work without the addon, and kernel calls then throw an error saying why.
-// `--strict` (make bridge) fails on any build error and always builds from source.
+// `make bridge`. An installed package skips the build when it carries a prebuilt addon
+// (scripts/prebuild.mjs) that node-gyp-build picks for this platform, arch and libc and that loads
+// here; a git checkout always builds from source (its prebuilds/, left by `npm pack`, may be older than
+// bridge/). A build that cannot happen (not Linux, no compiler, no Node headers) leaves the install
+// successful: ebpf/inspect and the mocks work without the addon, and kernel calls then throw an error
+// saying why. `--strict` (make bridge) fails on any build error and always builds from source.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,10 +36,32 @@ function nodeGyp() {
 
 rmSync(failureNote, { force: true });
 if (process.platform !== 'linux') skip(`eBPF needs Linux, this is ${process.platform}`);
-const prebuilt = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-if (!strict && existsSync(prebuilt) && readdirSync(prebuilt).some((f) => f.endsWith('.node'))) {
-  console.log(`ebpf: using the prebuilt native bridge in ${prebuilt}`);
-  process.exit(0);
+/** The prebuilt addon node-gyp-build would load here, if there is one and it loads; else why not. */
+function fittingPrebuild() {
+  if (!existsSync(join(root, 'prebuilds'))) return { why: 'the package has no prebuilds/' };
+  const require = createRequire(import.meta.url);
+  process.env.PREBUILDS_ONLY = '1'; // read by node-gyp-build when it loads: skip build/Release
+  let file;
+  try {
+    file = require('node-gyp-build').path(root);
+  } catch {
+    return { why: `no prebuild for ${process.platform}-${process.arch} (${process.env.LIBC ?? 'this libc'})` };
+  }
+  try {
+    require(file);
+    return { file };
+  } catch (e) {
+    return { why: `the prebuild ${file} does not load: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+if (!strict && !existsSync(join(root, '.git'))) {
+  const prebuild = fittingPrebuild();
+  if (prebuild.file) {
+    console.log(`ebpf: using the prebuilt native bridge ${prebuild.file}`);
+    process.exit(0);
+  }
+  console.log(`ebpf: building the native bridge from source: ${prebuild.why}`);
 }
 const [command, ...args] = nodeGyp();
 const result = spawnSync(command, [...args, 'rebuild'], { cwd: root, stdio: 'inherit' });
