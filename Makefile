@@ -29,9 +29,15 @@ bridge:
 prebuilds:
 	node scripts/prebuild.mjs
 
-# src/sys/generated.ts from the running kernel's BTF (every map/program type it has); see scripts/gen-sys.mjs.
+# src/sys/generated.ts from the pinned inputs in scripts/sys/ (a named kernel's BTF, the UAPI header's
+# constants, errno): the same on every machine. sys-pin refreshes the pins from this machine's kernel,
+# /usr/include/linux/bpf.h and C library, then regenerates; see scripts/gen-sys.mjs.
+.PHONY: sys-pin
 sys:
-	node scripts/gen-sys.mjs --vmlinux
+	node scripts/gen-sys.mjs
+
+sys-pin:
+	node scripts/gen-sys.mjs --pin
 
 # eBPF test fixtures: every test/fixtures/*.c little-endian, the hand-written ones also big-endian.
 # Sources are compiled by relative path and the build directory is mapped to `.`, so no absolute

@@ -1,9 +1,11 @@
-// scripts/gen-sys.mjs: the committed src/sys/generated.ts is what it generates from this kernel's BTF,
-// and the installed UAPI header's enums and layouts agree with it.
+// scripts/gen-sys.mjs: the committed src/sys/generated.ts is exactly what it generates from the pinned
+// inputs in scripts/sys/ (on any machine: plain JS), and the pins agree with this machine's kernel BTF,
+// UAPI header and C library wherever both have a value.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../src/sys/native.js';
@@ -63,18 +65,72 @@ test('the UAPI header generates enums and layouts the committed file extends', (
   assert.match(fromHeader, /^export const BPF_ANY = 0;$/m);
 });
 
-const vmlinux = '/sys/kernel/btf/vmlinux';
-const generatedFor = /\(kernel ([^)]+)\)/.exec(committed)?.[1];
-const vmlinuxSkip = headerSkip ?? (!existsSync(vmlinux) ? `no ${vmlinux}` : generatedFor !== release() ? `committed file is for kernel ${generatedFor}, this is ${release()}` : undefined);
+test('src/sys/generated.ts is exactly what `make sys` generates from the pinned inputs', () => {
+  assert.fixture(generate(), committed);
+});
 
-test('src/sys/generated.ts is exactly what `make sys` generates on its kernel', () => {
-  if (vmlinuxSkip) return console.log(`  skipped: ${vmlinuxSkip}`);
-  try {
-    execFileSync('bpftool', ['version'], { stdio: 'ignore' });
-  } catch {
-    return console.log('  skipped: no bpftool');
+/** The parts of scripts/sys/ these tests call (plain JS modules, typed here). */
+interface AbiModel {
+  enums: Array<{ ts: string; values: Array<{ name: string; value: number }> }>;
+  flags: Array<[string, number]>;
+  attr: Array<{ group: string; fields: Array<{ key: string[]; offset: number; size: number }> }>;
+  infos: Array<{ ts: string; fields: Array<{ key: string[]; offset: number; size: number }> }>;
+}
+interface BtfType { readonly id: number }
+const sysModule = async <T>(name: string): Promise<T> => (await import(pathToFileURL(join(packageRoot, 'scripts', 'sys', name)).href)) as T;
+const { readBtf, subsetBtf } = await sysModule<{ readBtf(bytes: Uint8Array): BtfType[]; subsetBtf(types: BtfType[], roots: number[]): Uint8Array }>('btf.mjs');
+const { btfAbi, btfRoots } = await sysModule<{ btfAbi(types: BtfType[]): AbiModel; btfRoots(types: BtfType[]): number[] }>('abi.mjs');
+const pinned = JSON.parse(readFileSync(join(packageRoot, 'scripts', 'sys', 'pinned.json'), 'utf8')) as {
+  btf: { file: string; kernel: string };
+  constants: { values: Record<string, number> };
+  errno: { names: Record<string, string>; messages: Record<string, string> };
+};
+const pinnedBtf = readFileSync(join(packageRoot, 'scripts', 'sys', pinned.btf.file));
+
+/** Every enum value, flag, and bpf_attr/info field, as `name → value` (offsets and sizes as 'offset+size'). */
+function abiEntries(model: AbiModel): Map<string, number | string> {
+  const entries = new Map<string, number | string>();
+  for (const e of model.enums) for (const { name, value } of e.values) entries.set(`${e.ts}.${name}`, value);
+  for (const [name, value] of model.flags) entries.set(name, value);
+  for (const g of [...model.attr, ...model.infos.map((i) => ({ group: i.ts, fields: i.fields }))]) {
+    for (const f of g.fields) entries.set(`${g.group}.${f.key.join('.')}`, `${f.offset}+${f.size}`);
   }
-  assert.fixture(generate('--vmlinux'), committed);
+  return entries;
+}
+
+/** Where both have a value, it is the same (kernels only append to the UAPI). */
+function assertAgree(a: AbiModel, b: AbiModel, label: string): void {
+  const other = abiEntries(b);
+  let shared = 0;
+  for (const [key, value] of abiEntries(a)) {
+    if (!other.has(key)) continue;
+    shared++;
+    assert.is(other.get(key), value, `${label}: ${key}`);
+  }
+  assert.ok(shared > 300, `${label}: only ${shared} values in common`);
+}
+
+const vmlinux = '/sys/kernel/btf/vmlinux';
+
+test("the pinned BTF agrees with this kernel's, and is what `make sys-pin` takes from it on its release", () => {
+  if (!existsSync(vmlinux)) return console.log(`  skipped: no ${vmlinux} (a kernel without BTF)`);
+  const running = readBtf(readFileSync(vmlinux));
+  const pinnedTypes = readBtf(pinnedBtf);
+  assertAgree(btfAbi(pinnedTypes), btfAbi(running), `the pinned Linux ${pinned.btf.kernel} vs this ${release()}`);
+  if (release() === pinned.btf.kernel) assert.ok(Buffer.from(subsetBtf(running, btfRoots(running))).equals(pinnedBtf), 'the same bytes as --pin writes');
+});
+
+test("the pinned constants and errno tables agree with this machine's header and C library", () => {
+  if (headerSkip) return console.log(`  skipped: ${headerSkip}`);
+  const fromHeader = generate('--header', header);
+  for (const [name, value] of Object.entries(pinned.constants.values)) {
+    const here = new RegExp(`^export const ${name} = (-?\\d+);$`, 'm').exec(fromHeader)?.[1];
+    if (here !== undefined) assert.is(Number(here), value, name);
+  }
+  for (const [value, name] of Object.entries(pinned.errno.names)) {
+    const here = new RegExp(`^  ${value}: '(\\w+)',$`, 'm').exec(fromHeader.slice(fromHeader.indexOf('ERRNO_NAMES')))?.[1];
+    if (here !== undefined) assert.is(here, name, `errno ${value}`);
+  }
 });
 
 test.run();
