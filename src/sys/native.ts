@@ -102,9 +102,18 @@ function load(): NativeBridge {
     }
     throw new Error(`the addon is not built in ${root} (${why}); build it with \`npm rebuild ebpf\` (in this repository: \`npm run build:bridge\`)`);
   }
+  let addon: NativeBridge;
+  try {
+    addon = require(path) as NativeBridge;
+  } catch (e) {
+    // A prebuild can need a newer C library than this machine's; a source build fits it.
+    const why = e instanceof Error ? e.message : String(e);
+    const hint = path.includes('/prebuilds/') ? '; build it from source for this machine with `npm rebuild ebpf`' : '';
+    throw new Error(`the addon ${path} does not load: ${why}${hint}`);
+  }
   // A copy with fast properties: the addon's exports object is in dictionary mode (22 properties
   // added one by one), where every `native().bpfRun` is a hash lookup V8 cannot optimise away.
-  return { ...(require(path) as NativeBridge) };
+  return { ...addon };
 }
 
 /** Where the package root (with build/ and prebuilds/) is: for error messages and tests. */

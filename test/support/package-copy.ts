@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/sys/native.js';
 
@@ -12,6 +12,8 @@ export interface PackageCopyOptions {
   failureNote?: string;
   /** Files of the copy (relative to its root) to delete before running, e.g. to prove they are not imported. */
   remove?: string[];
+  /** Files to add to the copy (relative to its root), e.g. a prebuilt addon. */
+  add?: Record<string, string | Uint8Array>;
 }
 
 /**
@@ -31,6 +33,10 @@ export function runInPackageCopy(script: string, options: PackageCopyOptions = {
       writeFileSync(join(root, 'build', 'ebpf-bridge-not-built.txt'), `${options.failureNote}\n`);
     }
     for (const file of options.remove ?? []) rmSync(join(root, file));
+    for (const [file, contents] of Object.entries(options.add ?? {})) {
+      mkdirSync(dirname(join(root, file)), { recursive: true });
+      writeFileSync(join(root, file), contents);
+    }
     const index = pathToFileURL(join(root, 'dist', 'src', 'index.js')).href;
     const probe = join(root, 'probe.mjs');
     writeFileSync(probe, script.replaceAll('INDEX', JSON.stringify(index)));

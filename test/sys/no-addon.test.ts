@@ -1,6 +1,7 @@
 // An install where the addon was not built (npm 11 skipped the install script, no compiler, not
 // Linux): importing `ebpf` and inspecting objects still work, and kernel calls throw an error saying
 // why and how to build it. The package is copied without build/ to a temporary directory.
+import { existsSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runInPackageCopy } from '../support/package-copy.js';
@@ -34,6 +35,14 @@ test('without the addon, inspect works and kernel calls say the addon is not bui
 test('the reason a build at install failed is part of the error', () => {
   const out = JSON.parse(runInPackageCopy(probe, { failureNote: 'no C++ compiler (g++ not found)' })) as { errors: string[] };
   assert.match(out.errors[0]!, /its build at install failed: no C\+\+ compiler \(g\+\+ not found\)/);
+});
+
+test('a prebuilt addon that does not load here is named, with how to build one from source', () => {
+  if (process.platform !== 'linux' || existsSync('/etc/alpine-release')) return console.log('  skipped: node-gyp-build picks glibc linux prebuilds only on glibc Linux');
+  const file = `prebuilds/linux-${process.arch}/ebpf_bridge.napi.uv1.glibc.node`;
+  const out = JSON.parse(runInPackageCopy(probe, { add: { [file]: 'not an ELF object' } })) as { errors: string[] };
+  assert.match(out.errors[0]!, /^ebpf: kernel calls need Linux and the native bridge: the addon \S+\/prebuilds\/linux-\w+\/ebpf_bridge\.napi\.uv1\.glibc\.node does not load: /);
+  assert.match(out.errors[0]!, /build it from source for this machine with `npm rebuild ebpf`/);
 });
 
 test.run();
