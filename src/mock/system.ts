@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { inspect, mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo } from '../inspect.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from '../program/constants.js';
-import { checkMapOptions, checkReplacement, elfMapSizes, fillInitialSlots, initialSlots, innerTemplateOf, ProgramSlots, withMapOptions } from '../program/elf-map.js';
+import { checkMapOptions, checkReplacement, elfMapSizes, fillInitialSlots, initialSlots, innerTemplateOf, mapPinPath, ProgramSlots, withMapOptions } from '../program/elf-map.js';
 import type { SystemLike } from '../program/like.js';
 import type { LoadOptions } from '../program/program.js';
 import type { SystemLoadOptions } from '../program/system.js';
@@ -24,9 +24,6 @@ export interface MockSystemOptions {
   pageSize?: number;
 }
 
-/** libbpf's LIBBPF_PIN_BY_NAME. */
-const PIN_BY_NAME = 1;
-const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
 const DEFAULT_PAGE_SIZE = 4096;
 const ENOENT = 2;
 
@@ -159,7 +156,7 @@ export class MockSystem implements SystemLike {
   /** What System would create for an ELF map (its kernelMapSpec, with the same elfMapSizes). */
   #mapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): MockMapSpec {
     const { innerMapFd, inner } = innerTemplateOf(object, spec, options.maps);
-    const persistentPath = spec.persistentPath ?? (spec.pinning === PIN_BY_NAME ? `${options.pinRoot ?? DEFAULT_PIN_ROOT}/${spec.name}` : undefined);
+    const persistentPath = mapPinPath(spec, options.pinRoot);
     const mock: MockMapSpec = {
       name: kernelObjectName(spec.name),
       type: spec.type as MapType,

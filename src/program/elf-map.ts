@@ -104,6 +104,22 @@ export interface MapOptions {
    * MockSystem.
    */
   replaceWith?: MapLike;
+  /**
+   * Where the map is reused from or pinned to, replacing what the object says (goebpf's
+   * persistent_path, libbpf's LIBBPF_PIN_BY_NAME; libbpf's bpf_map__set_pin_path); null: not pinned.
+   */
+  persistentPath?: string | null;
+}
+
+/** libbpf's LIBBPF_PIN_BY_NAME: the map is pinned under the pin root by its name. */
+export const PIN_BY_NAME = 1;
+/** Where LIBBPF_PIN_BY_NAME maps go without a `pinRoot` (libbpf's default). */
+export const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
+
+/** Where a map of this ELF spec is reused from or pinned to, or undefined for an unpinned map. */
+export function mapPinPath(spec: ElfMapSpec, pinRoot: string | undefined): string | undefined {
+  if (spec.persistentPath !== null) return spec.persistentPath;
+  return spec.pinning === PIN_BY_NAME ? `${(pinRoot ?? DEFAULT_PIN_ROOT).replace(/\/+$/, '')}/${spec.name}` : undefined;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -159,6 +175,7 @@ export function withMapOptions(spec: ElfMapSpec, options: MapOptions | undefined
     flags: options.flags ?? spec.flags,
     numaNode: options.numaNode ?? spec.numaNode,
     mapExtra: extra === undefined ? spec.mapExtra : extra <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(extra) : extra.toString(),
+    ...(options.persistentPath === undefined ? {} : { persistentPath: options.persistentPath, pinning: 0 }),
   };
 }
 

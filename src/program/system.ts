@@ -5,7 +5,6 @@
 // UnsupportedError naming the program, instruction and symbol.
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { join } from 'node:path';
 import { CoreObject } from '../elf/open.js';
 import { mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
 import { getNumOfPossibleCpus } from '../map/host.js';
@@ -16,7 +15,7 @@ import { check } from '../sys/errors.js';
 import { MapType } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
-import { checkMapOptions, checkReplacement, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, innerTemplateOf, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
+import { checkMapOptions, checkReplacement, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, innerTemplateOf, mapPinPath, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { KernelSymbolError } from './kernel-btf.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
@@ -28,9 +27,6 @@ import type { SystemLike } from './like.js';
 
 export { UnsupportedError, KernelSymbolError };
 
-/** libbpf's LIBBPF_PIN_BY_NAME: the map is pinned under the pin root by its name. */
-const PIN_BY_NAME = 1;
-const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
 
 export interface SystemLoadOptions {
   /** Types of programs whose section name says none (SEC("anything")), by program name. */
@@ -214,7 +210,7 @@ export function createSystem(): System {
  * EbpfMap reads them without property-lookup misses.
  */
 function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): MapSpec {
-  const persistentPath = spec.persistentPath ?? (spec.pinning === PIN_BY_NAME ? join(options.pinRoot ?? DEFAULT_PIN_ROOT, spec.name) : undefined);
+  const persistentPath = mapPinPath(spec, options.pinRoot);
   const { innerMapFd, inner } = innerTemplateOf(object, spec, options.maps);
   const sizes = elfMapSizes(spec);
   return {
