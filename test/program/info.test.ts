@@ -8,7 +8,7 @@ import { EbpfMap, MapType } from '../../src/map/map.js';
 import { FD } from '../../src/sys/bpf.js';
 import { native } from '../../src/sys/native.js';
 import { programs, XDP } from '../support/asm.js';
-import { kernelSuite } from '../kernel/support.js';
+import { kernelSuite, testNeeding } from '../kernel/support.js';
 
 const test = kernelSuite('program info');
 
@@ -37,7 +37,7 @@ function bpftoolShow(id: number): BpftoolProgram {
   return JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', String(id), '-j'], { encoding: 'utf8' })) as BpftoolProgram;
 }
 
-test('ProgramInfo agrees with `bpftool prog show`', () => {
+testNeeding(test, 'ProgramInfo agrees with `bpftool prog show`', ['bpftool'], () => {
   using map = arrayMap();
   using program = new Program(xdp('xdp_count_info', programs.xdpCount(map.fd))).load();
   const info = program.info();
@@ -59,7 +59,7 @@ test('ProgramInfo agrees with `bpftool prog show`', () => {
   assert.ok(info.verifiedInsns > 0);
 });
 
-test('a socket filter agrees with bpftool too, and its load time is now', () => {
+testNeeding(test, 'a socket filter agrees with bpftool too, and its load time is now', ['bpftool'], () => {
   const before = Date.now();
   using program = new Program({ name: 'sock_keep', type: ProgramType.SocketFilter, license: 'Dual BSD/GPL', instructions: programs.socketKeepAll() }).load();
   const info = program.info();
