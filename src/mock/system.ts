@@ -11,7 +11,7 @@ import type { SystemLike } from '../program/like.js';
 import type { LoadOptions } from '../program/program.js';
 import type { SystemLoadOptions } from '../program/system.js';
 import { kernelObjectName } from '../program/name.js';
-import { errnoError } from '../sys/errors.js';
+import { Errno, errnoError } from '../sys/errors.js';
 import type { AttachType, MapType, ProgramType } from '../sys/generated.js';
 import { DEFAULT_POSSIBLE_CPUS, MockMap, type MockMapSpec } from './map.js';
 import { INSTRUCTION_SIZE, MockProgram, type MockProgramSpec } from './program.js';
@@ -25,7 +25,6 @@ export interface MockSystemOptions {
 }
 
 const DEFAULT_PAGE_SIZE = 4096;
-const ENOENT = 2;
 
 /** A MockProgram of an object: loaded, it goes into the program array slots naming it (ObjectProgram's load). */
 class ObjectMockProgram extends MockProgram {
@@ -48,7 +47,7 @@ class ObjectMockProgram extends MockProgram {
 /** BPF_PROG_GET_FD_BY_ID for mocks: the live MockProgram with this id, not owned (close does nothing). */
 function openMockProgram(id: number): { fd: number; close(): void } {
   const program = objectById(id);
-  if (!(program instanceof MockProgram)) throw errnoError(ENOENT, 'BPF_PROG_GET_FD_BY_ID', `program id ${id}`);
+  if (!(program instanceof MockProgram)) throw errnoError(Errno.ENOENT, 'BPF_PROG_GET_FD_BY_ID', `program id ${id}`);
   return { fd: program.fd, close() {} };
 }
 
