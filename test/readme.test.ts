@@ -112,7 +112,7 @@ function checkOutput(block: Block, stdout: string): void {
 test('the README has tested examples of inspect, maps, helpers and programs', () => {
   assert.ok(withTag(false).length >= 2, 'unit examples');
   assert.ok(withTag(true).length >= 5, 'kernel examples');
-  for (const api of ['inspect(', 'EbpfMap.create(', 'LPMTrie', 'PerCPUArray', 'EbpfMap.fromPath(', 'loadElf(', 'testRun(', 'VerifierError']) {
+  for (const api of ['inspect(', 'EbpfMap.create(', 'LPMTrie', 'PerCPUArray', 'EbpfMap.fromPinned(', 'loadElf(', 'testRun(', 'VerifierError']) {
     assert.ok(tested.some((b) => b.code.includes(api)), `a tested example uses ${api}`);
   }
   assert.ok(tested.some((b) => b.lang === 'sh' && b.code.includes('bpftool map dump') && b.output !== undefined), 'the bpftool dump and its output');
@@ -158,9 +158,9 @@ kernel('every kernel example runs in order in its own process; bpftool agrees wi
       const dumped = /bpftool map dump pinned (\S+)/.exec(block.code)?.[1];
       if (dumped !== undefined) {
         const path = dumped.replace('/sys/fs/bpf/', `${dir}/`);
-        using map = EbpfMap.fromPath(path);
+        using map = EbpfMap.fromPinned(path);
         const ours = [...map.entries()].map(([k, v]) => `${parseFlexibleIntegerLittleEndian(k)}=${parseFlexibleIntegerLittleEndian(v)}`).sort();
-        assert.equal(bpftoolRows(path), ours, `${where(block)}: bpftool -j vs EbpfMap.fromPath`);
+        assert.equal(bpftoolRows(path), ours, `${where(block)}: bpftool -j vs EbpfMap.fromPinned`);
         assert.ok(ours.length > 0);
       }
     }

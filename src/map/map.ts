@@ -253,8 +253,8 @@ export class EbpfMap implements MapLike, Disposable {
     return EbpfMap.fromFd(getFdById('map', id));
   }
 
-  /** Opens the map pinned at `path` (BPF_OBJ_GET). */
-  static fromPath(path: string): EbpfMap {
+  /** Opens the map pinned at `path` (BPF_OBJ_GET), as Program.fromPinned and LinkAttachment.fromPinned do. */
+  static fromPinned(path: string): EbpfMap {
     const m = EbpfMap.fromFd(objGet(path));
     m.#pinnedPath = path;
     return m;
@@ -263,6 +263,24 @@ export class EbpfMap implements MapLike, Disposable {
   /** Every map id on the system (BPF_MAP_GET_NEXT_ID), in increasing order. */
   static ids(): Generator<number> {
     return ids('map');
+  }
+
+  /** MapInfo of every map on the system (as Program.list()); maps freed during the walk are skipped. */
+  static *list(): Generator<MapInfo> {
+    for (const id of ids('map')) {
+      let fd: FD;
+      try {
+        fd = getFdById('map', id);
+      } catch (e) {
+        if (e instanceof SyscallError && e.code === 'ENOENT') continue;
+        throw e;
+      }
+      try {
+        yield readMapInfo(fd.fd);
+      } finally {
+        fd.close();
+      }
+    }
   }
 
   get fd(): number {

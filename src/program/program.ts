@@ -5,7 +5,7 @@ import { FD, getFdById, objGet, objPin } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import { ATTR, AttachType, BpfCmd, ProgramType, programTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
-import { assertProgramFd, programIds, programInfo, xlatedInstructions, type ProgramInfo } from './info.js';
+import { assertProgramFd, listPrograms, programIds, programInfo, xlatedInstructions, type ProgramInfo } from './info.js';
 import { writeObjectName } from './name.js';
 import { describeProgram, VerifierError } from './verifier.js';
 import type { ProgramLike } from './like.js';
@@ -336,6 +336,11 @@ export class Program implements ProgramLike {
   /** Ids of every program loaded on the system (BPF_PROG_GET_NEXT_ID). */
   static ids(): Generator<number> {
     return programIds();
+  }
+
+  /** ProgramInfo of every program on the system (as EbpfMap.list()); programs unloaded during the walk are skipped. */
+  static list(): Generator<ProgramInfo> {
+    return listPrograms();
   }
 
   static #fromKernel(fd: FD, info: ProgramInfo): Program {

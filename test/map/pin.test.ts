@@ -18,7 +18,7 @@ function inSecondProcess(body: string): string {
   return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
 }
 
-suite('pin, reopen with fromPath in a second process, bpftool dump agrees, unpin', async () => {
+suite('pin, reopen with fromPinned in a second process, bpftool dump agrees, unpin', async () => {
   await withBpffs(async (dir) => {
     const path = join(dir, 'counts');
     using m = EbpfMap.create({ name: 'pin_counts', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 16 });
@@ -26,7 +26,7 @@ suite('pin, reopen with fromPath in a second process, bpftool dump agrees, unpin
     m.pin(path);
     assert.is(m.pinnedPath, path);
     const out = inSecondProcess(`
-      const m = EbpfMap.fromPath(${JSON.stringify(path)});
+      const m = EbpfMap.fromPinned(${JSON.stringify(path)});
       const rows = [];
       for (let k = 1; k <= 5; k++) rows.push([k, m.lookupInt(k)]);
       m.upsert(6, 666);
@@ -45,7 +45,7 @@ suite('pin, reopen with fromPath in a second process, bpftool dump agrees, unpin
     }
     m.unpin();
     assert.not.ok(existsSync(path));
-    assert.throws(() => EbpfMap.fromPath(path), (e: unknown) => e instanceof SyscallError && e.code === 'ENOENT');
+    assert.throws(() => EbpfMap.fromPinned(path), (e: unknown) => e instanceof SyscallError && e.code === 'ENOENT');
   });
 });
 

@@ -2,7 +2,7 @@
 // id or fd, run-time statistics.
 import { execFileSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
-import { enableRunTimeStats, getProgramInfoByFd, getProgramInfoById, listPrograms } from '../../src/program/info.js';
+import { enableRunTimeStats, getProgramInfoByFd, getProgramInfoById } from '../../src/program/info.js';
 import { Program, ProgramType, type ProgramSpec } from '../../src/program/program.js';
 import { EbpfMap, MapType } from '../../src/map/map.js';
 import { FD } from '../../src/sys/bpf.js';
@@ -72,7 +72,7 @@ testNeeding(test, 'a socket filter agrees with bpftool too, and its load time is
   assert.ok(info.loadTime.getTime() >= before - 20 && info.loadTime.getTime() <= Date.now() + 20, `${info.loadTime.getTime()} not in [${before}, ${Date.now()}]`);
 });
 
-test('by id and by fd give the same info; ids() and listPrograms() include the program', () => {
+test('by id and by fd give the same info; ids() and list() include the program', () => {
   using program = new Program(xdp('xdp_listed', programs.xdpReturn(XDP.PASS))).load();
   const byFd = getProgramInfoByFd(program.fd);
   const byId = getProgramInfoById(byFd.id);
@@ -81,7 +81,7 @@ test('by id and by fd give the same info; ids() and listPrograms() include the p
   assert.ok(Math.abs(byId.loadTime.getTime() - byFd.loadTime.getTime()) <= 2);
   assert.is(byId.fd, -1);
   assert.ok([...Program.ids()].includes(byFd.id));
-  const listed = [...listPrograms()].find((info) => info.id === byFd.id);
+  const listed = [...Program.list()].find((info) => info.id === byFd.id);
   assert.is(listed?.tag, byFd.tag);
   const ids = [...Program.ids()];
   assert.equal(ids, [...ids].sort((a, b) => a - b));
