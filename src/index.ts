@@ -4,6 +4,8 @@ export * from './inspect.js';
 export * from './map/index.js';
 // Programs (src/program)
 export * from './program/index.js';
+// Kernel enums that are not a map's or a program's own (MapType and ProgramType come with them).
+export { AttachType, LinkType } from './sys/generated.js';
 // Kernel feature probes (src/features)
 export * from './features/index.js';
 // Attaching programs (src/link)
