@@ -1,7 +1,6 @@
 // The running kernel's release and build configuration, where the machine lets a process read them.
-import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { gunzipSync } from 'node:zlib';
+import { readKernelConfig } from '../program/kconfig.js';
 
 /** A kernel release as major.minor.patch (the rest of `uname -r` kept in `release`). */
 export interface KernelVersion {
@@ -33,34 +32,12 @@ export function kernelAtLeast(major: number, minor: number): boolean {
 
 let config: ReadonlyMap<string, string> | null | undefined;
 
-/** Where kernel configs are found, in libbpf's order. */
-const CONFIG_PATHS = () => [`/boot/config-${release()}`, '/proc/config.gz'];
-
 /**
- * The kernel's build configuration (CONFIG_* → "y", "m", or a value without quotes; options that are
- * "not set" are absent), or undefined where neither /boot/config-$(uname -r) nor /proc/config.gz can
- * be read.
+ * The kernel's build configuration as the .kconfig map reads it (CONFIG_X → "y", "m", "n" for "is not
+ * set", a number, or a quoted string), read once per process from /proc/config.gz or
+ * /boot/config-$(uname -r); undefined where neither can be read.
  */
 export function kernelConfig(): ReadonlyMap<string, string> | undefined {
-  if (config === undefined) {
-    config = null;
-    for (const path of CONFIG_PATHS()) {
-      let text: string;
-      try {
-        const raw = readFileSync(path);
-        text = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('latin1');
-      } catch {
-        continue;
-      }
-      const entries = new Map<string, string>();
-      for (const line of text.split('\n')) {
-        const eq = line.indexOf('=');
-        if (!line.startsWith('CONFIG_') || eq < 0) continue;
-        entries.set(line.slice(0, eq), line.slice(eq + 1).replace(/^"(.*)"$/, '$1'));
-      }
-      config = entries;
-      break;
-    }
-  }
+  if (config === undefined) config = readKernelConfig() ?? null;
   return config ?? undefined;
 }

@@ -31,7 +31,7 @@ export function probeAll(): FeatureReport {
   const config = kernelConfig();
   return {
     kernel: kernelVersion(),
-    config: config === undefined ? null : Object.fromEntries([...config].filter(([k]) => CONFIG_OF_INTEREST.test(k))),
+    config: config === undefined ? null : Object.fromEntries([...config].filter(([k, v]) => CONFIG_OF_INTEREST.test(k) && v !== 'n')),
     bpfLink: haveBpfLink(),
     mapTypes: members(MapType).map((t) => haveMapType(t)),
     programTypes: members(ProgramType).map((t) => haveProgramType(t)),
