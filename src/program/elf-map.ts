@@ -9,7 +9,6 @@
 // program arrays get the programs theirs name (`.values = { [1] = (void *)&prog }`) as those load.
 // A load may set a map's sizes, flags or inner template first (MapOptions), as libbpf's setters do.
 import { type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
-import { getPageSize } from '../map/host.js';
 import type { HasFd } from '../map/keyvalue.js';
 import type { MapLike } from '../map/like.js';
 import type { MapSpec } from '../map/map.js';
@@ -56,7 +55,7 @@ export function ringBufferSize(size: number, pageSize: number): number {
  * Key size, value size and max_entries for BPF_MAP_CREATE from an ELF map definition. `undefined`
  * leaves the choice to EbpfMap (possible CPUs for a perf event array's max_entries).
  */
-export function elfMapSizes(spec: ElfMapSpec, pageSize: () => number = getPageSize): Pick<MapSpec, 'keySize' | 'valueSize' | 'maxEntries'> {
+export function elfMapSizes(spec: ElfMapSpec, pageSize: () => number): Pick<MapSpec, 'keySize' | 'valueSize' | 'maxEntries'> {
   const type = spec.type as MapType;
   const label = `map "${spec.name}" (${spec.typeName})`;
   let keySize = spec.keySize;
