@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ElfError, inspect } from '../../src/inspect.js';
+import { testNeeding } from '../kernel/support.js';
 import { R_BPF, SHF, STT, buildElf, concat, exit, ldImm64, mov0, u32s, type BuiltElf } from './elf-builder.js';
 
 const PATH = '/sys/fs/bpf/mixed_outer\0';
@@ -99,7 +100,7 @@ test('symbols without sizes fall back to equal slices of the section', () => {
 
 // The real thing: two objects with goebpf's 40-byte and libbpf's old 20-byte definitions, compiled by
 // clang and linked by `bpftool gen object` (little-endian: libbpf's linker refuses big-endian objects).
-const CLANG = process.env.CLANG ?? 'clang-19';
+const CLANG = 'clang-19';
 const SOURCES = {
   'goebpf.c': `struct def { unsigned type, key_size, value_size, max_entries, map_flags, pad; void *inner; const char *path; };
 struct def goebpf_map __attribute__((section("maps"), used)) = { 1, 4, 8, 16, 0 };
@@ -112,20 +113,7 @@ __attribute__((section("xdp"), used)) int prog_b(void *ctx) { return 1; }
 `,
 };
 
-/** Why the clang + bpftool oracle cannot run here, or undefined (a test run with EBPF_TEST_STRICT=1 fails instead). */
-function linkerMissing(): string | undefined {
-  for (const [tool, arg, pkg] of [[CLANG, '--version', 'clang-19'], ['bpftool', 'version', 'bpftool']] as const) {
-    if (spawnSync(tool, [arg], { stdio: 'ignore' }).status !== 0) return `${tool} is not installed (apt-get install ${pkg})`;
-  }
-  return undefined;
-}
-
-test('an object `bpftool gen object` linked from 40- and 20-byte bpf_map_def layouts', () => {
-  const missing = linkerMissing();
-  if (missing) {
-    if (process.env.EBPF_TEST_STRICT === '1') assert.unreachable(`EBPF_TEST_STRICT=1: ${missing}`);
-    return console.log(`  skipped: bpftool gen object check: ${missing}`);
-  }
+testNeeding(test, 'an object `bpftool gen object` linked from 40- and 20-byte bpf_map_def layouts', ['clang-19', 'bpftool'], () => {
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-maps-link-'));
   try {
     const objects = Object.entries(SOURCES).map(([name, source]) => {

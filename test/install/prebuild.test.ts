@@ -9,24 +9,14 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../src/sys/native.js';
-import { missingTool, runs, skipped } from './tools.js';
+import { findTool, testNeeding } from '../kernel/support.js';
+import { ARCHES, PREBUILD as FILE, compilerFor, hostArch, type Arch } from './arches.js';
 
-const FILE = 'ebpf_bridge.napi.uv1.glibc.node';
-const ARCHES = {
-  x64: { machine: 62, cross: 'x86_64-linux-gnu', apt: 'g++-x86-64-linux-gnu' },
-  arm64: { machine: 183, cross: 'aarch64-linux-gnu', apt: 'g++-aarch64-linux-gnu' },
-} as const;
-type Arch = keyof typeof ARCHES;
 /** Oldest versions a prebuild may need: glibc of Node 20's floor (2.28), libstdc++ of GCC 5. */
 const MAX_NEEDED = { GLIBC: '2.28', GLIBCXX: '3.4.21' };
 
 const napiVersion = Number(/"NAPI_VERSION=(\d+)"/.exec(readFileSync(join(packageRoot, 'binding.gyp'), 'utf8'))?.[1]);
 
-function compilerMissing(arch: Arch): string | undefined {
-  const { cross, apt } = ARCHES[arch];
-  if (runs(`${cross}-g++`) || (process.arch === arch && runs('g++'))) return undefined;
-  return `no C++ compiler for linux-${arch} (apt-get install -y ${apt})`;
-}
 
 const dirs: string[] = [];
 function prebuild(arches: Arch[]): string {
@@ -36,8 +26,7 @@ function prebuild(arches: Arch[]): string {
   return out;
 }
 
-const buildable = (Object.keys(ARCHES) as Arch[]).filter((arch) => compilerMissing(arch) === undefined);
-const readelfMissing = missingTool(['readelf', 'binutils']);
+const buildable = (Object.keys(ARCHES) as Arch[]).filter((arch) => findTool(compilerFor(arch)) !== undefined);
 let built: string | undefined;
 const builtFile = (arch: Arch): string => join((built ??= prebuild(buildable)), `linux-${arch}`, FILE);
 
@@ -65,8 +54,7 @@ function dynamic(file: string): { exports: Set<string>; undefinedNames: string[]
 }
 
 for (const arch of Object.keys(ARCHES) as Arch[]) {
-  test(`linux-${arch}: an ELF64 ${arch} shared object exporting Node-API ${napiVersion}'s entry points, needing glibc <= ${MAX_NEEDED.GLIBC}`, () => {
-    if (skipped(`the linux-${arch} prebuild`, compilerMissing(arch) ?? readelfMissing)) return;
+  testNeeding(test, `linux-${arch}: an ELF64 ${arch} shared object exporting Node-API ${napiVersion}'s entry points, needing glibc <= ${MAX_NEEDED.GLIBC}`, [compilerFor(arch), 'readelf'], () => {
     const bytes = readFileSync(builtFile(arch));
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     assert.equal([...bytes.subarray(0, 6)], [0x7f, 0x45, 0x4c, 0x46, 2, 1], 'ELF64 little-endian');
@@ -82,25 +70,25 @@ for (const arch of Object.keys(ARCHES) as Arch[]) {
   });
 }
 
-test('a second build gives the same bytes', () => {
-  if (skipped('the prebuild reproducibility check', buildable.length === 0 ? compilerMissing(process.arch as Arch) ?? 'no C++ compiler' : undefined)) return;
+testNeeding(test, 'a second build gives the same bytes', [compilerFor(hostArch ?? 'x64')], () => {
   const again = prebuild(buildable);
   for (const arch of buildable) assert.ok(readFileSync(join(again, `linux-${arch}`, FILE)).equals(readFileSync(builtFile(arch))), `linux-${arch} differs between two builds`);
 });
 
 /** The addon's exports, as this Node loads it (linux-x64 on an x64 host). */
 function hostExports(): string[] | undefined {
-  const arch = process.arch as Arch;
-  if (!(arch in ARCHES) || compilerMissing(arch)) return undefined;
-  const script = `process.stdout.write(JSON.stringify(Object.keys(require(${JSON.stringify(builtFile(arch))}))))`;
+  if (hostArch === undefined || findTool(compilerFor(hostArch)) === undefined) return undefined;
+  const script = `process.stdout.write(JSON.stringify(Object.keys(require(${JSON.stringify(builtFile(hostArch))}))))`;
   return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as string[];
 }
 
-test(`linux-${process.arch}: this Node loads the prebuild`, () => {
-  if (skipped(`loading the linux-${process.arch} prebuild`, process.platform !== 'linux' ? 'not Linux' : compilerMissing(process.arch as Arch))) return;
-  const keys = hostExports()!;
-  for (const name of ['bpf', 'bpfRun', 'close', 'mmap', 'poll', 'loadAcquireU64']) assert.ok(keys.includes(name), `exports ${name}`);
-});
+if (hostArch === undefined || process.platform !== 'linux') console.log(`  skipped loading a prebuild: none is built for ${process.platform}-${process.arch}`);
+else {
+  testNeeding(test, `linux-${hostArch}: this Node loads the prebuild`, [compilerFor(hostArch)], () => {
+    const keys = hostExports()!;
+    for (const name of ['bpf', 'bpfRun', 'close', 'mmap', 'poll', 'loadAcquireU64']) assert.ok(keys.includes(name), `exports ${name}`);
+  });
+}
 
 // A host for the arm64 addon under qemu-user: dlopen it, ask its Node-API version, run its module init
 // with the few Node-API calls that init makes (every other one aborts, naming itself), print the
@@ -136,9 +124,7 @@ int main(int argc, char **argv) {
 `;
 const HANDLED = ['napi_create_function', 'napi_set_named_property', 'napi_add_finalizer', 'napi_set_instance_data', 'napi_is_exception_pending'];
 
-test('linux-arm64 under qemu-user: Node-API version and module init', () => {
-  const reason = compilerMissing('arm64') ?? readelfMissing ?? missingTool(['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'], ['qemu-aarch64', 'qemu-user']);
-  if (skipped('running the linux-arm64 prebuild under emulation', reason)) return;
+testNeeding(test, 'linux-arm64 under qemu-user: Node-API version and module init', [compilerFor('arm64'), 'readelf', 'aarch64-linux-gnu-gcc', 'qemu-aarch64'], () => {
   const addon = builtFile('arm64');
   const stubs = dynamic(addon).undefinedNames.filter((n) => /^(napi|node_api|uv)_/.test(n) && !HANDLED.includes(n))
     .map((n) => `void ${n}(void) { fprintf(stderr, "unexpected call: ${n}\\n"); abort(); }`).join('\n');

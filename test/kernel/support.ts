@@ -56,6 +56,13 @@ export const TOOLS = {
   cc: 'apt-get install gcc',
   ip: 'apt-get install iproute2',
   tc: 'apt-get install iproute2',
+  'g++': 'apt-get install g++',
+  'x86_64-linux-gnu-g++': 'apt-get install g++-x86-64-linux-gnu',
+  'aarch64-linux-gnu-g++': 'apt-get install g++-aarch64-linux-gnu',
+  'aarch64-linux-gnu-gcc': 'apt-get install gcc-aarch64-linux-gnu',
+  'qemu-aarch64': 'apt-get install qemu-user',
+  readelf: 'apt-get install binutils',
+  npm: 'apt-get install npm',
 } as const;
 export type Tool = keyof typeof TOOLS;
 
