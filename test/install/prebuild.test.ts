@@ -17,7 +17,6 @@ const MAX_NEEDED = { GLIBC: '2.28', GLIBCXX: '3.4.21' };
 
 const napiVersion = Number(/"NAPI_VERSION=(\d+)"/.exec(readFileSync(join(packageRoot, 'binding.gyp'), 'utf8'))?.[1]);
 
-
 const dirs: string[] = [];
 function prebuild(arches: Arch[]): string {
   const out = mkdtempSync(join(tmpdir(), 'ebpf-prebuild-'));
@@ -142,7 +141,7 @@ testNeeding(test, 'linux-arm64 under qemu-user: Node-API version and module init
   else assert.ok(result.exports.includes('bpf') && result.exports.length > 10, result.exports.join(', '));
 });
 
-test('cleanup', () => {
+test.after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
