@@ -110,9 +110,14 @@ function build(arch, options, target, headers) {
 
 const options = parseArgs(process.argv.slice(2));
 const target = bindingTarget();
-const headers = nodeHeaders();
 const missing = [];
-for (const arch of options.arches) {
+let headers;
+try {
+  headers = nodeHeaders();
+} catch (e) {
+  missing.push(e.message);
+}
+for (const arch of headers ? options.arches : []) {
   const why = build(arch, options, target, headers);
   if (why) missing.push(why);
 }
