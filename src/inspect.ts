@@ -16,7 +16,8 @@ export type {
   BtfDatasecVar, BtfEnumValue, BtfExtSection, BtfInfo, BtfKind, BtfLinkage, BtfMember, BtfParam, BtfType,
   CoreRelocation, CoreRelocationKind, FuncInfo, LineInfo, ProgramBtfExt,
 } from './btf/types.js';
-export { ATTACH_TYPE_NAMES, MAP_TYPE_NAMES, PROGRAM_TYPE_NAMES } from './elf/names.js';
+// The one name table of the kernel's type enums (bpftool's spelling), generated with the rest of the ABI.
+export { ATTACH_TYPE_NAMES, LINK_TYPE_NAMES, MAP_TYPE_NAMES, PROGRAM_TYPE_NAMES, attachTypeName, linkTypeName, mapTypeName, programTypeName } from './sys/generated.js';
 
 /**
  * Describes an eBPF ELF object (little- or big-endian, as clang -target bpf emits): sections,

@@ -47,15 +47,18 @@ export function emit({ header, abi, constants, errno }) {
     out.push(`export enum ${e.ts} {`);
     for (const { name, value } of e.values) {
       out.push(`  ${pascal(name, e.prefix)} = ${value},`);
-      if (!seen.has(value)) seen.set(value, e.kernelNames ? name : pascal(name, e.prefix));
+      // Type names as bpftool and libbpf print them: the kernel's name, lower case, without its prefix.
+      if (!seen.has(value)) seen.set(value, e.kernelNames ? name : name.slice(e.prefix.length).toLowerCase());
     }
     out.push('}');
     const table = `${e.ts.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_NAMES`;
-    out.push(`const ${table}: Readonly<Record<number, string>> = {`);
+    const unknown = e.kernelNames ? e.ts : e.c.replace(/^bpf_/, '');
+    out.push(`/** ${e.kernelNames ? "The kernel's names" : "bpftool's names (libbpf's)"} of ${e.ts} values: the one name table, used in every output. */`);
+    out.push(`export const ${table}: Readonly<Record<number, string>> = {`);
     for (const [value, name] of seen) out.push(`  ${value}: '${name}',`);
     out.push('};');
-    out.push(`/** The name of a ${e.ts} value (${e.kernelNames ? "the kernel's, e.g. 'BPF_MAP_CREATE'" : `e.g. '${seen.get(1) ?? ''}'`}), or '${e.ts}(n)' for one this table does not know. */`);
-    out.push(`export function ${e.nameFn}(value: number): string {\n  return ${table}[value] ?? \`${e.ts}(\${value})\`;\n}`);
+    out.push(`/** The name of a ${e.ts} value (e.g. '${seen.get(1) ?? ''}'), or '${unknown}(n)' for one this table does not know. */`);
+    out.push(`export function ${e.nameFn}(value: number): string {\n  return ${table}[value] ?? \`${unknown}(\${value})\`;\n}`);
     out.push('');
   }
 

@@ -1,6 +1,6 @@
 // Reads the core's records (layouts in core-c/include/ebpf_core.h, wasm32) out of WASM memory.
 import type { CoreExports } from '../wasm/core.js';
-import { ATTACH_TYPE_NAMES, MAP_TYPE_NAMES, PROGRAM_TYPE_NAMES, enumName } from './names.js';
+import { attachTypeName, mapTypeName, programTypeName } from '../sys/generated.js';
 import type {
   Diagnostic, DiagnosticKind, MapOrigin, MapSpec, ObjectInfo, ProgramSpec, RelocationInfo, RelocationKind,
   SectionInfo, SectionKind, SymbolBinding, SymbolInfo, SymbolType, U64,
@@ -183,9 +183,9 @@ function decodeProgram(r: RecordReader, at: number, index: number, sections: Sec
     sectionIndex: section,
     symbolIndex: orNull(symbol),
     type,
-    typeName: enumName(PROGRAM_TYPE_NAMES, type),
+    typeName: programTypeName(type),
     expectedAttachType: hasAttach ? attach : null,
-    expectedAttachTypeName: hasAttach ? enumName(ATTACH_TYPE_NAMES, attach) : null,
+    expectedAttachTypeName: hasAttach ? attachTypeName(attach) : null,
     attachTarget: target === '' ? null : target,
     sectionPattern: pattern === '' ? null : pattern,
     subprogram: (flags & PROG_SUBPROG) !== 0,
@@ -215,7 +215,7 @@ function decodeMap(r: RecordReader, at: number, index: number, dataPtr: number):
     symbolIndex: orNull(r.u32(at + 76)),
     definitionOffset: r.u32(at + 72),
     type,
-    typeName: enumName(MAP_TYPE_NAMES, type),
+    typeName: mapTypeName(type),
     keySize: r.u32(at + 28),
     valueSize: r.u32(at + 32),
     maxEntries: r.u32(at + 36),

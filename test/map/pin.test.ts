@@ -58,7 +58,7 @@ suite('persistentPath reuses the pinned map, and refuses an incompatible one', a
     using second = EbpfMap.create(spec);
     assert.is(second.info().id, first.info().id);
     assert.is(second.lookupInt(2), 42);
-    assert.throws(() => EbpfMap.create({ ...spec, maxEntries: 5 }), /pinned at .* is Array .* 4 entries; the spec asks for/);
+    assert.throws(() => EbpfMap.create({ ...spec, maxEntries: 5 }), /pinned at .* is array .* 4 entries; the spec asks for/);
     first.unpin();
   });
 });

@@ -43,7 +43,7 @@ test('spec defaults, fd, id, info, toString, name check', () => {
   assert.is(m.perCpu, false);
   const info = m.info();
   assert.equal([info.type, info.id, info.keySize, info.valueSize, info.maxEntries, info.name], [MapType.Array, m.id, 4, 8, 2, 'arr']);
-  assert.match(m.toString(), /MockMap\(map "arr" \(Array, key 4 B, value 8 B, 2 entries, flags 0x0\), fd \d+\)/);
+  assert.match(m.toString(), /MockMap\(map "arr" \(array, key 4 B, value 8 B, 2 entries, flags 0x0\), fd \d+\)/);
   assert.is(MockMap.create({ type: MapType.LPMTrie, keySize: 8, valueSize: 4, maxEntries: 1 }).flags, 1, 'LPM tries get BPF_F_NO_PREALLOC');
   assert.throws(() => MockMap.create({ name: 'a_name_of_16_chr', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 }), /name is longer than 15 bytes/);
   assert.throws(() => new MockMap({ type: MapType.Hash, keySize: -1 }), /keySize -1 is not a u32/);
@@ -347,7 +347,7 @@ test('pin/unpin record the path; persistentPath shows as pinned', () => {
 
 test('types the mock does not model say so on element calls', () => {
   const m = MockMap.create({ name: 'events', type: MapType.PerfEventArray, maxEntries: 4 });
-  assert.throws(() => m.lookup(0), /MockMap does not model elements of PerfEventArray maps/);
+  assert.throws(() => m.lookup(0), /MockMap does not model elements of perf_event_array maps/);
   assert.is(m.info().maxEntries, 4);
 });
 

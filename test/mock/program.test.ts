@@ -21,7 +21,7 @@ test('spec: defaults and checks', () => {
   assert.equal([p.name, p.section, p.type, p.expectedAttachType, p.license, p.size, p.loaded, p.verifierLog], ['xdp_prog', 'xdp', ProgramType.XDP, AttachType.XDP, 'GPL', 16, false, undefined]);
   assert.equal(p.instructions, new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]));
   assert.throws(() => new MockProgram({ name: 'bad', type: ProgramType.XDP, instructions: new Uint8Array(12) }), (e: unknown) => e instanceof RangeError && /program "bad": instructions are 12 bytes/.test(e.message));
-  assert.is(p.toString(), 'MockProgram(xdp_prog, XDP)');
+  assert.is(p.toString(), 'MockProgram(xdp_prog, xdp)');
 });
 
 test('load, fd, id; loads once; errors name the program as Program does', () => {

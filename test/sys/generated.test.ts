@@ -17,8 +17,8 @@ test('MapType covers goebpf names in TypeScript casing and newer kernel types', 
   for (const [name, value] of goebpf) assert.is(MapType[name], value, name);
   assert.is(MapType.RingBuf, 27);
   assert.is(MapType.BloomFilter, 30);
-  assert.is(mapTypeName(MapType.LPMTrie), 'LPMTrie');
-  assert.is(mapTypeName(9999), 'MapType(9999)');
+  assert.is(mapTypeName(MapType.LPMTrie), 'lpm_trie');
+  assert.is(mapTypeName(9999), 'map_type(9999)');
 });
 
 test('ProgramType, AttachType, LinkType and BpfCmd', () => {
@@ -26,9 +26,9 @@ test('ProgramType, AttachType, LinkType and BpfCmd', () => {
   assert.is(ProgramType.Kprobe, 2);
   assert.is(ProgramType.SchedCLS, 3);
   assert.is(ProgramType.XDP, 6);
-  assert.is(programTypeName(6), 'XDP');
+  assert.is(programTypeName(6), 'xdp');
   assert.is(AttachType.CgroupInetIngress, 0);
-  assert.is(attachTypeName(AttachType.XDP), 'XDP');
+  assert.is(attachTypeName(AttachType.XDP), 'xdp');
   assert.is(LinkType.XDP, 6);
   assert.is(BpfCmd.MapCreate, 0);
   assert.is(BpfCmd.ObjGetInfoByFd, 15);
