@@ -9,3 +9,19 @@ export * from './program/index.js';
 export type { MapSpec } from './map/index.js';
 export type { ProgramSpec } from './program/index.js';
 export type { MapSpec as ElfMapSpec, ProgramSpec as ElfProgramSpec } from './inspect.js';
+// Attachments (src/link) and the rtnetlink side of network hooks (src/netlink).
+export * from './link/index.js';
+export {
+  NetlinkError,
+  getInterface,
+  interfaceIndex,
+  interfaceName,
+  listInterfaces,
+  listQdiscs,
+  listFilters,
+  type Interface,
+  type XdpState,
+  type XdpAttachedMode,
+  type TcFilter,
+  type Qdisc,
+} from './netlink/index.js';
