@@ -102,7 +102,7 @@ export function attachTc(program: AttachableProgram, params: TcAttachParams): At
   try {
     ({ index: ifindex, name: ifname } = getInterface(params.interface));
   } catch (e) {
-    throw attachError(e, where1, {});
+    throw attachError(e, where1, { ENODEV: `no interface ${typeof params.interface === 'number' ? `with index ${params.interface}` : `named ${JSON.stringify(params.interface)}`} in this network namespace` });
   }
   const where: AttachPlace = { ...where1, target: `${ifname} ${direction}` };
   if (method === 'tcx') return attachTcx(program, fd, ifindex, direction, params, where);

@@ -109,7 +109,7 @@ export function attachXdp(program: AttachableProgram, params: XdpAttachParams | 
     ifindex = found.index;
     ifname = found.name;
   } catch (e) {
-    throw attachError(e, where, {});
+    throw attachError(e, where, { ENODEV: `no interface ${typeof options.interface === 'number' ? `with index ${options.interface}` : `named ${JSON.stringify(options.interface)}`} in this network namespace` });
   }
   const named = place(program, ifname, mode);
   const method = options.method ?? (options.replace !== undefined && options.replace !== false ? 'netlink' : kernelHasXdpLinks() ? 'link' : 'netlink');

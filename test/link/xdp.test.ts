@@ -1,0 +1,192 @@
+// XDP on a veth pair with real packets: pings from the test's namespace into a fresh netns; the XDP
+// program on the host end sees the echo replies coming back. Links and netlink, generic and driver
+// mode, a firewall, replace and UPDATE_IF_NOEXIST, and errors; nothing is left attached after a test.
+import { execFileSync } from 'node:child_process';
+import * as assert from 'uvu/assert';
+import { attachXdp, queryXdpPrograms, XdpAttachMode, XdpNetlinkAttachment, XdpResult } from '../../src/link/xdp.js';
+import { AttachError } from '../../src/link/attach-error.js';
+import { LinkAttachment } from '../../src/link/attachment.js';
+import { getProgramInfoByFd } from '../../src/program/info.js';
+import { kernelSuite, withNetns } from '../kernel/support.js';
+import { COUNTER, linkIds, NetFixture, ping } from './net-support.js';
+
+const test = kernelSuite('xdp attach');
+
+function id(program: { fd: number }): number {
+  return getProgramInfoByFd(program.fd).id;
+}
+
+for (const method of ['link', 'netlink'] as const) {
+  for (const [modeName, mode, attached] of [['generic', XdpAttachMode.Generic, 'generic'], ['driver', XdpAttachMode.Driver, 'driver']] as const) {
+    test(`XDP ${method} in ${modeName} mode counts the echo replies of pings across a veth pair, and detaches`, async () => {
+      await withNetns(async (ns) => {
+        using fixture = new NetFixture();
+        const program = fixture.program('xdp_count');
+        const attachment = attachXdp(program, { interface: ns.hostIf, mode, method });
+        const linkId = attachment.info().linkId;
+        try {
+          assert.instance(attachment, method === 'link' ? LinkAttachment : XdpNetlinkAttachment);
+          const info = attachment.info();
+          assert.is(info.kind, 'xdp');
+          assert.is(info.program, 'xdp_count');
+          assert.is(info.legacy, method === 'netlink');
+          if (method === 'link') assert.ok(info.linkId! > 0 && linkIds().has(info.linkId!));
+          const state = queryXdpPrograms(ns.hostIf);
+          assert.is(state.mode, attached);
+          assert.is(state.progId, id(program));
+          assert.is(await ping(ns.peerAddress, 3), 3);
+          assert.is(fixture.counter(COUNTER.xdp), 3);
+        } finally {
+          attachment.detach();
+        }
+        assert.is(attachment.detached, true);
+        attachment.detach(); // idempotent
+        assert.is(queryXdpPrograms(ns.hostIf).mode, 'none');
+        if (linkId !== undefined) assert.not.ok(linkIds().has(linkId), 'the link is gone');
+        assert.is(await ping(ns.peerAddress, 2), 2);
+        assert.is(fixture.counter(COUNTER.xdp), 3, 'no counting once detached');
+      });
+    });
+  }
+}
+
+test('a string is an interface name: goebpf\'s program.Attach("eth0"), a bpf_link by default', async () => {
+  await withNetns(async (ns) => {
+    using fixture = new NetFixture();
+    using attachment = attachXdp(fixture.program('xdp_count'), ns.hostIf);
+    assert.instance(attachment, LinkAttachment);
+    assert.ok(['driver', 'generic'].includes(queryXdpPrograms(ns.hostIf).mode));
+  });
+});
+
+test('an XDP firewall drops the blocked source and passes others', async () => {
+  await withNetns(async (ns) => {
+    using fixture = new NetFixture();
+    using _attachment = attachXdp(fixture.program('xdp_firewall'), { interface: ns.hostIf, mode: XdpAttachMode.Generic });
+    const peer = Uint8Array.from(ns.peerAddress.split('.').map(Number));
+    fixture.blocked.insert(Uint8Array.of(192, 0, 2, 1), 0n); // TEST-NET-1: not the peer
+    assert.is(await ping(ns.peerAddress, 3), 3, 'an unblocked source passes');
+    assert.is(fixture.counter(COUNTER.firewall), 0);
+    fixture.blocked.insert(peer, 0n);
+    assert.is(await ping(ns.peerAddress, 2, 300), 0, 'the blocked source is dropped');
+    assert.is(fixture.counter(COUNTER.firewall), 2);
+    assert.is(fixture.blocked.lookupInt(peer), 2);
+    fixture.blocked.delete(peer);
+    assert.is(await ping(ns.peerAddress, 1), 1, 'passes again once unblocked');
+  });
+});
+
+test('netlink: a second program fails without replace (UPDATE_IF_NOEXIST), replaces with replace, expected program checked', async () => {
+  await withNetns(async (ns) => {
+    using fixture = new NetFixture();
+    const a = fixture.program('xdp_count');
+    const b = fixture.program('xdp_count_b');
+    const first = attachXdp(a, { interface: ns.hostIf, mode: XdpAttachMode.Generic, method: 'netlink' });
+    try {
+      const refused = (() => {
+        try {
+          attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic, method: 'netlink' });
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      assert.instance(refused, AttachError);
+      const error = refused as AttachError;
+      assert.is(error.code, 'EBUSY');
+      assert.match(error.message, `program 'xdp_count_b' on xdp ${ns.hostIf}`);
+      assert.match(error.message, /already attached|another XDP program/i);
+      // A link cannot take an interface a netlink program holds.
+      assert.throws(() => attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic, method: 'link' }), (e: unknown) => e instanceof AttachError && e.code === 'EBUSY');
+      // Replacing with the wrong expected program fails; with the right one it swaps.
+      assert.throws(() => attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic, replace: b }), (e: unknown) => e instanceof AttachError && e.code === 'EEXIST' && /expected/.test(e.message));
+      assert.is(queryXdpPrograms(ns.hostIf).progId, id(a));
+      const second = attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic, replace: a });
+      assert.is(queryXdpPrograms(ns.hostIf).progId, id(b));
+      assert.is(await ping(ns.peerAddress, 2), 2);
+      assert.is(fixture.counter(COUNTER.xdp), 0);
+      assert.is(fixture.counter(COUNTER.xdpB), 2);
+      // Detaching the replaced attachment leaves the program that took its place.
+      first.detach();
+      assert.is(queryXdpPrograms(ns.hostIf).progId, id(b));
+      // replace: true replaces whatever is there.
+      const third = attachXdp(a, { interface: ns.hostIf, mode: XdpAttachMode.Generic, replace: true });
+      assert.is(queryXdpPrograms(ns.hostIf).progId, id(a));
+      second.detach();
+      assert.is(queryXdpPrograms(ns.hostIf).progId, id(a));
+      // update() swaps the program of a netlink attachment in place.
+      third.update(b);
+      assert.is(queryXdpPrograms(ns.hostIf).progId, id(b));
+      third.detach();
+      assert.is(queryXdpPrograms(ns.hostIf).mode, 'none');
+    } finally {
+      first.detach();
+      execFileSync('ip', ['link', 'set', 'dev', ns.hostIf, 'xdpgeneric', 'off']);
+    }
+  });
+});
+
+test('a link is updated in place, and a second link on the interface is refused', async () => {
+  await withNetns(async (ns) => {
+    using fixture = new NetFixture();
+    const a = fixture.program('xdp_count');
+    const b = fixture.program('xdp_count_b');
+    using attachment = attachXdp(a, { interface: ns.hostIf, mode: XdpAttachMode.Generic });
+    assert.throws(() => attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic }), (e: unknown) => e instanceof AttachError && e.code === 'EBUSY' && e.message.includes(`on xdp ${ns.hostIf}`));
+    attachment.update(b);
+    assert.is(queryXdpPrograms(ns.hostIf).progId, id(b));
+    assert.is(await ping(ns.peerAddress, 2), 2);
+    assert.is(fixture.counter(COUNTER.xdpB), 2);
+    assert.is(fixture.counter(COUNTER.xdp), 0);
+  });
+});
+
+test('driver mode on an interface without native XDP fails with the kernel\'s explanation', () => {
+  const name = `ebifb${process.pid.toString(36)}`.slice(0, 15);
+  execFileSync('ip', ['link', 'add', name, 'type', 'ifb']);
+  try {
+    using fixture = new NetFixture();
+    const program = fixture.program('xdp_count');
+    for (const method of ['netlink', 'link'] as const) {
+      try {
+        attachXdp(program, { interface: name, mode: XdpAttachMode.Driver, method });
+        assert.unreachable(`${method}: attached in driver mode to ifb`);
+      } catch (e) {
+        assert.instance(e, AttachError, String(e));
+        const error = e as AttachError;
+        assert.is(error.code, 'EOPNOTSUPP');
+        assert.is(error.target, `${name} (driver mode)`);
+        assert.match(error.message, `program 'xdp_count' on xdp ${name} (driver mode)`);
+        if (method === 'netlink') assert.match(error.extack ?? '', /native mode/i);
+        assert.match(error.message, /does not support this XDP mode/);
+      }
+    }
+    assert.is(queryXdpPrograms(name).mode, 'none');
+  } finally {
+    execFileSync('ip', ['link', 'del', name]);
+  }
+});
+
+test('bad input is refused before any attach: wrong program type, unknown interface, bad mode or name', () => {
+  using fixture = new NetFixture();
+  const tc = fixture.program('tc_ingress');
+  const xdp = fixture.program('xdp_count');
+  assert.throws(() => attachXdp(tc, 'lo'), (e: unknown) => e instanceof TypeError && /program 'tc_ingress' on xdp lo: it is a SchedCLS program; xdp runs XDP programs/.test(e.message));
+  assert.throws(() => attachXdp(xdp, 'ebnone0'), (e: unknown) => e instanceof AttachError && e.code === 'ENODEV' && /no interface named "ebnone0"/.test(e.message));
+  assert.throws(() => attachXdp(xdp, { interface: 'lo', mode: 3 as XdpAttachMode }), /mode 3 is not an XdpAttachMode/);
+  assert.throws(() => attachXdp(xdp, 'a/b'), /not a valid interface name/);
+  assert.throws(() => attachXdp(xdp, { interface: 'lo', method: 'link', replace: true }), /replace.*netlink/);
+  const unloaded = fixture.system.getProgramByName('xdp_firewall')!;
+  assert.throws(() => attachXdp(unloaded, 'lo'), /not loaded/);
+});
+
+test('XdpResult and XdpAttachMode carry goebpf\'s values', () => {
+  assert.equal(XdpResult, { Aborted: 0, Drop: 1, Pass: 2, Tx: 3, Redirect: 4 });
+  assert.is(XdpAttachMode.None, 0);
+  assert.is(XdpAttachMode.Skb, 2);
+  assert.is(XdpAttachMode.Drv, 4);
+  assert.is(XdpAttachMode.Hw, 8);
+  assert.is(XdpAttachMode.Generic, XdpAttachMode.Skb);
+});
+
+test.run();
