@@ -10,8 +10,8 @@ WASM_FLAGS := --target=wasm32-wasi --sysroot=/usr -std=c11 -O2 -Wall -Wextra -We
               -flto -mexec-model=reactor -nostartfiles -Wl,--no-entry -Wl,--strip-all \
               -Wl,--export=__heap_base -Wl,--export-dynamic
 
-.PHONY: all wasm bridge sys fixtures check-reproducible
-all: wasm fixtures
+.PHONY: all wasm bridge sys fixtures examples check-reproducible
+all: wasm fixtures examples
 
 wasm: wasm/ebpf_core.wasm
 
@@ -49,14 +49,23 @@ $(FIXTURE_DIR)/%.o: $(FIXTURE_DIR)/%.c $(wildcard $(FIXTURE_DIR)/*.h)
 $(FIXTURE_DIR)/%.bpfeb.o: $(FIXTURE_DIR)/%.c $(wildcard $(FIXTURE_DIR)/*.h)
 	$(CLANG) -target bpfeb $(FIXTURE_FLAGS) -c $< -o $@
 
+# The BPF objects of examples/ (goebpf's examples ported): little-endian, same flags as the fixtures.
+EXAMPLE_SRCS := $(sort $(wildcard examples/*/*.c))
+EXAMPLE_OBJS := $(EXAMPLE_SRCS:.c=.o)
+
+examples: $(EXAMPLE_OBJS)
+
+examples/%.o: examples/%.c
+	$(CLANG) -target bpfel $(FIXTURE_FLAGS) -c $< -o $@
+
 # Rebuild everything committed from source (-B: git checkouts leave arbitrary mtimes) and fail if
 # any byte differs from git or a build output is not committed.
 check-reproducible:
-	$(MAKE) -B wasm fixtures
-	git diff --exit-code --stat -- wasm $(FIXTURE_DIR)
-	@untracked=$$(git ls-files --others --exclude-standard -- wasm $(FIXTURE_DIR)); \
+	$(MAKE) -B wasm fixtures examples
+	git diff --exit-code --stat -- wasm $(FIXTURE_DIR) examples
+	@untracked=$$(git ls-files --others --exclude-standard -- wasm $(FIXTURE_DIR) $(EXAMPLE_OBJS)); \
 	if [ -n "$$untracked" ]; then echo "build outputs not in git: $$untracked"; exit 1; fi
-	@echo "reproducible: wasm and fixtures match git"
+	@echo "reproducible: wasm, fixtures and examples match git"
 
 # libFuzzer + ASan + UBSan over the core: fuzz_object (ebpf_object_open/close on whole objects,
 # every BTF type rendered) then fuzz_btf (ebpf_btf_open on raw .BTF/.BTF.ext), FUZZ_SECONDS split
