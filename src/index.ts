@@ -4,6 +4,12 @@ export * from './inspect.js';
 export * from './map/index.js';
 // Programs (src/program)
 export * from './program/index.js';
+// Kernel enums that are not a map's or a program's own (MapType and ProgramType come with them).
+export { AttachType, LinkType } from './sys/generated.js';
+// Kernel feature probes (src/features)
+export * from './features/index.js';
+// Attaching programs (src/link)
+export * from './link/index.js';
 // Both the ELF description and the kernel side have a MapSpec and a ProgramSpec: the kernel side's
 // keep the short names here; the ELF ones are ElfMapSpec / ElfProgramSpec (plain names in ebpf/inspect).
 export type { MapSpec } from './map/index.js';

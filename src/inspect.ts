@@ -37,3 +37,6 @@ export function mapInitialData(bytes: Uint8Array, map: MapSpec): Uint8Array | nu
   const { fileOffset, size } = map.initialData;
   return bytes.subarray(fileOffset, fileOffset + size);
 }
+
+// The pure first half of a load (System and MockSystem apply it): what would be created and loaded.
+export { planLoad, type LoadPlan, type MapPlan, type ProgramPlan, type PlanTarget, type SystemLoadOptions } from './program/plan.js';

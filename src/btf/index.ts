@@ -1,7 +1,7 @@
 // src/btf: the BTF of eBPF objects, decoded by the WASM core. Browser-safe (no node: imports).
 import { loadCoreSync } from '../wasm/core.js';
 import { RecordReader } from '../elf/decode.js';
-import { ElfError } from '../elf/errors.js';
+import { ElfError, Status } from '../elf/errors.js';
 import { btfReader, decodeBtf, decodeProgramsBtfExt, type ProgramExtent } from './decode.js';
 import type { BtfInfo, ProgramBtfExt } from './types.js';
 
@@ -10,7 +10,6 @@ export { BTF_KINDS, CORE_RELOCATION_KINDS, btfForKernel, btfReader, decodeBtf, d
 export type { BtfDecodeOptions, ProgramExtent } from './decode.js';
 export { BtfLookup, type BtfTypeHead } from './lookup.js';
 
-const STATUS_NOMEM = 5;
 
 /** A raw .BTF section (and optionally .BTF.ext) parsed on its own, with every type and, for
  *  each given program extent, its .BTF.ext records. */
@@ -27,14 +26,14 @@ export function parseBtf(btfBytes: Uint8Array, extBytes?: Uint8Array, programs: 
   const core = loadCoreSync();
   const total = btfBytes.length + (extBytes?.length ?? 0);
   const data = core.ebpf_alloc(total);
-  if (!data) throw new ElfError(`out of WASM memory for ${total} bytes of BTF`, STATUS_NOMEM);
+  if (!data) throw new ElfError(`out of WASM memory for ${total} bytes of BTF`, Status.NoMem);
   let result = 0;
   try {
     const mem = new Uint8Array(core.memory.buffer);
     mem.set(btfBytes, data);
     if (extBytes) mem.set(extBytes, data + btfBytes.length);
     result = core.ebpf_btf_open(data, btfBytes.length, extBytes ? data + btfBytes.length : 0, extBytes?.length ?? 0);
-    if (!result) throw new ElfError('out of WASM memory while reading BTF', STATUS_NOMEM);
+    if (!result) throw new ElfError('out of WASM memory while reading BTF', Status.NoMem);
     let r = new RecordReader(core);
     const status = r.u32(result);
     if (status !== 0) throw new ElfError(r.str(result + 4), status);

@@ -1,12 +1,11 @@
 // A raw BTF (the kernel's /sys/kernel/btf/vmlinux, typically) kept open in the WASM core and searched
 // by name and kind through the core's name index, built once on the first search. Browser-safe.
 import { RecordReader } from '../elf/decode.js';
-import { ElfError } from '../elf/errors.js';
+import { ElfError, Status } from '../elf/errors.js';
 import { loadCoreSync, type CoreExports } from '../wasm/core.js';
 import { BTF_KINDS } from './decode.js';
 import type { BtfKind } from './types.js';
 
-const STATUS_NOMEM = 5;
 const NONE = 0xffffffff;
 const TYPE_SIZE = 40;
 
@@ -42,12 +41,12 @@ export class BtfLookup implements Disposable {
   static open(bytes: Uint8Array): BtfLookup {
     const core = loadCoreSync();
     const data = core.ebpf_alloc(Math.max(bytes.length, 1));
-    if (!data) throw new ElfError(`out of WASM memory for ${bytes.length} bytes of BTF`, STATUS_NOMEM);
+    if (!data) throw new ElfError(`out of WASM memory for ${bytes.length} bytes of BTF`, Status.NoMem);
     let result = 0;
     try {
       new Uint8Array(core.memory.buffer, data, bytes.length).set(bytes);
       result = core.ebpf_btf_open(data, bytes.length, 0, 0);
-      if (!result) throw new ElfError('out of WASM memory while reading BTF', STATUS_NOMEM);
+      if (!result) throw new ElfError('out of WASM memory while reading BTF', Status.NoMem);
       const r = new RecordReader(core);
       const status = r.u32(result);
       if (status !== 0) throw new ElfError(r.str(result + 4), status);
@@ -65,11 +64,11 @@ export class BtfLookup implements Disposable {
     this.#live();
     const encoded = new TextEncoder().encode(name);
     const at = core.ebpf_alloc(Math.max(encoded.length, 1));
-    if (!at) throw new ElfError('out of WASM memory for a BTF name', STATUS_NOMEM);
+    if (!at) throw new ElfError('out of WASM memory for a BTF name', Status.NoMem);
     try {
       new Uint8Array(core.memory.buffer, at, encoded.length).set(encoded);
       const id = core.ebpf_btf_find(this.#info, at, encoded.length, BTF_KINDS.indexOf(kind)) >>> 0;
-      if (id === NONE) throw new ElfError('out of WASM memory for the BTF name index', STATUS_NOMEM);
+      if (id === NONE) throw new ElfError('out of WASM memory for the BTF name index', Status.NoMem);
       return id;
     } finally {
       core.ebpf_free(at);

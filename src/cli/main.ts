@@ -2,13 +2,16 @@
 // The `ebpf` command. Errors are one line on stderr and exit code 1, never a stack trace.
 import { readFileSync } from 'node:fs';
 import { ElfError } from '../elf/errors.js';
+import { FEATURE_USAGE, runFeature } from './feature-command.js';
 import { UsageError, runInspect } from './inspect-command.js';
 
 const USAGE = `usage: ebpf inspect FILE.o [--json | --btf]
+       ebpf feature probe [--json]
 
   inspect FILE.o     programs, maps, global data, relocations and license as tables
     --json           the whole ObjectInfo as JSON, each program's .BTF.ext records included
-    --btf            the object's BTF types rendered as C`;
+    --btf            the object's BTF types rendered as C
+${FEATURE_USAGE}`;
 
 function parseInspect(argv: string[]): { file: string; json: boolean; btf: boolean } {
   let file: string | undefined;
@@ -41,6 +44,10 @@ export function main(argv: string[]): number {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 1 : 0;
+    }
+    if (command === 'feature') {
+      process.stdout.write(`${runFeature(rest)}\n`);
+      return 0;
     }
     if (command !== 'inspect') throw new UsageError(`unknown command ${JSON.stringify(command)}; try ebpf --help`);
     const args = parseInspect(rest);

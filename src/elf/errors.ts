@@ -1,6 +1,18 @@
 // The error for objects the core cannot read: its message names what was wrong and where.
 
-/** enum ebpf_status of core-c/include/ebpf_core.h. */
+/** enum ebpf_status of core-c/include/ebpf_core.h: what every core export returns. */
+export const Status = {
+  Ok: 0,
+  Elf: 1,
+  Btf: 2,
+  Map: 3,
+  Relocation: 4,
+  NoMem: 5,
+  Argument: 6,
+  Unsupported: 7,
+} as const;
+
+/** Status names, by status. */
 export const STATUS_NAMES: readonly string[] = [
   'ok', 'elf', 'btf', 'map', 'relocation', 'out-of-memory', 'argument', 'unsupported',
 ];

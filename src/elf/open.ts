@@ -4,10 +4,9 @@ import { loadCoreSync, type CoreExports } from '../wasm/core.js';
 import { RecordReader, btfInfoPointer, decodeObjectInfo, objectStatus } from './decode.js';
 import { attachBtf, type BtfOptions } from './btf-link.js';
 import type { BtfLookup } from '../btf/lookup.js';
-import { ElfError } from './errors.js';
+import { ElfError, Status } from './errors.js';
 import { INSTRUCTION_SIZE, type ObjectInfo } from './types.js';
 
-const STATUS_NOMEM = 5;
 
 /**
  * A program's instructions as BPF_PROG_LOAD takes them: its own, then every function it calls,
@@ -99,12 +98,12 @@ export class CoreObject implements Disposable {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
     const core = loadCoreSync();
     const data = core.ebpf_alloc(bytes.length);
-    if (!data) throw new ElfError(`out of WASM memory for a ${bytes.length}-byte object`, STATUS_NOMEM);
+    if (!data) throw new ElfError(`out of WASM memory for a ${bytes.length}-byte object`, Status.NoMem);
     let obj = 0;
     try {
       new Uint8Array(core.memory.buffer, data, bytes.length).set(bytes);
       obj = core.ebpf_object_open(data, bytes.length);
-      if (!obj) throw new ElfError(`out of WASM memory while reading a ${bytes.length}-byte object`, STATUS_NOMEM);
+      if (!obj) throw new ElfError(`out of WASM memory while reading a ${bytes.length}-byte object`, Status.NoMem);
       const infoPtr = core.ebpf_object_get_info(obj);
       const reader = new RecordReader(core); // after the calls: memory may have grown
       const { status, message } = objectStatus(reader, infoPtr);
@@ -146,14 +145,14 @@ export class CoreObject implements Disposable {
     const core = this.#core;
     const obj = this.#live();
     const fds = core.ebpf_alloc(mapFds.byteLength + 4 + ksymValues.byteLength);
-    if (!fds) throw new ElfError('out of WASM memory for map fds', STATUS_NOMEM);
+    if (!fds) throw new ElfError('out of WASM memory for map fds', Status.NoMem);
     let image = 0;
     try {
       const ksyms = (fds + mapFds.byteLength + 7) & ~7; // malloc aligns to 8: at most 4 bytes of padding
       new Int32Array(core.memory.buffer, fds, mapFds.length).set(mapFds);
       new BigUint64Array(core.memory.buffer, ksyms, ksymValues.length).set(ksymValues);
       image = core.ebpf_program_relocate(obj, index, fds, mapFds.length, ksyms, ksymValues.length);
-      if (!image) throw new ElfError('out of WASM memory while relocating', STATUS_NOMEM);
+      if (!image) throw new ElfError('out of WASM memory while relocating', Status.NoMem);
       const r = new RecordReader(core);
       const status = r.u32(image);
       const unresolved = r.u32(image + 48);

@@ -6,7 +6,7 @@
 // returned value.
 import { readlinkSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SyscallError, errnoError } from '../sys/errors.js';
+import { Errno, SyscallError, errnoError } from '../sys/errors.js';
 import { native, type NativeBridge, type PreparedBpf } from '../sys/native.js';
 import { FD, getFdById, ids, objGet, objGetInfoByFd, objPin } from '../sys/bpf.js';
 import { BpfCmd, MapType, mapTypeName, BPF_ANY } from '../sys/generated.js';
@@ -72,9 +72,6 @@ export interface MapInfo {
 export type MapValue = KeyValue | readonly KeyValue[];
 
 const BPF_FS_MAGIC = 0xcafe4a11;
-const ENOENT = 2;
-const ENOSPC = 28;
-const EPERM = 1;
 
 /**
  * A bpf_attr for one element command shape (key → value, key only, ...), with the map fd and the
@@ -256,8 +253,8 @@ export class EbpfMap implements MapLike, Disposable {
     return EbpfMap.fromFd(getFdById('map', id));
   }
 
-  /** Opens the map pinned at `path` (BPF_OBJ_GET). */
-  static fromPath(path: string): EbpfMap {
+  /** Opens the map pinned at `path` (BPF_OBJ_GET), as Program.fromPinned and LinkAttachment.fromPinned do. */
+  static fromPinned(path: string): EbpfMap {
     const m = EbpfMap.fromFd(objGet(path));
     m.#pinnedPath = path;
     return m;
@@ -266,6 +263,24 @@ export class EbpfMap implements MapLike, Disposable {
   /** Every map id on the system (BPF_MAP_GET_NEXT_ID), in increasing order. */
   static ids(): Generator<number> {
     return ids('map');
+  }
+
+  /** MapInfo of every map on the system (as Program.list()); maps freed during the walk are skipped. */
+  static *list(): Generator<MapInfo> {
+    for (const id of ids('map')) {
+      let fd: FD;
+      try {
+        fd = getFdById('map', id);
+      } catch (e) {
+        if (e instanceof SyscallError && e.code === 'ENOENT') continue;
+        throw e;
+      }
+      try {
+        yield readMapInfo(fd.fd);
+      } finally {
+        fd.close();
+      }
+    }
   }
 
   get fd(): number {
@@ -447,7 +462,7 @@ export class EbpfMap implements MapLike, Disposable {
 
   /**
    * The value at `key` as bytes (a new array). Per-CPU maps: nCPU slots of roundUp(valueSize, 8)
-   * bytes, as goebpf returns them (see lookupPerCpu). Throws SyscallError ENOENT when absent.
+   * bytes, as goebpf returns them (see lookupPerCpu). Throws SyscallError Errno.ENOENT when absent.
    */
   lookup(key: KeyValue, flags = 0): Uint8Array {
     const e = this.#elementsLive();
@@ -515,7 +530,7 @@ export class EbpfMap implements MapLike, Disposable {
     this.#updateRaw(key, value, insertFlags(this.#type));
   }
 
-  /** Replaces the value at an existing `key` (BPF_EXIST): ENOENT if absent. */
+  /** Replaces the value at an existing `key` (BPF_EXIST): Errno.ENOENT if absent. */
   update(key: KeyValue, value: MapValue): void {
     this.#updateRaw(key, value, updateFlags(this.#type));
   }
@@ -525,7 +540,7 @@ export class EbpfMap implements MapLike, Disposable {
     this.#updateRaw(key, value, flags);
   }
 
-  /** Removes `key`: ENOENT if absent, EINVAL for arrays. */
+  /** Removes `key`: Errno.ENOENT if absent, EINVAL for arrays. */
   delete(key: KeyValue): void {
     const e = this.#elementsLive();
     this.#encodeKey(e, key);
@@ -552,7 +567,7 @@ export class EbpfMap implements MapLike, Disposable {
     const e = this.#elementsLive();
     if (key !== undefined) this.#encodeKey(e, key);
     const ret = this.#nextKeyRaw(e, key !== undefined);
-    if (ret === -ENOENT) return undefined;
+    if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_GET_NEXT_KEY', key);
     return e;
   }
@@ -618,7 +633,7 @@ export class EbpfMap implements MapLike, Disposable {
       if (steps > limit) throw new Error(`map "${this.#keyCtx.map}": iteration aborted after ${steps} steps: the map keeps changing under the iterator`);
       if (started) e.key.set(cursor);
       const ret = this.#nextKeyRaw(e, started);
-      if (ret === -ENOENT) return;
+      if (ret === -Errno.ENOENT) return;
       if (ret < 0) throw this.#fail(ret, 'BPF_MAP_GET_NEXT_KEY');
       started = true;
       let id = '';
@@ -635,7 +650,7 @@ export class EbpfMap implements MapLike, Disposable {
       if (withValues) {
         e.key.set(cursor);
         const lr = this.#lookupRaw(e, 0);
-        if (lr === -ENOENT) continue; // deleted since get-next-key, or an empty fd-array slot
+        if (lr === -Errno.ENOENT) continue; // deleted since get-next-key, or an empty fd-array slot
         if (lr < 0) throw this.#fail(lr, 'BPF_MAP_LOOKUP_ELEM', cursor.slice());
         value = e.value.slice();
       }
@@ -673,7 +688,7 @@ export class EbpfMap implements MapLike, Disposable {
     v.setBigUint64(BATCH.flags, 0n, true);
     const ret = bridge.bpf(cmd, attr, BATCH.inBatch, inBatch, BATCH.outBatch, outBatch, BATCH.keys, keys, BATCH.values, values);
     const done = v.getUint32(BATCH.count, true);
-    if (ret < 0 && ret !== -ENOENT) {
+    if (ret < 0 && ret !== -Errno.ENOENT) {
       const err = this.#fail(ret, name);
       (err as SyscallError & { processed?: number }).processed = done;
       throw err;
@@ -686,7 +701,7 @@ export class EbpfMap implements MapLike, Disposable {
     checkBatchBuffers(keys, values, count, this.#shape);
     const r = this.#batch(cmd, name, cursor.started ? cursor.token : null, cursor.token, keys, values, count, 0);
     cursor.started = true;
-    if (r.ret === -ENOENT) cursor.done = true;
+    if (r.ret === -Errno.ENOENT) cursor.done = true;
     return r.count;
   }
 
@@ -716,7 +731,7 @@ export class EbpfMap implements MapLike, Disposable {
         n = this.#lookupBatchInto(cmd, name, cursor, keys, values, chunk);
       } catch (e) {
         // A hash bucket holds more entries than the chunk: retry that bucket with a bigger chunk.
-        if (e instanceof SyscallError && e.errno === ENOSPC && chunk < 1 << 20) {
+        if (e instanceof SyscallError && e.errno === Errno.ENOSPC && chunk < 1 << 20) {
           chunk *= 2;
           continue;
         }
@@ -751,11 +766,11 @@ export class EbpfMap implements MapLike, Disposable {
     return this.#batch(BpfCmd.MapUpdateBatch, 'BPF_MAP_UPDATE_BATCH', null, null, k.bytes, vbytes, k.count, options.flags ?? BPF_ANY).count;
   }
 
-  /** Deletes many keys in one BPF_MAP_DELETE_BATCH; returns the count deleted (ENOENT stops it). */
+  /** Deletes many keys in one BPF_MAP_DELETE_BATCH; returns the count deleted (Errno.ENOENT stops it). */
   deleteBatch(keys: readonly KeyValue[] | Uint8Array): number {
     const k = packKeys(keys, this.#shape);
     const r = this.#batch(BpfCmd.MapDeleteBatch, 'BPF_MAP_DELETE_BATCH', null, null, k.bytes, null, k.count, 0);
-    if (r.ret === -ENOENT) {
+    if (r.ret === -Errno.ENOENT) {
       const err = this.#fail(r.ret, 'BPF_MAP_DELETE_BATCH');
       (err as SyscallError & { processed?: number }).processed = r.count;
       throw err;
@@ -788,7 +803,7 @@ export class EbpfMap implements MapLike, Disposable {
   #keylessRead(cmd: BpfCmd, name: string): Uint8Array | undefined {
     const e = this.#elementsLive();
     const ret = e.keyless.call(e.bridge, cmd, 0);
-    if (ret === -ENOENT) return undefined;
+    if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) throw this.#fail(ret, name);
     return e.value.slice();
   }
@@ -798,7 +813,7 @@ export class EbpfMap implements MapLike, Disposable {
     const e = this.#elementsLive();
     this.#encodeValue(e, value);
     const ret = e.keyless.call(e.bridge, BpfCmd.MapLookupElem, 0);
-    if (ret === -ENOENT) return false;
+    if (ret === -Errno.ENOENT) return false;
     if (ret < 0) throw this.#fail(ret, 'BPF_MAP_LOOKUP_ELEM');
     return true;
   }
@@ -820,7 +835,7 @@ export class EbpfMap implements MapLike, Disposable {
     try {
       objPin(this.#fd, path);
     } catch (e) {
-      if (e instanceof SyscallError && e.errno === EPERM && !onBpffs(dirname(path))) {
+      if (e instanceof SyscallError && e.errno === Errno.EPERM && !onBpffs(dirname(path))) {
         e.message += `: cannot pin at ${path}: ${dirname(path)} is not on a bpffs mount (pin below /sys/fs/bpf, or mount one with \`mount -t bpf bpf DIR\`)`;
       }
       throw e;
@@ -854,7 +869,7 @@ function tryObjGet(path: string): FD | undefined {
   try {
     return objGet(path);
   } catch (e) {
-    if (e instanceof SyscallError && e.errno === ENOENT) return undefined;
+    if (e instanceof SyscallError && e.errno === Errno.ENOENT) return undefined;
     throw e;
   }
 }

@@ -126,6 +126,14 @@ export function encodeMapValue(dst: Uint8Array, value: MapValue, s: MapShape): v
     encodeKeyValue(dst, 0, value as KeyValue, s.valueSize, s.valueCtx);
     return;
   }
+  if (value instanceof Uint8Array && value.byteLength > s.valueSize) {
+    // The kernel's own layout (one slot of `stride` bytes per possible CPU) is taken as it is.
+    if (value.byteLength === s.valueRealSize) {
+      dst.set(value);
+      return;
+    }
+    throw new TypeError(`map "${s.label}": a per-CPU value of ${value.byteLength} bytes is neither one CPU's (${s.valueSize} bytes, copied to every CPU) nor every CPU's (${s.cpus} × ${s.stride} = ${s.valueRealSize} bytes); pass an array of ${s.cpus} values for different values per CPU`);
+  }
   dst.fill(0, 0, s.valueRealSize);
   if (Array.isArray(value)) {
     if (value.length !== s.cpus) throw new TypeError(`map "${s.label}": ${value.length} per-CPU values given, expected one per possible CPU (${s.cpus})`);

@@ -1,8 +1,8 @@
 // MockMap: an in-memory eBPF map with the kernel's semantics, for unit tests without a kernel. Keys
 // and values go through the same encoding and size checks as EbpfMap (src/map/shape.ts), and failures
-// are the same SyscallErrors (errno, code, syscall) the kernel gives: EEXIST, ENOENT, E2BIG, EPERM after
-// freeze, EINVAL, ENOTSUPP. test/mock/honesty.test.ts runs one script against both and compares.
-import { errnoError, SyscallError } from '../sys/errors.js';
+// are the same SyscallErrors (errno, code, syscall) the kernel gives: Errno.EEXIST, Errno.ENOENT, Errno.E2BIG, Errno.EPERM after
+// freeze, Errno.EINVAL, Errno.ENOTSUPP. test/mock/honesty.test.ts runs one script against both and compares.
+import { Errno, errnoError, SyscallError } from '../sys/errors.js';
 import { BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MapType, mapTypeName } from '../sys/generated.js';
 import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue } from '../map/keyvalue.js';
 import type { MapLike } from '../map/like.js';
@@ -21,16 +21,6 @@ export interface MockMapSpec extends Omit<MapSpec, 'innerMap'> {
   possibleCpus?: number;
 }
 
-const EPERM = 1;
-const ENOENT = 2;
-const E2BIG = 7;
-const EBADF = 9;
-const EFAULT = 14;
-const EEXIST = 17;
-const EINVAL = 22;
-const ENOSPC = 28;
-const EOPNOTSUPP = 95;
-const ENOTSUPP = 524;
 
 /** Per-CPU slots of a mock whose spec gives no possibleCpus. */
 export const DEFAULT_POSSIBLE_CPUS = 2;
@@ -143,7 +133,7 @@ export class MockMap implements MapLike {
     return new MockMap({ ...this.#spec, name: s.name, keySize: s.keySize, valueSize: s.valueSize, maxEntries: s.maxEntries, flags: s.flags, possibleCpus: s.cpus, persistentPath: undefined });
   }
 
-  /** Checks the spec as BPF_MAP_CREATE would (EINVAL) and starts empty. A closed map is created anew. */
+  /** Checks the spec as BPF_MAP_CREATE would (Errno.EINVAL) and starts empty. A closed map is created anew. */
   create(): this {
     if (this.#fd >= 0) return this;
     mapNameBytes(this.#shape);
@@ -161,7 +151,7 @@ export class MockMap implements MapLike {
   /** Why the kernel would refuse this spec (the errno and, for the message, why), or undefined. */
   #invalidSpec(): { errno: number; reason: string } | undefined {
     const { type, keySize, valueSize, maxEntries, flags } = this.#shape;
-    const einval = (reason: string): { errno: number; reason: string } => ({ errno: EINVAL, reason });
+    const einval = (reason: string): { errno: number; reason: string } => ({ errno: Errno.EINVAL, reason });
     if (this.#storage !== 'none' && maxEntries === 0) return einval('max_entries is 0');
     switch (this.#storage) {
       case 'hash':
@@ -201,11 +191,11 @@ export class MockMap implements MapLike {
       this.#innerShape = mapShape(inner, possibleCpus);
     } else if (this.#spec.innerMapFd !== undefined) {
       const object = objectByFd(this.#spec.innerMapFd);
-      if (object === undefined) return { errno: EBADF, reason: `inner map fd ${this.#spec.innerMapFd} is not an open mock map` };
-      if (!(object instanceof MockMap)) return { errno: EINVAL, reason: `inner map fd ${this.#spec.innerMapFd} is not a map` };
+      if (object === undefined) return { errno: Errno.EBADF, reason: `inner map fd ${this.#spec.innerMapFd} is not an open mock map` };
+      if (!(object instanceof MockMap)) return { errno: Errno.EINVAL, reason: `inner map fd ${this.#spec.innerMapFd} is not a map` };
       this.#innerShape = object.#shape;
     } else {
-      return { errno: EINVAL, reason: 'a map of maps needs an inner map (innerMap or innerMapFd)' };
+      return { errno: Errno.EINVAL, reason: 'a map of maps needs an inner map (innerMap or innerMapFd)' };
     }
     return undefined;
   }
@@ -290,7 +280,7 @@ export class MockMap implements MapLike {
     return out;
   }
 
-  /** The entry a key addresses for reading, or undefined (ENOENT). */
+  /** The entry a key addresses for reading, or undefined (Errno.ENOENT). */
   #find(key: Uint8Array): Entry | undefined {
     switch (this.#storage) {
       case 'array': {
@@ -323,19 +313,19 @@ export class MockMap implements MapLike {
     return this.#storage === 'lpm' ? all.sort(lpmPostorder) : all;
   }
 
-  /** The fd a value of an fd map holds, resolved to its mock (EBADF / EINVAL as the kernel would). */
+  /** The fd a value of an fd map holds, resolved to its mock (Errno.EBADF / Errno.EINVAL as the kernel would). */
   #resolveRef(value: Uint8Array, syscall: string, key: KeyValue): MockObject {
     const fd = Number(parseFlexibleIntegerLittleEndian(value.subarray(0, 4)));
     const object = objectByFd(fd);
-    if (object === undefined) throw this.#fail(EBADF, syscall, key);
+    if (object === undefined) throw this.#fail(Errno.EBADF, syscall, key);
     if (this.#shape.type === MapType.ProgArray) {
-      if (object instanceof MockMap) throw this.#fail(EINVAL, syscall, key);
+      if (object instanceof MockMap) throw this.#fail(Errno.EINVAL, syscall, key);
       return object;
     }
     const inner = this.#innerShape;
-    if (!(object instanceof MockMap) || inner === undefined) throw this.#fail(EINVAL, syscall, key);
+    if (!(object instanceof MockMap) || inner === undefined) throw this.#fail(Errno.EINVAL, syscall, key);
     const s = object.#shape;
-    if (s.type !== inner.type || s.keySize !== inner.keySize || s.valueSize !== inner.valueSize || s.maxEntries !== inner.maxEntries) throw this.#fail(EINVAL, syscall, key);
+    if (s.type !== inner.type || s.keySize !== inner.keySize || s.valueSize !== inner.valueSize || s.maxEntries !== inner.maxEntries) throw this.#fail(Errno.EINVAL, syscall, key);
     return object;
   }
 
@@ -344,10 +334,10 @@ export class MockMap implements MapLike {
   lookup(key: KeyValue, flags = 0): Uint8Array {
     this.#live();
     const bytes = this.#encodeKey(key);
-    if (flags !== 0 || this.#shape.keySize === 0) throw this.#fail(EINVAL, 'BPF_MAP_LOOKUP_ELEM', key);
+    if (flags !== 0 || this.#shape.keySize === 0) throw this.#fail(Errno.EINVAL, 'BPF_MAP_LOOKUP_ELEM', key);
     this.#noElementOps();
     const entry = this.#find(bytes);
-    if (entry === undefined) throw this.#fail(ENOENT, 'BPF_MAP_LOOKUP_ELEM', key);
+    if (entry === undefined) throw this.#fail(Errno.ENOENT, 'BPF_MAP_LOOKUP_ELEM', key);
     this.#touch(this.#entryId(entry.key));
     return this.#readValue(entry);
   }
@@ -403,35 +393,35 @@ export class MockMap implements MapLike {
   /** One element update as the kernel does it; `key` is the caller's, for messages. */
   #write(keyBytes: Uint8Array, valueBytes: Uint8Array, flags: number, syscall: string, key: KeyValue): void {
     const S = this.#shape;
-    if (this.#frozen) throw this.#fail(EPERM, syscall, key);
-    if (flags & BPF_F_LOCK || S.keySize === 0) throw this.#fail(EINVAL, syscall, key);
+    if (this.#frozen) throw this.#fail(Errno.EPERM, syscall, key);
+    if (flags & BPF_F_LOCK || S.keySize === 0) throw this.#fail(Errno.EINVAL, syscall, key);
     this.#noElementOps();
     switch (this.#storage) {
       case 'array': {
-        if (flags > BPF_EXIST) throw this.#fail(EINVAL, syscall, key);
+        if (flags > BPF_EXIST) throw this.#fail(Errno.EINVAL, syscall, key);
         const index = this.#index(keyBytes);
-        if (index >= S.maxEntries) throw this.#fail(E2BIG, syscall, key);
-        if (flags === BPF_NOEXIST) throw this.#fail(EEXIST, syscall, key);
+        if (index >= S.maxEntries) throw this.#fail(Errno.E2BIG, syscall, key);
+        if (flags === BPF_NOEXIST) throw this.#fail(Errno.EEXIST, syscall, key);
         this.#entries.set(String(index), { key: keyBytes, value: valueBytes, seq: index });
         return;
       }
       case 'fdArray': {
-        if (flags !== BPF_ANY) throw this.#fail(EINVAL, syscall, key);
+        if (flags !== BPF_ANY) throw this.#fail(Errno.EINVAL, syscall, key);
         const index = this.#index(keyBytes);
-        if (index >= S.maxEntries) throw this.#fail(E2BIG, syscall, key);
+        if (index >= S.maxEntries) throw this.#fail(Errno.E2BIG, syscall, key);
         const ref = this.#resolveRef(valueBytes, syscall, key);
         this.#entries.set(String(index), { key: keyBytes, value: valueBytes, seq: index, ref });
         return;
       }
       case 'lpm':
-        if (flags > BPF_EXIST || lpmPrefixLen(keyBytes) > 8 * (S.keySize - 4)) throw this.#fail(EINVAL, syscall, key);
-        this.#put(keyBytes, valueBytes, flags, syscall, key, ENOSPC, undefined);
+        if (flags > BPF_EXIST || lpmPrefixLen(keyBytes) > 8 * (S.keySize - 4)) throw this.#fail(Errno.EINVAL, syscall, key);
+        this.#put(keyBytes, valueBytes, flags, syscall, key, Errno.ENOSPC, undefined);
         return;
       default: {
         // hash family
-        if (flags > BPF_EXIST) throw this.#fail(EINVAL, syscall, key);
+        if (flags > BPF_EXIST) throw this.#fail(Errno.EINVAL, syscall, key);
         const ref = S.type === MapType.HashOfMaps ? this.#resolveRef(valueBytes, syscall, key) : undefined;
-        this.#put(keyBytes, valueBytes, flags, syscall, key, E2BIG, ref);
+        this.#put(keyBytes, valueBytes, flags, syscall, key, Errno.E2BIG, ref);
       }
     }
   }
@@ -440,12 +430,12 @@ export class MockMap implements MapLike {
     const id = this.#entryId(keyBytes);
     const existing = this.#entries.get(id);
     if (existing !== undefined) {
-      if (flags === BPF_NOEXIST) throw this.#fail(EEXIST, syscall, key);
+      if (flags === BPF_NOEXIST) throw this.#fail(Errno.EEXIST, syscall, key);
       existing.key = keyBytes;
       existing.value = valueBytes;
       existing.ref = ref;
     } else {
-      if (flags === BPF_EXIST) throw this.#fail(ENOENT, syscall, key);
+      if (flags === BPF_EXIST) throw this.#fail(Errno.ENOENT, syscall, key);
       if (this.#entries.size >= this.#shape.maxEntries) {
         const victim = LRU.has(this.#shape.type) ? this.#recency.keys().next().value : undefined;
         if (victim === undefined) throw this.#fail(fullErrno, syscall, key);
@@ -465,17 +455,17 @@ export class MockMap implements MapLike {
   }
 
   #remove(keyBytes: Uint8Array, syscall: string, key: KeyValue): void {
-    if (this.#frozen) throw this.#fail(EPERM, syscall, key);
-    if (this.#shape.keySize === 0 || this.#storage === 'array') throw this.#fail(EINVAL, syscall, key);
+    if (this.#frozen) throw this.#fail(Errno.EPERM, syscall, key);
+    if (this.#shape.keySize === 0 || this.#storage === 'array') throw this.#fail(Errno.EINVAL, syscall, key);
     this.#noElementOps();
     if (this.#storage === 'fdArray') {
       const index = this.#index(keyBytes);
-      if (index >= this.#shape.maxEntries) throw this.#fail(E2BIG, syscall, key);
-      if (!this.#entries.delete(String(index))) throw this.#fail(ENOENT, syscall, key);
+      if (index >= this.#shape.maxEntries) throw this.#fail(Errno.E2BIG, syscall, key);
+      if (!this.#entries.delete(String(index))) throw this.#fail(Errno.ENOENT, syscall, key);
       return;
     }
     const id = this.#entryId(keyBytes);
-    if (!this.#entries.delete(id)) throw this.#fail(ENOENT, syscall, key);
+    if (!this.#entries.delete(id)) throw this.#fail(Errno.ENOENT, syscall, key);
     this.#recency.delete(id);
   }
 
@@ -483,12 +473,12 @@ export class MockMap implements MapLike {
     this.#live();
     const bytes = this.#encodeKey(key);
     const syscall = 'BPF_MAP_LOOKUP_AND_DELETE_ELEM';
-    if (this.#shape.keySize === 0) throw this.#fail(EINVAL, syscall, key);
-    if (this.#frozen) throw this.#fail(EPERM, syscall, key);
-    if (!HTAB.has(this.#shape.type)) throw this.#fail(ENOTSUPP, syscall, key);
+    if (this.#shape.keySize === 0) throw this.#fail(Errno.EINVAL, syscall, key);
+    if (this.#frozen) throw this.#fail(Errno.EPERM, syscall, key);
+    if (!HTAB.has(this.#shape.type)) throw this.#fail(Errno.ENOTSUPP, syscall, key);
     const id = this.#entryId(bytes);
     const entry = this.#entries.get(id);
-    if (entry === undefined) throw this.#fail(ENOENT, syscall, key);
+    if (entry === undefined) throw this.#fail(Errno.ENOENT, syscall, key);
     this.#entries.delete(id);
     this.#recency.delete(id);
     return entry.value;
@@ -504,8 +494,8 @@ export class MockMap implements MapLike {
   /** The key after `keyBytes` (the first when undefined or absent), or undefined after the last. */
   #nextKey(keyBytes: Uint8Array | undefined, key: KeyValue | undefined): Uint8Array | undefined {
     const syscall = 'BPF_MAP_GET_NEXT_KEY';
-    if (this.#storage === 'queue' || this.#storage === 'stack') throw this.#fail(EINVAL, syscall, key);
-    if (this.#storage === 'bloom') throw this.#fail(EOPNOTSUPP, syscall, key);
+    if (this.#storage === 'queue' || this.#storage === 'stack') throw this.#fail(Errno.EINVAL, syscall, key);
+    if (this.#storage === 'bloom') throw this.#fail(Errno.EOPNOTSUPP, syscall, key);
     this.#noElementOps();
     if (this.#storage === 'array' || this.#storage === 'fdArray') {
       const max = this.#shape.maxEntries;
@@ -580,7 +570,7 @@ export class MockMap implements MapLike {
 
   #batchSupported(syscall: string, deletes: boolean): void {
     const supported = deletes ? HTAB_BATCH.has(this.#shape.type) : this.#storage !== 'queue' && this.#storage !== 'stack' && this.#storage !== 'bloom';
-    if (!supported) throw this.#fail(ENOTSUPP, syscall);
+    if (!supported) throw this.#fail(Errno.ENOTSUPP, syscall);
     this.#noElementOps();
   }
 
@@ -588,7 +578,7 @@ export class MockMap implements MapLike {
     this.#live();
     if (cursor.done) return 0;
     checkBatchBuffers(keys, values, count, this.#shape);
-    if (deletes && this.#frozen) throw this.#fail(EPERM, syscall);
+    if (deletes && this.#frozen) throw this.#fail(Errno.EPERM, syscall);
     this.#batchSupported(syscall, deletes);
     const S = this.#shape;
     const token = new DataView(cursor.token.buffer, cursor.token.byteOffset, cursor.token.byteLength);
@@ -681,10 +671,10 @@ export class MockMap implements MapLike {
     const v = packValues(values, k.count, S);
     checkBatchBuffers(k.bytes, v, k.count, S);
     const syscall = 'BPF_MAP_UPDATE_BATCH';
-    if (this.#frozen) throw this.#fail(EPERM, syscall);
+    if (this.#frozen) throw this.#fail(Errno.EPERM, syscall);
     this.#batchSupported(syscall, false);
     const flags = options.flags ?? BPF_ANY;
-    if (flags !== BPF_ANY) throw this.#fail(EINVAL, syscall);
+    if (flags !== BPF_ANY) throw this.#fail(Errno.EINVAL, syscall);
     return this.#eachInBatch(syscall, k.count, (i) => {
       const key = k.bytes.slice(i * S.keySize, (i + 1) * S.keySize);
       this.#write(key, v.slice(i * S.valueRealSize, (i + 1) * S.valueRealSize), flags, syscall, key);
@@ -696,8 +686,8 @@ export class MockMap implements MapLike {
     const S = this.#shape;
     const k = packKeys(keys, S);
     const syscall = 'BPF_MAP_DELETE_BATCH';
-    if (this.#frozen) throw this.#fail(EPERM, syscall);
-    if (!(HTAB_BATCH.has(S.type) || this.#storage === 'lpm')) throw this.#fail(ENOTSUPP, syscall);
+    if (this.#frozen) throw this.#fail(Errno.EPERM, syscall);
+    if (!(HTAB_BATCH.has(S.type) || this.#storage === 'lpm')) throw this.#fail(Errno.ENOTSUPP, syscall);
     return this.#eachInBatch(syscall, k.count, (i) => {
       const key = k.bytes.slice(i * S.keySize, (i + 1) * S.keySize);
       this.#remove(key, syscall, key);
@@ -706,10 +696,10 @@ export class MockMap implements MapLike {
 
   // ---- queue, stack, bloom filter ----
 
-  /** A keyless call on a keyed map: the kernel copies a key from a NULL pointer (EFAULT). */
+  /** A keyless call on a keyed map: the kernel copies a key from a NULL pointer (Errno.EFAULT). */
   #keyless(syscall: string): void {
     this.#live();
-    if (this.#shape.keySize !== 0) throw this.#fail(EFAULT, syscall);
+    if (this.#shape.keySize !== 0) throw this.#fail(Errno.EFAULT, syscall);
     this.#noElementOps();
   }
 
@@ -717,16 +707,16 @@ export class MockMap implements MapLike {
     const syscall = 'BPF_MAP_UPDATE_ELEM';
     this.#live();
     const bytes = this.#encodeValue(value);
-    if (this.#frozen) throw this.#fail(EPERM, syscall);
+    if (this.#frozen) throw this.#fail(Errno.EPERM, syscall);
     this.#keyless(syscall);
     if (this.#storage === 'bloom') {
-      if (flags !== BPF_ANY) throw this.#fail(EINVAL, syscall);
+      if (flags !== BPF_ANY) throw this.#fail(Errno.EINVAL, syscall);
       this.#entries.set(keyId(bytes), { key: new Uint8Array(0), value: bytes, seq: ++this.#seq });
       return;
     }
-    if (flags & BPF_NOEXIST || flags > BPF_EXIST) throw this.#fail(EINVAL, syscall);
+    if (flags & BPF_NOEXIST || flags > BPF_EXIST) throw this.#fail(Errno.EINVAL, syscall);
     if (this.#items.length >= this.#shape.maxEntries) {
-      if (flags !== BPF_EXIST) throw this.#fail(E2BIG, syscall);
+      if (flags !== BPF_EXIST) throw this.#fail(Errno.E2BIG, syscall);
       this.#items.shift(); // the oldest goes, for a stack too
     }
     this.#items.push(bytes);
@@ -735,9 +725,9 @@ export class MockMap implements MapLike {
   pop(): Uint8Array | undefined {
     const syscall = 'BPF_MAP_LOOKUP_AND_DELETE_ELEM';
     this.#live();
-    if (this.#frozen) throw this.#fail(EPERM, syscall);
+    if (this.#frozen) throw this.#fail(Errno.EPERM, syscall);
     this.#keyless(syscall);
-    if (this.#storage === 'bloom') throw this.#fail(ENOTSUPP, syscall);
+    if (this.#storage === 'bloom') throw this.#fail(Errno.ENOTSUPP, syscall);
     return this.#storage === 'stack' ? this.#items.pop() : this.#items.shift();
   }
 
@@ -759,7 +749,7 @@ export class MockMap implements MapLike {
 
   freeze(): void {
     this.#live();
-    if (this.#frozen) throw this.#fail(EPERM, 'BPF_MAP_FREEZE');
+    if (this.#frozen) throw this.#fail(Errno.EPERM, 'BPF_MAP_FREEZE');
     this.#frozen = true;
   }
 

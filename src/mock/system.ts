@@ -4,17 +4,16 @@
 // MockMap; each program becomes a MockProgram that, as System's programs do, goes into the program
 // array slots naming it when it loads. So a test gets the object's real names and sizes.
 import { readFileSync } from 'node:fs';
-import { inspect, mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo } from '../inspect.js';
-import { checkConstantValues, rodataWithConstants, type Constants } from '../program/constants.js';
-import { checkMapOptions, checkReplacement, elfMapSizes, fillInitialSlots, initialSlots, innerTemplateOf, ProgramSlots, withMapOptions } from '../program/elf-map.js';
+import { inspect } from '../inspect.js';
+import type { MapSpec } from '../map/map.js';
+import { checkConstantValues, type Constants } from '../program/constants.js';
+import { fillInitialSlots, ProgramSlots } from '../program/elf-map.js';
+import { planLoad, type SystemLoadOptions } from '../program/plan.js';
 import type { SystemLike } from '../program/like.js';
 import type { LoadOptions } from '../program/program.js';
-import type { SystemLoadOptions } from '../program/system.js';
-import { kernelObjectName } from '../program/name.js';
-import { errnoError } from '../sys/errors.js';
-import type { AttachType, MapType, ProgramType } from '../sys/generated.js';
+import { Errno, errnoError } from '../sys/errors.js';
 import { DEFAULT_POSSIBLE_CPUS, MockMap, type MockMapSpec } from './map.js';
-import { INSTRUCTION_SIZE, MockProgram, type MockProgramSpec } from './program.js';
+import { MockProgram, type MockProgramSpec } from './program.js';
 import { objectById } from './registry.js';
 
 export interface MockSystemOptions {
@@ -24,11 +23,7 @@ export interface MockSystemOptions {
   pageSize?: number;
 }
 
-/** libbpf's LIBBPF_PIN_BY_NAME. */
-const PIN_BY_NAME = 1;
-const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
 const DEFAULT_PAGE_SIZE = 4096;
-const ENOENT = 2;
 
 /** A MockProgram of an object: loaded, it goes into the program array slots naming it (ObjectProgram's load). */
 class ObjectMockProgram extends MockProgram {
@@ -51,7 +46,7 @@ class ObjectMockProgram extends MockProgram {
 /** BPF_PROG_GET_FD_BY_ID for mocks: the live MockProgram with this id, not owned (close does nothing). */
 function openMockProgram(id: number): { fd: number; close(): void } {
   const program = objectById(id);
-  if (!(program instanceof MockProgram)) throw errnoError(ENOENT, 'BPF_PROG_GET_FD_BY_ID', `program id ${id}`);
+  if (!(program instanceof MockProgram)) throw errnoError(Errno.ENOENT, 'BPF_PROG_GET_FD_BY_ID', `program id ${id}`);
   return { fd: program.fd, close() {} };
 }
 
@@ -95,55 +90,45 @@ export class MockSystem implements SystemLike {
     if (this.errorLoadElf !== undefined) throw this.errorLoadElf;
     const constants = { ...this.#constants, ...options.constants };
     const object = inspect(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
-    const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
-    checkMapOptions(object, options.maps, options.objectName);
-    const slots = initialSlots(object, options.maps);
-    const warnings: string[] = [];
+    const possibleCpus = this.#possibleCpus ?? DEFAULT_POSSIBLE_CPUS;
+    const plan = planLoad(bytes, object, { ...options, constants }, {
+      pageSize: () => this.#pageSize,
+      possibleCpus: () => possibleCpus,
+      hasMap: (name) => this.#maps.has(name),
+      hasProgram: (name) => this.#programs.has(name),
+    });
     const maps = new Map<string, MockMap>();
     const byIndex: Array<MockMap | undefined> = object.maps.map(() => undefined);
     const programs = new Map<string, MockProgram>();
     const borrowed = new Set<MockMap>();
     try {
-      for (const spec of object.maps) {
-        if (spec.innerTemplate) continue;
-        if (spec.origin === 'struct-ops' || spec.origin === 'kconfig') {
-          warnings.push(`map "${spec.name}" is not created: MockSystem does not make ${spec.origin === 'kconfig' ? 'the .kconfig map (the running kernel\'s config)' : 'struct_ops maps'}`);
-          continue;
-        }
-        if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
-        const mapOptions = options.maps?.[spec.name];
-        const mapSpec = this.#mapSpec(object, withMapOptions(spec, mapOptions), options);
-        const given = mapOptions?.replaceWith;
-        if (given !== undefined) {
+      for (const m of plan.maps) {
+        let map: MockMap;
+        if (m.replaceWith !== undefined) {
           // As System: the given map as it is, left open when this MockSystem closes.
-          if (!(given instanceof MockMap)) throw new TypeError(`maps: "${spec.name}": replaceWith must be a MockMap`);
-          checkReplacement(spec.name, mapSpec, given, () => mapSpec.possibleCpus ?? DEFAULT_POSSIBLE_CPUS);
-          borrowed.add(given);
-          maps.set(spec.name, given);
-          byIndex[spec.index] = given;
-          continue;
+          if (!(m.replaceWith instanceof MockMap)) throw new TypeError(`maps: "${m.elf.name}": replaceWith must be a MockMap`);
+          map = m.replaceWith;
+          borrowed.add(map);
+        } else {
+          map = MockMap.create(this.#mockSpec(m.spec));
+          if (m.initial !== null) map.update(0, m.initial);
+          if (m.freeze) map.freeze();
         }
-        const map = MockMap.create(mapSpec);
-        maps.set(spec.name, map);
-        byIndex[spec.index] = map;
-        const initial = rodata.get(spec.index) ?? mapInitialData(bytes, spec);
-        if (initial !== null) map.update(0, initial);
-        if (spec.origin === 'rodata') map.freeze();
+        maps.set(m.elf.name, map);
+        byIndex[m.elf.index] = map;
       }
-      fillInitialSlots(slots.slots, byIndex);
-      const programSlots = new ProgramSlots(slots.programSlots, byIndex, openMockProgram);
-      for (const spec of object.programs) {
-        if (spec.subprogram) continue;
-        if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);
+      fillInitialSlots(plan.slots, byIndex);
+      const programSlots = new ProgramSlots(plan.programSlots, byIndex, openMockProgram);
+      for (const p of plan.programs) {
         const programSpec: MockProgramSpec = {
-          name: spec.name,
-          section: spec.section,
-          type: options.programTypes?.[spec.name] ?? (spec.type as ProgramType),
-          license: object.license ?? '',
-          instructions: bytes.slice(spec.fileOffset, spec.fileOffset + spec.insnCount * INSTRUCTION_SIZE),
+          name: p.name,
+          section: p.section,
+          type: p.type,
+          license: p.license,
+          instructions: p.instructions.slice(),
         };
-        if (spec.expectedAttachType !== null) programSpec.expectedAttachType = spec.expectedAttachType as AttachType;
-        programs.set(spec.name, new ObjectMockProgram(programSpec, spec.index, programSlots));
+        if (p.expectedAttachType !== undefined) programSpec.expectedAttachType = p.expectedAttachType;
+        programs.set(p.name, new ObjectMockProgram(programSpec, p.elf.index, programSlots));
       }
     } catch (e) {
       for (const map of maps.values()) if (!borrowed.has(map)) map.close();
@@ -152,25 +137,18 @@ export class MockSystem implements SystemLike {
     for (const [name, map] of maps) this.#maps.set(name, map);
     for (const map of borrowed) this.#borrowed.add(map);
     for (const [name, program] of programs) this.#programs.set(name, program);
-    this.#warnings.push(...warnings);
+    this.#warnings.push(...plan.warnings);
     return this;
   }
 
-  /** What System would create for an ELF map (its kernelMapSpec, with the same elfMapSizes). */
-  #mapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): MockMapSpec {
-    const { innerMapFd, inner } = innerTemplateOf(object, spec, options.maps);
-    const persistentPath = spec.persistentPath ?? (spec.pinning === PIN_BY_NAME ? `${options.pinRoot ?? DEFAULT_PIN_ROOT}/${spec.name}` : undefined);
-    const mock: MockMapSpec = {
-      name: kernelObjectName(spec.name),
-      type: spec.type as MapType,
-      ...elfMapSizes(spec, () => this.#pageSize),
-      flags: spec.flags,
-      numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
-      mapExtra: BigInt(spec.mapExtra),
-      persistentPath,
-      innerMap: inner === undefined ? undefined : this.#mapSpec(object, inner, options),
-    };
-    if (innerMapFd !== undefined) mock.innerMapFd = innerMapFd;
+  /** The planned map spec as a MockMap's: undefined fields dropped, this system's possible CPUs. */
+  #mockSpec(spec: MapSpec): MockMapSpec {
+    const mock: MockMapSpec = { type: spec.type };
+    for (const [key, value] of Object.entries(spec) as Array<[keyof MapSpec, unknown]>) {
+      if (value === undefined) continue;
+      if (key === 'innerMap') mock.innerMap = this.#mockSpec(value as MapSpec);
+      else (mock as unknown as Record<string, unknown>)[key] = value;
+    }
     if (this.#possibleCpus !== undefined) mock.possibleCpus = this.#possibleCpus;
     return mock;
   }

@@ -9,7 +9,6 @@
 // program arrays get the programs theirs name (`.values = { [1] = (void *)&prog }`) as those load.
 // A load may set a map's sizes, flags or inner template first (MapOptions), as libbpf's setters do.
 import { type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
-import { getPageSize } from '../map/host.js';
 import type { HasFd } from '../map/keyvalue.js';
 import type { MapLike } from '../map/like.js';
 import type { MapSpec } from '../map/map.js';
@@ -56,7 +55,7 @@ export function ringBufferSize(size: number, pageSize: number): number {
  * Key size, value size and max_entries for BPF_MAP_CREATE from an ELF map definition. `undefined`
  * leaves the choice to EbpfMap (possible CPUs for a perf event array's max_entries).
  */
-export function elfMapSizes(spec: ElfMapSpec, pageSize: () => number = getPageSize): Pick<MapSpec, 'keySize' | 'valueSize' | 'maxEntries'> {
+export function elfMapSizes(spec: ElfMapSpec, pageSize: () => number): Pick<MapSpec, 'keySize' | 'valueSize' | 'maxEntries'> {
   const type = spec.type as MapType;
   const label = `map "${spec.name}" (${spec.typeName})`;
   let keySize = spec.keySize;
@@ -104,6 +103,22 @@ export interface MapOptions {
    * MockSystem.
    */
   replaceWith?: MapLike;
+  /**
+   * Where the map is reused from or pinned to, replacing what the object says (goebpf's
+   * persistent_path, libbpf's LIBBPF_PIN_BY_NAME; libbpf's bpf_map__set_pin_path); null: not pinned.
+   */
+  persistentPath?: string | null;
+}
+
+/** libbpf's LIBBPF_PIN_BY_NAME: the map is pinned under the pin root by its name. */
+export const PIN_BY_NAME = 1;
+/** Where LIBBPF_PIN_BY_NAME maps go without a `pinRoot` (libbpf's default). */
+export const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
+
+/** Where a map of this ELF spec is reused from or pinned to, or undefined for an unpinned map. */
+export function mapPinPath(spec: ElfMapSpec, pinRoot: string | undefined): string | undefined {
+  if (spec.persistentPath !== null) return spec.persistentPath;
+  return spec.pinning === PIN_BY_NAME ? `${(pinRoot ?? DEFAULT_PIN_ROOT).replace(/\/+$/, '')}/${spec.name}` : undefined;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -159,6 +174,7 @@ export function withMapOptions(spec: ElfMapSpec, options: MapOptions | undefined
     flags: options.flags ?? spec.flags,
     numaNode: options.numaNode ?? spec.numaNode,
     mapExtra: extra === undefined ? spec.mapExtra : extra <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(extra) : extra.toString(),
+    ...(options.persistentPath === undefined ? {} : { persistentPath: options.persistentPath, pinning: 0 }),
   };
 }
 

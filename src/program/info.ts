@@ -1,9 +1,8 @@
 // What the kernel says about a loaded program (BPF_OBJ_GET_INFO_BY_FD into struct bpf_prog_info),
 // goebpf's GetProgramInfoByFd/ById, and the walk over every program on the system.
 import { readlinkSync } from 'node:fs';
-import { constants } from 'node:os';
 import { ktimeToDate } from '../map/host.js';
-import { SyscallError } from '../sys/errors.js';
+import { Errno, SyscallError } from '../sys/errors.js';
 import { bpf, FD, getFdById, ids, objGetInfoByFd, setPointers } from '../sys/bpf.js';
 import { ATTR, BpfCmd, PROG_INFO, ProgramType } from '../sys/generated.js';
 import { readObjectName } from './name.js';
@@ -61,7 +60,7 @@ export function assertProgramFd(fd: FdLike, what: string): void {
   try {
     target = readlinkSync(`/proc/self/fd/${fdNumber(fd)}`);
   } catch {
-    throw new SyscallError(constants.errno.EBADF, 'BPF_OBJ_GET_INFO_BY_FD', `${what}: fd ${fdNumber(fd)} is not open`);
+    throw new SyscallError(Errno.EBADF, 'BPF_OBJ_GET_INFO_BY_FD', `${what}: fd ${fdNumber(fd)} is not open`);
   }
   if (target !== 'anon_inode:bpf-prog') {
     throw new TypeError(`${what}: fd ${fdNumber(fd)} is not a BPF program (it is ${target})`);

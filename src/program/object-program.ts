@@ -2,7 +2,7 @@
 // maps, and its programs, relocated by the WASM core at load() with the fds of the System's maps and
 // the values of its kernel symbols, and handed to BPF_PROG_LOAD straight from WASM memory with their
 // func and line info.
-import { ElfError } from '../elf/errors.js';
+import { ElfError, Status } from '../elf/errors.js';
 import { UnresolvedSymbolError, type CoreObject } from '../elf/open.js';
 import type { MapSpec as ElfMapSpec } from '../elf/types.js';
 import type { EbpfMap, MapSpec } from '../map/map.js';
@@ -22,7 +22,6 @@ export class UnsupportedError extends Error {
 }
 
 /** enum ebpf_status: a relocation the core cannot apply. */
-const STATUS_RELOCATION = 4;
 const BTF_LOG_SIZE = 64 * 1024;
 
 /** The object's BTF in the kernel, or why the kernel refused it (the object then loads without BTF). */
@@ -144,7 +143,7 @@ export class ObjectProgram extends Program {
       }, ksyms.values);
     } catch (e) {
       if (e instanceof UnresolvedSymbolError) throw new KernelSymbolError(`${e.message}: ${ksyms.reasons[e.symbol] ?? 'no value'}`);
-      if (e instanceof ElfError && e.status === STATUS_RELOCATION) throw new UnsupportedError(e.message);
+      if (e instanceof ElfError && e.status === Status.Relocation) throw new UnsupportedError(e.message);
       throw e;
     }
   }

@@ -1,12 +1,11 @@
 // Program: an eBPF program's instructions and how to load them (BPF_PROG_LOAD), with the verifier's
 // log on failure, pinning, test runs, and programs reopened from the kernel by fd, id or pin path.
 import { unlinkSync } from 'node:fs';
-import { constants } from 'node:os';
 import { FD, getFdById, objGet, objPin } from '../sys/bpf.js';
-import { SyscallError } from '../sys/errors.js';
+import { Errno, SyscallError } from '../sys/errors.js';
 import { ATTR, AttachType, BpfCmd, ProgramType, programTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
-import { assertProgramFd, programIds, programInfo, xlatedInstructions, type ProgramInfo } from './info.js';
+import { assertProgramFd, listPrograms, programIds, programInfo, xlatedInstructions, type ProgramInfo } from './info.js';
 import { writeObjectName } from './name.js';
 import { describeProgram, VerifierError } from './verifier.js';
 import type { ProgramLike } from './like.js';
@@ -196,13 +195,13 @@ export class Program implements ProgramLike {
       const text = decodeLog(log);
       if (ret >= 0) return this.#loaded(ret, firstErrno === undefined ? text : undefined);
       const errno = -ret;
-      if (errno === constants.errno.ENOSPC && size < maxSize) {
+      if (errno === Errno.ENOSPC && size < maxSize) {
         // Kernels since 6.4 say how much room the whole log needs.
         const needed = loadAttrView.getUint32(LOAD.logTrueSize, true);
         size = Math.min(maxSize, Math.max(size * 4, needed));
         continue;
       }
-      const truncated = errno === constants.errno.ENOSPC;
+      const truncated = errno === Errno.ENOSPC;
       // A truncated log hides the verdict's errno: the log-less first try had it.
       const cause = truncated && firstErrno !== undefined ? firstErrno : errno;
       const origin = { program: this.name, section: this.section };
@@ -265,7 +264,7 @@ export class Program implements ProgramLike {
       view.setUint32(F.cpu.offset, options.cpu ?? 0, true);
       const ret = native().bpf(BpfCmd.ProgTestRun, attr, F.data_in.offset, data ?? null, F.data_out.offset, dataOut.byteLength > 0 ? dataOut : null, F.ctx_in.offset, ctx ?? null, F.ctx_out.offset, ctxOut !== null && ctxOut.byteLength > 0 ? ctxOut : null);
       const dataSize = view.getUint32(F.data_size_out.offset, true);
-      if (ret === -constants.errno.ENOSPC && dataSize > dataOut.byteLength) {
+      if (ret === -Errno.ENOSPC && dataSize > dataOut.byteLength) {
         dataOut = new Uint8Array(dataSize);
         continue;
       }
@@ -337,6 +336,11 @@ export class Program implements ProgramLike {
   /** Ids of every program loaded on the system (BPF_PROG_GET_NEXT_ID). */
   static ids(): Generator<number> {
     return programIds();
+  }
+
+  /** ProgramInfo of every program on the system (as EbpfMap.list()); programs unloaded during the walk are skipped. */
+  static list(): Generator<ProgramInfo> {
+    return listPrograms();
   }
 
   static #fromKernel(fd: FD, info: ProgramInfo): Program {
@@ -428,7 +432,7 @@ function progLoad(spec: ProgramSpec, log: Uint8Array | null, logLevel: number): 
   // SIGCHLD); like libbpf, try again a few times before calling it a failure.
   for (let attempt = 1; ; attempt++) {
     const ret = bridge.bpf(BpfCmd.ProgLoad, attr, LOAD.insns, spec.instructions, LOAD.license, license, LOAD.funcInfo, funcInfo, LOAD.lineInfo, lineInfo);
-    if (ret !== -constants.errno.EAGAIN || attempt === PROG_LOAD_ATTEMPTS) return ret;
+    if (ret !== -Errno.EAGAIN || attempt === PROG_LOAD_ATTEMPTS) return ret;
   }
 }
 

@@ -5,45 +5,27 @@
 // UnsupportedError naming the program, instruction and symbol.
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { join } from 'node:path';
 import { CoreObject } from '../elf/open.js';
-import { mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
-import { getNumOfPossibleCpus } from '../map/host.js';
+import { getNumOfPossibleCpus, getPageSize } from '../map/host.js';
 import type { MapLike } from '../map/like.js';
-import { EbpfMap, type MapSpec } from '../map/map.js';
+import { EbpfMap } from '../map/map.js';
 import { FD } from '../sys/bpf.js';
 import { check } from '../sys/errors.js';
-import { MapType } from '../sys/generated.js';
 import { native } from '../sys/native.js';
-import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
-import { checkMapOptions, checkReplacement, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, innerTemplateOf, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
+import { checkConstantValues, type Constants } from './constants.js';
+import { fillInitialSlots, ProgramSlots } from './elf-map.js';
+import { planLoad, type MapPlan, type ProgramPlan, type SystemLoadOptions } from './plan.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
 import { KernelSymbolError } from './kernel-btf.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
-import { kernelObjectName } from './name.js';
 import { loadObjectBtf, MapFdTable, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
-import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
+import { Program, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
 import type { SystemLike } from './like.js';
 
 export { UnsupportedError, KernelSymbolError };
+export type { SystemLoadOptions };
 
-/** libbpf's LIBBPF_PIN_BY_NAME: the map is pinned under the pin root by its name. */
-const PIN_BY_NAME = 1;
-const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
-
-export interface SystemLoadOptions {
-  /** Types of programs whose section name says none (SEC("anything")), by program name. */
-  programTypes?: Record<string, ProgramType>;
-  /** Where maps with `pinning: LIBBPF_PIN_BY_NAME` are reused from or pinned to (default /sys/fs/bpf). */
-  pinRoot?: string;
-  /** `.rodata` variables to set before load, on top of (and overriding) those of setConstants. */
-  constants?: Constants;
-  /** The object's name in error messages (loadElf: its path). */
-  objectName?: string;
-  /** Sizes, flags or the inner map template to give maps of the object, by name, before they are created; or a map to use in place of one. */
-  maps?: Readonly<Record<string, MapOptions>>;
-}
 
 /** A program of the object that cannot be loaded yet; load() says why. */
 class UnloadableProgram extends Program {
@@ -101,55 +83,32 @@ export class System implements SystemLike {
     const core = CoreObject.open(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const object = core.info;
     const maps = new Map<string, EbpfMap>();
-    const warnings: string[] = [];
     let btf: ObjectBtf = {};
+    let warnings: readonly string[] = [];
     try {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
-      const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
-      checkMapOptions(object, options.maps, options.objectName);
-      const slots = initialSlots(object, options.maps);
+      const plan = planLoad(bytes, object, { ...options, constants }, {
+        pageSize: getPageSize,
+        possibleCpus: getNumOfPossibleCpus,
+        kconfig: (size) => kconfigValue(core.kconfigVariables(), size, { config: readKernelConfig(), release: release() }),
+        hasMap: (name) => this.#maps.has(name),
+        hasProgram: (name) => this.#programs.has(name),
+      });
+      warnings = plan.warnings;
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
-      for (const spec of object.maps) {
-        if (spec.innerTemplate) continue;
-        if (spec.origin === 'struct-ops') {
-          warnings.push(`map "${spec.name}" (${object.sections[spec.sectionIndex]?.name ?? 'struct_ops'}) is not created: struct_ops maps need the kernel's BTF for their type, which is not supported yet`);
-          continue;
-        }
-        if (this.#maps.has(spec.name) || maps.has(spec.name)) throw new Error(`map "${spec.name}" is already in this System`);
-        const mapOptions = options.maps?.[spec.name];
-        if (mapOptions?.replaceWith !== undefined) {
-          const map = replacementMap(object, withMapOptions(spec, mapOptions), options, mapOptions.replaceWith);
-          maps.set(spec.name, map);
-          byIndex[spec.index] = map;
-          continue;
-        }
-        let initial = rodata.get(spec.index) ?? mapInitialData(bytes, spec);
-        if (spec.origin === 'kconfig') {
-          try {
-            initial = kconfigValue(core.kconfigVariables(), spec.valueSize, { config: readKernelConfig(), release: release() });
-          } catch (e) {
-            warnings.push(`map ".kconfig" is not created: ${(e as Error).message}`);
-            continue;
-          }
-        }
-        const map = createMap(object, withMapOptions(spec, mapOptions), options, btf, initial);
-        maps.set(spec.name, map);
-        byIndex[spec.index] = map;
+      for (const m of plan.maps) {
+        const map = m.replaceWith === undefined ? createMap(m, btf) : replacementMap(m.elf.name, m.replaceWith);
+        maps.set(m.elf.name, map);
+        byIndex[m.elf.index] = map;
       }
-      fillInitialSlots(slots.slots, byIndex);
-      const programSlots = new ProgramSlots(slots.programSlots, byIndex, (id) => Program.fromId(id));
-      const programs = new Map<string, Program>();
+      fillInitialSlots(plan.slots, byIndex);
+      const programSlots = new ProgramSlots(plan.programSlots, byIndex, (id) => Program.fromId(id));
       let kernelSymbols: KernelSymbolValues | undefined;
       const symbols = (): KernelSymbolValues => (kernelSymbols ??= resolveKernelSymbols(core));
       const mapFds = new MapFdTable(byIndex);
-      for (const spec of object.programs) {
-        if (spec.subprogram) continue;
-        if (this.#programs.has(spec.name) || programs.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);
-        programs.set(spec.name, makeProgram(bytes, core, spec, options, mapFds, btf.fd, symbols, programSlots));
-      }
+      for (const p of plan.programs) this.#programs.set(p.name, makeProgram(p, core, mapFds, btf.fd, symbols, programSlots));
       for (const [name, map] of maps) this.#maps.set(name, map);
-      for (const [name, program] of programs) this.#programs.set(name, program);
     } catch (e) {
       // As libbpf does when a load fails: the pins this load made go too (not those it reused).
       for (const map of maps.values()) {
@@ -208,36 +167,10 @@ export function createSystem(): System {
   return new System();
 }
 
-/**
- * The kernel-side spec of an ELF map; an inner template becomes a spec the outer map uses briefly.
- * Every field is present, undefined or not (btf is set by createMap): all specs share one shape, so
- * EbpfMap reads them without property-lookup misses.
- */
-function kernelMapSpec(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions): MapSpec {
-  const persistentPath = spec.persistentPath ?? (spec.pinning === PIN_BY_NAME ? join(options.pinRoot ?? DEFAULT_PIN_ROOT, spec.name) : undefined);
-  const { innerMapFd, inner } = innerTemplateOf(object, spec, options.maps);
-  const sizes = elfMapSizes(spec);
-  return {
-    name: kernelObjectName(spec.name),
-    type: spec.type as MapType,
-    keySize: sizes.keySize,
-    valueSize: sizes.valueSize,
-    maxEntries: sizes.maxEntries,
-    flags: spec.flags,
-    innerMap: inner === undefined ? undefined : kernelMapSpec(object, inner, options),
-    innerMapFd,
-    persistentPath,
-    numaNode: spec.numaNode === 0 ? undefined : spec.numaNode,
-    mapExtra: BigInt(spec.mapExtra),
-    ifindex: undefined,
-    btf: undefined,
-  };
-}
-
-/** Creates the map of spec with its initial value (global data, .kconfig) written; .rodata and .kconfig are frozen. */
-function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions, btf: ObjectBtf, initial: Uint8Array | null): EbpfMap {
-  const kernelSpec = kernelMapSpec(object, spec, options);
-  const withBtf = elfMapTakesBtf(spec) ? mapBtf(spec, btf) : undefined;
+/** Creates a planned map with its initial value (global data, .kconfig) written; .rodata and .kconfig are frozen. */
+function createMap(plan: MapPlan, btf: ObjectBtf): EbpfMap {
+  const kernelSpec = { ...plan.spec };
+  const withBtf = plan.withBtf ? mapBtf(plan.elf, btf) : undefined;
   let map: EbpfMap;
   try {
     if (withBtf !== undefined) kernelSpec.btf = withBtf;
@@ -249,8 +182,8 @@ function createMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOpti
     map = EbpfMap.create(kernelSpec);
   }
   try {
-    if (initial !== null) map.update(0, initial);
-    if (spec.origin === 'rodata' || spec.origin === 'kconfig') map.freeze();
+    if (plan.initial !== null) map.update(0, plan.initial);
+    if (plan.freeze) map.freeze();
   } catch (e) {
     map.close();
     throw e;
@@ -270,44 +203,31 @@ function unpinAfterFailure(map: EbpfMap, loadError: unknown): void {
 }
 
 /**
- * The map given in place of the object's map spec (MapOptions.replaceWith), checked against what
- * the load would create; the System gets its own fd (a dup), so closing the System leaves the given
- * map open.
+ * The map given in place of one of the object's (MapOptions.replaceWith; the plan checked its shape);
+ * the System gets its own fd (a dup), so closing the System leaves the given map open.
  */
-function replacementMap(object: ObjectInfo, spec: ElfMapSpec, options: SystemLoadOptions, given: MapLike): EbpfMap {
-  if (!(given instanceof EbpfMap)) throw new TypeError(`maps: "${spec.name}": replaceWith must be an EbpfMap`);
-  checkReplacement(spec.name, kernelMapSpec(object, spec, options), given, getNumOfPossibleCpus);
-  return EbpfMap.fromFd(new FD(check(native().dup(given.fd), 'dup', `map "${spec.name}" given to replace it`)));
+function replacementMap(name: string, given: MapLike): EbpfMap {
+  if (!(given instanceof EbpfMap)) throw new TypeError(`maps: "${name}": replaceWith must be an EbpfMap`);
+  return EbpfMap.fromFd(new FD(check(native().dup(given.fd), 'dup', `map "${name}" given to replace it`)));
 }
 
-function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, options: SystemLoadOptions,
-  maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots): Program {
-  const object = core.info;
-  const type = options.programTypes?.[spec.name] ?? (spec.type as ProgramType);
+function makeProgram(plan: ProgramPlan, core: CoreObject, maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots): Program {
   // Every field present, undefined or not: the specs of all programs (and the copies load() makes of
   // them) then share one shape, and BPF_PROG_LOAD's encoding reads them without property-lookup misses.
   const programSpec: ProgramSpec = {
-    name: spec.name,
-    section: spec.section,
-    type,
-    expectedAttachType: spec.expectedAttachType ?? undefined,
-    license: object.license ?? '',
+    name: plan.name,
+    section: plan.section,
+    type: plan.type,
+    expectedAttachType: plan.expectedAttachType,
+    license: plan.license,
     // The instructions as in the ELF (a view on the caller's bytes); load() relocates a copy.
-    instructions: bytes.subarray(spec.fileOffset, spec.fileOffset + spec.insnCount * INSTRUCTION_SIZE),
-    kernVersion: object.kernelVersion ?? undefined,
+    instructions: plan.instructions,
+    kernVersion: plan.kernVersion,
     btf: undefined,
     attachBtfId: undefined,
     attachFd: undefined,
-    flags: spec.loadFlags === 0 ? undefined : spec.loadFlags,
+    flags: plan.flags,
     ifindex: undefined,
   };
-  const reason = whyUnloadable(type);
-  return reason === undefined ? new ObjectProgram(programSpec, core, spec.index, maps, btf, kernelSymbols, slots) : new UnloadableProgram(programSpec, reason);
-}
-
-function whyUnloadable(type: ProgramType): string | undefined {
-  if (type === ProgramType.Unspec) return 'the section name gives no program type: pass one in programTypes';
-  if (type === ProgramType.StructOps) return 'struct_ops programs need the BTF id of their kernel operations table, which is not supported yet';
-  if (type === ProgramType.Ext) return 'freplace programs need the program they replace (its fd and function), which is not supported yet';
-  return undefined;
+  return plan.unloadable === undefined ? new ObjectProgram(programSpec, core, plan.elf.index, maps, btf, kernelSymbols, slots) : new UnloadableProgram(programSpec, plan.unloadable);
 }

@@ -1,7 +1,6 @@
 // bpf(2) with errors named after the command, owned file descriptors, and the object commands every
 // kind of BPF object shares (pin/get, info, id iteration, fd by id).
-import { constants } from 'node:os';
-import { check, SyscallError } from './errors.js';
+import { check, Errno, SyscallError } from './errors.js';
 import { ATTR, BpfCmd, bpfCmdName } from './generated.js';
 import { native, type Bytes } from './native.js';
 
@@ -55,7 +54,7 @@ export class FD {
 
   /** A second owned descriptor for the same kernel object (close-on-exec). */
   dup(): FD {
-    if (this.#fd < 0) throw new SyscallError(constants.errno.EBADF, 'dup', 'the FD is closed');
+    if (this.#fd < 0) throw new SyscallError(Errno.EBADF, 'dup', 'the FD is closed');
     return new FD(check(native().dup(this.#fd), 'dup', `fd ${this.#fd}`));
   }
 
@@ -141,7 +140,7 @@ export function getNextId(kind: ObjectKind, startId: number): number | undefined
   const attr = new Uint8Array(ATTR.GET_ID.SIZE);
   u32(attr, ATTR.GET_ID.start_id, startId);
   const ret = native().bpf(NEXT_ID[kind], attr);
-  if (ret === -constants.errno.ENOENT) return undefined;
+  if (ret === -Errno.ENOENT) return undefined;
   check(ret, bpfCmdName(NEXT_ID[kind]), `after id ${startId}`);
   return new DataView(attr.buffer).getUint32(ATTR.GET_ID.next_id.offset, true);
 }

@@ -27,6 +27,36 @@ const KERNEL_ERRNOS: Record<number, [code: string, message: string]> = {
   531: ['ENOGRACE', 'NFS file lock reclaim refused'],
 };
 
+const ERRNO_NUMBERS = new Map<string, number>([
+  ...Object.entries(ERRNO_NAMES).map(([n, name]): [string, number] => [name, Number(n)]),
+  ...Object.entries(KERNEL_ERRNOS).map(([n, [name]]): [string, number] => [name, Number(n)]),
+]);
+
+function errnoNumber(name: string): number {
+  const n = ERRNO_NUMBERS.get(name);
+  if (n === undefined) throw new Error(`no errno named ${name}`);
+  return n;
+}
+
+/**
+ * Linux errno numbers the library compares results with, from the one generated table (Linux's own,
+ * which os.constants.errno is not on other OSes and which lacks the kernel-internal ENOTSUPP).
+ */
+export const Errno = {
+  EPERM: errnoNumber('EPERM'),
+  ENOENT: errnoNumber('ENOENT'),
+  E2BIG: errnoNumber('E2BIG'),
+  EBADF: errnoNumber('EBADF'),
+  EAGAIN: errnoNumber('EAGAIN'),
+  EFAULT: errnoNumber('EFAULT'),
+  EEXIST: errnoNumber('EEXIST'),
+  ENODEV: errnoNumber('ENODEV'),
+  EINVAL: errnoNumber('EINVAL'),
+  ENOSPC: errnoNumber('ENOSPC'),
+  EOPNOTSUPP: errnoNumber('EOPNOTSUPP'),
+  ENOTSUPP: errnoNumber('ENOTSUPP'),
+} as const;
+
 /**
  * The symbolic name of a Linux errno, e.g. 1 → 'EPERM', 77 → 'EBADFD' (or 'E<n>' when unknown). The
  * table is Linux's own (generated from <errno.h>), not os.constants.errno, which lacks many Linux

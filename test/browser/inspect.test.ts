@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { haveTool } from '../kernel/support.js';
 import { inspect } from '../../src/inspect.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -38,10 +39,9 @@ function serve(): Promise<Server> {
 const browser = suite('browser');
 
 browser('inspect() in headless Chromium matches Node for every fixture', async () => {
-  if (!chromium) {
-    console.log('  skipped: no Chromium at /usr/bin/chromium (apt-get install chromium)');
-    return;
-  }
+  // haveTool prints the skip (or fails under EBPF_TEST_STRICT=1).
+  if (chromium === undefined && !haveTool('chromium', 'the browser test')) return;
+  if (chromium === undefined) throw new Error('chromium is on PATH but not at /usr/bin/chromium or /usr/bin/chromium-browser');
   const files = readdirSync(fixtures).filter((f) => f.endsWith('.o')).sort();
   assert.ok(files.length > 0, 'fixtures exist');
   const server = await serve();

@@ -1,9 +1,9 @@
 // Shared by kernel tests: whether real kernel calls can run here, a uvu suite that skips with a
 // printed reason where they cannot, and private bpffs / network-namespace fixtures that clean up.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { suite, type Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Program } from '../../src/program/program.js';
@@ -11,6 +11,7 @@ import { VerifierError } from '../../src/program/verifier.js';
 import { errnoCode, SyscallError } from '../../src/sys/errors.js';
 import { ATTR, BpfCmd, MapType } from '../../src/sys/generated.js';
 import { native, nativeUnavailableReason } from '../../src/sys/native.js';
+import type { FeatureResult } from '../../src/features/index.js';
 
 let skipReason: string | null | undefined;
 
@@ -38,13 +39,109 @@ export function kernelSkipReason(): string | undefined {
 }
 
 /**
+ * EBPF_TEST_STRICT=1 (set by .ci/run): what a machine could have but lacks (an outside tool, root,
+ * the addon) fails the tests that need it instead of skipping them. A kernel feature the probes say
+ * the running kernel lacks or forbids stays a skip, printed with the probe's reason: no install fixes
+ * that, and `EBPF_TEST_STRICT=1 npm test` passes with nothing skipped that the kernel has.
+ */
+export const STRICT = process.env.EBPF_TEST_STRICT === '1';
+
+/** Outside tools tests use, with how to get each (Debian package names). */
+export const TOOLS = {
+  bpftool: 'apt-get install bpftool',
+  'clang-19': 'apt-get install clang-19',
+  'llvm-objdump-19': 'apt-get install llvm-19',
+  'llvm-strip-19': 'apt-get install llvm-19',
+  chromium: 'apt-get install chromium',
+  cc: 'apt-get install gcc',
+  ip: 'apt-get install iproute2',
+  tc: 'apt-get install iproute2',
+} as const;
+export type Tool = keyof typeof TOOLS;
+
+/** The tool's path on PATH, or undefined. */
+export function findTool(tool: Tool): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const path = join(dir, tool);
+    try {
+      accessSync(path, fsConstants.X_OK);
+      return path;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return undefined;
+}
+
+/** What a test needs: outside tools by name, kernel features as probe results. */
+export type Requirement = Tool | FeatureResult;
+
+/** Why the requirements are not met ("bpftool not installed (apt-get install bpftool)", a probe's reason), or undefined. */
+export function unmet(requirements: readonly Requirement[]): { reason: string; fixable: boolean } | undefined {
+  for (const r of requirements) {
+    if (typeof r === 'string') {
+      if (findTool(r) === undefined) return { reason: `${r} not installed (${TOOLS[r]})`, fixable: true };
+    } else if (!r.supported) {
+      return { reason: `the kernel lacks ${r.feature}${r.reason ? `: ${r.reason}` : ''}`, fixable: false };
+    }
+  }
+  return undefined;
+}
+
+const toldMissing = new Set<string>();
+
+/**
+ * For a cross-check inside a test that runs without the tool: true where the tool is installed;
+ * otherwise prints once per tool what is skipped and how to get it and returns false, or under
+ * EBPF_TEST_STRICT=1 throws (fails the test).
+ */
+export function haveTool(tool: Tool, skipped: string): boolean {
+  if (findTool(tool) !== undefined) return true;
+  const reason = `${tool} not installed (${TOOLS[tool]})`;
+  if (STRICT) throw new Error(`EBPF_TEST_STRICT=1: ${reason}: ${skipped} cannot run`);
+  if (!toldMissing.has(`${tool}:${skipped}`)) console.log(`  skipped ${skipped}: ${reason}`);
+  toldMissing.add(`${tool}:${skipped}`);
+  return false;
+}
+
+/**
+ * Registers a test that needs tools or kernel features: where one is missing it is skipped with one
+ * printed line naming what is missing and how to get it; under EBPF_TEST_STRICT=1 a missing tool
+ * fails the test instead. Requirements may be a function, evaluated only where kernel tests run
+ * (feature probes need the kernel).
+ */
+export function testNeeding<T>(s: Test<T>, name: string, requirements: readonly Requirement[] | (() => readonly Requirement[]), fn: Parameters<Test<T>>[1]): void {
+  const missing = typeof requirements === 'function' ? (kernelSkipReason() === undefined ? unmet(requirements()) : undefined) : unmet(requirements);
+  if (missing === undefined) {
+    s(name, fn);
+  } else if (STRICT && missing.fixable) {
+    s(name, () => {
+      throw new Error(`EBPF_TEST_STRICT=1: ${missing.reason}`);
+    });
+  } else {
+    console.log(`  skipped "${name}": ${missing.reason}`);
+    s.skip(name, fn);
+  }
+}
+
+/**
  * A uvu suite for tests making real kernel calls. Where kernelSkipReason() gives a reason, every test
- * is counted as skipped, hooks do not run, and the reason is printed once when the suite runs.
+ * is counted as skipped, hooks do not run, and the reason is printed once when the suite runs; under
+ * EBPF_TEST_STRICT=1 each of them fails with that reason instead.
  */
 export function kernelSuite<T = Record<string, unknown>>(name: string, context?: T): Test<T> {
   const real = suite<T>(name, context);
   const reason = kernelSkipReason();
   if (reason === undefined) return real;
+  if (STRICT) {
+    const failTest = (testName?: string): void =>
+      real(testName ?? name, () => {
+        throw new Error(`EBPF_TEST_STRICT=1: kernel tests cannot run: ${reason}`);
+      });
+    const noHook = Object.assign(() => {}, { each: () => {} });
+    return Object.assign(failTest, { only: failTest, skip: failTest, before: noHook, after: noHook, run: () => real.run() }) as unknown as Test<T>;
+  }
   const noHook = Object.assign(() => {}, { each: () => {} });
   const skipTest = (testName?: string): void => real.skip(testName);
   return Object.assign(skipTest, {

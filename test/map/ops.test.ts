@@ -101,6 +101,7 @@ suite('fromFd / fromId / ids / info read the real parameters from the kernel', (
   assert.is(info.type, MapType.LRUHash);
   assert.equal([info.keySize, info.valueSize, info.maxEntries], [12, 20, 33]);
   assert.ok([...EbpfMap.ids()].includes(info.id));
+  assert.equal([...EbpfMap.list()].find((i) => i.id === info.id), info);
   using byId = EbpfMap.fromId(info.id);
   assert.equal([byId.name, byId.type, byId.keySize, byId.valueSize, byId.maxEntries], ['ops_info', MapType.LRUHash, 12, 20, 33]);
   byId.upsert('k', 'v');

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { EbpfMap, MapType } from '../../src/map/index.js';
 import { SyscallError } from '../../src/sys/errors.js';
-import { kernelSuite, withBpffs } from '../kernel/support.js';
+import { kernelSuite, haveTool, withBpffs } from '../kernel/support.js';
 
 const suite = kernelSuite('map pinning');
 const mapModule = fileURLToPath(new URL('../../src/map/index.js', import.meta.url));
@@ -18,16 +18,7 @@ function inSecondProcess(body: string): string {
   return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
 }
 
-function hasBpftool(): boolean {
-  try {
-    execFileSync('bpftool', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-suite('pin, reopen with fromPath in a second process, bpftool dump agrees, unpin', async () => {
+suite('pin, reopen with fromPinned in a second process, bpftool dump agrees, unpin', async () => {
   await withBpffs(async (dir) => {
     const path = join(dir, 'counts');
     using m = EbpfMap.create({ name: 'pin_counts', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 16 });
@@ -35,7 +26,7 @@ suite('pin, reopen with fromPath in a second process, bpftool dump agrees, unpin
     m.pin(path);
     assert.is(m.pinnedPath, path);
     const out = inSecondProcess(`
-      const m = EbpfMap.fromPath(${JSON.stringify(path)});
+      const m = EbpfMap.fromPinned(${JSON.stringify(path)});
       const rows = [];
       for (let k = 1; k <= 5; k++) rows.push([k, m.lookupInt(k)]);
       m.upsert(6, 666);
@@ -45,18 +36,16 @@ suite('pin, reopen with fromPath in a second process, bpftool dump agrees, unpin
     const seen = JSON.parse(out) as { name: string; type: number; keySize: number; valueSize: number; maxEntries: number; rows: number[][] };
     assert.equal(seen, { name: 'pin_counts', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 16, rows: [[1, 111], [2, 222], [3, 333], [4, 444], [5, 555]] });
     assert.is(m.lookupInt(6), 666, 'the second process wrote through the pin');
-    if (hasBpftool()) {
+    if (haveTool('bpftool', 'the bpftool map dump cross-check')) {
       const dump = JSON.parse(execFileSync('bpftool', ['map', 'dump', 'pinned', path, '-j'], { encoding: 'utf8' })) as Array<{ key: string[]; value: string[] }>;
       const fromTool = new Map(dump.map((e) => [parseInt(e.key[0]!, 16), Buffer.from(e.value.map((b) => parseInt(b, 16))).readBigUInt64LE()]));
       const fromUs = new Map([...m.entries()].map(([k, v]) => [Buffer.from(k).readUInt32LE(), Buffer.from(v).readBigUInt64LE()]));
       assert.equal([...fromTool.entries()].sort(), [...fromUs.entries()].sort());
       assert.is(fromTool.size, 6);
-    } else {
-      console.log('  (bpftool not installed: dump cross-check skipped)');
     }
     m.unpin();
     assert.not.ok(existsSync(path));
-    assert.throws(() => EbpfMap.fromPath(path), (e: unknown) => e instanceof SyscallError && e.code === 'ENOENT');
+    assert.throws(() => EbpfMap.fromPinned(path), (e: unknown) => e instanceof SyscallError && e.code === 'ENOENT');
   });
 });
 

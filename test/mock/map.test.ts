@@ -161,6 +161,12 @@ test('per-CPU: one slot per possible CPU (option), sums, per-CPU writes', () => 
   assert.equal(m.lookupPerCpu(2).map(u32), [1, 2, 3]);
   assert.is(m.lookupUint64(2), 6n);
   assert.throws(() => m.upsert(2, [1, 2]), /2 per-CPU values given, expected one per possible CPU \(3\)/);
+  // A raw buffer: one CPU's value (copied to each), or the kernel's whole layout (3 × 8 bytes here).
+  const whole = new Uint8Array(24);
+  whole.set([7], 0); whole.set([8], 8); whole.set([9], 16);
+  m.upsert(4, whole);
+  assert.equal(m.lookupPerCpu(4).map(u32), [7, 8, 9]);
+  assert.throws(() => m.upsert(4, new Uint8Array(16)), /a per-CPU value of 16 bytes is neither one CPU's \(4 bytes, copied to every CPU\) nor every CPU's \(3 × 8 = 24 bytes\); pass an array of 3 values/);
   assert.throws(() => m.lookupString(2), /lookupString does not apply to per-CPU maps/);
   assert.is(m.lookupAndDelete(2).length, 24);
   assert.is(MockMap.create({ type: MapType.PerCPUArray, valueSize: 8, maxEntries: 1 }).possibleCpus, 2, 'default: 2');

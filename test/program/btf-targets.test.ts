@@ -7,13 +7,13 @@ import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { kernelBtf } from '../../src/program/kernel-btf.js';
 import { KernelSymbolError, System } from '../../src/program/system.js';
-import { kernelSuite, loadsUnlessKernelLacks } from '../kernel/support.js';
+import { kernelSuite, loadsUnlessKernelLacks, testNeeding } from '../kernel/support.js';
 
 const test = kernelSuite('program btf targets and kernel symbols');
 const fixture = (name: string): string => fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url));
 const RAW_TP_RUN = { ctx: new Uint8Array(8), dataSizeOut: 0, ctxSizeOut: 0, repeat: 0 };
 
-test('tp_btf and iter programs load with the BTF id of their target; the kernel reports it', () => {
+testNeeding(test, 'tp_btf and iter programs load with the BTF id of their target; the kernel reports it', ['bpftool'], () => {
   using system = new System().loadElf(fixture('btf_targets.o'));
   using tp = system.getProgramByName('tp_btf_switch')!.load();
   assert.is(tp.info().attachBtfId, kernelBtf().find('btf_trace_sched_switch', 'typedef'));
@@ -49,7 +49,7 @@ test('a target the kernel lacks: a KernelSymbolError naming the program, its sec
   assert.ok(tp.info().id > 0);
 });
 
-test('kfunc calls load and run; the kernel shows the calls to the kernel functions', () => {
+testNeeding(test, 'kfunc calls load and run; the kernel shows the calls to the kernel functions', ['bpftool'], () => {
   using system = new System().loadElf(fixture('externs.o'));
   using kfunc = system.getProgramByName('kfunc_call')!.load();
   assert.is(kfunc.testRun(RAW_TP_RUN).retval, 0);
@@ -66,7 +66,7 @@ test('a typed __ksym reaches the kernel as the BTF id of its variable (placed wh
   }
 });
 
-test('an untyped __ksym is its /proc/kallsyms address; weak symbols the kernel lacks are 0, a weak kfunc call is dropped', () => {
+testNeeding(test, 'an untyped __ksym is its /proc/kallsyms address; weak symbols the kernel lacks are 0, a weak kfunc call is dropped', ['bpftool'], () => {
   using system = new System().loadElf(fixture('ksyms.o'));
   assert.equal(system.warnings, []);
   using untyped = system.getProgramByName('untyped_address')!.load();

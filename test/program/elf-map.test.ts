@@ -38,29 +38,29 @@ test('the page size comes from auxv and is a power of two', () => {
 
 test('goebpf_defaults.o: omitted key sizes of u32-indexed maps are 4, fd values are 4 whatever the definition says', () => {
   const m = maps('goebpf_defaults.o');
-  assert.equal(elfMapSizes(m.get('events')!), { keySize: 4, valueSize: 4, maxEntries: undefined });
-  assert.equal(elfMapSizes(m.get('jumps')!), { keySize: 4, valueSize: 4, maxEntries: 8 });
-  assert.equal(elfMapSizes(m.get('counters')!), { keySize: 4, valueSize: 8, maxEntries: 4 });
-  assert.equal(elfMapSizes(m.get('wide_events')!), { keySize: 4, valueSize: 4, maxEntries: 2 });
+  assert.equal(elfMapSizes(m.get('events')!, getPageSize), { keySize: 4, valueSize: 4, maxEntries: undefined });
+  assert.equal(elfMapSizes(m.get('jumps')!, getPageSize), { keySize: 4, valueSize: 4, maxEntries: 8 });
+  assert.equal(elfMapSizes(m.get('counters')!, getPageSize), { keySize: 4, valueSize: 8, maxEntries: 4 });
+  assert.equal(elfMapSizes(m.get('wide_events')!, getPageSize), { keySize: 4, valueSize: 4, maxEntries: 2 });
 });
 
 test('maps_defaults.o: ring buffers rounded to page multiples, a bare perf event array filled in', () => {
   const m = maps('maps_defaults.o');
   const page = getPageSize();
-  assert.is(elfMapSizes(m.get('odd_ring')!).maxEntries, ringBufferSize(10000, page));
-  assert.is(elfMapSizes(m.get('three_page_ring')!).maxEntries, ringBufferSize(3 * 4096, page));
-  assert.is(elfMapSizes(m.get('exact_ring')!).maxEntries, ringBufferSize(8 * 4096, page));
-  assert.is(elfMapSizes(m.get('user_ring')!).maxEntries, ringBufferSize(5000, page));
-  assert.equal(elfMapSizes(m.get('bare_events')!), { keySize: 4, valueSize: 4, maxEntries: undefined });
-  assert.equal(elfMapSizes(m.get('odd_ring')!).keySize, undefined);
+  assert.is(elfMapSizes(m.get('odd_ring')!, getPageSize).maxEntries, ringBufferSize(10000, page));
+  assert.is(elfMapSizes(m.get('three_page_ring')!, getPageSize).maxEntries, ringBufferSize(3 * 4096, page));
+  assert.is(elfMapSizes(m.get('exact_ring')!, getPageSize).maxEntries, ringBufferSize(8 * 4096, page));
+  assert.is(elfMapSizes(m.get('user_ring')!, getPageSize).maxEntries, ringBufferSize(5000, page));
+  assert.equal(elfMapSizes(m.get('bare_events')!, getPageSize), { keySize: 4, valueSize: 4, maxEntries: undefined });
+  assert.equal(elfMapSizes(m.get('odd_ring')!, getPageSize).keySize, undefined);
 });
 
 test('sizes no loader can make valid are errors naming the map', () => {
   const events = maps('maps_defaults.o').get('bare_events')!;
-  assert.throws(() => elfMapSizes({ ...events, keySize: 8 }), /^map "bare_events" \(perf_event_array\): key_size is 8; maps of this type are indexed by a u32, so it must be 4 or left out$/);
-  assert.throws(() => elfMapSizes({ ...events, valueSize: 8 }), /^map "bare_events" \(perf_event_array\): value_size is 8; values of this type are u32 fds, so it must be 4 or left out$/);
+  assert.throws(() => elfMapSizes({ ...events, keySize: 8 }, getPageSize), /^map "bare_events" \(perf_event_array\): key_size is 8; maps of this type are indexed by a u32, so it must be 4 or left out$/);
+  assert.throws(() => elfMapSizes({ ...events, valueSize: 8 }, getPageSize), /^map "bare_events" \(perf_event_array\): value_size is 8; values of this type are u32 fds, so it must be 4 or left out$/);
   const counters = maps('goebpf_defaults.o').get('counters')!;
-  assert.throws(() => elfMapSizes({ ...counters, keySize: 2 }), /map "counters" \(array\): key_size is 2/);
+  assert.throws(() => elfMapSizes({ ...counters, keySize: 2 }, getPageSize), /map "counters" \(array\): key_size is 2/);
 });
 
 test('maps of maps, perf event arrays, queues and the like take no key/value BTF, as libbpf decides; nor do program arrays', () => {

@@ -2,13 +2,13 @@
 // id or fd, run-time statistics.
 import { execFileSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
-import { enableRunTimeStats, getProgramInfoByFd, getProgramInfoById, listPrograms } from '../../src/program/info.js';
+import { enableRunTimeStats, getProgramInfoByFd, getProgramInfoById } from '../../src/program/info.js';
 import { Program, ProgramType, type ProgramSpec } from '../../src/program/program.js';
 import { EbpfMap, MapType } from '../../src/map/map.js';
 import { FD } from '../../src/sys/bpf.js';
 import { native } from '../../src/sys/native.js';
 import { programs, XDP } from '../support/asm.js';
-import { kernelSuite } from '../kernel/support.js';
+import { kernelSuite, testNeeding } from '../kernel/support.js';
 
 const test = kernelSuite('program info');
 
@@ -37,7 +37,7 @@ function bpftoolShow(id: number): BpftoolProgram {
   return JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', String(id), '-j'], { encoding: 'utf8' })) as BpftoolProgram;
 }
 
-test('ProgramInfo agrees with `bpftool prog show`', () => {
+testNeeding(test, 'ProgramInfo agrees with `bpftool prog show`', ['bpftool'], () => {
   using map = arrayMap();
   using program = new Program(xdp('xdp_count_info', programs.xdpCount(map.fd))).load();
   const info = program.info();
@@ -59,7 +59,7 @@ test('ProgramInfo agrees with `bpftool prog show`', () => {
   assert.ok(info.verifiedInsns > 0);
 });
 
-test('a socket filter agrees with bpftool too, and its load time is now', () => {
+testNeeding(test, 'a socket filter agrees with bpftool too, and its load time is now', ['bpftool'], () => {
   const before = Date.now();
   using program = new Program({ name: 'sock_keep', type: ProgramType.SocketFilter, license: 'Dual BSD/GPL', instructions: programs.socketKeepAll() }).load();
   const info = program.info();
@@ -72,7 +72,7 @@ test('a socket filter agrees with bpftool too, and its load time is now', () => 
   assert.ok(info.loadTime.getTime() >= before - 20 && info.loadTime.getTime() <= Date.now() + 20, `${info.loadTime.getTime()} not in [${before}, ${Date.now()}]`);
 });
 
-test('by id and by fd give the same info; ids() and listPrograms() include the program', () => {
+test('by id and by fd give the same info; ids() and list() include the program', () => {
   using program = new Program(xdp('xdp_listed', programs.xdpReturn(XDP.PASS))).load();
   const byFd = getProgramInfoByFd(program.fd);
   const byId = getProgramInfoById(byFd.id);
@@ -81,7 +81,7 @@ test('by id and by fd give the same info; ids() and listPrograms() include the p
   assert.ok(Math.abs(byId.loadTime.getTime() - byFd.loadTime.getTime()) <= 2);
   assert.is(byId.fd, -1);
   assert.ok([...Program.ids()].includes(byFd.id));
-  const listed = [...listPrograms()].find((info) => info.id === byFd.id);
+  const listed = [...Program.list()].find((info) => info.id === byFd.id);
   assert.is(listed?.tag, byFd.tag);
   const ids = [...Program.ids()];
   assert.equal(ids, [...ids].sort((a, b) => a - b));

@@ -12,7 +12,7 @@ import { kernelVersionCode, readKernelConfig } from '../../src/program/kconfig.j
 import { ProgramType } from '../../src/program/program.js';
 import { KernelSymbolError, System, UnsupportedError } from '../../src/program/system.js';
 import { VerifierError } from '../../src/program/verifier.js';
-import { KERNEL_MAY_LACK, kernelSuite, loadsUnlessKernelLacks, withBpffs } from '../kernel/support.js';
+import { KERNEL_MAY_LACK, kernelSuite, loadsUnlessKernelLacks, withBpffs, testNeeding } from '../kernel/support.js';
 
 const test = kernelSuite('program relocate');
 const fixturesDir = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
@@ -62,7 +62,8 @@ test('every fixture program loads through System, except those listed with the r
 function loadEveryFixture(objects: string[], pinRoot: string): void {
   let loaded = 0;
   for (const name of objects) {
-    using system = new System().loadElf(fixture(name), { pinRoot });
+    // goebpf's persistent_path is absolute: moved into the private bpffs too.
+    using system = new System().loadElf(fixture(name), { pinRoot, maps: name === 'xdp_goebpf.o' ? { pinned_counts: { persistentPath: `${pinRoot}/goebpf_fixture_counts` } } : undefined });
     const refused = REFUSED[name] ?? {};
     for (const [program, p] of system.getPrograms()) {
       const why = refused[program];
@@ -99,8 +100,8 @@ function udpPacket(size: number, sourcePort: number): Uint8Array {
   return packet;
 }
 
-test('xdp_goebpf.o: the goebpf XDP drop counter drops crafted packets and counts them in its per-CPU map', () => {
-  using system = new System().loadElf(fixture('xdp_goebpf.o'));
+test('xdp_goebpf.o: the goebpf XDP drop counter drops crafted packets and counts them in its per-CPU map', () => withBpffs((bpffs) => {
+  using system = new System().loadElf(fixture('xdp_goebpf.o'), { maps: { pinned_counts: { persistentPath: `${bpffs}/counts` } } });
   const pinned = system.getMapByName('pinned_counts')!;
   try {
     using xdp = system.getProgramByName('xdp_drop')!.load();
@@ -115,7 +116,7 @@ test('xdp_goebpf.o: the goebpf XDP drop counter drops crafted packets and counts
   } finally {
     pinned.unpin();
   }
-});
+}));
 
 test('globals.o: a socket filter reads .rodata and counts into .data and .bss through shared subprograms', () => {
   using system = new System().loadElf(fixture('globals.o'));
@@ -155,7 +156,7 @@ test('a ring buffer of 1000 bytes is created with a power-of-two number of pages
   assert.ok(size >= 4096 && (size & (size - 1)) === 0, `${size}`);
 });
 
-test('func and line info reach the kernel: bpftool shows every function and its source lines', () => {
+testNeeding(test, 'func and line info reach the kernel: bpftool shows every function and its source lines', ['bpftool'], () => {
   using system = new System().loadElf(fixture('globals.o'));
   using snap = system.getProgramByName('socket_snap')!.load();
   const info = snap.info();

@@ -56,14 +56,16 @@ test('a type given for a section that names none', () => {
   assert.is(program.testRun({ data: new Uint8Array(64) }).retval, 0);
 });
 
-test('xdp_goebpf.o: goebpf maps are created, programs referring to them load', () => {
-  using system = new System().loadElf(fixture('xdp_goebpf.o'));
+test('xdp_goebpf.o: goebpf maps are created, programs referring to them load', () => withBpffs((bpffs) => {
+  // The object's persistent_path (/sys/fs/bpf/goebpf_fixture_counts) is moved into a private bpffs.
+  const path = `${bpffs}/goebpf_fixture_counts`;
+  using system = new System().loadElf(fixture('xdp_goebpf.o'), { maps: { pinned_counts: { persistentPath: path } } });
   const pinned = system.getMapByName('pinned_counts')!;
   try {
     assert.equal([...system.getMaps().keys()].sort(), ['.rodata.str1.1', 'drops', 'events', 'inner', 'outer', 'pinned_counts']);
     assert.is(system.getMapByName('drops')!.type, MapType.PerCPUArray);
     assert.is(system.getMapByName('outer')!.type, MapType.ArrayOfMaps);
-    assert.is(pinned.pinnedPath, '/sys/fs/bpf/goebpf_fixture_counts');
+    assert.is(pinned.pinnedPath, path);
     using drop = system.getProgramByName('xdp_drop')!.load();
     assert.is(drop.info().mapIds.length, 1);
     using tc = system.getProgramByName('tc_mark')!.load();
@@ -75,8 +77,8 @@ test('xdp_goebpf.o: goebpf maps are created, programs referring to them load', (
   } finally {
     pinned.unpin();
   }
-  assert.not.ok(existsSync('/sys/fs/bpf/goebpf_fixture_counts'));
-});
+  assert.not.ok(existsSync(path));
+}));
 
 test('globals.o: .data and .rodata hold their initial values, .rodata is frozen, .bss is zero', () => {
   using system = new System().loadElf(fixture('globals.o'));

@@ -12,7 +12,7 @@ const info = inspect(readFileSync('test/fixtures/xdp_goebpf.o'));
 const errors = [];
 for (const call of [
   () => EbpfMap.create({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 }),
-  () => EbpfMap.fromPath('/sys/fs/bpf/x'),
+  () => EbpfMap.fromPinned('/sys/fs/bpf/x'),
   // Reading an object needs no kernel; loading a program does.
   () => new System().loadElf('test/fixtures/sections.o').getProgramByName('xdp_frags_pass').load(),
 ]) {
