@@ -15,8 +15,7 @@ export * from './link/index.js';
 export type { MapSpec } from './map/index.js';
 export type { ProgramSpec } from './program/index.js';
 export type { MapSpec as ElfMapSpec, ProgramSpec as ElfProgramSpec } from './inspect.js';
-// Attachments (src/link) and the rtnetlink side of network hooks (src/netlink).
-export * from './link/index.js';
+// The rtnetlink side of network hooks (src/netlink): interfaces, their XDP programs, tc filters.
 export {
   NetlinkError,
   getInterface,

@@ -2,10 +2,10 @@
 // (BPF_LINK_CREATE with BPF_TCX_INGRESS/EGRESS, Linux 6.6+, ordered with before/after; gone with their
 // fd) and the classic clsact qdisc + cls_bpf filter in direct-action mode over rtnetlink (what `tc`
 // does; stays after the process exits until detached).
-import { release } from 'node:os';
 import { FD } from '../sys/bpf.js';
 import { SyscallError } from '../sys/errors.js';
-import { ATTR, AttachType, BpfCmd, ProgramType } from '../sys/generated.js';
+import { ATTR, AttachType, BpfCmd, LinkType, ProgramType } from '../sys/generated.js';
+import { haveLinkType } from '../features/link.js';
 import { native } from '../sys/native.js';
 import { getInterface } from '../netlink/link.js';
 import { addBpfFilter, addClsact, deleteClsact, deleteFilter, getFilter, listFilters, type TcDirection } from '../netlink/tc.js';
@@ -47,9 +47,9 @@ export interface TcAttachParams {
   replace?: boolean;
 }
 
+/** tcx links came with Linux 6.6: the default method falls back to classic filters before. */
 function kernelHasTcx(): boolean {
-  const [major = 0, minor = 0] = release().split('.').map((part) => Number.parseInt(part, 10));
-  return major > 6 || (major === 6 && minor >= 6);
+  return haveLinkType(LinkType.TCX).supported;
 }
 
 const TCX_HINTS: Partial<Record<string, string>> = {

@@ -2,10 +2,10 @@
 // a bpf_link (BPF_LINK_CREATE with BPF_XDP; the default where the kernel has it, gone with its fd) and
 // the legacy netlink attach (RTM_SETLINK with IFLA_XDP, as goebpf does), which stays on the interface
 // after the process exits until detached or replaced.
-import { release } from 'node:os';
 import { FD } from '../sys/bpf.js';
 import { check, SyscallError } from '../sys/errors.js';
-import { ATTR, AttachType, BpfCmd, ProgramType } from '../sys/generated.js';
+import { ATTR, AttachType, BpfCmd, LinkType, ProgramType } from '../sys/generated.js';
+import { haveLinkType } from '../features/link.js';
 import { native } from '../sys/native.js';
 import { getInterface, setXdp, XDP_FLAGS, type XdpState } from '../netlink/link.js';
 import { NetlinkError } from '../netlink/socket.js';
@@ -62,8 +62,7 @@ export interface XdpAttachParams {
 
 /** Kernels before 5.9 have no XDP links: the default method falls back to netlink there. */
 function kernelHasXdpLinks(): boolean {
-  const [major = 0, minor = 0] = release().split('.').map((part) => Number.parseInt(part, 10));
-  return major > 5 || (major === 5 && minor >= 9);
+  return haveLinkType(LinkType.XDP).supported;
 }
 
 const MODES = new Set<number>(Object.values(XdpAttachMode));

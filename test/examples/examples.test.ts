@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
-import { kernelSuite, withNetns } from '../kernel/support.js';
+import { kernelSuite, testNeeding, withNetns } from '../kernel/support.js';
 import { ping } from '../link/net-support.js';
 
 const test = kernelSuite('examples');
@@ -60,7 +60,7 @@ function xdpOf(netns: string | undefined, iface: string): string {
   return link?.xdp === undefined ? 'none' : JSON.stringify(link.xdp);
 }
 
-test('xdp-packet-counter counts the pings an interface in a netns receives, in driver mode', async () => {
+testNeeding(test, 'xdp-packet-counter counts the pings an interface in a netns receives, in driver mode', ['ip'], async () => {
   await withNetns(async (ns) => {
     const example = new Example('xdp-packet-counter', [ns.peerIf, '--mode', 'driver', '--interval', '100'], ns.name);
     try {
@@ -76,7 +76,7 @@ test('xdp-packet-counter counts the pings an interface in a netns receives, in d
   });
 });
 
-test('basic-firewall drops the blocked CIDR, counts its matches, and lets traffic through once stopped', async () => {
+testNeeding(test, 'basic-firewall drops the blocked CIDR, counts its matches, and lets traffic through once stopped', ['ip'], async () => {
   await withNetns(async (ns) => {
     const example = new Example('basic-firewall', [ns.peerIf, '192.0.2.0/24', `${ns.hostAddress}/32`, '--mode', 'generic', '--interval', '100'], ns.name);
     try {
@@ -91,7 +91,7 @@ test('basic-firewall drops the blocked CIDR, counts its matches, and lets traffi
   });
 });
 
-test('redirect-map sends what one veth receives out of another (DEVMAP), generic mode', async () => {
+testNeeding(test, 'redirect-map sends what one veth receives out of another (DEVMAP), generic mode', ['ip'], async () => {
   await withNetns(async (first) => {
     await withNetns(async (second) => {
       const rxPackets = (): number => {
@@ -117,7 +117,7 @@ test('redirect-map sends what one veth receives out of another (DEVMAP), generic
   });
 });
 
-test('socket-filter-counter counts the datagrams its UDP socket receives in a netns', async () => {
+testNeeding(test, 'socket-filter-counter counts the datagrams its UDP socket receives in a netns', ['ip'], async () => {
   await withNetns(async (ns) => {
     const port = 20000 + (process.pid % 20000);
     const example = new Example('socket-filter-counter', ['--host', ns.peerAddress, '--port', String(port), '--interval', '100'], ns.name);

@@ -8,7 +8,9 @@ import { LinkAttachment } from '../../src/link/attachment.js';
 import { hasClsact, listFilters } from '../../src/netlink/tc.js';
 import { interfaceIndex } from '../../src/netlink/link.js';
 import { getProgramInfoByFd } from '../../src/program/info.js';
-import { kernelSuite, withNetns } from '../kernel/support.js';
+import { kernelSuite, testNeeding, withNetns } from '../kernel/support.js';
+import { haveLinkType } from '../../src/features/link.js';
+import { LinkType } from '../../src/sys/generated.js';
 import { COUNTER, linkIds, NetFixture, ping, tc } from './net-support.js';
 
 const test = kernelSuite('tc attach');
@@ -17,7 +19,7 @@ function id(program: { fd: number }): number {
   return getProgramInfoByFd(program.fd).id;
 }
 
-test('tcx ingress and egress count the replies and requests of pings across a veth pair, and go on detach', async () => {
+testNeeding(test, 'tcx ingress and egress count the replies and requests of pings across a veth pair, and go on detach', () => ['ip', haveLinkType(LinkType.TCX)], async () => {
   await withNetns(async (ns) => {
     using fixture = new NetFixture();
     const ingress = attachTc(fixture.program('tc_ingress'), { interface: ns.hostIf, direction: 'ingress' });
@@ -42,7 +44,7 @@ test('tcx ingress and egress count the replies and requests of pings across a ve
   });
 });
 
-test('tcx ordering: before/after by program, link or id decide which of two programs runs first', async () => {
+testNeeding(test, 'tcx ordering: before/after by program, link or id decide which of two programs runs first', () => ['ip', haveLinkType(LinkType.TCX)], async () => {
   await withNetns(async (ns) => {
     using fixture = new NetFixture();
     const a = fixture.program('tc_order_a');
@@ -80,7 +82,7 @@ test('tcx ordering: before/after by program, link or id decide which of two prog
   });
 });
 
-test('classic cls_bpf ingress and egress filters count pings; the clsact qdisc we made goes with the last filter', async () => {
+testNeeding(test, 'classic cls_bpf ingress and egress filters count pings; the clsact qdisc we made goes with the last filter', ['ip', 'tc'], async () => {
   await withNetns(async (ns) => {
     using fixture = new NetFixture();
     const index = interfaceIndex(ns.hostIf);
@@ -109,7 +111,7 @@ test('classic cls_bpf ingress and egress filters count pings; the clsact qdisc w
   });
 });
 
-test('classic: EEXIST without replace, replace swaps, detach removes only ours, a qdisc we did not make stays', async () => {
+testNeeding(test, 'classic: EEXIST without replace, replace swaps, detach removes only ours, a qdisc we did not make stays', ['ip', 'tc'], async () => {
   await withNetns(async (ns) => {
     using fixture = new NetFixture();
     const index = interfaceIndex(ns.hostIf);

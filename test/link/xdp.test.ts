@@ -7,7 +7,9 @@ import { attachXdp, queryXdpPrograms, XdpAttachMode, XdpNetlinkAttachment, XdpRe
 import { AttachError } from '../../src/link/attach-error.js';
 import { LinkAttachment } from '../../src/link/attachment.js';
 import { getProgramInfoByFd } from '../../src/program/info.js';
-import { kernelSuite, withNetns } from '../kernel/support.js';
+import { kernelSuite, testNeeding, withNetns } from '../kernel/support.js';
+import { haveLinkType } from '../../src/features/link.js';
+import { LinkType } from '../../src/sys/generated.js';
 import { COUNTER, linkIds, NetFixture, ping } from './net-support.js';
 
 const test = kernelSuite('xdp attach');
@@ -18,7 +20,7 @@ function id(program: { fd: number }): number {
 
 for (const method of ['link', 'netlink'] as const) {
   for (const [modeName, mode, attached] of [['generic', XdpAttachMode.Generic, 'generic'], ['driver', XdpAttachMode.Driver, 'driver']] as const) {
-    test(`XDP ${method} in ${modeName} mode counts the echo replies of pings across a veth pair, and detaches`, async () => {
+    testNeeding(test, `XDP ${method} in ${modeName} mode counts the echo replies of pings across a veth pair, and detaches`, () => (method === 'link' ? ['ip', haveLinkType(LinkType.XDP)] : ['ip']), async () => {
       await withNetns(async (ns) => {
         using fixture = new NetFixture();
         const program = fixture.program('xdp_count');
@@ -50,7 +52,7 @@ for (const method of ['link', 'netlink'] as const) {
   }
 }
 
-test('a string is an interface name: goebpf\'s program.Attach("eth0"), a bpf_link by default', async () => {
+testNeeding(test, 'a string is an interface name: goebpf\'s program.Attach("eth0"), a bpf_link by default', () => ['ip', haveLinkType(LinkType.XDP)], async () => {
   await withNetns(async (ns) => {
     using fixture = new NetFixture();
     using attachment = attachXdp(fixture.program('xdp_count'), ns.hostIf);
@@ -59,7 +61,7 @@ test('a string is an interface name: goebpf\'s program.Attach("eth0"), a bpf_lin
   });
 });
 
-test('an XDP firewall drops the blocked source and passes others', async () => {
+testNeeding(test, 'an XDP firewall drops the blocked source and passes others', ['ip'], async () => {
   await withNetns(async (ns) => {
     using fixture = new NetFixture();
     using _attachment = attachXdp(fixture.program('xdp_firewall'), { interface: ns.hostIf, mode: XdpAttachMode.Generic });
@@ -76,7 +78,7 @@ test('an XDP firewall drops the blocked source and passes others', async () => {
   });
 });
 
-test('netlink: a second program fails without replace (UPDATE_IF_NOEXIST), replaces with replace, expected program checked', async () => {
+testNeeding(test, 'netlink: a second program fails without replace (UPDATE_IF_NOEXIST), replaces with replace, expected program checked', () => ['ip', haveLinkType(LinkType.XDP)], async () => {
   await withNetns(async (ns) => {
     using fixture = new NetFixture();
     const a = fixture.program('xdp_count');
@@ -126,7 +128,7 @@ test('netlink: a second program fails without replace (UPDATE_IF_NOEXIST), repla
   });
 });
 
-test('a link is updated in place, and a second link on the interface is refused', async () => {
+testNeeding(test, 'a link is updated in place, and a second link on the interface is refused', () => ['ip', haveLinkType(LinkType.XDP)], async () => {
   await withNetns(async (ns) => {
     using fixture = new NetFixture();
     const a = fixture.program('xdp_count');
@@ -141,9 +143,15 @@ test('a link is updated in place, and a second link on the interface is refused'
   });
 });
 
-test('driver mode on an interface without native XDP fails with the kernel\'s explanation', () => {
+testNeeding(test, 'driver mode on an interface without native XDP fails with the kernel\'s explanation', () => ['ip', haveLinkType(LinkType.XDP)], () => {
   const name = `ebifb${process.pid.toString(36)}`.slice(0, 15);
-  execFileSync('ip', ['link', 'add', name, 'type', 'ifb']);
+  try {
+    execFileSync('ip', ['link', 'add', name, 'type', 'ifb'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    // A kernel feature (the ifb driver, an interface without native XDP), not a tool to install.
+    console.log(`  skipped the driver-mode refusal check: cannot make an ifb interface: ${String(e).split('\n')[0]}`);
+    return;
+  }
   try {
     using fixture = new NetFixture();
     const program = fixture.program('xdp_count');
