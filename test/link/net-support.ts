@@ -9,7 +9,15 @@ import type { Program } from '../../src/program/program.js';
 import type { EbpfMap } from '../../src/map/map.js';
 import { ids } from '../../src/sys/bpf.js';
 import { native } from '../../src/sys/native.js';
+import * as assert from 'uvu/assert';
+import { withNetns, type Netns } from '../kernel/support.js';
 import { fixturesDir } from '../elf/fixture-files.js';
+import { queryXdpPrograms } from '../../src/link/xdp.js';
+import { queryTcx } from '../../src/link/tc.js';
+import { hasClsact } from '../../src/netlink/tc.js';
+import { interfaceIndex } from '../../src/netlink/link.js';
+import { haveLinkType } from '../../src/features/link.js';
+import { LinkType } from '../../src/sys/generated.js';
 
 export const NET_FIXTURE = join(fixturesDir, 'net_attach.o');
 
@@ -128,4 +136,22 @@ export function linkIds(): Set<number> {
 /** `tc` output, for leftovers checks: qdiscs and filters of a device. */
 export function tc(...args: string[]): string {
   return execFileSync('tc', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** withNetns, then a check that nothing of the test's is left on the host end (after its `using`s ran). */
+export async function withCleanNetns<R>(fn: (netns: Netns) => Promise<R> | R): Promise<R> {
+  return withNetns(async (netns) => {
+    const result = await fn(netns);
+    assertNothingLeft(netns.hostIf);
+    return result;
+  });
+}
+
+/** Fails the test if the interface still has an XDP program, a tcx program or a clsact qdisc. */
+export function assertNothingLeft(iface: string): void {
+  assert.is(queryXdpPrograms(iface).mode, 'none', `an XDP program is left on ${iface}`);
+  if (haveLinkType(LinkType.TCX).supported) {
+    for (const direction of ['ingress', 'egress'] as const) assert.equal(queryTcx(iface, direction).programs, [], `a tcx program is left on ${iface} ${direction}`);
+  }
+  assert.is(hasClsact(interfaceIndex(iface)), false, `a clsact qdisc is left on ${iface}`);
 }

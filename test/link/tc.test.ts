@@ -8,10 +8,10 @@ import { LinkAttachment } from '../../src/link/attachment.js';
 import { hasClsact, listFilters } from '../../src/netlink/tc.js';
 import { interfaceIndex } from '../../src/netlink/link.js';
 import { getProgramInfoByFd } from '../../src/program/info.js';
-import { kernelSuite, testNeeding, withNetns } from '../kernel/support.js';
+import { kernelSuite, testNeeding } from '../kernel/support.js';
 import { haveLinkType } from '../../src/features/link.js';
 import { LinkType } from '../../src/sys/generated.js';
-import { COUNTER, linkIds, NetFixture, ping, tc } from './net-support.js';
+import { withCleanNetns, COUNTER, linkIds, NetFixture, ping, tc } from './net-support.js';
 
 const test = kernelSuite('tc attach');
 
@@ -20,7 +20,7 @@ function id(program: { fd: number }): number {
 }
 
 testNeeding(test, 'tcx ingress and egress count the replies and requests of pings across a veth pair, and go on detach', () => ['ip', haveLinkType(LinkType.TCX)], async () => {
-  await withNetns(async (ns) => {
+  await withCleanNetns(async (ns) => {
     using fixture = new NetFixture();
     const ingress = attachTc(fixture.program('tc_ingress'), { interface: ns.hostIf, direction: 'ingress' });
     const egress = attachTc(fixture.program('tc_egress'), { interface: ns.hostIf, direction: 'egress' });
@@ -45,7 +45,7 @@ testNeeding(test, 'tcx ingress and egress count the replies and requests of ping
 });
 
 testNeeding(test, 'tcx ordering: before/after by program, link or id decide which of two programs runs first', () => ['ip', haveLinkType(LinkType.TCX)], async () => {
-  await withNetns(async (ns) => {
+  await withCleanNetns(async (ns) => {
     using fixture = new NetFixture();
     const a = fixture.program('tc_order_a');
     const b = fixture.program('tc_order_b');
@@ -83,7 +83,7 @@ testNeeding(test, 'tcx ordering: before/after by program, link or id decide whic
 });
 
 testNeeding(test, 'classic cls_bpf ingress and egress filters count pings; the clsact qdisc we made goes with the last filter', ['ip', 'tc'], async () => {
-  await withNetns(async (ns) => {
+  await withCleanNetns(async (ns) => {
     using fixture = new NetFixture();
     const index = interfaceIndex(ns.hostIf);
     const ingress = attachTc(fixture.program('tc_ingress'), { interface: ns.hostIf, direction: 'ingress', method: 'classic' });
@@ -112,7 +112,7 @@ testNeeding(test, 'classic cls_bpf ingress and egress filters count pings; the c
 });
 
 testNeeding(test, 'classic: EEXIST without replace, replace swaps, detach removes only ours, a qdisc we did not make stays', ['ip', 'tc'], async () => {
-  await withNetns(async (ns) => {
+  await withCleanNetns(async (ns) => {
     using fixture = new NetFixture();
     const index = interfaceIndex(ns.hostIf);
     tc('qdisc', 'add', 'dev', ns.hostIf, 'clsact'); // someone else's qdisc

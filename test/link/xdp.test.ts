@@ -7,10 +7,10 @@ import { attachXdp, queryXdpPrograms, XdpAttachMode, XdpNetlinkAttachment, XdpRe
 import { AttachError } from '../../src/link/attach-error.js';
 import { LinkAttachment } from '../../src/link/attachment.js';
 import { getProgramInfoByFd } from '../../src/program/info.js';
-import { kernelSuite, testNeeding, withNetns } from '../kernel/support.js';
+import { kernelSuite, testNeeding } from '../kernel/support.js';
 import { haveLinkType } from '../../src/features/link.js';
 import { LinkType } from '../../src/sys/generated.js';
-import { COUNTER, linkIds, NetFixture, ping } from './net-support.js';
+import { withCleanNetns, COUNTER, linkIds, NetFixture, ping } from './net-support.js';
 
 const test = kernelSuite('xdp attach');
 
@@ -21,7 +21,7 @@ function id(program: { fd: number }): number {
 for (const method of ['link', 'netlink'] as const) {
   for (const [modeName, mode, attached] of [['generic', XdpAttachMode.Generic, 'generic'], ['driver', XdpAttachMode.Driver, 'driver']] as const) {
     testNeeding(test, `XDP ${method} in ${modeName} mode counts the echo replies of pings across a veth pair, and detaches`, () => (method === 'link' ? ['ip', haveLinkType(LinkType.XDP)] : ['ip']), async () => {
-      await withNetns(async (ns) => {
+      await withCleanNetns(async (ns) => {
         using fixture = new NetFixture();
         const program = fixture.program('xdp_count');
         const attachment = attachXdp(program, { interface: ns.hostIf, mode, method });
@@ -53,7 +53,7 @@ for (const method of ['link', 'netlink'] as const) {
 }
 
 testNeeding(test, 'a string is an interface name: goebpf\'s program.Attach("eth0"), a bpf_link by default', () => ['ip', haveLinkType(LinkType.XDP)], async () => {
-  await withNetns(async (ns) => {
+  await withCleanNetns(async (ns) => {
     using fixture = new NetFixture();
     using attachment = attachXdp(fixture.program('xdp_count'), ns.hostIf);
     assert.instance(attachment, LinkAttachment);
@@ -62,7 +62,7 @@ testNeeding(test, 'a string is an interface name: goebpf\'s program.Attach("eth0
 });
 
 testNeeding(test, 'an XDP firewall drops the blocked source and passes others', ['ip'], async () => {
-  await withNetns(async (ns) => {
+  await withCleanNetns(async (ns) => {
     using fixture = new NetFixture();
     using _attachment = attachXdp(fixture.program('xdp_firewall'), { interface: ns.hostIf, mode: XdpAttachMode.Generic });
     const peer = Uint8Array.from(ns.peerAddress.split('.').map(Number));
@@ -79,7 +79,7 @@ testNeeding(test, 'an XDP firewall drops the blocked source and passes others', 
 });
 
 testNeeding(test, 'netlink: a second program fails without replace (UPDATE_IF_NOEXIST), replaces with replace, expected program checked', () => ['ip', haveLinkType(LinkType.XDP)], async () => {
-  await withNetns(async (ns) => {
+  await withCleanNetns(async (ns) => {
     using fixture = new NetFixture();
     const a = fixture.program('xdp_count');
     const b = fixture.program('xdp_count_b');
@@ -129,7 +129,7 @@ testNeeding(test, 'netlink: a second program fails without replace (UPDATE_IF_NO
 });
 
 testNeeding(test, 'a link is updated in place, and a second link on the interface is refused', () => ['ip', haveLinkType(LinkType.XDP)], async () => {
-  await withNetns(async (ns) => {
+  await withCleanNetns(async (ns) => {
     using fixture = new NetFixture();
     const a = fixture.program('xdp_count');
     const b = fixture.program('xdp_count_b');
