@@ -52,9 +52,9 @@ export interface Interface {
  * '/', ':' or whitespace. Throws a TypeError naming `what` and the name, before any syscall.
  */
 export function checkInterfaceName(name: string, what = 'interface'): void {
-  const bytes = new TextEncoder().encode(name).byteLength;
+  const bytes = typeof name === 'string' ? new TextEncoder().encode(name).byteLength : 0;
   if (typeof name !== 'string' || bytes === 0 || bytes >= IFNAMSIZ || name === '.' || name === '..' || /[/:\s\0]/.test(name)) {
-    throw new TypeError(`${what} ${JSON.stringify(name)} is not a valid interface name (1 to ${IFNAMSIZ - 1} bytes, no '/', ':' or whitespace)`);
+    throw new TypeError(`${what} ${typeof name === 'string' ? JSON.stringify(name) : String(name)} is not a valid interface name (1 to ${IFNAMSIZ - 1} bytes, no '/', ':' or whitespace)`);
   }
 }
 

@@ -125,7 +125,8 @@ export function listFilters(ifindex: number, direction: TcDirection): TcFilter[]
         .map((message) => decodeFilter(message, direction))
         .filter((filter) => filter.handle !== 0); // the per-priority head entries carry no filter
     } catch (e) {
-      if (e instanceof Error && 'code' in e && e.code === 'EINVAL') return [];
+      // No clsact qdisc: no hook to list.
+      if (e instanceof Error && 'code' in e && (e.code === 'EINVAL' || e.code === 'ENOENT')) return [];
       throw e;
     }
   });
