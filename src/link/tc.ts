@@ -10,6 +10,7 @@ import { native } from '../sys/native.js';
 import { getInterface } from '../netlink/link.js';
 import { addBpfFilter, addClsact, deleteClsact, deleteFilter, getFilter, listFilters, type TcDirection } from '../netlink/tc.js';
 import { Attachment, LinkAttachment, type AttachmentInfo } from './attachment.js';
+import { checkInterfaceRef } from './xdp.js';
 import { attachError, checkProgram, describePlace, programId, type AttachableProgram, type AttachPlace } from './attach-error.js';
 
 export type { TcDirection } from '../netlink/tc.js';
@@ -96,6 +97,7 @@ export function attachTc(program: AttachableProgram, params: TcAttachParams): At
   checkU16(params.priority, 'priority', where0);
   const where1: AttachPlace = { ...where0, hook: method === 'tcx' ? 'tcx' : 'tc' };
   if (params.handle !== undefined && (!Number.isInteger(params.handle) || params.handle < 0 || params.handle > 0xffffffff)) throw new TypeError(`${describePlace(where1)}: handle ${params.handle} is not a u32`);
+  checkInterfaceRef(params.interface, where1);
   const fd = checkProgram(program, [ProgramType.SchedCLS], where1, "'tc', 'tcx/ingress', 'tcx/egress' or 'classifier'");
   let ifindex: number;
   let ifname: string;

@@ -100,6 +100,8 @@ export function attachXdp(program: AttachableProgram, params: XdpAttachParams | 
   if (options.method === 'link' && options.replace !== undefined && options.replace !== false) {
     throw new TypeError(`${describePlace(where)}: \`replace\` is for netlink attachments; a link's program is replaced with attachment.update(program)`);
   }
+  checkInterfaceRef(options.interface, where);
+  if (typeof options.replace === 'object' && options.replace !== null) checkReplaced(options.replace, where);
   const fd = checkProgram(program, [ProgramType.XDP], where, "'xdp'");
   let ifindex: number;
   let ifname: string;
@@ -114,6 +116,23 @@ export function attachXdp(program: AttachableProgram, params: XdpAttachParams | 
   const method = options.method ?? (options.replace !== undefined && options.replace !== false ? 'netlink' : kernelHasXdpLinks() ? 'link' : 'netlink');
   if (method === 'link') return attachXdpLink(program, fd, ifindex, mode, named);
   return XdpNetlinkAttachment.attach(program, fd, ifindex, mode, options.replace ?? false, named);
+}
+
+/** An interface is a name or a positive index. */
+export function checkInterfaceRef(ref: unknown, where: AttachPlace): void {
+  if (typeof ref === 'string' || (typeof ref === 'number' && Number.isInteger(ref) && ref > 0)) return;
+  throw new TypeError(`${describePlace(where)}: the interface must be a name or a positive index, got ${typeof ref === 'string' ? JSON.stringify(ref) : String(ref)}`);
+}
+
+/** The program `replace` expects attached must be loaded (its fd is what the kernel compares). */
+function checkReplaced(replaced: { readonly fd: number; readonly name: string }, where: AttachPlace): void {
+  let fd: number;
+  try {
+    fd = replaced.fd;
+  } catch (e) {
+    throw new TypeError(`${describePlace(where)}: the program to replace is not loaded (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`${describePlace(where)}: the program to replace is not loaded (fd ${fd})`);
 }
 
 function attachXdpLink(program: AttachableProgram, fd: number, ifindex: number, mode: number, where: AttachPlace): Attachment {
