@@ -7,7 +7,9 @@ import { attachXdp, queryXdpPrograms, XdpAttachMode, XdpNetlinkAttachment, XdpRe
 import { AttachError } from '../../src/link/attach-error.js';
 import { LinkAttachment } from '../../src/link/attachment.js';
 import { getProgramInfoByFd } from '../../src/program/info.js';
-import { kernelSuite, testNeeding } from '../kernel/support.js';
+import { kernelSuite, testNeeding, withBpffs } from '../kernel/support.js';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { haveLinkType } from '../../src/features/link.js';
 import { LinkType } from '../../src/sys/generated.js';
 import { withCleanNetns, COUNTER, linkIds, NetFixture, ping } from './net-support.js';
@@ -140,6 +142,27 @@ testNeeding(test, 'a link is updated in place, and a second link on the interfac
     assert.is(await ping(ns.peerAddress, 2), 2);
     assert.is(fixture.counter(COUNTER.xdpB), 2);
     assert.is(fixture.counter(COUNTER.xdp), 0);
+  });
+});
+
+testNeeding(test, 'a pinned XDP link outlives its fd and is found again by its pin; removing the pin and the fd detaches it', () => ['ip', haveLinkType(LinkType.XDP)], async () => {
+  await withCleanNetns(async (ns) => {
+    await withBpffs(async (dir) => {
+      using fixture = new NetFixture();
+      const program = fixture.program('xdp_count');
+      const attachment = attachXdp(program, { interface: ns.hostIf, mode: XdpAttachMode.Generic });
+      const path = join(dir, 'xdp_link');
+      attachment.pin(path);
+      attachment.detach(); // closes our fd: the pin keeps the link
+      assert.is(queryXdpPrograms(ns.hostIf).progId, id(program));
+      const again = LinkAttachment.fromPinned(path);
+      assert.ok(again.info().linkId! > 0);
+      assert.is(await ping(ns.peerAddress, 2), 2);
+      assert.is(fixture.counter(COUNTER.xdp), 2);
+      rmSync(path);
+      again.detach();
+      assert.is(queryXdpPrograms(ns.hostIf).mode, 'none');
+    });
   });
 });
 
