@@ -1,6 +1,7 @@
 // What the network hooks (xdp.ts, tc.ts, socket-filter.ts) share: the program shape they take, checks
-// made before any syscall, and AttachError: a refused attach naming the program, the hook and the
-// target, with the kernel's extended-ack text and the usual causes of that errno for that hook.
+// made before any syscall (AttachInputError, thrown through badInput), and AttachRefusedError: an
+// attach the kernel refused, naming the program, the hook and the target, with the kernel's
+// extended-ack text and the usual causes of that errno for that hook.
 import { objGetInfoByFd } from '../sys/bpf.js';
 import { errnoCode, SyscallError } from '../sys/errors.js';
 import { PROG_INFO, ProgramType, programTypeName } from '../sys/generated.js';
@@ -24,9 +25,29 @@ export function describePlace(place: AttachPlace): string {
   return `program '${place.program}' on ${place.hook} ${place.target}`;
 }
 
+/** Bad input to an attach, found before any syscall: names program, hook and target, and what is wrong. */
+export class AttachInputError extends TypeError {
+  override name = 'AttachInputError';
+  readonly program: string;
+  readonly hook: string;
+  readonly target: string;
+
+  constructor(place: AttachPlace, why: string) {
+    super(`${describePlace(place)}: ${why}`);
+    this.program = place.program;
+    this.hook = place.hook;
+    this.target = place.target;
+  }
+}
+
+/** The error for bad input at `place` (every pre-syscall check of the network hooks goes through here). */
+export function badInput(place: AttachPlace, why: string): AttachInputError {
+  return new AttachInputError(place, why);
+}
+
 /** An attach (or detach/update) the kernel refused. */
-export class AttachError extends SyscallError {
-  override name = 'AttachError';
+export class AttachRefusedError extends SyscallError {
+  override name = 'AttachRefusedError';
   readonly program: string;
   readonly hook: string;
   readonly target: string;
@@ -46,11 +67,11 @@ export class AttachError extends SyscallError {
   }
 }
 
-/** Re-throws a SyscallError from an attach as an AttachError with hints (by errno code); others unchanged. */
+/** Re-throws a SyscallError from an attach as an AttachRefusedError with hints (by errno code); others unchanged. */
 export function attachError(e: unknown, place: AttachPlace, hints: Partial<Record<string, string>>): unknown {
-  if (!(e instanceof SyscallError) || e instanceof AttachError) return e;
+  if (!(e instanceof SyscallError) || e instanceof AttachRefusedError) return e;
   const extack = 'extack' in e && typeof e.extack === 'string' ? e.extack : undefined;
-  return new AttachError(e.errno, e.syscall, place, extack, hints[errnoCode(e.errno)]);
+  return new AttachRefusedError(e.errno, e.syscall, place, extack, hints[errnoCode(e.errno)]);
 }
 
 /**
@@ -58,18 +79,18 @@ export function attachError(e: unknown, place: AttachPlace, hints: Partial<Recor
  * hook runs. Throws a TypeError naming program, hook and target otherwise.
  */
 export function checkProgram(program: AttachableProgram, types: readonly ProgramType[], place: AttachPlace, section: string): number {
-  if (program === null || typeof program !== 'object') throw new TypeError(`${place.hook} ${place.target}: expected a loaded program, got ${String(program)}`);
+  if (program === null || typeof program !== 'object') throw badInput({ ...place, program: String(program) }, 'expected a loaded program');
   if (!types.includes(program.type)) {
     const wanted = types.map((type) => programTypeName(type)).join(' or ');
-    throw new TypeError(`${describePlace(place)}: it is a ${programTypeName(program.type)} program; ${place.hook} runs ${wanted} programs (section ${section})`);
+    throw badInput(place, `it is a ${programTypeName(program.type)} program; ${place.hook} runs ${wanted} programs (section ${section})`);
   }
   let fd: number;
   try {
     fd = program.fd;
   } catch (e) {
-    throw new TypeError(`${describePlace(place)}: the program is not loaded (${e instanceof Error ? e.message : String(e)})`);
+    throw badInput(place, `the program is not loaded (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`${describePlace(place)}: the program is not loaded (fd ${fd})`);
+  if (!Number.isInteger(fd) || fd < 0) throw badInput(place, `the program is not loaded (fd ${fd})`);
   return fd;
 }
 

@@ -6,7 +6,7 @@ import { check } from '../sys/errors.js';
 import { ProgramType } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { Attachment } from './attachment.js';
-import { attachError, checkProgram, describePlace, type AttachableProgram, type AttachPlace } from './attach-error.js';
+import { attachError, badInput, checkProgram, type AttachableProgram, type AttachPlace } from './attach-error.js';
 
 const SOL_SOCKET = 1;
 const SO_DETACH_FILTER = 27;
@@ -82,7 +82,7 @@ export function attachSocketFilter(program: AttachableProgram, params: SocketFil
   const attachType = options.attachType ?? SocketFilterAttachType.Filter;
   const where0: AttachPlace = { program: program?.name, hook: attachType === SocketFilterAttachType.ReusePort ? 'sk_reuseport' : 'socket_filter', target: 'socket' };
   if (attachType !== SocketFilterAttachType.Filter && attachType !== SocketFilterAttachType.ReusePort) {
-    throw new TypeError(`${describePlace(where0)}: attachType ${String(attachType)} is not a SocketFilterAttachType (Filter ${SO_ATTACH_BPF}, ReusePort ${SO_ATTACH_REUSEPORT_EBPF})`);
+    throw badInput(where0, `attachType ${String(attachType)} is not a SocketFilterAttachType (Filter ${SO_ATTACH_BPF}, ReusePort ${SO_ATTACH_REUSEPORT_EBPF})`);
   }
   const socketFd = socketFdOf(options.socketFd);
   const where: AttachPlace = { ...where0, target: `socket fd ${socketFd}` };

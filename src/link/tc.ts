@@ -11,7 +11,7 @@ import { getInterface } from '../netlink/link.js';
 import { addBpfFilter, addClsact, deleteClsact, deleteFilter, getFilter, listFilters, type TcDirection } from '../netlink/tc.js';
 import { Attachment, LinkAttachment, type AttachmentInfo } from './attachment.js';
 import { checkInterfaceRef } from './xdp.js';
-import { attachError, checkProgram, describePlace, programId, type AttachableProgram, type AttachPlace } from './attach-error.js';
+import { attachError, badInput, checkProgram, describePlace, programId, type AttachableProgram, type AttachPlace } from './attach-error.js';
 
 export type { TcDirection } from '../netlink/tc.js';
 
@@ -71,12 +71,12 @@ const CLASSIC_HINTS: Partial<Record<string, string>> = {
 };
 
 function checkDirection(direction: unknown, where: AttachPlace): TcDirection {
-  if (direction !== 'ingress' && direction !== 'egress') throw new TypeError(`${describePlace(where)}: direction ${JSON.stringify(direction)} is neither 'ingress' nor 'egress'`);
+  if (direction !== 'ingress' && direction !== 'egress') throw badInput(where, `direction ${JSON.stringify(direction)} is neither 'ingress' nor 'egress'`);
   return direction;
 }
 
 function checkU16(value: number | undefined, what: string, where: AttachPlace): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 0xffff)) throw new TypeError(`${describePlace(where)}: ${what} ${value} is not an integer in 0..65535`);
+  if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 0xffff)) throw badInput(where, `${what} ${value} is not an integer in 0..65535`);
 }
 
 /**
@@ -89,14 +89,14 @@ export function attachTc(program: AttachableProgram, params: TcAttachParams): At
   const direction = checkDirection(params.direction, where0);
   const tcxAsked = params.before !== undefined || params.after !== undefined || params.expectedRevision !== undefined;
   const classicAsked = params.priority !== undefined || params.handle !== undefined || params.replace !== undefined;
-  if (params.method !== undefined && params.method !== 'tcx' && params.method !== 'classic') throw new TypeError(`${describePlace(where0)}: method ${JSON.stringify(params.method)} is neither 'tcx' nor 'classic'`);
-  if (tcxAsked && classicAsked) throw new TypeError(`${describePlace(where0)}: before/after/expectedRevision are tcx options, priority/handle/replace classic ones: not both`);
+  if (params.method !== undefined && params.method !== 'tcx' && params.method !== 'classic') throw badInput(where0, `method ${JSON.stringify(params.method)} is neither 'tcx' nor 'classic'`);
+  if (tcxAsked && classicAsked) throw badInput(where0, `before/after/expectedRevision are tcx options, priority/handle/replace classic ones: not both`);
   const method = params.method ?? (classicAsked ? 'classic' : tcxAsked || kernelHasTcx() ? 'tcx' : 'classic');
-  if (method === 'classic' && tcxAsked) throw new TypeError(`${describePlace(where0)}: before/after/expectedRevision need method 'tcx'`);
-  if (method === 'tcx' && classicAsked) throw new TypeError(`${describePlace(where0)}: priority/handle/replace need method 'classic'`);
+  if (method === 'classic' && tcxAsked) throw badInput(where0, `before/after/expectedRevision need method 'tcx'`);
+  if (method === 'tcx' && classicAsked) throw badInput(where0, `priority/handle/replace need method 'classic'`);
   checkU16(params.priority, 'priority', where0);
   const where1: AttachPlace = { ...where0, hook: method === 'tcx' ? 'tcx' : 'tc' };
-  if (params.handle !== undefined && (!Number.isInteger(params.handle) || params.handle < 0 || params.handle > 0xffffffff)) throw new TypeError(`${describePlace(where1)}: handle ${params.handle} is not a u32`);
+  if (params.handle !== undefined && (!Number.isInteger(params.handle) || params.handle < 0 || params.handle > 0xffffffff)) throw badInput(where1, `handle ${params.handle} is not a u32`);
   checkInterfaceRef(params.interface, where1);
   const fd = checkProgram(program, [ProgramType.SchedCLS], where1, "'tc', 'tcx/ingress', 'tcx/egress' or 'classifier'");
   let ifindex: number;
@@ -122,12 +122,12 @@ function anchorFlags(anchor: TcxAnchor, where: AttachPlace, what: string): { fla
       try {
         fd = anchor.fd;
       } catch (e) {
-        throw new TypeError(`${describePlace(where)}: the program given as ${what} is not loaded (${e instanceof Error ? e.message : String(e)})`);
+        throw badInput(where, `the program given as ${what} is not loaded (${e instanceof Error ? e.message : String(e)})`);
       }
       if (Number.isInteger(fd) && fd >= 0) return { flags: 0, relative: fd };
     }
   }
-  throw new TypeError(`${describePlace(where)}: ${what} must be a loaded program, a tcx attachment, { programId } or { linkId }`);
+  throw badInput(where, `${what} must be a loaded program, a tcx attachment, { programId } or { linkId }`);
 }
 
 function attachTcx(program: AttachableProgram, fd: number, ifindex: number, direction: TcDirection, params: TcAttachParams, where: AttachPlace): Attachment {
@@ -137,7 +137,7 @@ function attachTcx(program: AttachableProgram, fd: number, ifindex: number, dire
   view.setUint32(L.prog_fd.offset, fd, true);
   view.setUint32(L.target_ifindex.offset, ifindex, true);
   view.setUint32(L.attach_type.offset, direction === 'ingress' ? AttachType.TCXIngress : AttachType.TCXEgress, true);
-  if (params.before !== undefined && params.after !== undefined) throw new TypeError(`${describePlace(where)}: give before or after, not both`);
+  if (params.before !== undefined && params.after !== undefined) throw badInput(where, `give before or after, not both`);
   let flags = 0;
   if (params.before !== undefined || params.after !== undefined) {
     const before = params.before !== undefined;

@@ -10,7 +10,7 @@ import { native } from '../sys/native.js';
 import { getInterface, setXdp, XDP_FLAGS, type XdpState } from '../netlink/link.js';
 import { NetlinkError } from '../netlink/socket.js';
 import { Attachment, LinkAttachment, type AttachmentInfo } from './attachment.js';
-import { attachError, checkProgram, describePlace, type AttachableProgram, type AttachPlace } from './attach-error.js';
+import { attachError, badInput, checkProgram, describePlace, type AttachableProgram, type AttachPlace } from './attach-error.js';
 
 /**
  * How an XDP program is attached (goebpf's XdpAttachMode, the kernel's XDP_FLAGS_*_MODE). `None`
@@ -93,12 +93,12 @@ export function attachXdp(program: AttachableProgram, params: XdpAttachParams | 
   if (options === null || typeof options !== 'object') throw new TypeError(`xdp: expected an interface name or XdpAttachParams, got ${String(params)}`);
   const mode = options.mode ?? XdpAttachMode.None;
   const where = place(program, String(options.interface), mode);
-  if (!MODES.has(mode)) throw new TypeError(`${describePlace(where)}: mode ${String(mode)} is not an XdpAttachMode (None, Generic, Driver, Offload)`);
+  if (!MODES.has(mode)) throw badInput(where, `mode ${String(mode)} is not an XdpAttachMode (None, Generic, Driver, Offload)`);
   if (options.method !== undefined && options.method !== 'link' && options.method !== 'netlink') {
-    throw new TypeError(`${describePlace(where)}: method ${JSON.stringify(options.method)} is neither 'link' nor 'netlink'`);
+    throw badInput(where, `method ${JSON.stringify(options.method)} is neither 'link' nor 'netlink'`);
   }
   if (options.method === 'link' && options.replace !== undefined && options.replace !== false) {
-    throw new TypeError(`${describePlace(where)}: \`replace\` is for netlink attachments; a link's program is replaced with attachment.update(program)`);
+    throw badInput(where, `\`replace\` is for netlink attachments; a link's program is replaced with attachment.update(program)`);
   }
   checkInterfaceRef(options.interface, where);
   if (typeof options.replace === 'object' && options.replace !== null) checkReplaced(options.replace, where);
@@ -121,7 +121,7 @@ export function attachXdp(program: AttachableProgram, params: XdpAttachParams | 
 /** An interface is a name or a positive index. */
 export function checkInterfaceRef(ref: unknown, where: AttachPlace): void {
   if (typeof ref === 'string' || (typeof ref === 'number' && Number.isInteger(ref) && ref > 0)) return;
-  throw new TypeError(`${describePlace(where)}: the interface must be a name or a positive index, got ${typeof ref === 'string' ? JSON.stringify(ref) : String(ref)}`);
+  throw badInput(where, `the interface must be a name or a positive index, got ${typeof ref === 'string' ? JSON.stringify(ref) : String(ref)}`);
 }
 
 /** The program `replace` expects attached must be loaded (its fd is what the kernel compares). */
@@ -130,9 +130,9 @@ function checkReplaced(replaced: { readonly fd: number; readonly name: string },
   try {
     fd = replaced.fd;
   } catch (e) {
-    throw new TypeError(`${describePlace(where)}: the program to replace is not loaded (${e instanceof Error ? e.message : String(e)})`);
+    throw badInput(where, `the program to replace is not loaded (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`${describePlace(where)}: the program to replace is not loaded (fd ${fd})`);
+  if (!Number.isInteger(fd) || fd < 0) throw badInput(where, `the program to replace is not loaded (fd ${fd})`);
 }
 
 function attachXdpLink(program: AttachableProgram, fd: number, ifindex: number, mode: number, where: AttachPlace): Attachment {

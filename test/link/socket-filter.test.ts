@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
 import { attachSocketFilter, socketFdOf, SocketFilterAttachType, SocketFilterAttachment, SocketFilterResult } from '../../src/link/socket-filter.js';
-import { AttachError } from '../../src/link/attach-error.js';
+import { AttachRefusedError } from '../../src/link/attach-error.js';
 import { native } from '../../src/sys/native.js';
 import { kernelSuite } from '../kernel/support.js';
 import { COUNTER, NetFixture } from './net-support.js';
@@ -128,7 +128,7 @@ test('bad input: wrong program type, not a socket, an unbound dgram socket, an u
   const file = openSync('/dev/null', 'r');
   try {
     assert.throws(() => attachSocketFilter(fixture.program('xdp_count'), { socketFd: 0 }), /program 'xdp_count' on socket_filter socket fd 0: it is a XDP program/);
-    assert.throws(() => attachSocketFilter(program, { socketFd: file }), (e: unknown) => e instanceof AttachError && e.code === 'ENOTSOCK' && /not a socket/.test(e.message));
+    assert.throws(() => attachSocketFilter(program, { socketFd: file }), (e: unknown) => e instanceof AttachRefusedError && e.code === 'ENOTSOCK' && /not a socket/.test(e.message));
     assert.throws(() => attachSocketFilter(program, { socketFd: unbound }), /no file descriptor yet \(bind or connect it first\)/);
     assert.throws(() => attachSocketFilter(program, { socketFd: 0, attachType: 51 as SocketFilterAttachType }), /attachType 51 is not a SocketFilterAttachType/);
   } finally {

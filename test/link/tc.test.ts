@@ -3,7 +3,7 @@
 // + cls_bpf filters; after each test no link, filter or qdisc of ours is left.
 import * as assert from 'uvu/assert';
 import { attachTc, queryTcx, TcFilterAttachment } from '../../src/link/tc.js';
-import { AttachError } from '../../src/link/attach-error.js';
+import { AttachRefusedError } from '../../src/link/attach-error.js';
 import { LinkAttachment } from '../../src/link/attachment.js';
 import { hasClsact, listFilters } from '../../src/netlink/tc.js';
 import { interfaceIndex } from '../../src/netlink/link.js';
@@ -71,10 +71,10 @@ testNeeding(test, 'tcx ordering: before/after by program, link or id decide whic
       using _second = attachTc(b, { interface: ns.hostIf, direction: 'ingress', before: { programId: id(a) } });
       assert.is(await order(), 0xba);
       // The same program twice on one hook, and an anchor that is not on it, are refused.
-      assert.throws(() => attachTc(a, { interface: ns.hostIf, direction: 'ingress' }), (e: unknown) => e instanceof AttachError && e.code === 'EEXIST' && /once per hook/.test(e.message));
-      assert.throws(() => attachTc(fixture.program('tc_ingress'), { interface: ns.hostIf, direction: 'ingress', after: fixture.program('tc_egress') }), (e: unknown) => e instanceof AttachError && e.code === 'ENOENT');
+      assert.throws(() => attachTc(a, { interface: ns.hostIf, direction: 'ingress' }), (e: unknown) => e instanceof AttachRefusedError && e.code === 'EEXIST' && /once per hook/.test(e.message));
+      assert.throws(() => attachTc(fixture.program('tc_ingress'), { interface: ns.hostIf, direction: 'ingress', after: fixture.program('tc_egress') }), (e: unknown) => e instanceof AttachRefusedError && e.code === 'ENOENT');
       const { revision } = queryTcx(ns.hostIf, 'ingress');
-      assert.throws(() => attachTc(fixture.program('tc_ingress'), { interface: ns.hostIf, direction: 'ingress', expectedRevision: revision + 5n }), (e: unknown) => e instanceof AttachError && e.code === 'ESTALE');
+      assert.throws(() => attachTc(fixture.program('tc_ingress'), { interface: ns.hostIf, direction: 'ingress', expectedRevision: revision + 5n }), (e: unknown) => e instanceof AttachRefusedError && e.code === 'ESTALE');
       using _third = attachTc(fixture.program('tc_ingress'), { interface: ns.hostIf, direction: 'ingress', expectedRevision: revision, before: true });
       assert.is(queryTcx(ns.hostIf, 'ingress').programs[0]?.programId, id(fixture.program('tc_ingress')));
     }
@@ -122,7 +122,7 @@ testNeeding(test, 'classic: EEXIST without replace, replace swaps, detach remove
     try {
       assert.throws(
         () => attachTc(b, { interface: ns.hostIf, direction: 'ingress', priority: 10, handle: 1 }),
-        (e: unknown) => e instanceof AttachError && e.code === 'EEXIST' && e.message.includes(`program 'tc_order_b' on tc ${ns.hostIf} ingress`) && /replace: true/.test(e.message),
+        (e: unknown) => e instanceof AttachRefusedError && e.code === 'EEXIST' && e.message.includes(`program 'tc_order_b' on tc ${ns.hostIf} ingress`) && /replace: true/.test(e.message),
       );
       const second = attachTc(b, { interface: ns.hostIf, direction: 'ingress', priority: 10, handle: 1, replace: true });
       assert.is(listFilters(index, 'ingress')[0]?.bpf?.progId, id(b));
@@ -151,7 +151,7 @@ test('bad input is refused before any attach', () => {
   assert.throws(() => attachTc(program, { interface: 'lo', direction: 'ingress', priority: 1, before: true }), /not both/);
   assert.throws(() => attachTc(program, { interface: 'lo', direction: 'ingress', method: 'tcx', priority: 1 }), /need method 'classic'/);
   assert.throws(() => attachTc(program, { interface: 'lo', direction: 'ingress', method: 'classic', priority: 70000 }), /priority 70000/);
-  assert.throws(() => attachTc(program, { interface: 'ebnone0', direction: 'egress' }), (e: unknown) => e instanceof AttachError && e.code === 'ENODEV' && /no interface named "ebnone0"/.test(e.message));
+  assert.throws(() => attachTc(program, { interface: 'ebnone0', direction: 'egress' }), (e: unknown) => e instanceof AttachRefusedError && e.code === 'ENODEV' && /no interface named "ebnone0"/.test(e.message));
   assert.throws(() => attachTc(program, { interface: 'lo', direction: 'ingress', before: {} as { programId: number } }), /before must be a loaded program/);
 });
 

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { attachXdp, queryXdpPrograms, XdpAttachMode, XdpNetlinkAttachment, XdpResult } from '../../src/link/xdp.js';
-import { AttachError } from '../../src/link/attach-error.js';
+import { AttachInputError, AttachRefusedError } from '../../src/link/attach-error.js';
 import { LinkAttachment } from '../../src/link/attachment.js';
 import { getProgramInfoByFd } from '../../src/program/info.js';
 import { kernelSuite, testNeeding, withBpffs } from '../kernel/support.js';
@@ -95,15 +95,15 @@ testNeeding(test, 'netlink: a second program fails without replace (UPDATE_IF_NO
         }
         return undefined;
       })();
-      assert.instance(refused, AttachError);
-      const error = refused as AttachError;
+      assert.instance(refused, AttachRefusedError);
+      const error = refused as AttachRefusedError;
       assert.is(error.code, 'EBUSY');
       assert.match(error.message, `program 'xdp_count_b' on xdp ${ns.hostIf}`);
       assert.match(error.message, /already attached|another XDP program/i);
       // A link cannot take an interface a netlink program holds.
-      assert.throws(() => attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic, method: 'link' }), (e: unknown) => e instanceof AttachError && e.code === 'EBUSY');
+      assert.throws(() => attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic, method: 'link' }), (e: unknown) => e instanceof AttachRefusedError && e.code === 'EBUSY');
       // Replacing with the wrong expected program fails; with the right one it swaps.
-      assert.throws(() => attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic, replace: b }), (e: unknown) => e instanceof AttachError && e.code === 'EEXIST' && /expected/.test(e.message));
+      assert.throws(() => attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic, replace: b }), (e: unknown) => e instanceof AttachRefusedError && e.code === 'EEXIST' && /expected/.test(e.message));
       assert.is(queryXdpPrograms(ns.hostIf).progId, id(a));
       const second = attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic, replace: a });
       assert.is(queryXdpPrograms(ns.hostIf).progId, id(b));
@@ -136,7 +136,7 @@ testNeeding(test, 'a link is updated in place, and a second link on the interfac
     const a = fixture.program('xdp_count');
     const b = fixture.program('xdp_count_b');
     using attachment = attachXdp(a, { interface: ns.hostIf, mode: XdpAttachMode.Generic });
-    assert.throws(() => attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic }), (e: unknown) => e instanceof AttachError && e.code === 'EBUSY' && e.message.includes(`on xdp ${ns.hostIf}`));
+    assert.throws(() => attachXdp(b, { interface: ns.hostIf, mode: XdpAttachMode.Generic }), (e: unknown) => e instanceof AttachRefusedError && e.code === 'EBUSY' && e.message.includes(`on xdp ${ns.hostIf}`));
     attachment.update(b);
     assert.is(queryXdpPrograms(ns.hostIf).progId, id(b));
     assert.is(await ping(ns.peerAddress, 2), 2);
@@ -183,8 +183,8 @@ testNeeding(test, 'driver mode on an interface without native XDP fails with the
         attachXdp(program, { interface: name, mode: XdpAttachMode.Driver, method });
         assert.unreachable(`${method}: attached in driver mode to ifb`);
       } catch (e) {
-        assert.instance(e, AttachError, String(e));
-        const error = e as AttachError;
+        assert.instance(e, AttachRefusedError, String(e));
+        const error = e as AttachRefusedError;
         assert.is(error.code, 'EOPNOTSUPP');
         assert.is(error.target, `${name} (driver mode)`);
         assert.match(error.message, `program 'xdp_count' on xdp ${name} (driver mode)`);
@@ -202,8 +202,8 @@ test('bad input is refused before any attach: wrong program type, unknown interf
   using fixture = new NetFixture();
   const tc = fixture.program('tc_ingress');
   const xdp = fixture.program('xdp_count');
-  assert.throws(() => attachXdp(tc, 'lo'), (e: unknown) => e instanceof TypeError && /program 'tc_ingress' on xdp lo: it is a SchedCLS program; xdp runs XDP programs/.test(e.message));
-  assert.throws(() => attachXdp(xdp, 'ebnone0'), (e: unknown) => e instanceof AttachError && e.code === 'ENODEV' && /no interface named "ebnone0"/.test(e.message));
+  assert.throws(() => attachXdp(tc, 'lo'), (e: unknown) => e instanceof AttachInputError && e.program === 'tc_ingress' && e.hook === 'xdp' && e.target === 'lo' && /program 'tc_ingress' on xdp lo: it is a SchedCLS program; xdp runs XDP programs/.test(e.message));
+  assert.throws(() => attachXdp(xdp, 'ebnone0'), (e: unknown) => e instanceof AttachRefusedError && e.code === 'ENODEV' && /no interface named "ebnone0"/.test(e.message));
   assert.throws(() => attachXdp(xdp, { interface: 'lo', mode: 3 as XdpAttachMode }), /mode 3 is not an XdpAttachMode/);
   assert.throws(() => attachXdp(xdp, 'a/b'), /not a valid interface name/);
   assert.throws(() => attachXdp(xdp, { interface: undefined as unknown as string }), /program 'xdp_count' on xdp undefined: the interface must be a name or a positive index, got undefined/);
