@@ -41,7 +41,7 @@ export interface NodeSocketLike {
 export interface SocketFilterAttachParams {
   /** The socket: a file descriptor, or a bound/connected Node dgram or net socket. */
   socketFd: number | NodeSocketLike | object;
-  /** SocketFilterAttachType.Filter (default) or ReusePort. */
+  /** SocketFilterAttachType.Filter (default) or ReusePort (default for sk_reuseport programs). */
   attachType?: SocketFilterAttachType;
 }
 
@@ -79,7 +79,8 @@ const HINTS: Partial<Record<string, string>> = {
  */
 export function attachSocketFilter(program: AttachableProgram, params: SocketFilterAttachParams | number | NodeSocketLike): Attachment {
   const options: SocketFilterAttachParams = typeof params === 'number' || (typeof params === 'object' && params !== null && !('socketFd' in params)) ? { socketFd: params } : (params as SocketFilterAttachParams);
-  const attachType = options.attachType ?? SocketFilterAttachType.Filter;
+  // An sk_reuseport program can only go on a reuseport group: that is its default.
+  const attachType = options.attachType ?? (program?.type === ProgramType.SKReusePort ? SocketFilterAttachType.ReusePort : SocketFilterAttachType.Filter);
   const where0: AttachPlace = { program: program?.name, hook: attachType === SocketFilterAttachType.ReusePort ? 'sk_reuseport' : 'socket_filter', target: 'socket' };
   if (attachType !== SocketFilterAttachType.Filter && attachType !== SocketFilterAttachType.ReusePort) {
     throw badInput(where0, `attachType ${String(attachType)} is not a SocketFilterAttachType (Filter ${SO_ATTACH_BPF}, ReusePort ${SO_ATTACH_REUSEPORT_EBPF})`);

@@ -116,6 +116,11 @@ test('SO_ATTACH_REUSEPORT_EBPF on a SO_REUSEPORT socket, detached with SO_DETACH
     attachment.detach();
     // Nothing is attached any more: a second detach by hand finds nothing.
     assert.is(bridge.setsockopt(fd, 1, 68 /* SO_DETACH_REUSEPORT_BPF */, new Int32Array(1)), -2 /* ENOENT */);
+    // An sk_reuseport program goes on the group by default.
+    const reuseport = attachSocketFilter(fixture.program('reuseport_pass'), fd);
+    assert.is(reuseport.kind, 'sk_reuseport');
+    reuseport.detach();
+    assert.is(bridge.setsockopt(fd, 1, 68, new Int32Array(1)), -2);
   } finally {
     bridge.close(fd);
   }
