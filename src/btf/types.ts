@@ -1,11 +1,13 @@
 // BTF as inspect() describes it: plain, JSON-serializable data. Integers that can pass 2^53
 // (enum64 values) are `number | string`: a number when exact, else a decimal string.
 
+/** BTF type kinds, as bpftool names them. */
 export type BtfKind =
   | 'void' | 'int' | 'ptr' | 'array' | 'struct' | 'union' | 'enum' | 'fwd' | 'typedef' | 'volatile'
   | 'const' | 'restrict' | 'func' | 'func_proto' | 'var' | 'datasec' | 'float' | 'decl_tag'
   | 'type_tag' | 'enum64';
 
+/** Linkage of a BTF func or var. */
 export type BtfLinkage = 'static' | 'global' | 'extern';
 
 /** A struct/union member. */
@@ -23,6 +25,7 @@ export interface BtfParam {
   type: number;
 }
 
+/** An enum or enum64 value (64-bit values as decimal strings where they pass 2^53). */
 export interface BtfEnumValue {
   name: string;
   /** Negative for signed enums; a decimal string when not exact as a number. */
@@ -36,6 +39,7 @@ export interface BtfDatasecVar {
   size: number;
 }
 
+/** One decoded BTF type; `c` is its C rendering when asked for. */
 export interface BtfType {
   id: number;
   kind: BtfKind;
@@ -77,6 +81,7 @@ export interface BtfExtSection {
   coreRelocationCount: number;
 }
 
+/** An object's BTF: header facts, type count, and the types when `btfTypes` asked for them. */
 export interface BtfInfo {
   endian: 'little' | 'big';
   /** Number of type ids, void (id 0) included. */
@@ -97,6 +102,7 @@ export interface FuncInfo {
   name: string;
 }
 
+/** A bpf_line_info record with its file, line, column and source text resolved. */
 export interface LineInfo {
   insn: number;
   file: string;
@@ -114,6 +120,7 @@ export type CoreRelocationKind =
   | 'byte_off' | 'byte_sz' | 'field_exists' | 'signed' | 'lshift_u64' | 'rshift_u64' | 'local_type_id'
   | 'target_type_id' | 'type_exists' | 'type_size' | 'enumval_exists' | 'enumval_value' | 'type_matches';
 
+/** A CO-RE relocation record of .BTF.ext: instruction, local type, access string, kind. */
 export interface CoreRelocation {
   insn: number;
   typeId: number;

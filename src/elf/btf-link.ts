@@ -4,6 +4,7 @@ import { RecordReader } from './decode.js';
 import type { ObjectInfo } from './types.js';
 import { btfReader, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from '../btf/decode.js';
 
+/** What `inspect()` decodes beyond the object's structure (BTF types, their C). */
 export interface BtfOptions {
   /** Include every BTF type (large): `ObjectInfo.btf.types`. */
   btfTypes?: boolean;

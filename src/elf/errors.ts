@@ -17,6 +17,7 @@ export const STATUS_NAMES: readonly string[] = [
   'ok', 'elf', 'btf', 'map', 'relocation', 'out-of-memory', 'argument', 'unsupported',
 ];
 
+/** An object the core cannot read: the message names what was wrong and where (section, offset). */
 export class ElfError extends Error {
   /** enum ebpf_status: 1 ELF, 2 BTF, 3 map, 4 relocation, 5 out of memory, 7 unsupported. */
   readonly status: number;

@@ -1,6 +1,7 @@
 // Names of the kernel's enum values (from a 6.18 vmlinux BTF: enum bpf_prog_type,
 // bpf_attach_type, bpf_map_type), lower-case without the BPF_ prefixes, as bpftool prints them.
 
+/** bpftool's names of enum bpf_prog_type, by value. */
 export const PROGRAM_TYPE_NAMES: readonly string[] = [
   'unspec',
   'socket_filter',
@@ -37,6 +38,7 @@ export const PROGRAM_TYPE_NAMES: readonly string[] = [
   'netfilter',
 ];
 
+/** bpftool's names of enum bpf_attach_type, by value. */
 export const ATTACH_TYPE_NAMES: readonly string[] = [
   'cgroup_inet_ingress',
   'cgroup_inet_egress',
@@ -98,6 +100,7 @@ export const ATTACH_TYPE_NAMES: readonly string[] = [
   'trace_uprobe_session',
 ];
 
+/** bpftool's names of enum bpf_map_type, by value. */
 export const MAP_TYPE_NAMES: readonly string[] = [
   'unspec',
   'hash',

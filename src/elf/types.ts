@@ -2,15 +2,18 @@
 // Integers that the ELF stores as 64-bit are `U64`: a number when exact (< 2^53), else a decimal string.
 import type { BtfInfo, ProgramBtfExt } from '../btf/types.js';
 
+/** A 64-bit value from the object: a number where it fits in 2^53, else its decimal string (JSON-safe). */
 export type U64 = number | string;
 
 /** Size in bytes of one eBPF instruction (ld_imm64 takes two). */
 export const INSTRUCTION_SIZE = 8;
 
+/** What an ELF section holds, as the core classifies it. */
 export type SectionKind =
   | 'other' | 'program' | 'text' | 'maps' | 'btf-maps' | 'data' | 'rodata' | 'bss' | 'kconfig'
   | 'license' | 'version' | 'btf' | 'btf-ext' | 'symtab' | 'strtab' | 'rel' | 'debug' | 'struct-ops';
 
+/** One ELF section: name, kind, type, flags, where it lies in the file. */
 export interface SectionInfo {
   index: number;
   name: string;
@@ -29,9 +32,12 @@ export interface SectionInfo {
   relocationSection: number | null;
 }
 
+/** An ELF symbol's type (STT_*); unknown values as `type(N)`. */
 export type SymbolType = 'notype' | 'object' | 'func' | 'section' | 'file' | 'common' | 'tls' | `type(${number})`;
+/** An ELF symbol's binding (STB_*); unknown values as `bind(N)`. */
 export type SymbolBinding = 'local' | 'global' | 'weak' | `bind(${number})`;
 
+/** One symbol of the object's `.symtab`. */
 export interface SymbolInfo {
   index: number;
   name: string;
@@ -44,6 +50,7 @@ export interface SymbolInfo {
   visibility: number;
 }
 
+/** A program (or subprogram) of the object as the ELF describes it: section, types the section name implies, instructions' place, BTF.ext records. Exported from `ebpf` as ElfProgramSpec. */
 export interface ProgramSpec {
   index: number;
   name: string;
@@ -92,6 +99,7 @@ export interface ProgramSpec {
  *  the extern __kconfig variables (BTF, no section), or a `.struct_ops` variable. */
 export type MapOrigin = 'legacy' | 'btf' | 'data' | 'rodata' | 'bss' | 'kconfig' | 'struct-ops';
 
+/** A map the object defines (legacy `maps`, BTF `.maps`, global data, `.kconfig`, struct_ops), with its pinning and initial data. Exported from `ebpf` as ElfMapSpec. */
 export interface MapSpec {
   index: number;
   name: string;
@@ -125,8 +133,10 @@ export interface MapSpec {
   valuesOffset: number | null;
 }
 
+/** What a relocation refers to: a map, global data, a function call, an extern, a slot of a map definition. */
 export type RelocationKind = 'other' | 'map' | 'data' | 'call' | 'subprog-address' | 'extern' | 'data-slot';
 
+/** One relocation of a program's instructions (or of a map definition's slots), resolved to its symbol. */
 export interface RelocationInfo {
   /** The section being relocated and the byte offset in it. */
   sectionIndex: number;
@@ -151,8 +161,10 @@ export interface RelocationInfo {
   targetProgram: number | null;
 }
 
+/** Kinds of things the core noticed without failing. */
 export type DiagnosticKind = 'unknown-section' | 'ignored';
 
+/** Something the core noticed without failing: a section it does not know, something it ignored. */
 export interface Diagnostic {
   kind: DiagnosticKind;
   message: string;
@@ -160,6 +172,7 @@ export interface Diagnostic {
   offset: number;
 }
 
+/** Everything `inspect()` reads from an object: plain JSON-serializable data. */
 export interface ObjectInfo {
   endian: 'little' | 'big';
   /** The `license` section's string, or null when absent. */

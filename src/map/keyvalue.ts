@@ -27,6 +27,7 @@ export interface HasFd {
   readonly fd: number;
 }
 
+/** What a key or value may be given as (goebpf's KeyValueToBytes): integers, strings, bytes, LPM keys, or an fd holder. */
 export type KeyValue = number | bigint | string | Uint8Array | LpmTrieKey | HasFd;
 
 /** Where a key or value goes, for error messages: `map "counters": key ...`. */

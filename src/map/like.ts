@@ -4,6 +4,7 @@ import type { KeyValue } from './keyvalue.js';
 import type { MapInfo, MapType, MapValue } from './map.js';
 import type { MapBatchCursor } from './shape.js';
 
+/** What EbpfMap and MockMap share (goebpf's Map interface, and more): code written against it runs with either. */
 export interface MapLike extends Disposable, Iterable<[Uint8Array, Uint8Array]> {
   /** The map's fd, -1 before create() and after close() (a MockMap's is a made-up number). */
   readonly fd: number;

@@ -174,6 +174,7 @@ class ElementBuffers {
   }
 }
 
+/** An eBPF map (goebpf's EbpfMap): a spec to create, or a map opened by fd, id or pin; element, batch and iteration calls through bpf(2). */
 export class EbpfMap implements MapLike, Disposable {
   readonly #spec: MapSpec;
   readonly #shape: MapShape;
@@ -462,7 +463,7 @@ export class EbpfMap implements MapLike, Disposable {
 
   /**
    * The value at `key` as bytes (a new array). Per-CPU maps: nCPU slots of roundUp(valueSize, 8)
-   * bytes, as goebpf returns them (see lookupPerCpu). Throws SyscallError Errno.ENOENT when absent.
+   * bytes, as goebpf returns them (see lookupPerCpu). Throws SyscallError ENOENT when absent.
    */
   lookup(key: KeyValue, flags = 0): Uint8Array {
     const e = this.#elementsLive();
@@ -530,7 +531,7 @@ export class EbpfMap implements MapLike, Disposable {
     this.#updateRaw(key, value, insertFlags(this.#type));
   }
 
-  /** Replaces the value at an existing `key` (BPF_EXIST): Errno.ENOENT if absent. */
+  /** Replaces the value at an existing `key` (BPF_EXIST): ENOENT if absent. */
   update(key: KeyValue, value: MapValue): void {
     this.#updateRaw(key, value, updateFlags(this.#type));
   }
@@ -540,7 +541,7 @@ export class EbpfMap implements MapLike, Disposable {
     this.#updateRaw(key, value, flags);
   }
 
-  /** Removes `key`: Errno.ENOENT if absent, EINVAL for arrays. */
+  /** Removes `key`: ENOENT if absent, EINVAL for arrays. */
   delete(key: KeyValue): void {
     const e = this.#elementsLive();
     this.#encodeKey(e, key);
@@ -766,7 +767,7 @@ export class EbpfMap implements MapLike, Disposable {
     return this.#batch(BpfCmd.MapUpdateBatch, 'BPF_MAP_UPDATE_BATCH', null, null, k.bytes, vbytes, k.count, options.flags ?? BPF_ANY).count;
   }
 
-  /** Deletes many keys in one BPF_MAP_DELETE_BATCH; returns the count deleted (Errno.ENOENT stops it). */
+  /** Deletes many keys in one BPF_MAP_DELETE_BATCH; returns the count deleted (ENOENT stops it). */
   deleteBatch(keys: readonly KeyValue[] | Uint8Array): number {
     const k = packKeys(keys, this.#shape);
     const r = this.#batch(BpfCmd.MapDeleteBatch, 'BPF_MAP_DELETE_BATCH', null, null, k.bytes, null, k.count, 0);

@@ -1,7 +1,7 @@
 // MockMap: an in-memory eBPF map with the kernel's semantics, for unit tests without a kernel. Keys
 // and values go through the same encoding and size checks as EbpfMap (src/map/shape.ts), and failures
-// are the same SyscallErrors (errno, code, syscall) the kernel gives: Errno.EEXIST, Errno.ENOENT, Errno.E2BIG, Errno.EPERM after
-// freeze, Errno.EINVAL, Errno.ENOTSUPP. test/mock/honesty.test.ts runs one script against both and compares.
+// are the same SyscallErrors (errno, code, syscall) the kernel gives: EEXIST, ENOENT, E2BIG, EPERM after
+// freeze, EINVAL, ENOTSUPP. test/mock/honesty.test.ts runs one script against both and compares.
 import { Errno, errnoError, SyscallError } from '../sys/errors.js';
 import { BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MapType, mapTypeName } from '../sys/generated.js';
 import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue } from '../map/keyvalue.js';
@@ -133,7 +133,7 @@ export class MockMap implements MapLike {
     return new MockMap({ ...this.#spec, name: s.name, keySize: s.keySize, valueSize: s.valueSize, maxEntries: s.maxEntries, flags: s.flags, possibleCpus: s.cpus, persistentPath: undefined });
   }
 
-  /** Checks the spec as BPF_MAP_CREATE would (Errno.EINVAL) and starts empty. A closed map is created anew. */
+  /** Checks the spec as BPF_MAP_CREATE would (EINVAL) and starts empty. A closed map is created anew. */
   create(): this {
     if (this.#fd >= 0) return this;
     mapNameBytes(this.#shape);
@@ -280,7 +280,7 @@ export class MockMap implements MapLike {
     return out;
   }
 
-  /** The entry a key addresses for reading, or undefined (Errno.ENOENT). */
+  /** The entry a key addresses for reading, or undefined (ENOENT). */
   #find(key: Uint8Array): Entry | undefined {
     switch (this.#storage) {
       case 'array': {
@@ -313,7 +313,7 @@ export class MockMap implements MapLike {
     return this.#storage === 'lpm' ? all.sort(lpmPostorder) : all;
   }
 
-  /** The fd a value of an fd map holds, resolved to its mock (Errno.EBADF / Errno.EINVAL as the kernel would). */
+  /** The fd a value of an fd map holds, resolved to its mock (EBADF / EINVAL as the kernel would). */
   #resolveRef(value: Uint8Array, syscall: string, key: KeyValue): MockObject {
     const fd = Number(parseFlexibleIntegerLittleEndian(value.subarray(0, 4)));
     const object = objectByFd(fd);
@@ -696,7 +696,7 @@ export class MockMap implements MapLike {
 
   // ---- queue, stack, bloom filter ----
 
-  /** A keyless call on a keyed map: the kernel copies a key from a NULL pointer (Errno.EFAULT). */
+  /** A keyless call on a keyed map: the kernel copies a key from a NULL pointer (EFAULT). */
   #keyless(syscall: string): void {
     this.#live();
     if (this.#shape.keySize !== 0) throw this.#fail(Errno.EFAULT, syscall);

@@ -23,8 +23,10 @@ export interface MockRunInput {
 /** A stand-in returns the program's return value, or that with a new packet / context. */
 export type MockRunOutput = number | { retval: number; data?: Uint8Array; ctx?: Uint8Array };
 
+/** The JS function a MockProgram runs in place of its instructions. */
 export type MockRun = (input: MockRunInput) => MockRunOutput;
 
+/** A MockProgram's spec: the fields of ProgramSpec it models. */
 export interface MockProgramSpec {
   name: string;
   type: ProgramType;
@@ -44,6 +46,7 @@ export { INSTRUCTION_SIZE };
 /** mov64 r0, 0; exit. */
 const RETURN_ZERO = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
 
+/** An in-memory program for unit tests: load/pin/attach bookkeeping, and testRun calling `run`, a JS function standing in for the program. */
 export class MockProgram implements ProgramLike {
   readonly name: string;
   readonly section: string | undefined;

@@ -16,6 +16,7 @@ import { DEFAULT_POSSIBLE_CPUS, MockMap, type MockMapSpec } from './map.js';
 import { MockProgram, type MockProgramSpec } from './program.js';
 import { objectById } from './registry.js';
 
+/** How a MockSystem makes its maps: possible CPUs and page size, fixed so tests are deterministic. */
 export interface MockSystemOptions {
   /** Slots of per-CPU values in the maps it makes (default: MockMap's default, 2). */
   possibleCpus?: number;
@@ -50,6 +51,7 @@ function openMockProgram(id: number): { fd: number; close(): void } {
   return { fd: program.fd, close() {} };
 }
 
+/** goebpf's MockSystem: loads real objects as System plans them, into MockMaps and MockPrograms. */
 export class MockSystem implements SystemLike {
   /** goebpf's ErrorLoadElf: while set, loadElf and load throw it. */
   errorLoadElf: Error | undefined;

@@ -8,6 +8,7 @@ import type { LoadOptions, ProgramType, TestRunOptions, TestRunResult } from './
 import type { Constants } from './constants.js';
 import type { SystemLoadOptions } from './system.js';
 
+/** What Program and MockProgram share: code written against it runs with either. */
 export interface ProgramLike extends Disposable {
   readonly name: string;
   /** The ELF section it came from. */
@@ -33,6 +34,7 @@ export interface ProgramLike extends Disposable {
   close(): void;
 }
 
+/** What System and MockSystem share (goebpf's System interface). */
 export interface SystemLike extends Disposable {
   /** `.rodata` constants written into later loads. */
   setConstants(constants: Constants): this;

@@ -52,6 +52,7 @@ export interface ProgramSpec {
   ifindex?: number;
 }
 
+/** How program.load() asks the verifier: log level and log buffer sizes. */
 export interface LoadOptions {
   /**
    * Verifier log level (1: the instructions walked, 2: every state; 4: statistics only). With a level,
@@ -65,6 +66,7 @@ export interface LoadOptions {
   logSizeMax?: number;
 }
 
+/** What BPF_PROG_TEST_RUN hands the program: packet, context, repeats, flags. */
 export interface TestRunOptions {
   /** Packet (XDP, TC, socket filter...) handed to the program. */
   data?: Uint8Array;
@@ -82,6 +84,7 @@ export interface TestRunOptions {
   cpu?: number;
 }
 
+/** What a test run gives back: return value, output packet and context, time per run. */
 export interface TestRunResult {
   /** The program's return value (XDP action, TC verdict, bytes a socket filter keeps...). */
   retval: number;
