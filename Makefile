@@ -10,8 +10,8 @@ WASM_FLAGS := --target=wasm32-wasi --sysroot=/usr -std=c11 -O2 -Wall -Wextra -We
               -flto -mexec-model=reactor -nostartfiles -Wl,--no-entry -Wl,--strip-all \
               -Wl,--export=__heap_base -Wl,--export-dynamic
 
-.PHONY: all wasm bridge sys fixtures examples check-reproducible
-all: wasm fixtures examples
+.PHONY: all wasm bridge sys fixtures check-reproducible
+all: wasm fixtures
 
 wasm: wasm/ebpf_core.wasm
 
@@ -38,7 +38,12 @@ FIXTURE_SRCS    := $(sort $(wildcard $(FIXTURE_DIR)/*.c) $(FIXTURE_LARGE))
 FIXTURE_HANDSRC := $(filter-out $(FIXTURE_LARGE),$(FIXTURE_SRCS))
 FIXTURE_OBJS    := $(FIXTURE_SRCS:.c=.o) $(FIXTURE_HANDSRC:.c=.bpfeb.o)
 
-fixtures: $(FIXTURE_OBJS)
+# The examples' BPF objects (little-endian only), committed next to their sources like the fixtures.
+EXAMPLE_OBJS    := $(patsubst %.c,%.o,$(wildcard examples/*/*.c))
+
+fixtures: $(FIXTURE_OBJS) $(EXAMPLE_OBJS)
+examples/%.o: examples/%.c
+	$(CLANG) -target bpfel $(FIXTURE_FLAGS) -c $< -o $@
 
 $(FIXTURE_LARGE): scripts/gen-large-fixture.mjs
 	node scripts/gen-large-fixture.mjs $@
@@ -49,23 +54,14 @@ $(FIXTURE_DIR)/%.o: $(FIXTURE_DIR)/%.c $(wildcard $(FIXTURE_DIR)/*.h)
 $(FIXTURE_DIR)/%.bpfeb.o: $(FIXTURE_DIR)/%.c $(wildcard $(FIXTURE_DIR)/*.h)
 	$(CLANG) -target bpfeb $(FIXTURE_FLAGS) -c $< -o $@
 
-# The BPF objects of examples/ (goebpf's examples ported): little-endian, same flags as the fixtures.
-EXAMPLE_SRCS := $(sort $(wildcard examples/*/*.c))
-EXAMPLE_OBJS := $(EXAMPLE_SRCS:.c=.o)
-
-examples: $(EXAMPLE_OBJS)
-
-examples/%.o: examples/%.c
-	$(CLANG) -target bpfel $(FIXTURE_FLAGS) -c $< -o $@
-
 # Rebuild everything committed from source (-B: git checkouts leave arbitrary mtimes) and fail if
 # any byte differs from git or a build output is not committed.
 check-reproducible:
-	$(MAKE) -B wasm fixtures examples
+	$(MAKE) -B wasm fixtures
 	git diff --exit-code --stat -- wasm $(FIXTURE_DIR) examples
 	@untracked=$$(git ls-files --others --exclude-standard -- wasm $(FIXTURE_DIR) $(EXAMPLE_OBJS)); \
 	if [ -n "$$untracked" ]; then echo "build outputs not in git: $$untracked"; exit 1; fi
-	@echo "reproducible: wasm, fixtures and examples match git"
+	@echo "reproducible: wasm and fixtures match git"
 
 # libFuzzer + ASan + UBSan over the core: fuzz_object (ebpf_object_open/close on whole objects,
 # every BTF type rendered) then fuzz_btf (ebpf_btf_open on raw .BTF/.BTF.ext), FUZZ_SECONDS split

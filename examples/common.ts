@@ -7,7 +7,7 @@ import { XdpAttachMode } from 'ebpf';
 
 /**
  * The compiled BPF object `file` of the example whose module URL is given: next to it, or, when the
- * example runs compiled from dist/examples/NAME/, in examples/NAME/ where `make examples` puts it.
+ * example runs compiled from dist/examples/NAME/, in examples/NAME/ where `make fixtures` puts it.
  */
 export function objectPath(moduleUrl: string, file: string): string {
   const here = dirname(fileURLToPath(moduleUrl));

@@ -1,6 +1,6 @@
 // goebpf's examples/xdp/basic_firewall in TypeScript: drops the IPv4 packets from the given CIDRs with
 // an XDP program and prints how many each rule matched, until Ctrl-C.
-//   make examples && npm run build
+//   npm run build   (the BPF object is committed; `make fixtures` rebuilds it)
 //   sudo node dist/examples/basic-firewall/main.js eth0 10.0.0.0/8 192.0.2.1/32 [--mode ...] [--interval ms]
 import { parseArgs } from 'node:util';
 import { attachXdp, System } from 'ebpf';

@@ -1,6 +1,6 @@
 // goebpf's examples/xdp/bpf_redirect_map in TypeScript: an XDP program on one interface sends the IPv4
 // packets it receives out of another, through a DEVMAP (bpf_redirect_map), until Ctrl-C.
-//   make examples && npm run build
+//   npm run build   (the BPF object is committed; `make fixtures` rebuilds it)
 //   sudo node dist/examples/redirect-map/main.js <in-interface> <out-interface> [--mode ...] [--interval ms]
 import { parseArgs } from 'node:util';
 import { attachXdp, interfaceIndex, System } from 'ebpf';

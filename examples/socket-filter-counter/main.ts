@@ -1,6 +1,6 @@
 // goebpf's examples/socket_filter/packet_counter in TypeScript: a socket filter counts the packets and
 // bytes a UDP socket receives (keeping them all), printing the counts until Ctrl-C.
-//   make examples && npm run build
+//   npm run build   (the BPF object is committed; `make fixtures` rebuilds it)
 //   node dist/examples/socket-filter-counter/main.js [--host 0.0.0.0] [--port 9000] [--interval ms]
 import dgram from 'node:dgram';
 import { parseArgs } from 'node:util';

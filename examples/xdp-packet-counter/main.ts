@@ -1,6 +1,6 @@
 // goebpf's examples/xdp/packet_counter in TypeScript: counts the packets an interface receives by IP
 // protocol with an XDP program, printing the counts until Ctrl-C.
-//   make examples && npm run build
+//   npm run build   (the BPF object is committed; `make fixtures` rebuilds it)
 //   sudo node dist/examples/xdp-packet-counter/main.js eth0 [--mode any|generic|driver] [--interval ms]
 import { parseArgs } from 'node:util';
 import { attachXdp, System } from 'ebpf';
