@@ -16,7 +16,7 @@ export function objectPath(moduleUrl: string, file: string): string {
   const marker = `${sep}dist${sep}examples${sep}`;
   const index = here.lastIndexOf(marker);
   const source = index < 0 ? beside : join(here.slice(0, index), 'examples', here.slice(index + marker.length), file);
-  if (!existsSync(source)) throw new Error(`${file} not found next to ${here} nor in examples/ (build it with \`make examples\`)`);
+  if (!existsSync(source)) throw new Error(`${file} not found next to ${here} nor in examples/ (build it with \`make fixtures\`)`);
   return source;
 }
 
