@@ -10,11 +10,6 @@ export { AttachType, LinkType } from './sys/generated.js';
 export * from './features/index.js';
 // Attaching programs (src/link)
 export * from './link/index.js';
-// Both the ELF description and the kernel side have a MapSpec and a ProgramSpec: the kernel side's
-// keep the short names here; the ELF ones are ElfMapSpec / ElfProgramSpec (plain names in ebpf/inspect).
-export type { MapSpec } from './map/index.js';
-export type { ProgramSpec } from './program/index.js';
-export type { MapSpec as ElfMapSpec, ProgramSpec as ElfProgramSpec } from './inspect.js';
 // The rtnetlink side of network hooks (src/netlink): interfaces, their XDP programs, tc filters.
 export {
   NetlinkError,
@@ -30,3 +25,8 @@ export {
   type TcFilter,
   type Qdisc,
 } from './netlink/index.js';
+// Both the ELF description and the kernel side have a MapSpec and a ProgramSpec: the kernel side's
+// keep the short names here; the ELF ones are ElfMapSpec / ElfProgramSpec (plain names in ebpf/inspect).
+export type { MapSpec } from './map/index.js';
+export type { ProgramSpec } from './program/index.js';
+export type { MapSpec as ElfMapSpec, ProgramSpec as ElfProgramSpec } from './inspect.js';
