@@ -77,7 +77,7 @@ const HINTS: Partial<Record<string, string>> = {
  * Attaches a socket filter (goebpf's `program.Attach(SocketFilterAttachParams{...})`). Also accepts a
  * bare fd or Node socket. The filter stays while the socket is open; detach() removes it.
  */
-export function attachSocketFilter(program: AttachableProgram, params: SocketFilterAttachParams | number | NodeSocketLike): Attachment {
+export function attachSocketFilter(program: AttachableProgram, params: SocketFilterAttachParams | number | NodeSocketLike | object): Attachment {
   const options: SocketFilterAttachParams = typeof params === 'number' || (typeof params === 'object' && params !== null && !('socketFd' in params)) ? { socketFd: params } : (params as SocketFilterAttachParams);
   // An sk_reuseport program can only go on a reuseport group: that is its default.
   const attachType = options.attachType ?? (program?.type === ProgramType.SKReusePort ? SocketFilterAttachType.ReusePort : SocketFilterAttachType.Filter);

@@ -79,6 +79,10 @@ test('goebpf\'s form: a raw socket fd, as a number or in SocketFilterAttachParam
       using _attachment = attachSocketFilter(fixture.program('socket_yes'), { socketFd: fd });
       assert.equal(await exchange(receiver, ['nope', 'yep']), ['yep']);
     }
+    {
+      using _attachment = attachSocketFilter(fixture.program('socket_yes'), receiver); // the Node socket itself
+      assert.equal(await exchange(receiver, ['nah', 'yes!']), ['yes!']);
+    }
     assert.equal(await exchange(receiver, ['no again']), ['no again']);
   } finally {
     receiver.close();
