@@ -10,6 +10,21 @@ export { AttachType, LinkType } from './sys/generated.js';
 export * from './features/index.js';
 // Attaching programs (src/link)
 export * from './link/index.js';
+// The rtnetlink side of network hooks (src/netlink): interfaces, their XDP programs, tc filters.
+export {
+  NetlinkError,
+  getInterface,
+  interfaceIndex,
+  interfaceName,
+  listInterfaces,
+  listQdiscs,
+  listFilters,
+  type Interface,
+  type XdpState,
+  type XdpAttachedMode,
+  type TcFilter,
+  type Qdisc,
+} from './netlink/index.js';
 // Both the ELF description and the kernel side have a MapSpec and a ProgramSpec: the kernel side's
 // keep the short names here; the ELF ones are ElfMapSpec / ElfProgramSpec (plain names in ebpf/inspect).
 export type { MapSpec } from './map/index.js';

@@ -1,0 +1,48 @@
+// rtnetlink in TypeScript (src/netlink): messages, the socket, interfaces and their XDP programs, tc.
+export { NetlinkSocket, NetlinkError, withNetlink } from './socket.js';
+export {
+  NL,
+  RTM,
+  NLA_F_NESTED,
+  Attrs,
+  decodeMessages,
+  decodeError,
+  encodeRequest,
+  encodeAttrs,
+  u32Attr,
+  s32Attr,
+  stringAttr,
+  nestedAttr,
+  type Attr,
+  type Message,
+  type Request,
+  type ErrorReply,
+} from './message.js';
+export {
+  getInterface,
+  interfaceIndex,
+  interfaceName,
+  listInterfaces,
+  queryXdp,
+  setXdp,
+  checkInterfaceName,
+  XDP_FLAGS,
+  type Interface,
+  type XdpState,
+  type XdpAttachedMode,
+  type SetXdpOptions,
+} from './link.js';
+export {
+  addClsact,
+  deleteClsact,
+  hasClsact,
+  listQdiscs,
+  addBpfFilter,
+  getFilter,
+  listFilters,
+  deleteFilter,
+  type TcDirection,
+  type TcFilter,
+  type Qdisc,
+  type BpfFilterOptions,
+} from './tc.js';
