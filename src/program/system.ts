@@ -289,6 +289,7 @@ function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, 
   const programSpec: ProgramSpec = {
     name: spec.name,
     section: spec.section,
+    attachTarget: spec.attachTarget ?? undefined,
     type,
     expectedAttachType: spec.expectedAttachType ?? undefined,
     license: object.license ?? '',
