@@ -34,7 +34,15 @@ function openTarget(program: AttachableProgram, hook: string, ref: CgroupRef, di
   return { fd, owned: new FD(fd), text: ref };
 }
 
-const CGROUP_CAUSES = 'EBADF/EINVAL: not a cgroup v2 directory, or the program\'s expected attach type differs; EPERM: a program attached without BPF_F_ALLOW_MULTI forbids more; EEXIST: this program is already attached there';
+/** The usual causes of a refused cgroup attach, by errno. */
+function cgroupCauses(errno: number, legacy: boolean): string {
+  if (errno === constants.errno.EBADF) return 'not a cgroup v2 directory (cgroup v1 hierarchies take no programs)';
+  if (errno === constants.errno.EINVAL) return `the program's expected attach type differs from the hook${legacy ? ', or this program is already attached there (BPF_F_ALLOW_MULTI takes each program once)' : ''}`;
+  if (errno === constants.errno.EPERM) return 'a program attached there without BPF_F_ALLOW_MULTI forbids more, or no CAP_NET_ADMIN/CAP_SYS_ADMIN';
+  return '';
+}
+
+const withCauses = (context: string, causes: string): string => (causes ? `${context} (${causes})` : context);
 
 /** A program attached to a cgroup with BPF_PROG_ATTACH: outlives the process until detach() or the cgroup goes. */
 export class CgroupLegacyAttachment extends Attachment {
@@ -89,7 +97,7 @@ export function attachCgroup(program: AttachableProgram, target: CgroupTarget): 
       view.setUint32(F.target_fd.offset, cgroup.fd, true);
       view.setUint32(F.attach_type.offset, attachType, true);
       const ret = native().bpf(BpfCmd.LinkCreate, attr);
-      if (ret < 0) throw new SyscallError(-ret, 'BPF_LINK_CREATE', `${context} (${CGROUP_CAUSES})`);
+      if (ret < 0) throw new SyscallError(-ret, 'BPF_LINK_CREATE', withCauses(context, cgroupCauses(-ret, false)));
       return new LinkAttachment('cgroup', program.name, cgroup.text, new FD(ret));
     }
     const F = ATTR.PROG_ATTACH;
@@ -100,7 +108,7 @@ export function attachCgroup(program: AttachableProgram, target: CgroupTarget): 
     view.setUint32(F.attach_type.offset, attachType, true);
     view.setUint32(F.attach_flags.offset, BPF_F_ALLOW_MULTI, true);
     const ret = native().bpf(BpfCmd.ProgAttach, attr);
-    if (ret < 0) throw new SyscallError(-ret, 'BPF_PROG_ATTACH', `${context} (${CGROUP_CAUSES})`);
+    if (ret < 0) throw new SyscallError(-ret, 'BPF_PROG_ATTACH', withCauses(context, cgroupCauses(-ret, true)));
     // The detach needs the cgroup and the program: both kept open (the program by a dup of its fd).
     const owned = cgroup.owned ?? new FD(check(native().dup(cgroup.fd), 'dup', context));
     const programDup = new FD(check(native().dup(fd), 'dup', context));
