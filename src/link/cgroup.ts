@@ -14,7 +14,7 @@ import { native } from '../sys/native.js';
 import { Attachment, LinkAttachment, type AttachmentInfo } from './attachment.js';
 import { attachToPerfEvent, perfEventOpen, PerfEventAttachment } from './perf.js';
 import { AttachError, describe, programFd, type AttachableProgram } from './target.js';
-import { cgroupAttachType, CGROUP_PROGRAM_TYPES, type CgroupRef, type CgroupTarget, type IterTarget, type NetnsTarget, type PerfEventTarget } from './plan.js';
+import { cgroupAttachType, cgroupCauses, withCauses, CGROUP_PROGRAM_TYPES, type CgroupRef, type CgroupTarget, type IterTarget, type NetnsTarget, type PerfEventTarget } from './plan.js';
 
 export type { CgroupRef, CgroupTarget, IterTarget, NetnsTarget, PerfEventTarget };
 
@@ -34,15 +34,6 @@ function openTarget(program: AttachableProgram, hook: string, ref: CgroupRef, di
   return { fd, owned: new FD(fd), text: ref };
 }
 
-/** The usual causes of a refused cgroup attach, by errno. */
-function cgroupCauses(errno: number, legacy: boolean): string {
-  if (errno === constants.errno.EBADF) return 'not a cgroup v2 directory (cgroup v1 hierarchies take no programs)';
-  if (errno === constants.errno.EINVAL) return `the program's expected attach type differs from the hook${legacy ? ', or this program is already attached there (BPF_F_ALLOW_MULTI takes each program once)' : ''}`;
-  if (errno === constants.errno.EPERM) return 'a program attached there without BPF_F_ALLOW_MULTI forbids more, or no CAP_NET_ADMIN/CAP_SYS_ADMIN';
-  return '';
-}
-
-const withCauses = (context: string, causes: string): string => (causes ? `${context} (${causes})` : context);
 
 /** A program attached to a cgroup with BPF_PROG_ATTACH: outlives the process until detach() or the cgroup goes. */
 export class CgroupLegacyAttachment extends Attachment {
@@ -230,7 +221,7 @@ export class IterAttachment extends LinkAttachment {
 
 /** Attaches an iterator program (iter/task, iter/bpf_map, iter/bpf_map_elem, ...) as a link. */
 export function attachIter(program: AttachableProgram, target: IterTarget = {}): IterAttachment {
-  const name = program.attachTarget ?? 'iter';
+  const name = program.sectionTarget ?? 'iter';
   const fd = programFd(program, 'iter', name, [ProgramType.Tracing]);
   if (program.expectedAttachType !== AttachType.TraceIter) throw new AttachError(program, 'iter', name, 'the program is not an iterator (section iter/...)');
   const F = ATTR.LINK_CREATE;

@@ -184,6 +184,22 @@ export function cgroupAttachType(program: AttachableProgram, requested: AttachTy
   return type;
 }
 
+// errno values (Linux), for the causes below: this module imports nothing from node:.
+const EBADF = 9;
+const EINVAL = 22;
+const EPERM = 1;
+
+/** The usual causes of a refused cgroup attach, by errno. */
+export function cgroupCauses(errno: number, legacy: boolean): string {
+  if (errno === EBADF) return 'not a cgroup v2 directory (cgroup v1 hierarchies take no programs)';
+  if (errno === EINVAL) return `the program's expected attach type differs from the hook${legacy ? ', or this program is already attached there (BPF_F_ALLOW_MULTI takes each program once)' : ''}`;
+  if (errno === EPERM) return 'a program attached there without BPF_F_ALLOW_MULTI forbids more, or no CAP_NET_ADMIN/CAP_SYS_ADMIN';
+  return '';
+}
+
+/** "context (causes)", or the context alone when there are none. */
+export const withCauses = (context: string, causes: string): string => (causes ? `${context} (${causes})` : context);
+
 const TRACING_HOOKS: Partial<Record<AttachType, 'tp_btf' | 'fentry' | 'fexit' | 'fmod_ret' | 'lsm'>> = {
   [AttachType.TraceRawTp]: 'tp_btf',
   [AttachType.TraceFentry]: 'fentry',
@@ -220,7 +236,7 @@ export function planAttach(program: AttachableProgram, target?: AttachTarget, op
 }
 
 function planHook(program: AttachableProgram, target: AttachTarget | undefined, options: AttachOptions): AttachPlan {
-  const given = target ?? program.attachTarget ?? undefined;
+  const given = target ?? program.sectionTarget ?? undefined;
   const extra = { ...(options.legacy !== undefined ? { legacy: options.legacy } : {}), ...(options.cookie !== undefined ? { cookie: options.cookie } : {}) };
   const missing = (hook: string, what: string): never => {
     throw new AttachError(program, hook, '', `give ${what} (the section '${program.section ?? ''}' names no target)`);
@@ -270,11 +286,11 @@ function planHook(program: AttachableProgram, target: AttachTarget | undefined, 
     case ProgramType.LSM: {
       if (type === ProgramType.Tracing && program.expectedAttachType === AttachType.TraceIter) {
         const iter = isObject(target) ? target as IterTarget : {};
-        return { hook: 'iter', target: program.attachTarget ?? '', iter };
+        return { hook: 'iter', target: program.sectionTarget ?? '', iter };
       }
       const hook = tracingHook(program);
-      if (hook === undefined) throw new AttachError(program, 'tracing', program.attachTarget ?? '', 'a Tracing program attaches as tp_btf/fentry/fexit/fmod_ret/iter, an LSM program as lsm: its section says which');
-      return { hook, target: program.attachTarget ?? '' };
+      if (hook === undefined) throw new AttachError(program, 'tracing', program.sectionTarget ?? '', 'a Tracing program attaches as tp_btf/fentry/fexit/fmod_ret/iter, an LSM program as lsm: its section says which');
+      return { hook, target: program.sectionTarget ?? '' };
     }
     case ProgramType.PerfEvent: {
       if (!isObject(target) || typeof target.type !== 'number') throw new AttachError(program, 'perf_event', textOf(target), 'give a sampling event: { type, config, samplePeriod | sampleFrequency, cpu?, pid? }');

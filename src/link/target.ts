@@ -15,7 +15,7 @@ export interface AttachableProgram {
   /** Throws when not loaded or closed. */
   readonly fd: number;
   /** What the section names after the type (`syscalls/sys_enter_execve` in `tracepoint/syscalls/sys_enter_execve`). */
-  readonly attachTarget?: string | undefined;
+  readonly sectionTarget?: string | undefined;
 }
 
 /** An attach refused before any syscall: the message names program, hook and target and says why. */

@@ -58,7 +58,7 @@ export function attachRawTracepoint(program: AttachableProgram, name: string): L
  */
 export function attachTracing(program: AttachableProgram): LinkAttachment {
   const hook = tracingHook(program) ?? 'tracing';
-  const target = program.attachTarget ?? '';
+  const target = program.sectionTarget ?? '';
   const fd = programFd(program, hook, target, [ProgramType.Tracing, ProgramType.LSM]);
   if (tracingHook(program) === undefined) {
     throw new AttachError(program, hook, target, 'a Tracing program attaches as tp_btf/fentry/fexit/fmod_ret (iter programs: attachIter)');

@@ -12,7 +12,7 @@ import { describeProgram, VerifierError } from './verifier.js';
 import type { ProgramLike } from './like.js';
 import { INSTRUCTION_SIZE } from '../elf/types.js';
 import { attachProgram, type AttachOptions, type AttachTarget } from '../link/attach.js';
-import type { Attachment } from '../link/attachment.js';
+import type { Attachment } from '../link/attachment-base.js';
 
 export { ProgramType };
 
@@ -37,7 +37,7 @@ export interface ProgramSpec {
   /** The ELF section it came from (SEC("xdp")), for error messages. */
   section?: string;
   /** What the section names after its type (`syscalls/sys_enter_execve` of `tracepoint/syscalls/sys_enter_execve`): attach()'s default target. */
-  attachTarget?: string;
+  sectionTarget?: string;
   type: ProgramType;
   expectedAttachType?: AttachType;
   /** "GPL", "Dual BSD/GPL", ...: decides which helpers the program may call. */
@@ -117,7 +117,7 @@ export class Program implements ProgramLike {
   readonly type: ProgramType;
   readonly expectedAttachType: AttachType | undefined;
   /** What the section names after its type: attach()'s default target. */
-  readonly attachTarget: string | undefined;
+  readonly sectionTarget: string | undefined;
   /** The spec's license; for programs opened from the kernel, "GPL" if it says GPL-compatible, else "Proprietary". */
   readonly license: string;
   /** The verifier's log of the last successful load, when asked for with `logLevel`. */
@@ -136,7 +136,7 @@ export class Program implements ProgramLike {
     this.section = spec.section;
     this.type = spec.type;
     this.expectedAttachType = spec.expectedAttachType;
-    this.attachTarget = spec.attachTarget;
+    this.sectionTarget = spec.sectionTarget;
     this.license = spec.license;
     this.#spec = spec;
     this.#instructions = spec.instructions;
