@@ -11,7 +11,7 @@ import { FD } from '../sys/bpf.js';
 import { check, SyscallError } from '../sys/errors.js';
 import { ATTR, AttachType, attachTypeName, BPF_F_ALLOW_MULTI, BpfCmd, ProgramType } from '../sys/generated.js';
 import { native } from '../sys/native.js';
-import { Attachment, LinkAttachment, type AttachmentInfo } from './attachment.js';
+import { Attachment, LinkAttachment } from './attachment.js';
 import { attachToPerfEvent, perfEventOpen, PerfEventAttachment } from './perf.js';
 import { AttachError, describe, programFd, type AttachableProgram } from './target.js';
 import { cgroupAttachType, cgroupCauses, withCauses, CGROUP_PROGRAM_TYPES, type CgroupRef, type CgroupTarget, type IterTarget, type NetnsTarget, type PerfEventTarget } from './plan.js';
@@ -49,8 +49,9 @@ export class CgroupLegacyAttachment extends Attachment {
     this.#attachType = attachType;
   }
 
-  override info(): AttachmentInfo {
-    return { ...super.info(), target: `${this.target} (${attachTypeName(this.#attachType)})` };
+  /** The cgroup hook (BPF_CGROUP_INET_EGRESS, ...). */
+  get attachType(): AttachType {
+    return this.#attachType;
   }
 
   protected release(): void {
