@@ -54,8 +54,8 @@ export async function withCgroup<R>(fn: (path: string) => Promise<R> | R): Promi
   }
 }
 
-/** Builds a small C program with `int add(int a, int b)` (noinline) that prints add(argv[1], argv[2]); fn gets its path. */
-export async function withProbedBinary<R>(fn: (path: string) => Promise<R> | R): Promise<R> {
+/** Builds (PIE unless options.pie is false) a small C program with `int add(int a, int b)` (noinline) that prints add(argv[1], argv[2]); fn gets its path. */
+export async function withProbedBinary<R>(fn: (path: string) => Promise<R> | R, options: { pie?: boolean } = {}): Promise<R> {
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-uprobe-'));
   try {
     writeFileSync(join(dir, 'probed.c'), `#include <stdio.h>
@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
   return 0;
 }
 `);
-    execFileSync('cc', ['-O1', '-o', join(dir, 'probed'), join(dir, 'probed.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('cc', ['-O1', ...(options.pie === false ? ['-no-pie'] : []), '-o', join(dir, 'probed'), join(dir, 'probed.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
     return await fn(join(dir, 'probed'));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -115,6 +115,17 @@ for (const legacy of [false, true]) {
   });
 }
 
+trace('uprobe on a non-PIE executable (addresses far from file offsets) fires at the right place', async () => {
+  if (missingTool('cc') !== undefined) return;
+  await withProbedBinary((path) => {
+    using system = new System().loadElf(FIXTURE);
+    const slots = system.getMapByName('slots')!;
+    system.getProgramByName('probe_add')!.load().attach({ path, symbol: 'add' });
+    assert.is(execFileSync(path, ['20', '22'], { encoding: 'utf8' }).trim(), '42');
+    assert.equal([counter(slots, 0), counter(slots, 1), counter(slots, 2)], [1n, 20n, 22n]);
+  }, { pie: false });
+});
+
 trace('uprobe by "path:symbol" string, by offset, and for one pid only', async () => {
   if (missingTool('cc') !== undefined) return;
   await withProbedBinary((path) => {
