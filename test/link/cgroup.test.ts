@@ -7,7 +7,7 @@ import { System } from '../../src/program/system.js';
 import { AttachError, CgroupLegacyAttachment, LinkAttachment, listLinks } from '../../src/link/index.js';
 import { AttachType } from '../../src/sys/generated.js';
 import { SyscallError } from '../../src/sys/errors.js';
-import { kernelSuite } from '../kernel/support.js';
+import { kernelSuite, withNetns } from '../kernel/support.js';
 import { counter, FIXTURE, withCgroup } from './support.js';
 
 const cgroup = kernelSuite('link: cgroup hooks');
@@ -56,6 +56,20 @@ cgroup('cgroup_skb/ingress by fd with an explicit attach type; bad targets are r
     const attachment = program.attach({ cgroup: path, attachType: AttachType.CgroupInetIngress });
     assert.is(attachment.info().kind, 'cgroup');
     system.close();
+    assert.ok(attachment.detached);
+  });
+});
+
+cgroup('sk_lookup attaches to a test network namespace through a netns link', async () => {
+  await withNetns((netns) => {
+    using system = new System().loadElf(FIXTURE);
+    const program = system.getProgramByName('lookup_pass')!.load();
+    const attachment = program.attach(`/var/run/netns/${netns.name}`);
+    const listed = listLinks().find((l) => l.id === attachment.info().linkId)!;
+    assert.equal([attachment.kind, listed.typeName, listed.target.attachType], ['sk_lookup', 'Netns', 'SKLookup']);
+    assert.ok(Number(listed.target.netnsIno) > 0);
+    assert.throws(() => program.attach('/no/such/netns'), (e: unknown) => e instanceof AttachError && /sk_lookup \/no\/such\/netns: cannot open it/.test(e.message));
+    program.detach();
     assert.ok(attachment.detached);
   });
 });

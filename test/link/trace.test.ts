@@ -212,6 +212,17 @@ trace('pin, fromPinned and update of a bpf_link', async () => {
   });
 });
 
+trace('tp_btf program attaches through a raw tracepoint link', () => {
+  using system = new System().loadElf(FIXTURE.replace('attach_trace', 'btf_targets'));
+  const program = system.getProgramByName('tp_btf_switch')!.load();
+  const attachment = program.attach();
+  assert.equal([attachment.kind, attachment.target], ['tp_btf', 'sched_switch']);
+  const listed = listLinks().find((l) => l.id === attachment.info().linkId)!;
+  assert.ok(listed.typeName === 'Tracing' || listed.typeName === 'RawTracepoint', listed.typeName);
+  program.close();
+  assert.ok(attachment.detached);
+});
+
 trace('fentry/fexit/lsm: loading or attaching is refused on kernels without BPF trampolines, clearly', () => {
   using system = new System().loadElf(FIXTURE.replace('attach_trace', 'btf_targets'));
   for (const name of ['fentry_unlinkat', 'fexit_unlinkat']) {
