@@ -2,7 +2,7 @@
 // processes the test spawns, a uprobe / uretprobe see the arguments and return value of a function
 // of a binary built here (through the uprobe PMU and through tracefs uprobe_events), kprobes fail
 // saying the kernel lacks them, an iterator's output is read, a perf_event program samples.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { System } from '../../src/program/system.js';
 import { AttachError, cleanupProbes, IterAttachment, KprobeAttachType, listLinks, listProbes, LinkAttachment, PerfEventAttachment, PerfType, kprobesUnavailableReason } from '../../src/link/index.js';
@@ -147,10 +147,34 @@ trace('uprobe by "path:symbol" string, by offset, and for one pid only', async (
   });
 });
 
-trace('cleanupProbes removes our tracefs events no attachment uses, and leaves others', () => {
-  const removed = cleanupProbes();
-  assert.ok(Array.isArray(removed));
-  assert.equal(listProbes().filter((p) => p.ours && p.pid === process.pid), []);
+trace('a legacy uprobe event outlives a killed process (as documented); cleanupProbes removes it and no one else\'s', async () => {
+  if (missingTool('cc') !== undefined) return;
+  await withProbedBinary((path) => {
+    const index = new URL('../../src/index.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(index)}).then((m) => {
+      const s = new m.System().loadElf(${JSON.stringify(FIXTURE)});
+      s.getProgramByName('probe_add').load().attach({ path: ${JSON.stringify(path)}, symbol: 'add' }, { legacy: true });
+      console.log(process.pid);
+      process.kill(process.pid, 'SIGKILL');
+    });`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const pid = Number(child.stdout.trim());
+    assert.ok(pid > 0, child.stderr);
+    const left = listProbes().filter((p) => p.ours && p.pid === pid);
+    assert.is(left.length, 1, 'the killed process left its tracefs event');
+    const others = listProbes().filter((p) => !(p.ours && (p.pid === pid || p.pid === process.pid)));
+    const removed = cleanupProbes();
+    assert.ok(removed.includes(`${left[0]!.group}/${left[0]!.event}`), removed.join(', '));
+    assert.equal(listProbes().filter((p) => p.ours && (p.pid === pid || p.pid === process.pid)), []);
+    // Events of live processes (other runs' attachments) are still there.
+    const stillThere = new Set(listProbes().map((p) => p.line));
+    for (const p of others.filter((o) => o.pid === undefined || o.pid !== pid)) {
+      if (p.ours && p.pid !== undefined) {
+        try { process.kill(p.pid, 0); } catch { continue; }
+      }
+      assert.ok(stillThere.has(p.line), `${p.line} kept`);
+    }
+  });
 });
 
 trace('kprobe: this kernel has no kprobes, and the attach says so before any syscall', () => {
