@@ -7,7 +7,7 @@ import { System } from '../../src/program/system.js';
 import { AttachError, CgroupLegacyAttachment, LinkAttachment, listLinks } from '../../src/link/index.js';
 import { AttachType } from '../../src/sys/generated.js';
 import { SyscallError } from '../../src/sys/errors.js';
-import { kernelSuite, withNetns } from '../kernel/support.js';
+import { kernelSuite, withBpffs, withNetns } from '../kernel/support.js';
 import { counter, FIXTURE, withCgroup } from './support.js';
 
 const cgroup = kernelSuite('link: cgroup hooks');
@@ -57,6 +57,29 @@ cgroup('cgroup_skb/ingress by fd with an explicit attach type; bad targets are r
     assert.is(attachment.info().kind, 'cgroup');
     system.close();
     assert.ok(attachment.detached);
+  });
+});
+
+cgroup('a cgroup link is updated to another program without a gap, pinned, and reopened from its pin', async () => {
+  await withCgroup(async (path) => {
+    await withBpffs((dir) => {
+      using system = new System().loadElf(FIXTURE);
+      const slots = system.getMapByName('slots')!;
+      const egress = system.getProgramByName('count_egress')!.load();
+      const other = system.getProgramByName('count_ingress')!.load();
+      const link = egress.attach(path);
+      sendFromCgroup(path, 2);
+      link.update(other);
+      sendFromCgroup(path, 3);
+      assert.equal([counter(slots, 5), counter(slots, 6)], [2n, 3n], 'the packets after the update went to the new program');
+      link.pin(`${dir}/cgroup-link`);
+      using reopened = LinkAttachment.fromPinned(`${dir}/cgroup-link`);
+      assert.is(reopened.info().linkId, link.info().linkId);
+      assert.is(listLinks().find((l) => l.id === link.info().linkId)!.progId, other.info().id);
+      link.detach();
+      // Pinned: the link lives on until the pin goes.
+      assert.ok(listLinks().some((l) => l.id === reopened.info().linkId));
+    });
   });
 });
 
