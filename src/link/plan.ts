@@ -220,6 +220,8 @@ function sectionStarts(program: AttachableProgram, ...prefixes: string[]): boole
   return prefixes.some((p) => section === p || section.startsWith(`${p}/`));
 }
 
+const isPathOrFd = (t: unknown): t is string | number => (typeof t === 'string' && t !== '') || (typeof t === 'number' && Number.isInteger(t) && t >= 0);
+
 const textOf = (t: unknown): string => (t === undefined ? '' : isObject(t) ? JSON.stringify(t, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}` : v)) : String(t));
 
 /** Program types the network hooks (branch attachnet) attach: not planned here yet. */
@@ -302,13 +304,14 @@ function planHook(program: AttachableProgram, target: AttachTarget | undefined, 
     case ProgramType.FlowDissector: {
       const hook = type === ProgramType.FlowDissector ? 'flow_dissector' : 'sk_lookup';
       const netns: NetnsTarget = typeof given === 'string' || typeof given === 'number' ? { netns: given } : isObject(given) && 'netns' in given ? given as unknown as NetnsTarget : { netns: '/proc/self/ns/net' };
+      if (!isPathOrFd(netns.netns)) throw new AttachError(program, hook, textOf(given), 'give a network namespace path (/var/run/netns/NAME, /proc/PID/ns/net) or fd (a non-negative integer)');
       return { hook, target: String(netns.netns), netns };
     }
     default: {
       if (!CGROUP_PROGRAM_TYPES.includes(type)) throw new AttachError(program, programTypeName(type), textOf(target), `program.attach() does not attach ${programTypeName(type)} programs yet`);
       if (given === undefined) return missing('cgroup', 'a cgroup path or fd');
       const cgroup: CgroupTarget = { ...extra, ...(typeof given === 'string' || typeof given === 'number' ? { cgroup: given } : given as CgroupTarget) };
-      if (typeof cgroup.cgroup !== 'string' && typeof cgroup.cgroup !== 'number') throw new AttachError(program, 'cgroup', textOf(given), 'give a cgroup path or fd');
+      if (!isPathOrFd(cgroup.cgroup)) throw new AttachError(program, 'cgroup', textOf(given), 'give a cgroup path or fd (a non-negative integer)');
       const text = typeof cgroup.cgroup === 'number' ? `fd ${cgroup.cgroup}` : cgroup.cgroup;
       return { hook: 'cgroup', target: text, cgroup, attachType: cgroupAttachType(program, cgroup.attachType, text) };
     }

@@ -53,4 +53,20 @@ test('wrong program type, bad cgroup hook, double legacy cgroup attach: the kern
   assert.throws(() => uprobe.attach({ path: '/bin/true' }), /give a symbol or an offset/);
 });
 
+test('odd targets are AttachErrors naming what is wrong, never a crash', () => {
+  const cgroupSkb = new MockProgram({ name: 'c', type: ProgramType.CgroupSKB, expectedAttachType: AttachType.CgroupInetEgress }).load();
+  for (const bad of [5.5, -1, '', [], {}, { cgroup: null }]) {
+    assert.throws(() => cgroupSkb.attach(bad as never), (e: unknown) => e instanceof AttachError && /give a cgroup path or fd/.test(e.message), JSON.stringify(bad));
+  }
+  const tp = new MockProgram({ name: 't', type: ProgramType.Tracepoint }).load();
+  for (const bad of [5, [], { category: 1, name: 2 }, 'a/b/c', '', { category: 'a', name: '..' }]) {
+    assert.throws(() => tp.attach(bad as never), (e: unknown) => e instanceof AttachError, JSON.stringify(bad));
+  }
+  const lookup = new MockProgram({ name: 'l', type: ProgramType.SKLookup }).load();
+  assert.is(lookup.attach().target, '/proc/self/ns/net');
+  assert.throws(() => lookup.attach(-3), /give a network namespace path/);
+  const syscall = new MockProgram({ name: 's', type: ProgramType.Syscall }).load();
+  assert.throws(() => syscall.attach('x'), /does not attach Syscall programs yet/);
+});
+
 test.run();
