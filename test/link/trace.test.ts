@@ -222,6 +222,23 @@ trace('perf_event program samples the CPU clock on every CPU', async () => {
   assert.throws(() => program.attach({ type: PerfType.Software, config: 0 }), /give samplePeriod or sampleFrequency/);
 });
 
+trace('listLinks agrees with bpftool link show on our links (id, type, program, tracepoint / iterator)', () => {
+  if (missingTool('bpftool') !== undefined) return;
+  using system = new System().loadElf(FIXTURE);
+  const ours = [
+    system.getProgramByName('count_exec_raw')!.load().attach(),
+    system.getProgramByName('count_execve')!.load().attach(),
+    system.getProgramByName('dump_maps')!.load().attach(),
+  ].map((a) => a.info().linkId!);
+  const bpftool = (JSON.parse(execFileSync('bpftool', ['link', 'show', '-j'], { encoding: 'utf8' })) as Array<Record<string, unknown>>)
+    .filter((l) => ours.includes(l.id as number))
+    .map((l) => [l.id, l.type, l.prog_id, l.tp_name ?? l.target_name ?? null]);
+  const mine = listLinks().filter((l) => ours.includes(l.id))
+    .map((l) => [l.id, { RawTracepoint: 'raw_tracepoint', PerfEvent: 'perf_event', Iter: 'iter' }[l.typeName], l.progId, l.typeName === 'PerfEvent' ? null : (l.target.tracepoint ?? l.target.iterator)]);
+  assert.is(bpftool.length, 3);
+  assert.equal(mine, bpftool);
+});
+
 trace('pin, fromPinned and update of a bpf_link', async () => {
   await withBpffs((dir) => {
     using system = new System().loadElf(FIXTURE);
