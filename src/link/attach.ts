@@ -10,6 +10,7 @@
 // | RawTracepoint(Writable) | 'name' | BPF_RAW_TRACEPOINT_OPEN |
 // | Kprobe, section kprobe/kretprobe | 'function' or KprobeTarget | kprobe.ts |
 // | Kprobe, section uprobe/uretprobe | 'path:symbol' or UprobeTarget | uprobe.ts |
+// | Kprobe, section usdt | 'path:provider:name' or UsdtTarget | usdt.ts (uprobes + semaphore) |
 // | Tracing (tp_btf, fentry, fexit, fmod_ret), LSM | none (fixed at load) | BPF_RAW_TRACEPOINT_OPEN |
 // | Tracing iter/... | none or IterTarget | BPF_LINK_CREATE, readable |
 // | PerfEvent | PerfEventTarget | perf link per CPU |
@@ -23,6 +24,7 @@ import { planAttach, type AttachOptions, type AttachTarget } from './plan.js';
 import { attachRawTracepoint, attachTracepoint, attachTracing } from './tracepoint.js';
 import type { AttachableProgram } from './target.js';
 import { attachUprobe } from './uprobe.js';
+import { attachUsdt } from './usdt.js';
 
 export type { AttachOptions, AttachTarget };
 
@@ -45,6 +47,8 @@ export function attachProgram(program: AttachableProgram, target?: AttachTarget,
     case 'uprobe':
     case 'uretprobe':
       return attachUprobe(program, plan.uprobe);
+    case 'usdt':
+      return attachUsdt(program, plan.usdt);
     case 'tp_btf':
     case 'fentry':
     case 'fexit':

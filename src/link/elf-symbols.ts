@@ -163,3 +163,99 @@ export function resolveSymbol(bytes: Uint8Array, path: string, symbol: string): 
 export function functionSymbolNames(bytes: Uint8Array, path: string): string[] {
   return [...functionSymbols(readHeader(bytes, path)).keys()].sort();
 }
+
+/** A USDT probe (SystemTap SDT note in `.note.stapsdt`) of a binary. */
+export interface UsdtProbe {
+  provider: string;
+  name: string;
+  /** The argument spec, e.g. "-4@%edi 8@-8(%rbp)" (size@location per argument). */
+  args: string;
+  /** The probe's address (adjusted for prelink through `.stapsdt.base`). */
+  address: bigint;
+  /** Its file offset: where the uprobe goes. */
+  offset: bigint;
+  /** The file offset of its semaphore (uprobe ref_ctr_offset), or 0n when it has none. */
+  semaphoreOffset: bigint;
+}
+
+const NT_STAPSDT = 3;
+const MAX_NOTES = 100_000;
+
+/** Section headers by name (through e_shstrndx). */
+function sectionsByName(h: ReturnType<typeof readHeader>): Map<string, { addr: bigint; offset: number; size: number }> {
+  const { r } = h;
+  const out = new Map<string, { addr: bigint; offset: number; size: number }>();
+  if (h.shnum === 0) return out;
+  if (h.shentsize < 64) throw new Error(`${r.path}: ELF e_shentsize ${h.shentsize} is smaller than a section header`);
+  r.check(h.shoff, h.shnum * h.shentsize, 'section headers');
+  const shstrndx = r.u16(62);
+  if (shstrndx >= h.shnum) return out;
+  const strSh = h.shoff + shstrndx * h.shentsize;
+  const strOffset = r.num(strSh + 24, 'section name table offset');
+  const strSize = r.num(strSh + 32, 'section name table size');
+  r.check(strOffset, strSize, 'section name table');
+  const decoder = new TextDecoder();
+  for (let i = 0; i < h.shnum; i++) {
+    const sh = h.shoff + i * h.shentsize;
+    const nameOff = r.u32(sh);
+    if (nameOff >= strSize) continue;
+    let end = strOffset + nameOff;
+    while (end < strOffset + strSize && r.bytes[end] !== 0) end++;
+    const name = decoder.decode(r.bytes.subarray(strOffset + nameOff, end));
+    if (!out.has(name)) out.set(name, { addr: r.u64(sh + 16), offset: r.num(sh + 24, 'section offset'), size: r.num(sh + 32, 'section size') });
+  }
+  return out;
+}
+
+/** Every USDT probe of the ELF64 binary `bytes` (read from `path`), from its `.note.stapsdt` notes. */
+export function usdtProbes(bytes: Uint8Array, path: string): UsdtProbe[] {
+  const header = readHeader(bytes, path);
+  const { r } = header;
+  const sections = sectionsByName(header);
+  const notes = sections.get('.note.stapsdt');
+  if (notes === undefined) return [];
+  r.check(notes.offset, notes.size, '.note.stapsdt');
+  const base = sections.get('.stapsdt.base');
+  const segs = segments(header);
+  const out: UsdtProbe[] = [];
+  const decoder = new TextDecoder();
+  const end = notes.offset + notes.size;
+  let o = notes.offset;
+  while (o + 12 <= end) {
+    if (out.length >= MAX_NOTES) throw new Error(`${path}: more than ${MAX_NOTES} USDT notes`);
+    const namesz = r.u32(o), descsz = r.u32(o + 4), type = r.u32(o + 8);
+    const nameStart = o + 12;
+    const descStart = nameStart + ((namesz + 3) & ~3);
+    const next = descStart + ((descsz + 3) & ~3);
+    if (next > end || next <= o) throw new Error(`${path}: .note.stapsdt note at offset ${o - notes.offset} overruns the section`);
+    const owner = decoder.decode(r.bytes.subarray(nameStart, nameStart + Math.max(0, namesz - 1)));
+    if (type === NT_STAPSDT && owner === 'stapsdt' && descsz >= 24 + 3) {
+      let pc = r.u64(descStart);
+      const noteBase = r.u64(descStart + 8);
+      let semaphore = r.u64(descStart + 16);
+      // Prelinked binaries moved their sections: the note recorded where .stapsdt.base was.
+      if (base !== undefined && noteBase !== 0n) {
+        pc += base.addr - noteBase;
+        if (semaphore !== 0n) semaphore += base.addr - noteBase;
+      }
+      const strings: string[] = [];
+      let s = descStart + 24;
+      const descEnd = descStart + descsz;
+      for (let k = 0; k < 3; k++) {
+        let e = s;
+        while (e < descEnd && r.bytes[e] !== 0) e++;
+        if (e >= descEnd) throw new Error(`${path}: .note.stapsdt note at offset ${o - notes.offset}: unterminated string`);
+        strings.push(decoder.decode(r.bytes.subarray(s, e)));
+        s = e + 1;
+      }
+      const where = `${strings[0]}:${strings[1]}`;
+      out.push({
+        provider: strings[0]!, name: strings[1]!, args: strings[2]!, address: pc,
+        offset: fileOffset(pc, segs, path, where),
+        semaphoreOffset: semaphore === 0n ? 0n : fileOffset(semaphore, segs, path, `${where} semaphore`),
+      });
+    }
+    o = next;
+  }
+  return out;
+}

@@ -32,6 +32,18 @@ export interface UprobeTarget {
   cookie?: bigint;
 }
 
+/** A USDT probe: `{ path, provider, name }` or 'path:provider:name' (libbpf's `usdt/` section form). */
+export interface UsdtTarget {
+  path: string;
+  provider: string;
+  name: string;
+  /** Only in this process. */
+  pid?: number;
+  /** tracefs uprobe_events instead of the uprobe PMU. */
+  legacy?: boolean;
+  cookie?: bigint;
+}
+
 /** A kprobe target: the kernel function (`{ symbol }` or its name as a string). */
 export interface KprobeTarget {
   /** The kernel function (as in /proc/kallsyms), optionally `+offset`. */
@@ -93,6 +105,7 @@ export type AttachTarget =
   | TracepointTarget
   | KprobeTarget
   | UprobeTarget
+  | UsdtTarget
   | CgroupTarget
   | NetnsTarget
   | PerfEventTarget
@@ -119,6 +132,7 @@ export type AttachPlan =
   | { hook: 'raw_tracepoint'; target: string; name: string }
   | { hook: 'kprobe' | 'kretprobe'; target: string; kprobe: KprobeTarget }
   | { hook: 'uprobe' | 'uretprobe'; target: string; uprobe: UprobeTarget }
+  | { hook: 'usdt'; target: string; usdt: UsdtTarget }
   | { hook: 'tp_btf' | 'fentry' | 'fexit' | 'fmod_ret' | 'lsm'; target: string }
   | { hook: 'iter'; target: string; iter: IterTarget }
   | { hook: 'perf_event'; target: string; perfEvent: PerfEventTarget }
@@ -263,6 +277,23 @@ function planHook(program: AttachableProgram, target: AttachTarget | undefined, 
       return { hook: 'raw_tracepoint', target: name, name };
     }
     case ProgramType.Kprobe: {
+      if (sectionStarts(program, 'usdt', 'usdt.s') || (isObject(given) && typeof given.provider === 'string')) {
+        if (given === undefined) return missing('usdt', '"path:provider:name" or { path, provider, name }');
+        let t: UsdtTarget;
+        if (typeof given === 'string') {
+          const parts = given.split(':');
+          if (parts.length !== 3 || parts.some((p) => p === '')) throw new AttachError(program, 'usdt', JSON.stringify(given), 'a USDT target is "<path>:<provider>:<name>" (or a { path, provider, name } object)');
+          t = { path: parts[0]!, provider: parts[1]!, name: parts[2]! };
+        } else {
+          t = given as UsdtTarget;
+        }
+        t = { ...extra, ...t };
+        if (typeof t.path !== 'string' || t.path === '' || /\s/.test(t.path) || typeof t.provider !== 'string' || typeof t.name !== 'string') {
+          throw new AttachError(program, 'usdt', textOf(given), 'give { path, provider, name }: a path without spaces and the probe\'s provider and name');
+        }
+        if (t.pid !== undefined && (!Number.isInteger(t.pid) || t.pid <= 0)) throw new AttachError(program, 'usdt', t.path, `pid ${t.pid} is not a process id`);
+        return { hook: 'usdt', target: `${t.path}:${t.provider}:${t.name}`, usdt: t };
+      }
       const uprobe = sectionStarts(program, 'uprobe', 'uretprobe', 'uprobe.s', 'uretprobe.s') ||
         (!sectionStarts(program, 'kprobe', 'kretprobe') && ((isObject(given) && typeof given.path === 'string') || (typeof given === 'string' && given.includes(':'))));
       if (uprobe) {

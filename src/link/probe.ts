@@ -52,8 +52,12 @@ export interface ProbeSpec {
   /** For event names and messages: the symbol (or offset) probed. */
   symbol: string;
   pid?: number;
+  /** uprobe: file offset of a USDT semaphore the kernel counts up while the probe is attached (0: none). */
+  refCtrOffset?: bigint;
   /** Use tracefs kprobe_events/uprobe_events even where the PMU exists. */
   legacy?: boolean;
+  /** The attachment's kind when not kprobe/kretprobe/uprobe/uretprobe ('usdt'). */
+  hook?: string;
   /** What the perf attach is given (cookie; legacy = ioctl). */
   attach: PerfAttachOptions;
 }
@@ -79,7 +83,8 @@ export function openProbe(spec: ProbeSpec, context: string): { event: FD; remove
     const name = new TextEncoder().encode(`${spec.location}\0`);
     const event = perfEventOpen({
       type: pmu.type,
-      config: spec.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n,
+      // format/ref_ctr_offset is config:32-63 on every kernel that has it (4.20+).
+      config: (spec.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n) | ((spec.refCtrOffset ?? 0n) << 32n),
       config1String: name,
       config2: spec.offset,
       pid: spec.pid,
@@ -92,7 +97,7 @@ export function openProbe(spec: ProbeSpec, context: string): { event: FD; remove
   const event = eventName(spec);
   const where = spec.kind === 'kprobe'
     ? `${spec.location}${spec.offset !== 0n ? `+${spec.offset}` : ''}`
-    : `${spec.location}:0x${spec.offset.toString(16)}`;
+    : `${spec.location}:0x${spec.offset.toString(16)}${spec.refCtrOffset ? `(0x${spec.refCtrOffset.toString(16)})` : ''}`;
   const line = `${spec.retprobe ? 'r' : 'p'}:${group}/${event} ${where}`;
   try {
     // Append (O_APPEND without O_TRUNC): truncating the file would remove every probe on the system.
@@ -124,7 +129,7 @@ export function attachProbe(programFd: number, programName: string, spec: ProbeS
     remove?.();
     throw e;
   }
-  const kind = spec.retprobe ? (spec.kind === 'kprobe' ? 'kretprobe' : 'uretprobe') : spec.kind;
+  const kind = spec.hook ?? (spec.retprobe ? (spec.kind === 'kprobe' ? 'kretprobe' : 'uretprobe') : spec.kind);
   return new PerfEventAttachment(kind, programName, target, [event], link === undefined ? [] : [link], remove, legacyEvent);
 }
 

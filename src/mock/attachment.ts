@@ -14,7 +14,7 @@ const EINVAL = 22;
 
 /** The bpf_link type each hook's link has (undefined: no link, the legacy forms). */
 const LINK_TYPES: Record<string, string> = {
-  tracepoint: 'PerfEvent', kprobe: 'PerfEvent', kretprobe: 'PerfEvent', uprobe: 'PerfEvent', uretprobe: 'PerfEvent', perf_event: 'PerfEvent',
+  tracepoint: 'PerfEvent', kprobe: 'PerfEvent', kretprobe: 'PerfEvent', uprobe: 'PerfEvent', uretprobe: 'PerfEvent', usdt: 'PerfEvent', perf_event: 'PerfEvent',
   raw_tracepoint: 'RawTracepoint', tp_btf: 'RawTracepoint', fentry: 'Tracing', fexit: 'Tracing', fmod_ret: 'Tracing', lsm: 'Tracing',
   iter: 'Iter', cgroup: 'Cgroup', sk_lookup: 'Netns', flow_dissector: 'Netns',
 };

@@ -54,19 +54,53 @@ export async function withCgroup<R>(fn: (path: string) => Promise<R> | R): Promi
   }
 }
 
+/**
+ * The probed program: add() for uprobes, and a USDT probe test:added (what sys/sdt.h's STAP_PROBE1
+ * emits, written out: a nop, a .note.stapsdt note naming it with its argument in %rdi, and a
+ * semaphore in .probes that the program checks first, as DTRACE_PROBE_ENABLED does).
+ */
+const PROBED_C = `#include <stdio.h>
+#include <stdlib.h>
+unsigned short test_added_semaphore __attribute__((section(".probes"), used));
+__attribute__((noinline)) int add(int a, int b) { __asm__ volatile(""); return a + b; }
+int main(int argc, char **argv) {
+  if (argc < 3) return 2;
+  long sum = add(atoi(argv[1]), atoi(argv[2]));
+  if (test_added_semaphore)
+    __asm__ __volatile__(
+      "990: nop\\n"
+      ".pushsection .note.stapsdt,\\"?\\",\\"note\\"\\n"
+      ".balign 4\\n"
+      ".4byte 992f-991f, 994f-993f, 3\\n"
+      "991: .asciz \\"stapsdt\\"\\n"
+      "992: .balign 4\\n"
+      "993: .8byte 990b\\n"
+      ".8byte _.stapsdt.base\\n"
+      ".8byte test_added_semaphore\\n"
+      ".asciz \\"test\\"\\n"
+      ".asciz \\"added\\"\\n"
+      ".asciz \\"8@%0\\"\\n"
+      "994: .balign 4\\n"
+      ".popsection\\n"
+      ".ifndef _.stapsdt.base\\n"
+      ".pushsection .stapsdt.base,\\"aG\\",\\"progbits\\",.stapsdt.base,comdat\\n"
+      ".weak _.stapsdt.base\\n"
+      ".hidden _.stapsdt.base\\n"
+      "_.stapsdt.base: .space 1\\n"
+      ".size _.stapsdt.base, 1\\n"
+      ".popsection\\n"
+      ".endif\\n"
+      :: "D"(sum));
+  printf("%ld %s\\n", sum, test_added_semaphore ? "probe-enabled" : "probe-disabled");
+  return 0;
+}
+`;
+
 /** Builds (PIE unless options.pie is false) a small C program with `int add(int a, int b)` (noinline) that prints add(argv[1], argv[2]); fn gets its path. */
 export async function withProbedBinary<R>(fn: (path: string) => Promise<R> | R, options: { pie?: boolean } = {}): Promise<R> {
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-uprobe-'));
   try {
-    writeFileSync(join(dir, 'probed.c'), `#include <stdio.h>
-#include <stdlib.h>
-__attribute__((noinline)) int add(int a, int b) { __asm__ volatile(""); return a + b; }
-int main(int argc, char **argv) {
-  if (argc < 3) return 2;
-  printf("%d\\n", add(atoi(argv[1]), atoi(argv[2])));
-  return 0;
-}
-`);
+    writeFileSync(join(dir, 'probed.c'), PROBED_C);
     execFileSync('cc', ['-O1', ...(options.pie === false ? ['-no-pie'] : []), '-o', join(dir, 'probed'), join(dir, 'probed.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
     return await fn(join(dir, 'probed'));
   } finally {

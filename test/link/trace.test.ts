@@ -5,7 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { System } from '../../src/program/system.js';
-import { AttachError, cleanupProbes, IterAttachment, KprobeAttachType, listLinks, listProbes, LinkAttachment, PerfEventAttachment, PerfType, kprobesUnavailableReason } from '../../src/link/index.js';
+import { AttachError, cleanupProbes, listUsdtProbes, IterAttachment, KprobeAttachType, listLinks, listProbes, LinkAttachment, PerfEventAttachment, PerfType, kprobesUnavailableReason } from '../../src/link/index.js';
 import { SyscallError } from '../../src/sys/errors.js';
 import { kernelSuite, withBpffs } from '../kernel/support.js';
 import { counter, FIXTURE, missingTool, withProbedBinary } from './support.js';
@@ -105,7 +105,7 @@ for (const legacy of [false, true]) {
         const link = listLinks().find((l) => l.id === a.info().linkId)!;
         assert.equal([link.target.perfEventType, link.target.file], ['uprobe', path]);
       }
-      assert.is(execFileSync(path, ['7', '35'], { encoding: 'utf8' }).trim(), '42');
+      assert.is(execFileSync(path, ['7', '35'], { encoding: 'utf8' }).trim(), '42 probe-disabled');
       assert.equal([counter(slots, 0), counter(slots, 1), counter(slots, 2), counter(slots, 3), counter(slots, 4)], [1n, 7n, 35n, 1n, 42n]);
       system.close();
       assert.ok(a.detached && r.detached);
@@ -121,10 +121,39 @@ trace('uprobe on a non-PIE executable (addresses far from file offsets) fires at
     using system = new System().loadElf(FIXTURE);
     const slots = system.getMapByName('slots')!;
     system.getProgramByName('probe_add')!.load().attach({ path, symbol: 'add' });
-    assert.is(execFileSync(path, ['20', '22'], { encoding: 'utf8' }).trim(), '42');
+    assert.is(execFileSync(path, ['20', '22'], { encoding: 'utf8' }).trim(), '42 probe-disabled');
     assert.equal([counter(slots, 0), counter(slots, 1), counter(slots, 2)], [1n, 20n, 22n]);
   }, { pie: false });
 });
+
+for (const legacy of [false, true]) {
+  trace(`usdt: the probe's note is found, its semaphore counted up while attached, its argument seen${legacy ? ' (tracefs uprobe_events)' : ''}`, async () => {
+    if (missingTool('cc') !== undefined) return;
+    await withProbedBinary((path) => {
+      const probes = listUsdtProbes(path);
+      assert.equal(probes.map((p) => [p.provider, p.name, p.args]), [['test', 'added', '8@%rdi']]);
+      assert.ok(probes[0]!.semaphoreOffset > 0n);
+      if (missingTool('readelf') === undefined) {
+        const notes = execFileSync('readelf', ['-n', path], { encoding: 'utf8' });
+        const location = /Provider: test\s+Name: added\s+Location: (0x[0-9a-f]+)/.exec(notes);
+        assert.ok(location !== null, notes);
+        assert.is(probes[0]!.address, BigInt(location[1]!), 'the location readelf -n shows');
+      }
+      using system = new System().loadElf(FIXTURE);
+      const slots = system.getMapByName('slots')!;
+      const program = system.getProgramByName('usdt_hit')!.load();
+      assert.is(execFileSync(path, ['1', '2'], { encoding: 'utf8' }).trim(), '3 probe-disabled');
+      const attachment = program.attach(`${path}:test:added`, { legacy });
+      assert.equal([attachment.kind, attachment.info().legacy], ['usdt', legacy]);
+      assert.is(execFileSync(path, ['40', '2'], { encoding: 'utf8' }).trim(), '42 probe-enabled');
+      assert.equal([counter(slots, 9), counter(slots, 10)], [1n, 42n]);
+      attachment.detach();
+      assert.is(execFileSync(path, ['1', '2'], { encoding: 'utf8' }).trim(), '3 probe-disabled');
+      assert.is(counter(slots, 9), 1n);
+      assert.throws(() => program.attach({ path, provider: 'test', name: 'nope' }), /no USDT probe test:nope in the binary \(it has test:added\)/);
+    });
+  });
+}
 
 trace('uprobe by "path:symbol" string, by offset, and for one pid only', async () => {
   if (missingTool('cc') !== undefined) return;

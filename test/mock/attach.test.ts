@@ -51,6 +51,9 @@ test('wrong program type, bad cgroup hook, double legacy cgroup attach: the kern
   const uprobe = new MockProgram({ name: 'u', type: ProgramType.Kprobe, section: 'uprobe' }).load();
   assert.is(uprobe.attach('/bin/true:main').target, '/bin/true:main');
   assert.throws(() => uprobe.attach({ path: '/bin/true' }), /give a symbol or an offset/);
+  const usdt = new MockProgram({ name: 'd', type: ProgramType.Kprobe, section: 'usdt' }).load();
+  assert.equal([usdt.attach('/bin/app:prov:probe').kind, usdt.attach({ path: '/bin/app', provider: 'p', name: 'n' }).target], ['usdt', '/bin/app:p:n']);
+  assert.throws(() => usdt.attach('/bin/app:only-two'), /a USDT target is "<path>:<provider>:<name>"/);
 });
 
 test('odd targets are AttachErrors naming what is wrong, never a crash', () => {
