@@ -3,7 +3,7 @@
 // at each location of the probe, with the probe's semaphore counted up while attached (uprobe
 // ref_ctr_offset). The arguments' locations are given by listUsdtProbes (e.g. "-4@%edi"): programs
 // read them from pt_regs themselves (libbpf's bpf_usdt_arg() spec maps are not provided).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ProgramType } from '../sys/generated.js';
 import { Attachment } from './attachment.js';
 import { usdtProbes, type UsdtProbe } from './elf-symbols.js';
@@ -19,9 +19,9 @@ const MAX_BINARY = 1 << 30;
 
 /** The USDT probes of a binary (provider, name, argument spec, file offsets). */
 export function listUsdtProbes(path: string): UsdtProbe[] {
-  const bytes = readFileSync(path);
-  if (bytes.byteLength > MAX_BINARY) throw new Error(`${path}: ${bytes.byteLength} bytes, more than ${MAX_BINARY} are not read for USDT notes`);
-  return usdtProbes(bytes, path);
+  const size = statSync(path).size;
+  if (size > MAX_BINARY) throw new Error(`${path}: ${size} bytes, more than ${MAX_BINARY} are not read for USDT notes`);
+  return usdtProbes(readFileSync(path), path);
 }
 
 /** The probes of one USDT point, all attached: detached together. */
