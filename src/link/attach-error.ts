@@ -1,10 +1,11 @@
 // What the network hooks (xdp.ts, tc.ts, socket-filter.ts) share: the program shape they take, checks
-// made before any syscall (AttachInputError, thrown through badInput), and AttachRefusedError: an
+// made before any syscall (AttachError, thrown through badInput), and AttachRefusedError: an
 // attach the kernel refused, naming the program, the hook and the target, with the kernel's
 // extended-ack text and the usual causes of that errno for that hook.
 import { objGetInfoByFd } from '../sys/bpf.js';
 import { errnoCode, SyscallError } from '../sys/errors.js';
 import { PROG_INFO, ProgramType, programTypeName } from '../sys/generated.js';
+import { AttachError } from './target.js';
 
 /** What attaching needs of a program: its fd (loaded), name and type. `Program` has all three. */
 export interface AttachableProgram {
@@ -25,24 +26,9 @@ export function describePlace(place: AttachPlace): string {
   return `program '${place.program}' on ${place.hook} ${place.target}`;
 }
 
-/** Bad input to an attach, found before any syscall: names program, hook and target, and what is wrong. */
-export class AttachInputError extends TypeError {
-  override name = 'AttachInputError';
-  readonly program: string;
-  readonly hook: string;
-  readonly target: string;
-
-  constructor(place: AttachPlace, why: string) {
-    super(`${describePlace(place)}: ${why}`);
-    this.program = place.program;
-    this.hook = place.hook;
-    this.target = place.target;
-  }
-}
-
-/** The error for bad input at `place` (every pre-syscall check of the network hooks goes through here). */
-export function badInput(place: AttachPlace, why: string): AttachInputError {
-  return new AttachInputError(place, why);
+/** Bad input to an attach, found before any syscall: the one AttachError every hook throws, naming program, hook and target. */
+export function badInput(place: AttachPlace, why: string): AttachError {
+  return new AttachError(place.program, place.hook, place.target, why);
 }
 
 /** An attach (or detach/update) the kernel refused. */

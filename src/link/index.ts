@@ -1,6 +1,6 @@
 // Attaching programs (src/link): the common Attachment and one file per hook.
 export { Attachment, LinkAttachment, linkInfo, type AttachmentInfo } from './attachment.js';
-export { AttachRefusedError, AttachInputError } from './attach-error.js';
+export { AttachRefusedError } from './attach-error.js';
 export { attachXdp, queryXdpPrograms, XdpAttachMode, XdpResult, XdpNetlinkAttachment, type XdpAttachParams } from './xdp.js';
 export { attachTc, queryTcx, TcFilterAttachment, type TcAttachParams, type TcDirection, type TcxAnchor, type TcxQuery } from './tc.js';
 export {
@@ -12,3 +12,17 @@ export {
   type SocketFilterAttachParams,
   type NodeSocketLike,
 } from './socket-filter.js';
+export { attachProgram } from './attach.js';
+export { planAttach, parseTracepoint, parseUprobe, type AttachPlan, type AttachTarget, type AttachOptions, type TracepointTarget, type UprobeTarget, type UsdtTarget, type KprobeTarget, type CgroupRef, type CgroupTarget, type NetnsTarget, type PerfEventTarget, type IterTarget } from './plan.js';
+export { AttachError, type AttachableProgram } from './target.js';
+export { attachTracepoint, attachRawTracepoint, attachTracing, type TracepointOptions } from './tracepoint.js';
+export { attachUprobe, uprobeOffset } from './uprobe.js';
+export { attachKprobe, kprobesUnavailableReason } from './kprobe.js';
+export { KprobeAttachType } from './kprobe-type.js';
+export { cleanupProbes, listProbes, type ProbeEvent } from './probe.js';
+export { attachCgroup, attachNetns, attachPerfEvent, attachIter, onlineCpus, CgroupLegacyAttachment, IterAttachment } from './cgroup.js';
+export { PerfEventAttachment, PerfType, type PerfAttachOptions } from './perf.js';
+export { listLinks, linkInfoByFd, type LinkInfo } from './links.js';
+export { resolveSymbol, functionSymbolNames, usdtProbes, type ResolvedSymbol, type UsdtProbe } from './elf-symbols.js';
+export { attachUsdt, listUsdtProbes } from './usdt.js';
+export { tracefsDir } from './tracefs.js';

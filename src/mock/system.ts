@@ -125,6 +125,7 @@ export class MockSystem implements SystemLike {
         const programSpec: MockProgramSpec = {
           name: p.name,
           section: p.section,
+          sectionTarget: p.elf.attachTarget ?? undefined,
           type: p.type,
           license: p.license,
           instructions: p.instructions.slice(),

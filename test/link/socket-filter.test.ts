@@ -136,7 +136,7 @@ test('bad input: wrong program type, not a socket, an unbound dgram socket, an u
   const unbound = dgram.createSocket('udp4');
   const file = openSync('/dev/null', 'r');
   try {
-    assert.throws(() => attachSocketFilter(fixture.program('xdp_count'), { socketFd: 0 }), /program 'xdp_count' on socket_filter socket fd 0: it is a XDP program/);
+    assert.throws(() => attachSocketFilter(fixture.program('xdp_count'), { socketFd: 0 }), /program 'xdp_count': cannot attach to socket_filter socket fd 0: it is a xdp program/);
     assert.throws(() => attachSocketFilter(program, { socketFd: file }), (e: unknown) => e instanceof AttachRefusedError && e.code === 'ENOTSOCK' && /not a socket/.test(e.message));
     assert.throws(() => attachSocketFilter(program, { socketFd: unbound }), /no file descriptor yet \(bind or connect it first\)/);
     assert.throws(() => attachSocketFilter(program, { socketFd: 0, attachType: 51 as SocketFilterAttachType }), /attachType 51 is not a SocketFilterAttachType/);

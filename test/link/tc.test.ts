@@ -146,7 +146,7 @@ testNeeding(test, 'classic: EEXIST without replace, replace swaps, detach remove
 test('bad input is refused before any attach', () => {
   using fixture = new NetFixture();
   const program = fixture.program('tc_ingress');
-  assert.throws(() => attachTc(fixture.program('xdp_count'), { interface: 'lo', direction: 'ingress' }), /program 'xdp_count' on tcx lo ingress: it is a XDP program; tcx runs SchedCLS programs/);
+  assert.throws(() => attachTc(fixture.program('xdp_count'), { interface: 'lo', direction: 'ingress' }), /program 'xdp_count': cannot attach to tcx lo ingress: it is a xdp program; tcx runs sched_cls programs/);
   assert.throws(() => attachTc(program, { interface: 'lo', direction: 'sideways' as 'ingress' }), /direction "sideways" is neither/);
   assert.throws(() => attachTc(program, { interface: 'lo', direction: 'ingress', priority: 1, before: true }), /not both/);
   assert.throws(() => attachTc(program, { interface: 'lo', direction: 'ingress', method: 'tcx', priority: 1 }), /need method 'classic'/);

@@ -4,7 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { attachXdp, queryXdpPrograms, XdpAttachMode, XdpNetlinkAttachment, XdpResult } from '../../src/link/xdp.js';
-import { AttachInputError, AttachRefusedError } from '../../src/link/attach-error.js';
+import { AttachRefusedError } from '../../src/link/attach-error.js';
+import { AttachError } from '../../src/link/target.js';
 import { LinkAttachment } from '../../src/link/attachment.js';
 import { getProgramInfoByFd } from '../../src/program/info.js';
 import { kernelSuite, testNeeding, withBpffs } from '../kernel/support.js';
@@ -202,11 +203,11 @@ test('bad input is refused before any attach: wrong program type, unknown interf
   using fixture = new NetFixture();
   const tc = fixture.program('tc_ingress');
   const xdp = fixture.program('xdp_count');
-  assert.throws(() => attachXdp(tc, 'lo'), (e: unknown) => e instanceof AttachInputError && e.program === 'tc_ingress' && e.hook === 'xdp' && e.target === 'lo' && /program 'tc_ingress' on xdp lo: it is a SchedCLS program; xdp runs XDP programs/.test(e.message));
+  assert.throws(() => attachXdp(tc, 'lo'), (e: unknown) => e instanceof AttachError && e.program === 'tc_ingress' && e.hook === 'xdp' && e.target === 'lo' && /program 'tc_ingress': cannot attach to xdp lo: it is a sched_cls program; xdp runs xdp programs/.test(e.message));
   assert.throws(() => attachXdp(xdp, 'ebnone0'), (e: unknown) => e instanceof AttachRefusedError && e.code === 'ENODEV' && /no interface named "ebnone0"/.test(e.message));
   assert.throws(() => attachXdp(xdp, { interface: 'lo', mode: 3 as XdpAttachMode }), /mode 3 is not an XdpAttachMode/);
   assert.throws(() => attachXdp(xdp, 'a/b'), /not a valid interface name/);
-  assert.throws(() => attachXdp(xdp, { interface: undefined as unknown as string }), /program 'xdp_count' on xdp undefined: the interface must be a name or a positive index, got undefined/);
+  assert.throws(() => attachXdp(xdp, { interface: undefined as unknown as string }), /program 'xdp_count': cannot attach to xdp undefined: the interface must be a name or a positive index, got undefined/);
   assert.throws(() => attachXdp(xdp, { interface: 'lo', replace: fixture.system.getProgramByName('xdp_firewall')! }), /the program to replace is not loaded/);
   assert.throws(() => attachXdp(xdp, { interface: 'lo', method: 'link', replace: true }), /replace.*netlink/);
   const unloaded = fixture.system.getProgramByName('xdp_firewall')!;
