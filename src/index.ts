@@ -9,3 +9,5 @@ export * from './program/index.js';
 export type { MapSpec } from './map/index.js';
 export type { ProgramSpec } from './program/index.js';
 export type { MapSpec as ElfMapSpec, ProgramSpec as ElfProgramSpec } from './inspect.js';
+// Events (src/events)
+export * from './events/index.js';
