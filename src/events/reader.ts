@@ -73,7 +73,7 @@ class Iteration {
 export interface PolledRing {
   readonly fd: number;
   readonly cpu: number;
-  read(framer: Framer, deliver: (result: FrameResult) => void): void;
+  read(framer: Framer, deliver: (result: FrameResult) => boolean): void;
 }
 
 const UV_READABLE = 1;
@@ -327,7 +327,8 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
 
   // ---- delivery ----
 
-  #deliver(cpu: number, framer: Framer, result: FrameResult): void {
+  /** Delivers the framed records; false once the reader is stopped (by a consumer, meanwhile). */
+  #deliver(cpu: number, framer: Framer, result: FrameResult): boolean {
     this.eventsUnknownType += result.unknown;
     this.eventsDiscarded += result.discarded;
     const records: EventRecord[] = [];
@@ -336,11 +337,12 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     const perRecord = this.#recordHandler;
     const copies = this.listenerCount('data') > 0 || this.#iterations.size > 0;
     try {
-      for (let i = 0; i < result.count; i++) {
+      for (let i = 0; i < result.count && !this.#stopped; i++) {
         if (framer.kind(i) === RECORD_LOST) {
           const notice: LostRecords = { kind: 'lost', cpu, lost: framer.lost(i) };
           this.eventsLost += notice.lost;
           lost.push(notice);
+          this.#deliverLost(notice, batch !== undefined); // in order among the copies
           continue;
         }
         this.eventsReceived++;
@@ -352,7 +354,7 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     } finally {
       framer.invalidate();
     }
-    for (const notice of lost) this.#deliverLost(notice, batch !== undefined);
+    return !this.#stopped;
   }
 
   #deliverCopy(item: EventItem): void {

@@ -10,8 +10,11 @@ export interface RingWords {
   storeReleaseU64(buffer: ArrayBuffer, offset: number, value: bigint): void;
 }
 
-/** Called once per framed chunk with the framer holding its records. */
-export type Deliver = (result: FrameResult) => void;
+/**
+ * Called once per framed chunk with the framer holding its records; false when the reader stopped
+ * meanwhile (its rings may be unmapped: the read must not touch them again).
+ */
+export type Deliver = (result: FrameResult) => boolean;
 
 /** struct perf_event_mmap_page: data_head, data_tail, data_offset, data_size. */
 export const PERF_DATA_HEAD = 1024;
@@ -76,8 +79,7 @@ export class PerfRing {
       this.#words.storeReleaseU64(this.#meta, PERF_DATA_TAIL, BigInt(this.#tail));
       consumed += result.consumed;
       available -= result.consumed;
-      deliver(result);
-      if (result.consumed === 0) break; // an incomplete record: the rest comes with the next head
+      if (!deliver(result) || result.consumed === 0) break; // stopped, or an incomplete record: the rest comes with the next head
     }
     return consumed;
   }
@@ -163,8 +165,7 @@ export class BpfRing {
       this.#position += result.consumed;
       this.#words.storeReleaseU64(this.#consumer, 0, BigInt(this.#position));
       consumed += result.consumed;
-      deliver(result);
-      if (result.consumed === 0) break;
+      if (!deliver(result) || result.consumed === 0) break;
     }
     return consumed;
   }

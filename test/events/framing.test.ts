@@ -15,7 +15,7 @@ interface Read {
   incomplete: boolean;
 }
 
-function collect(framer: Framer, into: Read): (result: FrameResult) => void {
+function collect(framer: Framer, into: Read): (result: FrameResult) => boolean {
   return (result) => {
     into.unknown += result.unknown;
     into.discarded += result.discarded;
@@ -24,6 +24,7 @@ function collect(framer: Framer, into: Read): (result: FrameResult) => void {
       if (framer.kind(i) === RECORD_LOST) into.lost.push(framer.lost(i));
       else into.samples.push(framer.copy(i));
     }
+    return true;
   };
 }
 
@@ -234,6 +235,7 @@ test('zero-copy views are detached once the framer is invalidated; copies stay',
   ring.read(framer, () => {
     view = framer.view(0);
     copy = framer.copy(0);
+    return true;
   }, 'test ring');
   assert.equal(Array.from(view!), Array.from(payload(16, 9)));
   framer.invalidate();
