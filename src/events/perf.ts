@@ -59,8 +59,8 @@ class CpuRing implements PolledRing {
     return this.event.fd;
   }
 
-  read(framer: Framer, deliver: Parameters<PerfRing['read']>[1]): void {
-    this.ring.read(framer, deliver, this.what);
+  read(framer: Framer, deliver: Parameters<PerfRing['read']>[1]): number {
+    return this.ring.read(framer, deliver, this.what);
   }
 }
 
@@ -210,7 +210,7 @@ export class PerfEvents extends EventReader {
     for (const ring of this.#rings) {
       check(bridge.ioctl(ring.fd, PERF_EVENT_IOC_PAUSE_OUTPUT, 1), 'ioctl(PERF_EVENT_IOC_PAUSE_OUTPUT)', ring.what);
       try {
-        this.readOnce({ fd: ring.fd, cpu: ring.cpu, read: (framer, deliver) => ring.ring.readBackward(framer, deliver, ring.what) });
+        this.readOnce({ fd: ring.fd, cpu: ring.cpu, read: (framer, deliver) => (ring.ring.readBackward(framer, deliver, ring.what), 0) });
       } finally {
         check(bridge.ioctl(ring.fd, PERF_EVENT_IOC_PAUSE_OUTPUT, 0), 'ioctl(PERF_EVENT_IOC_PAUSE_OUTPUT)', ring.what);
       }

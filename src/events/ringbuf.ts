@@ -28,8 +28,8 @@ class MappedRing implements PolledRing {
     return this.map.fd;
   }
 
-  read(framer: Framer, deliver: Parameters<BpfRing['read']>[1]): void {
-    this.ring.read(framer, deliver, this.what);
+  read(framer: Framer, deliver: Parameters<BpfRing['read']>[1]): number {
+    return this.ring.read(framer, deliver, this.what);
   }
 
   unmap(): void {
