@@ -317,4 +317,37 @@ test('PerfEvents refuses a map that is not a perf event array', () => {
   assert.throws(() => new RingBuffer(system.getMapByName('perf')!), /RingBuffer.add: map 'perf' is a PerfEventArray map, not a RingBuf/);
 });
 
+test('perf options: overwritable rings keep the newest records; a CPU subset; wakeupEvents with the poll timeout', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('perf_on_cpu')!.load();
+  const cpus = getNumOfPossibleCpus();
+  {
+    using perf = new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(4096, { overwritable: true, cpus: [0] });
+    assert.equal(perf.cpus, [0]);
+    const first = globals(system).seq;
+    for (let i = 0; i < 300; i++) testRunOnCpu(program, 0); // 300 x 32 bytes in a 4 KB ring: the oldest are overwritten
+    const seen: bigint[] = [];
+    perf.onBatch((batch) => {
+      for (const r of batch.records) seen.push(new DataView(r.data.buffer, r.data.byteOffset).getBigUint64(0, true));
+    });
+    perf.readOverwritable();
+    assert.ok(seen.length > 100 && seen.length < 130, `${seen.length} records fit a 4 KB ring`);
+    assert.equal(seen, Array.from({ length: seen.length }, (_, i) => first + 299n - BigInt(i)), 'the newest first, none missing');
+    assert.is(perf.eventsLost, 0, 'overwritten records are not lost records');
+  }
+  if (cpus > 1) {
+    using perf = new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(4096, { cpus: [1], wakeupEvents: 1000 });
+    perf.pollTimeoutMs = 20;
+    let received = 0;
+    perf.onRecord(() => received++);
+    for (let i = 0; i < 5; i++) testRunOnCpu(program, 1);
+    const failures = globals(system).failures;
+    testRunOnCpu(program, 0);
+    assert.is(globals(system).failures, failures + 1n, 'no ring on CPU 0: the output fails');
+    const deadline = Date.now() + 3000;
+    while (received < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.is(received, 5, 'records under the wakeup threshold come with the poll timeout');
+  }
+});
+
 test.run();
