@@ -38,7 +38,12 @@ FIXTURE_SRCS    := $(sort $(wildcard $(FIXTURE_DIR)/*.c) $(FIXTURE_LARGE))
 FIXTURE_HANDSRC := $(filter-out $(FIXTURE_LARGE),$(FIXTURE_SRCS))
 FIXTURE_OBJS    := $(FIXTURE_SRCS:.c=.o) $(FIXTURE_HANDSRC:.c=.bpfeb.o)
 
-fixtures: $(FIXTURE_OBJS)
+# The examples' BPF objects (little-endian only), committed next to their sources like the fixtures.
+EXAMPLE_OBJS    := $(patsubst %.c,%.o,$(wildcard examples/*/*.c))
+
+fixtures: $(FIXTURE_OBJS) $(EXAMPLE_OBJS)
+examples/%.o: examples/%.c
+	$(CLANG) -target bpfel $(FIXTURE_FLAGS) -c $< -o $@
 
 $(FIXTURE_LARGE): scripts/gen-large-fixture.mjs
 	node scripts/gen-large-fixture.mjs $@
@@ -53,8 +58,8 @@ $(FIXTURE_DIR)/%.bpfeb.o: $(FIXTURE_DIR)/%.c $(wildcard $(FIXTURE_DIR)/*.h)
 # any byte differs from git or a build output is not committed.
 check-reproducible:
 	$(MAKE) -B wasm fixtures
-	git diff --exit-code --stat -- wasm $(FIXTURE_DIR)
-	@untracked=$$(git ls-files --others --exclude-standard -- wasm $(FIXTURE_DIR)); \
+	git diff --exit-code --stat -- wasm $(FIXTURE_DIR) examples
+	@untracked=$$(git ls-files --others --exclude-standard -- wasm $(FIXTURE_DIR) $(EXAMPLE_OBJS)); \
 	if [ -n "$$untracked" ]; then echo "build outputs not in git: $$untracked"; exit 1; fi
 	@echo "reproducible: wasm and fixtures match git"
 

@@ -9,5 +9,7 @@ export * from './program/index.js';
 export type { MapSpec } from './map/index.js';
 export type { ProgramSpec } from './program/index.js';
 export type { MapSpec as ElfMapSpec, ProgramSpec as ElfProgramSpec } from './inspect.js';
+// Attachments (src/link)
+export * from './link/index.js';
 // Events (src/events)
 export * from './events/index.js';

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from 'uvu/run';
+import { newSince, ownedResources } from './support/leaks.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -35,8 +36,17 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
 const SYSTEM_BPFFS = '/sys/fs/bpf';
 const pins = (): Set<string> => new Set(existsSync(SYSTEM_BPFFS) ? readdirSync(SYSTEM_BPFFS) : []);
 const pinsBefore = pins();
+// And nothing of ours may outlive the run: fds of BPF objects and perf events, probe events, cgroups, netns.
+const resourcesBefore = ownedResources();
 
 await run(files.map((file) => ({ name: relative(here, file), file })));
+
+// FDs a test dropped without closing are leaks even if a later GC would close them.
+const leftResources = newSince(resourcesBefore);
+if (leftResources.length > 0) {
+  console.error(`tests left resources of this run behind:\n  ${leftResources.join('\n  ')}`);
+  process.exitCode = 1;
+}
 
 const leftPins = [...pins()].filter((name) => !pinsBefore.has(name));
 if (leftPins.length > 0) {
@@ -50,5 +60,5 @@ const count = (label: string): number => Number(/\s+(\d+)\s*$/.exec(plain.split(
 const total = count('Total');
 const passed = count('Passed');
 const skipped = count('Skipped');
-const failed = Math.max(0, total - passed - skipped) + (leftPins.length > 0 ? 1 : 0) || (process.exitCode ? 1 : 0);
+const failed = Math.max(0, total - passed - skipped) + (leftPins.length > 0 ? 1 : 0) + (leftResources.length > 0 ? 1 : 0) || (process.exitCode ? 1 : 0);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

@@ -4,6 +4,11 @@
 export { MockMap, type MockMapSpec } from './map.js';
 export { MockProgram, type MockProgramSpec, type MockRun, type MockRunInput, type MockRunOutput } from './program.js';
 export { MockSystem, type MockSystemOptions } from './system.js';
+export { MockAttachment } from './attachment.js';
+export { Attachment, type AttachmentInfo } from '../link/attachment-base.js';
+export { AttachError } from '../link/target.js';
+export { KprobeAttachType } from '../link/kprobe-type.js';
+export type { AttachTarget, AttachOptions } from '../link/plan.js';
 // What tests written against mocks need, without importing the kernel side.
 export { MapType, ProgramType, AttachType, BPF_ANY, BPF_NOEXIST, BPF_EXIST } from '../sys/generated.js';
 export { SyscallError } from '../sys/errors.js';

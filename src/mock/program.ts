@@ -10,6 +10,8 @@ import { kernelObjectName } from '../program/name.js';
 import { describeProgram } from '../program/verifier.js';
 import { allocateFd, allocateId, releaseFd } from './registry.js';
 import { INSTRUCTION_SIZE } from '../elf/types.js';
+import { NETWORK_PROGRAM_TYPES, planAttach, type AttachOptions, type AttachTarget } from '../link/plan.js';
+import { MockAttachment } from './attachment.js';
 
 /** What a stand-in for the program is given on each run. */
 export interface MockRunInput {
@@ -29,6 +31,8 @@ export interface MockProgramSpec {
   name: string;
   type: ProgramType;
   section?: string;
+  /** What the section names after its type (attach()'s default target). */
+  sectionTarget?: string;
   expectedAttachType?: AttachType;
   /** Default "GPL". */
   license?: string;
@@ -49,6 +53,7 @@ export class MockProgram implements ProgramLike {
   readonly section: string | undefined;
   readonly type: ProgramType;
   readonly expectedAttachType: AttachType | undefined;
+  readonly sectionTarget: string | undefined;
   readonly license: string;
   readonly instructions: Uint8Array;
   readonly verifierLog: string | undefined = undefined;
@@ -64,7 +69,7 @@ export class MockProgram implements ProgramLike {
   #loadTime: Date | undefined;
   #pinnedPath: string | undefined;
   #attachTarget: unknown;
-  #attached = false;
+  readonly #attachments = new Set<MockAttachment>();
 
   constructor(spec: MockProgramSpec) {
     const instructions = spec.instructions ?? RETURN_ZERO.slice();
@@ -75,6 +80,7 @@ export class MockProgram implements ProgramLike {
     this.section = spec.section;
     this.type = spec.type;
     this.expectedAttachType = spec.expectedAttachType;
+    this.sectionTarget = spec.sectionTarget;
     this.license = spec.license ?? 'GPL';
     this.instructions = instructions;
     this.run = spec.run;
@@ -100,7 +106,11 @@ export class MockProgram implements ProgramLike {
   }
   /** goebpf's MockProgram.Attached. */
   get attached(): boolean {
-    return this.#attached;
+    return this.#attachments.size > 0;
+  }
+  /** What attach() made and is not detached yet. */
+  get attachments(): readonly MockAttachment[] {
+    return [...this.#attachments];
   }
   /** What attach() was given last (an interface name, a cgroup path, ...). */
   get attachTarget(): unknown {
@@ -126,15 +136,28 @@ export class MockProgram implements ProgramLike {
     this.#pinnedPath = undefined;
   }
 
-  /** Marks the program attached to `target` (goebpf's Attach); it must be loaded. */
-  attach(target?: unknown): void {
-    this.#live();
-    this.#attached = true;
+  /**
+   * Attaches as Program.attach does, in memory: the same plan (hook from the program type and section,
+   * target checked, AttachError for bad input, wrong type or a program not loaded / closed) and a
+   * MockAttachment of the same shape. XDP, TC and socket filter programs are only recorded.
+   */
+  attach(target?: AttachTarget, options: AttachOptions = {}): MockAttachment {
+    let attachment: MockAttachment;
+    if (NETWORK_PROGRAM_TYPES.includes(this.type)) {
+      this.#live();
+      attachment = MockAttachment.recorded(this, programTypeName(this.type), typeof target === 'object' ? JSON.stringify(target) : String(target ?? ''));
+    } else {
+      attachment = MockAttachment.fromPlan(this, planAttach(this, target, options), options.legacy === true || (typeof target === 'object' && target !== null && (target as { legacy?: boolean }).legacy === true));
+    }
     this.#attachTarget = target;
+    this.#attachments.add(attachment);
+    attachment.onDetach(() => this.#attachments.delete(attachment));
+    return attachment;
   }
 
+  /** Detaches every attachment (goebpf's Detach). */
   detach(): void {
-    this.#attached = false;
+    for (const attachment of [...this.#attachments]) attachment.detach();
   }
 
   info(): ProgramInfo {
@@ -192,10 +215,10 @@ export class MockProgram implements ProgramLike {
   /** Unloads (idempotent): detaches, and the fd goes away. */
   close(): void {
     if (this.#fd < 0) return;
+    this.detach();
     releaseFd(this.#fd);
     this.#fd = -1;
     this.#closed = true;
-    this.#attached = false;
   }
 
   [Symbol.dispose](): void {

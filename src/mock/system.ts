@@ -138,6 +138,7 @@ export class MockSystem implements SystemLike {
         const programSpec: MockProgramSpec = {
           name: spec.name,
           section: spec.section,
+          sectionTarget: spec.attachTarget ?? undefined,
           type: options.programTypes?.[spec.name] ?? (spec.type as ProgramType),
           license: object.license ?? '',
           instructions: bytes.slice(spec.fileOffset, spec.fileOffset + spec.insnCount * INSTRUCTION_SIZE),

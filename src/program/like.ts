@@ -3,6 +3,8 @@
 // (ebpf/mock). Code typed against them is unit-testable without a kernel.
 import type { MapLike } from '../map/like.js';
 import type { AttachType } from '../sys/generated.js';
+import type { Attachment } from '../link/attachment-base.js';
+import type { AttachOptions, AttachTarget } from '../link/plan.js';
 import type { ProgramInfo } from './info.js';
 import type { LoadOptions, ProgramType, TestRunOptions, TestRunResult } from './program.js';
 import type { Constants } from './constants.js';
@@ -14,6 +16,8 @@ export interface ProgramLike extends Disposable {
   readonly section: string | undefined;
   readonly type: ProgramType;
   readonly expectedAttachType: AttachType | undefined;
+  /** What the section names after its type (attach()'s default target). */
+  readonly sectionTarget: string | undefined;
   readonly license: string;
   readonly instructions: Uint8Array;
   /** Size of the instructions in bytes. */
@@ -29,7 +33,13 @@ export interface ProgramLike extends Disposable {
   unpin(): void;
   info(): ProgramInfo;
   testRun(options?: TestRunOptions): TestRunResult;
-  /** Idempotent. */
+  /** Attaches where the program's type says (src/link/attach.ts); tracked until detached. */
+  attach(target?: AttachTarget, options?: AttachOptions): Attachment;
+  /** What attach() made and is not detached yet. */
+  readonly attachments: readonly Attachment[];
+  /** Detaches every attachment (goebpf's Detach). */
+  detach(): void;
+  /** Detaches, then unloads. Idempotent. */
   close(): void;
 }
 

@@ -11,6 +11,8 @@ import { writeObjectName } from './name.js';
 import { describeProgram, VerifierError } from './verifier.js';
 import type { ProgramLike } from './like.js';
 import { INSTRUCTION_SIZE } from '../elf/types.js';
+import { attachProgram, type AttachOptions, type AttachTarget } from '../link/attach.js';
+import type { Attachment } from '../link/attachment-base.js';
 
 export { ProgramType };
 
@@ -34,6 +36,8 @@ export interface ProgramSpec {
   name: string;
   /** The ELF section it came from (SEC("xdp")), for error messages. */
   section?: string;
+  /** What the section names after its type (`syscalls/sys_enter_execve` of `tracepoint/syscalls/sys_enter_execve`): attach()'s default target. */
+  sectionTarget?: string;
   type: ProgramType;
   expectedAttachType?: AttachType;
   /** "GPL", "Dual BSD/GPL", ...: decides which helpers the program may call. */
@@ -112,6 +116,8 @@ export class Program implements ProgramLike {
   readonly section: string | undefined;
   readonly type: ProgramType;
   readonly expectedAttachType: AttachType | undefined;
+  /** What the section names after its type: attach()'s default target. */
+  readonly sectionTarget: string | undefined;
   /** The spec's license; for programs opened from the kernel, "GPL" if it says GPL-compatible, else "Proprietary". */
   readonly license: string;
   /** The verifier's log of the last successful load, when asked for with `logLevel`. */
@@ -120,6 +126,7 @@ export class Program implements ProgramLike {
   #instructions: Uint8Array | undefined;
   #fd: FD | undefined;
   #pinnedPath: string | undefined;
+  readonly #attachments = new Set<Attachment>();
 
   constructor(spec: ProgramSpec) {
     if (spec.instructions.byteLength === 0 || spec.instructions.byteLength % INSTRUCTION_SIZE !== 0) {
@@ -129,6 +136,7 @@ export class Program implements ProgramLike {
     this.section = spec.section;
     this.type = spec.type;
     this.expectedAttachType = spec.expectedAttachType;
+    this.sectionTarget = spec.sectionTarget;
     this.license = spec.license;
     this.#spec = spec;
     this.#instructions = spec.instructions;
@@ -280,9 +288,46 @@ export class Program implements ProgramLike {
     }
   }
 
-  /** Closes the fd (idempotent); a pinned program stays in the kernel. */
+  /**
+   * Attaches the program where its type says (goebpf's Attach; see src/link/attach.ts for the table):
+   * a tracepoint 'category/name', a raw tracepoint's name, a kernel function, 'path:symbol' for
+   * uprobes, a cgroup path, ... or the hook's params object; nothing when the section names the
+   * target. A bpf_link where the kernel has one (gone with the process); `options.legacy` for the
+   * older forms (some outlive the process: see AttachOptions). The attachment is tracked: detach()
+   * and close() undo it.
+   */
+  attach(target?: AttachTarget, options?: AttachOptions): Attachment {
+    const attachment = attachProgram(this, target, options);
+    this.#attachments.add(attachment);
+    attachment.onDetach(() => this.#attachments.delete(attachment));
+    return attachment;
+  }
+
+  /** What attach() made and is not detached yet. */
+  get attachments(): readonly Attachment[] {
+    return [...this.#attachments];
+  }
+
+  /** Detaches everything attach() attached (goebpf's Detach). Every one is tried; the first error is thrown. */
+  detach(): void {
+    let first: unknown;
+    for (const attachment of [...this.#attachments]) {
+      try {
+        attachment.detach();
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first !== undefined) throw first;
+  }
+
+  /** Detaches its attachments and closes the fd (idempotent); a pinned program stays in the kernel. */
   close(): void {
-    this.#fd?.close();
+    try {
+      this.detach();
+    } finally {
+      this.#fd?.close();
+    }
   }
 
   [Symbol.dispose](): void {

@@ -25,6 +25,7 @@ import { loadObjectBtf, MapFdTable, mapBtf, ObjectProgram, UnsupportedError, typ
 import { INSTRUCTION_SIZE, Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
 import { describeProgram } from './verifier.js';
 import type { SystemLike } from './like.js';
+import type { Attachment } from '../link/attachment-base.js';
 
 export { UnsupportedError, KernelSymbolError };
 
@@ -190,12 +191,58 @@ export class System implements SystemLike {
     return this.#programs.get(name);
   }
 
-  /** Closes every program, map and BTF this System made (pins stay) and frees its objects. Idempotent. */
+  /**
+   * Attaches every kprobe-type program (sections kprobe/, kretprobe/, uprobe/, uretprobe/) where its
+   * section says, loading those not loaded yet (goebpf's AttachProbes). All or nothing: if one fails,
+   * those attached by this call are detached again and the error is thrown.
+   */
+  attachProbes(): Attachment[] {
+    const made: Attachment[] = [];
+    try {
+      for (const program of this.#programs.values()) {
+        if (program.type !== ProgramType.Kprobe) continue;
+        if (!program.loaded) program.load();
+        made.push(program.attach());
+      }
+    } catch (e) {
+      for (const attachment of made) attachment.detach();
+      throw e;
+    }
+    return made;
+  }
+
+  /** Detaches what the kprobe-type programs attached (goebpf's DetachProbes). */
+  detachProbes(): void {
+    let first: unknown;
+    for (const program of this.#programs.values()) {
+      if (program.type !== ProgramType.Kprobe) continue;
+      try {
+        program.detach();
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first !== undefined) throw first;
+  }
+
+  /**
+   * Detaches what its programs attached, closes every program, map and BTF this System made (pins
+   * stay) and frees its objects. Idempotent.
+   */
   close(): void {
-    for (const program of this.#programs.values()) program.close();
+    let first: unknown;
+    for (const program of this.#programs.values()) {
+      // A detach that fails (a legacy attachment someone else removed, say) does not keep the rest open.
+      try {
+        program.close();
+      } catch (e) {
+        first ??= e;
+      }
+    }
     for (const map of this.#maps.values()) map.close();
     for (const btf of this.#btfs) btf.close();
     for (const object of this.#objects) object.close();
+    if (first !== undefined) throw first;
   }
 
   [Symbol.dispose](): void {
@@ -289,6 +336,7 @@ function makeProgram(bytes: Uint8Array, core: CoreObject, spec: ElfProgramSpec, 
   const programSpec: ProgramSpec = {
     name: spec.name,
     section: spec.section,
+    sectionTarget: spec.attachTarget ?? undefined,
     type,
     expectedAttachType: spec.expectedAttachType ?? undefined,
     license: object.license ?? '',

@@ -2,9 +2,11 @@
 // MockMap of the same spec must give identical results and identical errors (syscall and errno code,
 // TypeError messages); and a System and a MockSystem loading the same object fill the same program
 // array slots. Kernel test: skips without root / bpf().
+import { mkdirSync, rmdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Attachment } from '../../src/link/attachment-base.js';
 import * as assert from 'uvu/assert';
-import { BPF_EXIST, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_NOEXIST } from '../../src/sys/generated.js';
+import { AttachType, BPF_EXIST, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_NOEXIST } from '../../src/sys/generated.js';
 import { SyscallError } from '../../src/sys/errors.js';
 import { EbpfMap, MapType, System, getNumOfPossibleCpus, type MapLike, type MapSpec, type SystemLike } from '../../src/index.js';
 import { MockMap, MockSystem } from '../../src/mock/index.js';
@@ -419,6 +421,56 @@ honesty('program array slots an object fills as its programs load (System and Mo
       assert.equal(slots(mock), slots(real), `after loading ${step.join(', ') || 'nothing'}`);
     }
   });
+});
+
+honesty('attach and detach: one script against System and MockSystem gives the same attachments and errors', async () => {
+  const object = fileURLToPath(new URL('../../../test/fixtures/attach_trace.o', import.meta.url));
+  const cgroup = `/sys/fs/cgroup/unified/ebpf-test-${process.pid}-honesty`;
+  mkdirSync(cgroup);
+  try {
+    const script = (system: SystemLike): unknown[] => {
+      const out: unknown[] = [];
+      const step = (fn: () => unknown): void => {
+        try {
+          out.push({ ok: fn() });
+        } catch (e) {
+          if (e instanceof SyscallError) out.push({ error: `${e.syscall} ${e.code}`, message: e.message });
+          else out.push({ error: (e as Error).name, message: (e as Error).message });
+        }
+      };
+      const shape = (a: Attachment): unknown => {
+        const info = a.info();
+        return [info.kind, info.program, info.target, info.legacy, info.linkType, typeof info.linkId];
+      };
+      const tp = system.getProgramByName('count_execve')!;
+      const raw = system.getProgramByName('count_exec_raw')!;
+      const egress = system.getProgramByName('count_egress')!;
+      step(() => tp.attach());
+      step(() => tp.load().attach('bad'));
+      step(() => shape(tp.attach()));
+      step(() => shape(tp.attach({ category: 'sched', name: 'sched_process_exec' }, { legacy: true })));
+      step(() => tp.attachments.length);
+      step(() => { tp.detach(); return [tp.attachments.length, tp.attachments]; });
+      step(() => raw.load().attach('a/b'));
+      const rawLink = raw.attach('sched_switch');
+      step(() => shape(rawLink));
+      step(() => rawLink.update(raw));
+      step(() => egress.load().attach({ cgroup, attachType: AttachType.CgroupInet4Connect }));
+      step(() => shape(egress.attach(cgroup, { legacy: true })));
+      step(() => egress.attach(cgroup, { legacy: true }));
+      step(() => shape(egress.attach(cgroup)));
+      step(() => { egress.close(); return egress.attachments.length; });
+      step(() => egress.attach(cgroup));
+      step(() => { rawLink.detach(); rawLink.detach(); return rawLink.detached; });
+      system.close();
+      return out;
+    };
+    const real = script(new System().loadElf(object));
+    const mock = script(new MockSystem().loadElf(object));
+    assert.equal(mock, real);
+  } finally {
+    rmdirSync(cgroup);
+  }
 });
 
 honesty.run();
