@@ -1,6 +1,7 @@
 // The readers against the kernel: test/fixtures/events.c's programs, run with BPF_PROG_TEST_RUN,
 // write records that PerfEvents and RingBuffer deliver: exactly as many as runs, in order, with their
 // checksummed content; lost records counted and delivered; stop() leaves no fd or mapping behind.
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
@@ -347,6 +348,35 @@ test('perf options: overwritable rings keep the newest records; a CPU subset; wa
     const deadline = Date.now() + 3000;
     while (received < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.is(received, 5, 'records under the wakeup threshold come with the poll timeout');
+  }
+});
+
+test('a tracepoint program streams exec events while the test starts processes', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('exec_events')!.load();
+  const decoder = RecordDecoder.fromObject(readFileSync(EVENTS), 'struct exec_event');
+  const reader = new RingBuffer(system.getMapByName('execs')!);
+  try {
+    using _attachment = program.attach();
+    const pids = new Set<number>();
+    const seen = new Map<number, { comm: string; filename: string }>();
+    reader.on('data', (r: EventRecord) => {
+      const e = decoder.decode(r.data) as { pid: number; comm: string; filename: string };
+      seen.set(e.pid, e);
+    });
+    for (let i = 0; i < 5; i++) {
+      const child = spawn('/bin/true', [], { stdio: 'ignore' });
+      pids.add(child.pid!);
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    const deadline = Date.now() + 5000;
+    while ([...pids].some((pid) => !seen.has(pid)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const pid of pids) {
+      assert.ok(seen.has(pid), `an exec event for process ${pid}`);
+      assert.is(seen.get(pid)!.filename, '/bin/true');
+    }
+  } finally {
+    reader.stop();
   }
 });
 
