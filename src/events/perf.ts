@@ -115,6 +115,7 @@ export class PerfEvents extends EventReader {
    */
   startForAllProcessesAndCPUs(bufferSize: number, options: PerfEventsOptions = {}): this {
     if (this.running || this.#rings.length > 0) throw new Error(`${this.describe()}: already started`);
+    if (this.stopped) throw new Error(`${this.describe()}: stopped; make a new PerfEvents to start again`);
     const pageSize = getPageSize();
     const pages = options.pages ?? powerOfTwoAtLeast(Math.max(1, Math.ceil(bufferSize / pageSize)));
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new RangeError(`${this.describe()}: pages ${pages} is not a power of two`);

@@ -108,8 +108,23 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
   #warnedLost = false;
   #resumeScheduled = false;
 
+  constructor() {
+    super();
+    // 'data' listeners are consumers: polling follows them (the listener is added after this event).
+    const listenersChanged = (event: string | symbol): void => {
+      if (event === 'data') queueMicrotask(() => this.#updatePolling());
+    };
+    this.on('newListener', listenersChanged);
+    this.on('removeListener', listenersChanged);
+  }
+
   /** Names the reader in errors. */
   protected abstract describe(): string;
+
+  /** Whether stop() was called: a stopped reader does not start again. */
+  protected get stopped(): boolean {
+    return this.#stopped;
+  }
 
   /** Starts reading `rings` through a framer of `capacity` bytes (the largest ring). */
   protected startReading(rings: PolledRing[], capacity: number): void {
@@ -175,18 +190,6 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
   onRecord(fn: ((cpu: number, data: Uint8Array) => void) | undefined, onLost?: (lost: LostRecords) => void): this {
     this.#recordHandler = fn;
     this.#lostHandler = onLost;
-    this.#updatePolling();
-    return this;
-  }
-
-  override on(event: string | symbol, listener: (...args: never[]) => void): this {
-    super.on(event, listener as (...args: unknown[]) => void);
-    if (event === 'data' || event === 'lost') this.#updatePolling();
-    return this;
-  }
-
-  override off(event: string | symbol, listener: (...args: never[]) => void): this {
-    super.off(event, listener as (...args: unknown[]) => void);
     this.#updatePolling();
     return this;
   }

@@ -125,10 +125,16 @@ test('perf event array: testRun({ repeat: N }) delivers N intact records (raw da
     const first = globals(system).seq;
     system.getProgramByName(name)!.load().testRun({ data: PACKET, repeat: n });
     const got = records(await take(perf, (items) => records(items).length >= n));
-    got.forEach((r, i) => {
+    // The test run may move between CPUs between repeats: in order per CPU, all of them in all.
+    const last = new Map<number, bigint>();
+    const seqs = got.map((r) => {
       assert.is(r.data.byteLength, ((size + 4 + 7) & ~7) - 4);
-      assert.is(checkRecord(r.data, size), first + BigInt(i), `${name} record ${i}`);
+      const seq = checkRecord(r.data, size);
+      assert.ok(seq > (last.get(r.cpu) ?? -1n), `${name}: record ${seq} in order on CPU ${r.cpu}`);
+      last.set(r.cpu, seq);
+      return seq;
     });
+    assert.equal(seqs.sort((a, b) => (a < b ? -1 : 1)), Array.from({ length: n }, (_, i) => first + BigInt(i)), `${name}: every record once`);
   }
   assert.is(globals(system).failures, 0n);
   assert.is(perf.eventsLost, 0);
@@ -149,18 +155,19 @@ test('perf event array: a stalled consumer sees lost records counted and deliver
   // The kernel reports the drops with the next record that fits on that CPU's ring: run until the
   // thread lands on that CPU again (it may move between test runs).
   const after: EventItem[] = [];
-  for (let round = 0; round < 200 && perf.eventsLost === 0; round++) {
+  for (let round = 0; round < 200 && perf.eventsLost < failed; round++) {
     const first = globals(system).seq;
     program.testRun({ data: PACKET, repeat: 5 });
     const got = await take(perf, (items) => records(items).length >= 5);
     assert.equal(records(got).map((r) => checkRecord(r.data, 256)), [0n, 1n, 2n, 3n, 4n].map((i) => first + i), 'recovered: intact and in order');
     after.push(...got);
   }
-  const lost = after.filter((i) => i.kind === 'lost');
-  assert.is(lost.length, 1);
-  assert.is(lost[0]!.kind === 'lost' && lost[0]!.lost, failed);
+  // One notice per CPU the stalled run wrote on (the thread may move between repeats).
+  const lost = after.flatMap((i) => (i.kind === 'lost' ? [i.lost] : []));
+  assert.ok(lost.length >= 1 && lost.length <= getNumOfPossibleCpus(), `${lost.length} notices`);
+  assert.is(lost.reduce((a, b) => a + b, 0), failed);
   assert.is(perf.eventsLost, failed);
-  assert.equal(lostNotices, [failed]);
+  assert.equal(lostNotices, lost);
 });
 
 test('ring buffer: several maps in one reader; discarded records are skipped and counted; event-emitter form', async () => {
