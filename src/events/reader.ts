@@ -41,8 +41,10 @@ export interface RecordsOptions {
   signal?: AbortSignal;
   /**
    * Records the iterator may hold unread (default 65536): past it the reader stops taking records
-   * from the rings until the iterator catches up, so a slow consumer makes the kernel drop (and
-   * count) records instead of this process growing without bound.
+   * from the rings (after the current wakeup's, so by at most a ring's worth more) until the iterator
+   * catches up, so a slow consumer makes the kernel drop (and count) records instead of this process
+   * growing without bound. Records an iterator holds when it ends (break, return, abort) are dropped
+   * with it.
    */
   highWaterMark?: number;
 }

@@ -215,6 +215,50 @@ test('onBatch: zero-copy views are detached once the callback returns; onRecord 
   }
 });
 
+test('records(): a slow consumer past highWaterMark still gets every record, in order', async () => {
+  using system = new System().loadElf(EVENTS);
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  try {
+    const first = globals(system).seq;
+    system.getProgramByName('ringbuf_16')!.load().testRun({ data: PACKET, repeat: 200 });
+    const seqs: bigint[] = [];
+    for await (const item of reader.records({ highWaterMark: 10, signal: AbortSignal.timeout(5000) })) {
+      if (item.kind === 'record') seqs.push(checkRecord(item.data, 16));
+      await new Promise((resolve) => setImmediate(resolve)); // a slow consumer
+      if (seqs.length === 200) break;
+    }
+    assert.equal(seqs, Array.from({ length: 200 }, (_, i) => first + BigInt(i)));
+    assert.is(reader.eventsReceived, 200);
+  } finally {
+    reader.stop();
+  }
+});
+
+test('records(): while the iterator holds highWaterMark records, new ones stay in the ring', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('ringbuf_16')!.load();
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  try {
+    program.testRun({ data: PACKET, repeat: 100 });
+    const iterator = reader.records({ highWaterMark: 10 });
+    await iterator.next(); // the first wakeup's read queues all 100
+    assert.is(reader.eventsReceived, 100);
+    program.testRun({ data: PACKET, repeat: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(reader.eventsReceived, 100, 'not read while 99 wait in the iterator');
+    let taken = 1;
+    while (taken < 200) {
+      const next = await Promise.race([iterator.next(), new Promise<undefined>((resolve) => setTimeout(resolve, 5000))]);
+      assert.ok(next !== undefined && !next.done, `record ${taken} came`);
+      taken++;
+    }
+    assert.is(reader.eventsReceived, 200);
+    await iterator.return?.();
+  } finally {
+    reader.stop();
+  }
+});
+
 test('an AbortSignal ends the iteration; stop() ends it too', async () => {
   using system = new System().loadElf(EVENTS);
   const reader = new RingBuffer(system.getMapByName('rb')!);
