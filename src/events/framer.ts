@@ -63,7 +63,9 @@ export class Framer {
     if (second !== undefined) area.set(second, first.byteLength);
     const parse = format === 'perf' ? this.#core.ebpf_perf_parse : this.#core.ebpf_ringbuf_parse;
     const status = parse(this.#data, size, BigInt(position), this.#records, RECORD_CAPACITY, this.#batch);
-    const u32 = (this.#u32 = new Uint32Array(this.#core.memory.buffer));
+    const buffer = this.#core.memory.buffer;
+    if (this.#u32.buffer !== buffer) this.#u32 = new Uint32Array(buffer);
+    const u32 = this.#u32;
     const b = this.#batch >>> 2;
     if (status !== 0) {
       const bytes = new Uint8Array(this.#core.memory.buffer, this.#batch + 32, 224);

@@ -4,10 +4,18 @@
 // consumer position back with release ordering, and hands the framed records to `deliver`.
 import type { Framer, FrameResult } from './framer.js';
 
-/** How ring positions are read and written: the bridge's atomics on a mapping, or plain accesses in tests. */
+/**
+ * How the consumer position is written back: the bridge's release store on a mapping, or a plain
+ * store in tests. (Producer positions and record headers are read with Atomics.load, a sequentially
+ * consistent load, which is at least the acquire the protocol needs, with no call into the addon.)
+ */
 export interface RingWords {
-  loadAcquireU64(buffer: ArrayBuffer, offset: number): bigint;
   storeReleaseU64(buffer: ArrayBuffer, offset: number, value: bigint): void;
+}
+
+/** An atomic load of the u64 at byte offset `offset` (8-aligned) of `words`. */
+function loadU64(words: BigUint64Array, offset: number): number {
+  return Number(Atomics.load(words, offset >>> 3));
 }
 
 /**
@@ -40,6 +48,7 @@ function frameRange(framer: Framer, format: 'perf' | 'ringbuf', ring: Uint8Array
 /** A perf event ring: the metadata page and the data area after it (`data`, a power of two long). */
 export class PerfRing {
   readonly #meta: ArrayBuffer;
+  readonly #meta64: BigUint64Array;
   readonly #data: Uint8Array;
   readonly #words: RingWords;
   #tail: number;
@@ -47,6 +56,7 @@ export class PerfRing {
   constructor(meta: ArrayBuffer, data: Uint8Array, words: RingWords, what: string) {
     checkRingSize(data.byteLength, what);
     this.#meta = meta;
+    this.#meta64 = new BigUint64Array(meta, 0, PERF_DATA_SIZE / 8 + 1);
     this.#data = data;
     this.#words = words;
     this.#tail = Number(new DataView(meta).getBigUint64(PERF_DATA_TAIL, true));
@@ -58,7 +68,7 @@ export class PerfRing {
 
   /** Unread bytes now (data_head - data_tail). */
   pending(): number {
-    return Number(this.#words.loadAcquireU64(this.#meta, PERF_DATA_HEAD)) - this.#tail;
+    return loadU64(this.#meta64, PERF_DATA_HEAD) - this.#tail;
   }
 
   /**
@@ -67,7 +77,7 @@ export class PerfRing {
    * the bytes consumed. A producer position behind the tail or more than a ring ahead is an error.
    */
   read(framer: Framer, deliver: Deliver, what: string): number {
-    const head = Number(this.#words.loadAcquireU64(this.#meta, PERF_DATA_HEAD));
+    const head = loadU64(this.#meta64, PERF_DATA_HEAD);
     let available = head - this.#tail;
     if (available < 0 || available > this.size) {
       throw new Error(`${what}: data_head ${head} is ${available} bytes from data_tail ${this.#tail}, outside [0, ${this.size}]: a torn or corrupt producer position`);
@@ -89,7 +99,7 @@ export class PerfRing {
    * newest first, up to one ring's worth (the oldest one cut by the wrap is left out).
    */
   readBackward(framer: Framer, deliver: Deliver, what: string): void {
-    const head = this.#words.loadAcquireU64(this.#meta, PERF_DATA_HEAD);
+    const head = Atomics.load(this.#meta64, PERF_DATA_HEAD / 8);
     const written = Number((U64 + 1n - head) & U64);
     const length = Math.min(written, this.size, framer.capacity);
     if (length === 0) return;
@@ -108,7 +118,7 @@ const DISCARD = 0x40000000;
  */
 export class BpfRing {
   readonly #consumer: ArrayBuffer;
-  readonly #producer: ArrayBuffer;
+  readonly #producer: BigUint64Array;
   readonly #data: Uint8Array;
   readonly #headers: Uint32Array;
   readonly #words: RingWords;
@@ -117,11 +127,11 @@ export class BpfRing {
   constructor(consumer: ArrayBuffer, producer: ArrayBuffer, data: Uint8Array, words: RingWords, what: string) {
     checkRingSize(data.byteLength, what);
     this.#consumer = consumer;
-    this.#producer = producer;
+    this.#producer = new BigUint64Array(producer, 0, 1);
     this.#data = data;
     this.#headers = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
     this.#words = words;
-    this.#position = Number(words.loadAcquireU64(consumer, 0));
+    this.#position = loadU64(new BigUint64Array(consumer, 0, 1), 0);
   }
 
   get size(): number {
@@ -130,7 +140,7 @@ export class BpfRing {
 
   /** Bytes between consumer_pos and producer_pos now (committed or not). */
   pending(): number {
-    return Number(this.#words.loadAcquireU64(this.#producer, 0)) - this.#position;
+    return loadU64(this.#producer, 0) - this.#position;
   }
 
   /**
@@ -153,7 +163,7 @@ export class BpfRing {
 
   /** Frames the committed records from consumer_pos on; returns the bytes consumed. */
   read(framer: Framer, deliver: Deliver, what: string): number {
-    const producer = Number(this.#words.loadAcquireU64(this.#producer, 0));
+    const producer = loadU64(this.#producer, 0);
     if (producer < this.#position || producer - this.#position > this.size) {
       throw new Error(`${what}: producer_pos ${producer} is ${producer - this.#position} bytes from consumer_pos ${this.#position}, outside [0, ${this.size}]: a torn or corrupt producer position`);
     }

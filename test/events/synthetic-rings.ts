@@ -4,7 +4,6 @@ import { PERF_DATA_HEAD, PERF_DATA_TAIL, type RingWords } from '../../src/events
 
 /** Plain loads and stores (a test has no second thread). */
 export const plainWords: RingWords = {
-  loadAcquireU64: (buffer, offset) => new DataView(buffer).getBigUint64(offset, true),
   storeReleaseU64: (buffer, offset, value) => new DataView(buffer).setBigUint64(offset, value, true),
 };
 
