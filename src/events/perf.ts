@@ -73,6 +73,10 @@ function powerOfTwoAtLeast(n: number): number {
 /**
  * Reads what programs write with bpf_perf_event_output to a PERF_EVENT_ARRAY map, on every CPU.
  * Deliveries: see EventReader (`records()` / `for await`, `on('data')`, `onBatch`, `onRecord`).
+ * A record's `data` is the raw sample as the kernel stores it: the bytes output, then zeros up to
+ * the kernel's 8-byte alignment (size + 4 rounded up to 8, minus 4), as libbpf and cilium/ebpf hand
+ * it over. Lost records arrive as `{ kind: 'lost' }` notices (PERF_RECORD_LOST) and in `eventsLost`.
+ * A started reader keeps the process alive (it watches its rings on the event loop) until `stop()`.
  *
  * ```ts
  * const perf = new PerfEvents(system.getMapByName('perfmap')!);

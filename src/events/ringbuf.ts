@@ -54,7 +54,8 @@ function ringMap(map: MapLike, type: MapType, who: string): void {
  * twice in a row, as the kernel lays it out); records are framed in the WASM core. The `cpu` of a
  * record is the index of its ring in this reader (0 for the first `add`). Deliveries: see
  * EventReader. The kernel keeps no count of records it could not fit (bpf_ringbuf_output returns
- * -EAGAIN to the program), so `eventsLost` stays 0 here: count failures in the program.
+ * -EAGAIN to the program), so `eventsLost` stays 0 here: count failures in the program. A reader
+ * with a consumer keeps the process alive (it watches its rings on the event loop) until `stop()`.
  *
  * ```ts
  * const reader = new RingBuffer(system.getMapByName('events')!);
