@@ -32,3 +32,5 @@ export type { ProgramSpec } from './program/index.js';
 export type { MapSpec as ElfMapSpec, ProgramSpec as ElfProgramSpec } from './inspect.js';
 // Attachments (src/link)
 export * from './link/index.js';
+// Events (src/events)
+export * from './events/index.js';

@@ -385,6 +385,7 @@ typedef struct {
 EBPF_WASM_LAYOUT(ebpf_diagnostic, 24);
 
 #include "ebpf_core_btf.h"
+#include "ebpf_core_events.h"
 
 /* wasm32 layout:
  *  0 status  4 message (NUL-terminated too; len 0 when status is 0)  12 big_endian

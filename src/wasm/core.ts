@@ -22,7 +22,9 @@ export interface CoreExports {
   ebpf_object_kconfig(obj: number): number;
   ebpf_object_ksyms(obj: number): number;
   ebpf_ksym_compatible(obj: number, ksym: number, kernel: number, kernelId: number): number;
-  [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void);
+  ebpf_perf_parse(data: number, size: number, position: bigint, out: number, capacity: number, batch: number): number;
+  ebpf_ringbuf_parse(data: number, size: number, position: bigint, out: number, capacity: number, batch: number): number;
+  [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void) | ((...args: never[]) => number | void);
 }
 
 export const CORE_ABI_VERSION = 1;
@@ -32,12 +34,14 @@ type CoreSource = Uint8Array<ArrayBuffer> | ArrayBuffer | WebAssembly.Module | (
 let source: CoreSource | undefined;
 let loaded: CoreExports | undefined;
 let loading: Promise<CoreExports> | undefined;
+let compiled: WebAssembly.Module | undefined;
 
 /** Supplies the core's bytes or module (for browsers and bundlers); call before the first use. */
 export function setCoreSource(src: CoreSource): void {
   source = src;
   loaded = undefined;
   loading = undefined;
+  compiled = undefined;
 }
 
 const coreUrl = new URL('../../../wasm/ebpf_core.wasm', import.meta.url);
@@ -55,6 +59,7 @@ async function defaultBytes(): Promise<Uint8Array<ArrayBuffer> | ArrayBuffer> {
 }
 
 function instantiate(module: WebAssembly.Module): CoreExports {
+  compiled = module;
   const instance = new WebAssembly.Instance(module, {});
   const core = instance.exports as unknown as CoreExports;
   const version = core.ebpf_abi_version();
@@ -102,4 +107,14 @@ function readFileSyncNode(url: URL): Uint8Array<ArrayBuffer> {
   if (!getBuiltin) throw new Error('ebpf: this Node.js has no process.getBuiltinModule; await loadCore() first');
   const fs = getBuiltin('node:fs') as typeof import('node:fs');
   return new Uint8Array(fs.readFileSync(url));
+}
+
+/**
+ * A second, private instance of the core (its own memory), for users that must not share the main
+ * instance's memory: the event readers detach their memory's buffer after each batch so that
+ * zero-copy record views cannot outlive it, which would break views the main instance's users hold.
+ */
+export function newCoreInstanceSync(): CoreExports {
+  if (compiled === undefined) loadCoreSync();
+  return instantiate(compiled as WebAssembly.Module);
 }

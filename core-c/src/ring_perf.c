@@ -1,0 +1,85 @@
+/* Framing of perf event ring records (include/uapi/linux/perf_event.h): every record starts with
+ * struct perf_event_header { u32 type; u16 misc; u16 size; } and is size bytes long in all. */
+#include <stdarg.h>
+
+#include "ring.h"
+
+#define PERF_RECORD_LOST 2u
+#define PERF_RECORD_SAMPLE 9u
+#define PERF_HEADER_SIZE 8u
+
+uint32_t ring_batch_begin(const uint8_t *data, uint32_t size, ebpf_event_record *out, ebpf_event_batch *batch) {
+  if (batch == 0) return EBPF_ERR_ARG;
+  *batch = (ebpf_event_batch){0};
+  if ((data == 0 && size > 0) || out == 0) return ring_batch_fail(batch, EBPF_ERR_ARG, "ring parse: no data or no record array");
+  return EBPF_OK;
+}
+
+uint32_t ring_batch_fail(ebpf_event_batch *batch, uint32_t status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  str_vformat(batch->message, sizeof batch->message, fmt, ap);
+  va_end(ap);
+  batch->status = status;
+  return status;
+}
+
+int ring_batch_push(ebpf_event_batch *batch, ebpf_event_record *out, uint32_t capacity, uint32_t kind,
+                    uint32_t offset, uint32_t size, uint64_t lost) {
+  if (batch->count >= capacity) return 0;
+  out[batch->count++] = (ebpf_event_record){kind, offset, size, 0, lost};
+  return 1;
+}
+
+/* One record at off (its header already read): pushes what it holds. 1 pushed or skipped, 0 when out
+ * is full, -1 on a malformed record (batch failed). */
+static int perf_record(const ebpf_buf *b, uint32_t off, uint32_t type, uint32_t rsize, uint64_t position,
+                       ebpf_event_record *out, uint32_t capacity, ebpf_event_batch *batch) {
+  if (type == PERF_RECORD_SAMPLE) {
+    uint32_t raw;
+    if (rsize < PERF_HEADER_SIZE + 4 || buf_u32(b, off + PERF_HEADER_SIZE, &raw) || raw > rsize - PERF_HEADER_SIZE - 4) {
+      ring_batch_fail(batch, EBPF_ERR_ARG, "perf ring: PERF_RECORD_SAMPLE at position %llu: raw size does not fit its %u-byte record",
+                      (unsigned long long)(position + off), rsize);
+      return -1;
+    }
+    return ring_batch_push(batch, out, capacity, EBPF_EVENT_SAMPLE, off + PERF_HEADER_SIZE + 4, raw, 0);
+  }
+  if (type == PERF_RECORD_LOST) {
+    uint64_t lost;
+    if (rsize < PERF_HEADER_SIZE + 16 || buf_u64(b, off + PERF_HEADER_SIZE + 8, &lost)) {
+      ring_batch_fail(batch, EBPF_ERR_ARG, "perf ring: PERF_RECORD_LOST at position %llu is %u bytes, expected 24",
+                      (unsigned long long)(position + off), rsize);
+      return -1;
+    }
+    if (!ring_batch_push(batch, out, capacity, EBPF_EVENT_LOST, off, 0, lost)) return 0;
+    batch->lost += lost;
+    return 1;
+  }
+  batch->unknown++;
+  return 1;
+}
+
+uint32_t ebpf_perf_parse(const uint8_t *data, uint32_t size, uint64_t position, ebpf_event_record *out,
+                         uint32_t capacity, ebpf_event_batch *batch) {
+  uint32_t status = ring_batch_begin(data, size, out, batch);
+  if (status != EBPF_OK) return status;
+  ebpf_buf b = {data, size, 0};
+  uint32_t off = 0;
+  while (off < size) {
+    uint32_t type;
+    uint16_t rsize;
+    if (buf_u32(&b, off, &type) || buf_u16(&b, off + 6, &rsize) || rsize > size - off) {
+      batch->incomplete = 1; /* the producer position ends inside this record */
+      break;
+    }
+    if (rsize < PERF_HEADER_SIZE)
+      return ring_batch_fail(batch, EBPF_ERR_ARG, "perf ring: record at position %llu has size %u, smaller than its header",
+                             (unsigned long long)(position + off), rsize);
+    int pushed = perf_record(&b, off, type, rsize, position, out, capacity, batch);
+    if (pushed < 0) return batch->status;
+    if (pushed == 0) break;
+    off += rsize;
+  }
+  batch->consumed = off;
+  return EBPF_OK;
+}

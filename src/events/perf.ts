@@ -1,0 +1,248 @@
+// goebpf's PerfEvents: a reader of a BPF_MAP_TYPE_PERF_EVENT_ARRAY. One perf event
+// (PERF_COUNT_SW_BPF_OUTPUT, PERF_SAMPLE_RAW) per CPU, its ring mapped and its fd stored in the map
+// at the CPU's index, which is where bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, ...) writes.
+import type { MapLike } from '../map/like.js';
+import { getNumOfPossibleCpus, getPageSize } from '../map/host.js';
+import { FD } from '../sys/bpf.js';
+import { check, SyscallError } from '../sys/errors.js';
+import { MapType } from '../sys/generated.js';
+import { native } from '../sys/native.js';
+import type { Framer } from './framer.js';
+import { EventReader, type PolledRing } from './reader.js';
+import { PERF_DATA_OFFSET, PERF_DATA_SIZE, PerfRing } from './rings.js';
+
+/** perf_event_attr fields (include/uapi/linux/perf_event.h); PERF_ATTR_SIZE_VER7. */
+const PERF_ATTR_SIZE = 128;
+const PERF_TYPE_SOFTWARE = 1;
+const PERF_COUNT_SW_BPF_OUTPUT = 10;
+const PERF_SAMPLE_RAW = 1 << 10;
+const PERF_FLAG_FD_CLOEXEC = 1 << 3;
+const ATTR_FLAG_WATERMARK = 1 << 14;
+const ATTR_FLAG_WRITE_BACKWARD = 1 << 27;
+/** _IO('$', 1), _IOW('$', 9, __u32). */
+const PERF_EVENT_IOC_DISABLE = 0x2401;
+const PERF_EVENT_IOC_PAUSE_OUTPUT = 0x40042409;
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const ENODEV = 19;
+
+/** Options of `startForAllProcessesAndCPUs`. */
+export interface PerfEventsOptions {
+  /** Data pages of each CPU's ring, a power of two (default: bufferSize rounded up to one). */
+  pages?: number;
+  /** Wake the reader after this many records (default 1: at each record). */
+  wakeupEvents?: number;
+  /** Wake the reader once this many bytes are in a ring (instead of wakeupEvents). */
+  watermarkBytes?: number;
+  /**
+   * Overwritable rings (perf's write_backward): the kernel overwrites the oldest records instead of
+   * dropping new ones and never wakes the reader; read the newest records with `readOverwritable()`.
+   */
+  overwritable?: boolean;
+  /** Only these CPUs (default: every possible CPU). */
+  cpus?: readonly number[];
+  /** Stops the reader when aborted. */
+  signal?: AbortSignal;
+}
+
+class CpuRing implements PolledRing {
+  constructor(
+    readonly cpu: number,
+    readonly event: FD,
+    readonly mapping: ArrayBuffer,
+    readonly ring: PerfRing,
+    readonly what: string,
+  ) {}
+
+  get fd(): number {
+    return this.event.fd;
+  }
+
+  read(framer: Framer, deliver: Parameters<PerfRing['read']>[1]): number {
+    return this.ring.read(framer, deliver, this.what);
+  }
+}
+
+function powerOfTwoAtLeast(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * Reads what programs write with bpf_perf_event_output to a PERF_EVENT_ARRAY map, on every CPU.
+ * Deliveries: see EventReader (`records()` / `for await`, `on('data')`, `onBatch`, `onRecord`).
+ * A record's `data` is the raw sample as the kernel stores it: the bytes output, then zeros up to
+ * the kernel's 8-byte alignment (size + 4 rounded up to 8, minus 4), as libbpf and cilium/ebpf hand
+ * it over. Lost records arrive as `{ kind: 'lost' }` notices (PERF_RECORD_LOST) and in `eventsLost`.
+ * A started reader keeps the process alive (it watches its rings on the event loop) until `stop()`.
+ *
+ * ```ts
+ * const perf = new PerfEvents(system.getMapByName('perfmap')!);
+ * perf.startForAllProcessesAndCPUs(4096);
+ * for await (const event of perf) if (event.kind === 'record') console.log(event.cpu, event.data);
+ * ```
+ */
+export class PerfEvents extends EventReader {
+  readonly #map: MapLike;
+  #rings: CpuRing[] = [];
+  #overwritable = false;
+  #timer: NodeJS.Timeout | undefined;
+  /**
+   * goebpf's poll timeout: with `wakeupEvents` > 1 or `watermarkBytes`, records below the threshold
+   * are read at least this often (a timer; without those options readiness alone drives reading).
+   */
+  pollTimeoutMs = 100;
+
+  constructor(map: MapLike) {
+    super();
+    if (map.type !== MapType.PerfEventArray) {
+      throw new TypeError(`PerfEvents: map '${map.name}' is a ${MapType[map.type] ?? map.type} map, not a PerfEventArray`);
+    }
+    this.#map = map;
+  }
+
+  protected describe(): string {
+    return `PerfEvents(map '${this.#map.name}')`;
+  }
+
+  /** The CPUs whose rings are open. */
+  get cpus(): number[] {
+    return this.#rings.map((r) => r.cpu);
+  }
+
+  /**
+   * Opens a perf event on each CPU (of every process), maps its ring of `bufferSize` bytes (rounded up
+   * to a power of two of pages) and stores its fd in the map at the CPU's index; then reads the
+   * rings whenever they have records and someone consumes them. Returns this (an async iterable).
+   */
+  startForAllProcessesAndCPUs(bufferSize: number, options: PerfEventsOptions = {}): this {
+    if (this.running || this.#rings.length > 0) throw new Error(`${this.describe()}: already started`);
+    if (this.stopped) throw new Error(`${this.describe()}: stopped; make a new PerfEvents to start again`);
+    const pageSize = getPageSize();
+    const pages = options.pages ?? powerOfTwoAtLeast(Math.max(1, Math.ceil(bufferSize / pageSize)));
+    if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new RangeError(`${this.describe()}: pages ${pages} is not a power of two`);
+    const cpus = options.cpus ?? Array.from({ length: getNumOfPossibleCpus() }, (_, i) => i);
+    const attr = this.#attr(options);
+    this.#overwritable = options.overwritable === true;
+    try {
+      for (const cpu of cpus) {
+        if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.#map.maxEntries) {
+          throw new RangeError(`${this.describe()}: CPU ${cpu} has no slot in the map (max_entries ${this.#map.maxEntries})`);
+        }
+        const ring = this.#open(cpu, attr, pageSize, pages);
+        if (ring !== undefined) this.#rings.push(ring);
+      }
+    } catch (e) {
+      this.#release();
+      throw e;
+    }
+    if (this.#rings.length === 0) throw new Error(`${this.describe()}: no CPU of ${cpus.join(',')} could open a perf event`);
+    if (options.signal !== undefined) {
+      if (options.signal.aborted) {
+        this.#release();
+        return this;
+      }
+      options.signal.addEventListener('abort', () => this.stop(), { once: true });
+    }
+    // Overwritable rings raise no wakeups: they are read by readOverwritable() only.
+    this.startReading(this.#overwritable ? [] : this.#rings, pages * pageSize);
+    if ((options.wakeupEvents ?? 1) > 1 || options.watermarkBytes !== undefined) {
+      this.#timer = setInterval(() => this.flush(), this.pollTimeoutMs);
+      this.#timer.unref();
+    }
+    return this;
+  }
+
+  #attr(options: PerfEventsOptions): Uint8Array {
+    const attr = new Uint8Array(PERF_ATTR_SIZE);
+    const view = new DataView(attr.buffer);
+    view.setUint32(0, PERF_TYPE_SOFTWARE, true);
+    view.setUint32(4, PERF_ATTR_SIZE, true);
+    view.setBigUint64(8, BigInt(PERF_COUNT_SW_BPF_OUTPUT), true);
+    view.setBigUint64(16, 1n, true); // sample_period
+    view.setBigUint64(24, BigInt(PERF_SAMPLE_RAW), true);
+    let flags = 0;
+    if (options.watermarkBytes !== undefined) {
+      flags |= ATTR_FLAG_WATERMARK;
+      view.setUint32(48, options.watermarkBytes, true);
+    } else {
+      view.setUint32(48, options.wakeupEvents ?? 1, true);
+    }
+    if (options.overwritable === true) flags |= ATTR_FLAG_WRITE_BACKWARD;
+    view.setBigUint64(40, BigInt(flags >>> 0), true);
+    return attr;
+  }
+
+  /** One CPU's event, ring and map slot; undefined for a CPU that is not online (ENODEV). */
+  #open(cpu: number, attr: Uint8Array, pageSize: number, pages: number): CpuRing | undefined {
+    const bridge = native();
+    const fd = bridge.perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd === -ENODEV) return undefined;
+    const event = new FD(check(fd, 'perf_event_open', `${this.describe()}: CPU ${cpu}`));
+    try {
+      const length = (pages + 1) * pageSize;
+      const prot = this.#overwritable ? PROT_READ : PROT_READ | PROT_WRITE;
+      const mapping = bridge.mmap(event.fd, length, prot, MAP_SHARED, 0);
+      if (typeof mapping === 'number') throw new SyscallError(-mapping, 'mmap', `${this.describe()}: ring of CPU ${cpu} (${pages} pages)`);
+      const meta = new DataView(mapping);
+      const dataOffset = Number(meta.getBigUint64(PERF_DATA_OFFSET, true)) || pageSize;
+      const dataSize = Number(meta.getBigUint64(PERF_DATA_SIZE, true)) || pages * pageSize;
+      const what = `${this.describe()}: ring of CPU ${cpu}`;
+      const ring = new CpuRing(cpu, event, mapping, new PerfRing(mapping, new Uint8Array(mapping, dataOffset, dataSize), bridge, what), what);
+      try {
+        this.#map.update(cpu, event.fd);
+      } catch (e) {
+        bridge.munmap(mapping);
+        throw e;
+      }
+      return ring;
+    } catch (e) {
+      event.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Overwritable rings: pauses each ring, delivers its newest records (newest first) to the consumers,
+   * and resumes it. Records stay in the ring: a later call delivers them again with newer ones.
+   */
+  readOverwritable(): void {
+    if (!this.#overwritable) throw new Error(`${this.describe()}: readOverwritable() needs { overwritable: true }`);
+    if (!this.running) throw new Error(`${this.describe()}: not started or stopped`);
+    const bridge = native();
+    for (const ring of this.#rings) {
+      check(bridge.ioctl(ring.fd, PERF_EVENT_IOC_PAUSE_OUTPUT, 1), 'ioctl(PERF_EVENT_IOC_PAUSE_OUTPUT)', ring.what);
+      try {
+        this.readOnce({ fd: ring.fd, cpu: ring.cpu, read: (framer, deliver) => (ring.ring.readBackward(framer, deliver, ring.what), 0) });
+      } finally {
+        check(bridge.ioctl(ring.fd, PERF_EVENT_IOC_PAUSE_OUTPUT, 0), 'ioctl(PERF_EVENT_IOC_PAUSE_OUTPUT)', ring.what);
+      }
+    }
+  }
+
+  /** Stops reading; disables and closes every CPU's event, unmaps every ring, clears the map's slots. */
+  stop(): void {
+    this.stopReading();
+    this.#release();
+  }
+
+  #release(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    const bridge = native();
+    const rings = this.#rings;
+    this.#rings = [];
+    for (const ring of rings) {
+      try {
+        this.#map.delete(ring.cpu);
+      } catch {
+        // The slot was already cleared or the map closed: the event goes with our fd either way.
+      }
+      bridge.ioctl(ring.fd, PERF_EVENT_IOC_DISABLE, 0);
+      if (ring.mapping.byteLength > 0) bridge.munmap(ring.mapping);
+      ring.event.close();
+    }
+  }
+}

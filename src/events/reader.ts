@@ -1,0 +1,411 @@
+// What PerfEvents and RingBuffer share: readiness from the bridge's uv_poll on Node's own event loop
+// (no thread, no spinning, no timer), the statistics, and the four ways records are delivered.
+import { EventEmitter } from 'node:events';
+import { native, type PollHandle } from '../sys/native.js';
+import { errnoCode } from '../sys/errors.js';
+import { Framer, RECORD_LOST, type FrameResult } from './framer.js';
+
+/** A record: the bytes a program output (bpf_perf_event_output / bpf_ringbuf_output ...). */
+export interface EventRecord {
+  readonly kind: 'record';
+  /** The CPU whose ring it came from (perf); for ring buffers, the index of the ring in the reader. */
+  readonly cpu: number;
+  readonly data: Uint8Array;
+}
+
+/** Records the kernel dropped because the ring was full (perf's PERF_RECORD_LOST). */
+export interface LostRecords {
+  readonly kind: 'lost';
+  readonly cpu: number;
+  /** How many records were dropped. */
+  readonly lost: number;
+}
+
+/** What the async iterator yields: a record (a copy) or a lost-records notice, in ring order. */
+export type EventItem = EventRecord | LostRecords;
+
+/**
+ * All records ready at one wakeup of one ring, for `onBatch`. The `data` of its records are ZERO-COPY
+ * views on the reader's WASM memory: valid only until the callback returns, after which they are
+ * detached (length 0; `slice()`/`subarray()` throw). Copy (`data.slice()`) what must outlive it.
+ */
+export interface EventBatch {
+  readonly cpu: number;
+  readonly records: readonly EventRecord[];
+  /** Lost-record notices framed at this wakeup (also counted in `eventsLost`). */
+  readonly lost: readonly LostRecords[];
+}
+
+/** Options of `records()`. */
+export interface RecordsOptions {
+  /** Ends the iteration (the reader keeps running for its other consumers). */
+  signal?: AbortSignal;
+  /**
+   * Records the iterator may hold unread (default 65536): past it the reader stops taking records
+   * from the rings (after the current wakeup's, so by at most a ring's worth more) until the iterator
+   * catches up, so a slow consumer makes the kernel drop (and count) records instead of this process
+   * growing without bound. Records an iterator holds when it ends (break, return, abort) are dropped
+   * with it.
+   */
+  highWaterMark?: number;
+}
+
+/** Counters of a reader, as goebpf's PerfEvents has them. */
+export interface EventStats {
+  eventsReceived: number;
+  eventsLost: number;
+  eventsUnknownType: number;
+  /** Ring buffer records the program discarded (bpf_ringbuf_discard), skipped. */
+  eventsDiscarded: number;
+}
+
+interface Waiter {
+  resolve(result: IteratorResult<EventItem>): void;
+  reject(error: unknown): void;
+}
+
+class Iteration {
+  readonly queue: EventItem[] = [];
+  waiter: Waiter | undefined;
+  done = false;
+  error: unknown;
+  constructor(readonly highWaterMark: number) {}
+}
+
+/** A ring the reader polls: its fd, its read, and its index (CPU or ring number). */
+export interface PolledRing {
+  readonly fd: number;
+  readonly cpu: number;
+  /** Reads what is ready; returns the bytes consumed. */
+  read(framer: Framer, deliver: (result: FrameResult) => boolean): number;
+}
+
+const UV_READABLE = 1;
+/** Reads of a ring per wakeup at most, while each finds new records. */
+const READ_PASSES = 4;
+
+/**
+ * The delivery side of an event reader. Consumers:
+ * - `onBatch(fn)`: all records of one wakeup as one array of zero-copy views (fastest);
+ * - `onRecord(fn)`: a call per record with a zero-copy view, no promise or object per record;
+ * - `on('data' | 'lost' | 'error', ...)`: goebpf-style events with copies;
+ * - `records()` / `for await`: an async iterator of copies, ending at `stop()` or an AbortSignal.
+ * A reader reads its rings only while it has a consumer; lost records are counted in `eventsLost` and
+ * delivered to every consumer as notices (without a consumer for them, a process warning says so).
+ */
+export abstract class EventReader extends EventEmitter implements AsyncIterable<EventItem>, Disposable {
+  eventsReceived = 0;
+  eventsLost = 0;
+  eventsUnknownType = 0;
+  eventsDiscarded = 0;
+
+  #framer: Framer | undefined;
+  #rings: PolledRing[] = [];
+  #polls: PollHandle[] = [];
+  #started = false;
+  #stopped = false;
+  #batchHandler: ((batch: EventBatch) => void) | undefined;
+  #recordHandler: ((cpu: number, data: Uint8Array) => void) | undefined;
+  #lostHandler: ((lost: LostRecords) => void) | undefined;
+  readonly #iterations = new Set<Iteration>();
+  #warnedLost = false;
+  #resumeScheduled = false;
+
+  constructor() {
+    super();
+    // 'data' listeners are consumers: polling follows them (the listener is added after this event).
+    const listenersChanged = (event: string | symbol): void => {
+      if (event === 'data') queueMicrotask(() => this.#updatePolling());
+    };
+    this.on('newListener', listenersChanged);
+    this.on('removeListener', listenersChanged);
+  }
+
+  /** Names the reader in errors. */
+  protected abstract describe(): string;
+
+  /** Whether stop() was called: a stopped reader does not start again. */
+  protected get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Starts reading `rings` through a framer of `capacity` bytes (the largest ring). */
+  protected startReading(rings: PolledRing[], capacity: number): void {
+    this.#framer = new Framer(capacity);
+    this.#rings = rings;
+    this.#started = true;
+    this.#updatePolling();
+  }
+
+  /** Adds a ring to a started reader (RingBuffer.add). */
+  protected addRing(ring: PolledRing, capacity: number): void {
+    if (this.#framer === undefined || this.#framer.capacity < capacity) this.#framer = new Framer(capacity);
+    this.#rings.push(ring);
+    this.#started = true;
+    if (this.#polls.length > 0) this.#pollRing(ring);
+    else this.#updatePolling();
+  }
+
+  /** Reads one ring now and delivers its records (rings read on demand, as overwritable ones). */
+  protected readOnce(ring: PolledRing): void {
+    const framer = this.#framer;
+    if (framer === undefined) throw new Error(`${this.describe()}: not started`);
+    ring.read(framer, (result) => this.#deliver(ring.cpu, framer, result));
+  }
+
+  protected get running(): boolean {
+    return this.#started && !this.#stopped;
+  }
+
+  /** Stops polling and ends every iteration; the subclass then releases its rings. */
+  protected stopReading(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#stopPolls();
+    for (const it of this.#iterations) this.#finish(it);
+    this.#iterations.clear();
+  }
+
+  get stats(): EventStats {
+    return {
+      eventsReceived: this.eventsReceived,
+      eventsLost: this.eventsLost,
+      eventsUnknownType: this.eventsUnknownType,
+      eventsDiscarded: this.eventsDiscarded,
+    };
+  }
+
+  /**
+   * Calls fn with all records ready at each wakeup of a ring, as zero-copy views valid until fn
+   * returns (see EventBatch). Replaces an earlier batch handler; `undefined` removes it.
+   */
+  onBatch(fn: ((batch: EventBatch) => void) | undefined): this {
+    this.#batchHandler = fn;
+    this.#updatePolling();
+    return this;
+  }
+
+  /**
+   * Calls fn(cpu, data) for each record, synchronously, with a zero-copy view valid until fn returns
+   * (it is detached after the wakeup's records). Lost notices go to `onLost`, 'lost' listeners or
+   * the other consumers. Replaces an earlier record handler; `undefined` removes it.
+   */
+  onRecord(fn: ((cpu: number, data: Uint8Array) => void) | undefined, onLost?: (lost: LostRecords) => void): this {
+    this.#recordHandler = fn;
+    this.#lostHandler = onLost;
+    this.#updatePolling();
+    return this;
+  }
+
+  /** An async iterator of copies of the records and lost notices, ending at stop() or options.signal. */
+  records(options: RecordsOptions = {}): AsyncIterableIterator<EventItem> {
+    const it = new Iteration(options.highWaterMark ?? 65536);
+    const signal = options.signal;
+    const end = (): void => {
+      this.#iterations.delete(it);
+      this.#finish(it);
+      this.#updatePolling();
+    };
+    if (this.#stopped || signal?.aborted) it.done = true;
+    else {
+      this.#iterations.add(it);
+      signal?.addEventListener('abort', end, { once: true });
+      this.#updatePolling();
+    }
+    const next = (): Promise<IteratorResult<EventItem>> => {
+      if (it.queue.length > 0) {
+        const value = it.queue.shift() as EventItem;
+        if (it.queue.length === 0) this.#scheduleResume();
+        return Promise.resolve({ value, done: false });
+      }
+      if (it.error !== undefined) {
+        const error = it.error;
+        it.error = undefined;
+        it.done = true;
+        return Promise.reject(error);
+      }
+      if (it.done) return Promise.resolve({ value: undefined, done: true });
+      this.#scheduleResume();
+      return new Promise((resolve, reject) => {
+        it.waiter = { resolve, reject };
+      });
+    };
+    const iterator: AsyncIterableIterator<EventItem> = {
+      next,
+      return: (): Promise<IteratorResult<EventItem>> => {
+        signal?.removeEventListener('abort', end);
+        end();
+        it.queue.length = 0;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<EventItem> {
+    return this.records();
+  }
+
+  /** Reads every ring now, without waiting for a wakeup (records under a watermark, overwritable rings). */
+  flush(): void {
+    if (!this.running || this.#framer === undefined) return;
+    for (const ring of this.#rings) this.#readRing(ring);
+  }
+
+  abstract stop(): void;
+
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+
+  // ---- polling ----
+
+  #hasConsumer(): boolean {
+    return this.#batchHandler !== undefined || this.#recordHandler !== undefined || this.listenerCount('data') > 0 || this.#iterations.size > 0;
+  }
+
+  #backpressured(): boolean {
+    for (const it of this.#iterations) if (it.queue.length >= it.highWaterMark) return true;
+    return false;
+  }
+
+  #updatePolling(): void {
+    const want = this.running && this.#hasConsumer() && !this.#backpressured();
+    if (want && this.#polls.length === 0) {
+      for (const ring of this.#rings) this.#pollRing(ring);
+      this.#scheduleResume(); // records that arrived while no one polled raise no new wakeup
+    } else if (!want && this.#polls.length > 0) {
+      this.#stopPolls();
+    }
+  }
+
+  #pollRing(ring: PolledRing): void {
+    const handle = native().poll(ring.fd, UV_READABLE, (status) => {
+      if (status < 0) {
+        this.#fail(new Error(`${this.describe()}: polling the ring of ${ring.cpu} failed: ${errnoCode(-status)}`));
+        return;
+      }
+      this.#readRing(ring);
+    });
+    if (typeof handle === 'number') throw new Error(`${this.describe()}: cannot poll fd ${ring.fd}: ${errnoCode(-handle)}`);
+    this.#polls.push(handle);
+  }
+
+  #stopPolls(): void {
+    const polls = this.#polls;
+    this.#polls = [];
+    for (const handle of polls) native().pollStop(handle);
+  }
+
+  #scheduleResume(): void {
+    if (this.#resumeScheduled || !this.running) return;
+    this.#resumeScheduled = true;
+    setImmediate(() => {
+      this.#resumeScheduled = false;
+      this.#updatePolling();
+      if (this.#polls.length > 0) this.flush();
+    });
+  }
+
+  #readRing(ring: PolledRing): void {
+    const framer = this.#framer;
+    if (framer === undefined || !this.running || !this.#hasConsumer() || this.#backpressured()) {
+      this.#updatePolling();
+      return;
+    }
+    try {
+      // Records that arrived during the read are read in the same wakeup (a few passes at most):
+      // under load, batches grow instead of wakeups multiplying.
+      const deliver = (result: FrameResult): boolean => this.#deliver(ring.cpu, framer, result);
+      for (let pass = 0; pass < READ_PASSES && this.running && ring.read(framer, deliver) > 0; pass++);
+    } catch (e) {
+      this.#fail(e);
+    }
+    this.#updatePolling();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#iterations.size > 0) {
+      for (const it of this.#iterations) {
+        it.error = error;
+        this.#wake(it);
+      }
+      this.#iterations.clear();
+      if (this.listenerCount('error') === 0) return;
+    }
+    this.emit('error', error); // without a listener: thrown, as EventEmitter does
+  }
+
+  // ---- delivery ----
+
+  /** Delivers the framed records; false once the reader is stopped (by a consumer, meanwhile). */
+  #deliver(cpu: number, framer: Framer, result: FrameResult): boolean {
+    this.eventsUnknownType += result.unknown;
+    this.eventsDiscarded += result.discarded;
+    const records: EventRecord[] = [];
+    const lost: LostRecords[] = [];
+    const batch = this.#batchHandler;
+    const perRecord = this.#recordHandler;
+    const copies = this.listenerCount('data') > 0 || this.#iterations.size > 0;
+    try {
+      for (let i = 0; i < result.count && !this.#stopped; i++) {
+        if (framer.kind(i) === RECORD_LOST) {
+          const notice: LostRecords = { kind: 'lost', cpu, lost: framer.lost(i) };
+          this.eventsLost += notice.lost;
+          lost.push(notice);
+          this.#deliverLost(notice, batch !== undefined); // in order among the copies
+          continue;
+        }
+        this.eventsReceived++;
+        if (perRecord !== undefined) perRecord(cpu, framer.view(i));
+        if (batch !== undefined) records.push({ kind: 'record', cpu, data: framer.view(i) });
+        if (copies) this.#deliverCopy({ kind: 'record', cpu, data: framer.copy(i) });
+      }
+      if (batch !== undefined && (records.length > 0 || lost.length > 0)) batch({ cpu, records, lost });
+    } finally {
+      framer.invalidate();
+    }
+    return !this.#stopped;
+  }
+
+  #deliverCopy(item: EventItem): void {
+    if (item.kind === 'record') this.emit('data', item);
+    else this.emit('lost', item);
+    for (const it of this.#iterations) {
+      it.queue.push(item);
+      this.#wake(it);
+    }
+  }
+
+  #deliverLost(notice: LostRecords, seenByBatch: boolean): void {
+    this.#lostHandler?.(notice);
+    const heard = seenByBatch || this.#lostHandler !== undefined || this.listenerCount('lost') > 0 || this.#iterations.size > 0;
+    this.#deliverCopy(notice);
+    if (!heard && !this.#warnedLost) {
+      this.#warnedLost = true;
+      process.emitWarning(`${this.describe()}: the kernel dropped ${notice.lost} records on ${notice.cpu} (see eventsLost; listen for 'lost' to handle it)`, 'EbpfEventsLost');
+    }
+  }
+
+  #wake(it: Iteration): void {
+    const waiter = it.waiter;
+    if (waiter === undefined) return;
+    it.waiter = undefined;
+    if (it.error !== undefined) {
+      const error = it.error;
+      it.error = undefined;
+      it.done = true;
+      waiter.reject(error);
+    } else if (it.queue.length > 0) {
+      waiter.resolve({ value: it.queue.shift() as EventItem, done: false });
+    } else if (it.done) {
+      waiter.resolve({ value: undefined, done: true });
+    }
+  }
+
+  #finish(it: Iteration): void {
+    it.done = true;
+    this.#wake(it);
+  }
+}

@@ -1,0 +1,229 @@
+// BPF ring buffers (BPF_MAP_TYPE_RINGBUF, kernel 5.8+): one reader over one or more of them, as
+// libbpf's ring_buffer__new/__add; and the writer side of BPF_MAP_TYPE_USER_RINGBUF (kernel 6.1+),
+// whose records a program consumes with bpf_user_ringbuf_drain.
+import { getPageSize } from '../map/host.js';
+import type { MapLike } from '../map/like.js';
+import { SyscallError } from '../sys/errors.js';
+import { MapType } from '../sys/generated.js';
+import { native } from '../sys/native.js';
+import type { Framer } from './framer.js';
+import { EventReader, type PolledRing } from './reader.js';
+import { BpfRing } from './rings.js';
+
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+
+class MappedRing implements PolledRing {
+  constructor(
+    readonly cpu: number,
+    readonly map: MapLike,
+    readonly consumer: ArrayBuffer,
+    readonly producer: ArrayBuffer,
+    readonly ring: BpfRing,
+    readonly what: string,
+  ) {}
+
+  get fd(): number {
+    return this.map.fd;
+  }
+
+  read(framer: Framer, deliver: Parameters<BpfRing['read']>[1]): number {
+    return this.ring.read(framer, deliver, this.what);
+  }
+
+  unmap(): void {
+    for (const mapping of [this.producer, this.consumer]) if (mapping.byteLength > 0) native().munmap(mapping);
+  }
+}
+
+function mmapOrThrow(fd: number, length: number, prot: number, offset: number, what: string): ArrayBuffer {
+  const mapping = native().mmap(fd, length, prot, MAP_SHARED, offset);
+  if (typeof mapping === 'number') throw new SyscallError(-mapping, 'mmap', what);
+  return mapping;
+}
+
+function ringMap(map: MapLike, type: MapType, who: string): void {
+  if (map.type !== type) throw new TypeError(`${who}: map '${map.name}' is a ${MapType[map.type] ?? map.type} map, not a ${MapType[type]}`);
+  if (map.fd < 0) throw new Error(`${who}: map '${map.name}' is not created or is closed`);
+}
+
+/**
+ * Reads BPF ring buffers: the records programs submit with bpf_ringbuf_output / bpf_ringbuf_submit.
+ * Each ring's consumer page is mapped read-write, its producer page and data read-only (the data
+ * twice in a row, as the kernel lays it out); records are framed in the WASM core. The `cpu` of a
+ * record is the index of its ring in this reader (0 for the first `add`). Deliveries: see
+ * EventReader. The kernel keeps no count of records it could not fit (bpf_ringbuf_output returns
+ * -EAGAIN to the program), so `eventsLost` stays 0 here: count failures in the program. A reader
+ * with a consumer keeps the process alive (it watches its rings on the event loop) until `stop()`.
+ *
+ * ```ts
+ * const reader = new RingBuffer(system.getMapByName('events')!);
+ * for await (const event of reader) if (event.kind === 'record') handle(event.data);
+ * ```
+ */
+export class RingBuffer extends EventReader {
+  #rings: MappedRing[] = [];
+  #stopped = false;
+
+  constructor(map?: MapLike) {
+    super();
+    if (map !== undefined) this.add(map);
+  }
+
+  protected describe(): string {
+    return `RingBuffer(${this.#rings.map((r) => `'${r.map.name}'`).join(', ') || 'no map'})`;
+  }
+
+  /** Adds a ring buffer map (libbpf's ring_buffer__add); returns its index (the records' `cpu`). */
+  add(map: MapLike): number {
+    const who = 'RingBuffer.add';
+    if (this.#stopped) throw new Error(`${who}: the reader is stopped`);
+    ringMap(map, MapType.RingBuf, who);
+    const pageSize = getPageSize();
+    const size = map.maxEntries;
+    const what = `RingBuffer: map '${map.name}'`;
+    const consumer = mmapOrThrow(map.fd, pageSize, PROT_READ | PROT_WRITE, 0, `${what}: consumer page`);
+    let producer: ArrayBuffer;
+    try {
+      producer = mmapOrThrow(map.fd, pageSize + 2 * size, PROT_READ, pageSize, `${what}: producer page and data`);
+    } catch (e) {
+      native().munmap(consumer);
+      throw e;
+    }
+    const index = this.#rings.length;
+    const ring = new MappedRing(index, map, consumer, producer, new BpfRing(consumer, producer, new Uint8Array(producer, pageSize, size), native(), what), what);
+    this.#rings.push(ring);
+    this.addRing(ring, size);
+    return index;
+  }
+
+  /** Stops reading and unmaps every ring (the maps stay open: they are their owners'). */
+  stop(): void {
+    this.#stopped = true;
+    this.stopReading();
+    const rings = this.#rings;
+    this.#rings = [];
+    for (const ring of rings) ring.unmap();
+  }
+}
+
+const BUSY = 0x80000000;
+const DISCARD = 0x40000000;
+const HEADER = 8;
+
+/** A record reserved in a UserRingBuffer: fill `data`, then submit or discard it. */
+export interface UserRingSample {
+  /** The record's bytes, a view on the ring itself: do not touch it after submit/discard. */
+  readonly data: Uint8Array;
+}
+
+interface Reservation {
+  header: number; // u32 index of its header in the data area
+  size: number;
+  done: boolean;
+}
+
+/**
+ * Writes records to a BPF_MAP_TYPE_USER_RINGBUF for a program to consume with
+ * bpf_user_ringbuf_drain (libbpf's user_ring_buffer). One writer per ring: reserve, fill, submit.
+ */
+export class UserRingBuffer implements Disposable {
+  readonly #map: MapLike;
+  readonly #consumer: ArrayBuffer;
+  readonly #producer: ArrayBuffer;
+  readonly #data: Uint8Array;
+  readonly #headers: Uint32Array;
+  readonly #reservations = new WeakMap<UserRingSample, Reservation>();
+  #position: number;
+  #closed = false;
+
+  constructor(map: MapLike) {
+    ringMap(map, MapType.UserRingBuf, 'UserRingBuffer');
+    const pageSize = getPageSize();
+    const size = map.maxEntries;
+    const what = `UserRingBuffer: map '${map.name}'`;
+    this.#map = map;
+    this.#consumer = mmapOrThrow(map.fd, pageSize, PROT_READ, 0, `${what}: consumer page`);
+    try {
+      this.#producer = mmapOrThrow(map.fd, pageSize + 2 * size, PROT_READ | PROT_WRITE, pageSize, `${what}: producer page and data`);
+    } catch (e) {
+      native().munmap(this.#consumer);
+      throw e;
+    }
+    this.#data = new Uint8Array(this.#producer, pageSize, 2 * size);
+    this.#headers = new Uint32Array(this.#producer, pageSize, size >>> 2);
+    this.#position = Number(native().loadAcquireU64(this.#producer, 0));
+  }
+
+  get #size(): number {
+    return this.#map.maxEntries;
+  }
+
+  /** Bytes free for records now. */
+  get available(): number {
+    const consumer = Number(native().loadAcquireU64(this.#consumer, 0));
+    return this.#size - (this.#position - consumer);
+  }
+
+  /**
+   * Reserves a record of `size` bytes; undefined when the ring has no room for it now (ENOSPC: the
+   * program has not drained enough yet). Records are submitted in any order but consumed in the order
+   * reserved: an unsubmitted record holds back the ones after it.
+   */
+  reserve(size: number): UserRingSample | undefined {
+    if (this.#closed) throw new Error(`UserRingBuffer: map '${this.#map.name}' is closed`);
+    if (!Number.isInteger(size) || size <= 0 || size + HEADER > this.#size || size >= DISCARD) {
+      throw new RangeError(`UserRingBuffer: map '${this.#map.name}': a ${size}-byte record cannot fit the ${this.#size}-byte ring`);
+    }
+    const total = (size + HEADER + 7) & ~7;
+    if (total > this.available) return undefined;
+    const offset = this.#position & (this.#size - 1);
+    const header = offset >>> 2;
+    Atomics.store(this.#headers, header, (size | BUSY) >>> 0);
+    Atomics.store(this.#headers, header + 1, 0);
+    this.#position += total;
+    native().storeReleaseU64(this.#producer, 0, BigInt(this.#position));
+    const sample: UserRingSample = { data: this.#data.subarray(offset + HEADER, offset + HEADER + size) };
+    this.#reservations.set(sample, { header, size, done: false });
+    return sample;
+  }
+
+  #finish(sample: UserRingSample, bits: number, how: string): void {
+    const reservation = this.#reservations.get(sample);
+    if (reservation === undefined) throw new Error(`UserRingBuffer.${how}: the sample was not reserved from map '${this.#map.name}'`);
+    if (reservation.done) throw new Error(`UserRingBuffer.${how}: the sample was already submitted or discarded`);
+    reservation.done = true;
+    Atomics.exchange(this.#headers, reservation.header, (reservation.size | bits) >>> 0);
+  }
+
+  /** Hands the record to the kernel. */
+  submit(sample: UserRingSample): void {
+    this.#finish(sample, 0, 'submit');
+  }
+
+  /** Gives the record up: the kernel skips it. */
+  discard(sample: UserRingSample): void {
+    this.#finish(sample, DISCARD, 'discard');
+  }
+
+  /** Reserves, copies `data` in and submits; false when the ring has no room now. */
+  write(data: Uint8Array): boolean {
+    const sample = this.reserve(data.byteLength);
+    if (sample === undefined) return false;
+    sample.data.set(data);
+    this.submit(sample);
+    return true;
+  }
+
+  /** Unmaps the ring (the map stays open: it is its owner's). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const mapping of [this.#producer, this.#consumer]) if (mapping.byteLength > 0) native().munmap(mapping);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,251 @@
+// The core's ring framing through the readers' ring logic, on synthetic rings (any OS): records at
+// every offset of the ring, wrapping its end, from 1 byte to nearly the ring's size; lost records;
+// unknown types; torn producer positions; malformed records; zero-copy views detached after a batch.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Framer, RECORD_LOST, type FrameResult } from '../../src/events/framer.js';
+import { BpfRing, PerfRing } from '../../src/events/rings.js';
+import { payload, plainWords, SyntheticBpfRing, SyntheticPerfRing } from './synthetic-rings.js';
+
+interface Read {
+  samples: Uint8Array[];
+  lost: number[];
+  unknown: number;
+  discarded: number;
+  incomplete: boolean;
+}
+
+function collect(framer: Framer, into: Read): (result: FrameResult) => boolean {
+  return (result) => {
+    into.unknown += result.unknown;
+    into.discarded += result.discarded;
+    into.incomplete ||= result.incomplete;
+    for (let i = 0; i < result.count; i++) {
+      if (framer.kind(i) === RECORD_LOST) into.lost.push(framer.lost(i));
+      else into.samples.push(framer.copy(i));
+    }
+    return true;
+  };
+}
+
+function readPerf(ring: PerfRing, framer: Framer): Read {
+  const out: Read = { samples: [], lost: [], unknown: 0, discarded: 0, incomplete: false };
+  ring.read(framer, collect(framer, out), 'test ring');
+  return out;
+}
+
+function readBpf(ring: BpfRing, framer: Framer): Read {
+  const out: Read = { samples: [], lost: [], unknown: 0, discarded: 0, incomplete: false };
+  ring.read(framer, collect(framer, out), 'test ring');
+  return out;
+}
+
+function samePrefix(got: Uint8Array, want: Uint8Array, label: string): void {
+  assert.ok(got.length >= want.length && got.length - want.length < 8, `${label}: ${got.length} bytes for ${want.length}`);
+  assert.equal(Array.from(got.subarray(0, want.length)), Array.from(want), label);
+  assert.ok(got.subarray(want.length).every((b) => b === 0), `${label}: padding is zeros`);
+}
+
+const PERF_SIZE = 256;
+
+test('perf: a sample at every 8-byte offset of the ring, 1 byte to nearly the ring size, wrapping its end', () => {
+  const framer = new Framer(PERF_SIZE);
+  for (let start = 0; start < PERF_SIZE * 2; start += 8) {
+    for (const n of [1, 3, 4, 5, 8, 13, 64, 100, PERF_SIZE / 2, PERF_SIZE - 12]) {
+      const synthetic = new SyntheticPerfRing(PERF_SIZE, start);
+      const ring = new PerfRing(synthetic.meta, synthetic.data, plainWords, 'test ring');
+      const want = payload(n, start + n);
+      synthetic.sample(want);
+      synthetic.publish();
+      const got = readPerf(ring, framer);
+      assert.is(got.samples.length, 1, `start ${start} size ${n}`);
+      samePrefix(got.samples[0]!, want, `start ${start} size ${n}`);
+      assert.is(synthetic.tail, synthetic.head, 'data_tail written back to data_head');
+    }
+  }
+});
+
+test('perf: many records in one read keep their order across the wrap, and the ring is reused', () => {
+  const framer = new Framer(PERF_SIZE);
+  const synthetic = new SyntheticPerfRing(PERF_SIZE, 40);
+  const ring = new PerfRing(synthetic.meta, synthetic.data, plainWords, 'test ring');
+  let seq = 0;
+  for (let round = 0; round < 50; round++) {
+    const wanted: Uint8Array[] = [];
+    while (synthetic.head - synthetic.tail + 40 <= PERF_SIZE) {
+      const want = payload(1 + (seq % 23), seq++);
+      wanted.push(want);
+      synthetic.sample(want);
+    }
+    synthetic.publish();
+    const got = readPerf(ring, framer);
+    assert.is(got.samples.length, wanted.length);
+    got.samples.forEach((s, i) => samePrefix(s, wanted[i]!, `round ${round} record ${i}`));
+  }
+});
+
+test('perf: PERF_RECORD_LOST becomes a lost notice in order, other types are counted and skipped', () => {
+  const framer = new Framer(PERF_SIZE);
+  const synthetic = new SyntheticPerfRing(PERF_SIZE, 200);
+  const ring = new PerfRing(synthetic.meta, synthetic.data, plainWords, 'test ring');
+  synthetic.sample(payload(5, 1));
+  synthetic.lost(7n);
+  synthetic.record(14, new Uint8Array(16)); // PERF_RECORD_THROTTLE-like: unknown here
+  synthetic.record(99, new Uint8Array(3));
+  synthetic.sample(payload(9, 2));
+  synthetic.publish();
+  const got = readPerf(ring, framer);
+  assert.is(got.samples.length, 2);
+  assert.equal(got.lost, [7]);
+  assert.is(got.unknown, 2);
+  assert.is(synthetic.tail, synthetic.head);
+});
+
+test('perf: a data_head torn inside a record hands over only the whole records before it', () => {
+  const framer = new Framer(PERF_SIZE);
+  const synthetic = new SyntheticPerfRing(PERF_SIZE, 232);
+  const ring = new PerfRing(synthetic.meta, synthetic.data, plainWords, 'test ring');
+  synthetic.sample(payload(10, 1));
+  const second = synthetic.head;
+  synthetic.sample(payload(30, 2));
+  for (let torn = second + 1; torn < synthetic.head; torn++) {
+    synthetic.publish(torn);
+    const got = readPerf(ring, framer);
+    assert.is(got.samples.length, torn === second + 1 ? 1 : 0, `head at ${torn}`);
+    assert.ok(got.incomplete, `head at ${torn}: the cut record is left`);
+    assert.is(synthetic.tail, second);
+  }
+  synthetic.publish();
+  const got = readPerf(ring, framer);
+  assert.is(got.samples.length, 1);
+  samePrefix(got.samples[0]!, payload(30, 2), 'second record');
+});
+
+test('perf: a data_head behind the tail or more than a ring ahead is an error naming the ring', () => {
+  const framer = new Framer(PERF_SIZE);
+  const synthetic = new SyntheticPerfRing(PERF_SIZE, 64);
+  const ring = new PerfRing(synthetic.meta, synthetic.data, plainWords, 'test ring');
+  synthetic.publish(64 + PERF_SIZE + 8);
+  assert.throws(() => readPerf(ring, framer), /test ring: data_head 328 is 264 bytes from data_tail 64, outside \[0, 256\]: a torn or corrupt producer position/);
+  synthetic.publish(8);
+  assert.throws(() => readPerf(ring, framer), /torn or corrupt/);
+});
+
+test('perf: a record smaller than its header or a raw size past its record is refused', () => {
+  const framer = new Framer(PERF_SIZE);
+  const synthetic = new SyntheticPerfRing(PERF_SIZE, 0);
+  const ring = new PerfRing(synthetic.meta, synthetic.data, plainWords, 'test ring');
+  new DataView(synthetic.data.buffer).setUint16(6, 4, true);
+  synthetic.publish(8);
+  assert.throws(() => readPerf(ring, framer), /test ring: perf ring: record at position 0 has size 4, smaller than its header/);
+  const bad = new SyntheticPerfRing(PERF_SIZE, 0);
+  bad.sample(payload(8, 0));
+  new DataView(bad.data.buffer).setUint32(8, 100, true);
+  bad.publish();
+  assert.throws(() => readPerf(new PerfRing(bad.meta, bad.data, plainWords, 'test ring'), framer), /PERF_RECORD_SAMPLE at position 0: raw size does not fit its 24-byte record/);
+});
+
+const BPF_SIZE = 256;
+
+test('ringbuf: a record at every 8-byte offset, 1 byte to nearly the ring size, wrapping its end', () => {
+  const framer = new Framer(BPF_SIZE);
+  for (let start = 0; start < BPF_SIZE * 2; start += 8) {
+    for (const n of [1, 2, 7, 8, 9, 31, 100, BPF_SIZE / 2, BPF_SIZE - 8]) {
+      const synthetic = new SyntheticBpfRing(BPF_SIZE, start);
+      const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, plainWords, 'test ring');
+      const want = payload(n, start + n);
+      synthetic.record(want);
+      synthetic.publish();
+      const got = readBpf(ring, framer);
+      assert.is(got.samples.length, 1, `start ${start} size ${n}`);
+      assert.equal(Array.from(got.samples[0]!), Array.from(want), `start ${start} size ${n}`);
+      assert.is(synthetic.consumerPos, synthetic.position, 'consumer_pos written back');
+    }
+  }
+});
+
+test('ringbuf: a busy record holds back the ones after it until committed; discarded ones are skipped', () => {
+  const framer = new Framer(BPF_SIZE);
+  const synthetic = new SyntheticBpfRing(BPF_SIZE, 216);
+  const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, plainWords, 'test ring');
+  synthetic.record(payload(3, 1));
+  const busy = synthetic.record(payload(20, 2), 'busy');
+  synthetic.record(payload(4, 3), 'discard');
+  synthetic.record(payload(5, 4));
+  synthetic.publish();
+  let got = readBpf(ring, framer);
+  assert.is(got.samples.length, 1);
+  assert.is(synthetic.consumerPos, busy, 'consumer_pos stops at the busy record');
+  got = readBpf(ring, framer);
+  assert.is(got.samples.length, 0, 'still busy');
+  synthetic.commit(busy);
+  got = readBpf(ring, framer);
+  assert.equal(got.samples.map((s) => Array.from(s)), [Array.from(payload(20, 2)), Array.from(payload(5, 4))]);
+  assert.is(got.discarded, 1);
+  assert.is(synthetic.consumerPos, synthetic.position);
+});
+
+test('ringbuf: a producer_pos torn inside a record hands over only the records before it', () => {
+  const framer = new Framer(BPF_SIZE);
+  const synthetic = new SyntheticBpfRing(BPF_SIZE, 0);
+  const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, plainWords, 'test ring');
+  synthetic.record(payload(12, 1));
+  const second = synthetic.position;
+  synthetic.record(payload(40, 2));
+  for (let torn = second + 1; torn < synthetic.position; torn++) {
+    synthetic.publish(torn);
+    const got = readBpf(ring, framer);
+    assert.is(got.samples.length, torn === second + 1 ? 1 : 0);
+    assert.is(synthetic.consumerPos, second);
+  }
+  synthetic.publish(synthetic.position + BPF_SIZE);
+  assert.throws(() => readBpf(ring, framer), /test ring: producer_pos .* outside \[0, 256\]: a torn or corrupt producer position/);
+  synthetic.publish();
+  assert.is(readBpf(ring, framer).samples.length, 1);
+});
+
+test('ringbuf: many records of every size in one read, in order, ring reused many times over', () => {
+  const framer = new Framer(BPF_SIZE);
+  const synthetic = new SyntheticBpfRing(BPF_SIZE, 0);
+  const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, plainWords, 'test ring');
+  let seq = 0;
+  for (let round = 0; round < 100; round++) {
+    const wanted: Uint8Array[] = [];
+    for (;;) {
+      const want = payload(1 + ((seq * 7) % 61), seq);
+      if (synthetic.position - synthetic.consumerPos + ((8 + want.length + 7) & ~7) > BPF_SIZE) break;
+      synthetic.record(want);
+      wanted.push(want);
+      seq++;
+    }
+    synthetic.publish();
+    const got = readBpf(ring, framer);
+    assert.equal(got.samples.map((s) => Array.from(s)), wanted.map((w) => Array.from(w)), `round ${round}`);
+  }
+});
+
+test('zero-copy views are detached once the framer is invalidated; copies stay', () => {
+  const framer = new Framer(BPF_SIZE);
+  const synthetic = new SyntheticBpfRing(BPF_SIZE, 0);
+  const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, plainWords, 'test ring');
+  synthetic.record(payload(16, 9));
+  synthetic.publish();
+  let view: Uint8Array | undefined;
+  let copy: Uint8Array | undefined;
+  ring.read(framer, () => {
+    view = framer.view(0);
+    copy = framer.copy(0);
+    return true;
+  }, 'test ring');
+  assert.equal(Array.from(view!), Array.from(payload(16, 9)));
+  framer.invalidate();
+  assert.is(view!.length, 0, 'the view is detached');
+  assert.throws(() => view!.slice(), TypeError);
+  assert.equal(Array.from(copy!), Array.from(payload(16, 9)));
+});
+
+test('a ring whose size is not a power of two is refused', () => {
+  assert.throws(() => new PerfRing(new ArrayBuffer(4096), new Uint8Array(100), plainWords, 'odd ring'), /odd ring: ring data size 100 is not a power of two/);
+});
+
+test.run();

@@ -1,0 +1,434 @@
+// The readers against the kernel: test/fixtures/events.c's programs, run with BPF_PROG_TEST_RUN,
+// write records that PerfEvents and RingBuffer deliver: exactly as many as runs, in order, with their
+// checksummed content; lost records counted and delivered; stop() leaves no fd or mapping behind.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as assert from 'uvu/assert';
+import { RecordDecoder } from '../../src/events/decode.js';
+import { PerfEvents } from '../../src/events/perf.js';
+import type { EventItem, EventReader, EventRecord } from '../../src/events/reader.js';
+import { RingBuffer, UserRingBuffer } from '../../src/events/ringbuf.js';
+import { getNumOfPossibleCpus, ktimeToDate } from '../../src/map/host.js';
+import type { EbpfMap } from '../../src/map/map.js';
+import type { Program } from '../../src/program/program.js';
+import { System } from '../../src/program/system.js';
+import { bpf } from '../../src/sys/bpf.js';
+import { ATTR, BpfCmd } from '../../src/sys/generated.js';
+import { kernelSuite } from '../kernel/support.js';
+
+const test = kernelSuite('events (kernel)');
+const EVENTS = fileURLToPath(new URL('../../../test/fixtures/events.o', import.meta.url));
+const CHECK_MUL = 0x9e3779b97f4a7c15n;
+const U64 = (1n << 64n) - 1n;
+const BPF_F_TEST_RUN_ON_CPU = 1;
+/** XDP test runs need a packet: an Ethernet header's worth. */
+const PACKET = new Uint8Array(64);
+
+/** .bss of events.o: seq, failures, user_sum, user_count. */
+function globals(system: System): { seq: bigint; failures: bigint; userSum: bigint; userCount: bigint } {
+  const bss = system.getMapByName('.bss') as EbpfMap;
+  const view = new DataView(bss.lookup(0).buffer);
+  return { seq: view.getBigUint64(0, true), failures: view.getBigUint64(8, true), userSum: view.getBigUint64(16, true), userCount: view.getBigUint64(24, true) };
+}
+
+/** The sequence number of a record, after checking its words (seq * CHECK_MUL + i). */
+function checkRecord(data: Uint8Array, size: number): bigint {
+  assert.ok(data.byteLength >= size, `a ${data.byteLength}-byte record for ${size}`);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const seq = view.getBigUint64(0, true);
+  for (let i = 1; i < size / 8; i++) {
+    if (view.getBigUint64(i * 8, true) !== ((seq * CHECK_MUL + BigInt(i)) & U64)) assert.unreachable(`record ${seq}: word ${i} is corrupt`);
+  }
+  return seq;
+}
+
+/** Takes items from the reader's iterator until `done` says so (or fails after timeoutMs). */
+async function take(reader: EventReader, done: (items: EventItem[]) => boolean, timeoutMs = 5000): Promise<EventItem[]> {
+  const items: EventItem[] = [];
+  const signal = AbortSignal.timeout(timeoutMs);
+  for await (const item of reader.records({ signal })) {
+    items.push(item);
+    if (done(items)) return items;
+  }
+  assert.unreachable(`timed out after ${items.length} items`);
+  return items;
+}
+
+/** BPF_PROG_TEST_RUN of a raw_tp program on one CPU: no data in or out (raw_tp refuses both). */
+function testRunOnCpu(program: Program, cpu: number): void {
+  const F = ATTR.PROG_TEST_RUN;
+  const attr = new Uint8Array(F.SIZE);
+  const view = new DataView(attr.buffer);
+  view.setUint32(F.prog_fd.offset, program.fd, true);
+  view.setUint32(F.flags.offset, BPF_F_TEST_RUN_ON_CPU, true);
+  view.setUint32(F.cpu.offset, cpu, true);
+  bpf(BpfCmd.ProgTestRun, attr);
+}
+
+const records = (items: EventItem[]): EventRecord[] => items.filter((i): i is EventRecord => i.kind === 'record');
+
+test('ring buffer: testRun({ repeat: N }) delivers exactly N records, in order, intact', async () => {
+  using system = new System().loadElf(EVENTS);
+  for (const [name, size, n] of [['ringbuf_16', 16, 5000], ['ringbuf_256', 256, 900], ['ringbuf_4096', 4096, 60]] as const) {
+    const reader = new RingBuffer(system.getMapByName('rb')!);
+    try {
+      const first = globals(system).seq;
+      system.getProgramByName(name)!.load().testRun({ data: PACKET, repeat: n });
+      const got = records(await take(reader, (items) => items.length >= n));
+      assert.is(got.length, n);
+      got.forEach((r, i) => {
+        assert.is(r.data.byteLength, size);
+        assert.is(checkRecord(r.data, size), first + BigInt(i), `${name} record ${i}`);
+      });
+      assert.is(reader.eventsReceived, n);
+      assert.is(globals(system).failures, 0n);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.is(reader.eventsReceived, n, 'no record more');
+    } finally {
+      reader.stop();
+    }
+  }
+});
+
+test('perf event array: records on every CPU (BPF_F_TEST_RUN_ON_CPU), in order per CPU', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('perf_on_cpu')!.load();
+  using perf = new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(64 * 1024);
+  const cpus = getNumOfPossibleCpus();
+  assert.equal(perf.cpus, Array.from({ length: cpus }, (_, i) => i));
+  const perCpu = 100;
+  const seen = new Map<number, bigint[]>();
+  perf.onBatch((batch) => {
+    for (const r of batch.records) {
+      const view = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+      assert.is(Number(view.getBigUint64(8, true)), r.cpu, 'the record ran on the CPU of its ring');
+      seen.set(r.cpu, [...(seen.get(r.cpu) ?? []), view.getBigUint64(0, true)]);
+    }
+  });
+  for (let cpu = 0; cpu < cpus; cpu++) for (let i = 0; i < perCpu; i++) testRunOnCpu(program, cpu);
+  const deadline = Date.now() + 5000;
+  while (perf.eventsReceived < perCpu * cpus && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.is(perf.eventsReceived, perCpu * cpus);
+  assert.is(perf.eventsLost, 0);
+  for (let cpu = 0; cpu < cpus; cpu++) {
+    const seqs = seen.get(cpu) ?? [];
+    assert.is(seqs.length, perCpu, `CPU ${cpu}`);
+    for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i]! > seqs[i - 1]!, `CPU ${cpu}: in order`);
+  }
+});
+
+test('perf event array: testRun({ repeat: N }) delivers N intact records (raw data padded to 8 bytes with its size word)', async () => {
+  using system = new System().loadElf(EVENTS);
+  using perf = new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(512 * 1024);
+  for (const [name, size, n] of [['perf_16', 16, 5000], ['perf_256', 256, 900], ['perf_4096', 4096, 100]] as const) {
+    const first = globals(system).seq;
+    system.getProgramByName(name)!.load().testRun({ data: PACKET, repeat: n });
+    const got = records(await take(perf, (items) => records(items).length >= n));
+    // The test run may move between CPUs between repeats: in order per CPU, all of them in all.
+    const last = new Map<number, bigint>();
+    const seqs = got.map((r) => {
+      assert.is(r.data.byteLength, ((size + 4 + 7) & ~7) - 4);
+      const seq = checkRecord(r.data, size);
+      assert.ok(seq > (last.get(r.cpu) ?? -1n), `${name}: record ${seq} in order on CPU ${r.cpu}`);
+      last.set(r.cpu, seq);
+      return seq;
+    });
+    assert.equal(seqs.sort((a, b) => (a < b ? -1 : 1)), Array.from({ length: n }, (_, i) => first + BigInt(i)), `${name}: every record once`);
+  }
+  assert.is(globals(system).failures, 0n);
+  assert.is(perf.eventsLost, 0);
+});
+
+test('perf event array: a stalled consumer sees lost records counted and delivered, then recovers', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('perf_256')!.load();
+  using perf = new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(4096);
+  const lostNotices: number[] = [];
+  perf.on('lost', (notice: { lost: number }) => lostNotices.push(notice.lost));
+  // The test run blocks this thread: nothing is read while 100 records (26 KB) meet a 4 KB ring.
+  program.testRun({ data: PACKET, repeat: 100 });
+  const failed = Number(globals(system).failures);
+  assert.ok(failed > 0, 'the program saw the ring full');
+  const stalled = records(await take(perf, (items) => records(items).length >= 100 - failed));
+  assert.is(stalled.length, 100 - failed);
+  // The kernel reports the drops with the next record that fits on that CPU's ring: run until the
+  // thread lands on that CPU again (it may move between test runs).
+  const after: EventItem[] = [];
+  for (let round = 0; round < 200 && perf.eventsLost < failed; round++) {
+    const first = globals(system).seq;
+    program.testRun({ data: PACKET, repeat: 5 });
+    const got = await take(perf, (items) => records(items).length >= 5);
+    assert.equal(records(got).map((r) => checkRecord(r.data, 256)), [0n, 1n, 2n, 3n, 4n].map((i) => first + i), 'recovered: intact and in order');
+    after.push(...got);
+  }
+  // One notice per CPU the stalled run wrote on (the thread may move between repeats).
+  const lost = after.flatMap((i) => (i.kind === 'lost' ? [i.lost] : []));
+  assert.ok(lost.length >= 1 && lost.length <= getNumOfPossibleCpus(), `${lost.length} notices`);
+  assert.is(lost.reduce((a, b) => a + b, 0), failed);
+  assert.is(perf.eventsLost, failed);
+  assert.equal(lostNotices, lost);
+});
+
+test('ring buffer: several maps in one reader; discarded records are skipped and counted; event-emitter form', async () => {
+  using system = new System().loadElf(EVENTS);
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  try {
+    assert.is(reader.add(system.getMapByName('rb_small')!), 1);
+    const got: Array<[number, bigint]> = [];
+    reader.on('data', (r: EventRecord) => got.push([r.cpu, checkRecord(r.data, r.cpu === 0 ? 16 : 64)]));
+    system.getProgramByName('ringbuf_16')!.load().testRun({ data: PACKET, repeat: 10 });
+    system.getProgramByName('ringbuf_small')!.load().testRun({ data: PACKET, repeat: 20 });
+    const deadline = Date.now() + 5000;
+    while (got.length < 10 + 20 - Number(globals(system).failures) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    const small = got.filter(([ring]) => ring === 1);
+    assert.is(got.filter(([ring]) => ring === 0).length, 10);
+    assert.is(small.length, 20 - Number(globals(system).failures), 'rb_small (4 KB, 88 bytes a run) keeps what fits');
+    assert.ok(reader.eventsDiscarded >= small.length, 'a discarded record before each kept one');
+  } finally {
+    reader.stop();
+  }
+});
+
+test('onBatch: zero-copy views are detached once the callback returns; onRecord sees each record', async () => {
+  using system = new System().loadElf(EVENTS);
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  try {
+    const kept: Uint8Array[] = [];
+    let perRecord = 0;
+    reader.onBatch((batch) => {
+      for (const r of batch.records) {
+        assert.is(r.data.byteLength, 16);
+        kept.push(r.data);
+      }
+    });
+    reader.onRecord(() => perRecord++);
+    system.getProgramByName('ringbuf_16')!.load().testRun({ data: PACKET, repeat: 50 });
+    const deadline = Date.now() + 5000;
+    while (kept.length < 50 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.is(kept.length, 50);
+    assert.is(perRecord, 50);
+    assert.ok(kept.every((view) => view.byteLength === 0), 'every view is detached');
+    assert.throws(() => kept[0]!.slice(), TypeError);
+  } finally {
+    reader.stop();
+  }
+});
+
+test('records(): a slow consumer past highWaterMark still gets every record, in order', async () => {
+  using system = new System().loadElf(EVENTS);
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  try {
+    const first = globals(system).seq;
+    system.getProgramByName('ringbuf_16')!.load().testRun({ data: PACKET, repeat: 200 });
+    const seqs: bigint[] = [];
+    for await (const item of reader.records({ highWaterMark: 10, signal: AbortSignal.timeout(5000) })) {
+      if (item.kind === 'record') seqs.push(checkRecord(item.data, 16));
+      await new Promise((resolve) => setImmediate(resolve)); // a slow consumer
+      if (seqs.length === 200) break;
+    }
+    assert.equal(seqs, Array.from({ length: 200 }, (_, i) => first + BigInt(i)));
+    assert.is(reader.eventsReceived, 200);
+  } finally {
+    reader.stop();
+  }
+});
+
+test('records(): while the iterator holds highWaterMark records, new ones stay in the ring', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('ringbuf_16')!.load();
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  try {
+    program.testRun({ data: PACKET, repeat: 100 });
+    const iterator = reader.records({ highWaterMark: 10 });
+    await iterator.next(); // the first wakeup's read queues all 100
+    assert.is(reader.eventsReceived, 100);
+    program.testRun({ data: PACKET, repeat: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(reader.eventsReceived, 100, 'not read while 99 wait in the iterator');
+    let taken = 1;
+    while (taken < 200) {
+      const next = await Promise.race([iterator.next(), new Promise<undefined>((resolve) => setTimeout(resolve, 5000))]);
+      assert.ok(next !== undefined && !next.done, `record ${taken} came`);
+      taken++;
+    }
+    assert.is(reader.eventsReceived, 200);
+    await iterator.return?.();
+  } finally {
+    reader.stop();
+  }
+});
+
+test('an AbortSignal ends the iteration; stop() ends it too', async () => {
+  using system = new System().loadElf(EVENTS);
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  const controller = new AbortController();
+  const iteration = (async () => {
+    let n = 0;
+    for await (const _ of reader.records({ signal: controller.signal })) n++;
+    return n;
+  })();
+  system.getProgramByName('ringbuf_16')!.load().testRun({ data: PACKET, repeat: 3 });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  controller.abort();
+  assert.is(await iteration, 3);
+  const second = (async () => {
+    let n = 0;
+    for await (const _ of reader) n++;
+    return n;
+  })();
+  setTimeout(() => reader.stop(), 20);
+  assert.is(await second, 0);
+});
+
+function fds(): Set<string> {
+  return new Set(readdirSync('/proc/self/fd'));
+}
+
+function ringMappings(): string[] {
+  return readFileSync('/proc/self/maps', 'latin1').split('\n').filter((line) => /perf_event|bpf-ringbuf|anon_inode:bpf|bpf-map/.test(line));
+}
+
+test('stop() mid-stream closes every fd and unmaps every ring', async () => {
+  using system = new System().loadElf(EVENTS);
+  const perfProgram = system.getProgramByName('perf_16')!.load();
+  const ringProgram = system.getProgramByName('ringbuf_16')!.load();
+  const fdsBefore = fds();
+  const mapsBefore = ringMappings();
+  const perf = new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(8192);
+  const ring = new RingBuffer(system.getMapByName('rb')!);
+  assert.ok(ringMappings().length > mapsBefore.length, 'rings are mapped');
+  assert.ok(fds().size > fdsBefore.size, 'perf events are open');
+  try {
+    let fromPerf = 0;
+    let fromRing = 0;
+    perf.on('data', () => {
+      if (++fromPerf === 10) perf.stop();
+    });
+    ring.on('data', () => {
+      if (++fromRing === 30) ring.stop();
+    });
+    perfProgram.testRun({ data: PACKET, repeat: 100 });
+    ringProgram.testRun({ data: PACKET, repeat: 100 });
+    const deadline = Date.now() + 5000;
+    while ((fromPerf < 10 || fromRing < 30) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.is(fromPerf, 10, 'nothing delivered after stop()');
+    assert.is(fromRing, 30, 'nothing delivered after stop()');
+  } finally {
+    perf.stop();
+    ring.stop();
+  }
+  assert.equal(perf.cpus, [], 'no ring left');
+  assert.equal([...fds()].filter((fd) => !fdsBefore.has(fd)), [], 'no new fd left open');
+  assert.equal(ringMappings(), mapsBefore, 'no ring left mapped');
+  assert.throws(() => system.getMapByName('perf')!.delete(0), /ENOENT/, 'the CPU slots are cleared');
+});
+
+test('UserRingBuffer: records reserved, submitted or discarded reach bpf_user_ringbuf_drain', () => {
+  using system = new System().loadElf(EVENTS);
+  using writer = new UserRingBuffer(system.getMapByName('user_rb')!);
+  const values = [3n, 5n, 7n, 11n];
+  for (const v of values) {
+    const sample = writer.reserve(8)!;
+    new DataView(sample.data.buffer, sample.data.byteOffset).setBigUint64(0, v, true);
+    writer.submit(sample);
+  }
+  const dropped = writer.reserve(16)!;
+  writer.discard(dropped);
+  assert.throws(() => writer.submit(dropped), /already submitted or discarded/);
+  assert.ok(writer.write(new Uint8Array([100, 0, 0, 0, 0, 0, 0, 0])));
+  system.getProgramByName('user_drain')!.load().testRun({ data: PACKET });
+  const g = globals(system);
+  assert.is(g.userCount, 5n);
+  assert.is(g.userSum, 126n);
+  assert.ok(writer.available > 4000, 'the kernel consumed them');
+  assert.throws(() => writer.reserve(5000), /cannot fit the 4096-byte ring/);
+});
+
+test('typed records: struct event decoded from the object BTF; ktimeToDate', async () => {
+  using system = new System().loadElf(EVENTS);
+  const decoder = RecordDecoder.fromObject(readFileSync(EVENTS), 'struct event');
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  try {
+    system.getProgramByName('typed_event')!.load().testRun({ data: PACKET });
+    const [item] = await take(reader, (items) => items.length >= 1);
+    const event = decoder.decode((item as EventRecord).data);
+    assert.equal({ ...event, ktime: undefined }, {
+      ktime: undefined, pid: 4242, delta: -7, comm: 'ebpf-test', where: { port: 8080, flags: [1, 2] }, counts: [10, 20, 30], kind: 5, urgent: 1,
+    });
+    const when = ktimeToDate(event.ktime as bigint);
+    assert.ok(Math.abs(when.getTime() - Date.now()) < 5000, `${when.toISOString()} is now`);
+  } finally {
+    reader.stop();
+  }
+});
+
+test('PerfEvents refuses a map that is not a perf event array', () => {
+  using system = new System().loadElf(EVENTS);
+  assert.throws(() => new PerfEvents(system.getMapByName('rb')!), /PerfEvents: map 'rb' is a RingBuf map, not a PerfEventArray/);
+  assert.throws(() => new RingBuffer(system.getMapByName('perf')!), /RingBuffer.add: map 'perf' is a PerfEventArray map, not a RingBuf/);
+});
+
+test('perf options: overwritable rings keep the newest records; a CPU subset; wakeupEvents with the poll timeout', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('perf_on_cpu')!.load();
+  const cpus = getNumOfPossibleCpus();
+  {
+    using perf = new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(4096, { overwritable: true, cpus: [0] });
+    assert.equal(perf.cpus, [0]);
+    const first = globals(system).seq;
+    for (let i = 0; i < 300; i++) testRunOnCpu(program, 0); // 300 x 32 bytes in a 4 KB ring: the oldest are overwritten
+    const seen: bigint[] = [];
+    perf.onBatch((batch) => {
+      for (const r of batch.records) seen.push(new DataView(r.data.buffer, r.data.byteOffset).getBigUint64(0, true));
+    });
+    perf.readOverwritable();
+    assert.ok(seen.length > 100 && seen.length < 130, `${seen.length} records fit a 4 KB ring`);
+    assert.equal(seen, Array.from({ length: seen.length }, (_, i) => first + 299n - BigInt(i)), 'the newest first, none missing');
+    assert.is(perf.eventsLost, 0, 'overwritten records are not lost records');
+  }
+  if (cpus > 1) {
+    using perf = new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(4096, { cpus: [1], wakeupEvents: 1000 });
+    perf.pollTimeoutMs = 20;
+    let received = 0;
+    perf.onRecord(() => received++);
+    for (let i = 0; i < 5; i++) testRunOnCpu(program, 1);
+    const failures = globals(system).failures;
+    testRunOnCpu(program, 0);
+    assert.is(globals(system).failures, failures + 1n, 'no ring on CPU 0: the output fails');
+    const deadline = Date.now() + 3000;
+    while (received < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.is(received, 5, 'records under the wakeup threshold come with the poll timeout');
+  }
+});
+
+test('a tracepoint program streams exec events while the test starts processes', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('exec_events')!.load();
+  const decoder = RecordDecoder.fromObject(readFileSync(EVENTS), 'struct exec_event');
+  const reader = new RingBuffer(system.getMapByName('execs')!);
+  try {
+    using _attachment = program.attach();
+    const pids = new Set<number>();
+    const seen = new Map<number, { comm: string; filename: string }>();
+    reader.on('data', (r: EventRecord) => {
+      const e = decoder.decode(r.data) as { pid: number; comm: string; filename: string };
+      seen.set(e.pid, e);
+    });
+    for (let i = 0; i < 5; i++) {
+      const child = spawn('/bin/true', [], { stdio: 'ignore' });
+      pids.add(child.pid!);
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    const deadline = Date.now() + 5000;
+    while ([...pids].some((pid) => !seen.has(pid)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const pid of pids) {
+      assert.ok(seen.has(pid), `an exec event for process ${pid}`);
+      assert.is(seen.get(pid)!.filename, '/bin/true');
+    }
+  } finally {
+    reader.stop();
+  }
+});
+
+test.run();
