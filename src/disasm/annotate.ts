@@ -164,7 +164,7 @@ export function annotateRelocations(insns: DisasmInstruction[], info: ObjectInfo
     } else if (r.kind === 'subprog-address' && r.targetProgram !== null) {
       const callee = info.programs[r.targetProgram];
       if (callee) {
-        insn.call = { kind: 'subprog', name: callee.name, id: raw.imm };
+        insn.call = { kind: 'subprog', name: callee.name };
         insn.text = `${reg} = ${callee.name} ll`;
       }
     }
