@@ -44,3 +44,6 @@ export {
 export type {
   DisasmCall, DisasmInstruction, DisasmReference, DisasmSource, DisassembleOptions, FormatOptions,
 } from './disasm/index.js';
+export { parseBtf, type ParsedBtf, BtfLookup, type BtfTypeHead } from './btf/index.js';
+export { renderCHeader, btfAlignOf, btfSizeOf, type CHeaderOptions } from './btf/c-header.js';
+export { formatBtfValue, stringifyBtfValue, type BtfValue, type FormatValueOptions } from './btf/value.js';

@@ -9,6 +9,7 @@ export * from './types.js';
 export { BTF_KINDS, CORE_RELOCATION_KINDS, btfForKernel, btfReader, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from './decode.js';
 export type { BtfDecodeOptions, ProgramExtent } from './decode.js';
 export { BtfLookup, type BtfTypeHead } from './lookup.js';
+export { formatBtfValue, stringifyBtfValue, type BtfValue, type FormatValueOptions } from './value.js';
 export { renderCHeader, btfAlignOf, btfSizeOf, type CHeaderOptions } from './c-header.js';
 
 const STATUS_NOMEM = 5;
