@@ -69,7 +69,7 @@ else {
     const program = globals.getProgramByName('socket_snap')!.load();
     const id = String(program.info().id);
     const text = execFileSync(process.execPath, [cli, 'prog', 'dump', 'xlated', 'id', id], { encoding: 'utf8' });
-    assert.match(text, /^socket_snap:\n/);
+    assert.match(text, /^socket_snap:\t; int socket_snap\(struct __sk_buff \*skb\)\n/);
     assert.match(text, /call account/);
     const json = ebpf('prog', 'dump', id, '-j') as { instructions: { text: string }[]; xlated_length: number };
     assert.is(json.instructions.length, program.disassemble().instructions.length);
