@@ -1,28 +1,20 @@
-// `ebpf feature probe [--json]`: what the running kernel supports, as `bpftool feature probe` prints it.
+// `ebpf feature probe [-j | -p]`: what the running kernel supports, as `bpftool feature probe` prints it.
 import { probeAll } from '../features/report.js';
 import type { FeatureResult } from '../features/result.js';
-import { UsageError } from './inspect-command.js';
+import { toJson, UsageError, type Output } from './args.js';
 import { formatTable } from './table.js';
-
-export const FEATURE_USAGE = `  feature probe      what this kernel supports: map, program, attach and link types, PMUs, config
-    --json           the same as JSON (FeatureReport)`;
 
 function rows(results: readonly FeatureResult[]): string[][] {
   return results.map((r) => [r.feature, r.supported ? 'yes' : 'no', r.reason ?? '']);
 }
 
-export function runFeature(argv: readonly string[]): string {
-  const [verb, ...options] = argv;
+export function runFeature(verb: string | undefined, rest: readonly string[], out: Output): string {
   if (verb !== 'probe') throw new UsageError(`feature takes the verb probe${verb === undefined ? '' : `, not ${JSON.stringify(verb)}`}`);
-  let json = false;
-  for (const option of options) {
-    if (option === '--json' || option === '-j') json = true;
-    else throw new UsageError(`unknown option ${option} for feature probe`);
-  }
+  if (rest.length > 0) throw new UsageError(`feature probe takes no arguments, got ${rest.join(' ')}`);
   const report = probeAll();
-  if (json) return JSON.stringify(report, null, 2);
+  if (out.json) return toJson(report, out);
   const k = report.kernel;
   const all = [[report.bpfLink], report.mapTypes, report.programTypes, report.attachTypes, report.linkTypes, report.pmus].flat();
-  const config = report.config === null ? 'kernel config: not readable (/boot/config-*, /proc/config.gz)' : `kernel config: ${Object.keys(report.config).length} BPF-related options (--json lists them)`;
+  const config = report.config === null ? 'kernel config: not readable (/boot/config-*, /proc/config.gz)' : `kernel config: ${Object.keys(report.config).length} BPF-related options (-j lists them)`;
   return [`kernel ${k.release} (${k.major}.${k.minor}.${k.patch})`, config, '', formatTable(['FEATURE', 'SUPPORTED', 'WHY / HOW KNOWN'], rows(all))].join('\n');
 }

@@ -1,32 +1,52 @@
 #!/usr/bin/env node
-// The `ebpf` command. Errors are one line on stderr and exit code 1, never a stack trace.
+// The `ebpf` command, with bpftool's objects and verbs (`ebpf prog show ID`, `ebpf map dump ID`,
+// `ebpf btf dump FILE format c`) and its habits: -j/--json and -p/--pretty everywhere, --help per
+// object. Errors are one line on stderr and exit code 1, never a stack trace.
 import { readFileSync } from 'node:fs';
 import { ElfError } from '../elf/errors.js';
-import { FEATURE_USAGE, runFeature } from './feature-command.js';
-import { UsageError, runInspect } from './inspect-command.js';
+import { UsageError, outputOf, parse } from './args.js';
+import { runInspect } from './inspect-command.js';
 
-const USAGE = `usage: ebpf inspect FILE.o [--json | --btf]
-       ebpf feature probe [--json]
+const USAGE: Record<string, string> = {
+  main: `usage: ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--json]
+       ebpf prog { list | show [ID] | dump [xlated] ID [opcodes] }
+       ebpf map { list | show [ID] | dump ID }
+       ebpf btf dump { FILE | ID } [format { c | raw }]
+       ebpf feature probe
+
+  Options everywhere: -j, --json (JSON output)  -p, --pretty (indented JSON)  -h, --help
+  Objects are named by ID, "id ID" or "pinned PATH". ebpf OBJECT --help says more.`,
+  inspect: `usage: ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--json]
 
   inspect FILE.o     programs, maps, global data, relocations and license as tables
-    --json           the whole ObjectInfo as JSON, each program's .BTF.ext records included
-    --btf            the object's BTF types rendered as C
-${FEATURE_USAGE}`;
+    --json, -j       the whole ObjectInfo as JSON, each program's .BTF.ext records included
+    --btf            the object's BTF as a C header (with --json: its types)
+    --disasm, -d     every program disassembled in LLVM syntax, with maps, helpers, calls and
+                     source lines named (with --json: one object per instruction)
+    --program NAME   with --disasm: only this program (or subprogram)`,
+  prog: `usage: ebpf prog { list | show [ID] | dump [xlated] ID [opcodes] } [-j | -p]
 
-function parseInspect(argv: string[]): { file: string; json: boolean; btf: boolean } {
-  let file: string | undefined;
-  let json = false, btf = false;
-  for (const arg of argv) {
-    if (arg === '--json') json = true;
-    else if (arg === '--btf') btf = true;
-    else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} for inspect`);
-    else if (file === undefined) file = arg;
-    else throw new UsageError(`inspect takes one file, got also ${arg}`);
-  }
-  if (file === undefined) throw new UsageError('inspect needs a FILE.o');
-  if (json && btf) throw new UsageError('--json and --btf cannot be combined');
-  return { file, json, btf };
-}
+  list, show         every program loaded (show ID: one), with bpftool's fields
+  dump xlated ID     the kernel's instructions of program ID disassembled, maps, helpers,
+                     functions and source lines named (opcodes: with the bytes)
+  ID is a program id, "id ID" or "pinned PATH".`,
+  map: `usage: ebpf map { list | show [ID] | dump ID } [-j | -p]
+
+  list, show         every map (show ID: one), with bpftool's fields
+  dump ID            every element; keys and values formatted from the map's BTF when it has
+                     one, as bpftool map dump does
+  ID is a map id, "id ID" or "pinned PATH".`,
+  feature: `usage: ebpf feature probe [-j | -p]
+
+  probe              what this kernel supports: map, program, attach and link types, bpf_link,
+                     perf event sources (PMUs), kernel version and BPF-related config, each with
+                     the reason when not (the kernel's own error) or how it was judged`,
+  btf: `usage: ebpf btf dump { FILE | file FILE | ID | id ID } [format { c | raw }] [-j | -p]
+
+  dump               the types of a BTF: an object's .BTF, a raw BTF file (/sys/kernel/btf/vmlinux)
+                     or a kernel BTF object by id; raw (the default) as bpftool lists them, or
+                     format c: a header that compiles (vmlinux.h)`,
+};
 
 function readInput(file: string): Uint8Array {
   try {
@@ -38,27 +58,68 @@ function readInput(file: string): Uint8Array {
   }
 }
 
-export function main(argv: string[]): number {
+function inspectCommand(argv: string[]): string | undefined {
+  const { values, positionals } = parse('inspect', argv, {
+    btf: { type: 'boolean' }, disasm: { type: 'boolean', short: 'd' }, program: { type: 'string' },
+  });
+  if (values.help) return undefined;
+  const [file, extra] = positionals;
+  if (file === undefined) throw new UsageError('inspect needs a FILE.o');
+  if (extra !== undefined) throw new UsageError(`inspect takes one file, got also ${extra}`);
+  if (values.btf && values.disasm) throw new UsageError('--btf and --disasm cannot be combined');
+  if (values.program !== undefined && !values.disasm) throw new UsageError('--program goes with --disasm');
+  const out = outputOf(values);
+  return runInspect({
+    file, json: out.json, pretty: out.pretty, btf: values.btf === true, disasm: values.disasm === true,
+    program: typeof values.program === 'string' ? values.program : undefined,
+  }, readInput(file));
+}
+
+async function kernelCommand(object: 'prog' | 'map' | 'btf' | 'feature', argv: string[]): Promise<string | undefined> {
+  const { values, positionals } = parse(object, argv);
+  if (values.help) return undefined;
+  const out = outputOf(values);
+  const [verb, ...rest] = positionals;
+  if (object === 'feature') {
+    const { runFeature } = await import('./feature-command.js'); // probes load the addon
+    return runFeature(verb, rest, out);
+  }
+  if (object === 'btf') {
+    const { runBtf } = await import('./btf-command.js');
+    const { btfBytesById } = await import('../program/disassemble.js'); // the addon loads only if called
+    const { SyscallError } = await import('../sys/errors.js');
+    return runBtf(verb, rest, out, (id) => {
+      try {
+        return btfBytesById(id);
+      } catch (e) {
+        if (e instanceof SyscallError) throw new UsageError(`cannot open BTF id ${id}: ${e.code}`);
+        throw e;
+      }
+    });
+  }
+  // The verbs on kernel objects load the native addon: imported only when asked for.
+  const { runProg, runMap } = await import('./kernel-commands.js');
+  return object === 'prog' ? runProg(verb, rest, out) : runMap(verb, rest, out);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
   try {
-    const [command, ...rest] = argv;
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${USAGE.main}\n`);
       return command === undefined ? 1 : 0;
     }
-    if (command === 'feature') {
-      process.stdout.write(`${runFeature(rest)}\n`);
-      return 0;
-    }
-    if (command !== 'inspect') throw new UsageError(`unknown command ${JSON.stringify(command)}; try ebpf --help`);
-    const args = parseInspect(rest);
-    process.stdout.write(`${runInspect(args, readInput(args.file))}\n`);
+    let text: string | undefined;
+    if (command === 'inspect') text = inspectCommand(rest);
+    else if (command === 'prog' || command === 'map' || command === 'btf' || command === 'feature') text = await kernelCommand(command, rest);
+    else throw new UsageError(`unknown command ${JSON.stringify(command)}; try ebpf --help`);
+    process.stdout.write(`${text ?? USAGE[command]}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof ElfError) process.stderr.write(`ebpf: ${argv[1] ?? ''}: ${e.message}\n`);
-    else if (e instanceof UsageError) process.stderr.write(`ebpf: ${e.message}\n`);
-    else process.stderr.write(`ebpf: ${e instanceof Error ? e.message : String(e)}\n`);
+    const message = e instanceof UsageError || e instanceof ElfError || e instanceof Error ? e.message : String(e);
+    process.stderr.write(`ebpf: ${message.split('\n')[0]}\n`);
     return 1;
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -77,7 +77,7 @@ export function haveProgramType(type: ProgramType): FeatureResult {
     if (type === ProgramType.Ext) {
       // An extension loads only against a BTF-described target program: it exists where tracing does.
       const tracing = haveProgramType(ProgramType.Tracing);
-      return tracing.supported ? supported(feature, 'inferred from program type Tracing') : unsupported(feature, `inferred from program type Tracing: ${tracing.reason}`);
+      return tracing.supported ? supported(feature, 'inferred from program type tracing') : unsupported(feature, `inferred from program type tracing: ${tracing.reason}`);
     }
     try {
       load(type, [], probeLoad(type));
@@ -167,7 +167,7 @@ export function haveAttachType(attach: AttachType): FeatureResult {
     // refuse trampolines (as the VMs here do).
     const typeResult = haveProgramType(type);
     if (!typeResult.supported && BTF_TARGET[attach] === undefined) return unsupported(feature, typeResult.reason ?? `program type ${programTypeName(type)} not supported`);
-    if (type === ProgramType.StructOps) return supported(feature, 'inferred from program type StructOps');
+    if (type === ProgramType.StructOps) return supported(feature, 'inferred from program type struct_ops');
     try {
       const btfTarget = BTF_TARGET[attach];
       const extra = btfTarget === undefined ? {} : { attachBtfId: kernelBtf().find(btfTarget[0], btfTarget[1]) };
