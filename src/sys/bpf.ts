@@ -1,9 +1,10 @@
 // bpf(2) with errors named after the command, owned file descriptors, and the object commands every
 // kind of BPF object shares (pin/get, info, id iteration, fd by id).
+import { constants as constants_fs, fstatSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { check, SyscallError } from './errors.js';
 import { ATTR, BpfCmd, bpfCmdName } from './generated.js';
-import { native, type Bytes } from './native.js';
+import { INFO_NESTED, native, type Bytes } from './native.js';
 
 /**
  * bpf(cmd, attr, offset1, buffer1, ...): the bridge's bpf with each (offset, buffer) pair patched into
@@ -13,35 +14,57 @@ export function bpf(cmd: BpfCmd, attr: Uint8Array, ...pointers: Array<number | B
   return check(native().bpf(cmd, attr, ...pointers), bpfCmdName(cmd));
 }
 
-// Buffers whose addresses setPointers wrote into an attr, by offset, kept alive as long as that attr
-// (a later setPointers at the same offset replaces the pointer and so the owner).
-const pointerOwners = new WeakMap<Uint8Array, Map<number, Bytes | null>>();
-
 /**
- * Writes the buffers' addresses into attr once (as bpf's pointer pairs do per call), for an attr that
- * is reused: then `native().bpf(cmd, attr)`, or a prepared `bpfRun`, is the cheapest kernel call. The
- * buffers are kept alive as long as attr is; they must not be detached or transferred meanwhile.
+ * What an fd number refers to now: the file's device, inode and type, and for anonymous-inode files
+ * (every BPF map shares one inode, every program another) the kernel object's id from fdinfo.
+ * undefined when the fd is not open. Two different open files never have the same identity, except
+ * two anonymous-inode files without an id (perf events): those cannot be told apart this way.
  */
-export function setPointers(attr: Uint8Array, ...pointers: Array<number | Bytes | null>): void {
-  native().setPointers(attr, ...pointers);
-  let owners = pointerOwners.get(attr);
-  if (owners === undefined) pointerOwners.set(attr, (owners = new Map()));
-  for (let i = 0; i + 1 < pointers.length; i += 2) owners.set(pointers[i] as number, pointers[i + 1] as Bytes | null);
+export function fdIdentity(fd: number): string | undefined {
+  let st;
+  try {
+    st = fstatSync(fd, { bigint: true });
+  } catch {
+    return undefined;
+  }
+  let id = `${st.dev}:${st.ino}:${st.mode}`;
+  if ((st.mode & BigInt(constants_fs.S_IFMT)) === 0n) {
+    try {
+      const m = /^(map_id|prog_id|link_id|btf_id):\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'));
+      if (m !== null) id += `:${m[1]}=${m[2]}`;
+    } catch {
+      // No fdinfo (no procfs): the inode alone.
+    }
+  }
+  return id;
 }
 
-// Closes what a collected FD left open. Only a safety net: close() is the contract.
-const leaked = new FinalizationRegistry<number>((fd) => {
+function closeIfStill(fd: number, identity: string | undefined): boolean {
+  if (identity !== undefined && fdIdentity(fd) !== identity) return false;
   native().close(fd);
+  return true;
+}
+
+// Closes what a collected FD left open, unless the number now refers to another file (the fd was
+// closed behind the FD's back and reused). Only a safety net: close() is the contract.
+const leaked = new FinalizationRegistry<{ fd: number; identity: string | undefined }>(({ fd, identity }) => {
+  closeIfStill(fd, identity);
 });
 
-/** An owned file descriptor: closed by close() (idempotent), `using`, or, as a last resort, the GC. */
+/**
+ * An owned file descriptor: closed by close() (idempotent), `using`, or, as a last resort, the GC.
+ * It remembers what file it was made for: if the number was closed behind its back and now refers
+ * to another file, close() leaves that file alone and throws (the GC's close skips it silently).
+ */
 export class FD {
   #fd: number;
+  readonly #identity: string | undefined;
 
   constructor(fd: number) {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`FD: ${fd} is not a file descriptor`);
     this.#fd = fd;
-    leaked.register(this, fd, this);
+    this.#identity = fdIdentity(fd);
+    leaked.register(this, { fd, identity: this.#identity }, this);
   }
 
   /** The descriptor number, or -1 once closed (the kernel then answers EBADF). */
@@ -64,6 +87,9 @@ export class FD {
     if (fd < 0) return;
     this.#fd = -1;
     leaked.unregister(this);
+    if (this.#identity !== undefined && fdIdentity(fd) !== this.#identity) {
+      throw new Error(`fd ${fd} was closed behind its owner's back${fdIdentity(fd) === undefined ? '' : ' and now refers to another file'}: not closing it`);
+    }
     check(native().close(fd), 'close', `fd ${fd}`);
   }
 
@@ -109,13 +135,16 @@ export function objGet(path: string, fileFlags = 0): FD {
 
 /**
  * BPF_OBJ_GET_INFO_BY_FD into info (a bpf_map_info / bpf_prog_info / bpf_link_info / bpf_btf_info
- * buffer, see MAP_INFO etc.); returns the info length the kernel filled in.
+ * buffer, see MAP_INFO etc.); returns the info length the kernel filled in. `nested` are (offset in
+ * info, buffer) pairs for the info struct's own pointer fields, whose counts the caller wrote in info.
  */
-export function objGetInfoByFd(fd: FdLike, info: Uint8Array): number {
+export function objGetInfoByFd(fd: FdLike, info: Uint8Array, ...nested: Array<number | Bytes | null>): number {
   const attr = new Uint8Array(ATTR.OBJ_GET_INFO_BY_FD.SIZE);
   u32(attr, ATTR.OBJ_GET_INFO_BY_FD.bpf_fd, fdNumber(fd));
   u32(attr, ATTR.OBJ_GET_INFO_BY_FD.info_len, info.byteLength);
-  const ret = native().bpf(BpfCmd.ObjGetInfoByFd, attr, ATTR.OBJ_GET_INFO_BY_FD.info.offset, info);
+  // (offset inside info, buffer) pairs: the info struct's own pointers (bpf_prog_info's map_ids...).
+  const pairs = nested.map((v, i) => (i % 2 === 0 ? INFO_NESTED + (v as number) : v));
+  const ret = native().bpf(BpfCmd.ObjGetInfoByFd, attr, ATTR.OBJ_GET_INFO_BY_FD.info.offset, info, ...pairs);
   check(ret, bpfCmdName(BpfCmd.ObjGetInfoByFd), `fd ${fdNumber(fd)}`);
   return new DataView(attr.buffer).getUint32(ATTR.OBJ_GET_INFO_BY_FD.info_len.offset, true);
 }
