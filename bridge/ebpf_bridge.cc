@@ -599,17 +599,34 @@ Scratch* ScratchOf(napi_env env, napi_value view, void** data, size_t* length) {
   return nullptr;
 }
 
+// The private dup of a map fd and the map's sizes, shared by the prepared calls of one map (each
+// prepared from the first: bpfPrepare(cmd, firstPrepared, ...)); closed with the last of them.
+struct MapRef {
+  std::atomic<int> refs;
+  int fd;
+  int sizes_error;  // 0, or -errno when the fd is not a map (then no buffer reaches the kernel)
+  MapSizes sizes;
+};
+
+void ReleaseMapRef(MapRef* map) {
+  if (map->refs.fetch_sub(1) != 1) return;
+  close(map->fd);
+  delete map;
+}
+
 struct PreparedBpf {
   uint32_t magic;  // tells our Externals from another addon's
   uint32_t cmd;
-  int map_fd;      // private dup, -1 once released
+  int map_fd;      // the MapRef's fd, -1 once released
+  MapRef* map;
   Scratch* scratch;
   alignas(8) uint8_t attr[32];
 };
 constexpr uint32_t kPreparedMagic = 0x65627066;  // "ebpf"
 
 void ReleasePrepared(PreparedBpf* prepared) {
-  if (prepared->map_fd >= 0) close(prepared->map_fd);
+  if (prepared->map != nullptr) ReleaseMapRef(prepared->map);
+  prepared->map = nullptr;
   prepared->map_fd = -1;
   if (prepared->scratch != nullptr) ReleaseScratch(prepared->scratch);
   prepared->scratch = nullptr;
@@ -680,12 +697,11 @@ bool FillPrepared(napi_env env, PreparedBpf* prepared, napi_value* pairs, size_t
     if (prepared->scratch == nullptr) scratch->refs.fetch_add(1);
     prepared->scratch = scratch;
   }
-  MapSizes map;
-  if (ReadMapSizes(prepared->map_fd, &map) < 0) {
+  if (prepared->map->sizes_error < 0) {
     for (size_t i = 0; i < pair_count; i++) given[i].data = nullptr;  // not a map: runs answer the kernel's error
   }
   const CommandRules* rules = RulesFor(prepared->cmd);
-  if (!ApplyRules(env, "bpfPrepare", rules->rules, rules->count, prepared->attr, sizeof prepared->attr, given, pair_count, 0, &map)) return false;
+  if (!ApplyRules(env, "bpfPrepare", rules->rules, rules->count, prepared->attr, sizeof prepared->attr, given, pair_count, 0, &prepared->map->sizes)) return false;
   for (size_t i = 0; i < pair_count; i++) {
     if (given[i].used) continue;
     char message[96];
@@ -696,28 +712,56 @@ bool FillPrepared(napi_env env, PreparedBpf* prepared, napi_value* pairs, size_t
   return true;
 }
 
-// bpfPrepare(cmd, attr, off1?, buf1?, off2?, buf2?): an opaque handle for bpfRun (map element
-// commands only); attr supplies the map fd (duplicated) and is not kept.
+// The map of a bpfPrepare call: a new private dup of the fd in attr, or the one of a prepared call
+// given instead of attr. nullptr with *err set (-errno of the dup) or an exception pending.
+MapRef* PrepareMap(napi_env env, napi_value source, int* err) {
+  *err = 0;
+  void* data = nullptr;
+  napi_valuetype kind;
+  napi_typeof(env, source, &kind);
+  if (kind == napi_external) {
+    PreparedBpf* base = PreparedArg(env, source, "bpfPrepare");
+    if (base == nullptr) return nullptr;
+    if (base->map == nullptr) {
+      *err = -EBADF;  // released
+      return nullptr;
+    }
+    base->map->refs.fetch_add(1);
+    return base->map;
+  }
+  size_t size;
+  if (!AttrBytes(env, source, "bpfPrepare", &data, &size)) return nullptr;
+  if (size < 8) return ThrowType(env, "bpfPrepare: attr must hold the map fd"), nullptr;
+  int fd = fcntl(static_cast<int>(U32At(static_cast<uint8_t*>(data), size, 0)), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = -errno;
+    return nullptr;
+  }
+  auto* map = new MapRef{{1}, fd, 0, {0, 0}};
+  map->sizes_error = ReadMapSizes(fd, &map->sizes);
+  return map;
+}
+
+// bpfPrepare(cmd, attrOrPrepared, off1?, buf1?, off2?, buf2?): an opaque handle for bpfRun (map
+// element commands only). An attr supplies the map fd (duplicated; attr is not kept); a prepared
+// call instead shares that call's dup.
 napi_value BpfPrepare(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   int64_t cmd;
-  void* attr;
-  size_t attr_size;
-  if (!IntegerArg(env, argv[0], {"bpfPrepare", "cmd", 0}, 0, kUint32Max, &cmd) || !AttrBytes(env, argv[1], "bpfPrepare", &attr, &attr_size))
-    return nullptr;
-  if (!IsElementCommand(cmd) || attr_size < 8) return ThrowType(env, "bpfPrepare: only map element commands (with an attr holding the map fd) are prepared");
+  if (!IntegerArg(env, argv[0], {"bpfPrepare", "cmd", 0}, 0, kUint32Max, &cmd)) return nullptr;
+  if (!IsElementCommand(cmd)) return ThrowType(env, "bpfPrepare: only map element commands (with an attr holding the map fd) are prepared");
   if (argc > 6 || argc % 2 != 0) return ThrowType(env, "bpfPrepare: at most two (offset, buffer) pairs");
-  int fd = static_cast<int>(U32At(static_cast<uint8_t*>(attr), attr_size, 0));
-  int private_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  int err;
+  MapRef* map = PrepareMap(env, argv[1], &err);
   napi_value result;
-  if (private_fd < 0) {
-    napi_create_int32(env, -errno, &result);
-    return result;
+  if (map == nullptr) {
+    if (err < 0) napi_create_int32(env, err, &result);
+    return err < 0 ? result : nullptr;
   }
-  auto* prepared = new PreparedBpf{kPreparedMagic, static_cast<uint32_t>(cmd), private_fd, nullptr, {}};
-  uint32_t fd_field = static_cast<uint32_t>(private_fd);
+  auto* prepared = new PreparedBpf{kPreparedMagic, static_cast<uint32_t>(cmd), map->fd, map, nullptr, {}};
+  uint32_t fd_field = static_cast<uint32_t>(map->fd);
   memcpy(prepared->attr, &fd_field, sizeof fd_field);
   if (!FillPrepared(env, prepared, argv + 2, (argc - 2) / 2) || napi_create_external(env, prepared, FinalizePrepared, nullptr, &result) != napi_ok) {
     ReleasePrepared(prepared);

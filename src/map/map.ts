@@ -85,24 +85,18 @@ const EPERM = 1;
  * number behind the map's back cannot make a prepared call write into these buffers for another map.
  */
 class ElemAttr {
-  #fd = -1;
   /** Prepared calls by command number, made at the first call of each. */
   readonly #prepared: Array<PreparedBpf | undefined> = [];
 
   constructor(
+    private readonly binding: MapBinding,
     private readonly key: Uint8Array | null,
     private readonly value: Uint8Array | null,
   ) {}
 
-  /** Points the calls at fd (dropping those prepared for the previous one). */
-  bind(bridge: NativeBridge | undefined, fd: number): void {
-    this.release(bridge);
-    this.#fd = fd;
-  }
-
-  /** Releases the prepared calls (their fd dups) now. */
-  release(bridge: NativeBridge | undefined): void {
-    if (bridge !== undefined) for (const p of this.#prepared) if (p !== undefined) bridge.bpfRelease(p);
+  /** Releases the prepared calls now (the map's dup closes with the last one released). */
+  release(bridge: NativeBridge): void {
+    for (const p of this.#prepared) if (p !== undefined) bridge.bpfRelease(p);
     this.#prepared.length = 0;
   }
 
@@ -113,12 +107,25 @@ class ElemAttr {
   }
 
   #prepare(bridge: NativeBridge, cmd: BpfCmd): PreparedBpf | number {
-    const attr = new Uint8Array(ELEM.SIZE);
-    new DataView(attr.buffer).setUint32(ELEM.mapFd, this.#fd, true);
-    const prepared = bridge.bpfPrepare(cmd, attr, ELEM.key, this.key, ELEM.value, this.value);
-    if (typeof prepared !== 'number') this.#prepared[cmd] = prepared;
+    const b = this.binding;
+    let source: Uint8Array | PreparedBpf | undefined = b.base;
+    if (source === undefined) {
+      source = new Uint8Array(ELEM.SIZE);
+      new DataView(source.buffer).setUint32(ELEM.mapFd, b.fd, true);
+    }
+    const prepared = bridge.bpfPrepare(cmd, source, ELEM.key, this.key, ELEM.value, this.value);
+    if (typeof prepared !== 'number') {
+      this.#prepared[cmd] = prepared;
+      b.base ??= prepared;
+    }
     return prepared;
   }
+}
+
+/** The map fd a map's prepared calls are for, and the first of them, whose fd dup the others share. */
+interface MapBinding {
+  fd: number;
+  base: PreparedBpf | undefined;
 }
 
 const createAttr = new Uint8Array(CREATE.SIZE);
@@ -166,21 +173,27 @@ class ElementBuffers {
     this.value = new Uint8Array(scratch, 2 * keyBytes, d.valueRealSize);
     this.valueView = new DataView(scratch, 2 * keyBytes, valueBytes);
     this.value32 = !d.perCpu && (d.valueSize === 4 || d.valueSize === 8) ? new Uint32Array(scratch, 2 * keyBytes, d.valueSize / 4) : undefined;
-    this.kv = new ElemAttr(this.key, this.value);
-    this.del = new ElemAttr(this.key, null);
-    this.next = new ElemAttr(this.key, this.nextKey);
-    this.first = new ElemAttr(null, this.nextKey);
-    this.keyless = new ElemAttr(null, this.value);
+    const binding = this.#binding;
+    this.kv = new ElemAttr(binding, this.key, this.value);
+    this.del = new ElemAttr(binding, this.key, null);
+    this.next = new ElemAttr(binding, this.key, this.nextKey);
+    this.first = new ElemAttr(binding, null, this.nextKey);
+    this.keyless = new ElemAttr(binding, null, this.value);
     this.bind(fd);
   }
 
+  readonly #binding: MapBinding = { fd: -1, base: undefined };
+
+  /** Points the calls at fd (releasing those prepared for the previous one). */
   bind(fd: number): void {
-    for (const attr of [this.kv, this.del, this.next, this.first, this.keyless]) attr.bind(this.bridge, fd);
+    this.release();
+    this.#binding.fd = fd;
   }
 
-  /** Releases every prepared call (map closed). */
+  /** Releases every prepared call (map closed): the map fd's dup is closed. */
   release(): void {
     for (const attr of [this.kv, this.del, this.next, this.first, this.keyless]) attr.release(this.bridge);
+    this.#binding.base = undefined;
   }
 }
 

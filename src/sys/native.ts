@@ -48,10 +48,11 @@ export interface NativeBridge {
    * A map element command (lookup, update, delete, get-next-key, lookup-and-delete) checked once
    * for `bpfRun`: attr gives the map fd, which the bridge duplicates privately and whose key/value
    * sizes it checks the (offset, buffer) pairs against; the buffers must be views on one `scratch`
-   * ArrayBuffer. attr is copied (later changes to it do nothing). Release with `bpfRelease`.
-   * Returns -errno when the fd cannot be duplicated.
+   * ArrayBuffer. attr is not kept. Given a prepared call instead of attr, the new one shares that
+   * call's dup (one dup per map, closed with the last call released). Release with `bpfRelease`.
+   * Returns -errno when the fd cannot be duplicated (-EBADF: the given prepared call is released).
    */
-  bpfPrepare(cmd: number, attr: Uint8Array, ...pointers: Array<number | Bytes | null>): PreparedBpf | number;
+  bpfPrepare(cmd: number, attrOrPrepared: Uint8Array | PreparedBpf, ...pointers: Array<number | Bytes | null>): PreparedBpf | number;
   /**
    * bpf(2) with a prepared command and the element `flags` (default 0): the result, or -errno
    * (-EBADF once released). A result of 0 (every element command's success) comes back as
@@ -59,7 +60,7 @@ export interface NativeBridge {
    * read it as `bpfRun(p) ?? 0`.
    */
   bpfRun(prepared: PreparedBpf, flags?: number): number | undefined;
-  /** Closes the prepared call's private map fd and drops its buffers now (idempotent). */
+  /** Drops the prepared call's share of the map fd dup and its scratch now (idempotent). */
   bpfRelease(prepared: PreparedBpf): void;
   close(fd: number): number;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file, or -errno. */

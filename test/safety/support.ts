@@ -2,7 +2,7 @@
 // buffers, fd counting, and running a risky script in a child process (a crash there is a failed
 // test, not a dead test runner).
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -46,9 +46,17 @@ export function detachedView(size: number): Uint8Array {
   return view;
 }
 
-/** Open fds of this process. */
+/** Open fds of this process that hold kernel objects this library makes (BPF objects, perf events). */
 export function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (/^anon_inode:(bpf|btf|\[perf_event\])/.test(readlinkSync(`/proc/self/fd/${fd}`))) n++;
+    } catch {
+      // closed meanwhile (the readdir's own fd)
+    }
+  }
+  return n;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
