@@ -10,6 +10,7 @@ import { checkMapOptions, checkReplacement, elfMapSizes, fillInitialSlots, initi
 import type { SystemLike } from '../program/like.js';
 import type { LoadOptions } from '../program/program.js';
 import type { SystemLoadOptions } from '../program/system.js';
+import { checkObjectLimits } from '../program/limits.js';
 import { kernelObjectName } from '../program/name.js';
 import { errnoError } from '../sys/errors.js';
 import type { AttachType, MapType, ProgramType } from '../sys/generated.js';
@@ -97,6 +98,7 @@ export class MockSystem implements SystemLike {
     const object = inspect(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
     checkMapOptions(object, options.maps, options.objectName);
+    checkObjectLimits(object, options.maps, options.limits, options.objectName, () => this.#possibleCpus ?? DEFAULT_POSSIBLE_CPUS);
     const slots = initialSlots(object, options.maps);
     const warnings: string[] = [];
     const maps = new Map<string, MockMap>();

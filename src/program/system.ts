@@ -18,6 +18,7 @@ import { native } from '../sys/native.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
 import { checkMapOptions, checkReplacement, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, innerTemplateOf, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
+import { checkObjectLimits, type ObjectLimits } from './limits.js';
 import { KernelSymbolError } from './kernel-btf.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
 import { kernelObjectName } from './name.js';
@@ -43,6 +44,12 @@ export interface SystemLoadOptions {
   objectName?: string;
   /** Sizes, flags or the inner map template to give maps of the object, by name, before they are created; or a map to use in place of one. */
   maps?: Readonly<Record<string, MapOptions>>;
+  /**
+   * Caps on what the object may ask of the kernel (number of maps, total entries, estimated map
+   * memory), for services loading objects their users upload: past one, the load fails with a
+   * RangeError before anything is created. Off by default.
+   */
+  limits?: ObjectLimits;
 }
 
 /** A program of the object that cannot be loaded yet; load() says why. */
@@ -107,6 +114,7 @@ export class System implements SystemLike {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
       const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
       checkMapOptions(object, options.maps, options.objectName);
+      checkObjectLimits(object, options.maps, options.limits, options.objectName, getNumOfPossibleCpus);
       const slots = initialSlots(object, options.maps);
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
