@@ -298,7 +298,9 @@ int ReadMapSizes(int fd, MapSizes* sizes) {
   char link[64], target[32] = {0};
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   // Program, link and BTF fds answer too, in another layout: only a map's sizes are map sizes.
-  if (readlink(link, target, sizeof target - 1) < 0 || strcmp(target, "anon_inode:bpf-map") != 0) return -EINVAL;
+  // (Without procfs this cannot be told; then the kernel itself refuses a map command on such an
+  // fd before touching any buffer, so at worst the sizes refuse a call that would fail anyway.)
+  if (readlink(link, target, sizeof target - 1) >= 0 && strcmp(target, "anon_inode:bpf-map") != 0) return -EINVAL;
   uint64_t stride = IsPerCpu(info.type) ? (uint64_t{info.value_size} + 7) / 8 * 8 : info.value_size;
   sizes->key = info.key_size;
   sizes->value = IsPerCpu(info.type) ? stride * PossibleCpus() : stride;
