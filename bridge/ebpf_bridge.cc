@@ -815,6 +815,35 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return Result(info, close(static_cast<int>(fd)));
 }
 
+// fdIdentity(fd, out): what fd refers to now, as 40 bytes in out: st_dev, st_ino, st_mode (u64 each),
+// then, for anonymous-inode files (every BPF map shares one inode, every program too), the first
+// 16 bytes of the kernel's BPF_OBJ_GET_INFO_BY_FD answer (type and id for maps, programs, links;
+// zeros for other files). 0, or -errno when fd is not open. FD compares it before closing.
+Napi::Value FdIdentity(const Napi::CallbackInfo& info) {
+  int64_t fd;
+  void* data;
+  size_t length;
+  if (!ArgInt(info, 0, &fd) || !ArgView(info, 1, &data, &length)) return {};
+  if (length < 40) {
+    Napi::RangeError::New(info.Env(), "fdIdentity: out must hold 40 bytes").ThrowAsJavaScriptException();
+    return {};
+  }
+  struct stat st;
+  if (fstat(static_cast<int>(fd), &st) < 0) return Result(info, -1);
+  uint64_t words[3] = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_mode)};
+  uint8_t object[16] = {0};
+  if ((st.st_mode & S_IFMT) == 0) {
+    union bpf_attr attr{};
+    attr.info.bpf_fd = static_cast<uint32_t>(fd);
+    attr.info.info_len = sizeof object;
+    attr.info.info = reinterpret_cast<uintptr_t>(object);
+    if (syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof attr) < 0) memset(object, 0, sizeof object);
+  }
+  memcpy(data, words, sizeof words);
+  memcpy(static_cast<uint8_t*>(data) + sizeof words, object, sizeof object);
+  return Napi::Number::New(info.Env(), 0);
+}
+
 // dup(fd): a new close-on-exec descriptor for the same open file.
 Napi::Value Dup(const Napi::CallbackInfo& info) {
   int64_t fd;
@@ -1243,6 +1272,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfRelease", Napi::Value(env, bpf_release));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
+  exports.Set("fdIdentity", Napi::Function::New(env, FdIdentity, "fdIdentity"));
   exports.Set("perfEventOpen", Napi::Function::New(env, PerfEventOpen, "perfEventOpen"));
   exports.Set("ioctl", Napi::Function::New(env, Ioctl, "ioctl"));
   exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));

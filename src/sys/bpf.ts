@@ -1,6 +1,5 @@
 // bpf(2) with errors named after the command, owned file descriptors, and the object commands every
 // kind of BPF object shares (pin/get, info, id iteration, fd by id).
-import { constants as constants_fs, fstatSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { check, SyscallError } from './errors.js';
 import { ATTR, BpfCmd, bpfCmdName } from './generated.js';
@@ -14,29 +13,17 @@ export function bpf(cmd: BpfCmd, attr: Uint8Array, ...pointers: Array<number | B
   return check(native().bpf(cmd, attr, ...pointers), bpfCmdName(cmd));
 }
 
+const identityBytes = new Uint8Array(40);
+
 /**
  * What an fd number refers to now: the file's device, inode and type, and for anonymous-inode files
- * (every BPF map shares one inode, every program another) the kernel object's id from fdinfo.
+ * (every BPF map shares one inode, every program another) the kernel object's type and id.
  * undefined when the fd is not open. Two different open files never have the same identity, except
- * two anonymous-inode files without an id (perf events): those cannot be told apart this way.
+ * two anonymous-inode files that are no BPF object (perf events): those cannot be told apart this way.
  */
 export function fdIdentity(fd: number): string | undefined {
-  let st;
-  try {
-    st = fstatSync(fd, { bigint: true });
-  } catch {
-    return undefined;
-  }
-  let id = `${st.dev}:${st.ino}:${st.mode}`;
-  if ((st.mode & BigInt(constants_fs.S_IFMT)) === 0n) {
-    try {
-      const m = /^(map_id|prog_id|link_id|btf_id):\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'));
-      if (m !== null) id += `:${m[1]}=${m[2]}`;
-    } catch {
-      // No fdinfo (no procfs): the inode alone.
-    }
-  }
-  return id;
+  if (native().fdIdentity(fd, identityBytes) < 0) return undefined;
+  return Buffer.from(identityBytes.buffer, 0, identityBytes.length).toString('latin1');
 }
 
 function closeIfStill(fd: number, identity: string | undefined): boolean {

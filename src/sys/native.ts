@@ -63,6 +63,12 @@ export interface NativeBridge {
   /** Drops the prepared call's share of the map fd dup and its scratch now (idempotent). */
   bpfRelease(prepared: PreparedBpf): void;
   close(fd: number): number;
+  /**
+   * What fd refers to now, as 40 bytes written to out: st_dev, st_ino, st_mode (u64 each), then for
+   * anonymous-inode files the first 16 bytes of BPF_OBJ_GET_INFO_BY_FD (a BPF object's type and id).
+   * 0, or -errno when fd is not open.
+   */
+  fdIdentity(fd: number, out: Uint8Array): number;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file, or -errno. */
   dup(fd: number): number;
   /** perf_event_open(2); attr.size (0: 64) must fit attr's real length. */
