@@ -169,6 +169,10 @@ test('7. BTF rendering is bounded in bytes: a long name behind many pointers is 
   assert.ok(Date.now() - start < 5000, 'bounded in time too');
 });
 
+test('8. WASM memory is capped, and its out-of-memory errors name the cap', () => {
+  assert.match(new ElfError('out of WASM memory for a 5-byte object', 5).message, /limited to 1024 MiB/);
+});
+
 test('8. WASM pointers are read unsigned (a pointer past 2 GiB is not negative)', () => {
   // A stand-in core (in a child: the module is process-wide) whose ebpf_btf_render returns
   // 0x80000010, a negative i32 to JS.

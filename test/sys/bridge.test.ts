@@ -137,6 +137,44 @@ test('bpfPrepare/bpfRun: checked once against the map, buffers on a bridge-owned
   bridge.bpfRelease(update);
 });
 
+test('prepared calls of one map share one fd dup, closed with the last released', () => {
+  using map = createMap(MapType.Array, 4, 4, 1);
+  const bridge = native();
+  const scratch = bridge.scratch(8);
+  const key = new Uint32Array(scratch, 0, 1), value = new Uint32Array(scratch, 4, 1);
+  const dupsOf = (): number => readdirSync('/proc/self/fd').length;
+  const before = dupsOf();
+  const first = bridge.bpfPrepare(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 16, value) as PreparedBpf;
+  const second = bridge.bpfPrepare(BpfCmd.MapUpdateElem, first, 8, key, 16, value) as PreparedBpf;
+  assert.is(dupsOf(), before + 1);
+  value[0] = 5;
+  assert.is(bridge.bpfRun(second), undefined);
+  value[0] = 0;
+  assert.is(bridge.bpfRun(first), undefined);
+  assert.is(value[0], 5);
+  bridge.bpfRelease(first);
+  assert.is(bridge.bpfRun(second), undefined, 'the dup lives while a call uses it');
+  assert.is(bridge.bpfPrepare(BpfCmd.MapDeleteElem, first, 8, key), -9, 'a released call shares nothing');
+  bridge.bpfRelease(second);
+  assert.is(dupsOf(), before);
+});
+
+test('the bridge checks each pointer against its command\'s sizes; unknown pointers and commands are refused', () => {
+  using map = createMap(MapType.Hash, 8, 16, 4);
+  const key = new Uint8Array(8), value = new Uint8Array(16);
+  assert.is(native().bpf(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 16, value), -2);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, elemAttr(map), 8, new Uint8Array(7), 16, value), /holds 7 bytes; the kernel would access 8/);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 16, new Uint8Array(15)), /holds 15 bytes; the kernel would access 16/);
+  assert.throws(() => native().bpf(BpfCmd.MapDeleteElem, elemAttr(map), 8, key, 16, value), /not one the bridge fills/);
+  assert.throws(() => native().bpf(BpfCmd.MapCreate, new Uint8Array(ATTR.MAP_CREATE.SIZE), 8, key), /command 0 takes no pointers/);
+  const obj = new Uint8Array(ATTR.OBJ.SIZE);
+  assert.throws(() => native().bpf(BpfCmd.ObjGet, obj, 0, new Uint8Array([0x61, 0x62])), /no NUL inside its 2 bytes/);
+  const run = new Uint8Array(ATTR.PROG_TEST_RUN.SIZE);
+  assert.throws(() => native().bpf(BpfCmd.ProgTestRun, run, 24, new Uint8Array(4)), /size field of 0, which the kernel reads as unbounded/);
+  assert.throws(() => native().ioctl(0, 0x541b, 7), /takes a buffer/);
+  assert.throws(() => native().ioctl(0, 0x2400 /* PERF_EVENT_IOC_ENABLE */, new Uint8Array(8)), /takes a number, not a buffer/);
+});
+
 test('a prepared call keeps its scratch memory whatever happens to the ArrayBuffer (detached, collected)', async () => {
   using map = createMap(MapType.Array, 4, 4096, 4);
   const bridge = native();
