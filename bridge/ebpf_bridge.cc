@@ -178,7 +178,12 @@ struct CommandRules {
   uint16_t map_fd_offset;  // where the map fd is, for the kMap*/kBatch* sizes
   const PointerRule* rules;
   size_t count;
+  // Commands whose attr is a union chosen by a field (BPF_LINK_CREATE by attach_type): the rules
+  // apply when the u32 at `variant_at` is `variant` (kNoVariant: always).
+  uint16_t variant_at;
+  uint32_t variant;
 };
+constexpr uint16_t kNoVariant = 0xffff;
 
 // bpf_attr offsets (include/uapi/linux/bpf.h; the same numbers as src/sys/generated.ts's ATTR).
 constexpr PointerRule kElemKeyValue[] = {{8, Size::kMapKey, 0, 0, false}, {16, Size::kMapValue, 0, 0, false}};
@@ -207,8 +212,18 @@ constexpr PointerRule kBtfLoad[] = {{0, Size::kField32, 16, 0, false}, {8, Size:
 constexpr PointerRule kProgQuery[] = {{16, Size::kCountConst, 24, 4, false}, {32, Size::kCountConst, 24, 4, false},
                                       {40, Size::kCountConst, 24, 4, false}, {48, Size::kCountConst, 24, 4, false}};
 constexpr PointerRule kTaskFdQuery[] = {{16, Size::kField32, 12, 0, false}};  // buf: buf_len
+// BPF_LINK_CREATE by attach type: kprobe_multi's syms is an array of string pointers the bridge
+// cannot check (use addrs); uprobe_multi's path is a string, its arrays cnt u64s; iter's info a
+// bpf_iter_link_info of iter_info_len bytes.
+constexpr PointerRule kLinkKprobeMulti[] = {{24, Size::kRefused, 0, 0, false}, {32, Size::kCountConst, 20, 8, false},
+                                            {40, Size::kCountConst, 20, 8, false}};
+constexpr PointerRule kLinkUprobeMulti[] = {{16, Size::kCString, 0, 0, false}, {24, Size::kCountConst, 48, 8, false},
+                                            {32, Size::kCountConst, 48, 8, false}, {40, Size::kCountConst, 48, 8, false}};
+constexpr PointerRule kLinkIter[] = {{16, Size::kField32, 24, 0, false}};
+constexpr uint32_t kTraceIter = 28, kTraceKprobeMulti = 42, kTraceUprobeMulti = 48, kTraceKprobeSession = 56, kTraceUprobeSession = 57;
 
-#define RULES(cmd, map_fd, table) {cmd, map_fd, table, sizeof table / sizeof table[0]}
+#define RULES(cmd, map_fd, table) {cmd, map_fd, table, sizeof table / sizeof table[0], kNoVariant, 0}
+#define LINK_RULES(attach_type, table) {BPF_LINK_CREATE, kNoMapFd, table, sizeof table / sizeof table[0], 8, attach_type}
 constexpr CommandRules kCommands[] = {
     RULES(BPF_MAP_LOOKUP_ELEM, 0, kElemKeyValue),
     RULES(BPF_MAP_UPDATE_ELEM, 0, kElemKeyValue),
@@ -228,6 +243,11 @@ constexpr CommandRules kCommands[] = {
     RULES(BPF_BTF_LOAD, kNoMapFd, kBtfLoad),
     RULES(BPF_PROG_QUERY, kNoMapFd, kProgQuery),
     RULES(BPF_TASK_FD_QUERY, kNoMapFd, kTaskFdQuery),
+    LINK_RULES(kTraceKprobeMulti, kLinkKprobeMulti),
+    LINK_RULES(kTraceKprobeSession, kLinkKprobeMulti),
+    LINK_RULES(kTraceUprobeMulti, kLinkUprobeMulti),
+    LINK_RULES(kTraceUprobeSession, kLinkUprobeMulti),
+    LINK_RULES(kTraceIter, kLinkIter),
 };
 
 // The pointers inside bpf_*_info structs (BPF_OBJ_GET_INFO_BY_FD), by the kind of object the fd is.
@@ -249,9 +269,15 @@ constexpr uint32_t kNestedBase = 0x10000;
 // rules for yet: it is zeroed, so the kernel writes through none of them.
 constexpr size_t kLinkInfoUnion = 16;
 
-const CommandRules* RulesFor(uint32_t cmd) {
-  for (const CommandRules& rules : kCommands)
-    if (rules.cmd == cmd) return &rules;
+// The rules of cmd for this attr (commands whose attr is a union: the variant's).
+const CommandRules* RulesFor(uint32_t cmd, const uint8_t* attr, size_t size) {
+  for (const CommandRules& rules : kCommands) {
+    if (rules.cmd != cmd) continue;
+    if (rules.variant_at == kNoVariant) return &rules;
+    uint32_t variant = 0;
+    if (size_t{rules.variant_at} + 4 <= size) memcpy(&variant, attr + rules.variant_at, 4);
+    if (variant == rules.variant) return &rules;
+  }
   return nullptr;
 }
 
@@ -449,11 +475,11 @@ bool ApplyInfoRules(napi_env env, const char* call, uint8_t* attr, size_t attr_s
 // Checks and writes every pointer of one bpf(2) call into attr. False with a pending exception.
 bool PreparePointers(napi_env env, const char* call, uint32_t cmd, uint8_t* attr, size_t attr_size, GivenPointer* given, size_t given_count, MapSizes* map_out, bool* has_map) {
   char message[192];
-  const CommandRules* rules = RulesFor(cmd);
+  const CommandRules* rules = RulesFor(cmd, attr, attr_size);
   *has_map = false;
   if (rules == nullptr) {
     if (given_count == 0) return true;
-    snprintf(message, sizeof message, "%s: command %u takes no pointers in the bridge's table (kCommands)", call, cmd);
+    snprintf(message, sizeof message, "%s: command %u (with this attr) takes no pointers in the bridge's table (kCommands)", call, cmd);
     ThrowType(env, message);
     return false;
   }
@@ -702,7 +728,7 @@ bool FillPrepared(napi_env env, PreparedBpf* prepared, napi_value* pairs, size_t
   if (prepared->map->sizes_error < 0) {
     for (size_t i = 0; i < pair_count; i++) given[i].data = nullptr;  // not a map: runs answer the kernel's error
   }
-  const CommandRules* rules = RulesFor(prepared->cmd);
+  const CommandRules* rules = RulesFor(prepared->cmd, prepared->attr, sizeof prepared->attr);
   if (!ApplyRules(env, "bpfPrepare", rules->rules, rules->count, prepared->attr, sizeof prepared->attr, given, pair_count, 0, &prepared->map->sizes)) return false;
   for (size_t i = 0; i < pair_count; i++) {
     if (given[i].used) continue;

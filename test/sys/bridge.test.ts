@@ -166,11 +166,22 @@ test('the bridge checks each pointer against its command\'s sizes; unknown point
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, elemAttr(map), 8, new Uint8Array(7), 16, value), /holds 7 bytes; the kernel would access 8/);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 16, new Uint8Array(15)), /holds 15 bytes; the kernel would access 16/);
   assert.throws(() => native().bpf(BpfCmd.MapDeleteElem, elemAttr(map), 8, key, 16, value), /not one the bridge fills/);
-  assert.throws(() => native().bpf(BpfCmd.MapCreate, new Uint8Array(ATTR.MAP_CREATE.SIZE), 8, key), /command 0 takes no pointers/);
+  assert.throws(() => native().bpf(BpfCmd.MapCreate, new Uint8Array(ATTR.MAP_CREATE.SIZE), 8, key), /command 0 \(with this attr\) takes no pointers/);
   const obj = new Uint8Array(ATTR.OBJ.SIZE);
   assert.throws(() => native().bpf(BpfCmd.ObjGet, obj, 0, new Uint8Array([0x61, 0x62])), /no NUL inside its 2 bytes/);
   const run = new Uint8Array(ATTR.PROG_TEST_RUN.SIZE);
   assert.throws(() => native().bpf(BpfCmd.ProgTestRun, run, 24, new Uint8Array(4)), /size field of 0, which the kernel reads as unbounded/);
+  // BPF_LINK_CREATE: rules by attach type (uprobe_multi 48, kprobe_multi 42), checked before the call.
+  const link = new Uint8Array(ATTR.LINK_CREATE.SIZE);
+  const linkView = new DataView(link.buffer);
+  linkView.setUint32(8, 48, true);
+  linkView.setUint32(48, 4, true); // cnt
+  assert.throws(() => native().bpf(BpfCmd.LinkCreate, link, 16, new Uint8Array([0x2f]), 24, new BigUint64Array(4)), /no NUL/);
+  assert.throws(() => native().bpf(BpfCmd.LinkCreate, link, 16, new Uint8Array([0x2f, 0]), 24, new BigUint64Array(3)), /holds 24 bytes; the kernel would access 32/);
+  linkView.setUint32(8, 42, true);
+  assert.throws(() => native().bpf(BpfCmd.LinkCreate, link, 24, new BigUint64Array(4)), /not one the bridge fills/);
+  linkView.setUint32(8, 0, true);
+  assert.throws(() => native().bpf(BpfCmd.LinkCreate, link, 16, new Uint8Array(8)), /takes no pointers/);
   assert.throws(() => native().ioctl(0, 0x541b, 7), /takes a buffer/);
   assert.throws(() => native().ioctl(0, 0x2400 /* PERF_EVENT_IOC_ENABLE */, new Uint8Array(8)), /takes a number, not a buffer/);
 });
