@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import { check, SyscallError } from './errors.js';
 import { ATTR, BpfCmd, bpfCmdName } from './generated.js';
 import { INFO_NESTED, native, type Bytes } from './native.js';
+import { byteLengthOf, u32Arg } from './integers.js';
 
 /**
  * bpf(cmd, attr, offset1, buffer1, ...): the bridge's bpf with each (offset, buffer) pair patched into
@@ -101,21 +102,22 @@ function cString(text: string): Uint8Array {
   return encoder.encode(`${text}\0`);
 }
 
-function u32(attr: Uint8Array, field: { offset: number }, value: number): void {
-  new DataView(attr.buffer, attr.byteOffset).setUint32(field.offset, value, true);
+/** Writes a u32 attr field, refusing (never wrapping) a value that is not one: `what` names it. */
+function u32(attr: Uint8Array, field: { offset: number }, value: number, what: string): void {
+  new DataView(attr.buffer, attr.byteOffset).setUint32(field.offset, u32Arg(value, what), true);
 }
 
 /** BPF_OBJ_PIN: pins the object behind fd at path (on a bpffs mount). */
 export function objPin(fd: FdLike, path: string): void {
   const attr = new Uint8Array(ATTR.OBJ.SIZE);
-  u32(attr, ATTR.OBJ.bpf_fd, fdNumber(fd));
+  u32(attr, ATTR.OBJ.bpf_fd, fdNumber(fd), 'BPF_OBJ_PIN: fd');
   bpf(BpfCmd.ObjPin, attr, ATTR.OBJ.pathname.offset, cString(path));
 }
 
 /** BPF_OBJ_GET: opens the object pinned at path. fileFlags: BPF_F_RDONLY / BPF_F_WRONLY. */
 export function objGet(path: string, fileFlags = 0): FD {
   const attr = new Uint8Array(ATTR.OBJ.SIZE);
-  u32(attr, ATTR.OBJ.file_flags, fileFlags);
+  u32(attr, ATTR.OBJ.file_flags, fileFlags, 'BPF_OBJ_GET: fileFlags');
   const ret = native().bpf(BpfCmd.ObjGet, attr, ATTR.OBJ.pathname.offset, cString(path));
   return new FD(check(ret, bpfCmdName(BpfCmd.ObjGet), path));
 }
@@ -127,8 +129,8 @@ export function objGet(path: string, fileFlags = 0): FD {
  */
 export function objGetInfoByFd(fd: FdLike, info: Uint8Array, ...nested: Array<number | Bytes | null>): number {
   const attr = new Uint8Array(ATTR.OBJ_GET_INFO_BY_FD.SIZE);
-  u32(attr, ATTR.OBJ_GET_INFO_BY_FD.bpf_fd, fdNumber(fd));
-  u32(attr, ATTR.OBJ_GET_INFO_BY_FD.info_len, info.byteLength);
+  u32(attr, ATTR.OBJ_GET_INFO_BY_FD.bpf_fd, fdNumber(fd), 'BPF_OBJ_GET_INFO_BY_FD: fd');
+  u32(attr, ATTR.OBJ_GET_INFO_BY_FD.info_len, byteLengthOf(info, 'BPF_OBJ_GET_INFO_BY_FD: info'), 'BPF_OBJ_GET_INFO_BY_FD: info length');
   // (offset inside info, buffer) pairs: the info struct's own pointers (bpf_prog_info's map_ids...).
   const pairs = nested.map((v, i) => (i % 2 === 0 ? INFO_NESTED + (v as number) : v));
   const ret = native().bpf(BpfCmd.ObjGetInfoByFd, attr, ATTR.OBJ_GET_INFO_BY_FD.info.offset, info, ...pairs);
@@ -155,7 +157,7 @@ const FD_BY_ID: Record<ObjectKind, BpfCmd> = {
 /** The next id after startId of a live object of this kind, or undefined after the last one. */
 export function getNextId(kind: ObjectKind, startId: number): number | undefined {
   const attr = new Uint8Array(ATTR.GET_ID.SIZE);
-  u32(attr, ATTR.GET_ID.start_id, startId);
+  u32(attr, ATTR.GET_ID.start_id, startId, `${bpfCmdName(NEXT_ID[kind])}: start id`);
   const ret = native().bpf(NEXT_ID[kind], attr);
   if (ret === -constants.errno.ENOENT) return undefined;
   check(ret, bpfCmdName(NEXT_ID[kind]), `after id ${startId}`);
@@ -170,7 +172,7 @@ export function* ids(kind: ObjectKind): Generator<number> {
 /** Opens the object with this id (needs CAP_SYS_ADMIN). openFlags: BPF_F_RDONLY / BPF_F_WRONLY (maps). */
 export function getFdById(kind: ObjectKind, id: number, openFlags = 0): FD {
   const attr = new Uint8Array(ATTR.GET_ID.SIZE);
-  u32(attr, ATTR.GET_ID.start_id, id);
-  u32(attr, ATTR.GET_ID.open_flags, openFlags);
+  u32(attr, ATTR.GET_ID.start_id, id, `${bpfCmdName(FD_BY_ID[kind])}: id`);
+  u32(attr, ATTR.GET_ID.open_flags, openFlags, `${bpfCmdName(FD_BY_ID[kind])}: openFlags`);
   return new FD(check(native().bpf(FD_BY_ID[kind], attr), bpfCmdName(FD_BY_ID[kind]), `${kind} id ${id}`));
 }
