@@ -1,11 +1,15 @@
 // ebpf_bridge: the syscalls ebpf needs and nothing else (its interface: NativeBridge in
 // src/sys/native.ts). A call that reaches the kernel returns its result or -errno and never throws;
 // exceptions are only for programmer errors: a TypeError for a missing or wrong-typed argument or a
-// number that is not an integer, a RangeError for an integer out of range or an offset outside a buffer.
+// number that is not an integer, a RangeError for an integer out of range, an offset outside a buffer,
+// or a size the kernel would read or write past the buffer it was given.
 //
-// `bpf`, `setPointers`, `bpfPrepare` and `bpfRun` are the hot path (one call per map lookup), so they
-// are written against the plain Node-API C interface: no allocation, no C++ objects, no exceptions on
-// success, argument buffers read in place. bpfRun, the cheapest, is what EbpfMap's element calls use.
+// Memory safety at the kernel boundary is this file's job (policy is not): every pointer handed to
+// the kernel is checked against the sizes the kernel will use with it (see "The kernel boundary").
+//
+// `bpf`, `bpfPrepare` and `bpfRun` are the hot path (one call per map lookup), so they are written
+// against the plain Node-API C interface: no allocation, no C++ objects, no exceptions on success,
+// argument buffers read in place. bpfRun, the cheapest, is what EbpfMap's element calls use.
 #include <napi.h>
 #include <uv.h>
 #include <v8.h>
