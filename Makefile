@@ -5,10 +5,15 @@ WASM_LD    ?= wasm-ld-19
 ROOT       := $(CURDIR)
 CORE_SRCS  := $(sort $(wildcard core-c/src/*.c))
 CORE_HDRS  := $(wildcard core-c/include/*.h core-c/src/*.h)
+# The core's memory may grow to 1 GiB and no further (src/wasm/core.ts says so in out-of-memory
+# errors): hostile input meets a clear error, never a host-sized allocation, and every pointer stays
+# below 2 GiB (read unsigned all the same).
+WASM_MAX_MEMORY := 1073741824
 WASM_FLAGS := --target=wasm32-wasi --sysroot=/usr -std=c11 -O2 -Wall -Wextra -Werror \
               -Icore-c/include -ffile-prefix-map=$(ROOT)/=  -fno-ident \
               -flto -mexec-model=reactor -nostartfiles -Wl,--no-entry -Wl,--strip-all \
-              -Wl,--export=__heap_base -Wl,--export-dynamic
+              -Wl,--export=__heap_base -Wl,--export-dynamic \
+              -Wl,--max-memory=$(WASM_MAX_MEMORY)
 
 .PHONY: all wasm bridge sys fixtures check-reproducible
 all: wasm fixtures

@@ -1,7 +1,7 @@
 // Map operations through ebpf next to the same raw bpf(2) loops in C (bench/c/map_ops.c), in one run:
 // lookup, update and get-next-key on a 4-byte-key hash map, and the batch lookup's per-element rate.
 // Two ebpf sides: EbpfMap (the library's API: lookupInt, upsert, getNextKeyInt, lookupBatchInto) and
-// the raw bridge as EbpfMap should drive it (src/sys: setPointers + bpfPrepare), the floor EbpfMap
+// the raw bridge as EbpfMap should drive it (src/sys: bpfPrepare + bpfRun), the floor EbpfMap
 // can reach. The C program runs beside the bench and the sides alternate short rounds of each
 // operation; each keeps its best round. Times are CPU time (user + system) of the process, not wall
 // time: the machine is shared, and waiting for a core is no part of an operation's cost.
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { FD, setPointers } from '../src/sys/bpf.js';
+import { FD } from '../src/sys/bpf.js';
 import { check } from '../src/sys/errors.js';
 import { ATTR, BPF_ANY, BpfCmd, MapType } from '../src/sys/generated.js';
 import { native, nativeUnavailableReason, type PreparedBpf } from '../src/sys/native.js';
@@ -63,9 +63,9 @@ function startC(dir: string): { run: Runner; stop(): void } {
 }
 
 /**
- * The same loops through the bridge, as EbpfMap drives it: one attr per command whose key and value
- * pointers are set once (setPointers, which keeps them alive with attr) and which is prepared once
- * (bpfPrepare), then bpfRun per operation.
+ * The same loops through the bridge, as EbpfMap drives it: one prepared call per command (bpfPrepare,
+ * which checks the key and value buffers against the map once and holds them), then bpfRun per
+ * operation.
  */
 function startBridge(): { run: Runner; stop(): void } {
   const bridge = native();
@@ -77,16 +77,19 @@ function startBridge(): { run: Runner; stop(): void } {
   createView.setUint32(ATTR.MAP_CREATE.max_entries.offset, ENTRIES, true);
   const map = new FD(check(bridge.bpf(BpfCmd.MapCreate, create), 'BPF_MAP_CREATE'));
 
-  const key = new Uint32Array(1);
-  const next = new Uint32Array(1);
-  const value = new BigUint64Array([1n]);
+  const scratch = bridge.scratch(16);
+  const key = new Uint32Array(scratch, 0, 1);
+  const next = new Uint32Array(scratch, 4, 1);
+  const value = new BigUint64Array(scratch, 8, 1);
+  value[0] = 1n;
   const prepare = (cmd: BpfCmd, flags: number, pointerAt: number, pointer: ArrayBufferView): PreparedBpf => {
     const attr = new Uint8Array(ATTR.MAP_ELEM.SIZE);
     const view = new DataView(attr.buffer);
     view.setUint32(ATTR.MAP_ELEM.map_fd.offset, map.fd, true);
-    view.setBigUint64(ATTR.MAP_ELEM.flags.offset, BigInt(flags), true);
-    setPointers(attr, ATTR.MAP_ELEM.key.offset, key, pointerAt, pointer);
-    return bridge.bpfPrepare(cmd, attr);
+    void flags; // BPF_ANY and 0: bpfRun's default
+    const prepared = bridge.bpfPrepare(cmd, attr, ATTR.MAP_ELEM.key.offset, key, pointerAt, pointer);
+    if (typeof prepared === 'number') check(prepared, 'bpfPrepare');
+    return prepared as PreparedBpf;
   };
   const update = prepare(BpfCmd.MapUpdateElem, BPF_ANY, ATTR.MAP_ELEM.value.offset, value);
   const lookup = prepare(BpfCmd.MapLookupElem, 0, ATTR.MAP_ELEM.value.offset, value);

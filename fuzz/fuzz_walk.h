@@ -34,14 +34,32 @@ static int has_members(uint32_t kind) {
          || kind == EBPF_BTF_FUNC_PROTO || kind == EBPF_BTF_DATASEC;
 }
 
-/* Walks the decoded BTF and renders every type as C. */
+/* The render limits of core-c/src/btf_render.c: per type, and for all of one BTF's types. */
+#define FUZZ_MAX_TYPE_BYTES (1u << 20)
+#define FUZZ_MAX_BTF_BYTES (64u << 20)
+
+/* Renders type id as C: the text stays within the per-type limit, and a failure says why. */
+static uint64_t render_checked(const struct ebpf_btf_info *btf, uint32_t id) {
+  const ebpf_str *text = ebpf_btf_render(btf, id);
+  if (!text) {
+    const char *message = ebpf_btf_error_message(btf);
+    check(ebpf_btf_error_status(btf) != EBPF_OK && message[0] != 0);
+    return 0;
+  }
+  check(text->len <= FUZZ_MAX_TYPE_BYTES);
+  touch_str(*text);
+  return text->len;
+}
+
+/* Walks the decoded BTF and renders every type as C (bounded in bytes: per type and in total). */
 static void walk_btf(const struct ebpf_btf_info *btf) {
+  uint64_t rendered = 0;
   for (uint32_t id = 0; id < btf->type_count; id++) {
     const ebpf_btf_type *t = &btf->types[id];
     touch_str(t->name);
     if (has_members(t->kind)) check(range_ok(t->first_member, t->vlen, btf->member_count));
-    const ebpf_str *text = ebpf_btf_render(btf, id);
-    if (text) touch_str(*text);
+    rendered += render_checked(btf, id);
+    check(rendered <= FUZZ_MAX_BTF_BYTES);
   }
   for (uint32_t i = 0; i < btf->member_count; i++) touch_str(btf->members[i].name);
   for (uint32_t i = 0; i < btf->ext_section_count; i++) {

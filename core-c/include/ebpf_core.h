@@ -32,6 +32,7 @@ enum ebpf_status {
   EBPF_ERR_NOMEM = 5,       /* out of WASM memory */
   EBPF_ERR_ARG = 6,         /* bad argument from the caller (index out of range, ...) */
   EBPF_ERR_UNSUPPORTED = 7, /* valid input the core does not handle yet; the message says what */
+  EBPF_ERR_LIMIT = 8,       /* input past a resource limit (rendered text, memory); the message names it */
 };
 
 typedef struct {

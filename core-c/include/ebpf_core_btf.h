@@ -127,6 +127,12 @@ EBPF_WASM_LAYOUT(struct ebpf_btf_info, 64);
  * cannot be rendered (a nesting loop), or out of memory. */
 EBPF_EXPORT(ebpf_btf_render) const ebpf_str *ebpf_btf_render(const struct ebpf_btf_info *info, uint32_t type_id);
 
+/* Why the last failed call on this BTF failed (ebpf_btf_render's NULL): the enum ebpf_status, and
+ * the NUL-terminated message naming the type and, for EBPF_ERR_LIMIT, the limit (rendering is bounded
+ * in bytes: per type and per BTF). Valid until the next call on the object. */
+EBPF_EXPORT(ebpf_btf_error_status) uint32_t ebpf_btf_error_status(const struct ebpf_btf_info *info);
+EBPF_EXPORT(ebpf_btf_error_message) const char *ebpf_btf_error_message(const struct ebpf_btf_info *info);
+
 /* The object's .BTF ready for BPF_BTF_LOAD (same byte order as the object): a copy in which each
  * DATASEC's size and its variables' offsets, left 0 by compilers, are taken from the ELF section of
  * that name and the variables' symbols, as libbpf does; extern VARs made global and a DATASEC without

@@ -21,6 +21,7 @@ typedef struct btf {
   uint32_t types_start;      /* offset of the type section in raw */
   uint32_t *type_offsets;    /* id -> offset of its btf_type in the type section (id 0 unused) */
   struct btf_name_index *by_name; /* built by the first btf_find (vmlinux: ~126k types), else NULL */
+  uint32_t rendered_bytes;   /* C text btf_render has kept for this BTF (bounded by MAX_BTF_BYTES) */
 } btf;
 
 /* Parses a .BTF section (either endianness, detected from the magic). On failure returns an

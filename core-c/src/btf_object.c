@@ -57,6 +57,14 @@ const ebpf_str *ebpf_btf_render(const struct ebpf_btf_info *info, uint32_t type_
   return out;
 }
 
+uint32_t ebpf_btf_error_status(const struct ebpf_btf_info *info) {
+  return info ? (uint32_t)((const btf *)info)->err->status : EBPF_ERR_ARG;
+}
+
+const char *ebpf_btf_error_message(const struct ebpf_btf_info *info) {
+  return info ? ((const btf *)info)->err->message : "";
+}
+
 typedef struct {
   ebpf_btf_open_result result; /* first: the pointer handed out */
   arena mem;

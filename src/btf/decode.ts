@@ -2,6 +2,7 @@
 // WASM memory: the ebpf_btf_info of an object, its types (with C renderings) and .BTF.ext records.
 import type { CoreExports } from '../wasm/core.js';
 import { RecordReader } from '../elf/decode.js';
+import { ElfError } from '../elf/errors.js';
 import type {
   BtfExtSection, BtfInfo, BtfKind, BtfLinkage, BtfType, CoreRelocationKind, ProgramBtfExt,
 } from './types.js';
@@ -127,8 +128,22 @@ export function btfReader(core: CoreExports, btfPtr: number, sharing?: RecordRea
  *  closed), then reads them: rendering may grow WASM memory, so views are taken afterwards. */
 function renderAll(core: CoreExports, btfPtr: number, count: number): number[] {
   const ptrs = new Array<number>(count);
-  for (let id = 0; id < count; id++) ptrs[id] = core.ebpf_btf_render(btfPtr, id);
+  for (let id = 0; id < count; id++) {
+    const ptr = core.ebpf_btf_render(btfPtr, id) >>> 0;
+    // The text is bounded in bytes (per type and per BTF): past a limit the core says which.
+    if (ptr === 0 && core.ebpf_btf_error_status(btfPtr) === STATUS_LIMIT) throw renderError(core, btfPtr);
+    ptrs[id] = ptr;
+  }
   return ptrs;
+}
+
+const STATUS_LIMIT = 8;
+
+function renderError(core: CoreExports, btfPtr: number): ElfError {
+  const bytes = new Uint8Array(core.memory.buffer);
+  const at = core.ebpf_btf_error_message(btfPtr) >>> 0;
+  const end = bytes.indexOf(0, at);
+  return new ElfError(new TextDecoder().decode(bytes.subarray(at, end < 0 ? at : end)), core.ebpf_btf_error_status(btfPtr));
 }
 
 /**

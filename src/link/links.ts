@@ -4,7 +4,6 @@ import { constants } from 'node:os';
 import { getFdById, ids, objGetInfoByFd } from '../sys/bpf.js';
 import { SyscallError } from '../sys/errors.js';
 import { attachTypeName, LINK_INFO, LinkType, linkTypeName } from '../sys/generated.js';
-import { native } from '../sys/native.js';
 
 /** A bpf_link as the kernel describes it. */
 export interface LinkInfo {
@@ -39,8 +38,7 @@ export function linkInfoByFd(fd: number): LinkInfo {
     const name = new Uint8Array(NAME_SIZE);
     info.fill(0);
     view.setUint32(len.offset, NAME_SIZE, true);
-    native().setPointers(info, ptr.offset, name);
-    objGetInfoByFd(fd, info);
+    objGetInfoByFd(fd, info, ptr.offset, name);
     return cstr(name);
   };
   const target: LinkInfo['target'] = {};

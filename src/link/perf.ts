@@ -65,13 +65,10 @@ export function perfEventOpen(spec: PerfEventSpec, context: string): FD {
   }
   view.setBigUint64(ATTR_OFF.flags, flags, true);
   view.setUint32(ATTR_OFF.wakeupEvents, 1, true);
-  if (spec.config1String !== undefined) native().setPointers(attr, ATTR_OFF.config1, spec.config1String);
   if (spec.config2 !== undefined) view.setBigUint64(ATTR_OFF.config2, spec.config2, true);
   const pid = spec.pid ?? -1;
   const cpu = spec.cpu ?? (pid < 0 ? 0 : -1);
-  const ret = native().perfEventOpen(attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-  // config1String stays referenced until here: the kernel copied the string during the call.
-  void spec.config1String;
+  const ret = native().perfEventOpen(attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC, spec.config1String ?? null);
   return new FD(check(ret, 'perf_event_open', context));
 }
 

@@ -6,14 +6,15 @@
 // returned value.
 import { readlinkSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Errno, SyscallError, errnoError } from '../sys/errors.js';
+import { Errno, SyscallError, check, errnoError } from '../sys/errors.js';
+import { elementFlagsArg, integerArg, u32Arg } from '../sys/integers.js';
 import { native, type NativeBridge, type PreparedBpf } from '../sys/native.js';
 import { FD, getFdById, ids, objGet, objGetInfoByFd, objPin } from '../sys/bpf.js';
 import { BpfCmd, MapType, mapTypeName, BPF_ANY } from '../sys/generated.js';
 import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue, type KeyValueContext } from './keyvalue.js';
 import { getNumOfPossibleCpus } from './host.js';
 import {
-  ARRAY_KEYED, MapBatchCursor, assertPerCpu, mapNameBytes, checkBatchBuffers, checkIntegerSize, checkNotPerCpuForString, describeMapShape, elementContext, encodeMapValue,
+  ARRAY_KEYED, MapBatchCursor, assertPerCpu, chunkSizeArg, defaultBatchCount, mapNameBytes, checkBatchBuffers, checkIntegerSize, checkNotPerCpuForString, describeMapShape, elementContext, encodeMapValue,
   insertFlags, mapShape, notLiveError, packKeys, packValues, perCpuValues, smallUint, toSafeNumber, updateFlags, type MapShape,
 } from './shape.js';
 import type { MapLike } from './like.js';
@@ -74,46 +75,54 @@ export type MapValue = KeyValue | readonly KeyValue[];
 const BPF_FS_MAGIC = 0xcafe4a11;
 
 /**
- * A bpf_attr for one element command shape (key → value, key only, ...), with the map fd and the
- * addresses of the map's own key/value buffers written once, at the first call, and per command a
- * prepared bridge call (bpfPrepare/bpfRun): the cheapest way through Node-API, about half the
- * user-space instructions of bpf(cmd, attr).
+ * One element command shape (key → value, key only, ...) of a map's own key/value buffers, with per
+ * command a prepared bridge call (bpfPrepare/bpfRun): the cheapest way through Node-API, about half
+ * the user-space instructions of bpf(cmd, attr). The bridge checks the buffers against the map's
+ * real key and value sizes once, and holds a private dup of the map fd: closing or reusing the fd
+ * number behind the map's back cannot make a prepared call write into these buffers for another map.
  */
 class ElemAttr {
-  // Allocated at the first call: a System creates many maps that user space never reads or writes.
-  #bytes: Uint8Array | undefined;
-  #u32: Uint32Array | undefined;
-  #fd = -1;
-  /** Prepared calls by command number. */
+  /** Prepared calls by command number, made at the first call of each. */
   readonly #prepared: Array<PreparedBpf | undefined> = [];
 
   constructor(
+    private readonly binding: MapBinding,
     private readonly key: Uint8Array | null,
     private readonly value: Uint8Array | null,
   ) {}
 
-  bind(fd: number): void {
-    this.#fd = fd;
-    if (this.#u32 !== undefined) this.#u32[ELEM.mapFd / 4] = fd;
+  /** Releases the prepared calls now (the map's dup closes with the last one released). */
+  release(bridge: NativeBridge): void {
+    for (const p of this.#prepared) if (p !== undefined) bridge.bpfRelease(p);
+    this.#prepared.length = 0;
   }
 
   call(bridge: NativeBridge, cmd: BpfCmd, flags: number): number {
-    const u32 = this.#u32 ?? this.#allocate(bridge);
-    u32[ELEM.flags / 4] = flags;
-    return bridge.bpfRun((this.#prepared[cmd] ??= bridge.bpfPrepare(cmd, this.#bytes!))) ?? 0;
+    const prepared = this.#prepared[cmd] ?? this.#prepare(bridge, cmd);
+    if (typeof prepared === 'number') return prepared;
+    return (flags === 0 ? bridge.bpfRun(prepared) : bridge.bpfRun(prepared, flags)) ?? 0;
   }
 
-  #allocate(bridge: NativeBridge): Uint32Array {
-    const bytes = new Uint8Array(ELEM.SIZE);
-    const u32 = new Uint32Array(bytes.buffer);
-    u32[ELEM.mapFd / 4] = this.#fd;
-    // The attr and both buffers are this object's own, so they live as long as it: the bridge's
-    // plain fix-up suffices (src/sys/bpf.ts's setPointers would also track them in a WeakMap).
-    bridge.setPointers(bytes, ELEM.key, this.key, ELEM.value, this.value);
-    this.#bytes = bytes;
-    this.#u32 = u32;
-    return u32;
+  #prepare(bridge: NativeBridge, cmd: BpfCmd): PreparedBpf | number {
+    const b = this.binding;
+    let source: Uint8Array | PreparedBpf | undefined = b.base;
+    if (source === undefined) {
+      source = new Uint8Array(ELEM.SIZE);
+      new DataView(source.buffer).setUint32(ELEM.mapFd, b.fd, true);
+    }
+    const prepared = bridge.bpfPrepare(cmd, source, ELEM.key, this.key, ELEM.value, this.value);
+    if (typeof prepared !== 'number') {
+      this.#prepared[cmd] = prepared;
+      b.base ??= prepared;
+    }
+    return prepared;
   }
+}
+
+/** The map fd a map's prepared calls are for, and the first of them, whose fd dup the others share. */
+interface MapBinding {
+  fd: number;
+  base: PreparedBpf | undefined;
 }
 
 const createAttr = new Uint8Array(CREATE.SIZE);
@@ -150,10 +159,10 @@ class ElementBuffers {
 
   constructor(d: MapShape, fd: number, bridge: NativeBridge) {
     this.bridge = bridge;
-    // Key, next key and value on one ArrayBuffer: never on V8's heap (so the addresses the element
-    // attrs hold stay valid), one backing store per map.
+    // Key, next key and value on one ArrayBuffer whose memory the bridge owns (so the addresses the
+    // prepared calls hold stay valid whatever happens to the ArrayBuffer), one per map.
     const keyBytes = scratchSize(d.keySize), valueBytes = scratchSize(d.valueRealSize);
-    const scratch = new ArrayBuffer(2 * keyBytes + valueBytes);
+    const scratch = bridge.scratch(2 * keyBytes + valueBytes);
     this.key = new Uint8Array(scratch, 0, d.keySize);
     this.key32 = d.keySize === 4 ? new Uint32Array(scratch, 0, 1) : undefined;
     this.nextKey = new Uint8Array(scratch, keyBytes, d.keySize);
@@ -161,16 +170,27 @@ class ElementBuffers {
     this.value = new Uint8Array(scratch, 2 * keyBytes, d.valueRealSize);
     this.valueView = new DataView(scratch, 2 * keyBytes, valueBytes);
     this.value32 = !d.perCpu && (d.valueSize === 4 || d.valueSize === 8) ? new Uint32Array(scratch, 2 * keyBytes, d.valueSize / 4) : undefined;
-    this.kv = new ElemAttr(this.key, this.value);
-    this.del = new ElemAttr(this.key, null);
-    this.next = new ElemAttr(this.key, this.nextKey);
-    this.first = new ElemAttr(null, this.nextKey);
-    this.keyless = new ElemAttr(null, this.value);
+    const binding = this.#binding;
+    this.kv = new ElemAttr(binding, this.key, this.value);
+    this.del = new ElemAttr(binding, this.key, null);
+    this.next = new ElemAttr(binding, this.key, this.nextKey);
+    this.first = new ElemAttr(binding, null, this.nextKey);
+    this.keyless = new ElemAttr(binding, null, this.value);
     this.bind(fd);
   }
 
+  readonly #binding: MapBinding = { fd: -1, base: undefined };
+
+  /** Points the calls at fd (releasing those prepared for the previous one). */
   bind(fd: number): void {
-    for (const attr of [this.kv, this.del, this.next, this.first, this.keyless]) attr.bind(fd);
+    this.release();
+    this.#binding.fd = fd;
+  }
+
+  /** Releases every prepared call (map closed): the map fd's dup is closed. */
+  release(): void {
+    for (const attr of [this.kv, this.del, this.next, this.first, this.keyless]) attr.release(this.bridge);
+    this.#binding.base = undefined;
   }
 }
 
@@ -196,6 +216,8 @@ export class EbpfMap implements MapLike, Disposable {
   #sys: NativeBridge | undefined;
   /** The element buffers, made at the first element operation. */
   #elements: ElementBuffers | undefined;
+  /** Bumped at each create/adopt and close: iterators and cursors belong to one life of the map. */
+  #generation = 0;
 
   constructor(spec: MapSpec) {
     const d = mapShape(spec, getNumOfPossibleCpus);
@@ -229,11 +251,24 @@ export class EbpfMap implements MapLike, Disposable {
   }
 
   /**
-   * Opens an existing map by fd; parameters come from the kernel. The map takes ownership of the fd
-   * once it is known to be a map: if this throws, a number fd is still the caller's to close.
+   * Opens an existing map by fd; parameters come from the kernel. A number fd is borrowed: the map
+   * works on its own duplicate (F_DUPFD_CLOEXEC), so the caller still closes theirs, and closing
+   * either never closes the other's. An `FD` object is handed over (the map closes it). To hand a
+   * number fd over instead, use `EbpfMap.adoptFd`.
    */
   static fromFd(fd: number | FD): EbpfMap {
-    const raw = typeof fd === 'number' ? fd : fd.fd;
+    if (fd instanceof FD) return EbpfMap.adoptFd(fd);
+    const raw = integerArg(fd, 'EbpfMap.fromFd: fd', 0, 0x7fffffff);
+    return EbpfMap.adoptFd(new FD(check(native().dup(raw), 'dup', `fd ${raw} given to EbpfMap.fromFd`)));
+  }
+
+  /**
+   * Opens an existing map by fd and takes ownership of it: the map closes it (close(), dispose, or
+   * the GC). Only for an fd nothing else will close. If this throws (not a map), a number fd is
+   * still the caller's to close; an FD is closed.
+   */
+  static adoptFd(fd: number | FD): EbpfMap {
+    const raw = fd instanceof FD ? fd.fd : integerArg(fd, 'EbpfMap.adoptFd: fd', 0, 0x7fffffff);
     let info: MapInfo;
     try {
       info = readMapInfo(raw);
@@ -251,12 +286,12 @@ export class EbpfMap implements MapLike, Disposable {
 
   /** Opens the map with this kernel id (BPF_MAP_GET_FD_BY_ID). */
   static fromId(id: number): EbpfMap {
-    return EbpfMap.fromFd(getFdById('map', id));
+    return EbpfMap.adoptFd(getFdById('map', u32Arg(id, 'EbpfMap.fromId: id')));
   }
 
   /** Opens the map pinned at `path` (BPF_OBJ_GET), as Program.fromPinned and LinkAttachment.fromPinned do. */
   static fromPinned(path: string): EbpfMap {
-    const m = EbpfMap.fromFd(objGet(path));
+    const m = EbpfMap.adoptFd(objGet(path));
     m.#pinnedPath = path;
     return m;
   }
@@ -392,6 +427,7 @@ export class EbpfMap implements MapLike, Disposable {
     this.#owned = fd;
     this.#fd = fd.fd;
     this.#sys = sys();
+    this.#generation++;
     this.#elements?.bind(this.#fd);
   }
 
@@ -417,6 +453,8 @@ export class EbpfMap implements MapLike, Disposable {
   close(): void {
     if (this.#owned === undefined) return;
     this.#fd = -1;
+    this.#generation++; // ends every pending iterator and batch cursor
+    this.#elements?.release();
     const owned = this.#owned;
     this.#owned = undefined;
     owned.close();
@@ -466,6 +504,7 @@ export class EbpfMap implements MapLike, Disposable {
    * bytes, as goebpf returns them (see lookupPerCpu). Throws SyscallError ENOENT when absent.
    */
   lookup(key: KeyValue, flags = 0): Uint8Array {
+    if (flags !== 0) elementFlagsArg(flags, `map "${this.#shape.label}": lookup flags`);
     const e = this.#elementsLive();
     this.#encodeKey(e, key);
     // Into the scratch buffer, then copied: a fresh small typed array lives on V8's heap and would
@@ -519,6 +558,7 @@ export class EbpfMap implements MapLike, Disposable {
   }
 
   #updateRaw(key: KeyValue, value: MapValue, flags: number): void {
+    if (flags !== 0) elementFlagsArg(flags, `map "${this.#shape.label}": update flags`);
     const e = this.#elementsLive();
     this.#encodeKey(e, key);
     this.#encodeValue(e, value);
@@ -622,6 +662,7 @@ export class EbpfMap implements MapLike, Disposable {
    */
   *#walk(withValues: boolean): Generator<[Uint8Array, Uint8Array | undefined]> {
     const e = this.#elementsLive();
+    const generation = this.#generation;
     if (this.#keySize === 0) return; // queue, stack, bloom filter, rings: no keys to walk
     const restarts = !ARRAY_KEYED.has(this.#type);
     const seen = restarts ? new Set<string>() : undefined;
@@ -632,6 +673,8 @@ export class EbpfMap implements MapLike, Disposable {
     const limit = 4 * (this.#maxEntries + 1) + 64;
     for (let steps = 0; ; steps++) {
       if (steps > limit) throw new Error(`map "${this.#keyCtx.map}": iteration aborted after ${steps} steps: the map keeps changing under the iterator`);
+      // A closed (or closed and re-created) map ends the walk: its buffers and fd are not ours anymore.
+      if (this.#generation !== generation) throw new Error(`map "${this.#keyCtx.map}": closed during iteration`);
       if (started) e.key.set(cursor);
       const ret = this.#nextKeyRaw(e, started);
       if (ret === -Errno.ENOENT) return;
@@ -683,9 +726,9 @@ export class EbpfMap implements MapLike, Disposable {
     const bridge = this.#live();
     const attr = (this.#batchAttr ??= new Uint8Array(BATCH.SIZE));
     const v = new DataView(attr.buffer);
-    v.setUint32(BATCH.count, count, true);
+    v.setUint32(BATCH.count, u32Arg(count, `map "${this.#shape.label}": batch count`), true);
     v.setUint32(BATCH.mapFd, this.#fd, true);
-    v.setBigUint64(BATCH.elemFlags, BigInt(elemFlags), true);
+    v.setBigUint64(BATCH.elemFlags, BigInt(elementFlagsArg(elemFlags, `map "${this.#shape.label}": flags`)), true);
     v.setBigUint64(BATCH.flags, 0n, true);
     const ret = bridge.bpf(cmd, attr, BATCH.inBatch, inBatch, BATCH.outBatch, outBatch, BATCH.keys, keys, BATCH.values, values);
     const done = v.getUint32(BATCH.count, true);
@@ -697,10 +740,12 @@ export class EbpfMap implements MapLike, Disposable {
     return { ret, count: done };
   }
 
-  #lookupBatchInto(cmd: number, name: string, cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count: number): number {
+  #lookupBatchInto(cmd: number, name: string, cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count: unknown): number {
+    this.#live();
+    const token = MapBatchCursor.tokenFor(cursor, this, this.#generation, this.#shape);
     if (cursor.done) return 0;
-    checkBatchBuffers(keys, values, count, this.#shape);
-    const r = this.#batch(cmd, name, cursor.started ? cursor.token : null, cursor.token, keys, values, count, 0);
+    const n = checkBatchBuffers(keys, values, count ?? defaultBatchCount(keys, this.#shape), this.#shape);
+    const r = this.#batch(cmd, name, cursor.started ? token : null, token, keys, values, n, 0);
     cursor.started = true;
     if (r.ret === -Errno.ENOENT) cursor.done = true;
     return r.count;
@@ -711,19 +756,19 @@ export class EbpfMap implements MapLike, Disposable {
    * `values` (valueSize, or nCPU*roundUp(valueSize,8) per-CPU) from where `cursor` stands. Returns
    * how many were read; `cursor.done` turns true at the end. No per-element allocation.
    */
-  lookupBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / Math.max(this.#keySize, 1))): number {
+  lookupBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count?: number): number {
     return this.#lookupBatchInto(BpfCmd.MapLookupBatch, 'BPF_MAP_LOOKUP_BATCH', cursor, keys, values, count);
   }
 
   /** lookupBatchInto, deleting what it returns (BPF_MAP_LOOKUP_AND_DELETE_BATCH). */
-  lookupAndDeleteBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / Math.max(this.#keySize, 1))): number {
+  lookupAndDeleteBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count?: number): number {
     return this.#lookupBatchInto(BpfCmd.MapLookupAndDeleteBatch, 'BPF_MAP_LOOKUP_AND_DELETE_BATCH', cursor, keys, values, count);
   }
 
   #allBatches(cmd: number, name: string, chunkSize: number): Array<[Uint8Array, Uint8Array]> {
     const out: Array<[Uint8Array, Uint8Array]> = [];
+    let chunk = chunkSizeArg(chunkSize, this.#shape);
     const cursor = new MapBatchCursor(this.#keySize);
-    let chunk = Math.max(1, chunkSize);
     while (!cursor.done) {
       const keys = new Uint8Array(chunk * this.#keySize);
       const values = new Uint8Array(chunk * this.#valueRealSize);
@@ -763,13 +808,14 @@ export class EbpfMap implements MapLike, Disposable {
   updateBatch(keys: readonly KeyValue[] | Uint8Array, values: readonly MapValue[] | Uint8Array, options: { flags?: number } = {}): number {
     const k = packKeys(keys, this.#shape);
     const vbytes = packValues(values, k.count, this.#shape);
-    checkBatchBuffers(k.bytes, vbytes, k.count, this.#shape);
-    return this.#batch(BpfCmd.MapUpdateBatch, 'BPF_MAP_UPDATE_BATCH', null, null, k.bytes, vbytes, k.count, options.flags ?? BPF_ANY).count;
+    const count = checkBatchBuffers(k.bytes, vbytes, k.count, this.#shape);
+    return this.#batch(BpfCmd.MapUpdateBatch, 'BPF_MAP_UPDATE_BATCH', null, null, k.bytes, vbytes, count, options.flags ?? BPF_ANY).count;
   }
 
   /** Deletes many keys in one BPF_MAP_DELETE_BATCH; returns the count deleted (ENOENT stops it). */
   deleteBatch(keys: readonly KeyValue[] | Uint8Array): number {
     const k = packKeys(keys, this.#shape);
+    checkBatchBuffers(k.bytes, null, k.count, this.#shape);
     const r = this.#batch(BpfCmd.MapDeleteBatch, 'BPF_MAP_DELETE_BATCH', null, null, k.bytes, null, k.count, 0);
     if (r.ret === -Errno.ENOENT) {
       const err = this.#fail(r.ret, 'BPF_MAP_DELETE_BATCH');
@@ -783,6 +829,7 @@ export class EbpfMap implements MapLike, Disposable {
 
   /** Queue/stack/bloom filter: adds `value` (flags BPF_EXIST overwrites the oldest when full). */
   push(value: KeyValue, flags = BPF_ANY): void {
+    if (flags !== 0) elementFlagsArg(flags, `map "${this.#shape.label}": push flags`);
     const e = this.#elementsLive();
     this.#encodeValue(e, value);
     const ret = e.keyless.call(e.bridge, BpfCmd.MapUpdateElem, flags);

@@ -4,6 +4,7 @@
 import type { MapSpec, MapValue } from './map.js';
 import { MapType, mapTypeName, BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_NOEXIST } from '../sys/generated.js';
 import { encodeKeyValue, type KeyValue, type KeyValueContext } from './keyvalue.js';
+import { byteLengthOf, integerArg, u32Arg, u64Arg, U32_MAX } from '../sys/integers.js';
 
 /** Maps whose keys are u32 indexes and whose slots all exist. */
 export const ARRAY_KEYED: ReadonlySet<MapType> = new Set<MapType>([
@@ -16,14 +17,48 @@ const FD_VALUED: ReadonlySet<MapType> = new Set<MapType>([MapType.ProgArray, Map
 const PER_CPU: ReadonlySet<MapType> = new Set<MapType>([MapType.PerCPUArray, MapType.PerCPUHash, MapType.LRUPerCPUHash, MapType.PerCPUCgroupStorage]);
 const LOCAL_STORAGE: ReadonlySet<MapType> = new Set<MapType>([MapType.SKStorage, MapType.InodeStorage, MapType.TaskStorage, MapType.CgrpStorage]);
 
-/** Position of a batch walk (BPF_MAP_LOOKUP_BATCH's in/out batch token). */
+/**
+ * Position of a batch walk (BPF_MAP_LOOKUP_BATCH's in/out batch token). A cursor belongs to the map
+ * it is first used with (and to that map's life: closing the map ends it); using it with another
+ * map, or with a map whose keys are larger than `keySize`, is an error.
+ */
 export class MapBatchCursor {
   /** The kernel's opaque token: a bucket index for hashes, a key for arrays. */
-  readonly token: Uint8Array;
+  readonly #token: Uint8Array;
+  /** The key size it was made for. */
+  readonly keySize: number;
+  #owner: object | undefined;
+  #generation = 0;
   started = false;
   done = false;
   constructor(keySize: number) {
-    this.token = new Uint8Array(Math.max(keySize, 8));
+    this.keySize = integerArg(keySize, 'MapBatchCursor: keySize', 0, U32_MAX);
+    this.#token = new Uint8Array(Math.max(keySize, 8));
+  }
+
+  /** The token bytes (the kernel writes max(key size, 4) of them). */
+  get token(): Uint8Array {
+    return this.#token;
+  }
+
+  /**
+   * The token of `cursor` for a batch call on `owner` (its map object, in its `generation`-th life):
+   * binds a fresh cursor to it; refuses objects that are not cursors, cursors of another map or of
+   * an earlier life of this one, and cursors made for smaller keys.
+   */
+  static tokenFor(cursor: unknown, owner: object, generation: number, s: MapShape): Uint8Array {
+    if (!(typeof cursor === 'object' && cursor !== null && #token in cursor)) throw new TypeError(`map "${s.label}": the cursor must be a MapBatchCursor`);
+    const c = cursor as MapBatchCursor;
+    if (c.keySize < s.keySize) throw new RangeError(`map "${s.label}": the cursor was made for ${c.keySize}-byte keys; this map's keys are ${s.keySize} bytes`);
+    if (c.#owner === undefined) {
+      c.#owner = owner;
+      c.#generation = generation;
+    } else if (c.#owner !== owner) {
+      throw new TypeError(`map "${s.label}": the cursor belongs to another map`);
+    } else if (c.#generation !== generation) {
+      throw new Error(`map "${s.label}": the cursor's walk ended when the map was closed`);
+    }
+    return c.#token;
   }
 }
 
@@ -63,7 +98,7 @@ export interface MapShape {
 /** Catches what would otherwise reach the kernel as a bare EINVAL (or be silently truncated). */
 function checkSpec(spec: MapSpec): void {
   const label = spec.name ? `map "${spec.name}"` : 'map';
-  if (!Number.isInteger(spec.type) || spec.type < 0) throw new TypeError(`${label}: type ${String(spec.type)} is not a MapType`);
+  if (!Number.isInteger(spec.type) || spec.type < 0 || spec.type > U32_MAX) throw new TypeError(`${label}: type ${String(spec.type)} is not a MapType`);
   // Field by field, not in a loop over names: a keyed load per name is a megamorphic lookup per map.
   checkU32(label, 'keySize', spec.keySize);
   checkU32(label, 'valueSize', spec.valueSize);
@@ -72,10 +107,18 @@ function checkSpec(spec: MapSpec): void {
   checkU32(label, 'numaNode', spec.numaNode);
   checkU32(label, 'ifindex', spec.ifindex);
   checkU32(label, 'innerMapFd', spec.innerMapFd);
+  if (spec.mapExtra !== undefined) u64Arg(spec.mapExtra, `${label}: mapExtra`);
+  const btf = spec.btf;
+  if (btf !== undefined) {
+    checkU32(label, 'btf.fd', btf.fd);
+    checkU32(label, 'btf.keyTypeId', btf.keyTypeId);
+    checkU32(label, 'btf.valueTypeId', btf.valueTypeId);
+    checkU32(label, 'btf.vmlinuxValueTypeId', btf.vmlinuxValueTypeId);
+  }
 }
 
 function checkU32(label: string, field: string, v: number | undefined): void {
-  if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new TypeError(`${label}: ${field} ${String(v)} is not a u32`);
+  if (v !== undefined) u32Arg(v, `${label}: ${field}`);
 }
 
 /**
@@ -176,9 +219,27 @@ export function packValues(values: readonly MapValue[] | Uint8Array, count: numb
   return bytes;
 }
 
-export function checkBatchBuffers(keys: Uint8Array, values: Uint8Array | null, count: number, s: MapShape): void {
-  if (keys.length < count * s.keySize) throw new TypeError(`map "${s.label}": key buffer of ${keys.length} bytes is too small for ${count} keys of ${s.keySize} bytes`);
-  if (values !== null && values.length < count * s.valueRealSize) throw new TypeError(`map "${s.label}": value buffer of ${values.length} bytes is too small for ${count} values of ${s.valueRealSize} bytes`);
+/**
+ * Checks a batch call's count (an integer, at most what the buffers hold by their real lengths)
+ * and buffers; returns the count.
+ */
+export function checkBatchBuffers(keys: Uint8Array, values: Uint8Array | null, count: unknown, s: MapShape): number {
+  const n = u32Arg(count, `map "${s.label}": batch count`);
+  const keyBytes = byteLengthOf(keys, `map "${s.label}": keys`);
+  const valueBytes = values === null ? 0 : byteLengthOf(values, `map "${s.label}": values`);
+  if (keyBytes < n * s.keySize) throw new RangeError(`map "${s.label}": key buffer of ${keyBytes} bytes is too small for ${n} keys of ${s.keySize} bytes`);
+  if (values !== null && valueBytes < n * s.valueRealSize) throw new RangeError(`map "${s.label}": value buffer of ${valueBytes} bytes is too small for ${n} values of ${s.valueRealSize} bytes`);
+  return n;
+}
+
+/** A batch call's default count: whole keys in the buffer (by its real length). */
+export function defaultBatchCount(keys: Uint8Array, s: MapShape): number {
+  return Math.floor(byteLengthOf(keys, `map "${s.label}": keys`) / Math.max(s.keySize, 1));
+}
+
+/** lookupBatch's chunkSize: an integer in [1, 2^20]. */
+export function chunkSizeArg(chunkSize: unknown, s: MapShape): number {
+  return integerArg(chunkSize, `map "${s.label}": chunkSize`, 1, 1 << 20);
 }
 
 /** The TypeError of lookupInt/lookupUint64 (value) or getNextKeyInt/Uint64 (key) on more than 8 bytes. */

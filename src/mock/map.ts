@@ -2,13 +2,14 @@
 // and values go through the same encoding and size checks as EbpfMap (src/map/shape.ts), and failures
 // are the same SyscallErrors (errno, code, syscall) the kernel gives: EEXIST, ENOENT, E2BIG, EPERM after
 // freeze, EINVAL, ENOTSUPP. test/mock/honesty.test.ts runs one script against both and compares.
+import { elementFlagsArg } from '../sys/integers.js';
 import { Errno, errnoError, SyscallError } from '../sys/errors.js';
 import { BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MapType, mapTypeName } from '../sys/generated.js';
 import { encodeKeyValue, nullTerminatedStringToString, parseFlexibleIntegerLittleEndian, sumFlexibleIntegers, type KeyValue } from '../map/keyvalue.js';
 import type { MapLike } from '../map/like.js';
 import type { MapInfo, MapSpec, MapValue } from '../map/map.js';
 import {
-  MapBatchCursor, assertPerCpu, checkBatchBuffers, checkIntegerSize, checkNotPerCpuForString, describeMapShape, elementContext,
+  MapBatchCursor, assertPerCpu, checkBatchBuffers, chunkSizeArg, defaultBatchCount, checkIntegerSize, checkNotPerCpuForString, describeMapShape, elementContext,
   encodeMapValue, insertFlags, mapNameBytes, mapShape, notLiveError, packKeys, packValues, perCpuValues, smallUint, toSafeNumber, updateFlags,
   type MapShape,
 } from '../map/shape.js';
@@ -58,6 +59,8 @@ export class MockMap implements MapLike {
   readonly #shape: MapShape;
   readonly #storage: Storage;
   #fd = -1;
+  /** Bumped at each create and close: iterators and cursors belong to one life of the map. */
+  #generation = 0;
   #id = 0;
   #everCreated = false;
   #frozen = false;
@@ -143,6 +146,7 @@ export class MockMap implements MapLike {
     this.#frozen = false;
     this.#id = allocateId();
     this.#fd = allocateFd(this);
+    this.#generation++;
     this.#everCreated = true;
     this.#pinnedPath = this.#spec.persistentPath;
     return this;
@@ -215,6 +219,7 @@ export class MockMap implements MapLike {
     if (this.#fd < 0) return;
     releaseFd(this.#fd);
     this.#fd = -1;
+    this.#generation++;
   }
 
   [Symbol.dispose](): void {
@@ -332,6 +337,7 @@ export class MockMap implements MapLike {
   // ---- element operations ----
 
   lookup(key: KeyValue, flags = 0): Uint8Array {
+    elementFlagsArg(flags, `map "${this.#shape.label}": lookup flags`);
     this.#live();
     const bytes = this.#encodeKey(key);
     if (flags !== 0 || this.#shape.keySize === 0) throw this.#fail(Errno.EINVAL, 'BPF_MAP_LOOKUP_ELEM', key);
@@ -384,6 +390,7 @@ export class MockMap implements MapLike {
   }
 
   upsert(key: KeyValue, value: MapValue, flags = BPF_ANY): void {
+    elementFlagsArg(flags, `map "${this.#shape.label}": update flags`);
     this.#live();
     const keyBytes = this.#encodeKey(key);
     const valueBytes = this.#encodeValue(value);
@@ -547,8 +554,13 @@ export class MockMap implements MapLike {
     this.#live();
     if (this.#shape.keySize === 0) return;
     this.#noElementOps();
+    const generation = this.#generation;
+    const check = (): void => {
+      if (this.#generation !== generation) throw new Error(`map "${this.#shape.label}": closed during iteration`);
+    };
     if (this.#storage === 'array' || this.#storage === 'fdArray') {
       for (let i = 0; i < this.#shape.maxEntries; i++) {
+        check();
         const key = this.#indexKey(i);
         if (!withValues) {
           yield [key, undefined];
@@ -560,6 +572,7 @@ export class MockMap implements MapLike {
       return;
     }
     for (const entry of this.#ordered()) {
+      check();
       // Deleted since the walk began?
       if (this.#entries.get(this.#entryId(entry.key)) !== entry) continue;
       yield [entry.key.slice(), withValues ? this.#readValue(entry) : undefined];
@@ -574,10 +587,11 @@ export class MockMap implements MapLike {
     this.#noElementOps();
   }
 
-  #lookupBatchInto(syscall: string, deletes: boolean, cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count: number): number {
+  #lookupBatchInto(syscall: string, deletes: boolean, cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, countArg: number | undefined): number {
     this.#live();
+    MapBatchCursor.tokenFor(cursor, this, this.#generation, this.#shape);
     if (cursor.done) return 0;
-    checkBatchBuffers(keys, values, count, this.#shape);
+    const count = checkBatchBuffers(keys, values, countArg ?? defaultBatchCount(keys, this.#shape), this.#shape);
     if (deletes && this.#frozen) throw this.#fail(Errno.EPERM, syscall);
     this.#batchSupported(syscall, deletes);
     const S = this.#shape;
@@ -617,19 +631,19 @@ export class MockMap implements MapLike {
     return out.length;
   }
 
-  lookupBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / Math.max(this.#shape.keySize, 1))): number {
+  lookupBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count?: number): number {
     return this.#lookupBatchInto('BPF_MAP_LOOKUP_BATCH', false, cursor, keys, values, count);
   }
 
-  lookupAndDeleteBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / Math.max(this.#shape.keySize, 1))): number {
+  lookupAndDeleteBatchInto(cursor: MapBatchCursor, keys: Uint8Array, values: Uint8Array, count?: number): number {
     return this.#lookupBatchInto('BPF_MAP_LOOKUP_AND_DELETE_BATCH', true, cursor, keys, values, count);
   }
 
   #allBatches(deletes: boolean, chunkSize: number): Array<[Uint8Array, Uint8Array]> {
     const S = this.#shape;
     const out: Array<[Uint8Array, Uint8Array]> = [];
+    const chunk = chunkSizeArg(chunkSize, S);
     const cursor = new MapBatchCursor(S.keySize);
-    const chunk = Math.max(1, chunkSize);
     while (!cursor.done) {
       const keys = new Uint8Array(chunk * S.keySize);
       const values = new Uint8Array(chunk * S.valueRealSize);
@@ -673,7 +687,7 @@ export class MockMap implements MapLike {
     const syscall = 'BPF_MAP_UPDATE_BATCH';
     if (this.#frozen) throw this.#fail(Errno.EPERM, syscall);
     this.#batchSupported(syscall, false);
-    const flags = options.flags ?? BPF_ANY;
+    const flags = elementFlagsArg(options.flags ?? BPF_ANY, `map "${S.label}": flags`);
     if (flags !== BPF_ANY) throw this.#fail(Errno.EINVAL, syscall);
     return this.#eachInBatch(syscall, k.count, (i) => {
       const key = k.bytes.slice(i * S.keySize, (i + 1) * S.keySize);
@@ -704,6 +718,7 @@ export class MockMap implements MapLike {
   }
 
   push(value: KeyValue, flags = BPF_ANY): void {
+    elementFlagsArg(flags, `map "${this.#shape.label}": push flags`);
     const syscall = 'BPF_MAP_UPDATE_ELEM';
     this.#live();
     const bytes = this.#encodeValue(value);

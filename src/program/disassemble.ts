@@ -8,7 +8,7 @@ import { decodeInstructions } from '../disasm/decode.js';
 import type { DisasmInstruction } from '../disasm/types.js';
 import { BtfLookup } from '../btf/lookup.js';
 import { parseBtf } from '../btf/index.js';
-import { getFdById, objGetInfoByFd, setPointers, type FD } from '../sys/bpf.js';
+import { getFdById, objGetInfoByFd, type FD } from '../sys/bpf.js';
 import { SyscallError } from '../sys/errors.js';
 import { BTF_INFO, PROG_INFO } from '../sys/generated.js';
 import { nullTerminatedStringToString } from '../map/keyvalue.js';
@@ -70,8 +70,7 @@ function btfBytes(fd: FdLike): Uint8Array {
   const bytes = new Uint8Array(size);
   const again = new Uint8Array(BTF_INFO.SIZE);
   new DataView(again.buffer).setUint32(BTF_INFO.btf_size.offset, size, true);
-  setPointers(again, BTF_INFO.btf.offset, bytes);
-  objGetInfoByFd(fd, again);
+  objGetInfoByFd(fd, again, BTF_INFO.btf.offset, bytes);
   return bytes;
 }
 
@@ -175,8 +174,7 @@ export function disassembleLoaded(fd: FdLike): LoadedDisassembly {
     v.setUint32(PROG_INFO.line_info_rec_size.offset, sizes.lineInfoRecSize, true);
     pointers.push(PROG_INFO.line_info.offset, lineInfo);
   }
-  if (pointers.length) setPointers(info, ...pointers);
-  objGetInfoByFd(fd, info);
+  objGetInfoByFd(fd, info, ...pointers);
   const xlatedLength = v.getUint32(PROG_INFO.xlated_prog_len.offset, true);
   const insns = decodeInstructions(xlated.subarray(0, Math.min(xlatedLength, xlated.length)), { mapImmediate: 'id' });
 

@@ -3,7 +3,7 @@
 import { readlinkSync } from 'node:fs';
 import { ktimeToDate } from '../map/host.js';
 import { Errno, SyscallError } from '../sys/errors.js';
-import { bpf, FD, getFdById, ids, objGetInfoByFd, setPointers } from '../sys/bpf.js';
+import { bpf, FD, getFdById, ids, objGetInfoByFd } from '../sys/bpf.js';
 import { ATTR, BpfCmd, PROG_INFO, ProgramType } from '../sys/generated.js';
 import { readObjectName } from './name.js';
 
@@ -73,14 +73,11 @@ function readInfo(fd: FdLike, xlated?: Uint8Array): { info: DataView; mapIds: Ui
   for (;;) {
     const info = new Uint8Array(PROG_INFO.SIZE);
     const view = new DataView(info.buffer);
-    // The info struct's own pointers: patched like attr's (the buffers live as long as info).
+    // The info struct's own pointers, checked by the bridge against the counts written here.
     view.setUint32(PROG_INFO.nr_map_ids.offset, mapIds.length, true);
-    setPointers(info, PROG_INFO.map_ids.offset, mapIds);
-    if (xlated !== undefined && xlated.byteLength > 0) {
-      view.setUint32(PROG_INFO.xlated_prog_len.offset, xlated.byteLength, true);
-      setPointers(info, PROG_INFO.xlated_prog_insns.offset, xlated);
-    }
-    objGetInfoByFd(fd, info);
+    const withXlated = xlated !== undefined && xlated.byteLength > 0;
+    if (withXlated) view.setUint32(PROG_INFO.xlated_prog_len.offset, xlated.byteLength, true);
+    objGetInfoByFd(fd, info, PROG_INFO.map_ids.offset, mapIds, PROG_INFO.xlated_prog_insns.offset, withXlated ? xlated : null);
     const count = view.getUint32(PROG_INFO.nr_map_ids.offset, true);
     if (count <= mapIds.length) return { info: view, mapIds: mapIds.subarray(0, count) };
     mapIds = new Uint32Array(count);

@@ -12,6 +12,7 @@ import {
   checkMapOptions, checkReplacement, elfMapSizes, elfMapTakesBtf, initialSlots, innerTemplateOf, mapPinPath, withMapOptions,
   type InitialSlot, type MapOptions, type ProgramSlot,
 } from './elf-map.js';
+import { checkObjectLimits, type ObjectLimits } from './limits.js';
 import { kernelObjectName } from './name.js';
 
 /** How a load is asked for: the options of System.load / MockSystem.load. */
@@ -26,6 +27,12 @@ export interface SystemLoadOptions {
   objectName?: string;
   /** Sizes, flags or the inner map template to give maps of the object, by name, before they are created; or a map to use in place of one. */
   maps?: Readonly<Record<string, MapOptions>>;
+  /**
+   * Caps on what the object may ask of the kernel (number of maps, total entries, estimated map
+   * memory), for services loading objects their users upload: past one, the load fails with a
+   * RangeError before anything is created. Off by default.
+   */
+  limits?: ObjectLimits;
 }
 
 /** What a plan needs to know of where it will be applied. */
@@ -97,6 +104,7 @@ export interface LoadPlan {
 export function planLoad(bytes: Uint8Array, object: ObjectInfo, options: SystemLoadOptions, target: PlanTarget): LoadPlan {
   const rodata = rodataWithConstants(bytes, object, options.constants ?? {}, options.objectName);
   checkMapOptions(object, options.maps, options.objectName);
+  checkObjectLimits(object, options.maps, options.limits, options.objectName, () => target.possibleCpus());
   const { slots, programSlots } = initialSlots(object, options.maps);
   const warnings: string[] = [];
   const maps: MapPlan[] = [];

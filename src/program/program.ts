@@ -2,7 +2,8 @@
 // log on failure, pinning, test runs, and programs reopened from the kernel by fd, id or pin path.
 import { unlinkSync } from 'node:fs';
 import { FD, getFdById, objGet, objPin } from '../sys/bpf.js';
-import { Errno, SyscallError } from '../sys/errors.js';
+import { Errno, SyscallError, check } from '../sys/errors.js';
+import { byteLengthOf, integerArg, optionalU32, u32Arg } from '../sys/integers.js';
 import { ATTR, AttachType, BpfCmd, ProgramType, programTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { disassembleLoaded, type LoadedDisassembly } from './disassemble.js';
@@ -132,9 +133,7 @@ export class Program implements ProgramLike {
   readonly #attachments = new Set<Attachment>();
 
   constructor(spec: ProgramSpec) {
-    if (spec.instructions.byteLength === 0 || spec.instructions.byteLength % INSTRUCTION_SIZE !== 0) {
-      throw new RangeError(`${describeProgram({ program: spec.name, section: spec.section })}: instructions are ${spec.instructions.byteLength} bytes, not a non-empty multiple of ${INSTRUCTION_SIZE}`);
-    }
+    checkProgramSpec(spec);
     this.name = spec.name;
     this.section = spec.section;
     this.type = spec.type;
@@ -191,9 +190,11 @@ export class Program implements ProgramLike {
   }
 
   #load(spec: ProgramSpec, options: LoadOptions): this {
-    const maxSize = Math.max(MIN_LOG_SIZE, options.logSizeMax ?? MAX_LOG_SIZE);
-    let level = options.logLevel ?? 0;
-    let size = Math.min(maxSize, Math.max(MIN_LOG_SIZE, options.logSize ?? DEFAULT_LOG_SIZE));
+    checkProgramSpec(spec);
+    const what = `${this.#describe()}: load`;
+    const maxSize = Math.max(MIN_LOG_SIZE, integerArg(options.logSizeMax ?? MAX_LOG_SIZE, `${what} logSizeMax`, 0, MAX_LOG_SIZE));
+    let level = u32Arg(options.logLevel ?? 0, `${what} logLevel`);
+    let size = Math.min(maxSize, Math.max(MIN_LOG_SIZE, u32Arg(options.logSize ?? DEFAULT_LOG_SIZE, `${what} logSize`)));
     let firstErrno: number | undefined;
     if (level === 0) {
       const ret = progLoad(spec, null, 0);
@@ -268,31 +269,40 @@ export class Program implements ProgramLike {
   testRun(options: TestRunOptions = {}): TestRunResult {
     const fd = this.#liveFd();
     const F = ATTR.PROG_TEST_RUN;
+    const what = `${this.#describe()}: testRun`;
     const data = options.data;
     const ctx = options.ctx;
-    let dataOut = new Uint8Array(options.dataSizeOut ?? (data?.byteLength ?? 0) + TEST_RUN_DATA_SLACK);
-    const ctxOut = ctx === undefined && options.ctxSizeOut === undefined ? null : new Uint8Array(options.ctxSizeOut ?? ctx?.byteLength ?? 0);
+    // Sizes from the views' real lengths (a subclass's byteLength getter may say anything).
+    const dataSize = data === undefined ? 0 : byteLengthOf(data, `${what} data`);
+    const ctxSize = ctx === undefined ? undefined : byteLengthOf(ctx, `${what} ctx`);
+    const repeat = u32Arg(options.repeat ?? 1, `${what} repeat`);
+    const flags = u32Arg(options.flags ?? 0, `${what} flags`);
+    const cpu = u32Arg(options.cpu ?? 0, `${what} cpu`);
+    const dataSizeOut = optionalU32(options.dataSizeOut, `${what} dataSizeOut`);
+    const ctxSizeOut = optionalU32(options.ctxSizeOut, `${what} ctxSizeOut`);
+    let dataOut = new Uint8Array(dataSizeOut ?? dataSize + TEST_RUN_DATA_SLACK);
+    const ctxOut = ctxSize === undefined && ctxSizeOut === undefined ? null : new Uint8Array(ctxSizeOut ?? ctxSize ?? 0);
     for (;;) {
       const attr = new Uint8Array(F.SIZE);
       const view = new DataView(attr.buffer);
       view.setUint32(F.prog_fd.offset, fd.fd, true);
-      view.setUint32(F.data_size_in.offset, data?.byteLength ?? 0, true);
+      view.setUint32(F.data_size_in.offset, dataSize, true);
       view.setUint32(F.data_size_out.offset, dataOut.byteLength, true);
-      view.setUint32(F.ctx_size_in.offset, ctx?.byteLength ?? 0, true);
+      view.setUint32(F.ctx_size_in.offset, ctxSize ?? 0, true);
       view.setUint32(F.ctx_size_out.offset, ctxOut?.byteLength ?? 0, true);
-      view.setUint32(F.repeat.offset, options.repeat ?? 1, true);
-      view.setUint32(F.flags.offset, options.flags ?? 0, true);
-      view.setUint32(F.cpu.offset, options.cpu ?? 0, true);
+      view.setUint32(F.repeat.offset, repeat, true);
+      view.setUint32(F.flags.offset, flags, true);
+      view.setUint32(F.cpu.offset, cpu, true);
       const ret = native().bpf(BpfCmd.ProgTestRun, attr, F.data_in.offset, data ?? null, F.data_out.offset, dataOut.byteLength > 0 ? dataOut : null, F.ctx_in.offset, ctx ?? null, F.ctx_out.offset, ctxOut !== null && ctxOut.byteLength > 0 ? ctxOut : null);
-      const dataSize = view.getUint32(F.data_size_out.offset, true);
-      if (ret === -Errno.ENOSPC && dataSize > dataOut.byteLength) {
-        dataOut = new Uint8Array(dataSize);
+      const outSize = view.getUint32(F.data_size_out.offset, true);
+      if (ret === -Errno.ENOSPC && outSize > dataOut.byteLength) {
+        dataOut = new Uint8Array(outSize);
         continue;
       }
       if (ret < 0) throw new SyscallError(-ret, 'BPF_PROG_TEST_RUN', this.#describe());
       const result: TestRunResult = {
         retval: view.getUint32(F.retval.offset, true),
-        data: dataOut.subarray(0, dataSize),
+        data: dataOut.subarray(0, outSize),
         durationNs: view.getUint32(F.duration.offset, true),
       };
       if (ctxOut !== null) result.ctx = ctxOut.subarray(0, view.getUint32(F.ctx_size_out.offset, true));
@@ -360,10 +370,22 @@ export class Program implements ProgramLike {
   }
 
   /**
-   * Adopts fd (closed with the program); the name and type come from the kernel. An fd that is not a
-   * program is refused: a number stays the caller's, an FD is closed.
+   * Opens a loaded program by fd; the name and type come from the kernel. A number fd is borrowed:
+   * the program works on its own duplicate (the caller still closes theirs, and closing either never
+   * closes the other's). An FD object is handed over. An fd that is not a program is refused.
    */
   static fromFd(fd: number | FD): Program {
+    if (fd instanceof FD) return Program.adoptFd(fd);
+    const raw = integerArg(fd, 'Program.fromFd: fd', 0, 0x7fffffff);
+    assertProgramFd(raw, 'Program.fromFd');
+    return Program.adoptFd(new FD(check(native().dup(raw), 'dup', `fd ${raw} given to Program.fromFd`)));
+  }
+
+  /**
+   * Adopts fd (closed with the program): only for an fd nothing else will close. An fd that is not
+   * a program is refused: a number stays the caller's, an FD is closed.
+   */
+  static adoptFd(fd: number | FD): Program {
     try {
       assertProgramFd(fd, 'Program.fromFd');
     } catch (e) {
@@ -381,14 +403,14 @@ export class Program implements ProgramLike {
 
   /** Opens the program pinned at path (unpin() then removes that pin). */
   static fromPinned(path: string): Program {
-    const program = Program.fromFd(objGet(path));
+    const program = Program.adoptFd(objGet(path));
     program.#pinnedPath = path;
     return program;
   }
 
   /** Opens the program with this kernel id (CAP_SYS_ADMIN). */
   static fromId(id: number): Program {
-    return Program.fromFd(getFdById('prog', id));
+    return Program.adoptFd(getFdById('prog', u32Arg(id, 'Program.fromId: id')));
   }
 
   /** Ids of every program loaded on the system (BPF_PROG_GET_NEXT_ID). */
@@ -407,6 +429,28 @@ export class Program implements ProgramLike {
     program.#instructions = undefined;
     program.#fd = fd;
     return program;
+  }
+}
+
+/** The spec's numbers are u32 fields of BPF_PROG_LOAD; its instructions whole (by their real length). */
+function checkProgramSpec(spec: ProgramSpec): void {
+  const what = describeProgram({ program: spec.name, section: spec.section });
+  const bytes = byteLengthOf(spec.instructions, `${what}: instructions`);
+  if (bytes === 0 || bytes % INSTRUCTION_SIZE !== 0) {
+    throw new RangeError(`${what}: instructions are ${bytes} bytes, not a non-empty multiple of ${INSTRUCTION_SIZE}`);
+  }
+  u32Arg(spec.type, `${what}: type`);
+  optionalU32(spec.expectedAttachType, `${what}: expectedAttachType`);
+  optionalU32(spec.kernVersion, `${what}: kernVersion`);
+  optionalU32(spec.attachBtfId, `${what}: attachBtfId`);
+  optionalU32(spec.attachFd, `${what}: attachFd`);
+  optionalU32(spec.flags, `${what}: flags`);
+  optionalU32(spec.ifindex, `${what}: ifindex`);
+  const btf = spec.btf;
+  if (btf !== undefined) {
+    u32Arg(btf.fd, `${what}: btf.fd`);
+    optionalU32(btf.funcInfoRecSize, `${what}: btf.funcInfoRecSize`);
+    optionalU32(btf.lineInfoRecSize, `${what}: btf.lineInfoRecSize`);
   }
 }
 
@@ -433,7 +477,7 @@ function writeLoadAttr(spec: ProgramSpec): Uint8Array {
   const view = loadAttrView;
   attr.fill(0);
   view.setUint32(LOAD.progType, spec.type, true);
-  view.setUint32(LOAD.insnCnt, spec.instructions.byteLength / INSTRUCTION_SIZE, true);
+  view.setUint32(LOAD.insnCnt, byteLengthOf(spec.instructions, 'instructions') / INSTRUCTION_SIZE, true);
   view.setUint32(LOAD.kernVersion, spec.kernVersion ?? 0, true);
   view.setUint32(LOAD.progFlags, spec.flags ?? 0, true);
   writeObjectName(attr.subarray(LOAD.progName, LOAD.progName + LOAD.progNameSize), spec.name);
@@ -446,11 +490,11 @@ function writeLoadAttr(spec: ProgramSpec): Uint8Array {
     view.setUint32(LOAD.progBtfFd, btf.fd, true);
     if (btf.funcInfo !== undefined && btf.funcInfoRecSize) {
       view.setUint32(LOAD.funcInfoRecSize, btf.funcInfoRecSize, true);
-      view.setUint32(LOAD.funcInfoCnt, btf.funcInfo.byteLength / btf.funcInfoRecSize, true);
+      view.setUint32(LOAD.funcInfoCnt, Math.floor(byteLengthOf(btf.funcInfo, 'btf.funcInfo') / btf.funcInfoRecSize), true);
     }
     if (btf.lineInfo !== undefined && btf.lineInfoRecSize) {
       view.setUint32(LOAD.lineInfoRecSize, btf.lineInfoRecSize, true);
-      view.setUint32(LOAD.lineInfoCnt, btf.lineInfo.byteLength / btf.lineInfoRecSize, true);
+      view.setUint32(LOAD.lineInfoCnt, Math.floor(byteLengthOf(btf.lineInfo, 'btf.lineInfo') / btf.lineInfoRecSize), true);
     }
   }
   return attr;
@@ -478,9 +522,6 @@ function progLoad(spec: ProgramSpec, log: Uint8Array | null, logLevel: number): 
   if (log !== null) {
     loadAttrView.setUint32(LOAD.logLevel, logLevel, true);
     loadAttrView.setUint32(LOAD.logSize, log.byteLength, true);
-    // One pointer more than the bridge patches per call; log lives with the caller, and the
-    // pointer is rewritten (or zeroed) before the attr is used again, so the plain fix-up suffices.
-    bridge.setPointers(attr, LOAD.logBuf, log);
   }
   const btf = spec.btf;
   const funcInfo = btf?.funcInfo !== undefined && btf.funcInfoRecSize ? btf.funcInfo : null;
@@ -489,7 +530,7 @@ function progLoad(spec: ProgramSpec, log: Uint8Array | null, logLevel: number): 
   // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, a child's
   // SIGCHLD); like libbpf, try again a few times before calling it a failure.
   for (let attempt = 1; ; attempt++) {
-    const ret = bridge.bpf(BpfCmd.ProgLoad, attr, LOAD.insns, spec.instructions, LOAD.license, license, LOAD.funcInfo, funcInfo, LOAD.lineInfo, lineInfo);
+    const ret = bridge.bpf(BpfCmd.ProgLoad, attr, LOAD.insns, spec.instructions, LOAD.license, license, LOAD.funcInfo, funcInfo, LOAD.lineInfo, lineInfo, LOAD.logBuf, log);
     if (ret !== -Errno.EAGAIN || attempt === PROG_LOAD_ATTEMPTS) return ret;
   }
 }

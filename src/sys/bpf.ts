@@ -2,7 +2,8 @@
 // kind of BPF object shares (pin/get, info, id iteration, fd by id).
 import { check, Errno, SyscallError } from './errors.js';
 import { ATTR, BpfCmd, bpfCmdName } from './generated.js';
-import { native, type Bytes } from './native.js';
+import { INFO_NESTED, native, type Bytes } from './native.js';
+import { byteLengthOf, u32Arg } from './integers.js';
 
 /**
  * bpf(cmd, attr, offset1, buffer1, ...): the bridge's bpf with each (offset, buffer) pair patched into
@@ -12,35 +13,45 @@ export function bpf(cmd: BpfCmd, attr: Uint8Array, ...pointers: Array<number | B
   return check(native().bpf(cmd, attr, ...pointers), bpfCmdName(cmd));
 }
 
-// Buffers whose addresses setPointers wrote into an attr, by offset, kept alive as long as that attr
-// (a later setPointers at the same offset replaces the pointer and so the owner).
-const pointerOwners = new WeakMap<Uint8Array, Map<number, Bytes | null>>();
+const identityBytes = new Uint8Array(40);
 
 /**
- * Writes the buffers' addresses into attr once (as bpf's pointer pairs do per call), for an attr that
- * is reused: then `native().bpf(cmd, attr)`, or a prepared `bpfRun`, is the cheapest kernel call. The
- * buffers are kept alive as long as attr is; they must not be detached or transferred meanwhile.
+ * What an fd number refers to now: the file's device, inode and type, and for anonymous-inode files
+ * (every BPF map shares one inode, every program another) the kernel object's type and id.
+ * undefined when the fd is not open. Two different open files never have the same identity, except
+ * two anonymous-inode files that are no BPF object (perf events): those cannot be told apart this way.
  */
-export function setPointers(attr: Uint8Array, ...pointers: Array<number | Bytes | null>): void {
-  native().setPointers(attr, ...pointers);
-  let owners = pointerOwners.get(attr);
-  if (owners === undefined) pointerOwners.set(attr, (owners = new Map()));
-  for (let i = 0; i + 1 < pointers.length; i += 2) owners.set(pointers[i] as number, pointers[i + 1] as Bytes | null);
+export function fdIdentity(fd: number): string | undefined {
+  if (native().fdIdentity(fd, identityBytes) < 0) return undefined;
+  return Buffer.from(identityBytes.buffer, 0, identityBytes.length).toString('latin1');
 }
 
-// Closes what a collected FD left open. Only a safety net: close() is the contract.
-const leaked = new FinalizationRegistry<number>((fd) => {
+function closeIfStill(fd: number, identity: string | undefined): boolean {
+  if (identity !== undefined && fdIdentity(fd) !== identity) return false;
   native().close(fd);
+  return true;
+}
+
+// Closes what a collected FD left open, unless the number now refers to another file (the fd was
+// closed behind the FD's back and reused). Only a safety net: close() is the contract.
+const leaked = new FinalizationRegistry<{ fd: number; identity: string | undefined }>(({ fd, identity }) => {
+  closeIfStill(fd, identity);
 });
 
-/** An owned file descriptor: closed by close() (idempotent), `using`, or, as a last resort, the GC. */
+/**
+ * An owned file descriptor: closed by close() (idempotent), `using`, or, as a last resort, the GC.
+ * It remembers what file it was made for: if the number was closed behind its back and now refers
+ * to another file, close() leaves that file alone and throws (the GC's close skips it silently).
+ */
 export class FD {
   #fd: number;
+  readonly #identity: string | undefined;
 
   constructor(fd: number) {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`FD: ${fd} is not a file descriptor`);
     this.#fd = fd;
-    leaked.register(this, fd, this);
+    this.#identity = fdIdentity(fd);
+    leaked.register(this, { fd, identity: this.#identity }, this);
   }
 
   /** The descriptor number, or -1 once closed (the kernel then answers EBADF). */
@@ -63,6 +74,9 @@ export class FD {
     if (fd < 0) return;
     this.#fd = -1;
     leaked.unregister(this);
+    if (this.#identity !== undefined && fdIdentity(fd) !== this.#identity) {
+      throw new Error(`fd ${fd} was closed behind its owner's back${fdIdentity(fd) === undefined ? '' : ' and now refers to another file'}: not closing it`);
+    }
     check(native().close(fd), 'close', `fd ${fd}`);
   }
 
@@ -87,34 +101,38 @@ function cString(text: string): Uint8Array {
   return encoder.encode(`${text}\0`);
 }
 
-function u32(attr: Uint8Array, field: { offset: number }, value: number): void {
-  new DataView(attr.buffer, attr.byteOffset).setUint32(field.offset, value, true);
+/** Writes a u32 attr field, refusing (never wrapping) a value that is not one: `what` names it. */
+function u32(attr: Uint8Array, field: { offset: number }, value: number, what: string): void {
+  new DataView(attr.buffer, attr.byteOffset).setUint32(field.offset, u32Arg(value, what), true);
 }
 
 /** BPF_OBJ_PIN: pins the object behind fd at path (on a bpffs mount). */
 export function objPin(fd: FdLike, path: string): void {
   const attr = new Uint8Array(ATTR.OBJ.SIZE);
-  u32(attr, ATTR.OBJ.bpf_fd, fdNumber(fd));
+  u32(attr, ATTR.OBJ.bpf_fd, fdNumber(fd), 'BPF_OBJ_PIN: fd');
   bpf(BpfCmd.ObjPin, attr, ATTR.OBJ.pathname.offset, cString(path));
 }
 
 /** BPF_OBJ_GET: opens the object pinned at path. fileFlags: BPF_F_RDONLY / BPF_F_WRONLY. */
 export function objGet(path: string, fileFlags = 0): FD {
   const attr = new Uint8Array(ATTR.OBJ.SIZE);
-  u32(attr, ATTR.OBJ.file_flags, fileFlags);
+  u32(attr, ATTR.OBJ.file_flags, fileFlags, 'BPF_OBJ_GET: fileFlags');
   const ret = native().bpf(BpfCmd.ObjGet, attr, ATTR.OBJ.pathname.offset, cString(path));
   return new FD(check(ret, bpfCmdName(BpfCmd.ObjGet), path));
 }
 
 /**
  * BPF_OBJ_GET_INFO_BY_FD into info (a bpf_map_info / bpf_prog_info / bpf_link_info / bpf_btf_info
- * buffer, see MAP_INFO etc.); returns the info length the kernel filled in.
+ * buffer, see MAP_INFO etc.); returns the info length the kernel filled in. `nested` are (offset in
+ * info, buffer) pairs for the info struct's own pointer fields, whose counts the caller wrote in info.
  */
-export function objGetInfoByFd(fd: FdLike, info: Uint8Array): number {
+export function objGetInfoByFd(fd: FdLike, info: Uint8Array, ...nested: Array<number | Bytes | null>): number {
   const attr = new Uint8Array(ATTR.OBJ_GET_INFO_BY_FD.SIZE);
-  u32(attr, ATTR.OBJ_GET_INFO_BY_FD.bpf_fd, fdNumber(fd));
-  u32(attr, ATTR.OBJ_GET_INFO_BY_FD.info_len, info.byteLength);
-  const ret = native().bpf(BpfCmd.ObjGetInfoByFd, attr, ATTR.OBJ_GET_INFO_BY_FD.info.offset, info);
+  u32(attr, ATTR.OBJ_GET_INFO_BY_FD.bpf_fd, fdNumber(fd), 'BPF_OBJ_GET_INFO_BY_FD: fd');
+  u32(attr, ATTR.OBJ_GET_INFO_BY_FD.info_len, byteLengthOf(info, 'BPF_OBJ_GET_INFO_BY_FD: info'), 'BPF_OBJ_GET_INFO_BY_FD: info length');
+  // (offset inside info, buffer) pairs: the info struct's own pointers (bpf_prog_info's map_ids...).
+  const pairs = nested.map((v, i) => (i % 2 === 0 ? INFO_NESTED + (v as number) : v));
+  const ret = native().bpf(BpfCmd.ObjGetInfoByFd, attr, ATTR.OBJ_GET_INFO_BY_FD.info.offset, info, ...pairs);
   check(ret, bpfCmdName(BpfCmd.ObjGetInfoByFd), `fd ${fdNumber(fd)}`);
   return new DataView(attr.buffer).getUint32(ATTR.OBJ_GET_INFO_BY_FD.info_len.offset, true);
 }
@@ -138,7 +156,7 @@ const FD_BY_ID: Record<ObjectKind, BpfCmd> = {
 /** The next id after startId of a live object of this kind, or undefined after the last one. */
 export function getNextId(kind: ObjectKind, startId: number): number | undefined {
   const attr = new Uint8Array(ATTR.GET_ID.SIZE);
-  u32(attr, ATTR.GET_ID.start_id, startId);
+  u32(attr, ATTR.GET_ID.start_id, startId, `${bpfCmdName(NEXT_ID[kind])}: start id`);
   const ret = native().bpf(NEXT_ID[kind], attr);
   if (ret === -Errno.ENOENT) return undefined;
   check(ret, bpfCmdName(NEXT_ID[kind]), `after id ${startId}`);
@@ -153,7 +171,7 @@ export function* ids(kind: ObjectKind): Generator<number> {
 /** Opens the object with this id (needs CAP_SYS_ADMIN). openFlags: BPF_F_RDONLY / BPF_F_WRONLY (maps). */
 export function getFdById(kind: ObjectKind, id: number, openFlags = 0): FD {
   const attr = new Uint8Array(ATTR.GET_ID.SIZE);
-  u32(attr, ATTR.GET_ID.start_id, id);
-  u32(attr, ATTR.GET_ID.open_flags, openFlags);
+  u32(attr, ATTR.GET_ID.start_id, id, `${bpfCmdName(FD_BY_ID[kind])}: id`);
+  u32(attr, ATTR.GET_ID.open_flags, openFlags, `${bpfCmdName(FD_BY_ID[kind])}: openFlags`);
   return new FD(check(native().bpf(FD_BY_ID[kind], attr), bpfCmdName(FD_BY_ID[kind]), `${kind} id ${id}`));
 }

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 /** Buffers the bridge reads or writes in place (TypedArray or DataView). */
 export type Bytes = ArrayBufferView;
 
+/** bpf(BPF_OBJ_GET_INFO_BY_FD)'s pointer offsets at or past this one go inside the info buffer. */
+export const INFO_NESTED = 0x10000;
+
 /** A bpf(2) call prepared by `bpfPrepare`, run by `bpfRun`. */
 export interface PreparedBpf {
   readonly __preparedBpf: unique symbol;
@@ -25,36 +28,65 @@ export interface PollHandle {
  */
 export interface NativeBridge {
   /**
-   * bpf(2) on `attr`. Before the call, each (offset, buffer) pair writes the buffer's address (0 for
-   * null) as a u64 at that byte offset of attr. Up to four pairs. Returns the fd / 0, or -errno.
+   * bpf(2) on `attr`. Each (offset, buffer) pair (up to six) puts the buffer's address (0 for null)
+   * in the u64 at that offset of attr, after checking it against the command's rule table in the
+   * bridge: every size the kernel reads from attr for that pointer (insn_cnt * 8, log_size, batch
+   * count * key size, info_len, ...) must fit the buffer's real length, else a RangeError. A pointer
+   * field of the command that is not given is zeroed; an offset that is no pointer field of the
+   * command is a TypeError. For BPF_OBJ_GET_INFO_BY_FD, `INFO_NESTED + offset` puts a pointer inside
+   * the info buffer (bpf_prog_info's map_ids, ...), checked the same way. Detached and resizable
+   * buffers are refused; attr must not be shared. Returns the fd / 0, or -errno.
    */
   bpf(cmd: number, attr: Uint8Array, ...pointers: Array<number | Bytes | null>): number;
   /**
-   * The pointer fix-ups of `bpf` without the syscall, for an attr reused across calls (then
-   * `bpf(cmd, attr)` alone skips the per-call fix-up cost). The addresses are valid only while the
-   * buffers live and are not detached or transferred: use src/sys/bpf.ts's `setPointers`, which keeps
-   * them alive with attr (an optimised loop drops references it no longer reads, and the GC then frees
-   * the memory the kernel would write to).
+   * A zeroed, 8-aligned ArrayBuffer of `size` bytes whose memory the bridge owns: freed only when
+   * the ArrayBuffer and every prepared call using it are gone (detaching or transferring it frees
+   * nothing a prepared call still writes to). Prepared calls take their buffers only from here.
    */
-  setPointers(attr: Uint8Array, ...pointers: Array<number | Bytes | null>): void;
+  scratch(size: number): ArrayBuffer;
   /**
-   * The fastest repeated call: resolves cmd and attr's address once (holding attr alive) for
-   * `bpfRun`. attr's contents are read at each run, so fields can change between runs; attr must not
-   * be detached or transferred while prepared. Set its pointers once with src/sys/bpf.ts's `setPointers`.
+   * A map element command (lookup, update, delete, get-next-key, lookup-and-delete) checked once
+   * for `bpfRun`: attr gives the map fd, which the bridge duplicates privately and whose key/value
+   * sizes it checks the (offset, buffer) pairs against; the buffers must be views on one `scratch`
+   * ArrayBuffer. attr is not kept. Given a prepared call instead of attr, the new one shares that
+   * call's dup (one dup per map, closed with the last call released). Release with `bpfRelease`.
+   * Returns -errno when the fd cannot be duplicated (-EBADF: the given prepared call is released).
    */
-  bpfPrepare(cmd: number, attr: Uint8Array): PreparedBpf;
+  bpfPrepare(cmd: number, attrOrPrepared: Uint8Array | PreparedBpf, ...pointers: Array<number | Bytes | null>): PreparedBpf | number;
   /**
-   * bpf(2) with a prepared command and attr: the result, or -errno. A result of 0 (every element
-   * command's success) comes back as undefined, which costs nothing to return where creating the
-   * number costs a fifth of the call: read it as `bpfRun(p) ?? 0`.
+   * bpf(2) with a prepared command and the element `flags` (default 0): the result, or -errno
+   * (-EBADF once released). A result of 0 (every element command's success) comes back as
+   * undefined, which costs nothing to return where creating the number costs a fifth of the call:
+   * read it as `bpfRun(p) ?? 0`.
    */
-  bpfRun(prepared: PreparedBpf): number | undefined;
+  bpfRun(prepared: PreparedBpf, flags?: number): number | undefined;
+  /** Drops the prepared call's share of the map fd dup and its scratch now (idempotent). */
+  bpfRelease(prepared: PreparedBpf): void;
   close(fd: number): number;
+  /**
+   * What fd refers to now, as 40 bytes written to out: st_dev, st_ino, st_mode (u64 each), then for
+   * anonymous-inode files the first 16 bytes of BPF_OBJ_GET_INFO_BY_FD (a BPF object's type and id).
+   * 0, or -errno when fd is not open.
+   */
+  fdIdentity(fd: number, out: Uint8Array): number;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file, or -errno. */
   dup(fd: number): number;
-  perfEventOpen(attr: Bytes, pid: number, cpu: number, groupFd: number, flags: number): number;
+  /**
+   * perf_event_open(2); attr.size (0: 64) must fit attr's real length. `config1String`, a
+   * NUL-terminated string, has its address written at config1 (the kprobe/uprobe PMUs' function name
+   * or path) by the bridge.
+   */
+  perfEventOpen(attr: Bytes, pid: number, cpu: number, groupFd: number, flags: number, config1String?: Bytes | null): number;
+  /**
+   * ioctl(2). A number for requests that take a value; a buffer at least as large as the request
+   * accesses (its _IOC_SIZE, or the bridge's table: FIONREAD 4, perf's MODIFY_ATTRIBUTES attr.size...)
+   * for requests that take a pointer. Anything else is a TypeError/RangeError.
+   */
   ioctl(fd: number, request: number, arg: number | Bytes): number;
-  /** An ArrayBuffer over the mapping (owned by the addon: unmapped by munmap or when collected), or -errno. */
+  /**
+   * An ArrayBuffer over the mapping (owned by the addon: unmapped by munmap or when collected), or
+   * -errno. A range past the end of a regular file is a RangeError (it would SIGBUS when touched).
+   */
   mmap(fd: number, length: number, prot: number, flags: number, offset: number): ArrayBuffer | number;
   /** Unmaps now and detaches the buffer (byteLength becomes 0). -EINVAL if it is not a live mapping. */
   munmap(buffer: ArrayBuffer): number;

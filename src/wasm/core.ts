@@ -13,6 +13,8 @@ export interface CoreExports {
   ebpf_object_get_info(obj: number): number;
   ebpf_object_close(obj: number): void;
   ebpf_btf_render(btf: number, typeId: number): number;
+  ebpf_btf_error_status(btf: number): number;
+  ebpf_btf_error_message(btf: number): number;
   ebpf_btf_open(data: number, size: number, ext: number, extSize: number): number;
   ebpf_btf_close(result: number): void;
   ebpf_btf_find(btf: number, name: number, len: number, kind: number): number;
@@ -58,10 +60,21 @@ async function defaultBytes(): Promise<Uint8Array<ArrayBuffer> | ArrayBuffer> {
   return response.arrayBuffer();
 }
 
+// The exports that return pointers (or ids that may pass 2^31): WebAssembly hands an i32 to JS as a
+// signed number, so a pointer above 2 GiB would read as negative; these are read unsigned.
+const UNSIGNED_RESULTS = [
+  'ebpf_alloc', 'ebpf_object_open', 'ebpf_object_get_info', 'ebpf_btf_render', 'ebpf_btf_error_message', 'ebpf_btf_open',
+  'ebpf_btf_find', 'ebpf_btf_kernel_blob', 'ebpf_program_relocate', 'ebpf_object_kconfig', 'ebpf_object_ksyms',
+] as const;
+
 function instantiate(module: WebAssembly.Module): CoreExports {
   compiled = module;
   const instance = new WebAssembly.Instance(module, {});
-  const core = instance.exports as unknown as CoreExports;
+  const core = { ...(instance.exports as unknown as CoreExports) };
+  for (const name of UNSIGNED_RESULTS) {
+    const raw = core[name] as ((...args: number[]) => number) | undefined;
+    if (typeof raw === 'function') (core as Record<string, unknown>)[name] = (...args: number[]): number => raw(...args) >>> 0;
+  }
   const version = core.ebpf_abi_version();
   if (version !== CORE_ABI_VERSION) {
     throw new Error(`ebpf: WASM core ABI ${version} does not match this library's ${CORE_ABI_VERSION}; rebuild with make wasm`);

@@ -131,9 +131,15 @@ test('types shared where C repeats them (exponential text) render with a bound',
   for (let k = 0; k < 40; k++) {
     inner = b.struct('', 8 << k, [{ name: 'x', type: inner }, { name: 'y', type: inner, bitOffset: 64 << k }]);
   }
-  const top = parseBtf(b.build()).btf.types![inner]!;
-  assert.match(top.c, /too large to render/);
-  assert.ok(top.c.length < 4 << 20);
+  // Bounded twice: in steps (the text then says so) and in bytes (an ElfError naming the limit).
+  try {
+    const top = parseBtf(b.build()).btf.types![inner]!;
+    assert.match(top.c, /too large to render/);
+    assert.ok(top.c.length < 4 << 20);
+  } catch (e) {
+    assert.instance(e, ElfError);
+    assert.match((e as Error).message, /renders to more than the limit of 1048576 bytes of C for one type/);
+  }
 });
 
 test('truncations of a BTF at every length are errors, never traps', () => {

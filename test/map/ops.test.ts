@@ -89,8 +89,10 @@ suite('closed maps and closed fds', () => {
   assert.is(m.fd, -1);
   assert.throws(() => m.lookup(0), /map "ops_closed": closed/);
   assert.throws(() => new EbpfMap({ type: MapType.Array, valueSize: 4, maxEntries: 1 }).lookup(0), /not created/);
-  // BPF_OBJ_GET_INFO_BY_FD on a closed fd: EBADF on older kernels, EBADFD (77) on this one.
-  assert.throws(() => EbpfMap.fromFd(fd), (e: unknown) => e instanceof SyscallError && e.syscall === 'BPF_OBJ_GET_INFO_BY_FD' && (e.code === 'EBADF' || e.code === 'EBADFD'));
+  // fromFd borrows (duplicates) the fd: a closed one fails at the dup.
+  assert.throws(() => EbpfMap.fromFd(fd), (e: unknown) => e instanceof SyscallError && e.syscall === 'dup' && e.code === 'EBADF');
+  // adoptFd takes it as is: BPF_OBJ_GET_INFO_BY_FD on a closed fd is EBADF on older kernels, EBADFD (77) on this one.
+  assert.throws(() => EbpfMap.adoptFd(fd), (e: unknown) => e instanceof SyscallError && e.syscall === 'BPF_OBJ_GET_INFO_BY_FD' && (e.code === 'EBADF' || e.code === 'EBADFD'));
   assert.throws(() => EbpfMap.fromFd(0), (e: unknown) => e instanceof SyscallError && e.code === 'EINVAL', 'stdin is not a BPF object');
 });
 

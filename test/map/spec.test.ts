@@ -59,10 +59,11 @@ test('a name longer than 15 characters is refused before any syscall', () => {
   assert.throws(() => new EbpfMap({ name: 'a_name_that_is_too_long', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 }).create(), /name is longer than 15 bytes/);
 });
 
-test('a spec that is not a map definition is a TypeError naming the field', () => {
+test('a spec that is not a map definition is a TypeError (not an integer) or RangeError (out of range) naming the field', () => {
   assert.throws(() => new EbpfMap({ name: 'bad', type: undefined as unknown as MapType }), /map "bad": type undefined is not a MapType/);
-  assert.throws(() => new EbpfMap({ type: MapType.Hash, keySize: -1, valueSize: 4, maxEntries: 1 }), /keySize -1 is not a u32/);
-  assert.throws(() => new EbpfMap({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1.5 }), /maxEntries 1.5 is not a u32/);
+  assert.throws(() => new EbpfMap({ type: MapType.Hash, keySize: -1, valueSize: 4, maxEntries: 1 }), (e: unknown) => e instanceof RangeError && /keySize -1 is out of range \[0, 4294967295\]/.test(e.message));
+  assert.throws(() => new EbpfMap({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1.5 }), (e: unknown) => e instanceof TypeError && /maxEntries must be an integer, not 1.5/.test(e.message));
+  assert.throws(() => new EbpfMap({ type: MapType.BloomFilter, valueSize: 4, maxEntries: 1, mapExtra: 2n ** 64n }), /mapExtra 18446744073709551616n is out of range/);
 });
 
 test.run();

@@ -46,7 +46,7 @@ test('spec defaults, fd, id, info, toString, name check', () => {
   assert.match(m.toString(), /MockMap\(map "arr" \(array, key 4 B, value 8 B, 2 entries, flags 0x0\), fd \d+\)/);
   assert.is(MockMap.create({ type: MapType.LPMTrie, keySize: 8, valueSize: 4, maxEntries: 1 }).flags, 1, 'LPM tries get BPF_F_NO_PREALLOC');
   assert.throws(() => MockMap.create({ name: 'a_name_of_16_chr', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 }), /name is longer than 15 bytes/);
-  assert.throws(() => new MockMap({ type: MapType.Hash, keySize: -1 }), /keySize -1 is not a u32/);
+  assert.throws(() => new MockMap({ type: MapType.Hash, keySize: -1 }), /keySize -1 is out of range/);
   assert.throws(() => new MockMap({ type: MapType.PerCPUArray, possibleCpus: 0 }), /possibleCpus 0 is not a positive integer/);
 });
 

@@ -98,7 +98,7 @@ test('fromId and fromFd read name, type and the kernel\'s instructions', () => {
   assert.is(byId.instructions.byteLength, byId.size);
   assert.is(byId.info().tag, program.info().tag);
   assert.is(byId.testRun({ data: packet }).retval, XDP.PASS);
-  using byFd = Program.fromFd(native().dup(byId.fd));
+  using byFd = Program.adoptFd(native().dup(byId.fd));
   assert.is(byFd.info().id, program.info().id);
 });
 

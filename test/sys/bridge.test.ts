@@ -7,10 +7,10 @@ import { Worker } from 'node:worker_threads';
 import * as assert from 'uvu/assert';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { bpf, FD, getFdById, getNextId, ids, objGet, objGetInfoByFd, objPin, setPointers } from '../../src/sys/bpf.js';
+import { bpf, FD, getFdById, getNextId, ids, objGet, objGetInfoByFd, objPin } from '../../src/sys/bpf.js';
 import { SyscallError } from '../../src/sys/errors.js';
 import { ATTR, BPF_ANY, BPF_F_MMAPABLE, BPF_NOEXIST, BpfCmd, MAP_INFO, MapType } from '../../src/sys/generated.js';
-import { native } from '../../src/sys/native.js';
+import { native, type PreparedBpf } from '../../src/sys/native.js';
 import { kernelSuite, withBpffs } from '../kernel/support.js';
 
 const test = kernelSuite('bridge');
@@ -94,55 +94,125 @@ async function collectGarbage(): Promise<void> {
   }
 }
 
-test('setPointers + bpfPrepare/bpfRun: pointers set once, attr fields read at each run', async () => {
+test('bpfPrepare/bpfRun: checked once against the map, buffers on a bridge-owned scratch, flags per run', async () => {
   using map = createMap(MapType.Hash, 4, 8, 16);
   const bridge = native();
-  const { update, lookup, key, value } = (() => {
-    // The buffers are only reachable through attr once this function returns: setPointers and
-    // bpfPrepare must keep them alive, or the kernel would write into freed memory.
-    const key = new Uint32Array(1);
-    const value = new BigUint64Array(1);
-    const updateAttr = elemAttr(map, BPF_ANY);
-    const lookupAttr = elemAttr(map);
-    setPointers(updateAttr, ATTR.MAP_ELEM.key.offset, key, ATTR.MAP_ELEM.value.offset, value);
-    setPointers(lookupAttr, ATTR.MAP_ELEM.key.offset, key, ATTR.MAP_ELEM.value.offset, value);
-    return {
-      update: bridge.bpfPrepare(BpfCmd.MapUpdateElem, updateAttr),
-      lookup: bridge.bpfPrepare(BpfCmd.MapLookupElem, lookupAttr),
-      key: new WeakRef(key),
-      value: new WeakRef(value),
-    };
-  })();
-  const write = (k: number, v: bigint): void => {
-    key.deref()![0] = k;
-    value.deref()![0] = v;
+  const scratch = bridge.scratch(16);
+  const key = new Uint32Array(scratch, 0, 1);
+  const value = new BigUint64Array(scratch, 8, 1);
+  const prepare = (cmd: BpfCmd): PreparedBpf => {
+    const prepared = bridge.bpfPrepare(cmd, elemAttr(map), ATTR.MAP_ELEM.key.offset, key, ATTR.MAP_ELEM.value.offset, value);
+    assert.type(prepared, 'object');
+    return prepared as PreparedBpf;
   };
+  const update = prepare(BpfCmd.MapUpdateElem);
+  const lookup = prepare(BpfCmd.MapLookupElem);
   for (let k = 0; k < 16; k++) {
-    write(k, BigInt(k) * 1000n);
-    assert.is(bridge.bpfRun(update), undefined);
+    key[0] = k;
+    value[0] = BigInt(k) * 1000n;
+    assert.is(bridge.bpfRun(update, BPF_NOEXIST), undefined);
   }
-  await collectGarbage();
-  assert.ok(key.deref() !== undefined && value.deref() !== undefined, 'setPointers let the buffers be collected');
+  assert.is(bridge.bpfRun(update, BPF_NOEXIST), -17, 'flags reach the kernel: EEXIST');
   for (let k = 0; k < 16; k++) {
-    write(k, 0n);
+    key[0] = k;
+    value[0] = 0n;
     assert.is(bridge.bpfRun(lookup), undefined);
-    assert.is(value.deref()![0], BigInt(k) * 1000n);
+    assert.is(value[0], BigInt(k) * 1000n);
   }
-  key.deref()![0] = 99;
+  key[0] = 99;
   assert.is(bridge.bpfRun(lookup), -2);
+  // Buffers not on a scratch, a value view smaller than the map's values, offsets that are no field.
+  assert.throws(() => bridge.bpfPrepare(BpfCmd.MapLookupElem, elemAttr(map), 8, new Uint32Array(1), 16, new BigUint64Array(1)), /scratch/);
+  assert.throws(() => bridge.bpfPrepare(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 16, new Uint8Array(scratch, 8, 4)), RangeError);
+  assert.throws(() => bridge.bpfPrepare(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 24, value), TypeError);
   assert.throws(() => bridge.bpfPrepare(BpfCmd.MapLookupElem, 'attr' as unknown as Uint8Array), TypeError);
-  assert.throws(() => bridge.bpfRun({} as unknown as Parameters<typeof bridge.bpfRun>[0]), TypeError);
-  // Non-zero results (an fd) come back as numbers.
-  const create = new Uint8Array(ATTR.MAP_CREATE.SIZE);
-  const view = new DataView(create.buffer);
-  view.setUint32(ATTR.MAP_CREATE.map_type.offset, MapType.Array, true);
-  view.setUint32(ATTR.MAP_CREATE.key_size.offset, 4, true);
-  view.setUint32(ATTR.MAP_CREATE.value_size.offset, 4, true);
-  view.setUint32(ATTR.MAP_CREATE.max_entries.offset, 1, true);
-  const fd = bridge.bpfRun(bridge.bpfPrepare(BpfCmd.MapCreate, create));
-  assert.type(fd, 'number');
-  new FD(fd!).close();
-  assert.throws(() => bridge.setPointers(new Uint8Array(8), 8, value.deref()!), RangeError);
+  assert.throws(() => bridge.bpfPrepare(BpfCmd.MapCreate, new Uint8Array(ATTR.MAP_CREATE.SIZE)), /only map element commands/);
+  assert.throws(() => bridge.bpfRun({} as unknown as PreparedBpf), TypeError);
+  assert.throws(() => bridge.bpfRun(lookup, NaN), TypeError);
+  assert.throws(() => bridge.bpfRun(lookup, -1), RangeError);
+  // Released: the private fd is closed, runs answer EBADF, release is idempotent.
+  bridge.bpfRelease(lookup);
+  bridge.bpfRelease(lookup);
+  assert.is(bridge.bpfRun(lookup), -9);
+  bridge.bpfRelease(update);
+});
+
+test('prepared calls of one map share one fd dup, closed with the last released', () => {
+  using map = createMap(MapType.Array, 4, 4, 1);
+  const bridge = native();
+  const scratch = bridge.scratch(8);
+  const key = new Uint32Array(scratch, 0, 1), value = new Uint32Array(scratch, 4, 1);
+  const dupsOf = (): number => readdirSync('/proc/self/fd').length;
+  const before = dupsOf();
+  const first = bridge.bpfPrepare(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 16, value) as PreparedBpf;
+  const second = bridge.bpfPrepare(BpfCmd.MapUpdateElem, first, 8, key, 16, value) as PreparedBpf;
+  assert.is(dupsOf(), before + 1);
+  value[0] = 5;
+  assert.is(bridge.bpfRun(second), undefined);
+  value[0] = 0;
+  assert.is(bridge.bpfRun(first), undefined);
+  assert.is(value[0], 5);
+  bridge.bpfRelease(first);
+  assert.is(bridge.bpfRun(second), undefined, 'the dup lives while a call uses it');
+  assert.is(bridge.bpfPrepare(BpfCmd.MapDeleteElem, first, 8, key), -9, 'a released call shares nothing');
+  bridge.bpfRelease(second);
+  assert.is(dupsOf(), before);
+});
+
+test('the bridge checks each pointer against its command\'s sizes; unknown pointers and commands are refused', () => {
+  using map = createMap(MapType.Hash, 8, 16, 4);
+  const key = new Uint8Array(8), value = new Uint8Array(16);
+  assert.is(native().bpf(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 16, value), -2);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, elemAttr(map), 8, new Uint8Array(7), 16, value), /holds 7 bytes; the kernel would access 8/);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 16, new Uint8Array(15)), /holds 15 bytes; the kernel would access 16/);
+  assert.throws(() => native().bpf(BpfCmd.MapDeleteElem, elemAttr(map), 8, key, 16, value), /not one the bridge fills/);
+  assert.throws(() => native().bpf(BpfCmd.MapCreate, new Uint8Array(ATTR.MAP_CREATE.SIZE), 8, key), /command 0 \(with this attr\) takes no pointers/);
+  const obj = new Uint8Array(ATTR.OBJ.SIZE);
+  assert.throws(() => native().bpf(BpfCmd.ObjGet, obj, 0, new Uint8Array([0x61, 0x62])), /no NUL inside its 2 bytes/);
+  const run = new Uint8Array(ATTR.PROG_TEST_RUN.SIZE);
+  assert.throws(() => native().bpf(BpfCmd.ProgTestRun, run, 24, new Uint8Array(4)), /size field of 0, which the kernel reads as unbounded/);
+  // BPF_LINK_CREATE: rules by attach type (uprobe_multi 48, kprobe_multi 42), checked before the call.
+  const link = new Uint8Array(ATTR.LINK_CREATE.SIZE);
+  const linkView = new DataView(link.buffer);
+  linkView.setUint32(8, 48, true);
+  linkView.setUint32(48, 4, true); // cnt
+  assert.throws(() => native().bpf(BpfCmd.LinkCreate, link, 16, new Uint8Array([0x2f]), 24, new BigUint64Array(4)), /no NUL/);
+  assert.throws(() => native().bpf(BpfCmd.LinkCreate, link, 16, new Uint8Array([0x2f, 0]), 24, new BigUint64Array(3)), /holds 24 bytes; the kernel would access 32/);
+  linkView.setUint32(8, 42, true);
+  assert.throws(() => native().bpf(BpfCmd.LinkCreate, link, 24, new BigUint64Array(4)), /not one the bridge fills/);
+  linkView.setUint32(8, 0, true);
+  assert.throws(() => native().bpf(BpfCmd.LinkCreate, link, 16, new Uint8Array(8)), /takes no pointers/);
+  assert.throws(() => native().ioctl(0, 0x541b, 7), /takes a buffer/);
+  assert.throws(() => native().ioctl(0, 0x2400 /* PERF_EVENT_IOC_ENABLE */, new Uint8Array(8)), /takes a number, not a buffer/);
+});
+
+test('a prepared call keeps its scratch memory whatever happens to the ArrayBuffer (detached, collected)', async () => {
+  using map = createMap(MapType.Array, 4, 4096, 4);
+  const bridge = native();
+  const prepared = (() => {
+    const scratch = bridge.scratch(8 + 4096);
+    const p = bridge.bpfPrepare(BpfCmd.MapLookupElem, elemAttr(map), 8, new Uint32Array(scratch, 0, 1), 16, new Uint8Array(scratch, 8, 4096));
+    // Transferring detaches the ArrayBuffer here; the memory stays the prepared call's.
+    structuredClone(scratch, { transfer: [scratch] });
+    return p as PreparedBpf;
+  })();
+  await collectGarbage();
+  for (let i = 0; i < 100; i++) assert.is(bridge.bpfRun(prepared), undefined);
+  bridge.bpfRelease(prepared);
+  // A scratch cannot be detached (V8 copies it instead); were it detached, prepare would refuse it.
+  const scratch = bridge.scratch(16);
+  const key = new Uint32Array(scratch, 0, 1);
+  structuredClone(scratch, { transfer: [scratch] });
+  if (scratch.byteLength === 0) assert.throws(() => bridge.bpfPrepare(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 16, null), TypeError);
+  else bridge.bpfRelease(bridge.bpfPrepare(BpfCmd.MapLookupElem, elemAttr(map), 8, key, 16, null) as PreparedBpf);
+  // Plain buffers the kernel would access: detached and resizable ones are refused.
+  const detached = new Uint8Array(8);
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, elemAttr(map), 8, detached, 16, null), /detached/);
+  const Resizable = ArrayBuffer as unknown as new (size: number, options: { maxByteLength: number }) => ArrayBuffer;
+  const resizable = new Uint8Array(new Resizable(8, { maxByteLength: 16 }));
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, elemAttr(map), 8, resizable, 16, null), /resizable/);
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, new Uint8Array(new SharedArrayBuffer(32)), 8, null), /shared/);
 });
 
 test('the FinalizationRegistry closes the fds of FDs collected unclosed', async () => {
@@ -162,10 +232,8 @@ test('bad bpf() arguments are programmer errors, not errnos', () => {
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, ATTR.MAP_ELEM.SIZE, new Uint8Array(4)), RangeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 8), TypeError);
   assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, 8, 'key' as unknown as Uint8Array), TypeError);
-  const pairs = Array.from({ length: 5 }, () => [8, null]).flat();
-  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, ...pairs), /at most four pointer pairs/);
-  assert.throws(() => native().setPointers(attr, ...pairs), /at most four pointer pairs/);
-  assert.throws(() => native().setPointers(attr, ...pairs, 8, null), /at most four pointer pairs/);
+  const pairs = Array.from({ length: 7 }, () => [8, null]).flat();
+  assert.throws(() => native().bpf(BpfCmd.MapLookupElem, attr, ...pairs), /at most 6 \(offset, buffer\) pairs/);
   // Missing, NaN, fractional or out-of-range numbers are never converted silently (NaN would be 0).
   const call = native() as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const [name, args, error] of [
@@ -178,8 +246,6 @@ test('bad bpf() arguments are programmer errors, not errnos', () => {
     ['bpf', [BpfCmd.MapLookupElem, attr, NaN, new Uint8Array(4)], TypeError],
     ['bpf', [BpfCmd.MapLookupElem, attr, 8.5, new Uint8Array(4)], TypeError],
     ['bpf', [BpfCmd.MapLookupElem, attr, -8, new Uint8Array(4)], RangeError],
-    ['setPointers', [], TypeError],
-    ['setPointers', [attr, '8', new Uint8Array(4)], TypeError],
     ['bpfPrepare', [NaN, attr], TypeError],
     ['bpfPrepare', [BpfCmd.MapLookupElem], TypeError],
     ['close', [], TypeError],
