@@ -5,6 +5,8 @@ import type { BtfOptions } from './elf/btf-link.js';
 import { ElfError } from './elf/errors.js';
 import { CoreObject } from './elf/open.js';
 import type { MapSpec, ObjectInfo } from './elf/types.js';
+import { openTargetBtf } from './btf/core-relo.js';
+import type { CoreRelocationResult } from './btf/types.js';
 
 export { loadCore, setCoreSource, ElfError };
 export type { BtfOptions as InspectOptions };
@@ -14,7 +16,7 @@ export type {
 } from './elf/types.js';
 export type {
   BtfDatasecVar, BtfEnumValue, BtfExtSection, BtfInfo, BtfKind, BtfLinkage, BtfMember, BtfParam, BtfType,
-  CoreRelocation, CoreRelocationKind, FuncInfo, LineInfo, ProgramBtfExt,
+  CoreRelocation, CoreRelocationKind, CoreRelocationResult, CoreRelocationStatus, FuncInfo, LineInfo, ProgramBtfExt,
 } from './btf/types.js';
 export { ATTACH_TYPE_NAMES, MAP_TYPE_NAMES, PROGRAM_TYPE_NAMES } from './elf/names.js';
 
@@ -36,4 +38,22 @@ export function mapInitialData(bytes: Uint8Array, map: MapSpec): Uint8Array | nu
   if (!map.initialData) return null;
   const { fileOffset, size } = map.initialData;
   return bytes.subarray(fileOffset, fileOffset + size);
+}
+
+/**
+ * How the object's CO-RE relocations resolve against a target BTF (a kernel's: raw BTF such as
+ * /sys/kernel/btf/vmlinux, or an ELF holding .BTF such as BTFHub's files), as libbpf resolves them
+ * before a load: one result per .BTF.ext record, in record order, with the target type matched and
+ * the value the instruction gets, or why it is poisoned (call 0xbad2310, as libbpf) or fails.
+ * Pure computation: runs in browsers (after `await loadCore()`) and on any OS. Throws ElfError for
+ * a malformed object or target.
+ */
+export function relocate(objectBytes: Uint8Array, targetBtfBytes: Uint8Array): CoreRelocationResult[] {
+  if (!(objectBytes instanceof Uint8Array) || !(targetBtfBytes instanceof Uint8Array)) {
+    throw new TypeError('relocate: objectBytes and targetBtfBytes must be Uint8Arrays');
+  }
+  using object = CoreObject.open(objectBytes, { withoutC: true });
+  if (object.coreRelocationCount === 0) return [];
+  using target = openTargetBtf(targetBtfBytes);
+  return object.coreRelocate(target);
 }

@@ -183,6 +183,17 @@ static struct btf_name_index *name_index(btf *b) {
   return x;
 }
 
+uint32_t btf_find_named(btf *b, const char *name, uint32_t len) {
+  const struct btf_name_index *x = name_index(b);
+  if (!x) return EBPF_NONE;
+  uint32_t id = len ? name_table_find(&x->first, name, len) : EBPF_NONE;
+  return id == EBPF_NONE ? 0 : id;
+}
+
+uint32_t btf_next_named(const btf *b, uint32_t id) {
+  return b->by_name && id && id < b->info.type_count ? b->by_name->next[id] : 0;
+}
+
 uint32_t btf_find(btf *b, const char *name, uint32_t len, uint32_t kind) {
   const struct btf_name_index *x = name_index(b);
   if (!x) return EBPF_NONE;

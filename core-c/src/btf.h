@@ -21,6 +21,9 @@ typedef struct btf {
   uint32_t types_start;      /* offset of the type section in raw */
   uint32_t *type_offsets;    /* id -> offset of its btf_type in the type section (id 0 unused) */
   struct btf_name_index *by_name; /* built by the first btf_find (vmlinux: ~126k types), else NULL */
+  uint32_t *flavored;        /* CO-RE: ids whose name has a ___flavor suffix, ascending (core_match.c) */
+  uint32_t flavored_count;
+  int flavored_built;
 } btf;
 
 /* Parses a .BTF section (either endianness, detected from the magic). On failure returns an
@@ -48,6 +51,10 @@ uint32_t btf_find_by_name_kind(const btf *b, const char *name, uint32_t kind);
 /* The same through a name index built on the first call (for large BTF searched many times, the
  * kernel's): the lowest id with this name and kind, 0 when none, EBPF_NONE when out of memory. */
 uint32_t btf_find(btf *b, const char *name, uint32_t len, uint32_t kind);
+/* The lowest id named exactly name (any kind), 0 when none, EBPF_NONE when out of memory; then
+ * btf_next_named gives the next higher id of the same name (0 at the end), through the same index. */
+uint32_t btf_find_named(btf *b, const char *name, uint32_t len);
+uint32_t btf_next_named(const btf *b, uint32_t id);
 /* The DATASEC named name, or NULL. Its variables are btf_members(): type = VAR id, offset, size. */
 const ebpf_btf_type *btf_find_datasec(const btf *b, const char *name);
 

@@ -4,6 +4,8 @@ import { loadCoreSync, type CoreExports } from '../wasm/core.js';
 import { RecordReader, btfInfoPointer, decodeObjectInfo, objectStatus } from './decode.js';
 import { attachBtf, type BtfOptions } from './btf-link.js';
 import type { BtfLookup } from '../btf/lookup.js';
+import { decodeCoreResults } from '../btf/core-relo.js';
+import type { CoreRelocationResult } from '../btf/types.js';
 import { ElfError } from './errors.js';
 import { INSTRUCTION_SIZE, type ObjectInfo } from './types.js';
 
@@ -177,6 +179,32 @@ export class CoreObject implements Disposable {
       if (image) core.ebpf_program_image_free(image);
       core.ebpf_free(fds);
     }
+  }
+
+  /** How many CO-RE relocation records the object's .BTF.ext holds (0 without BTF). */
+  get coreRelocationCount(): number {
+    const obj = this.#live();
+    const view = new DataView(this.#core.memory.buffer);
+    const btf = view.getUint32(this.#core.ebpf_object_get_info(obj) + 88, true);
+    return btf === 0 ? 0 : view.getUint32(btf + 56, true);
+  }
+
+  /**
+   * Resolves the object's CO-RE relocations against `target` (the kernel's BTF or one given) as
+   * libbpf does; relocate() then patches programs with these results (a program holding a 'failed'
+   * one does not relocate). `target` must stay open while programs relocate. Throws ElfError when
+   * the core refuses the call (out of memory).
+   */
+  coreRelocate(target: BtfLookup): CoreRelocationResult[] {
+    const core = this.#core;
+    const obj = this.#live();
+    const ptr = core.ebpf_object_core_relocate(obj, target.coreInfo);
+    if (!ptr) throw new ElfError('out of WASM memory for CO-RE relocation', STATUS_NOMEM);
+    const btf = new DataView(core.memory.buffer).getUint32(core.ebpf_object_get_info(obj) + 88, true);
+    const programs = this.info.programs.map((p) => ({ name: p.name, section: p.section }));
+    const sections: Array<{ name: string } | undefined> = [];
+    for (const s of this.info.sections) sections[s.index] = s;
+    return decodeCoreResults(core, ptr, btf, { programs, sections });
   }
 
   /** The extern __kconfig variables, as the .kconfig map lays them out (empty when none). */

@@ -4,6 +4,7 @@
 // Module BTF (/sys/kernel/btf/<module>) is not searched.
 import { readFileSync } from 'node:fs';
 import { BtfLookup } from '../btf/lookup.js';
+import { openTargetBtf } from '../btf/core-relo.js';
 import type { BtfKind } from '../btf/types.js';
 import { AttachType } from '../sys/generated.js';
 import { describeProgram } from './verifier.js';
@@ -29,6 +30,33 @@ export function kernelBtf(): BtfLookup {
     vmlinux = BtfLookup.open(bytes);
   }
   return vmlinux;
+}
+
+/** A target BTF for CO-RE given by the user: a path or the bytes of raw BTF or an ELF with .BTF. */
+export type KernelBtfSource = string | Uint8Array;
+
+const byPath = new Map<string, BtfLookup>();
+
+/**
+ * The BTF CO-RE relocations resolve against: the kernel's own (vmlinux, shared with attach-target and
+ * kfunc lookups) unless `source` gives one (a path, read and indexed once per process; or bytes,
+ * opened for the caller, who closes it: `owned`).
+ */
+export function coreTargetBtf(source: KernelBtfSource | undefined): { btf: BtfLookup; owned: boolean } {
+  if (source === undefined) return { btf: kernelBtf(), owned: false };
+  if (source instanceof Uint8Array) return { btf: openTargetBtf(source, 'kernelBtf'), owned: true };
+  let btf = byPath.get(source);
+  if (btf === undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(source);
+    } catch (e) {
+      throw new KernelSymbolError(`cannot read the target BTF ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    btf = openTargetBtf(bytes, source);
+    byPath.set(source, btf);
+  }
+  return { btf, owned: false };
 }
 
 /** What a program attached through BTF names, as its section gives it. */

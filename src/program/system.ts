@@ -1,8 +1,9 @@
 // System: goebpf's entry point. Opens an eBPF ELF object in the WASM core, loads its BTF into the
 // kernel, creates its maps and makes its programs, which the core relocates when they load (map
 // references, global data, bpf-to-bpf calls; attach targets, kfuncs and __ksym externs are looked up
-// in the running kernel). What the core cannot relocate yet (CO-RE) is refused with an
-// UnsupportedError naming the program, instruction and symbol.
+// in the running kernel; CO-RE relocations resolved against the kernel's BTF or one given, as libbpf
+// does). What the core cannot relocate is refused with an UnsupportedError naming the program,
+// instruction and symbol.
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,8 @@ import { native } from '../sys/native.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
 import { checkMapOptions, checkReplacement, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, innerTemplateOf, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
-import { KernelSymbolError } from './kernel-btf.js';
+import { coreTargetBtf, KernelSymbolError, type KernelBtfSource } from './kernel-btf.js';
+import type { BtfLookup } from '../btf/lookup.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
 import { kernelObjectName } from './name.js';
 import { loadObjectBtf, MapFdTable, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
@@ -43,6 +45,12 @@ export interface SystemLoadOptions {
   objectName?: string;
   /** Sizes, flags or the inner map template to give maps of the object, by name, before they are created; or a map to use in place of one. */
   maps?: Readonly<Record<string, MapOptions>>;
+  /**
+   * The BTF CO-RE relocations resolve against, for kernels without /sys/kernel/btf/vmlinux (or to
+   * relocate for another kernel): a path or the bytes of raw BTF or of an ELF holding .BTF (BTFHub's
+   * files). Default: the running kernel's /sys/kernel/btf/vmlinux, read once per process.
+   */
+  kernelBtf?: KernelBtfSource;
 }
 
 /** A program of the object that cannot be loaded yet; load() says why. */
@@ -65,6 +73,7 @@ export class System implements SystemLike {
   readonly #programs = new Map<string, Program>();
   readonly #objects: CoreObject[] = [];
   readonly #btfs: FD[] = [];
+  readonly #targets: BtfLookup[] = [];
   readonly #warnings: string[] = [];
   #constants: Constants = {};
 
@@ -103,11 +112,16 @@ export class System implements SystemLike {
     const maps = new Map<string, EbpfMap>();
     const warnings: string[] = [];
     let btf: ObjectBtf = {};
+    let target: { btf: BtfLookup; owned: boolean } | undefined;
     try {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
       const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
       checkMapOptions(object, options.maps, options.objectName);
       const slots = initialSlots(object, options.maps);
+      if (core.coreRelocationCount > 0) {
+        target = coreTargetBtf(options.kernelBtf);
+        for (const r of core.coreRelocate(target.btf)) if (r.status === 'poisoned' && r.reason !== undefined) warnings.push(`CO-RE: ${r.reason}`);
+      }
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {
@@ -158,9 +172,11 @@ export class System implements SystemLike {
       }
       btf.fd?.close();
       core.close();
+      if (target?.owned === true) target.btf.close();
       throw e;
     }
     this.#objects.push(core);
+    if (target?.owned === true) this.#targets.push(target.btf);
     if (btf.fd !== undefined) this.#btfs.push(btf.fd);
     if (btf.refused !== undefined) this.#warnings.push(btf.refused);
     this.#warnings.push(...warnings);
@@ -196,6 +212,7 @@ export class System implements SystemLike {
     for (const map of this.#maps.values()) map.close();
     for (const btf of this.#btfs) btf.close();
     for (const object of this.#objects) object.close();
+    for (const target of this.#targets) target.close();
   }
 
   [Symbol.dispose](): void {

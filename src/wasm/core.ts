@@ -22,6 +22,7 @@ export interface CoreExports {
   ebpf_object_kconfig(obj: number): number;
   ebpf_object_ksyms(obj: number): number;
   ebpf_ksym_compatible(obj: number, ksym: number, kernel: number, kernelId: number): number;
+  ebpf_object_core_relocate(obj: number, target: number): number;
   [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void);
 }
 
