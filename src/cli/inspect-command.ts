@@ -1,6 +1,7 @@
-// `ebpf inspect FILE.o [--json] [--btf]`: an object's programs, maps, global data, relocations,
-// license and diagnostics as tables; the ObjectInfo as JSON; or its BTF rendered as C.
-import { inspect, type ObjectInfo } from '../inspect.js';
+// `ebpf inspect FILE.o [--json] [--btf] [--core [--btf-file PATH]]`: an object's programs, maps,
+// global data, relocations, license and diagnostics as tables; the ObjectInfo as JSON; its BTF
+// rendered as C; or how its CO-RE relocations resolve against a kernel's BTF.
+import { inspect, relocate, type CoreRelocationResult, type ObjectInfo } from '../inspect.js';
 import { renderBtfAsC } from '../elf/btf-link.js';
 import { formatTable } from './table.js';
 
@@ -55,13 +56,40 @@ export function renderTables(file: string, info: ObjectInfo): string {
   return out.join('\n');
 }
 
+/** The CO-RE table: one row per relocation, then why each poisoned or failed one is so. */
+export function renderCoreTable(file: string, target: string, results: readonly CoreRelocationResult[]): string {
+  const out = [`${file}: ${results.length} CO-RE relocation(s) against ${target}`];
+  if (results.length === 0) return out[0]!;
+  const value = (r: CoreRelocationResult): string => {
+    if (r.status === 'failed' || r.status === 'skipped') return '-';
+    const sizes = r.originalSize !== r.size ? ` (load ${r.originalSize} -> ${r.size} bytes)` : '';
+    return `${r.originalValue} -> ${r.status === 'poisoned' ? 'poison' : r.value}${sizes}`;
+  };
+  const target_ = (r: CoreRelocationResult): string => (r.targetTypeId === 0 ? '-' : r.targetSpec.replace(/^<[a-z_0-9]+> /, ''));
+  out.push('', formatTable(['PROGRAM', 'INSN', 'KIND', 'LOCAL TYPE', 'ACCESS', 'TARGET', 'VALUE', 'STATUS'],
+    results.map((r) => [dash(r.program), String(r.insn), r.kind, r.localType, r.access, target_(r), value(r), r.status])));
+  const notes = results.filter((r) => r.reason !== undefined);
+  if (notes.length) {
+    out.push('', `Poisoned or failed (${notes.length})`);
+    for (const r of notes) out.push(`  ${r.reason}`);
+  }
+  return out.join('\n');
+}
+
 export interface InspectArgs {
   file: string;
   json: boolean;
   btf: boolean;
+  /** --core: the target BTF's path and bytes. */
+  core?: { path: string; bytes: Uint8Array } | undefined;
 }
 
 export function runInspect(args: InspectArgs, bytes: Uint8Array): string {
+  if (args.core !== undefined) {
+    const results = relocate(bytes, args.core.bytes);
+    if (args.json) return JSON.stringify(results, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+    return renderCoreTable(args.file, args.core.path, results);
+  }
   const info = inspect(bytes, { btfTypes: args.btf, btfExt: args.json });
   if (args.json) return JSON.stringify(info, null, 2);
   if (args.btf) {
