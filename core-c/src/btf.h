@@ -21,14 +21,35 @@ typedef struct btf {
   uint32_t types_start;      /* offset of the type section in raw */
   uint32_t *type_offsets;    /* id -> offset of its btf_type in the type section (id 0 unused) */
   struct btf_name_index *by_name; /* built by the first btf_find (vmlinux: ~126k types), else NULL */
-  uint32_t *flavored;        /* CO-RE: ids whose name has a ___flavor suffix, ascending (core_match.c) */
-  uint32_t flavored_count;
-  int flavored_built;
+  arena_vec flavored_vec;    /* uint32_t: ids whose name has a ___flavor suffix, ascending (with by_name) */
+  int flavored_oom;
+  uint32_t linear_finds;     /* btf_find calls answered without the name index */
+  ebpf_buf type_sec;         /* the type section */
+  /* lazy BTF (btf_parse_lazy): records decoded on first access through btf_type_by_id */
+  int lazy;
+  uint8_t *ready;            /* per id: 0 not decoded, 1 decoded, 2 malformed */
+  uint32_t *name_offs;       /* per id: its name's offset in the string section */
+  uint32_t *member_first;    /* per id: where its members go in member_records */
+  ebpf_btf_member *member_records;
 } btf;
 
 /* Parses a .BTF section (either endianness, detected from the magic). On failure returns an
  * ebpf_status with err set ("BTF: ..."), *out untouched. Records live in mem. */
 int btf_parse(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out);
+
+/* The same, lazily: one pass finds where each type starts; a type's record (and its members) is
+ * decoded and checked on its first btf_type_by_id, which returns NULL for a malformed one. For the
+ * kernel's BTF, of which a load needs a few types out of ~126k. Reference loops are not looked for:
+ * every walk over lazy types is bounded. */
+int btf_parse_lazy(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out);
+/* The name of type id without decoding it (lazy BTF); empty for a bad id or offset. */
+ebpf_str btf_name_of(const btf *b, uint32_t id);
+/* Length of name without its ___flavor suffix (the last "X___Y", X and Y not '_'), as libbpf's
+ * bpf_core_essential_name_len. */
+uint32_t btf_essential_len(ebpf_str name);
+/* The ids whose names carry a ___flavor suffix, ascending (built with the name index); NULL when
+ * out of memory. */
+const uint32_t *btf_flavored(btf *b, uint32_t *count);
 
 /* Parses a .BTF.ext section against b (strings and type ids come from .BTF). section_index_of
  * maps a section name to its ELF index (EBPF_NONE when unknown); ctx is passed through. */
@@ -74,6 +95,7 @@ int btf_render(btf *b, uint32_t id, ebpf_str *out);
  * key(ctx, index) gives the name of an indexed item. Sized once for at most `capacity` items. */
 typedef struct {
   uint32_t *slots;
+  uint32_t *hashes; /* the hash of each slot's name */
   uint32_t mask;
   ebpf_str (*key)(const void *ctx, uint32_t index);
   const void *ctx;

@@ -20,13 +20,7 @@ static int kinds_compat(uint32_t a, uint32_t b) { return a == b || (is_enum(a) &
 static uint32_t int_bit_offset(const ebpf_btf_type *t) { return (t->extra >> 16) & 0xff; }
 static uint32_t int_encoding(const ebpf_btf_type *t) { return (t->extra >> 24) & 0x0f; }
 
-uint32_t core_essential_len(ebpf_str n) {
-  for (int64_t i = (int64_t)n.len - 5; i >= 0; i--) {
-    const char *s = n.ptr + i;
-    if (s[0] != '_' && s[1] == '_' && s[2] == '_' && s[3] == '_' && s[4] != '_') return (uint32_t)i + 1;
-  }
-  return n.len;
-}
+uint32_t core_essential_len(ebpf_str n) { return btf_essential_len(n); }
 
 /* Same essential name (both anonymous counts as equal only through the callers' rules). */
 static int essential_eq(ebpf_str a, ebpf_str b) {
@@ -75,40 +69,27 @@ int core_type_size(const btf *b, uint32_t id, uint64_t *size) {
 
 /* ---- candidates ---- */
 
-/* The target's types with a ___flavor in their name, found once: with the name index (exact
- * names), they are all the candidates an essential name can have. */
-static int build_flavored(btf *t) {
-  if (t->flavored_built) return 0;
-  uint32_t n = 0;
-  for (uint32_t id = 1; id < t->info.type_count; id++) n += core_essential_len(t->info.types[id].name) != t->info.types[id].name.len;
-  t->flavored = arena_array(t->mem, n ? n : 1, sizeof(uint32_t));
-  if (!t->flavored) return -1;
-  for (uint32_t id = 1; id < t->info.type_count; id++)
-    if (core_essential_len(t->info.types[id].name) != t->info.types[id].name.len) t->flavored[t->flavored_count++] = id;
-  t->flavored_built = 1;
-  return 0;
-}
-
 int core_find_candidates(btf *target, ebpf_str local, uint32_t local_kind, void (*fn)(void *, uint32_t), void *ctx) {
-  uint32_t len = core_essential_len(local);
-  if (build_flavored(target)) return -1;
+  uint32_t len = core_essential_len(local), nflavored;
   uint32_t exact = btf_find_named(target, local.ptr, len);
-  if (exact == EBPF_NONE) return -1;
+  const uint32_t *flavored = btf_flavored(target, &nflavored);
+  if (exact == EBPF_NONE || !flavored) return -1;
   uint32_t f = 0;
-  while (exact || f < target->flavored_count) {
+  while (exact || f < nflavored) {
     uint32_t id;
-    const ebpf_btf_type *t;
-    if (exact && (f >= target->flavored_count || exact < target->flavored[f])) {
+    ebpf_str name;
+    if (exact && (f >= nflavored || exact < flavored[f])) {
       id = exact;
       exact = btf_next_named(target, exact);
-      t = &target->info.types[id];
-      if (core_essential_len(t->name) != t->name.len) continue; /* listed among the flavored */
+      name = btf_name_of(target, id);
+      if (core_essential_len(name) != name.len) continue; /* listed among the flavored */
     } else {
-      id = target->flavored[f++];
-      t = &target->info.types[id];
-      if (core_essential_len(t->name) != len || memcmp(t->name.ptr, local.ptr, len)) continue;
+      id = flavored[f++];
+      name = btf_name_of(target, id);
+      if (core_essential_len(name) != len || memcmp(name.ptr, local.ptr, len)) continue;
     }
-    if (kinds_compat(t->kind, local_kind)) fn(ctx, id);
+    const ebpf_btf_type *t = btf_type_by_id(target, id);
+    if (t && kinds_compat(t->kind, local_kind)) fn(ctx, id);
   }
   return 0;
 }

@@ -2,7 +2,7 @@
 // searched by name: the BTF ids BPF_PROG_LOAD wants for programs attached to kernel functions
 // (fentry/fexit/fmod_ret), raw tracepoints (tp_btf), LSM hooks and iterators, as libbpf finds them.
 // Module BTF (/sys/kernel/btf/<module>) is not searched.
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { BtfLookup } from '../btf/lookup.js';
 import { openTargetBtf } from '../btf/core-relo.js';
 import type { BtfKind } from '../btf/types.js';
@@ -18,16 +18,36 @@ export class KernelSymbolError extends Error {
 
 let vmlinux: BtfLookup | undefined;
 
+/**
+ * Reads a file's bytes straight into the WASM core and opens them as BTF (no intermediate copy:
+ * sysfs hands /sys/kernel/btf/vmlinux out a page per read, so the read is most of the cost).
+ */
+function openBtfFile(path: string): BtfLookup {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    return BtfLookup.openWith(size, (view) => {
+      let at = 0;
+      while (at < size) {
+        const n = readSync(fd, view, at, size - at, null);
+        if (n === 0) throw new Error(`${path}: ended after ${at} of ${size} bytes`);
+        at += n;
+      }
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The kernel's BTF, read and indexed on first use and kept for the life of the process. */
 export function kernelBtf(): BtfLookup {
   if (vmlinux === undefined) {
-    let bytes: Uint8Array;
     try {
-      bytes = readFileSync(VMLINUX_BTF);
+      vmlinux = openBtfFile(VMLINUX_BTF);
     } catch (e) {
-      throw new KernelSymbolError(`cannot read the kernel's BTF (${VMLINUX_BTF}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the kernel needs CONFIG_DEBUG_INFO_BTF`);
+      if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+      throw new KernelSymbolError(`cannot read the kernel's BTF (${VMLINUX_BTF}: ${(e as NodeJS.ErrnoException).code}); the kernel needs CONFIG_DEBUG_INFO_BTF`);
     }
-    vmlinux = BtfLookup.open(bytes);
   }
   return vmlinux;
 }

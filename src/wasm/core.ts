@@ -15,6 +15,8 @@ export interface CoreExports {
   ebpf_btf_render(btf: number, typeId: number): number;
   ebpf_btf_open(data: number, size: number, ext: number, extSize: number): number;
   ebpf_btf_close(result: number): void;
+  ebpf_btf_open_lazy(data: number, size: number): number;
+  ebpf_btf_type_at(btf: number, id: number): number;
   ebpf_btf_find(btf: number, name: number, len: number, kind: number): number;
   ebpf_btf_kernel_blob(obj: number): number;
   ebpf_program_relocate(obj: number, program: number, mapFds: number, mapFdCount: number, ksymValues: number, ksymCount: number): number;
