@@ -84,9 +84,14 @@ $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_walk.h $(CORE_SRCS) $(CORE_HDRS)
 	mkdir -p $(FUZZ_DIR)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS)
 
-# The C baseline of `npm run bench` (bench/inspect.bench.ts): libbpf's bpf_object__open_mem.
+# The C baselines of `npm run bench`: libbpf's bpf_object__open_mem (bench/inspect.bench.ts) and
+# btf__load_vmlinux_btf / btf__find_by_name_kind (bench/btf.bench.ts).
 .PHONY: bench-c
-bench-c: build/bench/open_mem
+bench-c: build/bench/open_mem build/bench/vmlinux_btf
+
+build/bench/vmlinux_btf: bench/c/vmlinux_btf.c
+	mkdir -p build/bench
+	cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Werror -o $@ $< -lbpf
 
 build/bench/open_mem: bench/c/open_mem.c
 	mkdir -p build/bench

@@ -22,7 +22,7 @@ let vmlinux: BtfLookup | undefined;
  * Reads a file's bytes straight into the WASM core and opens them as BTF (no intermediate copy:
  * sysfs hands /sys/kernel/btf/vmlinux out a page per read, so the read is most of the cost).
  */
-function openBtfFile(path: string): BtfLookup {
+export function openBtfFile(path: string): BtfLookup {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
