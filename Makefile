@@ -59,26 +59,29 @@ check-reproducible:
 	@echo "reproducible: wasm and fixtures match git"
 
 # libFuzzer + ASan + UBSan over the core: fuzz_object (ebpf_object_open/close on whole objects,
-# every BTF type rendered) then fuzz_btf (ebpf_btf_open on raw .BTF/.BTF.ext), FUZZ_SECONDS split
-# between them. Seeded with the fixtures and fuzz/regressions/ (past crash inputs, replayed
+# every BTF type rendered), fuzz_btf (ebpf_btf_open on raw .BTF/.BTF.ext) and fuzz_core (CO-RE: an
+# object relocated against a target BTF), FUZZ_SECONDS split evenly between the three. Seeded with
+# the fixtures and fuzz/regressions/ (past crash inputs, replayed
 # first); corpora and crash artifacts live under build/fuzz/, not committed. Fails on any crash,
 # sanitizer report, abort or hang (-timeout).
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
 FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -Icore-c/include -Icore-c/src
-FUZZ_RUN      = -max_total_time=$$(( ($(FUZZ_SECONDS) + 1) / 2 )) -timeout=10 -rss_limit_mb=2048 \
+FUZZ_RUN      = -max_total_time=$$(( ($(FUZZ_SECONDS) + 2) / 3 )) -timeout=10 -rss_limit_mb=2048 \
                 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/
 FUZZ_SEEDS   := $(filter-out $(FIXTURE_DIR)/large.o,$(FIXTURE_OBJS))
 
 .PHONY: fuzz
-fuzz: $(FUZZ_DIR)/fuzz_object $(FUZZ_DIR)/fuzz_btf
-	mkdir -p $(FUZZ_DIR)/corpus-object $(FUZZ_DIR)/corpus-btf
+fuzz: $(FUZZ_DIR)/fuzz_object $(FUZZ_DIR)/fuzz_btf $(FUZZ_DIR)/fuzz_core
+	mkdir -p $(FUZZ_DIR)/corpus-object $(FUZZ_DIR)/corpus-btf $(FUZZ_DIR)/corpus-core
 	cp $(FUZZ_SEEDS) $(FUZZ_DIR)/corpus-object/
 	node fuzz/btf_seeds.mjs $(FUZZ_DIR)/corpus-btf $(FUZZ_SEEDS)
 	cp fuzz/regressions/*.btf $(FUZZ_DIR)/corpus-btf/
 	$(FUZZ_DIR)/fuzz_object $(FUZZ_RUN) $(FUZZ_DIR)/corpus-object
 	$(FUZZ_DIR)/fuzz_btf $(FUZZ_RUN) $(FUZZ_DIR)/corpus-btf
+	node fuzz/core_seeds.mjs $(FUZZ_DIR)/corpus-core $(filter test/fixtures/core_% test/fixtures/relocs% test/fixtures/maps_btf.o,$(FUZZ_SEEDS))
+	$(FUZZ_DIR)/fuzz_core $(FUZZ_RUN) $(FUZZ_DIR)/corpus-core
 
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_walk.h $(CORE_SRCS) $(CORE_HDRS)
 	mkdir -p $(FUZZ_DIR)
