@@ -95,6 +95,12 @@ function expected(bigEndian: boolean): Expected[] {
     ['btf_loads', 'byte_off', '0:1', 'relocated', 8, [4, 4]],
     ['btf_loads', 'byte_sz', '0:2', 'relocated', 2],
     ['btf_loads', 'byte_off', '0:2', 'poisoned', 12, [4, 2]],
+    ['btf_loads', 'byte_off', '0:5', 'relocated', 32], // BPF_CORE_READ_BITFIELD: direct loads
+    ['btf_loads', 'byte_sz', '0:5', 'relocated', 4],
+    ['btf_loads', 'lshift_u64', '0:5', 'relocated', bitfieldShift(bigEndian)],
+    ['btf_loads', 'signed', '0:5', 'relocated', 0],
+    ['btf_loads', 'rshift_u64', '0:5', 'relocated', 63],
+    ['btf_loads', 'rshift_u64', '0:5', 'relocated', 63],
     ['tracepoint', 'byte_off', '0:1', 'relocated', 16, [8, 8]],
     ['tracepoint', 'byte_off', '0:2:1', 'relocated', 40, [8, 8]],
   ];
