@@ -135,19 +135,32 @@ int fallbacks(void *ctx) {
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-test('exec/exit tracer, tracepoint fields, bitfields and field-exists fallbacks against vmlinux.h load through System', async () => {
-  if (skipped(missingTool('clang-19', ['--version']) ?? missingTool('bpftool', ['version']))) return;
+/** Compiles source against this machine's vmlinux.h (generated now, never committed). */
+function buildAgainstVmlinux(source: string): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-core-'));
   try {
     writeFileSync(join(dir, 'vmlinux.h'), bpftool('btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'));
-    writeFileSync(join(dir, 'tools.bpf.c'), TOOLS_SOURCE);
-    execFileSync('clang-19', ['-target', 'bpf', '-D__TARGET_ARCH_x86', '-O2', '-g', '-I', dir, '-c', join(dir, 'tools.bpf.c'), '-o', join(dir, 'tools.bpf.o')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const bytes = readFileSync(join(dir, 'tools.bpf.o'));
-    const results = relocate(bytes, readFileSync('/sys/kernel/btf/vmlinux'));
-    assert.ok(results.length > 10);
-    assert.equal(results.filter((r) => r.status === 'failed'), []);
-    using system = new System().load(bytes);
-    for (const name of ['handle_exec', 'handle_exit', 'fallbacks']) system.getProgramByName(name)!.load();
+    writeFileSync(join(dir, 'prog.bpf.c'), source);
+    execFileSync('clang-19', ['-target', 'bpf', '-D__TARGET_ARCH_x86', '-O2', '-g', '-I', dir, '-c', join(dir, 'prog.bpf.c'), '-o', join(dir, 'prog.bpf.o')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return readFileSync(join(dir, 'prog.bpf.o'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const toolsMissing = (): string | undefined => missingTool('clang-19', ['--version']) ?? missingTool('bpftool', ['version']);
+
+test('exec/exit tracer, tracepoint fields, bitfields and field-exists fallbacks against vmlinux.h load through System', async () => {
+  if (skipped(toolsMissing())) return;
+  const bytes = buildAgainstVmlinux(TOOLS_SOURCE);
+  const results = relocate(bytes, readFileSync('/sys/kernel/btf/vmlinux'));
+  assert.ok(results.length > 10);
+  assert.equal(results.filter((r) => r.status === 'failed'), []);
+  using system = new System().load(bytes);
+  for (const name of ['handle_exec', 'handle_exit', 'fallbacks']) system.getProgramByName(name)!.load();
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-core-'));
+  try {
+    writeFileSync(join(dir, 'tools.bpf.o'), bytes);
     await withBpffs((pins) => { // libbpf as the oracle here too
       bpftool('prog', 'loadall', join(dir, 'tools.bpf.o'), join(pins, 'tools'));
       for (const [name, p] of system.getPrograms()) {
@@ -155,13 +168,40 @@ test('exec/exit tracer, tracepoint fields, bitfields and field-exists fallbacks 
         assert.fixture(normalize(bpftool('prog', 'dump', 'xlated', 'id', String(p.info().id))), theirs, name);
       }
     });
-    // raw_tp test runs take the tracepoint's arguments as ctx, and nothing else
-    const run = system.getProgramByName('fallbacks')!.testRun({ ctx: new Uint8Array(16), ctxSizeOut: 0, dataSizeOut: 0, repeat: 0 });
-    assert.is(run.retval, 0);
-    assert.ok(system.getMapByName('.bss')!.lookup(0).some((b) => b !== 0), 'fallbacks wrote seen');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // raw_tp test runs take the tracepoint's arguments as ctx, and nothing else
+  const run = system.getProgramByName('fallbacks')!.testRun({ ctx: new Uint8Array(16), ctxSizeOut: 0, dataSizeOut: 0, repeat: 0 });
+  assert.is(run.retval, 0);
+  assert.ok(system.getMapByName('.bss')!.lookup(0).some((b) => b !== 0), 'fallbacks wrote seen');
+});
+
+/** The README's CO-RE example (the lead's): BPF_CORE_READ of task_struct, loaded and test-run. */
+const README_SOURCE = `
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+__u32 parent_tgid;
+
+SEC("raw_tp/sys_enter")
+int parent(void *ctx) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  parent_tgid = BPF_CORE_READ(task, real_parent, tgid);
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+test('README example: BPF_CORE_READ(task, real_parent, tgid) relocated for this kernel reads our parent process id', () => {
+  if (skipped(toolsMissing())) return;
+  using system = new System().load(buildAgainstVmlinux(README_SOURCE));
+  const program = system.getProgramByName('parent')!.load();
+  program.testRun({ ctx: new Uint8Array(16), ctxSizeOut: 0, dataSizeOut: 0, repeat: 0 });
+  const bss = system.getMapByName('.bss')!.lookup(0);
+  assert.is(new DataView(bss.buffer, bss.byteOffset).getUint32(0, true), process.ppid);
 });
 
 test.run();
