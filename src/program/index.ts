@@ -3,6 +3,7 @@ export { VerifierError, decisiveLines } from './verifier.js';
 export { getProgramInfoByFd, getProgramInfoById, listPrograms, programIds, enableRunTimeStats, type ProgramInfo } from './info.js';
 export { kernelObjectName } from './name.js';
 export { System, createSystem, UnsupportedError, KernelSymbolError, type SystemLoadOptions } from './system.js';
+export type { KernelBtfSource } from './kernel-btf.js';
 export type { MapOptions } from './elf-map.js';
 export { ConstantError, rodataWithConstants, type ConstantValue, type Constants } from './constants.js';
 export type { ProgramLike, SystemLike } from './like.js';

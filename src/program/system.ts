@@ -97,7 +97,10 @@ export class System implements SystemLike {
   /**
    * Loads the object's BTF into the kernel (without it if refused: see warnings), creates its maps
    * (reusing pinned ones: persistent_path, LIBBPF_PIN_BY_NAME; global data written, .rodata frozen) and
-   * makes its programs, which the core relocates when they load with program.load(). The object stays
+   * makes its programs, which the core relocates when they load with program.load(). CO-RE relocations
+   * are resolved here, as libbpf does before a load, against the kernel's BTF (or options.kernelBtf);
+   * one that cannot be satisfied poisons its instruction (a warning says which), so only a program
+   * reaching it fails, in the verifier; an ambiguous one fails its program's load. The object stays
    * open in the WASM core until close(). All or nothing: if a map cannot be created, what was made so
    * far is closed, and the pins it made are removed (those it reused stay). Slots a definition fills
    * (`.values = { [i] = ... }`) are filled as libbpf does, but lazily for programs: maps of maps get
