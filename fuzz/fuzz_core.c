@@ -2,7 +2,8 @@
  * a little-endian u32 N (bit 31 set: the target is opened eagerly with ebpf_btf_open, else lazily
  * with ebpf_btf_open_lazy, as the kernel's BTF is), N bytes of an eBPF ELF object, then the target's
  * raw .BTF. ebpf_object_core_relocate resolves every record, each result is read whole, then every
- * program is relocated with the results; fuzz/core_seeds.mjs pairs the fixtures with BTFs. */
+ * program is relocated with the results; then again with the target's second half opened as a
+ * module's split BTF on top of it; fuzz/core_seeds.mjs pairs the fixtures with BTFs. */
 #include "fuzz_walk.h"
 
 static void read_results(const ebpf_object_info *info, const ebpf_core_results *res) {
@@ -53,6 +54,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const ebpf_core_results *res = ebpf_object_core_relocate(obj, t->btf);
       if (res) read_results(info, res);
       relocate_programs(obj, info);
+      /* the target's second half as a kernel module's split BTF on top of it */
+      ebpf_btf_open_result *m = ebpf_btf_open_split(t->btf, target + btf_size / 2, btf_size - btf_size / 2);
+      if (m && m->status == EBPF_OK) {
+        const struct ebpf_btf_info *mods[1] = {m->btf};
+        res = ebpf_object_core_relocate_modules(obj, t->btf, mods, 1);
+        if (res) read_results(info, res);
+        relocate_programs(obj, info);
+        for (uint32_t id = 0; id < m->btf->type_count; id += 1 + id / 8) ebpf_btf_type_at(m->btf, id);
+      }
+      if (m) ebpf_btf_close(m);
       for (uint32_t id = 0; id < t->btf->type_count; id += 1 + id / 8) ebpf_btf_type_at(t->btf, id);
     }
   }

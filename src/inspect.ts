@@ -6,6 +6,7 @@ import { ElfError } from './elf/errors.js';
 import { CoreObject } from './elf/open.js';
 import type { MapSpec, ObjectInfo } from './elf/types.js';
 import { openTargetBtf } from './btf/core-relo.js';
+import { BtfLookup } from './btf/lookup.js';
 import type { CoreRelocationResult } from './btf/types.js';
 
 export { loadCore, setCoreSource, ElfError };
@@ -45,15 +46,23 @@ export function mapInitialData(bytes: Uint8Array, map: MapSpec): Uint8Array | nu
  * /sys/kernel/btf/vmlinux, or an ELF holding .BTF such as BTFHub's files), as libbpf resolves them
  * before a load: one result per .BTF.ext record, in record order, with the target type matched and
  * the value the instruction gets, or why it is poisoned (call 0xbad2310, as libbpf) or fails.
+ * `moduleBtfs` (split BTFs of kernel modules, as /sys/kernel/btf/<module>, by module name) are
+ * searched for a type the target has no candidate for, as libbpf searches them.
  * Pure computation: runs in browsers (after `await loadCore()`) and on any OS. Throws ElfError for
  * a malformed object or target.
  */
-export function relocate(objectBytes: Uint8Array, targetBtfBytes: Uint8Array): CoreRelocationResult[] {
+export function relocate(objectBytes: Uint8Array, targetBtfBytes: Uint8Array,
+  moduleBtfs: Readonly<Record<string, Uint8Array>> = {}): CoreRelocationResult[] {
   if (!(objectBytes instanceof Uint8Array) || !(targetBtfBytes instanceof Uint8Array)) {
     throw new TypeError('relocate: objectBytes and targetBtfBytes must be Uint8Arrays');
   }
   using object = CoreObject.open(objectBytes, { withoutC: true });
   if (object.coreRelocationCount === 0) return [];
   using target = openTargetBtf(targetBtfBytes);
-  return object.coreRelocate(target);
+  const modules = Object.entries(moduleBtfs).map(([name, bytes]) => ({ name, btf: BtfLookup.open(bytes, target) }));
+  try {
+    return object.coreRelocate(target, modules);
+  } finally {
+    for (const m of modules) m.btf.close();
+  }
 }

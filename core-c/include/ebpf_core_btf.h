@@ -154,6 +154,11 @@ EBPF_EXPORT(ebpf_btf_close) void ebpf_btf_close(ebpf_btf_open_result *result);
  * ebpf_btf_close. Searches (ebpf_btf_find), CO-RE (ebpf_object_core_relocate) and
  * ebpf_ksym_compatible take it as they take any BTF. */
 EBPF_EXPORT(ebpf_btf_open_lazy) ebpf_btf_open_result *ebpf_btf_open_lazy(const uint8_t *data, uint32_t size);
+/* A kernel module's BTF (/sys/kernel/btf/<module>: split BTF) on top of base (the kernel's, opened
+ * with ebpf_btf_open_lazy, which must outlive it), lazily: its ids follow base's, its string offsets
+ * continue base's; base's ids are resolved in base. Searches look at the module's own types only. */
+EBPF_EXPORT(ebpf_btf_open_split)
+ebpf_btf_open_result *ebpf_btf_open_split(const struct ebpf_btf_info *base, const uint8_t *data, uint32_t size);
 /* The record of type_id (decoded now if the BTF is lazy); NULL for a bad id or a malformed type. */
 EBPF_EXPORT(ebpf_btf_type_at) const ebpf_btf_type *ebpf_btf_type_at(const struct ebpf_btf_info *info, uint32_t type_id);
 

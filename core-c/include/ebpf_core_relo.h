@@ -17,6 +17,8 @@ enum ebpf_core_status {
 enum ebpf_core_flag {
   EBPF_CORE_VALIDATE = 1u << 0,     /* the instruction must hold orig_val before patching */
   EBPF_CORE_MEMSZ_FAILS = 1u << 1,  /* a load/store would need a size change libbpf refuses (poisoned) */
+  EBPF_CORE_NO_KERNEL_CANDIDATE = 1u << 2, /* the kernel's BTF has no type of the local type's name and
+                                            * kind: a loader may look in the modules' BTFs */
 };
 
 /* The result of one record, in .BTF.ext order. wasm32 layout:
@@ -27,7 +29,8 @@ enum ebpf_core_flag {
  *  len 0 when none)  56 message (why poisoned or failed, naming program, instruction, access string and
  *  type; len 0 otherwise)  64 orig_val (u64: what the compiler wrote)  72 new_val (u64)
  * 80 orig_sz  84 new_sz (load/store sizes in bytes, 0 when not a field offset)  88 candidates (target
- *  types that matched)  92 flags (ebpf_core_flag) */
+ *  types that matched)  92 flags (ebpf_core_flag)  96 target_btf (where target_type_id is: 0 the
+ *  kernel's BTF, 1 + i the module BTF modules[i])  100 reserved */
 typedef struct {
   uint32_t status;
   uint32_t kind;
@@ -47,8 +50,10 @@ typedef struct {
   uint32_t new_sz;
   uint32_t candidates;
   uint32_t flags;
+  uint32_t target_btf;
+  uint32_t reserved;
 } ebpf_core_result;
-EBPF_WASM_LAYOUT(ebpf_core_result, 96);
+EBPF_WASM_LAYOUT(ebpf_core_result, 104);
 
 /* wasm32 layout: 0 status  4 message  12 results  16 count */
 typedef struct {
@@ -69,5 +74,11 @@ EBPF_WASM_LAYOUT(ebpf_core_results, 20);
  * the object relocates programs. */
 EBPF_EXPORT(ebpf_object_core_relocate)
 const ebpf_core_results *ebpf_object_core_relocate(ebpf_object *obj, const struct ebpf_btf_info *target);
+
+/* The same, with the split BTFs of kernel modules (ebpf_btf_open_split on the kernel's) searched for a
+ * local type the kernel's BTF has no candidate for, as libbpf does. */
+EBPF_EXPORT(ebpf_object_core_relocate_modules)
+const ebpf_core_results *ebpf_object_core_relocate_modules(ebpf_object *obj, const struct ebpf_btf_info *target,
+                                                           const struct ebpf_btf_info *const *modules, uint32_t module_count);
 
 #endif

@@ -17,10 +17,6 @@ const char *btf_kind_name(uint32_t kind) {
   return kind < sizeof kind_names / sizeof kind_names[0] ? kind_names[kind] : "unknown";
 }
 
-const ebpf_btf_member *btf_members(const btf *b, const ebpf_btf_type *t) {
-  return t->vlen ? b->info.members + t->first_member : NULL; /* members is NULL when no type has any */
-}
-
 /* The kinds whose `type` is followed when resolving: a cycle through them can never end. */
 static int is_chain_kind(uint32_t kind) {
   switch (kind) {
@@ -202,6 +198,19 @@ struct btf_name_index {
 
 static ebpf_str type_name(const void *ctx, uint32_t id) { return btf_name_of(ctx, id); }
 
+/* The string section holding string offset off of b, and off within it: a split BTF (a kernel
+ * module's) continues its base's strings. */
+static const ebpf_buf *string_sec(const btf *b, uint32_t *off) {
+  if (!b->base) return &b->strings;
+  if (*off < b->start_str) return &b->base->strings;
+  *off -= b->start_str;
+  return &b->strings;
+}
+
+/* The first id of b's own types (a split BTF's follow its base's), and id's index in its arrays. */
+static uint32_t first_id(const btf *b) { return b->start_id ? b->start_id : 1; }
+#define OWN(b, id) ((id) - (b)->start_id)
+
 /* Notes a name with a ___flavor suffix for CO-RE's candidate search (ids ascending). */
 static void note_flavor(btf *b, uint32_t id, ebpf_str name) {
   if (name.len < 5 || btf_essential_len(name) == name.len) return;
@@ -217,21 +226,23 @@ static int indexed_name(const btf *b, uint32_t id, ebpf_str *name, uint32_t *h) 
     *h = name_hash(name->ptr, name->len);
     return name->len != 0;
   }
-  return b->name_offs[id] && !hash_cstr(&b->strings, b->name_offs[id], name, h) && name->len;
+  uint32_t off = b->name_offs[OWN(b, id)];
+  return off && !hash_cstr(string_sec(b, &off), off, name, h) && name->len;
 }
 
 static struct btf_name_index *name_index(btf *b) {
   if (b->by_name) return b->by_name;
   uint32_t n = b->info.type_count;
   struct btf_name_index *x = arena_alloc(b->mem, sizeof *x);
-  uint32_t *last = malloc((size_t)n * sizeof *last); /* per chain head: its last id, while building */
-  if (!x || !last || !(x->next = arena_array(b->mem, n, sizeof *x->next)) ||
-      name_table_init(b->mem, &x->first, n, type_name, b)) {
+  uint32_t own = n - b->start_id;
+  uint32_t *last = malloc((size_t)own * sizeof *last); /* per chain head: its last id, while building */
+  if (!x || !last || !(x->next = arena_array(b->mem, own, sizeof *x->next)) ||
+      name_table_init(b->mem, &x->first, own, type_name, b)) {
     free(last);
     return NULL;
   }
   vec_init(&b->flavored_vec, sizeof(uint32_t));
-  for (uint32_t id = 1; id < n; id++) {
+  for (uint32_t id = first_id(b); id < n; id++) {
     ebpf_str name;
     uint32_t h;
     if (!indexed_name(b, id, &name, &h)) continue;
@@ -239,10 +250,10 @@ static struct btf_name_index *name_index(btf *b) {
     uint32_t head = find_hashed(&x->first, name.ptr, name.len, h);
     if (head == EBPF_NONE) {
       add_hashed(&x->first, id, h);
-      last[id] = id;
+      last[OWN(b, id)] = id;
     } else {
-      x->next[last[head]] = id;
-      last[head] = id;
+      x->next[OWN(b, last[OWN(b, head)])] = id;
+      last[OWN(b, head)] = id;
     }
   }
   free(last);
@@ -266,7 +277,7 @@ uint32_t btf_find_named(btf *b, const char *name, uint32_t len) {
 }
 
 uint32_t btf_next_named(const btf *b, uint32_t id) {
-  return b->by_name && id && id < b->info.type_count ? b->by_name->next[id] : 0;
+  return b->by_name && id >= first_id(b) && id < b->info.type_count ? b->by_name->next[OWN(b, id)] : 0;
 }
 
 static uint32_t raw_kind(const btf *b, uint32_t id);
@@ -277,9 +288,12 @@ static int named(const btf *b, uint32_t id, const char *name, uint32_t len) {
     ebpf_str n = b->info.types[id].name;
     return n.len == len && memcmp(n.ptr, name, len) == 0;
   }
-  uint64_t off = b->name_offs[id];
-  const char *s = b->info.strings;
-  return off && off + len < b->strings.size && s[off] == name[0] && memcmp(s + off, name, len) == 0 && s[off + len] == 0;
+  uint32_t o = b->name_offs[OWN(b, id)];
+  if (!o) return 0;
+  const ebpf_buf *strs = string_sec(b, &o);
+  uint64_t off = o;
+  const char *s = (const char *)strs->data;
+  return off + len < strs->size && s[off] == name[0] && memcmp(s + off, name, len) == 0 && s[off + len] == 0;
 }
 
 /* The first searches go through the types one by one, as libbpf's btf__find_by_name_kind does:
@@ -287,7 +301,7 @@ static int named(const btf *b, uint32_t id, const char *name, uint32_t len) {
 #define LINEAR_FINDS 8
 
 static uint32_t find_linear(btf *b, const char *name, uint32_t len, uint32_t kind) {
-  for (uint32_t id = 1; id < b->info.type_count; id++) {
+  for (uint32_t id = first_id(b); id < b->info.type_count; id++) {
     if (!named(b, id, name, len) || raw_kind(b, id) != kind) continue;
     if (btf_type_by_id(b, id)) return id;
   }
@@ -302,7 +316,7 @@ uint32_t btf_find(btf *b, const char *name, uint32_t len, uint32_t kind) {
   }
   uint32_t id = btf_find_named(b, name, len);
   if (id == EBPF_NONE) return EBPF_NONE;
-  for (; id; id = b->by_name->next[id]) {
+  for (; id; id = btf_next_named(b, id)) {
     const ebpf_btf_type *t = btf_type_by_id(b, id);
     if (t && t->kind == kind) return id;
   }
@@ -329,7 +343,8 @@ static int read_name(parser *p, uint32_t off, ebpf_str *out, uint32_t id, uint32
     *out = (ebpf_str){p->b->info.strings, 0};
     return 0;
   }
-  if (buf_cstr(&p->b->strings, off, &s, &len))
+  uint32_t local = off;
+  if (buf_cstr(string_sec(p->b, &local), local, &s, &len))
     return err_set(p->err, EBPF_ERR_BTF,
                    "BTF: type [%u] at offset %u: name offset %u is outside the string section (%u bytes) or unterminated",
                    id, type_off, off, p->b->strings.size);
@@ -490,9 +505,10 @@ static int check_tag_component(const btf *b, uint32_t id) {
 
 /* The kind of type id, read from the raw type section (lazy BTF: without decoding it). */
 static uint32_t raw_kind(const btf *b, uint32_t id) {
+  if (id < b->start_id) return raw_kind(b->base, id);
   if (!b->lazy) return b->info.types[id].kind;
   uint32_t info = 0;
-  buf_u32(&b->type_sec, (uint64_t)b->type_offsets[id] + 4, &info);
+  buf_u32(&b->type_sec, (uint64_t)b->type_offsets[OWN(b, id)] + 4, &info);
   return (info >> 24) & 0x1f;
 }
 
@@ -547,7 +563,7 @@ static int check_loops(const btf *b) {
 }
 
 /* The header, string and type sections of a .BTF: a btf with its buffers set, no types yet. */
-static int parse_header(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out) {
+static int parse_header(arena *mem, const ebpf_buf *section, const btf *base, ebpf_error *err, btf **out) {
   ebpf_buf h = *section;
   h.big_endian = 0;
   uint16_t magic;
@@ -574,8 +590,10 @@ static int parse_header(arena *mem, const ebpf_buf *section, ebpf_error *err, bt
   if (buf_sub(&body, str_off, str_len, &strings))
     return err_set(err, EBPF_ERR_BTF, "BTF: string section (offset %u, %u bytes) lies outside the %u bytes after the header",
                    str_off, str_len, body.size);
-  if (str_len == 0 || strings.data[0] != 0 || strings.data[str_len - 1] != 0)
+  if (!base && (str_len == 0 || strings.data[0] != 0 || strings.data[str_len - 1] != 0))
     return err_set(err, EBPF_ERR_BTF, "BTF: the string section must start and end with a NUL (%u bytes)", str_len);
+  if (base && str_len && strings.data[str_len - 1] != 0)
+    return err_set(err, EBPF_ERR_BTF, "BTF: the string section must end with a NUL (%u bytes)", str_len);
   if (type_len % 4)
     return err_set(err, EBPF_ERR_BTF, "BTF: type section length %u is not a multiple of 4", type_len);
   btf *b = arena_alloc(mem, sizeof *b);
@@ -589,6 +607,11 @@ static int parse_header(arena *mem, const ebpf_buf *section, ebpf_error *err, bt
   b->info.big_endian = (uint32_t)h.big_endian;
   b->info.string_size = str_len;
   b->info.strings = (const char *)strings.data;
+  if (base) {
+    b->base = base;
+    b->start_id = base->info.type_count;
+    b->start_str = base->info.string_size;
+  }
   *out = b;
   return 0;
 }
@@ -608,7 +631,7 @@ static ebpf_btf_member *eager_room(parser *p, ebpf_btf_type *t, uint32_t id) {
 
 int btf_parse(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out) {
   btf *b;
-  if (parse_header(mem, section, err, &b)) return err->status;
+  if (parse_header(mem, section, NULL, err, &b)) return err->status;
   uint32_t type_len = b->type_sec.size;
   parser p = {.b = b, .err = err, .types = b->type_sec, .member_room = eager_room};
   vec_init(&p.type_vec, sizeof(ebpf_btf_type));
@@ -642,14 +665,15 @@ static uint64_t type_bytes(uint32_t info) {
 }
 
 static ebpf_btf_member *lazy_room(parser *p, ebpf_btf_type *t, uint32_t id) {
-  t->first_member = p->b->member_first[id];
+  t->first_member = p->b->member_first[OWN(p->b, id)];
   return p->b->member_records + t->first_member;
 }
 
-/* One pass over the type section: where each type starts, its name and where its members go. */
+/* One pass over the type section: where each type starts, its name and where its members go
+ * (arrays indexed by OWN(id); a base BTF's start with void). */
 static int scan_types(btf *b) {
   const ebpf_buf *ts = &b->type_sec;
-  uint32_t max_types = ts->size / 12 + 1, id = 1, members = 0;
+  uint32_t max_types = ts->size / 12 + 1, id = first_id(b), members = 0;
   b->type_offsets = arena_array_uninit(b->mem, max_types, sizeof(uint32_t));
   b->name_offs = arena_array_uninit(b->mem, max_types, sizeof(uint32_t));
   b->member_first = arena_array_uninit(b->mem, max_types, sizeof(uint32_t));
@@ -664,9 +688,9 @@ static int scan_types(btf *b) {
     if (size > ts->size - off)
       return err_set(b->err, EBPF_ERR_BTF, "BTF: type [%u] at offset %u takes %llu bytes, but only %u remain", id, off,
                      (unsigned long long)size, ts->size - off);
-    b->type_offsets[id] = off;
-    b->name_offs[id] = name_off;
-    b->member_first[id] = members;
+    b->type_offsets[OWN(b, id)] = off;
+    b->name_offs[OWN(b, id)] = name_off;
+    b->member_first[OWN(b, id)] = members;
     if (member_rec_sizes[(info >> 24) & 0x1f]) members += info & 0xffff;
     off += (uint32_t)size;
   }
@@ -675,45 +699,64 @@ static int scan_types(btf *b) {
   return 0;
 }
 
-int btf_parse_lazy(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out) {
+static int parse_lazy(arena *mem, const ebpf_buf *section, const btf *base, ebpf_error *err, btf **out) {
   btf *b;
-  if (parse_header(mem, section, err, &b) || scan_types(b)) return err->status;
-  uint32_t n = b->info.type_count;
+  if (parse_header(mem, section, base, err, &b) || scan_types(b)) return err->status;
+  uint32_t own = b->info.type_count - b->start_id;
   b->lazy = 1;
-  b->ready = arena_alloc(mem, n);
-  ebpf_btf_type *types = arena_array_uninit(mem, n, sizeof(ebpf_btf_type));
+  b->ready = arena_alloc(mem, own ? own : 1);
+  ebpf_btf_type *types = arena_array_uninit(mem, own ? own : 1, sizeof(ebpf_btf_type));
   b->member_records = arena_array_uninit(mem, b->info.member_count ? b->info.member_count : 1, sizeof(ebpf_btf_member));
-  if (!b->ready || !types || !b->member_records) return err_set(err, EBPF_ERR_NOMEM, "BTF: out of memory for %u types", n);
-  types[0] = (ebpf_btf_type){.name = {"", 0}};
-  b->ready[0] = 1;
+  if (!b->ready || !types || !b->member_records) return err_set(err, EBPF_ERR_NOMEM, "BTF: out of memory for %u types", own);
+  if (!base) {
+    types[0] = (ebpf_btf_type){.name = {"", 0}};
+    b->ready[0] = 1;
+  }
   b->info.types = types;
   b->info.members = b->member_records;
   *out = b;
   return 0;
 }
 
+int btf_parse_lazy(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out) {
+  return parse_lazy(mem, section, NULL, err, out);
+}
+
+int btf_parse_lazy_split(arena *mem, const ebpf_buf *section, const btf *base, ebpf_error *err, btf **out) {
+  return parse_lazy(mem, section, base, err, out);
+}
+
 /* Decodes type id of a lazy BTF into its record (once); 0, or -1 when it is malformed. */
 static int materialize(btf *b, uint32_t id) {
-  if (b->ready[id]) return b->ready[id] == 1 ? 0 : -1;
+  uint32_t own = OWN(b, id);
+  if (b->ready[own]) return b->ready[own] == 1 ? 0 : -1;
   ebpf_error scratch = {0};
   parser p = {.b = b, .err = &scratch, .types = b->type_sec, .member_room = lazy_room};
-  ebpf_btf_type *t = (ebpf_btf_type *)b->info.types + id;
-  uint32_t off = b->type_offsets[id];
+  ebpf_btf_type *t = (ebpf_btf_type *)b->info.types + own;
+  uint32_t off = b->type_offsets[own];
   int bad = read_type(&p, id, &off, t) || check_type_refs(b, &scratch, id, t, btf_members(b, t));
-  b->ready[id] = bad ? 2 : 1;
+  b->ready[own] = bad ? 2 : 1;
   return bad ? -1 : 0;
 }
 
 const ebpf_btf_type *btf_type_by_id(const btf *b, uint32_t id) {
+  if (id < b->start_id) return btf_type_by_id(b->base, id);
   if (id >= b->info.type_count) return NULL;
   if (b->lazy && materialize((btf *)b, id)) return NULL; /* the record is a cache of the raw type */
-  return &b->info.types[id];
+  return &b->info.types[OWN(b, id)];
+}
+
+const ebpf_btf_member *btf_members(const btf *b, const ebpf_btf_type *t) {
+  if (b->base && (t < b->info.types || t >= b->info.types + (b->info.type_count - b->start_id)))
+    return btf_members(b->base, t); /* a type of the base */
+  return t->vlen ? b->info.members + t->first_member : NULL; /* members is NULL when no type has any */
 }
 
 ebpf_str btf_name_of(const btf *b, uint32_t id) {
+  if (id < b->start_id) return btf_name_of(b->base, id);
   if (!b->lazy) return id < b->info.type_count ? b->info.types[id].name : (ebpf_str){"", 0};
   ebpf_str s = {"", 0};
-  uint32_t off = id < b->info.type_count ? b->name_offs[id] : 0;
-  if (off && buf_cstr(&b->strings, off, &s.ptr, &s.len)) s = (ebpf_str){"", 0};
+  uint32_t off = id < b->info.type_count ? b->name_offs[OWN(b, id)] : 0;
+  if (off && buf_cstr(string_sec(b, &off), off, &s.ptr, &s.len)) s = (ebpf_str){"", 0};
   return s;
 }

@@ -25,6 +25,10 @@ typedef struct btf {
   int flavored_oom;
   uint32_t linear_finds;     /* btf_find calls answered without the name index */
   ebpf_buf type_sec;         /* the type section */
+  /* split BTF (a kernel module's): its ids follow its base's, its strings continue the base's */
+  const struct btf *base;
+  uint32_t start_id;         /* the first id of its own (0 without a base) */
+  uint32_t start_str;        /* the first string offset of its own (0 without a base) */
   /* lazy BTF (btf_parse_lazy): records decoded on first access through btf_type_by_id */
   int lazy;
   uint8_t *ready;            /* per id: 0 not decoded, 1 decoded, 2 malformed */
@@ -42,6 +46,9 @@ int btf_parse(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out);
  * kernel's BTF, of which a load needs a few types out of ~126k. Reference loops are not looked for:
  * every walk over lazy types is bounded. */
 int btf_parse_lazy(arena *mem, const ebpf_buf *section, ebpf_error *err, btf **out);
+/* A kernel module's split BTF on top of base (the kernel's, which must outlive it), lazily: ids from
+ * base's type count on, string offsets from base's string size on; base's ids resolve in base. */
+int btf_parse_lazy_split(arena *mem, const ebpf_buf *section, const struct btf *base, ebpf_error *err, btf **out);
 /* The name of type id without decoding it (lazy BTF); empty for a bad id or offset. */
 ebpf_str btf_name_of(const btf *b, uint32_t id);
 /* Length of name without its ___flavor suffix (the last "X___Y", X and Y not '_'), as libbpf's

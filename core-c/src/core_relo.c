@@ -26,16 +26,22 @@ typedef struct {
 
 typedef struct {
   uint32_t *ids;
+  uint32_t *btfs; /* per candidate: its target (0 the kernel's, 1.. a module's) */
   uint32_t count;
 } cand_list;
+
+#define MAX_TARGETS 4096
 
 typedef struct {
   ebpf_object *obj;
   const btf *local;
-  btf *target;
+  btf *target;    /* the kernel's (or the one given) */
+  btf **modules;  /* kernel modules' split BTFs, searched when the kernel's has no candidate */
+  uint32_t module_count;
+  uint32_t searching; /* the target being searched: 0 the kernel's, 1 + i module i */
   ebpf_error *err;
   cand_list *cands;  /* per local type id, found on first use (count EBPF_NONE: not yet) */
-  arena_vec scratch; /* uint32_t: ids while collecting candidates */
+  arena_vec scratch; /* uint32_t pairs (target, id) while collecting candidates */
   core_spec specs[3]; /* local, candidate, chosen target */
   char why[EBPF_ERROR_MAX];
 } core_ctx;
@@ -249,7 +255,18 @@ static int calc_relo(core_ctx *c, uint32_t kind, const core_spec *local, const c
 static void collect(void *ctx, uint32_t id) {
   core_ctx *c = ctx;
   uint32_t *slot = vec_push(&c->obj->mem, &c->scratch);
-  if (slot) *slot = id;
+  if (slot) slot[0] = c->searching, slot[1] = id;
+}
+
+static btf *target_of(const core_ctx *c, uint32_t k) { return k ? c->modules[k - 1] : c->target; }
+
+/* The kernel's candidates; the modules' when it has none (libbpf's bpf_core_find_cands). */
+static int search(core_ctx *c, const ebpf_btf_type *t) {
+  for (c->searching = 0; c->searching <= c->module_count; c->searching++) {
+    if (core_find_candidates(target_of(c, c->searching), t->name, t->kind, collect, c)) return -1;
+    if (c->searching == 0 && c->scratch.count) return 0;
+  }
+  return 0;
 }
 
 static int candidates(core_ctx *c, uint32_t local_id, cand_list **out) {
@@ -259,11 +276,14 @@ static int candidates(core_ctx *c, uint32_t local_id, cand_list **out) {
   const ebpf_btf_type *t = btf_type_by_id(c->local, local_id);
   if (!t->name.len) return why(c, CORE_ERR, "candidates are not searched for anonymous types");
   c->scratch.count = 0;
-  if (core_find_candidates(c->target, t->name, t->kind, collect, c)) return why(c, CORE_ERR, "out of memory searching candidates");
-  l->ids = arena_array(&c->obj->mem, c->scratch.count ? c->scratch.count : 1, sizeof(uint32_t));
-  if (!l->ids) return why(c, CORE_ERR, "out of memory for candidates");
-  if (c->scratch.count) memcpy(l->ids, c->scratch.items, (size_t)c->scratch.count * sizeof(uint32_t));
-  l->count = c->scratch.count;
+  if (search(c, t)) return why(c, CORE_ERR, "out of memory searching candidates");
+  uint32_t n = c->scratch.count;
+  l->ids = arena_array(&c->obj->mem, n ? n : 1, sizeof(uint32_t));
+  l->btfs = arena_array(&c->obj->mem, n ? n : 1, sizeof(uint32_t));
+  if (!l->ids || !l->btfs) return why(c, CORE_ERR, "out of memory for candidates");
+  const uint32_t *pairs = (const uint32_t *)c->scratch.items;
+  for (uint32_t i = 0; i < n; i++) l->btfs[i] = pairs[2 * i], l->ids[i] = pairs[2 * i + 1];
+  l->count = n;
   return 0;
 }
 
@@ -280,8 +300,9 @@ static int resolve(core_ctx *c, const ebpf_btf_core_relo *rec, ebpf_core_result 
   cand_list *cands;
   if (candidates(c, rec->type_id, &cands)) return CORE_ERR;
   uint32_t j = 0;
+  if (!cands->count || cands->btfs[0]) out->flags |= EBPF_CORE_NO_KERNEL_CANDIDATE;
   for (uint32_t i = 0; i < cands->count; i++) {
-    int m = core_spec_match(local, c->target, cands->ids[i], cand);
+    int m = core_spec_match(local, target_of(c, cands->btfs[i]), cands->ids[i], cand);
     if (m < 0) return why(c, CORE_ERR, "error matching candidate [%u]", cands->ids[i]);
     if (m == 0) continue;
     core_res r;
@@ -289,6 +310,7 @@ static int resolve(core_ctx *c, const ebpf_btf_core_relo *rec, ebpf_core_result 
     if (j == 0) {
       *res = r;
       *targ = *cand;
+      out->target_btf = cands->btfs[i];
     } else if (cand->bit_offset != targ->bit_offset) {
       return why(c, CORE_ERR, "field offset ambiguity: candidates [%u] and [%u] put it at bit %u and %u", targ->root_type_id,
                  cand->root_type_id, targ->bit_offset, cand->bit_offset);
@@ -297,6 +319,7 @@ static int resolve(core_ctx *c, const ebpf_btf_core_relo *rec, ebpf_core_result 
                  targ->root_type_id, cand->root_type_id, res->poison ? "failure" : "success",
                  (unsigned long long)res->new_val, r.poison ? "failure" : "success", (unsigned long long)r.new_val);
     }
+    cands->btfs[j] = cands->btfs[i];
     cands->ids[j++] = cands->ids[i];
   }
   out->candidates = j;
@@ -499,8 +522,8 @@ static int relocate_all(core_ctx *c, results_owner *o) {
   ebpf_core_result *results = arena_array(&c->obj->mem, info->core_relo_count ? info->core_relo_count : 1, sizeof *results);
   c->cands = arena_array_uninit(&c->obj->mem, info->type_count, sizeof(cand_list));
   if (!results || !c->cands) return err_set(&o->err, EBPF_ERR_NOMEM, "CO-RE: out of memory for %u relocations", info->core_relo_count);
-  for (uint32_t i = 0; i < info->type_count; i++) c->cands[i] = (cand_list){NULL, EBPF_NONE};
-  vec_init(&c->scratch, sizeof(uint32_t));
+  for (uint32_t i = 0; i < info->type_count; i++) c->cands[i] = (cand_list){NULL, NULL, EBPF_NONE};
+  vec_init(&c->scratch, 2 * sizeof(uint32_t));
   for (uint32_t s = 0; s < info->ext_section_count; s++) {
     const ebpf_btf_ext_section *sec = &info->ext_sections[s];
     for (uint32_t i = 0; i < sec->core_count; i++)
@@ -512,17 +535,25 @@ static int relocate_all(core_ctx *c, results_owner *o) {
 }
 
 const ebpf_core_results *ebpf_object_core_relocate(ebpf_object *obj, const struct ebpf_btf_info *target) {
+  return ebpf_object_core_relocate_modules(obj, target, NULL, 0);
+}
+
+const ebpf_core_results *ebpf_object_core_relocate_modules(ebpf_object *obj, const struct ebpf_btf_info *target,
+                                                           const struct ebpf_btf_info *const *modules, uint32_t module_count) {
   if (!obj) return NULL;
   results_owner *o = arena_alloc(&obj->mem, sizeof *o);
   if (!o) return NULL;
   const struct ebpf_btf_info *local = obj->info.btf;
   if (obj->info.status) err_set(&o->err, EBPF_ERR_ARG, "CO-RE: the object failed to open");
   else if (local && local->core_relo_count && !target) err_set(&o->err, EBPF_ERR_ARG, "CO-RE: no target BTF given");
+  else if (module_count > MAX_TARGETS || (module_count && !modules))
+    err_set(&o->err, EBPF_ERR_ARG, "CO-RE: %u module BTFs given (at most %u)", module_count, MAX_TARGETS);
   else if (local && local->core_relo_count) {
     core_ctx *c = arena_alloc(&obj->mem, sizeof *c);
     if (!c) err_set(&o->err, EBPF_ERR_NOMEM, "CO-RE: out of memory");
     else {
-      *c = (core_ctx){.obj = obj, .local = (const btf *)local, .target = (btf *)target, .err = &o->err};
+      *c = (core_ctx){.obj = obj, .local = (const btf *)local, .target = (btf *)target, .err = &o->err,
+                      .modules = (btf **)modules, .module_count = module_count};
       relocate_all(c, o);
     }
   }

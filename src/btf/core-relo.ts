@@ -7,7 +7,7 @@ import { BTF_KINDS, CORE_RELOCATION_KINDS } from './decode.js';
 import { BtfLookup } from './lookup.js';
 import type { CoreRelocationResult, CoreRelocationStatus } from './types.js';
 
-const RESULT_SIZE = 96;
+const RESULT_SIZE = 104;
 const NONE = 0xffffffff;
 const STATUSES: readonly CoreRelocationStatus[] = ['relocated', 'poisoned', 'failed', 'skipped'];
 const TYPE_SIZE = 40;
@@ -16,6 +16,8 @@ const TYPE_SIZE = 40;
 export interface CoreResultContext {
   programs: ReadonlyArray<{ name: string; section: string }>;
   sections: ReadonlyArray<{ name: string } | undefined>;
+  /** The names of the module BTFs given, in order. */
+  modules: readonly string[];
 }
 
 /**
@@ -43,6 +45,7 @@ export function decodeCoreResults(core: CoreExports, ptr: number, btfInfo: numbe
       access: r.str(at + 32),
       localSpec: r.str(at + 40),
       targetTypeId: r.u32(at + 28),
+      targetModule: r.u32(at + 96) === 0 ? undefined : context.modules[r.u32(at + 96) - 1],
       targetSpec: r.str(at + 48),
       candidates: r.u32(at + 88),
       status: STATUSES[r.u32(at)] ?? 'failed',
@@ -90,4 +93,10 @@ export function btfBytesOf(bytes: Uint8Array, where = 'target BTF'): Uint8Array 
 /** Opens a target BTF for CO-RE from raw BTF or an ELF with .BTF; ElfError when malformed. */
 export function openTargetBtf(bytes: Uint8Array, where?: string): BtfLookup {
   return BtfLookup.open(btfBytesOf(bytes, where));
+}
+
+/** A kernel module's BTF (split BTF, as /sys/kernel/btf/<module> holds) on top of the kernel's. */
+export interface ModuleBtf {
+  name: string;
+  btf: BtfLookup;
 }

@@ -43,22 +43,24 @@ export class BtfLookup implements Disposable {
   }
 
   /** Copies the bytes of a .BTF (either byte order) into WASM memory and parses them; ElfError when malformed. */
-  static open(bytes: Uint8Array): BtfLookup {
-    return BtfLookup.openWith(bytes.length, (view) => view.set(bytes));
+  static open(bytes: Uint8Array, base?: BtfLookup): BtfLookup {
+    return BtfLookup.openWith(bytes.length, (view) => view.set(bytes), base);
   }
 
   /**
    * Opens `size` bytes of BTF that `fill` writes straight into WASM memory (a file read into the
-   * view: no copy on the way); ElfError when malformed.
+   * view: no copy on the way); ElfError when malformed. With `base` (the kernel's BTF, which must stay
+   * open as long as this one), the bytes are a split BTF: a kernel module's, whose ids and strings
+   * continue the base's; find() then searches the module's own types.
    */
-  static openWith(size: number, fill: (view: Uint8Array) => void): BtfLookup {
+  static openWith(size: number, fill: (view: Uint8Array) => void, base?: BtfLookup): BtfLookup {
     const core = loadCoreSync();
     const data = core.ebpf_alloc(Math.max(size, 1));
     if (!data) throw new ElfError(`out of WASM memory for ${size} bytes of BTF`, STATUS_NOMEM);
     let result = 0;
     try {
       fill(new Uint8Array(core.memory.buffer, data, size));
-      result = core.ebpf_btf_open_lazy(data, size);
+      result = base === undefined ? core.ebpf_btf_open_lazy(data, size) : core.ebpf_btf_open_split(base.coreInfo, data, size);
       if (!result) throw new ElfError('out of WASM memory while reading BTF', STATUS_NOMEM);
       const r = new RecordReader(core);
       const status = r.u32(result);

@@ -157,6 +157,8 @@ export interface CoreRelocationResult {
   localSpec: string;
   /** The matched type in the target BTF (0 when none matched). */
   targetTypeId: number;
+  /** The kernel module whose BTF holds the matched type (undefined: the kernel's own, or none). */
+  targetModule: string | undefined;
   /** libbpf's description of the target access ('' when none matched). */
   targetSpec: string;
   /** How many candidate target types matched (all must agree). */

@@ -1,8 +1,9 @@
 // The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once per process by the WASM core and
 // searched by name: the BTF ids BPF_PROG_LOAD wants for programs attached to kernel functions
 // (fentry/fexit/fmod_ret), raw tracepoints (tp_btf), LSM hooks and iterators, as libbpf finds them.
-// Module BTF (/sys/kernel/btf/<module>) is not searched.
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+// Kernel modules' BTF (/sys/kernel/btf/<module>) is read for CO-RE when the kernel's has no candidate.
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import type { ModuleBtf } from '../btf/core-relo.js';
 import { BtfLookup } from '../btf/lookup.js';
 import { openTargetBtf } from '../btf/core-relo.js';
 import type { BtfKind } from '../btf/types.js';
@@ -22,7 +23,7 @@ let vmlinux: BtfLookup | undefined;
  * Reads a file's bytes straight into the WASM core and opens them as BTF (no intermediate copy:
  * sysfs hands /sys/kernel/btf/vmlinux out a page per read, so the read is most of the cost).
  */
-export function openBtfFile(path: string): BtfLookup {
+export function openBtfFile(path: string, base?: BtfLookup): BtfLookup {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -33,7 +34,7 @@ export function openBtfFile(path: string): BtfLookup {
         if (n === 0) throw new Error(`${path}: ended after ${at} of ${size} bytes`);
         at += n;
       }
-    });
+    }, base);
   } finally {
     closeSync(fd);
   }
@@ -50,6 +51,34 @@ export function kernelBtf(): BtfLookup {
     }
   }
   return vmlinux;
+}
+
+let modules: ModuleBtf[] | undefined;
+
+/**
+ * The BTF of every loaded kernel module (/sys/kernel/btf/<module>, split on the kernel's), read once
+ * per process when first asked for; a module whose BTF cannot be read is left out.
+ */
+export function kernelModuleBtfs(): readonly ModuleBtf[] {
+  if (modules === undefined) {
+    const base = kernelBtf();
+    const found: ModuleBtf[] = [];
+    let names: string[] = [];
+    try {
+      names = readdirSync('/sys/kernel/btf').filter((n) => n !== 'vmlinux').sort();
+    } catch {
+      // no module BTF directory: none
+    }
+    for (const name of names) {
+      try {
+        found.push({ name, btf: openBtfFile(`/sys/kernel/btf/${name}`, base) });
+      } catch {
+        // unreadable or malformed: libbpf too goes on without it
+      }
+    }
+    modules = found;
+  }
+  return modules;
 }
 
 /** A target BTF for CO-RE given by the user: a path or the bytes of raw BTF or an ELF with .BTF. */

@@ -19,8 +19,9 @@ import { native } from '../sys/native.js';
 import { checkConstantValues, rodataWithConstants, type Constants } from './constants.js';
 import { checkMapOptions, checkReplacement, elfMapSizes, elfMapTakesBtf, fillInitialSlots, initialSlots, innerTemplateOf, ProgramSlots, withMapOptions, type MapOptions } from './elf-map.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
-import { coreTargetBtf, KernelSymbolError, type KernelBtfSource } from './kernel-btf.js';
+import { coreTargetBtf, kernelModuleBtfs, KernelSymbolError, type KernelBtfSource } from './kernel-btf.js';
 import type { BtfLookup } from '../btf/lookup.js';
+import type { CoreRelocationResult } from '../btf/types.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
 import { kernelObjectName } from './name.js';
 import { loadObjectBtf, MapFdTable, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
@@ -123,7 +124,13 @@ export class System implements SystemLike {
       const slots = initialSlots(object, options.maps);
       if (core.coreRelocationCount > 0) {
         target = coreTargetBtf(options.kernelBtf);
-        for (const r of core.coreRelocate(target.btf)) if (r.status === 'poisoned' && r.reason !== undefined) warnings.push(`CO-RE: ${r.reason}`);
+        let results = core.coreRelocate(target.btf);
+        // As libbpf: the modules' BTF is searched for types the kernel's lacks (not with a BTF given).
+        if (options.kernelBtf === undefined && results.some(unmatched)) {
+          const modules = kernelModuleBtfs();
+          if (modules.length > 0) results = core.coreRelocate(target.btf, modules);
+        }
+        for (const r of results) if (r.status === 'poisoned' && r.reason !== undefined) warnings.push(`CO-RE: ${r.reason}`);
       }
       btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
@@ -221,6 +228,11 @@ export class System implements SystemLike {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** A relocation no type of the kernel's BTF matched: one a module's might. */
+function unmatched(r: CoreRelocationResult): boolean {
+  return r.targetTypeId === 0 && r.kind !== 'local_type_id' && r.status !== 'skipped';
 }
 
 /** goebpf's NewDefaultEbpfSystem. */

@@ -181,6 +181,28 @@ test('several candidates: accepted when they agree, an ambiguity error naming bo
     /^CO-RE: program 'field_reads': instruction 2: .*field offset ambiguity/);
 });
 
+test('a kernel module\'s split BTF: searched for types the kernel\'s lacks, its ids continuing the kernel\'s', () => {
+  const base = new BtfBuilder();
+  const uint = base.int('unsigned int', 4);
+  base.struct('task_struct', 8, [{ name: 'pid', type: uint, bitOffset: 32 }]);
+  const module = new BtfBuilder({ typeCount: base.typeCount, stringSize: base.stringSize });
+  const skbPtr = module.ptr(0);
+  const skb = module.struct('sk_buff', 24, [{ name: 'next', type: skbPtr, bitOffset: 64 }, { name: 'len', type: uint, bitOffset: 128 }]);
+  module.types[0]![2] = skb;
+  for (const bigEndian of [false, true]) {
+    const object = readFileSync(fixturesDir + '/' + (bigEndian ? 'core_relos.bpfeb.o' : 'core_relos.o'));
+    const results = relocate(object, base.build(bigEndian), { mymod: module.build(bigEndian) });
+    const nested = results.filter((r) => r.program === 'nested');
+    assert.equal(nested.map((r) => [r.access, r.status, r.value, r.targetTypeId, r.targetModule]),
+      [['0:0', 'relocated', 8n, skb, 'mymod'], ['0:1', 'relocated', 16n, skb, 'mymod']]);
+    assert.is(nested[0]!.targetSpec, `<byte_off> [${skb}] struct sk_buff.next (0:0 @ offset 8)`);
+    const pid = results.find((r) => r.program === 'field_reads' && r.access === '0:1')!;
+    assert.equal([pid.value, pid.targetModule], [4n, undefined]); // the kernel's has task_struct: modules not searched
+    // without the module, sk_buff is nowhere: poisoned
+    assert.ok(relocate(object, base.build(bigEndian)).filter((r) => r.program === 'nested').every((r) => r.status === 'poisoned'));
+  }
+});
+
 test('a target BTF inside an ELF (.BTF section) relocates as the raw BTF; malformed targets are errors', () => {
   const object = readFileSync(fixturesDir + '/' + 'core_relos.o');
   const elfWithBtf = readFileSync(fixturesDir + '/' + 'maps_btf.o'); // any object: its .BTF is a BTF like any other
