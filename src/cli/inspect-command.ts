@@ -65,7 +65,8 @@ export function renderCoreTable(file: string, target: string, results: readonly 
     const sizes = r.originalSize !== r.size ? ` (load ${r.originalSize} -> ${r.size} bytes)` : '';
     return `${r.originalValue} -> ${r.status === 'poisoned' ? 'poison' : r.value}${sizes}`;
   };
-  const target_ = (r: CoreRelocationResult): string => (r.targetTypeId === 0 ? '-' : r.targetSpec.replace(/^<[a-z_0-9]+> /, ''));
+  const target_ = (r: CoreRelocationResult): string =>
+    (r.targetTypeId === 0 ? '-' : (r.targetModule === undefined ? '' : `${r.targetModule}: `) + r.targetSpec.replace(/^<[a-z_0-9]+> /, ''));
   out.push('', formatTable(['PROGRAM', 'INSN', 'KIND', 'LOCAL TYPE', 'ACCESS', 'TARGET', 'VALUE', 'STATUS'],
     results.map((r) => [dash(r.program), String(r.insn), r.kind, r.localType, r.access, target_(r), value(r), r.status])));
   const notes = results.filter((r) => r.reason !== undefined);
