@@ -101,8 +101,7 @@ int btf_render(btf *b, uint32_t id, ebpf_str *out);
 /* A hash index of names (ELF sections, .BTF.ext sections): slots hold index + 1, 0 when empty.
  * key(ctx, index) gives the name of an indexed item. Sized once for at most `capacity` items. */
 typedef struct {
-  uint32_t *slots;
-  uint32_t *hashes; /* the hash of each slot's name */
+  uint32_t *slots; /* pairs: index + 1 (0 when empty), the hash of its name */
   uint32_t mask;
   ebpf_str (*key)(const void *ctx, uint32_t index);
   const void *ctx;
