@@ -3,8 +3,8 @@
 // `make bench-c`) in the same run, alternating rounds; wall time, best round of each side.
 // - load: openBtfFile (read straight into WASM memory, one pass over the types) + find('task_struct')
 //   against btf__load_vmlinux_btf. Target: ratio <= 2.
-// - first use: the same in a fresh Node process, WebAssembly compile included (module imports
-//   shown apart). Target: < 30 ms.
+// - first use: the same in a fresh Node process, WebAssembly compile included (module imports and
+//   the native addon's load shown apart: System has loaded it by then). Target: < 30 ms.
 // - find: per lookup of a struct by name once the name index is built, against
 //   btf__find_by_name_kind (a linear scan: its cost grows with the type's id). Target: ratio <= 2.
 // - CO-RE: ebpf_object_core_relocate of test/fixtures/core_relos.o against the kernel's BTF (warm).
@@ -63,6 +63,7 @@ function bestLoad(n: number): number {
 const FRESH = `
 const t0 = performance.now();
 const { openBtfFile } = await import(${JSON.stringify(join(root, 'dist/src/program/kernel-btf.js'))});
+(await import(${JSON.stringify(join(root, 'dist/src/sys/native.js'))})).nativeUnavailableReason(); // as System has, by then
 const t1 = performance.now(), c1 = process.cpuUsage();
 const id = openBtfFile('/sys/kernel/btf/vmlinux').find('task_struct', 'struct');
 const t2 = performance.now(), c2 = process.cpuUsage(c1);
@@ -73,6 +74,7 @@ const FRESH_CORE = `
 const t0 = performance.now();
 const { openBtfFile } = await import(${JSON.stringify(join(root, 'dist/src/program/kernel-btf.js'))});
 const { CoreObject } = await import(${JSON.stringify(join(root, 'dist/src/elf/open.js'))});
+(await import(${JSON.stringify(join(root, 'dist/src/sys/native.js'))})).nativeUnavailableReason();
 const { readFileSync } = await import('node:fs');
 const bytes = readFileSync(${JSON.stringify(join(root, 'test/fixtures/core_relos.o'))});
 const t1 = performance.now(), c1 = process.cpuUsage();

@@ -122,6 +122,7 @@ export class System implements SystemLike {
       const rodata = rodataWithConstants(bytes, object, constants, options.objectName);
       checkMapOptions(object, options.maps, options.objectName);
       const slots = initialSlots(object, options.maps);
+      btf = loadObjectBtf(core);
       if (core.coreRelocationCount > 0) {
         target = coreTargetBtf(options.kernelBtf);
         let results = core.coreRelocate(target.btf);
@@ -132,7 +133,6 @@ export class System implements SystemLike {
         }
         for (const r of results) if (r.status === 'poisoned' && r.reason !== undefined) warnings.push(`CO-RE: ${r.reason}`);
       }
-      btf = loadObjectBtf(core);
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const spec of object.maps) {
         if (spec.innerTemplate) continue;
