@@ -298,6 +298,34 @@ static int named(const btf *b, uint32_t id, const char *name, uint32_t len) {
   return off + len < strs->size && s[off] == name[0] && memcmp(s + off, name, len) == 0 && s[off + len] == 0;
 }
 
+/* Type id's name when it starts with the len bytes of prefix (and prefix is not empty), else an empty
+ * string: the first byte is compared before the name's length is looked for. */
+static ebpf_str name_with_prefix(const btf *b, uint32_t id, const char *prefix, uint32_t len) {
+  ebpf_str none = {"", 0};
+  if (!b->lazy) {
+    ebpf_str n = b->info.types[id].name;
+    return n.len >= len && memcmp(n.ptr, prefix, len) == 0 ? n : none;
+  }
+  uint32_t o = b->name_offs[OWN(b, id)];
+  if (!o) return none;
+  const ebpf_buf *strs = string_sec(b, &o);
+  const char *s = (const char *)strs->data;
+  if ((uint64_t)o + len >= strs->size || s[o] != prefix[0] || memcmp(s + o, prefix, len)) return none;
+  ebpf_str n;
+  return buf_cstr(strs, o, &n.ptr, &n.len) ? none : n;
+}
+
+uint32_t btf_scan_essential(const btf *b, const char *name, uint32_t len, void (*fn)(void *, uint32_t), void *ctx) {
+  uint32_t found = 0;
+  for (uint32_t id = first_id(b); len && id < b->info.type_count; id++) {
+    ebpf_str n = name_with_prefix(b, id, name, len);
+    if (!n.len || btf_essential_len(n) != len) continue;
+    fn(ctx, id);
+    found++;
+  }
+  return found;
+}
+
 /* The first searches go through the types one by one, as libbpf's btf__find_by_name_kind does:
  * that is cheaper than hashing ~126k names for a program that looks up one attach target. */
 #define LINEAR_FINDS 8

@@ -69,8 +69,31 @@ int core_type_size(const btf *b, uint32_t id, uint64_t *size) {
 
 /* ---- candidates ---- */
 
+/* The first candidate searches go through the types one by one, as libbpf's do: for a program of a
+ * few local types that is cheaper than hashing the kernel's ~126k names, which later ones use. */
+#define LINEAR_SCANS 12
+
+typedef struct {
+  void (*fn)(void *, uint32_t);
+  void *ctx;
+  const btf *target;
+  uint32_t local_kind;
+} kind_filter;
+
+static void if_kind(void *ctx, uint32_t id) {
+  const kind_filter *f = ctx;
+  const ebpf_btf_type *t = btf_type_by_id(f->target, id);
+  if (t && kinds_compat(t->kind, f->local_kind)) f->fn(f->ctx, id);
+}
+
 int core_find_candidates(btf *target, ebpf_str local, uint32_t local_kind, void (*fn)(void *, uint32_t), void *ctx) {
   uint32_t len = core_essential_len(local), nflavored;
+  if (!target->by_name && target->linear_scans < LINEAR_SCANS) {
+    target->linear_scans++;
+    kind_filter f = {fn, ctx, target, local_kind};
+    btf_scan_essential(target, local.ptr, len, if_kind, &f);
+    return 0;
+  }
   uint32_t exact = btf_find_named(target, local.ptr, len);
   const uint32_t *flavored = btf_flavored(target, &nflavored);
   if (exact == EBPF_NONE || !flavored) return -1;

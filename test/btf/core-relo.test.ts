@@ -166,6 +166,18 @@ for (const bigEndian of [false, true]) {
   });
 }
 
+test('candidates found by scanning the types (first searches) and through the name index agree', () => {
+  for (const variant of ['plain', 'agreeing-flavor', 'ambiguous-flavor'] as const) {
+    const bytes = targetBtf(false, variant);
+    using obj = CoreObject.open(readFileSync(fixturesDir + '/core_relos.o'));
+    using scanned = openTargetBtf(bytes);
+    const linear = obj.coreRelocate(scanned);
+    using indexed = openTargetBtf(bytes);
+    for (let i = 0; i < 9; i++) indexed.find('task_struct', 'struct'); // past the first lookups: the index is built
+    assert.equal(obj.coreRelocate(indexed), linear, variant);
+  }
+});
+
 test('several candidates: accepted when they agree, an ambiguity error naming both otherwise', () => {
   const object = readFileSync(fixturesDir + '/' + 'core_relos.o');
   const agreeing = relocate(object, targetBtf(false, 'agreeing-flavor')).find((r) => r.program === 'field_reads' && r.access === '0:1')!;
