@@ -229,7 +229,9 @@ static int indexed_name(const btf *b, uint32_t id, ebpf_str *name, uint32_t *h) 
     return name->len != 0;
   }
   uint32_t off = b->name_offs[OWN(b, id)];
-  return off && !hash_cstr(string_sec(b, &off), off, name, h) && name->len;
+  if (!off) return 0;
+  const ebpf_buf *strs = string_sec(b, &off); /* (before off is read: it maps off) */
+  return !hash_cstr(strs, off, name, h) && name->len;
 }
 
 static struct btf_name_index *name_index(btf *b) {
@@ -315,9 +317,37 @@ static ebpf_str name_with_prefix(const btf *b, uint32_t id, const char *prefix, 
   return buf_cstr(strs, o, &n.ptr, &n.len) ? none : n;
 }
 
-uint32_t btf_scan_essential(const btf *b, const char *name, uint32_t len, void (*fn)(void *, uint32_t), void *ctx) {
+/* The first two bytes of type id's name (the second 0 for a one-byte name; 0 for none). */
+static uint16_t name_head(const btf *b, uint32_t id) {
+  if (!b->lazy) {
+    ebpf_str n = b->info.types[id].name;
+    return n.len ? (uint16_t)((uint8_t)n.ptr[0] | (n.len > 1 ? (uint8_t)n.ptr[1] << 8 : 0)) : 0;
+  }
+  uint32_t o = b->name_offs[OWN(b, id)];
+  if (!o) return 0;
+  const ebpf_buf *strs = string_sec(b, &o);
+  if ((uint64_t)o + 1 >= strs->size) return 0; /* (a string at the very end is its NUL) */
+  return (uint16_t)(strs->data[o] | (strs->data[o] ? strs->data[o + 1] << 8 : 0));
+}
+
+/* The first two bytes of each own type's name (0 for anonymous), gathered once: scans then compare
+ * a small array in order instead of reaching into the string section for every type. */
+static const uint16_t *name_heads(btf *b) {
+  if (b->heads) return b->heads;
+  uint32_t own = b->info.type_count - b->start_id;
+  uint16_t *h = arena_array_uninit(b->mem, own ? own : 1, sizeof(uint16_t));
+  if (!h) return NULL;
+  for (uint32_t i = 0; i < own; i++) h[i] = name_head(b, b->start_id + i);
+  return b->heads = h;
+}
+
+uint32_t btf_scan_essential(btf *b, const char *name, uint32_t len, void (*fn)(void *, uint32_t), void *ctx) {
   uint32_t found = 0;
+  const uint16_t *heads = name_heads(b);
+  uint16_t want = len ? (uint16_t)((uint8_t)name[0] | (len > 1 ? (uint8_t)name[1] << 8 : 0)) : 0;
   for (uint32_t id = first_id(b); len && id < b->info.type_count; id++) {
+    if (heads && heads[OWN(b, id)] != want && len > 1) continue;
+    if (heads && (uint8_t)heads[OWN(b, id)] != (uint8_t)want) continue;
     ebpf_str n = name_with_prefix(b, id, name, len);
     if (!n.len || btf_essential_len(n) != len) continue;
     fn(ctx, id);
@@ -374,7 +404,8 @@ static int read_name(parser *p, uint32_t off, ebpf_str *out, uint32_t id, uint32
     return 0;
   }
   uint32_t local = off;
-  if (buf_cstr(string_sec(p->b, &local), local, &s, &len))
+  const ebpf_buf *strs = string_sec(p->b, &local); /* (before local is read: it maps local) */
+  if (buf_cstr(strs, local, &s, &len))
     return err_set(p->err, EBPF_ERR_BTF,
                    "BTF: type [%u] at offset %u: name offset %u is outside the string section (%u bytes) or unterminated",
                    id, type_off, off, p->b->strings.size);
@@ -787,6 +818,8 @@ ebpf_str btf_name_of(const btf *b, uint32_t id) {
   if (!b->lazy) return id < b->info.type_count ? b->info.types[id].name : (ebpf_str){"", 0};
   ebpf_str s = {"", 0};
   uint32_t off = id < b->info.type_count ? b->name_offs[OWN(b, id)] : 0;
-  if (off && buf_cstr(string_sec(b, &off), off, &s.ptr, &s.len)) s = (ebpf_str){"", 0};
+  if (!off) return s;
+  const ebpf_buf *strs = string_sec(b, &off); /* (before off is read: it maps off) */
+  if (buf_cstr(strs, off, &s.ptr, &s.len)) s = (ebpf_str){"", 0};
   return s;
 }

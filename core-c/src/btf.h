@@ -25,6 +25,7 @@ typedef struct btf {
   int flavored_oom;
   uint32_t linear_finds;     /* btf_find calls answered without the name index */
   uint32_t linear_scans;     /* CO-RE candidate searches answered without the name index */
+  uint16_t *heads;           /* per own type: the first two bytes of its name (built by the first scan) */
   ebpf_buf type_sec;         /* the type section */
   /* split BTF (a kernel module's): its ids follow its base's, its strings continue the base's */
   const struct btf *base;
@@ -57,7 +58,7 @@ ebpf_str btf_name_of(const btf *b, uint32_t id);
 uint32_t btf_essential_len(ebpf_str name);
 /* Calls fn(ctx, id) for each of b's own types whose essential name is name (len bytes), ascending,
  * going through the types one by one (libbpf's candidate search); returns how many. */
-uint32_t btf_scan_essential(const btf *b, const char *name, uint32_t len, void (*fn)(void *, uint32_t), void *ctx);
+uint32_t btf_scan_essential(btf *b, const char *name, uint32_t len, void (*fn)(void *, uint32_t), void *ctx);
 /* The ids whose names carry a ___flavor suffix, ascending (built with the name index); NULL when
  * out of memory. */
 const uint32_t *btf_flavored(btf *b, uint32_t *count);
