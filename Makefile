@@ -84,35 +84,43 @@ check-reproducible:
 	@echo "reproducible: wasm and fixtures match git"
 
 # libFuzzer + ASan + UBSan over the core: fuzz_object (ebpf_object_open/close on whole objects,
-# every BTF type rendered), fuzz_btf (ebpf_btf_open on raw .BTF/.BTF.ext) and fuzz_rings (perf and
-# BPF ring buffer record framing), FUZZ_SECONDS split between them. Seeded with the fixtures and fuzz/regressions/ (past crash inputs, replayed
+# every BTF type rendered), fuzz_btf (ebpf_btf_open on raw .BTF/.BTF.ext), fuzz_rings (perf and
+# BPF ring buffer record framing) and fuzz_core (CO-RE: an object relocated against a target BTF),
+# FUZZ_SECONDS split evenly between the four. Seeded with the fixtures and fuzz/regressions/ (past crash inputs, replayed
 # first); corpora and crash artifacts live under build/fuzz/, not committed. Fails on any crash,
 # sanitizer report, abort or hang (-timeout).
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
 FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -Icore-c/include -Icore-c/src
-FUZZ_RUN      = -max_total_time=$$(( ($(FUZZ_SECONDS) + 2) / 3 )) -timeout=10 -rss_limit_mb=2048 \
+FUZZ_RUN      = -max_total_time=$$(( ($(FUZZ_SECONDS) + 3) / 4 )) -timeout=10 -rss_limit_mb=2048 \
                 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/
 FUZZ_SEEDS   := $(filter-out $(FIXTURE_DIR)/large.o,$(FIXTURE_OBJS))
 
 .PHONY: fuzz
-fuzz: $(FUZZ_DIR)/fuzz_object $(FUZZ_DIR)/fuzz_btf $(FUZZ_DIR)/fuzz_rings
-	mkdir -p $(FUZZ_DIR)/corpus-object $(FUZZ_DIR)/corpus-btf $(FUZZ_DIR)/corpus-rings
+fuzz: $(FUZZ_DIR)/fuzz_object $(FUZZ_DIR)/fuzz_btf $(FUZZ_DIR)/fuzz_rings $(FUZZ_DIR)/fuzz_core
+	mkdir -p $(FUZZ_DIR)/corpus-object $(FUZZ_DIR)/corpus-btf $(FUZZ_DIR)/corpus-rings $(FUZZ_DIR)/corpus-core
 	cp $(FUZZ_SEEDS) $(FUZZ_DIR)/corpus-object/
 	node fuzz/btf_seeds.mjs $(FUZZ_DIR)/corpus-btf $(FUZZ_SEEDS)
 	cp fuzz/regressions/*.btf $(FUZZ_DIR)/corpus-btf/
 	$(FUZZ_DIR)/fuzz_object $(FUZZ_RUN) $(FUZZ_DIR)/corpus-object
 	$(FUZZ_DIR)/fuzz_btf $(FUZZ_RUN) $(FUZZ_DIR)/corpus-btf
 	$(FUZZ_DIR)/fuzz_rings $(FUZZ_RUN) $(FUZZ_DIR)/corpus-rings
+	node fuzz/core_seeds.mjs $(FUZZ_DIR)/corpus-core $(filter test/fixtures/core_% test/fixtures/relocs% test/fixtures/maps_btf.o,$(FUZZ_SEEDS))
+	$(FUZZ_DIR)/fuzz_core $(FUZZ_RUN) $(FUZZ_DIR)/corpus-core
 
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_walk.h $(CORE_SRCS) $(CORE_HDRS)
 	mkdir -p $(FUZZ_DIR)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS)
 
-# The C baseline of `npm run bench` (bench/inspect.bench.ts): libbpf's bpf_object__open_mem.
+# The C baselines of `npm run bench`: libbpf's bpf_object__open_mem (bench/inspect.bench.ts) and
+# btf__load_vmlinux_btf / btf__find_by_name_kind (bench/btf.bench.ts).
 .PHONY: bench-c
-bench-c: build/bench/open_mem
+bench-c: build/bench/open_mem build/bench/vmlinux_btf
+
+build/bench/vmlinux_btf: bench/c/vmlinux_btf.c
+	mkdir -p build/bench
+	cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Werror -o $@ $< -lbpf
 
 build/bench/open_mem: bench/c/open_mem.c
 	mkdir -p build/bench

@@ -7,6 +7,9 @@ import { CoreObject } from './elf/open.js';
 import type { MapSpec, ObjectInfo } from './elf/types.js';
 import type { BtfType } from './btf/types.js';
 import { renderCHeader as renderCHeaderImpl } from './btf/c-header.js';
+import { openTargetBtf } from './btf/core-relo.js';
+import { BtfLookup } from './btf/lookup.js';
+import type { CoreRelocationResult } from './btf/types.js';
 
 export { loadCore, setCoreSource, ElfError };
 export type { BtfOptions as InspectOptions };
@@ -16,7 +19,7 @@ export type {
 } from './elf/types.js';
 export type {
   BtfDatasecVar, BtfEnumValue, BtfExtSection, BtfInfo, BtfKind, BtfLinkage, BtfMember, BtfParam, BtfType,
-  CoreRelocation, CoreRelocationKind, FuncInfo, LineInfo, ProgramBtfExt,
+  CoreRelocation, CoreRelocationKind, CoreRelocationResult, CoreRelocationStatus, FuncInfo, LineInfo, ProgramBtfExt,
 } from './btf/types.js';
 // The one name table of the kernel's type enums (bpftool's spelling), generated with the rest of the ABI.
 export { ATTACH_TYPE_NAMES, LINK_TYPE_NAMES, MAP_TYPE_NAMES, PROGRAM_TYPE_NAMES, attachTypeName, linkTypeName, mapTypeName, programTypeName } from './sys/generated.js';
@@ -61,4 +64,30 @@ export { sectionContents, sectionSymbols, symbolAt, formatGlobalData } from './e
  */
 export function renderBtfType(types: readonly BtfType[], id: number): string {
   return renderCHeaderImpl(types, { roots: [id], header: false });
+}
+
+/**
+ * How the object's CO-RE relocations resolve against a target BTF (a kernel's: raw BTF such as
+ * /sys/kernel/btf/vmlinux, or an ELF holding .BTF such as BTFHub's files), as libbpf resolves them
+ * before a load: one result per .BTF.ext record, in record order, with the target type matched and
+ * the value the instruction gets, or why it is poisoned (call 0xbad2310, as libbpf) or fails.
+ * `moduleBtfs` (split BTFs of kernel modules, as /sys/kernel/btf/<module>, by module name) are
+ * searched for a type the target has no candidate for, as libbpf searches them.
+ * Pure computation: runs in browsers (after `await loadCore()`) and on any OS. Throws ElfError for
+ * a malformed object or target.
+ */
+export function relocate(objectBytes: Uint8Array, targetBtfBytes: Uint8Array,
+  moduleBtfs: Readonly<Record<string, Uint8Array>> = {}): CoreRelocationResult[] {
+  if (!(objectBytes instanceof Uint8Array) || !(targetBtfBytes instanceof Uint8Array)) {
+    throw new TypeError('relocate: objectBytes and targetBtfBytes must be Uint8Arrays');
+  }
+  using object = CoreObject.open(objectBytes, { withoutC: true });
+  if (object.coreRelocationCount === 0) return [];
+  using target = openTargetBtf(targetBtfBytes);
+  const modules = Object.entries(moduleBtfs).map(([name, bytes]) => ({ name, btf: BtfLookup.open(bytes, target) }));
+  try {
+    return object.coreRelocate(target, modules);
+  } finally {
+    for (const m of modules) m.btf.close();
+  }
 }

@@ -17,8 +17,10 @@ test('the core loads once, synchronously or not, with the expected ABI', async (
   assert.is(a.ebpf_abi_version(), CORE_ABI_VERSION);
 });
 
-test('the core is under 150 KB', () => {
-  assert.ok(readFileSync(wasmPath).length < 150 * 1024);
+// The budget a browser page pays for the core, at -O2 (speed is benchmarked against libbpf): 150 KB
+// held ELF, BTF and relocation; ring framing, CO-RE and bounded rendering took it to ~151 KB.
+test('the core is under 192 KB', () => {
+  assert.ok(readFileSync(wasmPath).length < 192 * 1024);
 });
 
 test.run();

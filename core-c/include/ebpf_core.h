@@ -312,7 +312,9 @@ uint32_t ebpf_ksym_compatible(const ebpf_object *obj, uint32_t ksym, const struc
  * of the object's map i, or -1 when it was not created. The .BTF.ext func_info and line_info of the
  * functions placed are rebased to the image (insn_off counted in instructions, as the kernel wants),
  * with string offsets into .BTF; both are left empty when some placed function lacks them. CO-RE
- * relocations, unresolved kernel symbols and references to sections that are neither maps,
+ * relocations are patched with the results of ebpf_object_core_relocate (before the others, as libbpf
+ * does); an object with CO-RE relocations and no results, a FAILED result in a placed function,
+ * unresolved kernel symbols and references to sections that are neither maps,
  * data nor code are EBPF_ERR_RELOC errors naming the program, the instruction and the symbol
  * (unresolved_ksym then says which kernel symbol, else EBPF_NONE).
  * Returns NULL only when out of memory; read status and message first; free with
@@ -387,6 +389,7 @@ EBPF_WASM_LAYOUT(ebpf_diagnostic, 24);
 
 #include "ebpf_core_btf.h"
 #include "ebpf_core_events.h"
+#include "ebpf_core_relo.h"
 
 /* wasm32 layout:
  *  0 status  4 message (NUL-terminated too; len 0 when status is 0)  12 big_endian

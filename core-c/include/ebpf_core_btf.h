@@ -153,6 +153,21 @@ EBPF_EXPORT(ebpf_btf_open) ebpf_btf_open_result *ebpf_btf_open(const uint8_t *da
                                                                const uint8_t *ext, uint32_t ext_size);
 EBPF_EXPORT(ebpf_btf_close) void ebpf_btf_close(ebpf_btf_open_result *result);
 
+/* A large .BTF (the kernel's vmlinux, ~126k types) opened for lookups: one pass finds where each type
+ * starts; a type is decoded and checked the first time it is asked for. Its info's `types` and
+ * `members` arrays hold only the types decoded so far: read a type with ebpf_btf_type_at (its
+ * members then follow it in `members`). The caller's bytes must outlive it; close with
+ * ebpf_btf_close. Searches (ebpf_btf_find), CO-RE (ebpf_object_core_relocate) and
+ * ebpf_ksym_compatible take it as they take any BTF. */
+EBPF_EXPORT(ebpf_btf_open_lazy) ebpf_btf_open_result *ebpf_btf_open_lazy(const uint8_t *data, uint32_t size);
+/* A kernel module's BTF (/sys/kernel/btf/<module>: split BTF) on top of base (the kernel's, opened
+ * with ebpf_btf_open_lazy, which must outlive it), lazily: its ids follow base's, its string offsets
+ * continue base's; base's ids are resolved in base. Searches look at the module's own types only. */
+EBPF_EXPORT(ebpf_btf_open_split)
+ebpf_btf_open_result *ebpf_btf_open_split(const struct ebpf_btf_info *base, const uint8_t *data, uint32_t size);
+/* The record of type_id (decoded now if the BTF is lazy); NULL for a bad id or a malformed type. */
+EBPF_EXPORT(ebpf_btf_type_at) const ebpf_btf_type *ebpf_btf_type_at(const struct ebpf_btf_info *info, uint32_t type_id);
+
 /* The lowest type id with this name (len bytes, no NUL needed) and kind (ebpf_btf_kind) in a BTF
  * (an open object's or ebpf_btf_open's), 0 when there is none, EBPF_NONE when out of memory. The
  * first call builds a name index (kept until the BTF is closed), so the kernel's BTF (~126k types)

@@ -71,6 +71,35 @@ typedef struct {
   ebpf_error err;
 } standalone;
 
+ebpf_btf_open_result *ebpf_btf_open_lazy(const uint8_t *data, uint32_t size) {
+  standalone *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  ebpf_buf buf = {data, data ? size : 0, 0};
+  btf *b;
+  if (!btf_parse_lazy(&s->mem, &buf, &s->err, &b)) s->result.btf = &b->info;
+  s->result.status = (uint32_t)s->err.status;
+  s->result.message.ptr = s->err.message;
+  s->result.message.len = (uint32_t)strlen(s->err.message);
+  return &s->result;
+}
+
+ebpf_btf_open_result *ebpf_btf_open_split(const struct ebpf_btf_info *base, const uint8_t *data, uint32_t size) {
+  standalone *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  ebpf_buf buf = {data, data ? size : 0, 0};
+  btf *b;
+  if (!base) err_set(&s->err, EBPF_ERR_ARG, "BTF: a split BTF needs its base");
+  else if (!btf_parse_lazy_split(&s->mem, &buf, (const btf *)base, &s->err, &b)) s->result.btf = &b->info;
+  s->result.status = (uint32_t)s->err.status;
+  s->result.message.ptr = s->err.message;
+  s->result.message.len = (uint32_t)strlen(s->err.message);
+  return &s->result;
+}
+
+const ebpf_btf_type *ebpf_btf_type_at(const struct ebpf_btf_info *info, uint32_t type_id) {
+  return info ? btf_type_by_id((const btf *)info, type_id) : NULL;
+}
+
 ebpf_btf_open_result *ebpf_btf_open(const uint8_t *data, uint32_t size, const uint8_t *ext, uint32_t ext_size) {
   standalone *s = calloc(1, sizeof *s);
   if (!s) return NULL;

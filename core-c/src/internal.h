@@ -89,5 +89,6 @@ typedef struct {
 int err_set(ebpf_error *e, int status, const char *fmt, ...);
 /* The same formatter into any buffer (cap >= 1): returns the length written, without the NUL. */
 uint32_t str_vformat(char *out, uint32_t cap, const char *fmt, va_list ap);
+uint32_t str_format(char *out, uint32_t cap, const char *fmt, ...);
 
 #endif

@@ -35,6 +35,7 @@ struct ebpf_object {
   ebpf_ksyms ksym_list;       /* ksyms as the ABI lists them */
   uint32_t *rel_first;     /* per section: its raw relocations are relocs[rel_first .. +rel_count) */
   uint32_t *rel_count;
+  const ebpf_core_results *core_results; /* of the last ebpf_object_core_relocate that succeeded */
   /* symbols sorted by (section, value) for address -> symbol lookups */
   sym_key *sym_by_addr;
   uint32_t sym_by_addr_count;

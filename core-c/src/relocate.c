@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "btf.h"
+#include "core_relo.h"
 #include "elf.h"
 
 #define INSN_SIZE 8u
@@ -222,21 +223,31 @@ static const ebpf_btf_ext_section *ext_section_of(const reloc_ctx *c, uint32_t s
   return NULL;
 }
 
-/* CO-RE relocations would need the kernel's BTF: refused with the first one named. */
-static int refuse_core(reloc_ctx *c, const placement *at) {
+/* CO-RE first, as libbpf does: the records of this function patched with the results of
+ * ebpf_object_core_relocate (refused when there are none, or when one of them failed). */
+static int apply_core(reloc_ctx *c, const placement *at) {
   const ebpf_program *p = &c->progs[at->program];
   const ebpf_btf_ext_section *ext = ext_section_of(c, p->section);
-  if (!ext) return 0;
+  if (!ext || !ext->core_count) return 0;
   const struct ebpf_btf_info *btf = c->obj->info.btf;
+  const ebpf_core_results *cr = c->obj->core_results;
   uint64_t end = (uint64_t)p->insn_offset + (uint64_t)p->insn_count * INSN_SIZE;
   for (uint32_t i = 0; i < ext->core_count; i++) {
     const ebpf_btf_core_relo *r = &btf->core_relos[ext->core_first + i];
     if (r->insn_off < p->insn_offset || r->insn_off >= end) continue;
     const ebpf_btf_type *t = &btf->types[r->type_id]; /* checked by the .BTF.ext reader */
-    return fail_at(c, at, (r->insn_off - p->insn_offset) / INSN_SIZE,
-                   "CO-RE relocations are not supported yet (%s relocation, access string '%.*s', on %s '%.*s' [%u])",
-                   core_kind_names[r->kind], (int)r->access.len, r->access.ptr, btf_kind_name(t->kind),
-                   (int)t->name.len, t->name.ptr, r->type_id);
+    if (!cr)
+      return fail_at(c, at, (r->insn_off - p->insn_offset) / INSN_SIZE,
+                     "CO-RE relocations need a target BTF (%s relocation, access string '%.*s', on %s '%.*s' [%u])",
+                     core_kind_names[r->kind], (int)r->access.len, r->access.ptr, btf_kind_name(t->kind),
+                     (int)t->name.len, t->name.ptr, r->type_id);
+    const ebpf_core_result *res = &cr->results[ext->core_first + i];
+    if (res->status == EBPF_CORE_SKIPPED || res->program != at->program) continue;
+    if (res->status == EBPF_CORE_FAILED)
+      return err_set(&c->img->err, EBPF_ERR_RELOC, "CO-RE: %.*s", (int)res->message.len, res->message.ptr);
+    char msg[EBPF_ERROR_MAX];
+    if (core_apply(res, insn_at(c, at->base + res->insn), p->insn_count - res->insn, c->be, msg) < 0)
+      return fail_at(c, at, res->insn, "CO-RE: %s", msg);
   }
   return 0;
 }
@@ -244,7 +255,7 @@ static int refuse_core(reloc_ctx *c, const placement *at) {
 /* Patches the instructions of one placed function; may place more functions. */
 static int relocate_function(reloc_ctx *c, placement at) {
   const ebpf_program *p = &c->progs[at.program];
-  if (refuse_core(c, &at)) return -1;
+  if (apply_core(c, &at)) return -1;
   const ebpf_reloc *relocs = c->obj->info.relocs + p->reloc_first;
   uint32_t k = 0, nrel = p->reloc_count;
   for (uint32_t j = 0; j < p->insn_count; j++) {

@@ -361,3 +361,11 @@ int err_set(ebpf_error *e, int status, const char *fmt, ...) {
   va_end(ap);
   return status;
 }
+
+uint32_t str_format(char *out, uint32_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  uint32_t n = str_vformat(out, cap, fmt, ap);
+  va_end(ap);
+  return n;
+}

@@ -139,3 +139,45 @@ export interface ProgramBtfExt {
   lineInfo: LineInfo[];
   coreRelocations: CoreRelocation[];
 }
+
+/** What became of a CO-RE relocation against a target BTF (libbpf's outcomes). */
+export type CoreRelocationStatus = 'relocated' | 'poisoned' | 'failed' | 'skipped';
+
+/**
+ * One CO-RE relocation of an object resolved against a target BTF, as libbpf resolves it: the local
+ * type and access string, the target type matched, and the value the instruction gets.
+ */
+export interface CoreRelocationResult {
+  /** The function (program or .text subprogram) holding the instruction; undefined when none ('skipped'). */
+  program: string | undefined;
+  /** The ELF section of the instruction. */
+  section: string;
+  /** Instruction index within the function. */
+  insn: number;
+  kind: CoreRelocationKind;
+  /** The relocated type in the object's BTF, as "struct task_struct". */
+  localType: string;
+  localTypeId: number;
+  /** The accessor string: "0:1:2" (field), "0" (type), enumerator index (enumval). */
+  access: string;
+  /** libbpf's description of the local access: "<byte_off> [7] struct task_struct.pid (0:18 @ offset 2464)". */
+  localSpec: string;
+  /** The matched type in the target BTF (0 when none matched). */
+  targetTypeId: number;
+  /** The kernel module whose BTF holds the matched type (undefined: the kernel's own, or none). */
+  targetModule: string | undefined;
+  /** libbpf's description of the target access ('' when none matched). */
+  targetSpec: string;
+  /** How many candidate target types matched (all must agree). */
+  candidates: number;
+  status: CoreRelocationStatus;
+  /** The value the compiler wrote (offset, size, 0/1, type id, enumerator value). */
+  originalValue: bigint;
+  /** The value for the target ('relocated'). */
+  value: bigint;
+  /** Load/store size in bytes before and after (field offsets read by a load; 0 otherwise). */
+  originalSize: number;
+  size: number;
+  /** Why it was poisoned or failed: names program, instruction, access string and type. */
+  reason: string | undefined;
+}

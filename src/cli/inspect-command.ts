@@ -1,7 +1,8 @@
-// `ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--json]`: an object's programs, maps,
-// global data, relocations, license and diagnostics as tables; the ObjectInfo as JSON; its BTF as a
-// C header (or its types as JSON); or its programs disassembled (text or JSON).
-import { ElfError, disassembleSpec, formatDisassembly, inspect, renderCHeader, type ObjectInfo } from '../inspect.js';
+// `ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--core [--btf-file PATH]] [--json]`: an
+// object's programs, maps, global data, relocations, license and diagnostics as tables; the
+// ObjectInfo as JSON; its BTF as a C header (or its types as JSON); its programs disassembled; or
+// how its CO-RE relocations resolve against a kernel's BTF.
+import { ElfError, disassembleSpec, formatDisassembly, inspect, relocate, renderCHeader, type CoreRelocationResult, type ObjectInfo } from '../inspect.js';
 import { UsageError, toJson } from './args.js';
 import { formatTable } from './table.js';
 
@@ -56,6 +57,27 @@ export function renderTables(file: string, info: ObjectInfo): string {
   return out.join('\n');
 }
 
+/** The CO-RE table: one row per relocation, then why each poisoned or failed one is so. */
+export function renderCoreTable(file: string, target: string, results: readonly CoreRelocationResult[]): string {
+  const out = [`${file}: ${results.length} CO-RE relocation(s) against ${target}`];
+  if (results.length === 0) return out[0]!;
+  const value = (r: CoreRelocationResult): string => {
+    if (r.status === 'failed' || r.status === 'skipped') return '-';
+    const sizes = r.originalSize !== r.size ? ` (load ${r.originalSize} -> ${r.size} bytes)` : '';
+    return `${r.originalValue} -> ${r.status === 'poisoned' ? 'poison' : r.value}${sizes}`;
+  };
+  const target_ = (r: CoreRelocationResult): string =>
+    (r.targetTypeId === 0 ? '-' : (r.targetModule === undefined ? '' : `${r.targetModule}: `) + r.targetSpec.replace(/^<[a-z_0-9]+> /, ''));
+  out.push('', formatTable(['PROGRAM', 'INSN', 'KIND', 'LOCAL TYPE', 'ACCESS', 'TARGET', 'VALUE', 'STATUS'],
+    results.map((r) => [dash(r.program), String(r.insn), r.kind, r.localType, r.access, target_(r), value(r), r.status])));
+  const notes = results.filter((r) => r.reason !== undefined);
+  if (notes.length) {
+    out.push('', `Poisoned or failed (${notes.length})`);
+    for (const r of notes) out.push(`  ${r.reason}`);
+  }
+  return out.join('\n');
+}
+
 export interface InspectArgs {
   file: string;
   json: boolean;
@@ -64,6 +86,8 @@ export interface InspectArgs {
   disasm: boolean;
   /** With disasm: only this program (a program's or a subprogram's name). */
   program: string | undefined;
+  /** --core: the target BTF's path and bytes. */
+  core?: { path: string; bytes: Uint8Array } | undefined;
 }
 
 /** `ebpf inspect`: tables, the ObjectInfo as JSON, the BTF as a C header, or the disassembly. */
@@ -78,6 +102,11 @@ export function runInspect(args: InspectArgs, bytes: Uint8Array): string {
 
 function inspectOutput(args: InspectArgs, bytes: Uint8Array): string {
   const out = { json: args.json, pretty: args.pretty };
+  if (args.core !== undefined) {
+    const results = relocate(bytes, args.core.bytes);
+    if (args.json) return toJson(results, out);
+    return renderCoreTable(args.file, args.core.path, results);
+  }
   if (args.disasm) {
     const info = inspect(bytes, { btfExt: true, btfTypes: true, withoutC: true }); // types: CO-RE accessors spelled out
     let programs = info.programs.filter((p) => !p.subprogram);

@@ -8,7 +8,7 @@ import { UsageError, outputOf, parse } from './args.js';
 import { runInspect } from './inspect-command.js';
 
 const USAGE: Record<string, string> = {
-  main: `usage: ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--json]
+  main: `usage: ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--core [--btf-file PATH]] [--json]
        ebpf prog { list | show [ID] | dump [xlated] ID [opcodes] }
        ebpf map { list | show [ID] | dump ID }
        ebpf btf dump { FILE | ID } [format { c | raw }]
@@ -16,14 +16,18 @@ const USAGE: Record<string, string> = {
 
   Options everywhere: -j, --json (JSON output)  -p, --pretty (indented JSON)  -h, --help
   Objects are named by ID, "id ID" or "pinned PATH". ebpf OBJECT --help says more.`,
-  inspect: `usage: ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--json]
+  inspect: `usage: ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--core [--btf-file PATH]] [--json]
 
   inspect FILE.o     programs, maps, global data, relocations and license as tables
     --json, -j       the whole ObjectInfo as JSON, each program's .BTF.ext records included
     --btf            the object's BTF as a C header (with --json: its types)
     --disasm, -d     every program disassembled in LLVM syntax, with maps, helpers, calls and
                      source lines named (with --json: one object per instruction)
-    --program NAME   with --disasm: only this program (or subprogram)`,
+    --program NAME   with --disasm: only this program (or subprogram)
+    --core           how its CO-RE relocations resolve against a kernel's BTF, as libbpf
+                     resolves them (with --json: as JSON)
+    --btf-file PATH  the kernel BTF for --core: raw BTF or an ELF with .BTF (BTFHub)
+                     (default /sys/kernel/btf/vmlinux)`,
   prog: `usage: ebpf prog { list | show [ID] | dump [xlated] ID [opcodes] } [-j | -p]
 
   list, show         every program loaded (show ID: one), with bpftool's fields
@@ -58,20 +62,29 @@ function readInput(file: string): Uint8Array {
   }
 }
 
+/** The kernel's BTF, --core's default target. */
+const VMLINUX = '/sys/kernel/btf/vmlinux';
+
 function inspectCommand(argv: string[]): string | undefined {
   const { values, positionals } = parse('inspect', argv, {
     btf: { type: 'boolean' }, disasm: { type: 'boolean', short: 'd' }, program: { type: 'string' },
+    core: { type: 'boolean' }, 'btf-file': { type: 'string' },
   });
   if (values.help) return undefined;
   const [file, extra] = positionals;
   if (file === undefined) throw new UsageError('inspect needs a FILE.o');
   if (extra !== undefined) throw new UsageError(`inspect takes one file, got also ${extra}`);
-  if (values.btf && values.disasm) throw new UsageError('--btf and --disasm cannot be combined');
+  const modes = ['btf', 'disasm', 'core'].filter((m) => values[m] === true);
+  if (modes.length > 1) throw new UsageError(`${modes.map((m) => `--${m}`).join(' and ')} cannot be combined`);
   if (values.program !== undefined && !values.disasm) throw new UsageError('--program goes with --disasm');
+  const btfFile = values['btf-file'];
+  if (btfFile !== undefined && !values.core) throw new UsageError('--btf-file goes with --core');
   const out = outputOf(values);
+  const corePath = typeof btfFile === 'string' ? btfFile : VMLINUX;
   return runInspect({
     file, json: out.json, pretty: out.pretty, btf: values.btf === true, disasm: values.disasm === true,
     program: typeof values.program === 'string' ? values.program : undefined,
+    core: values.core === true ? { path: corePath, bytes: readInput(corePath) } : undefined,
   }, readInput(file));
 }
 

@@ -4,6 +4,9 @@ import { loadCoreSync, type CoreExports } from '../wasm/core.js';
 import { RecordReader, btfInfoPointer, decodeObjectInfo, objectStatus } from './decode.js';
 import { attachBtf, type BtfOptions } from './btf-link.js';
 import type { BtfLookup } from '../btf/lookup.js';
+import { decodeCoreResults } from '../btf/core-relo.js';
+import type { CoreRelocationResult } from '../btf/types.js';
+import type { ModuleBtf } from '../btf/core-relo.js';
 import { ElfError, Status } from './errors.js';
 import { INSTRUCTION_SIZE, type ObjectInfo } from './types.js';
 
@@ -176,6 +179,41 @@ export class CoreObject implements Disposable {
       if (image) core.ebpf_program_image_free(image);
       core.ebpf_free(fds);
     }
+  }
+
+  /** How many CO-RE relocation records the object's .BTF.ext holds (0 without BTF). */
+  get coreRelocationCount(): number {
+    const obj = this.#live();
+    const view = new DataView(this.#core.memory.buffer);
+    const btf = view.getUint32(this.#core.ebpf_object_get_info(obj) + 88, true);
+    return btf === 0 ? 0 : view.getUint32(btf + 56, true);
+  }
+
+  /**
+   * Resolves the object's CO-RE relocations against `target` (the kernel's BTF or one given) as
+   * libbpf does; relocate() then patches programs with these results (a program holding a 'failed'
+   * one does not relocate). `modules` (kernel modules' split BTFs on top of `target`) are searched
+   * for a local type `target` has no candidate for, as libbpf does. The BTFs must stay open while
+   * programs relocate. Throws ElfError when the core refuses the call (out of memory).
+   */
+  coreRelocate(target: BtfLookup, modules: readonly ModuleBtf[] = []): CoreRelocationResult[] {
+    const core = this.#core;
+    const obj = this.#live();
+    const list = modules.length === 0 ? 0 : core.ebpf_alloc(modules.length * 4);
+    if (modules.length > 0 && !list) throw new ElfError('out of WASM memory for module BTFs', Status.NoMem);
+    let ptr: number;
+    try {
+      if (list) new Uint32Array(core.memory.buffer, list, modules.length).set(modules.map((m) => m.btf.coreInfo));
+      ptr = core.ebpf_object_core_relocate_modules(obj, target.coreInfo, list, modules.length);
+    } finally {
+      if (list) core.ebpf_free(list);
+    }
+    if (!ptr) throw new ElfError('out of WASM memory for CO-RE relocation', Status.NoMem);
+    const btf = new DataView(core.memory.buffer).getUint32(core.ebpf_object_get_info(obj) + 88, true);
+    const programs = this.info.programs.map((p) => ({ name: p.name, section: p.section }));
+    const sections: Array<{ name: string } | undefined> = [];
+    for (const s of this.info.sections) sections[s.index] = s;
+    return decodeCoreResults(core, ptr, btf, { programs, sections, modules: modules.map((m) => m.name) });
   }
 
   /** The extern __kconfig variables, as the .kconfig map lays them out (empty when none). */

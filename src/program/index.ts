@@ -4,6 +4,7 @@ export { getProgramInfoByFd, getProgramInfoById, enableRunTimeStats, type Progra
 export { kernelObjectName } from './name.js';
 export { System, createSystem, UnsupportedError, KernelSymbolError, type SystemLoadOptions } from './system.js';
 export { mapMemoryEstimate, type ObjectLimits } from './limits.js';
+export type { KernelBtfSource } from './kernel-btf.js';
 export type { MapOptions } from './elf-map.js';
 export { ConstantError, rodataWithConstants, type ConstantValue, type Constants } from './constants.js';
 export type { ProgramLike, SystemLike } from './like.js';

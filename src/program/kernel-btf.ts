@@ -1,11 +1,14 @@
 // The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once per process by the WASM core and
 // searched by name: the BTF ids BPF_PROG_LOAD wants for programs attached to kernel functions
 // (fentry/fexit/fmod_ret), raw tracepoints (tp_btf), LSM hooks and iterators, as libbpf finds them.
-// Module BTF (/sys/kernel/btf/<module>) is not searched.
-import { readFileSync } from 'node:fs';
+// Kernel modules' BTF (/sys/kernel/btf/<module>) is read for CO-RE when the kernel's has no candidate.
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import type { ModuleBtf } from '../btf/core-relo.js';
 import { BtfLookup } from '../btf/lookup.js';
+import { openTargetBtf } from '../btf/core-relo.js';
 import type { BtfKind } from '../btf/types.js';
 import { AttachType } from '../sys/generated.js';
+import { native, nativeUnavailableReason } from '../sys/native.js';
 import { describeProgram } from './verifier.js';
 
 export const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
@@ -17,18 +20,111 @@ export class KernelSymbolError extends Error {
 
 let vmlinux: BtfLookup | undefined;
 
+// mmap(2) of a BTF file (Linux values): read-only, private, pages populated by the one call.
+const PROT_READ = 1, MAP_PRIVATE = 2, MAP_POPULATE = 0x8000;
+
+/** Copies the file into view through one mmap (kernels from 6.16 map /sys/kernel/btf/*); false when that fails. */
+function copyMapped(fd: number, view: Uint8Array): boolean {
+  if (nativeUnavailableReason() !== undefined) return false;
+  const mapped = native().mmap(fd, view.length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, 0);
+  if (typeof mapped === 'number') return false;
+  try {
+    view.set(new Uint8Array(mapped));
+  } finally {
+    native().munmap(mapped);
+  }
+  return true;
+}
+
+/**
+ * Reads a file's bytes straight into the WASM core and opens them as BTF (no intermediate copy).
+ * sysfs hands /sys/kernel/btf/vmlinux out a page per read(): where the kernel maps it, one mmap
+ * replaces ~1350 reads.
+ */
+export function openBtfFile(path: string, base?: BtfLookup): BtfLookup {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    return BtfLookup.openWith(size, (view) => {
+      if (size > 0 && copyMapped(fd, view)) return;
+      let at = 0;
+      while (at < size) {
+        const n = readSync(fd, view, at, size - at, null);
+        if (n === 0) throw new Error(`${path}: ended after ${at} of ${size} bytes`);
+        at += n;
+      }
+    }, base);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The kernel's BTF, read and indexed on first use and kept for the life of the process. */
 export function kernelBtf(): BtfLookup {
   if (vmlinux === undefined) {
-    let bytes: Uint8Array;
     try {
-      bytes = readFileSync(VMLINUX_BTF);
+      vmlinux = openBtfFile(VMLINUX_BTF);
     } catch (e) {
-      throw new KernelSymbolError(`cannot read the kernel's BTF (${VMLINUX_BTF}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the kernel needs CONFIG_DEBUG_INFO_BTF`);
+      if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+      throw new KernelSymbolError(`cannot read the kernel's BTF (${VMLINUX_BTF}: ${(e as NodeJS.ErrnoException).code}); the kernel needs CONFIG_DEBUG_INFO_BTF`);
     }
-    vmlinux = BtfLookup.open(bytes);
   }
   return vmlinux;
+}
+
+let modules: ModuleBtf[] | undefined;
+
+/**
+ * The BTF of every loaded kernel module (/sys/kernel/btf/<module>, split on the kernel's), read once
+ * per process when first asked for; a module whose BTF cannot be read is left out.
+ */
+export function kernelModuleBtfs(): readonly ModuleBtf[] {
+  if (modules === undefined) {
+    const base = kernelBtf();
+    const found: ModuleBtf[] = [];
+    let names: string[] = [];
+    try {
+      names = readdirSync('/sys/kernel/btf').filter((n) => n !== 'vmlinux').sort();
+    } catch {
+      // no module BTF directory: none
+    }
+    for (const name of names) {
+      try {
+        found.push({ name, btf: openBtfFile(`/sys/kernel/btf/${name}`, base) });
+      } catch {
+        // unreadable or malformed: libbpf too goes on without it
+      }
+    }
+    modules = found;
+  }
+  return modules;
+}
+
+/** A target BTF for CO-RE given by the user: a path or the bytes of raw BTF or an ELF with .BTF. */
+export type KernelBtfSource = string | Uint8Array;
+
+const byPath = new Map<string, BtfLookup>();
+
+/**
+ * The BTF CO-RE relocations resolve against: the kernel's own (vmlinux, shared with attach-target and
+ * kfunc lookups) unless `source` gives one (a path, read and indexed once per process; or bytes,
+ * opened for the caller, who closes it: `owned`).
+ */
+export function coreTargetBtf(source: KernelBtfSource | undefined): { btf: BtfLookup; owned: boolean } {
+  if (source === undefined) return { btf: kernelBtf(), owned: false };
+  if (source instanceof Uint8Array) return { btf: openTargetBtf(source, 'kernelBtf'), owned: true };
+  let btf = byPath.get(source);
+  if (btf === undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(source);
+    } catch (e) {
+      throw new KernelSymbolError(`cannot read the target BTF ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    btf = openTargetBtf(bytes, source);
+    byPath.set(source, btf);
+  }
+  return { btf, owned: false };
 }
 
 /** What a program attached through BTF names, as its section gives it. */

@@ -13,6 +13,7 @@ import {
   type InitialSlot, type MapOptions, type ProgramSlot,
 } from './elf-map.js';
 import { checkObjectLimits, type ObjectLimits } from './limits.js';
+import type { KernelBtfSource } from './kernel-btf.js';
 import { kernelObjectName } from './name.js';
 
 /** How a load is asked for: the options of System.load / MockSystem.load. */
@@ -33,6 +34,12 @@ export interface SystemLoadOptions {
    * RangeError before anything is created. Off by default.
    */
   limits?: ObjectLimits;
+  /**
+   * The BTF CO-RE relocations resolve against, for kernels without /sys/kernel/btf/vmlinux (or to
+   * relocate for another kernel): a path or the bytes of raw BTF or of an ELF holding .BTF (BTFHub's
+   * files). Default: the running kernel's /sys/kernel/btf/vmlinux, read once per process. System only.
+   */
+  kernelBtf?: KernelBtfSource;
 }
 
 /** What a plan needs to know of where it will be applied. */

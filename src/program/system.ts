@@ -1,8 +1,9 @@
 // System: goebpf's entry point. Opens an eBPF ELF object in the WASM core, loads its BTF into the
 // kernel, creates its maps and makes its programs, which the core relocates when they load (map
 // references, global data, bpf-to-bpf calls; attach targets, kfuncs and __ksym externs are looked up
-// in the running kernel). What the core cannot relocate yet (CO-RE) is refused with an
-// UnsupportedError naming the program, instruction and symbol.
+// in the running kernel; CO-RE relocations resolved against the kernel's BTF or one given, as libbpf
+// does). What the core cannot relocate is refused with an UnsupportedError naming the program,
+// instruction and symbol.
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { CoreObject } from '../elf/open.js';
@@ -16,7 +17,9 @@ import { checkConstantValues, type Constants } from './constants.js';
 import { fillInitialSlots, ProgramSlots } from './elf-map.js';
 import { planLoad, type MapPlan, type ProgramPlan, type SystemLoadOptions } from './plan.js';
 import { kconfigValue, readKernelConfig } from './kconfig.js';
-import { KernelSymbolError } from './kernel-btf.js';
+import { coreTargetBtf, kernelModuleBtfs, KernelSymbolError } from './kernel-btf.js';
+import type { BtfLookup } from '../btf/lookup.js';
+import type { CoreRelocationResult } from '../btf/types.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
 import { loadObjectBtf, MapFdTable, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
@@ -48,6 +51,7 @@ export class System implements SystemLike {
   readonly #programs = new Map<string, Program>();
   readonly #objects: CoreObject[] = [];
   readonly #btfs: FD[] = [];
+  readonly #targets: BtfLookup[] = [];
   readonly #warnings: string[] = [];
   #constants: Constants = {};
 
@@ -71,7 +75,10 @@ export class System implements SystemLike {
   /**
    * Loads the object's BTF into the kernel (without it if refused: see warnings), creates its maps
    * (reusing pinned ones: persistent_path, LIBBPF_PIN_BY_NAME; global data written, .rodata frozen) and
-   * makes its programs, which the core relocates when they load with program.load(). The object stays
+   * makes its programs, which the core relocates when they load with program.load(). CO-RE relocations
+   * are resolved here, as libbpf does before a load, against the kernel's BTF (or options.kernelBtf);
+   * one that cannot be satisfied poisons its instruction (a warning says which), so only a program
+   * reaching it fails, in the verifier; an ambiguous one fails its program's load. The object stays
    * open in the WASM core until close(). All or nothing: if a map cannot be created, what was made so
    * far is closed, and the pins it made are removed (those it reused stay). Slots a definition fills
    * (`.values = { [i] = ... }`) are filled as libbpf does, but lazily for programs: maps of maps get
@@ -85,7 +92,8 @@ export class System implements SystemLike {
     const object = core.info;
     const maps = new Map<string, EbpfMap>();
     let btf: ObjectBtf = {};
-    let warnings: readonly string[] = [];
+    const warnings: string[] = [];
+    let target: { btf: BtfLookup; owned: boolean } | undefined;
     try {
       if (object.endian !== 'little') throw new UnsupportedError(`the object is ${object.endian}-endian; this kernel runs little-endian eBPF`);
       const plan = planLoad(bytes, object, { ...options, constants }, {
@@ -95,8 +103,18 @@ export class System implements SystemLike {
         hasMap: (name) => this.#maps.has(name),
         hasProgram: (name) => this.#programs.has(name),
       });
-      warnings = plan.warnings;
+      warnings.push(...plan.warnings);
       btf = loadObjectBtf(core);
+      if (core.coreRelocationCount > 0) {
+        target = coreTargetBtf(options.kernelBtf);
+        let results = core.coreRelocate(target.btf);
+        // As libbpf: the modules' BTF is searched for types the kernel's lacks (not with a BTF given).
+        if (options.kernelBtf === undefined && results.some(unmatched)) {
+          const modules = kernelModuleBtfs();
+          if (modules.length > 0) results = core.coreRelocate(target.btf, modules);
+        }
+        for (const r of results) if (r.status === 'poisoned' && r.reason !== undefined) warnings.push(`CO-RE: ${r.reason}`);
+      }
       const byIndex: Array<EbpfMap | undefined> = object.maps.map(() => undefined);
       for (const m of plan.maps) {
         const map = m.replaceWith === undefined ? createMap(m, btf) : replacementMap(m.elf.name, m.replaceWith);
@@ -118,9 +136,11 @@ export class System implements SystemLike {
       }
       btf.fd?.close();
       core.close();
+      if (target?.owned === true) target.btf.close();
       throw e;
     }
     this.#objects.push(core);
+    if (target?.owned === true) this.#targets.push(target.btf);
     if (btf.fd !== undefined) this.#btfs.push(btf.fd);
     if (btf.refused !== undefined) this.#warnings.push(btf.refused);
     this.#warnings.push(...warnings);
@@ -201,12 +221,18 @@ export class System implements SystemLike {
     for (const map of this.#maps.values()) map.close();
     for (const btf of this.#btfs) btf.close();
     for (const object of this.#objects) object.close();
+    for (const target of this.#targets) target.close();
     if (first !== undefined) throw first;
   }
 
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** A relocation no type of the kernel's BTF matched: one a module's might. */
+function unmatched(r: CoreRelocationResult): boolean {
+  return r.targetTypeId === 0 && r.kind !== 'local_type_id' && r.status !== 'skipped';
 }
 
 /** goebpf's NewDefaultEbpfSystem. */

@@ -17,6 +17,8 @@ export interface CoreExports {
   ebpf_btf_error_message(btf: number): number;
   ebpf_btf_open(data: number, size: number, ext: number, extSize: number): number;
   ebpf_btf_close(result: number): void;
+  ebpf_btf_open_lazy(data: number, size: number): number;
+  ebpf_btf_type_at(btf: number, id: number): number;
   ebpf_btf_find(btf: number, name: number, len: number, kind: number): number;
   ebpf_btf_kernel_blob(obj: number): number;
   ebpf_program_relocate(obj: number, program: number, mapFds: number, mapFdCount: number, ksymValues: number, ksymCount: number): number;
@@ -26,6 +28,9 @@ export interface CoreExports {
   ebpf_ksym_compatible(obj: number, ksym: number, kernel: number, kernelId: number): number;
   ebpf_perf_parse(data: number, size: number, position: bigint, out: number, capacity: number, batch: number): number;
   ebpf_ringbuf_parse(data: number, size: number, position: bigint, out: number, capacity: number, batch: number): number;
+  ebpf_object_core_relocate(obj: number, target: number): number;
+  ebpf_object_core_relocate_modules(obj: number, target: number, modules: number, moduleCount: number): number;
+  ebpf_btf_open_split(base: number, data: number, size: number): number;
   [name: string]: WebAssembly.Memory | WebAssembly.Global | ((...args: number[]) => number | void) | ((...args: never[]) => number | void);
 }
 

@@ -1,5 +1,5 @@
 // The browser entry point in real headless Chromium: `ebpf/inspect` loads the WASM core with fetch and
-// gives, for every fixture, the same ObjectInfo as in Node.
+// gives, for every fixture, the same ObjectInfo as in Node, and relocate() the same CO-RE results.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { haveTool } from '../kernel/support.js';
-import { inspect } from '../../src/inspect.js';
+import { inspect, relocate } from '../../src/inspect.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const fixtures = join(root, 'test/fixtures');
@@ -69,6 +69,9 @@ browser('inspect() in headless Chromium matches Node for every fixture', async (
       }
       assert.equal(results[file], expected, file);
     }
+    const core = relocate(readFileSync(join(fixtures, 'core_relos.o')), readFileSync(join(fixtures, 'core_kconfig.o')));
+    assert.ok(core.some((r) => r.status === 'relocated') && core.some((r) => r.status === 'poisoned'));
+    assert.equal(results['relocate core_relos.o'], JSON.parse(JSON.stringify(core, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))), 'relocate()');
   } finally {
     server.close();
   }

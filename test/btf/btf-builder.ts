@@ -9,8 +9,21 @@ export const KIND = {
 export interface MemberDef { name: string; type: number; bitOffset?: number; bitfieldSize?: number }
 
 export class BtfBuilder {
-  private readonly strs: number[] = [0];
+  private readonly strs: number[];
   private readonly strOffsets = new Map<string, number>([['', 0]]);
+  /** A split BTF (a kernel module's) continues its base's ids and strings. */
+  private readonly base: { typeCount: number; stringSize: number };
+
+  /** `base`: build a split BTF on top of one with that many types (void included) and string bytes. */
+  constructor(base?: { typeCount: number; stringSize: number }) {
+    this.base = base ?? { typeCount: 1, stringSize: 0 };
+    this.strs = base === undefined ? [0] : [];
+  }
+
+  /** Types so far, void included (a split BTF's: its base's too): the next id. */
+  get typeCount(): number { return this.base.typeCount + this.types.length; }
+  /** Bytes of strings (a split BTF's: its base's too). */
+  get stringSize(): number { return this.base.stringSize + this.strs.length; }
   /** Each type as u32 words (header then trailing data). */
   readonly types: number[][] = [];
   /** Header fields that tests may override to build defects. */
@@ -19,7 +32,7 @@ export class BtfBuilder {
   str(s: string): number {
     const known = this.strOffsets.get(s);
     if (known !== undefined) return known;
-    const off = this.strs.length;
+    const off = this.base.stringSize + this.strs.length;
     for (const b of new TextEncoder().encode(s)) this.strs.push(b);
     this.strs.push(0);
     this.strOffsets.set(s, off);
@@ -29,7 +42,7 @@ export class BtfBuilder {
   /** Appends a type from raw words; returns its id. */
   raw(words: number[]): number {
     this.types.push(words);
-    return this.types.length;
+    return this.base.typeCount + this.types.length - 1;
   }
 
   private head(name: string, kind: number, vlen: number, sizeOrType: number, kindFlag = false): number[] {

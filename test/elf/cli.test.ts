@@ -30,6 +30,25 @@ test('inspect prints programs, maps, global data, relocations and the license', 
   }
 });
 
+test('--core prints how CO-RE relocations resolve against a BTF file (an ELF with .BTF here: the object itself)', () => {
+  const core = join(fixturesDir, 'core_relos.o');
+  const r = run('inspect', core, '--core', '--btf-file', core);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^.*core_relos\.o: 45 CO-RE relocation\(s\) against .*core_relos\.o$/m);
+  assert.match(r.stdout, /^PROGRAM\s+INSN\s+KIND\s+LOCAL TYPE\s+ACCESS\s+TARGET\s+VALUE\s+STATUS$/m);
+  assert.match(r.stdout, /^field_reads\s+15\s+byte_off\s+struct task_struct\s+0:3\s+\[5\] struct task_struct\.real_parent \(0:3 @ offset 16\)\s+16 -> 16\s+relocated$/m);
+  // task_struct and task_struct___old are both candidates for task_struct here, with pid at 8 and 0: libbpf refuses that
+  assert.match(r.stdout, /^field_reads\s+2\s+byte_off\s+struct task_struct\s+0:1\s+-\s+-\s+failed$/m);
+  assert.match(r.stdout, /^  program 'field_reads': instruction 2: byte_off relocation on struct 'task_struct' \[5\], access string '0:1', failed: field offset ambiguity: candidates \[5\] and \[14\] put it at bit 64 and 0$/m);
+  const json = run('inspect', core, '--core', '--json', `--btf-file=${core}`);
+  assert.is(json.status, 0, json.stderr);
+  assert.is((JSON.parse(json.stdout) as unknown[]).length, 45);
+  const missing = run('inspect', core, '--core', '--btf-file', join(dir, 'no-such-vmlinux'));
+  assert.is(missing.status, 1);
+  assert.match(missing.stderr, /^ebpf: cannot read .*no-such-vmlinux: no such file\n$/);
+  assert.is(run('inspect', core, '--btf-file', core).status, 1);
+});
+
 test('--json prints the ObjectInfo', () => {
   const r = run('inspect', object, '--json');
   assert.is(r.status, 0, r.stderr);

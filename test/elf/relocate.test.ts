@@ -144,7 +144,7 @@ function relocationError(object: CoreObject, program: string, fds?: Int32Array):
 
 test('what cannot be relocated is an error naming program, instruction and symbol', () => {
   using relocs = open('relocs.o');
-  assert.match(relocationError(relocs, 'core_read'), /^program 'core_read': instruction \d+: CO-RE relocations are not supported yet \(byte_off relocation, access string '0:0', on struct 'task_struct' \[\d+\]\)$/);
+  assert.match(relocationError(relocs, 'core_read'), /^program 'core_read': instruction \d+: CO-RE relocations need a target BTF \(byte_off relocation, access string '0:0', on struct 'task_struct' \[\d+\]\)$/);
   const noResults = fakeFds(relocs);
   noResults[relocs.info.maps.findIndex((m) => m.name === 'results')] = -1;
   assert.match(relocationError(relocs, 'xdp_sum', noResults), /^program 'xdp_sum': instruction \d+ \(\d+ of function 'record' in '\.text'\): 'results' refers to map 'results', which has no fd \(not created, or closed\)$/);

@@ -19,8 +19,6 @@ const fixturesDir = fileURLToPath(new URL('../../../test/fixtures/', import.meta
 const fixture = (name: string): string => fixturesDir + name;
 
 const XDP_DROP = 1, XDP_PASS = 2;
-const CORE = (program: string, insn: number, kind: string, access: string): RegExp =>
-  new RegExp(`^program '${program}': instruction ${insn}: CO-RE relocations are not supported yet \\(${kind} relocation, access string '${access}', on struct 'task_struct' \\[\\d+\\]\\)$`);
 const STRUCT_OPS = /struct_ops programs need the BTF id of their kernel operations table/;
 const TARGET = (program: string, section: string, target: string, kind: string, name: string): RegExp =>
   new RegExp(`^program "${program}" \\(section "${section}"\\): attach target "${target}" not found: the kernel's BTF \\(/sys/kernel/btf/vmlinux\\) has no ${kind} "${name}"$`);
@@ -35,7 +33,6 @@ const REFUSED: Record<string, Record<string, RegExp | keyof typeof KERNEL_MAY_LA
     lsm_missing: TARGET('lsm_missing', 'lsm/ebpf_fixture_no_such_hook', 'ebpf_fixture_no_such_hook', 'func', 'bpf_lsm_ebpf_fixture_no_such_hook'),
     iter_missing: TARGET('iter_missing', 'iter/ebpf_fixture_no_such_iterator', 'ebpf_fixture_no_such_iterator', 'func', 'bpf_iter_ebpf_fixture_no_such_iterator'),
   },
-  'core_kconfig.o': { fork_parent: CORE('fork_parent', 0, 'byte_off', '0:2'), exec_task: CORE('exec_task', 1, 'field_exists', '0:3') },
   'externs.o': { ksym_read: 'kallsymsVariables' },
   'ksyms.o': {
     kfunc_other_prototype: /^program 'kfunc_other_prototype': instruction \d+: kfunc 'bpf_rcu_read_lock___two_args' is not resolved: it is declared with 2 parameter\(s\), the kernel's "bpf_rcu_read_lock" \[\d+\] takes 0$/,
@@ -44,7 +41,6 @@ const REFUSED: Record<string, Record<string, RegExp | keyof typeof KERNEL_MAY_LA
     missing_kfunc: /^program 'missing_kfunc': instruction 0: kfunc 'ebpf_fixture_missing_kfunc' is not resolved: the kernel's BTF \(\/sys\/kernel\/btf\/vmlinux\) has no function "ebpf_fixture_missing_kfunc"$/,
     missing_address: /^program 'missing_address': instruction \d+: untyped __ksym variable 'ebpf_fixture_missing_addr' is not resolved: \/proc\/kallsyms has no symbol "ebpf_fixture_missing_addr"$/,
   },
-  'relocs.o': { core_read: /^program 'core_read': instruction \d+: CO-RE relocations are not supported yet \(byte_off relocation, access string '0:0', on struct 'task_struct' \[\d+\]\)$/ },
   'sections.o': {
     fentry_unlinkat: 'trampolines', fexit_unlinkat: 'trampolines', lsm_file_open: 'trampolines',
     unknown_section: /the section name gives no program type: pass one in programTypes$/,
