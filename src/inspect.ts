@@ -37,3 +37,10 @@ export function mapInitialData(bytes: Uint8Array, map: MapSpec): Uint8Array | nu
   const { fileOffset, size } = map.initialData;
   return bytes.subarray(fileOffset, fileOffset + size);
 }
+
+export {
+  disassembleProgram, disassembleInstructions, disassembleSpec, formatDisassembly, helperName, HELPER_NAMES,
+} from './disasm/index.js';
+export type {
+  DisasmCall, DisasmInstruction, DisasmReference, DisasmSource, DisassembleOptions, FormatOptions,
+} from './disasm/index.js';
