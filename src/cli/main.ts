@@ -3,12 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { ElfError } from '../elf/errors.js';
 import { UsageError, runInspect } from './inspect-command.js';
+import { WEB_USAGE, parseWeb, runWeb } from './web-command.js';
 
 const USAGE = `usage: ebpf inspect FILE.o [--json | --btf]
+       ebpf web [FILE.o] [--port N] [--no-open]
 
   inspect FILE.o     programs, maps, global data, relocations and license as tables
     --json           the whole ObjectInfo as JSON, each program's .BTF.ext records included
-    --btf            the object's BTF types rendered as C`;
+    --btf            the object's BTF types rendered as C
+${WEB_USAGE}`;
 
 function parseInspect(argv: string[]): { file: string; json: boolean; btf: boolean } {
   let file: string | undefined;
@@ -41,6 +44,14 @@ export function main(argv: string[]): number {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 1 : 0;
+    }
+    if (command === 'web') {
+      // Serves until interrupted: the exit code is set if it cannot start.
+      runWeb(parseWeb(rest), readInput).catch((e: unknown) => {
+        process.stderr.write(`ebpf: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = 1;
+      });
+      return 0;
     }
     if (command !== 'inspect') throw new UsageError(`unknown command ${JSON.stringify(command)}; try ebpf --help`);
     const args = parseInspect(rest);
