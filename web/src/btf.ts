@@ -1,69 +1,85 @@
-// BTF as the page browses it: types by tag and name, what each refers to and is referred by, C text
-// with its type names linked, and CO-RE accessor strings spelled as field paths.
-import type { BtfType, CoreRelocation } from '../../src/inspect.js';
+// BTF as the page browses it: on the main thread, types by tag and name with their labels (BtfIndex,
+// from the worker's BtfSummary) and C text with its type names linked; in the worker, labels, what
+// refers to what, and CO-RE accessor strings spelled as field paths.
+import type { BtfKind, BtfType, CoreRelocation } from '../../src/inspect.js';
 import { link } from './dom.js';
+import type { BtfSummary } from './protocol.js';
 
 const TAGGED = new Set(['struct', 'union', 'enum', 'enum64', 'fwd']);
 
-export class BtfIndex {
-  readonly types: readonly BtfType[];
-  readonly #byName = new Map<string, number>();
-  #referrers: number[][] | undefined;
+function tag(kind: BtfKind, union: boolean): string {
+  if (kind === 'fwd') return union ? 'union' : 'struct';
+  return kind === 'enum64' ? 'enum' : kind;
+}
 
-  constructor(types: readonly BtfType[]) {
-    this.types = types;
-    for (const t of types) {
-      if (!t.name) continue;
-      const key = `${tagOf(t)}:${t.name}`;
+/** 'struct iphdr', 'const char *', 'func bpf_prog', or '(anonymous union)'. */
+export function labelOf(t: BtfType): string {
+  if (t.kind === 'void') return 'void';
+  if (t.name) {
+    if (t.kind === 'fwd') return `${t.kindFlag ? 'union' : 'struct'} ${t.name}`;
+    if (t.kind === 'int' || t.kind === 'float' || t.kind === 'datasec') return t.name;
+    return `${t.kind === 'enum64' ? 'enum' : t.kind} ${t.name}`;
+  }
+  if (t.kind === 'struct' || t.kind === 'union' || t.kind === 'enum' || t.kind === 'enum64') return `(anonymous ${t.kind})`;
+  return t.c.split('\n')[0] || t.kind;
+}
+
+/** The summary the worker sends of all types. */
+export function summarize(types: readonly BtfType[]): BtfSummary {
+  return { kinds: types.map((t) => t.kind), names: types.map((t) => t.name), labels: types.map(labelOf) };
+}
+
+/** The ids a type refers to directly, in order, without repeats. */
+export function refersTo(t: BtfType, count: number): number[] {
+  const ids = [t.type, t.indexType, ...(t.members ?? []).map((m) => m.type), ...(t.params ?? []).map((p) => p.type),
+    ...(t.vars ?? []).map((v) => v.type)];
+  return [...new Set(ids.filter((id): id is number => id !== undefined && id > 0 && id < count))];
+}
+
+/** For each type id, the ids of the types that refer to it. */
+export function referrers(types: readonly BtfType[]): number[][] {
+  const by: number[][] = types.map(() => []);
+  for (const t of types) for (const r of refersTo(t, types.length)) by[r]!.push(t.id);
+  return by;
+}
+
+/** Types by tag and name, with labels: what the main thread needs to name and link types. */
+export class BtfIndex {
+  readonly summary: BtfSummary;
+  readonly #byName = new Map<string, number>();
+
+  constructor(summary: BtfSummary) {
+    this.summary = summary;
+    const { kinds, names, labels } = summary;
+    for (let id = 1; id < names.length; id++) {
+      const name = names[id]!;
+      if (!name) continue;
+      const kind = kinds[id]!;
+      const key = `${tag(kind, labels[id]!.startsWith('union '))}:${name}`;
       // A definition wins over a forward declaration of the same name.
       const known = this.#byName.get(key);
-      if (known === undefined || (types[known]!.kind === 'fwd' && t.kind !== 'fwd')) this.#byName.set(key, t.id);
-      if (!this.#byName.has(`any:${t.name}`)) this.#byName.set(`any:${t.name}`, t.id);
+      if (known === undefined || (kinds[known] === 'fwd' && kind !== 'fwd')) this.#byName.set(key, id);
+      if (!this.#byName.has(`any:${name}`)) this.#byName.set(`any:${name}`, id);
     }
+  }
+
+  /** Number of type ids, void (0) included. */
+  get count(): number {
+    return this.summary.names.length;
   }
 
   /** A type by `struct`/`union`/`enum`/`typedef`/... tag and name, or by name alone (tag 'any'). */
-  find(tag: string, name: string): number | undefined {
-    return this.#byName.get(`${tag}:${name}`);
+  find(tagName: string, name: string): number | undefined {
+    return this.#byName.get(`${tagName}:${name}`);
   }
 
-  /** The ids a type refers to directly, in order, without repeats. */
-  refersTo(t: BtfType): number[] {
-    const ids = [t.type, t.indexType, ...(t.members ?? []).map((m) => m.type), ...(t.params ?? []).map((p) => p.type),
-      ...(t.vars ?? []).map((v) => v.type)];
-    return [...new Set(ids.filter((id): id is number => id !== undefined && id > 0 && id < this.types.length))];
-  }
-
-  /** The ids of the types that refer to `id` (computed once for all types). */
-  referredBy(id: number): number[] {
-    if (!this.#referrers) {
-      const by: number[][] = this.types.map(() => []);
-      for (const t of this.types) for (const r of this.refersTo(t)) by[r]!.push(t.id);
-      this.#referrers = by;
-    }
-    return this.#referrers[id] ?? [];
-  }
-
-  /** 'struct iphdr', 'const char *', 'func bpf_prog', or '(anonymous union)'. */
   label(id: number): string {
-    const t = this.types[id];
-    if (!t) return `type ${id}`;
-    if (t.kind === 'void') return 'void';
-    if (t.name) {
-      if (t.kind === 'fwd') return `${t.kindFlag ? 'union' : 'struct'} ${t.name}`;
-      if (t.kind === 'int' || t.kind === 'float' || t.kind === 'datasec') return t.name;
-      return `${t.kind === 'enum64' ? 'enum' : t.kind} ${t.name}`;
-    }
-    if (t.kind === 'struct' || t.kind === 'union' || t.kind === 'enum' || t.kind === 'enum64') return `(anonymous ${t.kind})`;
-    const firstLine = t.c.split('\n')[0] ?? '';
-    return firstLine || t.kind;
+    return this.summary.labels[id] ?? `type ${id}`;
   }
-}
 
-function tagOf(t: BtfType): string {
-  if (t.kind === 'fwd') return t.kindFlag ? 'union' : 'struct';
-  if (t.kind === 'enum64') return 'enum';
-  return t.kind;
+  kind(id: number): BtfKind | undefined {
+    return this.summary.kinds[id];
+  }
 }
 
 const WORD = /\b(struct|union|enum)\s+([A-Za-z_]\w*)|\b([A-Za-z_]\w*)\b/g;
@@ -83,29 +99,30 @@ export function linkedC(text: string, index: BtfIndex, self: number): DocumentFr
   return out;
 }
 
-function strip(index: BtfIndex, id: number): number {
+function strip(types: readonly BtfType[], id: number): number {
   for (let i = 0; i < 64; i++) {
-    const t = index.types[id];
+    const t = types[id];
     if (!t || !['typedef', 'const', 'volatile', 'restrict', 'type_tag'].includes(t.kind) || t.type === undefined) return id;
     id = t.type;
   }
   return id;
 }
 
-/** A CO-RE relocation's accessor as libbpf prints it: `struct task_struct.real_parent` (0:1), the
- *  enumerator for enumval kinds, the type for type kinds. */
-export function describeCoreAccess(index: BtfIndex, relo: CoreRelocation): string {
-  const base = index.label(relo.typeId);
+/** A CO-RE relocation's accessor as a path: `struct task_struct.real_parent` (0:1), the enumerator
+ *  for enumval kinds, the type for type kinds. */
+export function describeCoreAccess(types: readonly BtfType[], relo: CoreRelocation): string {
+  const root = types[relo.typeId];
+  const base = root ? labelOf(root) : `type ${relo.typeId}`;
   const parts = relo.access.split(':').map(Number);
   if (relo.kind.startsWith('enumval')) {
-    const t = index.types[strip(index, relo.typeId)];
+    const t = types[strip(types, relo.typeId)];
     return `${base}::${t?.values?.[parts[0] ?? -1]?.name ?? relo.access}`;
   }
   if (relo.kind.startsWith('type') || relo.kind.endsWith('type_id')) return base;
   let path = parts[0] ? `[${parts[0]}]` : '';
   let id = relo.typeId;
   for (const i of parts.slice(1)) {
-    const t = index.types[strip(index, id)];
+    const t = types[strip(types, id)];
     if (!t) break;
     if (t.kind === 'array') {
       path += `[${i}]`;

@@ -4,7 +4,7 @@
 import { BtfIndex } from './btf.js';
 import { DisasmView, type DisasmOptions } from './disasm-view.js';
 import { bytesText, h } from './dom.js';
-import type { DisassemblyResult, ObjectModel, Request, Response } from './protocol.js';
+import type { DisassemblyResult, ObjectModel, Request, Response, TypeResult } from './protocol.js';
 import {
   BTF_KINDS, VIEWS, btfItems, mainPrograms, mapDetail, mapItems, overview, parseRoute, problems, programHead,
   programItems, programRelocations, relocations, resolveType, split, typeDetail, type Context, type Route, type View,
@@ -71,6 +71,7 @@ interface State {
   ctx?: Context;
   error?: string;
   disassemblies: Map<string, Promise<DisassemblyResult>>;
+  types: Map<number, Promise<TypeResult>>;
   disasm?: DisasmView;
   options: DisasmOptions;
   /** What the main element shows now ('programs:NAME'), so that a move within it keeps it. */
@@ -78,7 +79,7 @@ interface State {
   loads: number;
 }
 
-const state: State = { phase: 'empty', disassemblies: new Map(), options: { source: true, raw: true, text: false }, loads: 0 };
+const state: State = { phase: 'empty', disassemblies: new Map(), types: new Map(), options: { source: true, raw: true, text: false }, loads: 0 };
 
 function setPhase(phase: State['phase'], message: string): void {
   state.phase = phase;
@@ -98,6 +99,7 @@ async function openBytes(name: string, bytes: ArrayBuffer): Promise<void> {
   state.disasm = undefined;
   state.shown = undefined;
   state.disassemblies.clear();
+  state.types.clear();
   if (response.kind !== 'opened') {
     state.ctx = undefined;
     state.error = `Cannot inspect ${name}: ${response.kind === 'error' ? response.message : 'unexpected answer'}`;
@@ -105,7 +107,7 @@ async function openBytes(name: string, bytes: ArrayBuffer): Promise<void> {
   } else {
     const model: ObjectModel = response.model;
     state.error = undefined;
-    state.ctx = { model, btf: model.info.btf?.types ? new BtfIndex(model.info.btf.types) : undefined, filters: {}, btfKind: 'all' };
+    state.ctx = { model, btf: model.btf ? new BtfIndex(model.btf) : undefined, filters: {}, btfKind: 'all' };
     const info = model.info;
     setPhase('ready', `${name}: ${bytesText(model.size)}, ${mainPrograms(info).length} programs, ${info.maps.length} maps; parsed in ${model.parseMs.toFixed(0)} ms`);
     document.title = `${name} — ebpf inspector`;
@@ -134,6 +136,30 @@ function disassemble(program: string): Promise<DisassemblyResult> {
     state.disassemblies.set(program, pending);
   }
   return pending;
+}
+
+function btfType(typeId: number): Promise<TypeResult> {
+  let pending = state.types.get(typeId);
+  if (!pending) {
+    pending = parser.request((id) => ({ kind: 'type', id, typeId })).then((r) => {
+      if (r.kind === 'type') return r.result;
+      throw new Error(r.kind === 'error' ? r.message : 'unexpected answer');
+    });
+    state.types.set(typeId, pending);
+  }
+  return pending;
+}
+
+/** A pane filled when `result` comes, if the page still shows what asked for it. */
+function later<T>(result: Promise<T>, what: string, fill: (value: T) => Node): HTMLElement {
+  const holder = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
+  const shown = state.shown;
+  result.then((value) => {
+    if (state.shown === shown && holder.isConnected) holder.replaceChildren(fill(value));
+  }, (e: Error) => {
+    holder.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Cannot show ${what}: ${e.message}`));
+  });
+  return holder;
 }
 
 // ---- rendering ----
@@ -239,7 +265,7 @@ function renderRoute(ctx: Context, route: Route): Node {
       const id = route.item === undefined ? undefined : resolveType(ctx, route.item);
       let detail: Node = h('p', { class: 'muted' }, 'Pick a type to see it as C.');
       if (route.item !== undefined && id === undefined) detail = notFound(`Type ${JSON.stringify(route.item)}`);
-      if (id !== undefined) detail = typeDetail(ctx, id);
+      if (id !== undefined) detail = later(btfType(id), `type ${id}`, (result) => typeDetail(ctx, result));
       const kinds = h('select', { 'aria-label': 'BTF kind', class: 'kind' }, BTF_KINDS.map((k) => h('option', { value: k, selected: k === ctx.btfKind }, k)));
       kinds.addEventListener('change', () => {
         ctx.btfKind = kinds.value;

@@ -1,5 +1,5 @@
 // The messages between the inspector page and its Web Worker, which parses objects off the main thread.
-import type { DisasmInstruction, ObjectInfo } from '../../src/inspect.js';
+import type { BtfKind, BtfType, DisasmInstruction, ObjectInfo } from '../../src/inspect.js';
 
 /** Something in the object that `ebpf` would refuse or change when loading it, or worth knowing. */
 export interface Problem {
@@ -9,11 +9,26 @@ export interface Problem {
   subject?: string;
 }
 
+/** What the main thread keeps of the object's BTF: a kind, name and label per type id. The types
+ *  themselves stay in the worker (a kernel-sized BTF is over 100,000 of them) and come on request. */
+export interface BtfSummary {
+  kinds: BtfKind[];
+  names: string[];
+  /** 'struct iphdr', 'const char *', '(anonymous union)'. */
+  labels: string[];
+}
+
 /** An object as the page shows it: its description plus what the page needs beside it. */
 export interface ObjectModel {
   name: string;
   size: number;
+  /** The description, without `btf.types` (see `btf`). */
   info: ObjectInfo;
+  btf?: BtfSummary;
+  /** The key and value types of the maps, by id. */
+  mapTypes: Record<number, BtfType>;
+  /** Each program's CO-RE relocations spelled as field paths (`struct task_struct.pid`), by program index. */
+  coreAccess: Record<number, string[]>;
   problems: Problem[];
   /** The first bytes of each global-data map's initial contents, by map index. */
   initialData: Record<number, Uint8Array>;
@@ -32,9 +47,17 @@ export interface DisassemblyResult {
 
 export type Request =
   | { kind: 'open'; id: number; name: string; bytes: ArrayBuffer }
-  | { kind: 'disassemble'; id: number; program: string };
+  | { kind: 'disassemble'; id: number; program: string }
+  | { kind: 'type'; id: number; typeId: number };
+
+/** A BTF type with the ids of the types referring to it. */
+export interface TypeResult {
+  type: BtfType;
+  referredBy: number[];
+}
 
 export type Response =
   | { kind: 'opened'; id: number; model: ObjectModel }
   | { kind: 'disassembled'; id: number; result: DisassemblyResult }
+  | { kind: 'type'; id: number; result: TypeResult }
   | { kind: 'error'; id: number; message: string };

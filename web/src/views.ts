@@ -1,8 +1,8 @@
 // The inspector's views, one per tab: each renders the current object into the main element.
 import type { MapSpec, ObjectInfo, ProgramSpec, RelocationInfo } from '../../src/inspect.js';
-import { BtfIndex, describeCoreAccess, linkedC } from './btf.js';
+import { refersTo, type BtfIndex, linkedC } from './btf.js';
 import { bytesText, facts, h, hex, hexDump, link, table } from './dom.js';
-import type { ObjectModel } from './protocol.js';
+import type { ObjectModel, TypeResult } from './protocol.js';
 
 export type View = 'overview' | 'programs' | 'maps' | 'btf' | 'relocations' | 'problems';
 export const VIEWS: readonly View[] = ['overview', 'programs', 'maps', 'btf', 'relocations', 'problems'];
@@ -50,14 +50,15 @@ function instructionRoute(info: ObjectInfo, sectionIndex: number, offset: number
 }
 
 function typeLink(ctx: Context, id: number): Node | string {
-  if (!ctx.btf || id <= 0 || id >= ctx.btf.types.length) return id === 0 ? 'void' : `type ${id}`;
+  if (!ctx.btf || id <= 0 || id >= ctx.btf.count) return id === 0 ? 'void' : `type ${id}`;
   return link(`type/${id}`, ctx.btf.label(id));
 }
 
+/** A map's key or value type as C (the worker sends those with the object). */
 function typeC(ctx: Context, id: number): HTMLElement | null {
-  const t = ctx.btf?.types[id];
-  if (!t || id === 0) return null;
-  return h('pre', { class: 'c' }, linkedC(t.c || ctx.btf!.label(id), ctx.btf!, id));
+  const t = ctx.model.mapTypes[id];
+  if (!t || id === 0 || !ctx.btf) return null;
+  return h('pre', { class: 'c' }, linkedC(t.c || ctx.btf.label(id), ctx.btf, id));
 }
 
 // ---- list + detail layout ----
@@ -192,9 +193,9 @@ function relocationRows(ctx: Context, relocations: RelocationInfo[]): HTMLTableE
 }
 
 function coreRows(ctx: Context, programs: ProgramSpec[]): HTMLElement {
-  const rows = programs.flatMap((p) => (p.btfExt?.coreRelocations ?? []).map((c) => [
+  const rows = programs.flatMap((p) => (p.btfExt?.coreRelocations ?? []).map((c, i) => [
     link(`program/${enc(p.name)}/${c.insn}`, `${p.name}+${c.insn}`), c.kind,
-    ctx.btf ? describeCoreAccess(ctx.btf, c) : String(c.typeId), c.access, typeLink(ctx, c.typeId),
+    ctx.model.coreAccess[p.index]?.[i] ?? String(c.typeId), c.access, typeLink(ctx, c.typeId),
   ]));
   if (!rows.length) return h('p', { class: 'muted' }, 'No CO-RE relocations.');
   return table(['Instruction', 'Kind', 'Accessor', 'Access string', 'Local type'], rows, 'core-relocations');
@@ -258,23 +259,26 @@ export const BTF_KINDS = ['all', 'struct', 'union', 'enum', 'typedef', 'func', '
 export function btfItems(ctx: Context): ListItem[] {
   if (!ctx.btf) return [];
   const kind = ctx.btfKind;
-  return ctx.btf.types.slice(1).filter((t) => kind === 'all' || t.kind === kind)
-    .map((t) => ({ route: `type/${t.id}`, name: t.name || ctx.btf!.label(t.id), note: `${t.kind} #${t.id}` }));
+  const { kinds, names, labels } = ctx.btf.summary;
+  const items: ListItem[] = [];
+  for (let id = 1; id < kinds.length; id++) {
+    if (kind === 'all' || kinds[id] === kind) items.push({ route: `type/${id}`, name: names[id] || labels[id]!, note: `${kinds[id]} #${id}` });
+  }
+  return items;
 }
 
 /** A type by id or name ('task_struct', 'struct:task_struct'). */
 export function resolveType(ctx: Context, item: string): number | undefined {
   if (!ctx.btf) return undefined;
-  if (/^\d+$/.test(item)) return Number(item) < ctx.btf.types.length ? Number(item) : undefined;
+  if (/^\d+$/.test(item)) return Number(item) > 0 && Number(item) < ctx.btf.count ? Number(item) : undefined;
   const [tag, name] = item.includes(':') ? item.split(':', 2) as [string, string] : ['any', item];
   return ctx.btf.find(tag, name);
 }
 
-export function typeDetail(ctx: Context, id: number): HTMLElement {
+export function typeDetail(ctx: Context, { type: t, referredBy: by }: TypeResult): HTMLElement {
   const btf = ctx.btf!;
-  const t = btf.types[id]!;
-  const refs = btf.refersTo(t);
-  const by = btf.referredBy(id);
+  const id = t.id;
+  const refs = refersTo(t, btf.count);
   const members = t.members?.length ? table(['Member', 'Type', 'Offset (bits)', 'Bitfield'],
     t.members.map((m) => [m.name || '(anonymous)', typeLink(ctx, m.type), m.bitOffset, m.bitfieldSize || ''])) : null;
   const list = (ids: number[]): HTMLElement => (ids.length

@@ -1,8 +1,11 @@
 // The inspector page's Web Worker: holds the WASM core and the open object, parses and disassembles
 // off the main thread so that a large object never freezes the page. Bundled with the core's bytes.
 import wasm from '../../wasm/ebpf_core.wasm';
-import { ElfError, disassembleSpec, formatDisassembly, loadCore, mapInitialData, setCoreSource, type ObjectInfo } from '../../src/inspect.js';
+import {
+  ElfError, disassembleSpec, formatDisassembly, loadCore, mapInitialData, setCoreSource, type BtfType, type ObjectInfo,
+} from '../../src/inspect.js';
 import { CoreObject } from '../../src/elf/open.js';
+import { describeCoreAccess, referrers, summarize } from './btf.js';
 import { findProblems } from './problems.js';
 import type { ObjectModel, Request, Response } from './protocol.js';
 
@@ -16,7 +19,7 @@ const scope = self as unknown as WorkerScope;
 
 setCoreSource(wasm);
 
-let current: { bytes: Uint8Array; info: ObjectInfo } | undefined;
+let current: { bytes: Uint8Array; info: ObjectInfo; types: BtfType[]; referrers?: number[][] } | undefined;
 
 function open(name: string, bytes: Uint8Array): ObjectModel {
   const started = performance.now();
@@ -26,12 +29,30 @@ function open(name: string, bytes: Uint8Array): ObjectModel {
     const info = object.info;
     const problems = findProblems(object);
     const initialData: Record<number, Uint8Array> = {};
+    const mapTypes: Record<number, BtfType> = {};
+    const types = info.btf?.types ?? [];
     for (const map of info.maps) {
       const data = mapInitialData(bytes, map);
       if (data) initialData[map.index] = data.slice(0, INITIAL_DATA_SHOWN);
+      for (const id of [map.keyTypeId, map.valueTypeId]) if (types[id]) mapTypes[id] = types[id];
     }
-    current = { bytes, info };
-    return { name, size: bytes.length, info, problems, initialData, parseMs: performance.now() - started };
+    const coreAccess: Record<number, string[]> = {};
+    for (const p of info.programs) {
+      const relocations = p.btfExt?.coreRelocations ?? [];
+      if (relocations.length) coreAccess[p.index] = relocations.map((r) => describeCoreAccess(types, r));
+    }
+    // The types stay here: only a summary crosses to the page, so a kernel-sized BTF does not stall it.
+    current = { bytes, info, types };
+    const btf = info.btf ? summarize(types) : undefined;
+    const shown: ObjectInfo = { ...info };
+    if (info.btf) {
+      shown.btf = { ...info.btf };
+      delete shown.btf.types;
+    }
+    return {
+      name, size: bytes.length, info: shown, ...(btf ? { btf } : {}), mapTypes, coreAccess, problems, initialData,
+      parseMs: performance.now() - started,
+    };
   } finally {
     object.close();
   }
@@ -52,6 +73,13 @@ scope.onmessage = (event) => {
         return;
       }
       if (!current) throw new Error('no object is open');
+      if (request.kind === 'type') {
+        const type = current.types[request.typeId];
+        if (!type) throw new Error(`no type ${request.typeId} in the object's BTF`);
+        current.referrers ??= referrers(current.types);
+        scope.postMessage({ kind: 'type', id: request.id, result: { type, referredBy: current.referrers[request.typeId] ?? [] } });
+        return;
+      }
       const spec = current.info.programs.find((p) => p.name === request.program);
       if (!spec) throw new Error(`no program ${JSON.stringify(request.program)} in the object`);
       const instructions = disassembleSpec(current.bytes, current.info, spec);
