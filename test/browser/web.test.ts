@@ -2,6 +2,7 @@
 // playwright-core: opened from file:// as a user would, objects picked and dropped, disassembly
 // compared with formatDisassembly, links followed, deep links, a malformed object, large.o in time,
 // and `ebpf web`'s server. Skipped with a reason without Chromium (a failure under EBPF_TEST_STRICT=1).
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,10 @@ const pageUrl = pathToFileURL(pagePath).href;
 const executable = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 /** large.o parsed, its problems found and shown: generous for a busy 2-core machine (it takes ~0.3 s idle). */
 const LARGE_BUDGET_MS = 8000;
+/** A 5 MB object with the kernel's BTF: open in time, and the page's timers never wait longer than this. */
+const HUGE_BUDGET_MS = 20_000;
+const HUGE_MAX_STALL_MS = 2000;
+const VMLINUX = '/sys/kernel/btf/vmlinux';
 
 /** Undefined (and a printed reason) when the page cannot be tested here; throws under EBPF_TEST_STRICT=1. */
 function whyNotTestable(): string | undefined {
@@ -262,6 +267,52 @@ web('large.o opens within the time budget, without long main-thread tasks', asyn
     assert.equal(errors, []);
   } finally {
     await page.close();
+  }
+});
+
+web('a 5 MB object (the kernel\'s BTF in a fixture) opens without stalling the page', async (ctx) => {
+  if (ctx.skip) return;
+  let reason: string | undefined;
+  if (!existsSync(VMLINUX)) reason = `no ${VMLINUX}`;
+  else if (spawnSync('llvm-objcopy-19', ['--version']).status !== 0) reason = 'llvm-objcopy-19 is not installed';
+  if (reason) {
+    if (process.env.EBPF_TEST_STRICT === '1') throw new Error(`EBPF_TEST_STRICT=1 but ${reason}`);
+    console.log(`  skipped the 5 MB object: ${reason}`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-web-'));
+  const file = join(dir, 'huge.o');
+  const { page, errors } = await openPage(ctx);
+  try {
+    const made = spawnSync('llvm-objcopy-19', ['--remove-section=.BTF.ext', `--update-section=.BTF=${VMLINUX}`, fixture('xdp_goebpf.o'), file], { encoding: 'utf8' });
+    assert.is(made.status, 0, made.stderr);
+    const size = readFileSync(file).length;
+    assert.ok(size > 4_000_000, `the object is large (${size} bytes)`);
+    await page.evaluate(() => {
+      const w = window as unknown as { stall: number };
+      w.stall = 0;
+      let last = performance.now();
+      setInterval(() => {
+        const now = performance.now();
+        w.stall = Math.max(w.stall, now - last);
+        last = now;
+      }, 10);
+    });
+    const started = Date.now();
+    await load(page, file);
+    const elapsed = Date.now() - started;
+    await page.evaluate(() => { location.hash = '#/type/struct:task_struct'; });
+    await page.waitForSelector('#type-c');
+    assert.match((await page.textContent('#type-c')) ?? '', /^struct task_struct \{/);
+    const stall = await page.evaluate(() => (window as unknown as { stall: number }).stall);
+    const types = (await page.textContent('#tabs a[href="#/btf"] .count'))?.trim();
+    console.log(`  ${size}-byte object with ${types} BTF types: shown in ${elapsed} ms; longest stall of the page's timers ${stall.toFixed(0)} ms`);
+    assert.ok(elapsed < HUGE_BUDGET_MS, `took ${elapsed} ms (budget ${HUGE_BUDGET_MS} ms)`);
+    assert.ok(stall < HUGE_MAX_STALL_MS, `the page stalled for ${stall.toFixed(0)} ms (at most ${HUGE_MAX_STALL_MS} ms)`);
+    assert.equal(errors, []);
+  } finally {
+    await page.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

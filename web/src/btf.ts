@@ -3,7 +3,12 @@
 // refers to what, and CO-RE accessor strings spelled as field paths.
 import type { BtfKind, BtfType, CoreRelocation } from '../../src/inspect.js';
 import { link } from './dom.js';
-import type { BtfSummary } from './protocol.js';
+import type { BtfSummary, PackedBtfSummary } from './protocol.js';
+
+const KINDS: readonly BtfKind[] = [
+  'void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const', 'restrict',
+  'func', 'func_proto', 'var', 'datasec', 'float', 'decl_tag', 'type_tag', 'enum64',
+];
 
 const TAGGED = new Set(['struct', 'union', 'enum', 'enum64', 'fwd']);
 
@@ -25,8 +30,17 @@ export function labelOf(t: BtfType): string {
 }
 
 /** The summary the worker sends of all types. */
-export function summarize(types: readonly BtfType[]): BtfSummary {
-  return { kinds: types.map((t) => t.kind), names: types.map((t) => t.name), labels: types.map(labelOf) };
+export function summarize(types: readonly BtfType[]): PackedBtfSummary {
+  const line = (s: string): string => s.replace(/\n/g, ' ');
+  return {
+    kinds: Uint8Array.from(types, (t) => Math.max(0, KINDS.indexOf(t.kind))),
+    names: types.map((t) => line(t.name)).join('\n'),
+    labels: types.map((t) => line(labelOf(t))).join('\n'),
+  };
+}
+
+export function unpack(packed: PackedBtfSummary): BtfSummary {
+  return { kinds: Array.from(packed.kinds, (k) => KINDS[k] ?? 'void'), names: packed.names.split('\n'), labels: packed.labels.split('\n') };
 }
 
 /** The ids a type refers to directly, in order, without repeats. */

@@ -1,13 +1,14 @@
 // The inspector page: open an eBPF object (file picker, drag and drop, or ?url=), parse it in a Web
 // Worker, and browse its programs (disassembly), maps, BTF types, relocations and problems. Every
 // view has a URL hash (#/program/NAME/INSN, #/type/ID, ...) and is reachable from the keyboard.
-import { BtfIndex } from './btf.js';
+import { BtfIndex, unpack } from './btf.js';
 import { DisasmView, type DisasmOptions } from './disasm-view.js';
 import { bytesText, h } from './dom.js';
 import type { DisassemblyResult, ObjectModel, Request, Response, TypeResult } from './protocol.js';
 import {
   BTF_KINDS, VIEWS, btfItems, mainPrograms, mapDetail, mapItems, overview, parseRoute, problems, programHead,
-  programItems, programRelocations, relocations, resolveType, split, typeDetail, type Context, type Route, type View,
+  programItems, programRelocations, relocations, resolveType, split, typeDetail, type Context, type ListItem, type Route,
+  type View,
 } from './views.js';
 
 /** The worker's bundled source (with the WASM core), put in by scripts/build-web.mjs. */
@@ -107,7 +108,7 @@ async function openBytes(name: string, bytes: ArrayBuffer): Promise<void> {
   } else {
     const model: ObjectModel = response.model;
     state.error = undefined;
-    state.ctx = { model, btf: model.btf ? new BtfIndex(model.btf) : undefined, filters: {}, btfKind: 'all' };
+    state.ctx = { model, btf: model.btf ? new BtfIndex(unpack(model.btf)) : undefined, filters: {}, btfKind: 'all' };
     const info = model.info;
     setPhase('ready', `${name}: ${bytesText(model.size)}, ${mainPrograms(info).length} programs, ${info.maps.length} maps; parsed in ${model.parseMs.toFixed(0)} ms`);
     document.title = `${name} — ebpf inspector`;
@@ -207,6 +208,15 @@ function welcome(): HTMLElement {
     h('p', { class: 'muted' }, 'Press ', h('kbd', {}, '?'), ' for keyboard shortcuts.'));
 }
 
+interface SplitParts {
+  view: 'programs' | 'maps' | 'btf';
+  items: () => ListItem[];
+  /** The list item's route ('program/NAME'), when one is open. */
+  current: string | undefined;
+  detail: Node;
+  extra?: HTMLElement;
+}
+
 function render(): void {
   const route = parseRoute(location.hash);
   const ctx = state.ctx;
@@ -215,20 +225,36 @@ function render(): void {
     view.replaceChildren(welcome());
     return;
   }
-  if (route.view === 'programs' && route.item !== undefined && state.shown === `programs:${route.item}` && state.disasm) {
-    markCurrent(route);
+  const key = `${route.view}:${route.item ?? ''}`;
+  if (route.view === 'programs' && route.item !== undefined && state.shown === key && state.disasm) {
+    markCurrent(`program/${encodeURIComponent(route.item)}`);
     if (route.insn !== undefined) state.disasm.select(route.insn);
     return;
   }
+  const sameView = state.shown?.startsWith(`${route.view}:`) === true;
   state.disasm?.dispose();
   state.disasm = undefined;
-  state.shown = `${route.view}:${route.item ?? ''}`;
-  view.replaceChildren(renderRoute(ctx, route));
+  state.shown = key;
+  if (route.view === 'programs' || route.view === 'maps' || route.view === 'btf') {
+    const parts = splitParts(ctx, route.view, route);
+    const detail = view.querySelector('#detail');
+    if (parts && sameView && detail) {
+      // Within one view only the detail changes: the list (maybe 100,000 BTF types) stays.
+      detail.replaceChildren(parts.detail);
+      detail.scrollTop = 0;
+      markCurrent(parts.current);
+      return;
+    }
+    view.replaceChildren(parts ? split(ctx, parts.view, parts.items(), parts.current, parts.detail, parts.extra)
+      : h('div', { class: 'page' }, h('h2', {}, 'BTF'), h('p', {}, 'This object has no BTF (build it with clang -g).')));
+    return;
+  }
+  view.replaceChildren(route.view === 'relocations' ? relocations(ctx) : route.view === 'problems' ? problems(ctx) : overview(ctx, route.section));
   if (route.view === 'overview' && route.section !== undefined) document.getElementById(`section-${route.section}`)?.scrollIntoView({ block: 'center' });
 }
 
-function markCurrent(route: Route): void {
-  const target = `#/${route.view === 'programs' ? 'program' : route.view}/${encodeURIComponent(route.item ?? '')}`;
+function markCurrent(current: string | undefined): void {
+  const target = current === undefined ? undefined : `#/${current}`;
   view.querySelectorAll<HTMLAnchorElement>('.list a.item').forEach((a) => {
     if (a.getAttribute('href') === target) a.setAttribute('aria-current', 'true');
     else a.removeAttribute('aria-current');
@@ -239,42 +265,35 @@ function notFound(what: string): HTMLElement {
   return h('p', { class: 'error', role: 'alert' }, `${what} is not in this object.`);
 }
 
-function renderRoute(ctx: Context, route: Route): Node {
+/** The list and detail of a list view; undefined for BTF when the object has none. */
+function splitParts(ctx: Context, which: SplitParts['view'], route: Route): SplitParts | undefined {
   const info = ctx.model.info;
-  switch (route.view) {
-    case 'overview': return overview(ctx, route.section);
-    case 'relocations': return relocations(ctx);
-    case 'problems': return problems(ctx);
-    case 'programs': {
-      const p = route.item === undefined ? undefined : info.programs.find((x) => x.name === route.item);
-      const current = p ? `program/${encodeURIComponent(p.name)}` : undefined;
-      let detail: Node = h('p', { class: 'muted' }, info.programs.length ? 'Pick a program to see its disassembly.' : 'This object has no programs.');
-      if (route.item !== undefined && !p) detail = notFound(`Program ${JSON.stringify(route.item)}`);
-      if (p) detail = programDetail(ctx, p.name, route.insn);
-      return split(ctx, 'programs', programItems(info), current, detail);
-    }
-    case 'maps': {
-      const m = route.item === undefined ? undefined : info.maps.find((x) => x.name === route.item);
-      let detail: Node = h('p', { class: 'muted' }, info.maps.length ? 'Pick a map to see its definition and types.' : 'This object has no maps.');
-      if (route.item !== undefined && !m) detail = notFound(`Map ${JSON.stringify(route.item)}`);
-      if (m) detail = mapDetail(ctx, m);
-      return split(ctx, 'maps', mapItems(info), m ? `map/${encodeURIComponent(m.name)}` : undefined, detail);
-    }
-    case 'btf': {
-      if (!ctx.btf) return h('div', { class: 'page' }, h('h2', {}, 'BTF'), h('p', {}, 'This object has no BTF (build it with clang -g).'));
-      const id = route.item === undefined ? undefined : resolveType(ctx, route.item);
-      let detail: Node = h('p', { class: 'muted' }, 'Pick a type to see it as C.');
-      if (route.item !== undefined && id === undefined) detail = notFound(`Type ${JSON.stringify(route.item)}`);
-      if (id !== undefined) detail = later(btfType(id), `type ${id}`, (result) => typeDetail(ctx, result));
-      const kinds = h('select', { 'aria-label': 'BTF kind', class: 'kind' }, BTF_KINDS.map((k) => h('option', { value: k, selected: k === ctx.btfKind }, k)));
-      kinds.addEventListener('change', () => {
-        ctx.btfKind = kinds.value;
-        state.shown = undefined;
-        render();
-      });
-      return split(ctx, 'btf', btfItems(ctx), id === undefined ? undefined : `type/${id}`, detail, kinds);
-    }
+  if (which === 'programs') {
+    const p = route.item === undefined ? undefined : info.programs.find((x) => x.name === route.item);
+    let detail: Node = h('p', { class: 'muted' }, info.programs.length ? 'Pick a program to see its disassembly.' : 'This object has no programs.');
+    if (route.item !== undefined && !p) detail = notFound(`Program ${JSON.stringify(route.item)}`);
+    if (p) detail = programDetail(ctx, p.name, route.insn);
+    return { view: which, items: () => programItems(info), current: p ? `program/${encodeURIComponent(p.name)}` : undefined, detail };
   }
+  if (which === 'maps') {
+    const m = route.item === undefined ? undefined : info.maps.find((x) => x.name === route.item);
+    let detail: Node = h('p', { class: 'muted' }, info.maps.length ? 'Pick a map to see its definition and types.' : 'This object has no maps.');
+    if (route.item !== undefined && !m) detail = notFound(`Map ${JSON.stringify(route.item)}`);
+    if (m) detail = mapDetail(ctx, m);
+    return { view: which, items: () => mapItems(info), current: m ? `map/${encodeURIComponent(m.name)}` : undefined, detail };
+  }
+  if (!ctx.btf) return undefined;
+  const id = route.item === undefined ? undefined : resolveType(ctx, route.item);
+  let detail: Node = h('p', { class: 'muted' }, 'Pick a type to see it as C.');
+  if (route.item !== undefined && id === undefined) detail = notFound(`Type ${JSON.stringify(route.item)}`);
+  if (id !== undefined) detail = later(btfType(id), `type ${id}`, (result) => typeDetail(ctx, result));
+  const kinds = h('select', { 'aria-label': 'BTF kind', class: 'kind' }, BTF_KINDS.map((k) => h('option', { value: k, selected: k === ctx.btfKind }, k)));
+  kinds.addEventListener('change', () => {
+    ctx.btfKind = kinds.value;
+    state.shown = undefined;
+    render();
+  });
+  return { view: which, items: () => btfItems(ctx), current: id === undefined ? undefined : `type/${id}`, detail, extra: kinds };
 }
 
 function programDetail(ctx: Context, name: string, insn: number | undefined): HTMLElement {

@@ -18,13 +18,22 @@ export interface BtfSummary {
   labels: string[];
 }
 
+/** A BtfSummary as it crosses to the page: three values, not 300,000, for the structured clone. */
+export interface PackedBtfSummary {
+  /** Index into BTF_KINDS, per type id. */
+  kinds: Uint8Array;
+  /** Names and labels joined by '\n' (which BTF names and the labels' first lines never hold). */
+  names: string;
+  labels: string;
+}
+
 /** An object as the page shows it: its description plus what the page needs beside it. */
 export interface ObjectModel {
   name: string;
   size: number;
   /** The description, without `btf.types` (see `btf`). */
   info: ObjectInfo;
-  btf?: BtfSummary;
+  btf?: PackedBtfSummary;
   /** The key and value types of the maps, by id. */
   mapTypes: Record<number, BtfType>;
   /** Each program's CO-RE relocations spelled as field paths (`struct task_struct.pid`), by program index. */

@@ -256,14 +256,22 @@ export function mapDetail(ctx: Context, m: MapSpec): HTMLElement {
 
 export const BTF_KINDS = ['all', 'struct', 'union', 'enum', 'typedef', 'func', 'func_proto', 'var', 'datasec', 'int', 'ptr', 'array', 'fwd', 'const', 'volatile', 'float', 'decl_tag', 'type_tag', 'enum64', 'restrict'];
 
+const btfItemCache = new WeakMap<object, Map<string, ListItem[]>>();
+
+/** The BTF types of the chosen kind as list items (kept: a kernel-sized BTF has 100,000 of them). */
 export function btfItems(ctx: Context): ListItem[] {
   if (!ctx.btf) return [];
   const kind = ctx.btfKind;
+  let cache = btfItemCache.get(ctx.btf);
+  if (!cache) btfItemCache.set(ctx.btf, cache = new Map());
+  const cached = cache.get(kind);
+  if (cached) return cached;
   const { kinds, names, labels } = ctx.btf.summary;
   const items: ListItem[] = [];
   for (let id = 1; id < kinds.length; id++) {
     if (kind === 'all' || kinds[id] === kind) items.push({ route: `type/${id}`, name: names[id] || labels[id]!, note: `${kinds[id]} #${id}` });
   }
+  cache.set(kind, items);
   return items;
 }
 
