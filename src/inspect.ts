@@ -5,6 +5,8 @@ import type { BtfOptions } from './elf/btf-link.js';
 import { ElfError } from './elf/errors.js';
 import { CoreObject } from './elf/open.js';
 import type { MapSpec, ObjectInfo } from './elf/types.js';
+import type { BtfType } from './btf/types.js';
+import { renderCHeader as renderCHeaderImpl } from './btf/c-header.js';
 
 export { loadCore, setCoreSource, ElfError };
 export type { BtfOptions as InspectOptions };
@@ -44,3 +46,15 @@ export {
 export type {
   DisasmCall, DisasmInstruction, DisasmReference, DisasmSource, DisassembleOptions, FormatOptions,
 } from './disasm/index.js';
+export { parseBtf, type ParsedBtf, BtfLookup, type BtfTypeHead } from './btf/index.js';
+export { renderCHeader, btfAlignOf, btfSizeOf, type CHeaderOptions } from './btf/c-header.js';
+export { formatBtfValue, stringifyBtfValue, type BtfValue, type FormatValueOptions } from './btf/value.js';
+export { sectionContents, sectionSymbols, symbolAt, formatGlobalData } from './elf/view.js';
+
+/**
+ * One BTF type rendered as C with everything it needs declared first (forward declarations,
+ * embedded types), as `bpftool btf dump ... format c` would print it on its own.
+ */
+export function renderBtfType(types: readonly BtfType[], id: number): string {
+  return renderCHeaderImpl(types, { roots: [id], header: false });
+}

@@ -9,6 +9,8 @@ export * from './types.js';
 export { BTF_KINDS, CORE_RELOCATION_KINDS, btfForKernel, btfReader, decodeBtf, decodeProgramsBtfExt, renderTypesAsC } from './decode.js';
 export type { BtfDecodeOptions, ProgramExtent } from './decode.js';
 export { BtfLookup, type BtfTypeHead } from './lookup.js';
+export { formatBtfValue, stringifyBtfValue, type BtfValue, type FormatValueOptions } from './value.js';
+export { renderCHeader, btfAlignOf, btfSizeOf, type CHeaderOptions } from './c-header.js';
 
 const STATUS_NOMEM = 5;
 
@@ -23,7 +25,7 @@ export interface ParsedBtf {
  * Parses the bytes of a .BTF section (either byte order) and, when given, of a .BTF.ext section,
  * without an ELF around them. Throws ElfError (status 2, BTF) for malformed input.
  */
-export function parseBtf(btfBytes: Uint8Array, extBytes?: Uint8Array, programs: ProgramExtent[] = []): ParsedBtf {
+export function parseBtf(btfBytes: Uint8Array, extBytes?: Uint8Array, programs: ProgramExtent[] = [], options: { withoutC?: boolean } = {}): ParsedBtf {
   const core = loadCoreSync();
   const total = btfBytes.length + (extBytes?.length ?? 0);
   const data = core.ebpf_alloc(total);
@@ -39,7 +41,7 @@ export function parseBtf(btfBytes: Uint8Array, extBytes?: Uint8Array, programs: 
     const status = r.u32(result);
     if (status !== 0) throw new ElfError(r.str(result + 4), status);
     const btfPtr = r.u32(result + 12);
-    const btf = decodeBtf(core, btfPtr, { btfTypes: true });
+    const btf = decodeBtf(core, btfPtr, { btfTypes: true, withoutC: options.withoutC ?? false });
     r = btfReader(core, btfPtr);
     return { btf, programs: decodeProgramsBtfExt(r, btfPtr, programs) };
   } finally {

@@ -1,7 +1,8 @@
-// `ebpf inspect FILE.o [--json] [--btf]`: an object's programs, maps, global data, relocations,
-// license and diagnostics as tables; the ObjectInfo as JSON; or its BTF rendered as C.
-import { inspect, type ObjectInfo } from '../inspect.js';
-import { renderBtfAsC } from '../elf/btf-link.js';
+// `ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--json]`: an object's programs, maps,
+// global data, relocations, license and diagnostics as tables; the ObjectInfo as JSON; its BTF as a
+// C header (or its types as JSON); or its programs disassembled (text or JSON).
+import { ElfError, disassembleSpec, formatDisassembly, inspect, renderCHeader, type ObjectInfo } from '../inspect.js';
+import { UsageError, toJson } from './args.js';
 import { formatTable } from './table.js';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -58,19 +59,45 @@ export function renderTables(file: string, info: ObjectInfo): string {
 export interface InspectArgs {
   file: string;
   json: boolean;
+  pretty: boolean;
   btf: boolean;
+  disasm: boolean;
+  /** With disasm: only this program (a program's or a subprogram's name). */
+  program: string | undefined;
 }
 
+/** `ebpf inspect`: tables, the ObjectInfo as JSON, the BTF as a C header, or the disassembly. */
 export function runInspect(args: InspectArgs, bytes: Uint8Array): string {
-  const info = inspect(bytes, { btfTypes: args.btf, btfExt: args.json });
-  if (args.json) return JSON.stringify(info, null, 2);
-  if (args.btf) {
-    const text = renderBtfAsC(info);
-    if (text === undefined) throw new UsageError(`${args.file} has no BTF, or this build cannot render it`);
-    return text;
+  try {
+    return inspectOutput(args, bytes);
+  } catch (e) {
+    if (e instanceof ElfError) throw new UsageError(`${args.file}: ${e.message}`);
+    throw e;
   }
+}
+
+function inspectOutput(args: InspectArgs, bytes: Uint8Array): string {
+  const out = { json: args.json, pretty: args.pretty };
+  if (args.disasm) {
+    const info = inspect(bytes, { btfExt: true });
+    let programs = info.programs.filter((p) => !p.subprogram);
+    if (args.program !== undefined) {
+      programs = info.programs.filter((p) => p.name === args.program);
+      if (!programs.length) {
+        throw new UsageError(`${args.file}: no program ${JSON.stringify(args.program)} (programs: ${info.programs.map((p) => p.name).join(', ') || 'none'})`);
+      }
+    } else programs.push(...info.programs.filter((p) => p.subprogram));
+    const listed = programs.map((p) => ({ program: p.name, section: p.section, instructions: disassembleSpec(bytes, info, p) }));
+    if (args.json) return toJson(listed, out);
+    return listed.map((p) => `Disassembly of ${p.program} (section ${p.section}):\n${formatDisassembly(p.instructions)}`).join('\n\n');
+  }
+  if (args.btf) {
+    const info = inspect(bytes, { btfTypes: true, withoutC: true });
+    if (!info.btf?.types) throw new UsageError(`${args.file} has no BTF`);
+    if (args.json) return toJson(info.btf.types, out);
+    return renderCHeader(info.btf.types).trimEnd();
+  }
+  const info = inspect(bytes, { btfExt: args.json });
+  if (args.json) return toJson(info, out);
   return renderTables(args.file, info);
 }
-
-/** A mistake in the command line or a request that cannot be met: one line, exit code 1. */
-export class UsageError extends Error {}

@@ -1,32 +1,49 @@
 #!/usr/bin/env node
-// The `ebpf` command. Errors are one line on stderr and exit code 1, never a stack trace.
+// The `ebpf` command, with bpftool's objects and verbs (`ebpf prog show ID`, `ebpf map dump ID`,
+// `ebpf btf dump FILE format c`) and its habits: -j/--json and -p/--pretty everywhere, --help per
+// object. Errors are one line on stderr and exit code 1, never a stack trace.
 import { readFileSync } from 'node:fs';
 import { ElfError } from '../elf/errors.js';
-import { UsageError, runInspect } from './inspect-command.js';
+import { UsageError, outputOf, parse } from './args.js';
+import { runInspect } from './inspect-command.js';
 import { WEB_USAGE, parseWeb, runWeb } from './web-command.js';
 
-const USAGE = `usage: ebpf inspect FILE.o [--json | --btf]
+const USAGE: Record<string, string> = {
+  main: `usage: ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--json]
+       ebpf prog { list | show [ID] | dump [xlated] ID [opcodes] }
+       ebpf map { list | show [ID] | dump ID }
+       ebpf btf dump { FILE | ID } [format { c | raw }]
        ebpf web [FILE.o] [--port N] [--no-open]
 
-  inspect FILE.o     programs, maps, global data, relocations and license as tables
-    --json           the whole ObjectInfo as JSON, each program's .BTF.ext records included
-    --btf            the object's BTF types rendered as C
-${WEB_USAGE}`;
+  Options everywhere: -j, --json (JSON output)  -p, --pretty (indented JSON)  -h, --help
+  Objects are named by ID, "id ID" or "pinned PATH". ebpf OBJECT --help says more.`,
+  inspect: `usage: ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--json]
 
-function parseInspect(argv: string[]): { file: string; json: boolean; btf: boolean } {
-  let file: string | undefined;
-  let json = false, btf = false;
-  for (const arg of argv) {
-    if (arg === '--json') json = true;
-    else if (arg === '--btf') btf = true;
-    else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} for inspect`);
-    else if (file === undefined) file = arg;
-    else throw new UsageError(`inspect takes one file, got also ${arg}`);
-  }
-  if (file === undefined) throw new UsageError('inspect needs a FILE.o');
-  if (json && btf) throw new UsageError('--json and --btf cannot be combined');
-  return { file, json, btf };
-}
+  inspect FILE.o     programs, maps, global data, relocations and license as tables
+    --json, -j       the whole ObjectInfo as JSON, each program's .BTF.ext records included
+    --btf            the object's BTF as a C header (with --json: its types)
+    --disasm, -d     every program disassembled in LLVM syntax, with maps, helpers, calls and
+                     source lines named (with --json: one object per instruction)
+    --program NAME   with --disasm: only this program (or subprogram)`,
+  prog: `usage: ebpf prog { list | show [ID] | dump [xlated] ID [opcodes] } [-j | -p]
+
+  list, show         every program loaded (show ID: one), with bpftool's fields
+  dump xlated ID     the kernel's instructions of program ID disassembled, maps, helpers,
+                     functions and source lines named (opcodes: with the bytes)
+  ID is a program id, "id ID" or "pinned PATH".`,
+  map: `usage: ebpf map { list | show [ID] | dump ID } [-j | -p]
+
+  list, show         every map (show ID: one), with bpftool's fields
+  dump ID            every element; keys and values formatted from the map's BTF when it has
+                     one, as bpftool map dump does
+  ID is a map id, "id ID" or "pinned PATH".`,
+  btf: `usage: ebpf btf dump { FILE | file FILE | ID | id ID } [format { c | raw }] [-j | -p]
+
+  dump               the types of a BTF: an object's .BTF, a raw BTF file (/sys/kernel/btf/vmlinux)
+                     or a kernel BTF object by id; raw (the default) as bpftool lists them, or
+                     format c: a header that compiles (vmlinux.h)`,
+  web: WEB_USAGE,
+};
 
 function readInput(file: string): Uint8Array {
   try {
@@ -38,31 +55,73 @@ function readInput(file: string): Uint8Array {
   }
 }
 
-export function main(argv: string[]): number {
+function inspectCommand(argv: string[]): string | undefined {
+  const { values, positionals } = parse('inspect', argv, {
+    btf: { type: 'boolean' }, disasm: { type: 'boolean', short: 'd' }, program: { type: 'string' },
+  });
+  if (values.help) return undefined;
+  const [file, extra] = positionals;
+  if (file === undefined) throw new UsageError('inspect needs a FILE.o');
+  if (extra !== undefined) throw new UsageError(`inspect takes one file, got also ${extra}`);
+  if (values.btf && values.disasm) throw new UsageError('--btf and --disasm cannot be combined');
+  if (values.program !== undefined && !values.disasm) throw new UsageError('--program goes with --disasm');
+  const out = outputOf(values);
+  return runInspect({
+    file, json: out.json, pretty: out.pretty, btf: values.btf === true, disasm: values.disasm === true,
+    program: typeof values.program === 'string' ? values.program : undefined,
+  }, readInput(file));
+}
+
+async function kernelCommand(object: 'prog' | 'map' | 'btf', argv: string[]): Promise<string | undefined> {
+  const { values, positionals } = parse(object, argv);
+  if (values.help) return undefined;
+  const out = outputOf(values);
+  const [verb, ...rest] = positionals;
+  if (object === 'btf') {
+    const { runBtf } = await import('./btf-command.js');
+    const { btfBytesById } = await import('../program/disassemble.js'); // the addon loads only if called
+    const { SyscallError } = await import('../sys/errors.js');
+    return runBtf(verb, rest, out, (id) => {
+      try {
+        return btfBytesById(id);
+      } catch (e) {
+        if (e instanceof SyscallError) throw new UsageError(`cannot open BTF id ${id}: ${e.code}`);
+        throw e;
+      }
+    });
+  }
+  // The verbs on kernel objects load the native addon: imported only when asked for.
+  const { runProg, runMap } = await import('./kernel-commands.js');
+  return object === 'prog' ? runProg(verb, rest, out) : runMap(verb, rest, out);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
   try {
-    const [command, ...rest] = argv;
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${USAGE.main}\n`);
       return command === undefined ? 1 : 0;
     }
     if (command === 'web') {
-      // Serves until interrupted: the exit code is set if it cannot start.
-      runWeb(parseWeb(rest), readInput).catch((e: unknown) => {
-        process.stderr.write(`ebpf: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exitCode = 1;
-      });
+      const args = parseWeb(rest);
+      if (args === undefined) {
+        process.stdout.write(`${USAGE.web}\n`);
+        return 0;
+      }
+      await runWeb(args, readInput); // serves until interrupted
       return 0;
     }
-    if (command !== 'inspect') throw new UsageError(`unknown command ${JSON.stringify(command)}; try ebpf --help`);
-    const args = parseInspect(rest);
-    process.stdout.write(`${runInspect(args, readInput(args.file))}\n`);
+    let text: string | undefined;
+    if (command === 'inspect') text = inspectCommand(rest);
+    else if (command === 'prog' || command === 'map' || command === 'btf') text = await kernelCommand(command, rest);
+    else throw new UsageError(`unknown command ${JSON.stringify(command)}; try ebpf --help`);
+    process.stdout.write(`${text ?? USAGE[command]}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof ElfError) process.stderr.write(`ebpf: ${argv[1] ?? ''}: ${e.message}\n`);
-    else if (e instanceof UsageError) process.stderr.write(`ebpf: ${e.message}\n`);
-    else process.stderr.write(`ebpf: ${e instanceof Error ? e.message : String(e)}\n`);
+    const message = e instanceof UsageError || e instanceof ElfError || e instanceof Error ? e.message : String(e);
+    process.stderr.write(`ebpf: ${message.split('\n')[0]}\n`);
     return 1;
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

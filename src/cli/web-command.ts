@@ -7,11 +7,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from './inspect-command.js';
+import { UsageError, parse } from './args.js';
 
-export const WEB_USAGE = `  web [FILE.o]       the inspector page on http://127.0.0.1 (FILE preloaded), opened in a browser
+export const WEB_USAGE = `usage: ebpf web [FILE.o] [--port N] [--no-open]
+
+  web [FILE.o]       the inspector page (dist/web/index.html) served on http://127.0.0.1 with
+                     FILE preloaded, opened in a browser where one can be; runs until Ctrl-C
     --port N         listen on port N (default: any free port)
-    --no-open        print the URL only`;
+    --no-open        only print the URL`;
 
 const PAGE = fileURLToPath(new URL('../../web/index.html', import.meta.url));
 
@@ -21,21 +24,19 @@ export interface WebArgs {
   open: boolean;
 }
 
-export function parseWeb(argv: string[]): WebArgs {
-  const args: WebArgs = { file: undefined, port: 0, open: true };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--no-open') args.open = false;
-    else if (arg === '--port' || arg.startsWith('--port=')) {
-      const value = arg === '--port' ? argv[++i] : arg.slice('--port='.length);
-      const port = Number(value);
-      if (value === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port needs a port number (0-65535), got ${value ?? 'nothing'}`);
-      args.port = port;
-    } else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} for web`);
-    else if (args.file === undefined) args.file = arg;
-    else throw new UsageError(`web takes one file, got also ${arg}`);
+/** The options of `ebpf web`, or undefined for --help. */
+export function parseWeb(argv: string[]): WebArgs | undefined {
+  const { values, positionals } = parse('web', argv, { port: { type: 'string' }, 'no-open': { type: 'boolean' } });
+  if (values.help) return undefined;
+  const [file, extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`web takes one file, got also ${extra}`);
+  let port = 0;
+  if (values.port !== undefined) {
+    const text = String(values.port);
+    port = Number(text);
+    if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`web: --port needs a port number (0-65535), got ${JSON.stringify(text)}`);
   }
-  return args;
+  return { file, port, open: values['no-open'] !== true };
 }
 
 /** A server for the page and, when given, one object at /object/NAME; resolves once listening. */

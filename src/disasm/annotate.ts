@@ -2,7 +2,7 @@
 // references (from an object's relocations or a loaded program's map ids), and source lines.
 import type { LineInfo } from '../btf/types.js';
 import type { ObjectInfo, ProgramSpec, RelocationInfo } from '../elf/types.js';
-import { PSEUDO, decodeInstructions, helperName, hex, isCall, isWideLoad, jumpDelta, rawOf } from './decode.js';
+import { PSEUDO, type RawInstruction, decodeInstructions, helperName, hex, isCall, isWideLoad, jumpDelta, rawOf } from './decode.js';
 import type { DisasmInstruction, DisassembleOptions } from './types.js';
 
 const INSN = 8;
@@ -30,7 +30,7 @@ export function annotateFlow(insns: DisasmInstruction[], options: DisassembleOpt
     if (placeholders.has(insn.index)) continue;
     const raw = rawOf(insn);
     if (isCall(raw) && raw.src === PSEUDO.CALL) {
-      const target = insn.index + 1 + raw.imm;
+      const target = insn.index + 1 + callDelta(raw, options);
       if (bySlot.has(target) && !starts.has(target)) starts.set(target, `func_${target}`);
     }
     if (isWideLoad(raw) && raw.src === PSEUDO.FUNC) {
@@ -68,21 +68,28 @@ export function annotateFlow(insns: DisasmInstruction[], options: DisassembleOpt
     if (placeholders.has(insn.index)) continue;
     if (isCall(raw)) {
       if (raw.src === 0) {
-        const name = helperName(raw.imm) ?? options.helperName?.(raw.imm);
+        const name = options.helperName?.(raw.imm) ?? helperName(raw.imm);
         insn.call = { kind: 'helper', name: name ?? hex(raw.imm), id: raw.imm };
         if (name !== undefined) insn.text = `call ${name}`;
       } else if (raw.src === PSEUDO.CALL) {
-        const target = insn.index + 1 + raw.imm;
+        const delta = callDelta(raw, options);
+        const target = insn.index + 1 + delta;
         const name = bySlot.has(target) ? labels.get(target) : undefined;
-        insn.call = { kind: 'subprog', name: name ?? hex(raw.imm), id: raw.imm, ...(name !== undefined ? { target } : {}) };
+        insn.call = { kind: 'subprog', name: name ?? hex(delta), id: delta, ...(name !== undefined ? { target } : {}) };
         if (name !== undefined) insn.text = `call ${name}`;
       } else if (raw.src === PSEUDO.KFUNC_CALL) {
-        insn.call = { kind: 'kfunc', name: `kfunc#${raw.imm}`, id: raw.imm };
-        insn.text = `call kfunc#${raw.imm}`;
+        const name = options.kfuncName?.(raw.imm) ?? `kfunc#${raw.imm}`;
+        insn.call = { kind: 'kfunc', name, id: raw.imm };
+        insn.text = `call ${name}`;
       }
     }
     if (isWideLoad(raw) && raw.src !== 0) annotatePseudoLoad(insn, raw.src, raw.imm, raw.imm2 ?? 0, options, labels);
   }
+}
+
+/** A bpf-to-bpf call's pc-relative target: imm as compiled, off once the kernel rewrote it. */
+function callDelta(raw: RawInstruction, options: DisassembleOptions): number {
+  return options.xlated ? raw.off : raw.imm;
 }
 
 function annotatePseudoLoad(insn: DisasmInstruction, src: number, imm: number, imm2: number, options: DisassembleOptions,

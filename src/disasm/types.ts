@@ -74,9 +74,14 @@ export interface DisassembleOptions {
   mapImmediate?: 'fd' | 'id';
   /** Names a map by the imm of a map ld_imm64 (its fd or id, see mapImmediate). */
   mapName?: (value: number) => string | undefined;
-  /** Names a helper call by its imm when the helper table does not (a loaded program's calls hold
+  /** Names a helper call by its imm, before the helper table (a loaded program's calls hold
    *  addresses relative to __bpf_call_base). */
   helperName?: (imm: number) => string | undefined;
+  /** Names a kfunc call (src 2) by its imm, a BTF id of the kernel once loaded. */
+  kfuncName?: (btfId: number) => string | undefined;
+  /** The instructions are the kernel's rewrite of a loaded program (BPF_OBJ_GET_INFO_BY_FD's
+   *  xlated_prog_insns): bpf-to-bpf calls hold their pc-relative target in off, not imm. */
+  xlated?: boolean;
 }
 
 export interface FormatOptions {

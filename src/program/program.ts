@@ -6,6 +6,7 @@ import { FD, getFdById, objGet, objPin } from '../sys/bpf.js';
 import { SyscallError } from '../sys/errors.js';
 import { ATTR, AttachType, BpfCmd, ProgramType, programTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
+import { disassembleLoaded, type LoadedDisassembly } from './disassemble.js';
 import { assertProgramFd, programIds, programInfo, xlatedInstructions, type ProgramInfo } from './info.js';
 import { writeObjectName } from './name.js';
 import { describeProgram, VerifierError } from './verifier.js';
@@ -234,6 +235,15 @@ export class Program implements ProgramLike {
     if (path === undefined) return;
     unlinkSync(path);
     this.#pinnedPath = undefined;
+  }
+
+  /**
+   * The loaded program as the kernel holds it (its rewritten, xlated instructions), disassembled in
+   * LLVM syntax with maps, helpers, kfuncs, functions and source lines named, as `bpftool prog dump
+   * xlated` shows it; with the xlated and JIT-ed sizes. Throws if the program is not loaded.
+   */
+  disassemble(): LoadedDisassembly {
+    return disassembleLoaded(this.#liveFd());
   }
 
   /** What the kernel says about this program now (run counts change between calls). */
