@@ -2,7 +2,7 @@
 // playwright-core: opened from file:// as a user would, objects picked and dropped, disassembly
 // compared with formatDisassembly, links followed, deep links, a malformed object, large.o in time,
 // and `ebpf web`'s server. Skipped with a reason without Chromium (a failure under EBPF_TEST_STRICT=1).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { disassembleProgram, formatDisassembly, inspect } from '../../src/inspect.js';
+import {
+  disassembleProgram, formatDisassembly, formatGlobalData, inspect, renderBtfType, stringifyBtfValue,
+} from '../../src/inspect.js';
 import { serveInspector } from '../../src/cli/web-command.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -134,9 +136,11 @@ web('a program\'s disassembly is formatDisassembly\'s, and its jumps, map refere
     assert.equal(rows, insns.map((i) => ({ index: i.index, text: i.text, raw: i.raw })));
     const sources = await page.$$eval('#disasm .source', (els) => els.map((el) => el.textContent));
     assert.equal(sources, insns.filter((i) => i.source).map((i) => `; ${i.source!.text?.trim() ?? ''} @ ${i.source!.file}:${i.source!.line}:${i.source!.column}`));
-    // As text: exactly what formatDisassembly (and so the CLI) prints.
+    // As text: exactly what formatDisassembly and `ebpf inspect --disasm` print.
     await page.check('#opt-text');
     assert.is(await page.textContent('#disasm-text'), formatDisassembly(insns));
+    const cli = execFileSync(process.execPath, [join(root, 'dist/src/cli/main.js'), 'inspect', file, '--disasm', '--program', program], { encoding: 'utf8' });
+    assert.is(await page.textContent('#disasm-text'), cli.slice(cli.indexOf('\n') + 1).trimEnd());
     await page.uncheck('#opt-raw');
     assert.is(await page.textContent('#disasm-text'), formatDisassembly(insns, { raw: false }));
     await page.check('#opt-raw');
@@ -212,6 +216,34 @@ web('a BTF type as C, and deep links to a type and to an instruction', async (ct
     await deep.page.close();
   }
   assert.equal(errors, []);
+});
+
+web('global data through BTF, a section\'s view, and a type as a header', async (ctx) => {
+  if (ctx.skip) return;
+  const file = fixture('globals.o');
+  const bytes = readFileSync(file);
+  const info = inspect(bytes, { btfTypes: true });
+  const rodata = info.maps.find((m) => m.name === '.rodata')!;
+  const { page, errors } = await openPage(ctx, `${pageUrl}#/map/.rodata`);
+  try {
+    await load(page, file);
+    await page.waitForSelector('#global-values');
+    assert.is(await page.textContent('#global-values'), stringifyBtfValue(formatGlobalData(bytes, info, rodata), 2));
+    const section = info.sections.find((s) => s.kind === 'program')!;
+    await page.evaluate((i) => { location.hash = `#/section/${i}`; }, section.index);
+    await page.waitForSelector('#section-detail pre.hex');
+    const dump = (await page.textContent('#section-detail pre.hex')) ?? '';
+    const first = [...bytes.subarray(section.offset, section.offset + 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    assert.ok(dump.startsWith(`00000000  ${first}`), dump.slice(0, 80));
+    const type = info.btf!.types!.find((t) => t.kind === 'struct' && t.name === '__sk_buff')!;
+    await page.evaluate((id) => { location.hash = `#/type/${id}`; }, type.id);
+    await page.click('#show-header');
+    await page.waitForSelector('#type-header');
+    assert.is(await page.textContent('#type-header'), renderBtfType(info.btf!.types!, type.id));
+    assert.equal(errors, []);
+  } finally {
+    await page.close();
+  }
 });
 
 web('malformed objects: an error on the page, no uncaught exception, and the next object opens', async (ctx) => {

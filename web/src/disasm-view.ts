@@ -28,8 +28,13 @@ export class DisasmView {
   #selected: HTMLElement | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(info: ObjectInfo, btf: BtfIndex | undefined, result: DisassemblyResult, options: DisasmOptions) {
+  readonly #notes: ReadonlyMap<number, string>;
+
+  /** `notes`: a remark shown after an instruction, by slot (its CO-RE relocation). */
+  constructor(info: ObjectInfo, btf: BtfIndex | undefined, result: DisassemblyResult, options: DisasmOptions,
+    notes: ReadonlyMap<number, string> = new Map()) {
     this.#info = info;
+    this.#notes = notes;
     this.#btf = btf;
     this.#program = result.program;
     this.#result = result;
@@ -112,7 +117,8 @@ export class DisasmView {
       h('a', { class: 'index', href: this.#route(insn.index), tabindex: -1 }, `${insn.index}:`),
       h('span', { class: 'raw' }, insn.raw),
       h('span', { class: 'text' }, this.#linked(insn)),
-      insn.call?.kind === 'helper' && insn.call.id !== undefined ? h('span', { class: 'note', title: 'helper id' }, `#${insn.call.id}`) : null));
+      insn.call?.kind === 'helper' && insn.call.id !== undefined ? h('span', { class: 'note', title: 'helper id' }, `#${insn.call.id}`) : null,
+      this.#notes.has(insn.index) ? h('span', { class: 'note core' }, this.#notes.get(insn.index)!) : null));
   }
 
   #route(index: number): string {

@@ -108,7 +108,7 @@ async function openBytes(name: string, bytes: ArrayBuffer): Promise<void> {
   } else {
     const model: ObjectModel = response.model;
     state.error = undefined;
-    state.ctx = { model, btf: model.btf ? new BtfIndex(unpack(model.btf)) : undefined, filters: {}, btfKind: 'all' };
+    state.ctx = { model, btf: model.btf ? new BtfIndex(unpack(model.btf)) : undefined, filters: {}, btfKind: 'all', ask };
     const info = model.info;
     setPhase('ready', `${name}: ${bytesText(model.size)}, ${mainPrograms(info).length} programs, ${info.maps.length} maps; parsed in ${model.parseMs.toFixed(0)} ms`);
     document.title = `${name} — ebpf inspector`;
@@ -150,6 +150,17 @@ function btfType(typeId: number): Promise<TypeResult> {
   }
   return pending;
 }
+
+const ask: Context['ask'] = {
+  header: (typeId) => parser.request((id) => ({ kind: 'header', id, typeId })).then((r) => {
+    if (r.kind === 'header') return r.text;
+    throw new Error(r.kind === 'error' ? r.message : 'unexpected answer');
+  }),
+  section: (sectionIndex) => parser.request((id) => ({ kind: 'section', id, sectionIndex })).then((r) => {
+    if (r.kind === 'section') return { bytes: r.bytes, size: r.size };
+    throw new Error(r.kind === 'error' ? r.message : 'unexpected answer');
+  }),
+};
 
 /** A pane filled when `result` comes, if the page still shows what asked for it. */
 function later<T>(result: Promise<T>, what: string, fill: (value: T) => Node): HTMLElement {
@@ -250,7 +261,7 @@ function render(): void {
     return;
   }
   view.replaceChildren(route.view === 'relocations' ? relocations(ctx) : route.view === 'problems' ? problems(ctx) : overview(ctx, route.section));
-  if (route.view === 'overview' && route.section !== undefined) document.getElementById(`section-${route.section}`)?.scrollIntoView({ block: 'center' });
+  if (route.view === 'overview' && route.section !== undefined) document.getElementById('section-detail')?.scrollIntoView({ block: 'start' });
 }
 
 function markCurrent(current: string | undefined): void {
@@ -309,7 +320,9 @@ function programDetail(ctx: Context, name: string, insn: number | undefined): HT
   const shown = state.shown;
   disassemble(name).then((result) => {
     if (state.shown !== shown || !holder.isConnected) return;
-    const dv = new DisasmView(ctx.model.info, ctx.btf, result, state.options);
+    const access = ctx.model.coreAccess[p.index] ?? [];
+    const notes = new Map((p.btfExt?.coreRelocations ?? []).map((c, i) => [c.insn, `CO-RE ${c.kind} ${access[i] ?? c.access}`] as const));
+    const dv = new DisasmView(ctx.model.info, ctx.btf, result, state.options, notes);
     state.disasm = dv;
     holder.replaceChildren(dv.element);
     copy.addEventListener('click', () => {

@@ -39,6 +39,8 @@ export interface ObjectModel {
   /** Each program's CO-RE relocations spelled as field paths (`struct task_struct.pid`), by program index. */
   coreAccess: Record<number, string[]>;
   problems: Problem[];
+  /** Each global-data map's contents formatted through BTF as `bpftool map dump` shows them, by map index. */
+  globalData: Record<number, string>;
   /** The first bytes of each global-data map's initial contents, by map index. */
   initialData: Record<number, Uint8Array>;
   /** Milliseconds the worker took to parse. */
@@ -57,7 +59,9 @@ export interface DisassemblyResult {
 export type Request =
   | { kind: 'open'; id: number; name: string; bytes: ArrayBuffer }
   | { kind: 'disassemble'; id: number; program: string }
-  | { kind: 'type'; id: number; typeId: number };
+  | { kind: 'type'; id: number; typeId: number }
+  | { kind: 'header'; id: number; typeId: number }
+  | { kind: 'section'; id: number; sectionIndex: number };
 
 /** A BTF type with the ids of the types referring to it. */
 export interface TypeResult {
@@ -69,4 +73,6 @@ export type Response =
   | { kind: 'opened'; id: number; model: ObjectModel }
   | { kind: 'disassembled'; id: number; result: DisassemblyResult }
   | { kind: 'type'; id: number; result: TypeResult }
+  | { kind: 'header'; id: number; text: string }
+  | { kind: 'section'; id: number; bytes: Uint8Array | null; size: number }
   | { kind: 'error'; id: number; message: string };

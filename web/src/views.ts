@@ -1,6 +1,7 @@
 // The inspector's views, one per tab: each renders the current object into the main element.
 import type { MapSpec, ObjectInfo, ProgramSpec, RelocationInfo } from '../../src/inspect.js';
 import { refersTo, type BtfIndex, linkedC } from './btf.js';
+import { sectionSymbols } from '../../src/elf/view.js';
 import { bytesText, facts, h, hex, hexDump, link, table } from './dom.js';
 import type { ObjectModel, TypeResult } from './protocol.js';
 
@@ -35,6 +36,22 @@ export interface Context {
   btf: BtfIndex | undefined;
   filters: Record<string, string>;
   btfKind: string;
+  /** Asks the worker for what only it holds. */
+  ask: {
+    /** A type as a self-contained C header (what it needs declared first). */
+    header(typeId: number): Promise<string>;
+    /** The first bytes of a section (null for .bss-like sections) and its size. */
+    section(index: number): Promise<{ bytes: Uint8Array | null; size: number }>;
+  };
+}
+
+/** A holder filled when `result` comes (if still on the page), or with the error. */
+export function pending<T>(result: Promise<T>, fill: (value: T) => Node | Node[]): HTMLElement {
+  const holder = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
+  result.then((value) => {
+    if (holder.isConnected) holder.replaceChildren(...[fill(value)].flat());
+  }, (e: Error) => holder.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message)));
+  return holder;
 }
 
 export const enc = encodeURIComponent;
@@ -127,7 +144,7 @@ export function overview(ctx: Context, section?: number): HTMLElement {
     return s === null || s === undefined ? '' : link(`section/${s}`, info.sections.find((x) => x.index === s)?.name ?? String(s));
   };
   const sections = table(['#', 'Name', 'Kind', 'Type', 'Flags', 'Offset', 'Size', 'Relocated by'],
-    info.sections.map((s) => [s.index, s.name, s.kind, s.type, hex(s.flags), hex(s.offset), s.size, relocatedBy(s.index)]), 'sections');
+    info.sections.map((s) => [s.index, link(`section/${s.index}`, s.name || '(null)'), s.kind, s.type, hex(s.flags), hex(s.offset), s.size, relocatedBy(s.index)]), 'sections');
   sections.querySelectorAll('tbody tr').forEach((tr, i) => {
     const s = info.sections[i]!;
     tr.id = `section-${s.index}`;
@@ -142,7 +159,36 @@ export function overview(ctx: Context, section?: number): HTMLElement {
     ? [h('h3', {}, '.BTF.ext'), table(['Section', 'Func info', 'Line info', 'CO-RE relocations'],
       info.btf.extSections.map((e) => [e.section, e.funcInfoCount, e.lineInfoCount, e.coreRelocationCount]))]
     : [];
-  return h('div', { class: 'page' }, h('h2', {}, model.name), head, h('h3', {}, `Sections (${info.sections.length})`), sections, symbols, ...ext);
+  const chosen = section === undefined ? undefined : info.sections.find((s) => s.index === section);
+  return h('div', { class: 'page' }, h('h2', {}, model.name), head,
+    chosen ? sectionDetail(ctx, chosen.index) : null,
+    h('h3', {}, `Sections (${info.sections.length})`), sections, symbols, ...ext);
+}
+
+/** A section's programs, maps, symbols and first bytes. */
+function sectionDetail(ctx: Context, index: number): HTMLElement {
+  const info = ctx.model.info;
+  const s = info.sections.find((x) => x.index === index)!;
+  const programs = info.programs.filter((p) => p.sectionIndex === index);
+  const maps = info.maps.filter((m) => m.sectionIndex === index);
+  const symbols = sectionSymbols(info, index);
+  const relocating = info.sections.find((x) => x.relocationSection === index);
+  return h('section', { class: 'section-detail', id: 'section-detail' },
+    h('h3', {}, `Section ${s.index}: ${s.name || '(null)'} `, h('span', { class: 'badge' }, s.kind)),
+    facts([
+      ['Size', `${s.size} bytes at ${hex(s.offset)} in the file`],
+      ['ELF type', `${s.type}, flags ${hex(s.flags)}, align ${s.addralign}, entry size ${s.entsize}`],
+      ['Link, info', `${s.link}, ${s.info}`],
+      ['Relocates', relocating ? link(`section/${relocating.index}`, relocating.name) : null],
+      ['Programs', programs.length ? programs.map((p, i) => [i ? ', ' : '', link(`program/${enc(p.name)}`, p.name)]).flat() : null],
+      ['Maps', maps.length ? maps.map((m, i) => [i ? ', ' : '', link(`map/${enc(m.name)}`, m.name)]).flat() : null],
+    ]),
+    symbols.length ? [h('h4', {}, `Symbols (${symbols.length})`), table(['Name', 'Type', 'Binding', 'Value', 'Size'],
+      symbols.map((y) => [y.name, y.type, y.binding, hex(y.value), String(y.size)]))] : [],
+    h('h4', {}, 'Contents'),
+    pending(ctx.ask.section(index), ({ bytes, size }) => (bytes
+      ? [h('pre', { class: 'hex' }, hexDump(bytes)), bytes.length < size ? h('p', { class: 'muted' }, `first ${bytes.length} of ${size} bytes`) : h('span')]
+      : h('p', { class: 'muted' }, 'No contents in the file (SHT_NOBITS: zeroed at load).'))));
 }
 
 // ---- programs ----
@@ -246,6 +292,8 @@ export function mapDetail(ctx: Context, m: MapSpec): HTMLElement {
     ]),
     ...typed('Key', m.keyTypeId),
     ...typed(data ? 'Contents' : 'Value', m.valueTypeId),
+    ctx.model.globalData[m.index] !== undefined
+      ? [h('h3', {}, 'Values (through BTF, as bpftool map dump shows them)'), h('pre', { class: 'c', id: 'global-values' }, ctx.model.globalData[m.index]!)] : [],
     initial ? [h('h3', {}, `Initial contents (${m.initialData?.size ?? 0} bytes${initial.length < (m.initialData?.size ?? 0) ? `, first ${initial.length} shown` : ''})`),
       h('pre', { class: 'hex' }, hexDump(initial))] : [],
     h('h3', {}, `Referenced by (${users.length})`),
@@ -303,10 +351,23 @@ export function typeDetail(ctx: Context, { type: t, referredBy: by }: TypeResult
     ]),
     h('h3', {}, 'As C'),
     h('pre', { class: 'c type-c', id: 'type-c' }, linkedC(t.c || btf.label(id), btf, id)),
+    headerButton(ctx, id),
     members ? [h('h3', {}, 'Members'), members] : [],
     t.values?.length ? [h('h3', {}, 'Values'), table(['Name', 'Value'], t.values.map((v) => [v.name, String(v.value)]))] : [],
     h('h3', {}, `Refers to (${refs.length})`), list(refs),
     h('h3', {}, `Referred to by (${by.length})`), list(by));
+}
+
+/** A button that shows the type as a header that compiles on its own (with what it needs declared first). */
+function headerButton(ctx: Context, id: number): HTMLElement {
+  const holder = h('div', { class: 'header-holder' });
+  const button = h('button', { type: 'button', id: 'show-header' }, 'As a header, with what it needs');
+  button.addEventListener('click', () => {
+    button.remove();
+    holder.replaceChildren(h('h3', {}, 'As a header'), pending(ctx.ask.header(id), (text) => h('pre', { class: 'c', id: 'type-header' }, linkedC(text, ctx.btf!, id))));
+  });
+  holder.append(button);
+  return holder;
 }
 
 // ---- relocations and problems ----

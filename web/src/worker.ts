@@ -2,7 +2,8 @@
 // off the main thread so that a large object never freezes the page. Bundled with the core's bytes.
 import wasm from '../../wasm/ebpf_core.wasm';
 import {
-  ElfError, disassembleSpec, formatDisassembly, loadCore, mapInitialData, setCoreSource, type BtfType, type ObjectInfo,
+  ElfError, disassembleSpec, formatDisassembly, formatGlobalData, loadCore, mapInitialData, renderBtfType, sectionContents,
+  setCoreSource, stringifyBtfValue, type BtfType, type ObjectInfo,
 } from '../../src/inspect.js';
 import { CoreObject } from '../../src/elf/open.js';
 import { describeCoreAccess, referrers, summarize } from './btf.js';
@@ -10,6 +11,7 @@ import { findProblems } from './problems.js';
 import type { ObjectModel, Request, Response } from './protocol.js';
 
 const INITIAL_DATA_SHOWN = 4096;
+const SECTION_BYTES_SHOWN = 4096;
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<Request>) => void) | null;
@@ -30,11 +32,20 @@ function open(name: string, bytes: Uint8Array): ObjectModel {
     const problems = findProblems(object);
     const initialData: Record<number, Uint8Array> = {};
     const mapTypes: Record<number, BtfType> = {};
+    const globalData: Record<number, string> = {};
     const types = info.btf?.types ?? [];
     for (const map of info.maps) {
       const data = mapInitialData(bytes, map);
       if (data) initialData[map.index] = data.slice(0, INITIAL_DATA_SHOWN);
       for (const id of [map.keyTypeId, map.valueTypeId]) if (types[id]) mapTypes[id] = types[id];
+      if (['data', 'rodata', 'bss', 'kconfig'].includes(map.origin)) {
+        try {
+          const value = formatGlobalData(bytes, info, map);
+          if (value !== undefined) globalData[map.index] = stringifyBtfValue(value, 2);
+        } catch {
+          // Shown as bytes only: a DATASEC the formatter cannot follow is no reason to refuse the object.
+        }
+      }
     }
     const coreAccess: Record<number, string[]> = {};
     for (const p of info.programs) {
@@ -50,7 +61,7 @@ function open(name: string, bytes: Uint8Array): ObjectModel {
       delete shown.btf.types;
     }
     return {
-      name, size: bytes.length, info: shown, ...(btf ? { btf } : {}), mapTypes, coreAccess, problems, initialData,
+      name, size: bytes.length, info: shown, ...(btf ? { btf } : {}), mapTypes, coreAccess, globalData, problems, initialData,
       parseMs: performance.now() - started,
     };
   } finally {
@@ -78,6 +89,18 @@ scope.onmessage = (event) => {
         if (!type) throw new Error(`no type ${request.typeId} in the object's BTF`);
         current.referrers ??= referrers(current.types);
         scope.postMessage({ kind: 'type', id: request.id, result: { type, referredBy: current.referrers[request.typeId] ?? [] } });
+        return;
+      }
+      if (request.kind === 'header') {
+        if (!current.types[request.typeId]) throw new Error(`no type ${request.typeId} in the object's BTF`);
+        scope.postMessage({ kind: 'header', id: request.id, text: renderBtfType(current.types, request.typeId) });
+        return;
+      }
+      if (request.kind === 'section') {
+        const section = current.info.sections.find((x) => x.index === request.sectionIndex);
+        if (!section) throw new Error(`no section ${request.sectionIndex}`);
+        const contents = sectionContents(current.bytes, section);
+        scope.postMessage({ kind: 'section', id: request.id, bytes: contents ? contents.slice(0, SECTION_BYTES_SHOWN) : null, size: section.size });
         return;
       }
       const spec = current.info.programs.find((p) => p.name === request.program);
