@@ -58,3 +58,4 @@ export { sectionContents, sectionSymbols, symbolAt, formatGlobalData } from './e
 export function renderBtfType(types: readonly BtfType[], id: number): string {
   return renderCHeaderImpl(types, { roots: [id], header: false });
 }
+export { objectProblems, unloadableReason, type ObjectProblem, type ProblemSeverity } from './elf/problems.js';

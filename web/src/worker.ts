@@ -2,13 +2,11 @@
 // off the main thread so that a large object never freezes the page. Bundled with the core's bytes.
 import wasm from '../../wasm/ebpf_core.wasm';
 import {
-  ElfError, disassembleSpec, formatDisassembly, formatGlobalData, loadCore, mapInitialData, renderBtfType, sectionContents,
-  setCoreSource, stringifyBtfValue, type BtfType, type ObjectInfo,
+  ElfError, disassembleSpec, formatDisassembly, formatGlobalData, inspect, loadCore, mapInitialData, objectProblems, renderBtfType,
+  sectionContents, setCoreSource, stringifyBtfValue, type BtfType, type ObjectInfo,
 } from '../../src/inspect.js';
-import { CoreObject } from '../../src/elf/open.js';
 import { describeCoreAccess, referrers, summarize } from './btf.js';
-import { findProblems } from './problems.js';
-import type { ObjectModel, Request, Response } from './protocol.js';
+import type { ObjectModel, Problem, Request, Response } from './protocol.js';
 
 const INITIAL_DATA_SHOWN = 4096;
 const SECTION_BYTES_SHOWN = 4096;
@@ -26,47 +24,46 @@ let current: { bytes: Uint8Array; info: ObjectInfo; types: BtfType[]; referrers?
 function open(name: string, bytes: Uint8Array): ObjectModel {
   const started = performance.now();
   current = undefined;
-  const object = CoreObject.open(bytes, { btfTypes: true, btfExt: true });
-  try {
-    const info = object.info;
-    const problems = findProblems(object);
-    const initialData: Record<number, Uint8Array> = {};
-    const mapTypes: Record<number, BtfType> = {};
-    const globalData: Record<number, string> = {};
-    const types = info.btf?.types ?? [];
-    for (const map of info.maps) {
-      const data = mapInitialData(bytes, map);
-      if (data) initialData[map.index] = data.slice(0, INITIAL_DATA_SHOWN);
-      for (const id of [map.keyTypeId, map.valueTypeId]) if (types[id]) mapTypes[id] = types[id];
-      if (['data', 'rodata', 'bss', 'kconfig'].includes(map.origin)) {
-        try {
-          const value = formatGlobalData(bytes, info, map);
-          if (value !== undefined) globalData[map.index] = stringifyBtfValue(value, 2);
-        } catch {
-          // Shown as bytes only: a DATASEC the formatter cannot follow is no reason to refuse the object.
-        }
+  const info = inspect(bytes, { btfTypes: true, btfExt: true });
+  const problems: Problem[] = objectProblems(bytes).map((p) => {
+    const subject = p.program !== undefined ? `program/${encodeURIComponent(p.program)}`
+      : p.map !== undefined ? `map/${encodeURIComponent(p.map)}` : p.sectionIndex !== undefined ? `section/${p.sectionIndex}` : undefined;
+    return { severity: p.severity, message: p.message, ...(subject ? { subject } : {}) };
+  });
+  const initialData: Record<number, Uint8Array> = {};
+  const mapTypes: Record<number, BtfType> = {};
+  const globalData: Record<number, string> = {};
+  const types = info.btf?.types ?? [];
+  for (const map of info.maps) {
+    const data = mapInitialData(bytes, map);
+    if (data) initialData[map.index] = data.slice(0, INITIAL_DATA_SHOWN);
+    for (const id of [map.keyTypeId, map.valueTypeId]) if (types[id]) mapTypes[id] = types[id];
+    if (['data', 'rodata', 'bss', 'kconfig'].includes(map.origin)) {
+      try {
+        const value = formatGlobalData(bytes, info, map);
+        if (value !== undefined) globalData[map.index] = stringifyBtfValue(value, 2);
+      } catch {
+        // Shown as bytes only: a DATASEC the formatter cannot follow is no reason to refuse the object.
       }
     }
-    const coreAccess: Record<number, string[]> = {};
-    for (const p of info.programs) {
-      const relocations = p.btfExt?.coreRelocations ?? [];
-      if (relocations.length) coreAccess[p.index] = relocations.map((r) => describeCoreAccess(types, r));
-    }
-    // The types stay here: only a summary crosses to the page, so a kernel-sized BTF does not stall it.
-    current = { bytes, info, types };
-    const btf = info.btf ? summarize(types) : undefined;
-    const shown: ObjectInfo = { ...info };
-    if (info.btf) {
-      shown.btf = { ...info.btf };
-      delete shown.btf.types;
-    }
-    return {
-      name, size: bytes.length, info: shown, ...(btf ? { btf } : {}), mapTypes, coreAccess, globalData, problems, initialData,
-      parseMs: performance.now() - started,
-    };
-  } finally {
-    object.close();
   }
+  const coreAccess: Record<number, string[]> = {};
+  for (const p of info.programs) {
+    const relocations = p.btfExt?.coreRelocations ?? [];
+    if (relocations.length) coreAccess[p.index] = relocations.map((r) => describeCoreAccess(types, r));
+  }
+  // The types stay here: only a summary crosses to the page, so a kernel-sized BTF does not stall it.
+  current = { bytes, info, types };
+  const btf = info.btf ? summarize(types) : undefined;
+  const shown: ObjectInfo = { ...info };
+  if (info.btf) {
+    shown.btf = { ...info.btf };
+    delete shown.btf.types;
+  }
+  return {
+    name, size: bytes.length, info: shown, ...(btf ? { btf } : {}), mapTypes, coreAccess, globalData, problems, initialData,
+    parseMs: performance.now() - started,
+  };
 }
 
 function describe(e: unknown): string {
