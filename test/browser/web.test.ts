@@ -235,6 +235,13 @@ web('global data through BTF, a section\'s view, and a type as a header', async 
     const dump = (await page.textContent('#section-detail pre.hex')) ?? '';
     const first = [...bytes.subarray(section.offset, section.offset + 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     assert.ok(dump.startsWith(`00000000  ${first}`), dump.slice(0, 80));
+    // A bpf-to-bpf call opens the callee; a global variable's reference opens its map.
+    await page.evaluate(() => { location.hash = '#/program/socket_snap'; });
+    await page.click('#disasm a.call');
+    await page.waitForFunction(() => location.hash === '#/program/account');
+    await page.waitForSelector('#disasm a.ref');
+    await page.click('#disasm a.ref');
+    await page.waitForFunction(() => location.hash === '#/map/.data');
     const type = info.btf!.types!.find((t) => t.kind === 'struct' && t.name === '__sk_buff')!;
     await page.evaluate((id) => { location.hash = `#/type/${id}`; }, type.id);
     await page.click('#show-header');
