@@ -43,6 +43,9 @@ fixtures: $(FIXTURE_OBJS)
 $(FIXTURE_LARGE): scripts/gen-large-fixture.mjs
 	node scripts/gen-large-fixture.mjs $@
 
+# insns.c exercises the v4 instruction set (sign extension, bswap, sdiv/smod, atomics with fetch).
+$(FIXTURE_DIR)/insns.o $(FIXTURE_DIR)/insns.bpfeb.o: FIXTURE_FLAGS += -mcpu=v4
+
 $(FIXTURE_DIR)/%.o: $(FIXTURE_DIR)/%.c $(wildcard $(FIXTURE_DIR)/*.h)
 	$(CLANG) -target bpfel $(FIXTURE_FLAGS) -c $< -o $@
 

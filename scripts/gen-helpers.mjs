@@ -19,7 +19,9 @@ for (let i = 0; i < argv.length; i++) {
 }
 
 const text = readFileSync(options.header, 'utf8');
-const start = text.indexOf('#define __BPF_FUNC_MAPPER(');
+// Newer headers list the helpers in ___BPF_FUNC_MAPPER (with ids) and define __BPF_FUNC_MAPPER over it.
+let start = text.indexOf('#define ___BPF_FUNC_MAPPER(');
+if (start < 0) start = text.indexOf('#define __BPF_FUNC_MAPPER(');
 if (start < 0) throw new Error(`${options.header}: no __BPF_FUNC_MAPPER`);
 // The macro runs over backslash-continued lines.
 let end = start;

@@ -521,20 +521,20 @@ class CDumper {
 
   // ---- sizes and alignment (btf__align_of, btf__resolve_size) --------------------------------------
 
-  alignOf(id: number): number {
+  alignOf(id: number, depth = 0): number {
     const t = this.#types[id];
-    if (!t) return 0;
+    if (!t || depth > 64) return 0; // a struct embedding itself has no alignment
     switch (t.kind) {
       case 'int': case 'enum': case 'enum64': case 'float':
         return Math.min(PTR_SIZE, t.size ?? 0);
       case 'ptr':
         return PTR_SIZE;
       case 'typedef': case 'volatile': case 'const': case 'restrict': case 'type_tag': case 'array':
-        return this.alignOf(t.type ?? 0);
+        return this.alignOf(t.type ?? 0, depth + 1);
       case 'struct': case 'union': {
         let maxAlign = 1;
         for (const m of t.members ?? []) {
-          const align = this.alignOf(m.type);
+          const align = this.alignOf(m.type, depth + 1);
           if (align <= 0) return 0;
           maxAlign = Math.max(maxAlign, align);
           if (m.bitfieldSize === 0 && m.bitOffset % (8 * align) !== 0) return 1;

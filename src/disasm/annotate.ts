@@ -1,6 +1,6 @@
 // Names on decoded instructions: jump labels, helper/kfunc/subprogram calls, map and global-data
 // references (from an object's relocations or a loaded program's map ids), and source lines.
-import type { LineInfo } from '../btf/types.js';
+import type { BtfType, CoreRelocation, LineInfo } from '../btf/types.js';
 import type { ObjectInfo, ProgramSpec, RelocationInfo } from '../elf/types.js';
 import { PSEUDO, type RawInstruction, decodeInstructions, helperName, hex, isCall, isWideLoad, jumpDelta, rawOf } from './decode.js';
 import type { DisasmInstruction, DisassembleOptions } from './types.js';
@@ -220,6 +220,54 @@ export function disassembleSpec(bytes: Uint8Array, info: ObjectInfo, program: Pr
   }
   annotateFlow(insns, opts, new Map([[0, program.name]]), relocated);
   annotateRelocations(insns, info, program);
-  if (program.btfExt) annotateLines(insns, program.btfExt.lineInfo);
+  if (program.btfExt) {
+    annotateLines(insns, program.btfExt.lineInfo);
+    annotateCore(insns, program.btfExt.coreRelocations, info.btf?.types);
+  }
   return insns;
+}
+
+/** Attaches CO-RE relocations (instruction indexes relative to the program's start). */
+export function annotateCore(insns: DisasmInstruction[], relos: readonly CoreRelocation[], types?: readonly BtfType[]): void {
+  const bySlot = slotIndex(insns);
+  for (const r of relos) {
+    const i = bySlot.get(r.insn);
+    if (i === undefined) continue;
+    const spec = types ? coreSpec(types, r) : undefined;
+    insns[i]!.core = { kind: r.kind, typeId: r.typeId, access: r.access, ...(spec ? { spec } : {}) };
+  }
+}
+
+const FIELD_KINDS = new Set(['byte_off', 'byte_sz', 'field_exists', 'signed', 'lshift_u64', 'rshift_u64']);
+
+/** "struct task_struct.mm.total_vm" for a field accessor, "enum e::VALUE" for an enumerator, the type otherwise. */
+function coreSpec(types: readonly BtfType[], r: CoreRelocation): string | undefined {
+  const skip = (id: number): BtfType | undefined => {
+    let t = types[id];
+    for (let n = 0; t && n < 32 && (t.kind === 'typedef' || t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict' || t.kind === 'type_tag'); n++) t = types[t.type ?? 0];
+    return t;
+  };
+  const root = types[r.typeId];
+  if (!root) return undefined;
+  const base = skip(r.typeId);
+  const name = (t: BtfType | undefined): string => (t ? `${t.kind === 'struct' || t.kind === 'union' || t.kind === 'enum' ? `${t.kind} ` : ''}${t.name || '(anon)'}` : '?');
+  const indexes = r.access.split(':').map(Number);
+  if (r.kind.startsWith('enumval')) return `${name(base)}::${base?.values?.[indexes[0] ?? 0]?.name ?? indexes[0]}`;
+  if (!FIELD_KINDS.has(r.kind)) return name(root);
+  let spec = name(root);
+  if ((indexes[0] ?? 0) !== 0) spec += `[${indexes[0]}]`;
+  let t = base;
+  for (const index of indexes.slice(1)) {
+    if (!t) return undefined;
+    if (t.kind === 'array') {
+      spec += `[${index}]`;
+      t = skip(t.type ?? 0);
+    } else {
+      const m = t.members?.[index];
+      if (!m) return undefined;
+      if (m.name) spec += `.${m.name}`;
+      t = skip(m.type);
+    }
+  }
+  return spec;
 }

@@ -20,7 +20,7 @@ const STATUS_ARGUMENT = 6;
  * Throws ElfError for a malformed object or an unknown program (the message lists the programs).
  */
 export function disassembleProgram(object: Uint8Array, program: string, options: Omit<DisassembleOptions, 'bigEndian'> = {}): DisasmInstruction[] {
-  const opened = CoreObject.open(object, { btfExt: true });
+  const opened = CoreObject.open(object, { btfExt: true, btfTypes: true, withoutC: true });
   opened.close();
   const info = opened.info;
   const spec = info.programs.find((p) => p.name === program);

@@ -1,4 +1,5 @@
 // What the disassembler produces: one plain, JSON-serializable object per instruction.
+import type { CoreRelocationKind } from '../btf/types.js';
 
 /** A call's callee: a kernel helper (by enum bpf_func_id), a kfunc (kernel BTF function) or a
  *  bpf-to-bpf call to a subprogram. */
@@ -23,6 +24,16 @@ export interface DisasmReference {
   map?: string;
   /** Loaded programs: the kernel's id of the map. */
   mapId?: number;
+}
+
+/** A CO-RE relocation (libbpf's bpf_core_relo) on an instruction. */
+export interface DisasmCoreRelocation {
+  kind: CoreRelocationKind;
+  /** The local BTF type id and accessor string ("0:1:2"). */
+  typeId: number;
+  access: string;
+  /** The accessor spelled out when the BTF types are at hand ("struct task_struct.mm.total_vm"). */
+  spec?: string;
 }
 
 /** A source line from BTF line info (the compiler's .BTF.ext, or the kernel's line_info). */
@@ -59,6 +70,8 @@ export interface DisasmInstruction {
   jumpTarget?: number;
   call?: DisasmCall;
   reference?: DisasmReference;
+  /** A CO-RE relocation on this instruction (objects with .BTF.ext): what the loader adjusts. */
+  core?: DisasmCoreRelocation;
   /** The source line this instruction starts, from BTF line info. */
   source?: DisasmSource;
 }

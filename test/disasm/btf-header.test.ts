@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseBtf, renderCHeader } from '../../src/inspect.js';
+import { btfAlignOf, btfSizeOf, parseBtf, renderCHeader, type BtfType } from '../../src/inspect.js';
 import { fixtureObjects } from '../elf/fixture-files.js';
 import { missingTool } from './tools.js';
 
@@ -85,6 +85,16 @@ test('renderCHeader: forward declarations for what is only pointed to, definitio
   const types = parseBtf(buildBtf()).btf.types!;
   const text = renderCHeader(types, { header: false });
   assert.is(text, 'struct b;\n\nstruct a {\n\tstruct b *p;\n};\n\nstruct b {\n\tstruct a x;\n};\n\ntypedef struct b b_t;\n\n');
+});
+
+test('renderCHeader and btfAlignOf on a struct embedding itself (BTF the parser lets through): nothing, no hang', () => {
+  const types: BtfType[] = [
+    { id: 0, kind: 'void', name: '', c: '' },
+    { id: 1, kind: 'struct', name: 'a', c: '', size: 8, members: [{ name: 'a', type: 1, bitOffset: 0, bitfieldSize: 0 }] },
+  ];
+  assert.is(renderCHeader(types, { header: false }), '');
+  assert.is(btfAlignOf(types, 1), 0);
+  assert.is(btfSizeOf(types, 1), 8);
 });
 
 /** A little-endian raw BTF: [1] struct a {b *p}, [2] ptr -> 3, [3] struct b {a x}, [4] typedef b_t -> 3. */

@@ -48,6 +48,11 @@ for (const suffix of ['.o', '.bpfeb.o']) {
     const kconfig = disassembleProgram(fixture(`core_kconfig${suffix}`), 'exec_task');
     const ref = kconfig.map((i) => i.reference).find((r) => r?.kind === 'kconfig');
     assert.equal(ref, { kind: 'kconfig', name: 'CONFIG_BPF_JIT', offset: 4, map: '.kconfig' });
+    const core = disassembleProgram(fixture(`core_kconfig${suffix}`), 'exec_task').filter((i) => i.core).map((i) => i.core);
+    assert.equal(core, [
+      { kind: 'field_exists', typeId: 6, access: '0:3', spec: 'struct task_struct.comm' },
+      { kind: 'byte_off', typeId: 6, access: '0:0', spec: 'struct task_struct.pid' },
+    ]);
   });
 }
 

@@ -28,7 +28,18 @@ function bpftoolXlated(id: number): BpftoolInsn[] {
 
 /** Numbers as signed decimals, no spaces, LLVM's and the kernel's spellings of the same operation made one. */
 function canonical(text: string, kernel: boolean): string {
-  let t = text.replace(/ ll$/, '').replace(/goto pc([+-])/, 'goto $1').replace(/\s+/g, '');
+  let t = text;
+  if (kernel) {
+    // The kernel's names for the atomics (kernel/bpf/disasm.c) as LLVM spells them.
+    t = t.replace(/atomic64_fetch_(\w+)\(/, 'atomic_fetch_$1(')
+      .replace(/^(\w+) = atomic64_xchg\(\(u64 \*\)\((.*?)\), (\w+)\)$/, '$1 = xchg_64($2, $3)')
+      .replace(/^(\w+) = atomic_xchg\(\(u32 \*\)\((.*?)\), (\w+)\)$/, '$1 = xchg32_32($2, $3)')
+      .replace(/^(\w+) = atomic64_cmpxchg\(\(u64 \*\)\((.*?)\), (\w+), (\w+)\)$/, '$1 = cmpxchg_64($2, $3, $4)')
+      .replace(/^(\w+) = atomic_cmpxchg\(\(u32 \*\)\((.*?)\), (\w+), (\w+)\)$/, '$1 = cmpxchg32_32($2, $3, $4)');
+  }
+  // 32-bit atomics: the kernel writes w registers, llvm-objdump's default r (the bytes are compared exactly).
+  if (/lock|atomic|xchg/.test(t)) t = t.replace(/\bw(\d+)/g, 'r$1');
+  t = t.replace(/ ll$/, '').replace(/goto pc([+-])/, 'goto $1').replace(/\s+/g, '');
   t = t.replace(/(-?)(0x[0-9a-f]+|\d+)/gi, (_m, sign: string, n: string) => {
     let v = BigInt(n);
     // The kernel prints a conditional jump's imm as unsigned 32-bit hex.
@@ -55,7 +66,11 @@ function compare(program: Program, label: string): number {
     const call = /^call (?:pc[+-]\d+#bpf_prog_[0-9a-f]{16}_)?([\w.]+?)(?:#-?\d+)?$/.exec(kernelText);
     const subprog = /^r\d+ = subprog\[([+-]\d+)\]$/.exec(kernelText);
     const mapRef = /^r\d+ = map\[id:(\d+)\](?:\[0\]\+(\d+))?$/.exec(kernelText);
-    if (call) {
+    if (/^BUG_/.test(kernelText) || g.opcode === 0x06) {
+      // bpftool's copy of the kernel's printer predates this instruction (ldsx, gotol in bpftool 7.1):
+      // the bytes above were compared, and llvm-objdump checks the text of these on the fixtures.
+      assert.not.match(g.llvm, /unknown/, `${where}: decoded`);
+    } else if (call) {
       assert.ok(g.call, `${where}: a call`);
       // The kernel names subprograms by their (15-character) kernel name.
       assert.ok(g.call.name.startsWith(call[1]!), `${where}: callee ${g.call.name} vs ${call[1]}`);
@@ -65,7 +80,11 @@ function compare(program: Program, label: string): number {
       assert.is(g.reference?.mapId, Number(mapRef[1]), `${where}: map id`);
       if (mapRef[2] !== undefined) assert.is(g.reference?.offset, Number(mapRef[2]), `${where}: offset`);
     } else {
-      assert.is(canonical(g.llvm, false), canonical(kernelText, true), `${where}: text`);
+      // bpftool 7.1's printer ignores off on ALU instructions (movsx, sdiv, smod came later): it shows
+      // them as mov, div, mod. The bytes above were compared; so is the text up to that.
+      const oldPrinter = ((g.opcode & 7) === 4 || (g.opcode & 7) === 7) && g.off !== 0 && !/\(s\d+\)|s[/%]=/.test(kernelText);
+      const text = oldPrinter ? g.llvm.replace(/\(s\d+\)/, '').replace(/ s([/%]=) /, ' $1 ') : g.llvm;
+      assert.is(canonical(text, false), canonical(kernelText, true), `${where}: text`);
     }
     if (w.src !== undefined) assert.is(g.source?.text?.trimStart(), w.src, `${where}: source line`);
     if (w.proto !== undefined) assert.ok(g.label && w.proto.includes(`${g.label}(`), `${where}: function ${g.label} vs ${w.proto}`);
@@ -83,6 +102,7 @@ const FIXTURES: [string, string[]][] = [
   ['maps_btf.o', []],
   ['sections.o', []],
   ['constants.o', []],
+  ['insns.o', []],
 ];
 
 const skip = missingTool('bpftool', ['version']);
