@@ -1,7 +1,7 @@
 // BTF as the page browses it: on the main thread, types by tag and name with their labels (BtfIndex,
-// from the worker's BtfSummary) and C text with its type names linked; in the worker, labels, what
-// refers to what, and CO-RE accessor strings spelled as field paths.
-import type { BtfKind, BtfType, CoreRelocation } from '../../src/inspect.js';
+// from the worker's BtfSummary) and C text with its type names linked; in the worker, labels and
+// what refers to what.
+import type { BtfKind, BtfType } from '../../src/inspect.js';
 import { link } from './dom.js';
 import type { BtfSummary, PackedBtfSummary } from './protocol.js';
 
@@ -111,42 +111,4 @@ export function linkedC(text: string, index: BtfIndex, self: number): DocumentFr
   }
   out.append(text.slice(last));
   return out;
-}
-
-function strip(types: readonly BtfType[], id: number): number {
-  for (let i = 0; i < 64; i++) {
-    const t = types[id];
-    if (!t || !['typedef', 'const', 'volatile', 'restrict', 'type_tag'].includes(t.kind) || t.type === undefined) return id;
-    id = t.type;
-  }
-  return id;
-}
-
-/** A CO-RE relocation's accessor as a path: `struct task_struct.real_parent` (0:1), the enumerator
- *  for enumval kinds, the type for type kinds. */
-export function describeCoreAccess(types: readonly BtfType[], relo: CoreRelocation): string {
-  const root = types[relo.typeId];
-  const base = root ? labelOf(root) : `type ${relo.typeId}`;
-  const parts = relo.access.split(':').map(Number);
-  if (relo.kind.startsWith('enumval')) {
-    const t = types[strip(types, relo.typeId)];
-    return `${base}::${t?.values?.[parts[0] ?? -1]?.name ?? relo.access}`;
-  }
-  if (relo.kind.startsWith('type') || relo.kind.endsWith('type_id')) return base;
-  let path = parts[0] ? `[${parts[0]}]` : '';
-  let id = relo.typeId;
-  for (const i of parts.slice(1)) {
-    const t = types[strip(types, id)];
-    if (!t) break;
-    if (t.kind === 'array') {
-      path += `[${i}]`;
-      id = t.type ?? 0;
-    } else {
-      const member = t.members?.[i];
-      if (!member) break;
-      path += member.name ? `.${member.name}` : `.<anon#${i}>`;
-      id = member.type;
-    }
-  }
-  return `${base}${path}`;
 }

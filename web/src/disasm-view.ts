@@ -28,13 +28,8 @@ export class DisasmView {
   #selected: HTMLElement | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  readonly #notes: ReadonlyMap<number, string>;
-
-  /** `notes`: a remark shown after an instruction, by slot (its CO-RE relocation). */
-  constructor(info: ObjectInfo, btf: BtfIndex | undefined, result: DisassemblyResult, options: DisasmOptions,
-    notes: ReadonlyMap<number, string> = new Map()) {
+  constructor(info: ObjectInfo, btf: BtfIndex | undefined, result: DisassemblyResult, options: DisasmOptions) {
     this.#info = info;
-    this.#notes = notes;
     this.#btf = btf;
     this.#program = result.program;
     this.#result = result;
@@ -118,7 +113,8 @@ export class DisasmView {
       h('span', { class: 'raw' }, insn.raw),
       h('span', { class: 'text' }, this.#linked(insn)),
       insn.call?.kind === 'helper' && insn.call.id !== undefined ? h('span', { class: 'note', title: 'helper id' }, `#${insn.call.id}`) : null,
-      this.#notes.has(insn.index) ? h('span', { class: 'note core' }, this.#notes.get(insn.index)!) : null));
+      insn.core ? h('a', { class: 'note core', href: `#/type/${insn.core.typeId}`, title: `CO-RE relocation, access string ${insn.core.access}` },
+        `CO-RE ${insn.core.kind} ${insn.core.spec ?? insn.core.access}`) : null));
   }
 
   #route(index: number): string {

@@ -320,9 +320,7 @@ function programDetail(ctx: Context, name: string, insn: number | undefined): HT
   const shown = state.shown;
   disassemble(name).then((result) => {
     if (state.shown !== shown || !holder.isConnected) return;
-    const access = ctx.model.coreAccess[p.index] ?? [];
-    const notes = new Map((p.btfExt?.coreRelocations ?? []).map((c, i) => [c.insn, `CO-RE ${c.kind} ${access[i] ?? c.access}`] as const));
-    const dv = new DisasmView(ctx.model.info, ctx.btf, result, state.options, notes);
+    const dv = new DisasmView(ctx.model.info, ctx.btf, result, state.options);
     state.disasm = dv;
     holder.replaceChildren(dv.element);
     copy.addEventListener('click', () => {

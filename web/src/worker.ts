@@ -5,7 +5,7 @@ import {
   ElfError, disassembleSpec, formatDisassembly, formatGlobalData, inspect, loadCore, mapInitialData, objectProblems, renderBtfType,
   sectionContents, setCoreSource, stringifyBtfValue, type BtfType, type ObjectInfo,
 } from '../../src/inspect.js';
-import { describeCoreAccess, referrers, summarize } from './btf.js';
+import { referrers, summarize } from './btf.js';
 import type { ObjectModel, Problem, Request, Response } from './protocol.js';
 
 const INITIAL_DATA_SHOWN = 4096;
@@ -47,10 +47,13 @@ function open(name: string, bytes: Uint8Array): ObjectModel {
       }
     }
   }
+  // The disassembler spells out CO-RE accessors (struct task_struct.pid); the tables show the same.
   const coreAccess: Record<number, string[]> = {};
   for (const p of info.programs) {
     const relocations = p.btfExt?.coreRelocations ?? [];
-    if (relocations.length) coreAccess[p.index] = relocations.map((r) => describeCoreAccess(types, r));
+    if (!relocations.length) continue;
+    const specs = new Map(disassembleSpec(bytes, info, p).filter((i) => i.core).map((i) => [i.index, i.core!.spec] as const));
+    coreAccess[p.index] = relocations.map((r) => specs.get(r.insn) ?? r.access);
   }
   // The types stay here: only a summary crosses to the page, so a kernel-sized BTF does not stall it.
   current = { bytes, info, types };
