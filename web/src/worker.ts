@@ -1,15 +1,9 @@
 // The inspector page's Web Worker: holds the WASM core and the open object, parses and disassembles
 // off the main thread so that a large object never freezes the page. Bundled with the core's bytes.
 import wasm from '../../wasm/ebpf_core.wasm';
-import {
-  ElfError, disassembleSpec, formatDisassembly, formatGlobalData, inspect, loadCore, mapInitialData, objectProblems, renderBtfType,
-  sectionContents, setCoreSource, stringifyBtfValue, type BtfType, type ObjectInfo,
-} from '../../src/inspect.js';
-import { referrers, summarize } from './btf.js';
-import type { ObjectModel, Problem, Request, Response } from './protocol.js';
-
-const INITIAL_DATA_SHOWN = 4096;
-const SECTION_BYTES_SHOWN = 4096;
+import { loadCore, setCoreSource } from '../../src/inspect.js';
+import type { Request, Response } from './protocol.js';
+import { InspectorSession } from './session.js';
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<Request>) => void) | null;
@@ -18,103 +12,12 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 
 setCoreSource(wasm);
-
-let current: { bytes: Uint8Array; info: ObjectInfo; types: BtfType[]; referrers?: number[][] } | undefined;
-
-function open(name: string, bytes: Uint8Array): ObjectModel {
-  const started = performance.now();
-  current = undefined;
-  const info = inspect(bytes, { btfTypes: true, btfExt: true });
-  const problems: Problem[] = objectProblems(bytes).map((p) => {
-    const subject = p.program !== undefined ? `program/${encodeURIComponent(p.program)}`
-      : p.map !== undefined ? `map/${encodeURIComponent(p.map)}` : p.sectionIndex !== undefined ? `section/${p.sectionIndex}` : undefined;
-    return { severity: p.severity, message: p.message, ...(subject ? { subject } : {}) };
-  });
-  const initialData: Record<number, Uint8Array> = {};
-  const mapTypes: Record<number, BtfType> = {};
-  const globalData: Record<number, string> = {};
-  const types = info.btf?.types ?? [];
-  for (const map of info.maps) {
-    const data = mapInitialData(bytes, map);
-    if (data) initialData[map.index] = data.slice(0, INITIAL_DATA_SHOWN);
-    for (const id of [map.keyTypeId, map.valueTypeId]) if (types[id]) mapTypes[id] = types[id];
-    if (['data', 'rodata', 'bss', 'kconfig'].includes(map.origin)) {
-      try {
-        const value = formatGlobalData(bytes, info, map);
-        if (value !== undefined) globalData[map.index] = stringifyBtfValue(value, 2);
-      } catch {
-        // Shown as bytes only: a DATASEC the formatter cannot follow is no reason to refuse the object.
-      }
-    }
-  }
-  // The disassembler spells out CO-RE accessors (struct task_struct.pid); the tables show the same.
-  const coreAccess: Record<number, string[]> = {};
-  for (const p of info.programs) {
-    const relocations = p.btfExt?.coreRelocations ?? [];
-    if (!relocations.length) continue;
-    const specs = new Map(disassembleSpec(bytes, info, p).filter((i) => i.core).map((i) => [i.index, i.core!.spec] as const));
-    coreAccess[p.index] = relocations.map((r) => specs.get(r.insn) ?? r.access);
-  }
-  // The types stay here: only a summary crosses to the page, so a kernel-sized BTF does not stall it.
-  current = { bytes, info, types };
-  const btf = info.btf ? summarize(types) : undefined;
-  const shown: ObjectInfo = { ...info };
-  if (info.btf) {
-    shown.btf = { ...info.btf };
-    delete shown.btf.types;
-  }
-  return {
-    name, size: bytes.length, info: shown, ...(btf ? { btf } : {}), mapTypes, coreAccess, globalData, problems, initialData,
-    parseMs: performance.now() - started,
-  };
-}
-
-function describe(e: unknown): string {
-  if (e instanceof ElfError) return `${e.message} (${e.statusName})`;
-  return e instanceof Error ? e.message : String(e);
-}
+const session = new InspectorSession();
 
 scope.onmessage = (event) => {
   const request = event.data;
-  void (async () => {
-    try {
-      await loadCore();
-      if (request.kind === 'open') {
-        scope.postMessage({ kind: 'opened', id: request.id, model: open(request.name, new Uint8Array(request.bytes)) });
-        return;
-      }
-      if (!current) throw new Error('no object is open');
-      if (request.kind === 'type') {
-        const type = current.types[request.typeId];
-        if (!type) throw new Error(`no type ${request.typeId} in the object's BTF`);
-        current.referrers ??= referrers(current.types);
-        scope.postMessage({ kind: 'type', id: request.id, result: { type, referredBy: current.referrers[request.typeId] ?? [] } });
-        return;
-      }
-      if (request.kind === 'header') {
-        if (!current.types[request.typeId]) throw new Error(`no type ${request.typeId} in the object's BTF`);
-        scope.postMessage({ kind: 'header', id: request.id, text: renderBtfType(current.types, request.typeId) });
-        return;
-      }
-      if (request.kind === 'section') {
-        const section = current.info.sections.find((x) => x.index === request.sectionIndex);
-        if (!section) throw new Error(`no section ${request.sectionIndex}`);
-        const contents = sectionContents(current.bytes, section);
-        scope.postMessage({ kind: 'section', id: request.id, bytes: contents ? contents.slice(0, SECTION_BYTES_SHOWN) : null, size: section.size });
-        return;
-      }
-      const spec = current.info.programs.find((p) => p.name === request.program);
-      if (!spec) throw new Error(`no program ${JSON.stringify(request.program)} in the object`);
-      const instructions = disassembleSpec(current.bytes, current.info, spec);
-      scope.postMessage({
-        kind: 'disassembled', id: request.id,
-        result: {
-          program: spec.name, instructions,
-          text: formatDisassembly(instructions), textWithoutRaw: formatDisassembly(instructions, { raw: false }),
-        },
-      });
-    } catch (e) {
-      scope.postMessage({ kind: 'error', id: request.id, message: describe(e) });
-    }
-  })();
+  loadCore().then(
+    () => scope.postMessage(session.handle(request)),
+    (e: Error) => scope.postMessage({ kind: 'error', id: request.id, message: `cannot load the WASM core: ${e.message}` }),
+  );
 };
