@@ -79,7 +79,7 @@ export function runInspect(args: InspectArgs, bytes: Uint8Array): string {
 function inspectOutput(args: InspectArgs, bytes: Uint8Array): string {
   const out = { json: args.json, pretty: args.pretty };
   if (args.disasm) {
-    const info = inspect(bytes, { btfExt: true });
+    const info = inspect(bytes, { btfExt: true, btfTypes: true, withoutC: true }); // types: CO-RE accessors spelled out
     let programs = info.programs.filter((p) => !p.subprogram);
     if (args.program !== undefined) {
       programs = info.programs.filter((p) => p.name === args.program);

@@ -180,12 +180,34 @@ export function annotateRelocations(insns: DisasmInstruction[], info: ObjectInfo
 
 function nameSectionCall(insn: DisasmInstruction, imm: number, info: ObjectInfo, program: ProgramSpec): void {
   const slot = insn.index + 1 + imm;
-  const at = program.insnOffset + slot * INSN;
-  const callee = info.programs.find((p) => p.sectionIndex === program.sectionIndex && p.insnOffset === at);
+  const callee = objectIndex(info).programsAt.get(`${program.sectionIndex}:${program.insnOffset + slot * INSN}`);
   if (!callee) return;
   const inside = slot >= 0 && slot < program.insnCount;
   insn.call = { kind: 'subprog', name: callee.name, id: imm, ...(inside ? { target: slot } : {}) };
   insn.text = `call ${callee.name}`;
+}
+
+interface ObjectIndex {
+  /** Programs by "section:byte offset". */
+  programsAt: Map<string, ProgramSpec>;
+  /** Named object symbols by "section:value". */
+  objectsAt: Map<string, string>;
+}
+const indexes = new WeakMap<ObjectInfo, ObjectIndex>();
+
+/** Lookups over an object's programs and symbols, built once per ObjectInfo. */
+function objectIndex(info: ObjectInfo): ObjectIndex {
+  let index = indexes.get(info);
+  if (!index) {
+    const objectsAt = new Map<string, string>();
+    for (const s of info.symbols) {
+      const key = `${s.section}:${Number(s.value)}`;
+      if (s.type === 'object' && s.name !== '' && !objectsAt.has(key)) objectsAt.set(key, s.name);
+    }
+    index = { programsAt: new Map(info.programs.map((p) => [`${p.sectionIndex}:${p.insnOffset}`, p])), objectsAt };
+    indexes.set(info, index);
+  }
+  return index;
 }
 
 /** The variable a data relocation points at: its symbol when it names a variable, else a symbol of
@@ -194,8 +216,7 @@ function dataVariable(info: ObjectInfo, r: RelocationInfo): string | undefined {
   const symbol = info.symbols[r.symbolIndex];
   if (symbol && symbol.type !== 'section' && symbol.name !== '') return symbol.name;
   if (r.targetSectionIndex === null) return undefined;
-  const match = info.symbols.find((s) => s.section === r.targetSectionIndex && s.type === 'object' && Number(s.value) === r.targetOffset && s.name !== '');
-  return match?.name;
+  return objectIndex(info).objectsAt.get(`${r.targetSectionIndex}:${r.targetOffset}`);
 }
 
 /** Attaches line info (instruction indexes relative to the program's start) to the instructions. */

@@ -182,7 +182,16 @@ export function jumpDelta(insn: RawInstruction): number | undefined {
 export const isCall = (insn: RawInstruction): boolean => insn.code === (JMP | 0x80);
 export const isWideLoad = (insn: RawInstruction): boolean => isWide(insn.code);
 
-const hexByte = (b: number): string => b.toString(16).padStart(2, '0');
+const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+function hexBytes(bytes: Uint8Array, from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += i === from ? HEX_BYTES[bytes[i]!]! : ` ${HEX_BYTES[bytes[i]!]!}`;
+  return s;
+}
+
+/** The raw fields behind each decoded instruction, kept beside it (not in its JSON). */
+const RAW = new WeakMap<DisasmInstruction, RawInstruction>();
 
 /**
  * Decodes instructions (8 bytes each; ld_imm64 16) into DisasmInstructions with LLVM text, jump
@@ -206,14 +215,16 @@ export function decodeInstructions(bytes: Uint8Array, options: DisassembleOption
       } else wideTruncated = true;
     }
     const llvm = wideTruncated ? '<unknown>' : llvmText(insn, options.alu32);
-    const raw = Array.from(bytes.subarray(at, at + size), hexByte).join(' ');
+    const raw = hexBytes(bytes, at, at + size);
     const imm: number | string = insn.imm2 === undefined ? insn.imm : exactOrString(wideImmediate(insn));
-    out.push({ index: i, offset: at, raw, text: llvm, llvm, opcode: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm });
+    const decoded: DisasmInstruction = { index: i, offset: at, raw, text: llvm, llvm, opcode: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm };
+    RAW.set(decoded, insn);
+    out.push(decoded);
     if (size === 2 * INSN) i++;
   }
   if (bytes.length % INSN !== 0) {
     const at = count * INSN;
-    out.push({ index: count, offset: at, raw: Array.from(bytes.subarray(at), hexByte).join(' '), text: '<unknown>', llvm: '<unknown>', opcode: bytes[at]!, dst: 0, src: 0, off: 0, imm: 0 });
+    out.push({ index: count, offset: at, raw: hexBytes(bytes, at, bytes.length), text: '<unknown>', llvm: '<unknown>', opcode: bytes[at]!, dst: 0, src: 0, off: 0, imm: 0 });
   }
   return out;
 }
@@ -224,6 +235,8 @@ function exactOrString(v: bigint): number | string {
 
 /** The raw fields of a decoded instruction again (for annotation passes). */
 export function rawOf(insn: DisasmInstruction): RawInstruction {
+  const known = RAW.get(insn);
+  if (known) return known;
   const imm = typeof insn.imm === 'string' ? BigInt(insn.imm) : BigInt(insn.imm);
   if (!isWide(insn.opcode)) return { code: insn.opcode, dst: insn.dst, src: insn.src, off: insn.off, imm: Number(BigInt.asIntN(32, imm)) };
   return {
