@@ -6,15 +6,18 @@ import { CoreObject } from './open.js';
 import { PROGRAM_TYPE_NAMES } from './names.js';
 import type { ObjectInfo } from './types.js';
 
+/** error: System.load refuses it; warning: the load leaves it out or may fail on it; note: worth knowing. */
 export type ProblemSeverity = 'error' | 'warning' | 'note';
 
 /** One problem: an error is something System.load refuses, a warning something it leaves out. */
 export interface ObjectProblem {
   severity: ProblemSeverity;
   message: string;
-  /** The program, map or section it is about, when it is about one. */
+  /** The program it is about, when it is about one. */
   program?: string;
+  /** The map it is about, when it is about one. */
   map?: string;
+  /** The section it is about (a core diagnostic's), when it is about one. */
   sectionIndex?: number;
 }
 
