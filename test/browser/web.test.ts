@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  disassembleProgram, formatDisassembly, formatGlobalData, inspect, renderBtfType, stringifyBtfValue,
+  disassembleProgram, formatDisassembly, formatGlobalData, inspect, objectProblems, renderBtfType, stringifyBtfValue,
 } from '../../src/inspect.js';
 import { serveInspector } from '../../src/cli/web-command.js';
 
@@ -247,6 +247,27 @@ web('global data through BTF, a section\'s view, and a type as a header', async 
     await page.click('#show-header');
     await page.waitForSelector('#type-header');
     assert.is(await page.textContent('#type-header'), renderBtfType(info.btf!.types!, type.id));
+    assert.equal(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+web('the problems of an object: what ebpf would refuse, linked to the program', async (ctx) => {
+  if (ctx.skip) return;
+  const file = fixture('sections.o');
+  const expected = objectProblems(readFileSync(file));
+  const { page, errors } = await openPage(ctx);
+  try {
+    await load(page, file);
+    assert.ok(await page.$('#tabs a.has-errors[href="#/problems"]'), 'the tab says there are errors');
+    await page.keyboard.press('6');
+    await page.waitForSelector('.problems li');
+    const shown = await page.$$eval('.problems li', (els) => els.map((el) => ({ severity: el.className, text: el.textContent })));
+    assert.equal(shown, expected.map((p) => ({ severity: p.severity, text: `${p.severity} ${p.message}` })));
+    const program = expected.find((p) => p.severity === 'error' && p.program)!.program!;
+    await page.click(`.problems li.error a[href="#/program/${program}"]`);
+    await page.waitForSelector('#disasm .insn');
     assert.equal(errors, []);
   } finally {
     await page.close();
