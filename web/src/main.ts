@@ -7,7 +7,7 @@ import { bytesText, h } from './dom.js';
 import type { DisassemblyResult, ObjectModel, Request, Response, TypeResult } from './protocol.js';
 import {
   BTF_KINDS, VIEWS, btfItems, mainPrograms, mapDetail, mapItems, overview, parseRoute, problems, programHead,
-  programItems, programRelocations, relocations, resolveType, split, typeDetail, type Context, type ListItem, type Route,
+  pending, programItems, programRelocations, relocations, resolveType, split, typeDetail, type Context, type ListItem, type Route,
   type View,
 } from './views.js';
 
@@ -162,18 +162,6 @@ const ask: Context['ask'] = {
   }),
 };
 
-/** A pane filled when `result` comes, if the page still shows what asked for it. */
-function later<T>(result: Promise<T>, what: string, fill: (value: T) => Node): HTMLElement {
-  const holder = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
-  const shown = state.shown;
-  result.then((value) => {
-    if (state.shown === shown && holder.isConnected) holder.replaceChildren(fill(value));
-  }, (e: Error) => {
-    holder.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Cannot show ${what}: ${e.message}`));
-  });
-  return holder;
-}
-
 // ---- rendering ----
 
 const TAB_LABELS: Record<View, string> = {
@@ -297,7 +285,7 @@ function splitParts(ctx: Context, which: SplitParts['view'], route: Route): Spli
   const id = route.item === undefined ? undefined : resolveType(ctx, route.item);
   let detail: Node = h('p', { class: 'muted' }, 'Pick a type to see it as C.');
   if (route.item !== undefined && id === undefined) detail = notFound(`Type ${JSON.stringify(route.item)}`);
-  if (id !== undefined) detail = later(btfType(id), `type ${id}`, (result) => typeDetail(ctx, result));
+  if (id !== undefined) detail = pending(btfType(id), (result) => typeDetail(ctx, result));
   const kinds = h('select', { 'aria-label': 'BTF kind', class: 'kind' }, BTF_KINDS.map((k) => h('option', { value: k, selected: k === ctx.btfKind }, k)));
   kinds.addEventListener('change', () => {
     ctx.btfKind = kinds.value;
