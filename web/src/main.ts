@@ -128,27 +128,27 @@ async function openFile(file: File): Promise<void> {
 }
 
 function disassemble(program: string): Promise<DisassemblyResult> {
-  let pending = state.disassemblies.get(program);
-  if (!pending) {
-    pending = parser.request((id) => ({ kind: 'disassemble', id, program })).then((r) => {
+  let answer = state.disassemblies.get(program);
+  if (!answer) {
+    answer = parser.request((id) => ({ kind: 'disassemble', id, program })).then((r) => {
       if (r.kind === 'disassembled') return r.result;
       throw new Error(r.kind === 'error' ? r.message : 'unexpected answer');
     });
-    state.disassemblies.set(program, pending);
+    state.disassemblies.set(program, answer);
   }
-  return pending;
+  return answer;
 }
 
 function btfType(typeId: number): Promise<TypeResult> {
-  let pending = state.types.get(typeId);
-  if (!pending) {
-    pending = parser.request((id) => ({ kind: 'type', id, typeId })).then((r) => {
+  let answer = state.types.get(typeId);
+  if (!answer) {
+    answer = parser.request((id) => ({ kind: 'type', id, typeId })).then((r) => {
       if (r.kind === 'type') return r.result;
       throw new Error(r.kind === 'error' ? r.message : 'unexpected answer');
     });
-    state.types.set(typeId, pending);
+    state.types.set(typeId, answer);
   }
-  return pending;
+  return answer;
 }
 
 const ask: Context['ask'] = {
