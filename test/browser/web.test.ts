@@ -14,6 +14,7 @@ import {
   disassembleProgram, formatDisassembly, formatGlobalData, inspect, objectProblems, renderBtfType, stringifyBtfValue,
 } from '../../src/inspect.js';
 import { serveInspector } from '../../src/cli/web-command.js';
+import { LONG, longProgramObject } from '../web/long-program.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const fixtures = join(root, 'test/fixtures');
@@ -174,6 +175,35 @@ web('a program\'s disassembly is formatDisassembly\'s, and its jumps, map refere
     assert.equal(errors, []);
   } finally {
     await page.close();
+  }
+});
+
+web('a long program a page at a time: a jump to another page, the pager, arrows across pages', async (ctx) => {
+  if (ctx.skip) return;
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-web-'));
+  const file = join(dir, 'long.o');
+  writeFileSync(file, longProgramObject());
+  const { page, errors } = await openPage(ctx, `${pageUrl}#/program/long_one`);
+  try {
+    await load(page, file);
+    await page.waitForSelector('#insn-0');
+    assert.match((await page.textContent('#disasm-pager')) ?? '', `Instructions 1–4000 of ${LONG.slots - 1}`);
+    await page.click('#insn-0 a.jump');
+    await page.waitForSelector(`#insn-${LONG.jumpTarget}.selected`);
+    assert.is(await page.evaluate(() => location.hash), `#/program/long_one/${LONG.jumpTarget}`);
+    assert.match((await page.textContent('#disasm-pager')) ?? '', 'Instructions 8001–');
+    await page.click('#disasm-pager .page-previous');
+    await page.waitForSelector('#insn-4001');
+    assert.not.ok(await page.$(`#insn-${LONG.jumpTarget}`), 'the page changed');
+    // ArrowUp on the page's first instruction goes on to the previous page's last (the ld_imm64).
+    await page.click('#insn-4001 .raw');
+    await page.keyboard.press('ArrowUp');
+    await page.waitForSelector(`#insn-${LONG.wide}.selected`);
+    assert.is(await page.locator('#disasm .insn').count(), 4000);
+    assert.equal(errors, []);
+  } finally {
+    await page.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

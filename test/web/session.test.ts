@@ -9,6 +9,8 @@ import { disassembleProgram, formatDisassembly } from '../../src/inspect.js';
 import type { Request, Response } from '../../web/src/protocol.js';
 import { InspectorSession } from '../../web/src/session.js';
 import { fixtureObjects } from '../elf/fixture-files.js';
+import { DISASSEMBLY_PAGE } from '../../web/src/protocol.js';
+import { LONG, longProgramObject } from './long-program.js';
 
 const MUTANTS_PER_FIXTURE = 25;
 
@@ -69,6 +71,32 @@ session('the disassembly answered is formatDisassembly of disassembleProgram', (
   const expected = disassembleProgram(bytes, 'tp_inner_lookup');
   assert.is(r.result.text, formatDisassembly(expected));
   assert.is(r.result.textWithoutRaw, formatDisassembly(expected, { raw: false }));
+});
+
+session('a long program comes a page at a time: the page holding a slot, each page\'s text its own', () => {
+  const bytes = longProgramObject();
+  const all = disassembleProgram(bytes, 'long_one');
+  assert.is(all.length, LONG.slots - 1);
+  const s = new InspectorSession();
+  assert.is(s.handle({ kind: 'open', id: 1, name: 'long.o', bytes: bytes.slice().buffer }).kind, 'opened');
+  const page = (at?: number) => {
+    const r = s.handle({ kind: 'disassemble', id: 2, program: 'long_one', ...(at === undefined ? {} : { at }) });
+    assert.is(r.kind, 'disassembled');
+    if (r.kind !== 'disassembled') throw new Error('no page');
+    assert.is(r.result.total, all.length);
+    assert.equal(r.result.instructions, all.slice(r.result.start, r.result.start + DISASSEMBLY_PAGE));
+    assert.is(r.result.text, formatDisassembly(r.result.instructions));
+    return r.result;
+  };
+  assert.is(page().start, 0);
+  assert.is(page(0).start, 0);
+  assert.is(page(LONG.wide).start, 0);
+  assert.is(page(LONG.wide + 1).start, 0, 'the second slot of an ld_imm64 is on its page');
+  assert.is(page(LONG.wide + 2).start, DISASSEMBLY_PAGE);
+  assert.is(page(LONG.jumpTarget).start, 2 * DISASSEMBLY_PAGE);
+  assert.is(page(10 ** 9).start, 2 * DISASSEMBLY_PAGE, 'past the end: the last page');
+  assert.is(page(-5).start, 0);
+  assert.is(all[0]!.jumpTarget, LONG.jumpTarget);
 });
 
 session('before an object opens, and after one failed to, requests get an error', () => {

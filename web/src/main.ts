@@ -127,14 +127,16 @@ async function openFile(file: File): Promise<void> {
   }
 }
 
-function disassemble(program: string): Promise<DisassemblyResult> {
-  let answer = state.disassemblies.get(program);
+/** A program's disassembly (a long one's first page, or with `at` the page holding that slot). */
+function disassemble(program: string, at?: number): Promise<DisassemblyResult> {
+  const key = at === undefined ? program : `${program}@${at}`;
+  let answer = at === undefined ? state.disassemblies.get(key) : undefined;
   if (!answer) {
-    answer = parser.request((id) => ({ kind: 'disassemble', id, program })).then((r) => {
+    answer = parser.request((id) => ({ kind: 'disassemble', id, program, ...(at === undefined ? {} : { at }) })).then((r) => {
       if (r.kind === 'disassembled') return r.result;
       throw new Error(r.kind === 'error' ? r.message : 'unexpected answer');
     });
-    state.disassemblies.set(program, answer);
+    if (at === undefined) state.disassemblies.set(key, answer);
   }
   return answer;
 }
@@ -306,9 +308,9 @@ function programDetail(ctx: Context, name: string, insn: number | undefined): HT
   });
   const copy = h('button', { type: 'button', title: 'Copy the disassembly as text' }, 'Copy');
   const shown = state.shown;
-  disassemble(name).then((result) => {
+  disassemble(name, insn).then((result) => {
     if (state.shown !== shown || !holder.isConnected) return;
-    const dv = new DisasmView(ctx.model.info, ctx.btf, result, state.options);
+    const dv = new DisasmView(ctx.model.info, ctx.btf, result, state.options, (at) => disassemble(name, at));
     state.disasm = dv;
     holder.replaceChildren(dv.element);
     copy.addEventListener('click', () => {

@@ -47,10 +47,18 @@ export interface ObjectModel {
   parseMs: number;
 }
 
+/** Programs longer than this many instructions come a page at a time (the rest stays in the worker). */
+export const DISASSEMBLY_PAGE = 4000;
+
+/** A program's disassembly, whole, or one page of it for a long program. */
 export interface DisassemblyResult {
   program: string;
+  /** Instructions from position `start` (in the program's instruction list, not slot index). */
   instructions: DisasmInstruction[];
-  /** formatDisassembly() of the instructions, with source lines and with bytes, as the CLI prints it. */
+  start: number;
+  /** Instructions in the whole program. */
+  total: number;
+  /** formatDisassembly() of these instructions, with source lines and bytes, as the CLI prints them. */
   text: string;
   /** The same without bytes. */
   textWithoutRaw: string;
@@ -58,7 +66,8 @@ export interface DisassemblyResult {
 
 export type Request =
   | { kind: 'open'; id: number; name: string; bytes: ArrayBuffer }
-  | { kind: 'disassemble'; id: number; program: string }
+  /** `at`: the page holding this instruction slot (default the first). */
+  | { kind: 'disassemble'; id: number; program: string; at?: number }
   | { kind: 'type'; id: number; typeId: number }
   | { kind: 'header'; id: number; typeId: number }
   | { kind: 'section'; id: number; sectionIndex: number };

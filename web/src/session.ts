@@ -6,13 +6,18 @@ import {
   sectionContents, stringifyBtfValue, type BtfType, type ObjectInfo,
 } from '../../src/inspect.js';
 import { referrers, summarize } from './btf.js';
-import type { ObjectModel, Problem, Request, Response } from './protocol.js';
+import { DISASSEMBLY_PAGE, type ObjectModel, type Problem, type Request, type Response } from './protocol.js';
+import type { DisasmInstruction } from '../../src/inspect.js';
 
 const INITIAL_DATA_SHOWN = 4096;
 const SECTION_BYTES_SHOWN = 4096;
 
 export class InspectorSession {
-  #current: { bytes: Uint8Array; info: ObjectInfo; types: BtfType[]; referrers?: number[][] } | undefined;
+  #current: {
+    bytes: Uint8Array; info: ObjectInfo; types: BtfType[]; referrers?: number[][];
+    /** The last program disassembled (a long one is asked for a page at a time). */
+    disassembly?: { program: string; instructions: DisasmInstruction[] };
+  } | undefined;
 
   /** The answer to a request (the core must be loaded). */
   handle(request: Request): Response {
@@ -46,11 +51,17 @@ export class InspectorSession {
       case 'disassemble': {
         const spec = current.info.programs.find((p) => p.name === request.program);
         if (!spec) throw new Error(`no program ${JSON.stringify(request.program)} in the object`);
-        const instructions = disassembleSpec(current.bytes, current.info, spec);
+        if (current.disassembly?.program !== spec.name) {
+          current.disassembly = { program: spec.name, instructions: disassembleSpec(current.bytes, current.info, spec) };
+        }
+        const all = current.disassembly.instructions;
+        let start = 0;
+        if (all.length > DISASSEMBLY_PAGE && request.at !== undefined) start = Math.floor(holding(all, request.at) / DISASSEMBLY_PAGE) * DISASSEMBLY_PAGE;
+        const instructions = all.length > DISASSEMBLY_PAGE ? all.slice(start, start + DISASSEMBLY_PAGE) : all;
         return {
           kind: 'disassembled', id: request.id,
           result: {
-            program: spec.name, instructions,
+            program: spec.name, instructions, start, total: all.length,
             text: formatDisassembly(instructions), textWithoutRaw: formatDisassembly(instructions, { raw: false }),
           },
         };
@@ -105,6 +116,17 @@ export class InspectorSession {
       parseMs: performance.now() - started,
     };
   }
+}
+
+/** The position of the instruction holding slot `at` (an ld_imm64's second slot: the ld_imm64). */
+function holding(insns: readonly DisasmInstruction[], at: number): number {
+  let low = 0, high = insns.length - 1;
+  while (low < high) {
+    const mid = (low + high + 1) >> 1;
+    if (insns[mid]!.index <= at) low = mid;
+    else high = mid - 1;
+  }
+  return low;
 }
 
 function describe(e: unknown): string {
