@@ -143,7 +143,14 @@ export function runProg(verb: string | undefined, positionals: string[], out: Ou
       using fd = openRef('prog', ref);
       const d = disassembleLoaded(fd);
       if (out.json) return toJson({ xlated_length: d.xlatedLength, jited_length: d.jitedLength, functions: d.functions, instructions: d.instructions }, out);
-      return formatDisassembly(d.instructions, { raw: opcodes });
+      // bpftool's habit: each function headed by its prototype.
+      const prototypes = new Map(d.functions.map((f) => [f.index, f.prototype]));
+      return formatDisassembly(d.instructions, { raw: opcodes }).split('\n').map((line) => {
+        const label = /^(\S+):$/.exec(line)?.[1];
+        const fn = label === undefined ? undefined : d.functions.find((f) => f.name === label);
+        const prototype = fn ? prototypes.get(fn.index) : undefined;
+        return prototype ? `${line}\t; ${prototype}` : line;
+      }).join('\n');
     }
     default:
       throw new UsageError(`prog: unknown verb ${JSON.stringify(verb ?? '')}; try ebpf prog --help`);

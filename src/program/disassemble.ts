@@ -7,6 +7,7 @@ import { annotateFlow } from '../disasm/annotate.js';
 import { decodeInstructions } from '../disasm/decode.js';
 import type { DisasmInstruction } from '../disasm/types.js';
 import { BtfLookup } from '../btf/lookup.js';
+import { parseBtf } from '../btf/index.js';
 import { getFdById, objGetInfoByFd, setPointers, type FD } from '../sys/bpf.js';
 import { SyscallError } from '../sys/errors.js';
 import { BTF_INFO, PROG_INFO } from '../sys/generated.js';
@@ -22,7 +23,16 @@ export interface LoadedDisassembly {
   xlatedLength: number;
   jitedLength: number;
   /** Functions (the program and its subprograms) by first instruction index, named from BTF func_info. */
-  functions: { index: number; name: string }[];
+  functions: LoadedFunction[];
+}
+
+/** A function of a loaded program (from its BTF func_info). */
+export interface LoadedFunction {
+  /** Its first instruction. */
+  index: number;
+  name: string;
+  /** Its C prototype, as the program's BTF has it ("int socket_snap(struct __sk_buff *skb)"). */
+  prototype?: string;
 }
 
 interface ProgInfoSizes {
@@ -171,22 +181,17 @@ export function disassembleLoaded(fd: FdLike): LoadedDisassembly {
   const insns = decodeInstructions(xlated.subarray(0, Math.min(xlatedLength, xlated.length)), { mapImmediate: 'id' });
 
   // Functions and lines from the program's BTF.
-  const functions: { index: number; name: string }[] = [];
+  const functions: LoadedFunction[] = [];
   let btf: Uint8Array | undefined;
-  let btfTypes: BtfLookup | undefined;
-  try {
-    if (sizes.btfId && (funcInfo.length || lineInfo.length)) {
-      btf = btfBytesById(sizes.btfId);
-      btfTypes = BtfLookup.open(btf);
-    }
+  if (sizes.btfId && (funcInfo.length || lineInfo.length)) {
+    btf = btfBytesById(sizes.btfId);
+    const types = parseBtf(btf).btf.types ?? [];
     const fi = new DataView(funcInfo.buffer);
-    for (let i = 0; btfTypes && i < sizes.nrFuncInfo; i++) {
+    for (let i = 0; i < sizes.nrFuncInfo; i++) {
       const at = i * sizes.funcInfoRecSize;
-      const index = fi.getUint32(at, true), typeId = fi.getUint32(at + 4, true);
-      functions.push({ index, name: btfTypes.type(typeId)?.name || `func_${index}` });
+      const index = fi.getUint32(at, true), func = types[fi.getUint32(at + 4, true)];
+      functions.push({ index, name: func?.name || `func_${index}`, ...(func?.c ? { prototype: func.c.replace(/;$/, '') } : {}) });
     }
-  } finally {
-    btfTypes?.close();
   }
   const names = new Map<number, string>(functions.map((f) => [f.index, f.name]));
   const mapNames = new Map<number, string | undefined>();

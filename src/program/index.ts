@@ -6,4 +6,4 @@ export { System, createSystem, UnsupportedError, KernelSymbolError, type SystemL
 export type { MapOptions } from './elf-map.js';
 export { ConstantError, rodataWithConstants, type ConstantValue, type Constants } from './constants.js';
 export type { ProgramLike, SystemLike } from './like.js';
-export { disassembleLoaded, disassembleProgramById, btfBytesById, type LoadedDisassembly } from './disassemble.js';
+export { disassembleLoaded, disassembleProgramById, btfBytesById, type LoadedDisassembly, type LoadedFunction } from './disassemble.js';

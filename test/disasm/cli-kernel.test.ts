@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { System } from '../../src/program/system.js';
+import { EbpfMap, MapType } from '../../src/map/map.js';
 import { fixturesDir } from '../elf/fixture-files.js';
 import { kernelSuite, withBpffs } from '../kernel/support.js';
 import { missingTool } from './tools.js';
@@ -64,12 +65,25 @@ else {
     assert.equal(flowDump[0]!.formatted, { key: { saddr: 0x0a000001, daddr: 0x0a000002, sport: 443, dport: 0, proto: 0 }, value: 12345678901234 });
   }));
 
+  test('map dump of maps without BTF (per-CPU array, hash) agrees with bpftool -j; text shows bytes', () => {
+    using percpu = EbpfMap.create({ name: `dz_pcpu_${process.pid % 10000}`, type: MapType.PerCPUArray, keySize: 4, valueSize: 12, maxEntries: 3 });
+    percpu.upsert(1, new Uint8Array(12).fill(7));
+    using hash = EbpfMap.create({ name: `dz_hash_${process.pid % 10000}`, type: MapType.Hash, keySize: 2, valueSize: 3, maxEntries: 4 });
+    hash.upsert(new Uint8Array([1, 2]), new Uint8Array([3, 4, 5]));
+    for (const map of [percpu, hash]) {
+      const id = String(map.info().id);
+      assert.equal(ebpf('map', 'dump', 'id', id, '-j'), bpftool('map', 'dump', 'id', id), `map dump ${map.name}`);
+    }
+    const text = execFileSync(process.execPath, [cli, 'map', 'dump', String(hash.info().id)], { encoding: 'utf8' });
+    assert.is(text, 'key: 01 02  value: 03 04 05\nFound 1 element\n');
+  });
+
   test('prog dump xlated prints the library\'s disassembly; bad ids are one-line errors', () => {
     using globals = new System().loadElf(join(fixturesDir, 'globals.o'));
     const program = globals.getProgramByName('socket_snap')!.load();
     const id = String(program.info().id);
     const text = execFileSync(process.execPath, [cli, 'prog', 'dump', 'xlated', 'id', id], { encoding: 'utf8' });
-    assert.match(text, /^socket_snap:\n/);
+    assert.match(text, /^socket_snap:\t; int socket_snap\(struct __sk_buff \*skb\)\n/);
     assert.match(text, /call account/);
     const json = ebpf('prog', 'dump', id, '-j') as { instructions: { text: string }[]; xlated_length: number };
     assert.is(json.instructions.length, program.disassemble().instructions.length);
