@@ -91,3 +91,5 @@ export function relocate(objectBytes: Uint8Array, targetBtfBytes: Uint8Array,
     for (const m of modules) m.btf.close();
   }
 }
+
+export { objectProblems, unloadableReason, type ObjectProblem, type ProblemSeverity } from './elf/problems.js';

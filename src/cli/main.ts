@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ElfError } from '../elf/errors.js';
 import { UsageError, outputOf, parse } from './args.js';
 import { runInspect } from './inspect-command.js';
+import { WEB_USAGE, parseWeb, runWeb } from './web-command.js';
 
 const USAGE: Record<string, string> = {
   main: `usage: ebpf inspect FILE.o [--disasm [--program NAME]] [--btf] [--core [--btf-file PATH]] [--json]
@@ -13,6 +14,7 @@ const USAGE: Record<string, string> = {
        ebpf map { list | show [ID] | dump ID }
        ebpf btf dump { FILE | ID } [format { c | raw }]
        ebpf feature probe
+       ebpf web [FILE.o] [--port N] [--no-open]
 
   Options everywhere: -j, --json (JSON output)  -p, --pretty (indented JSON)  -h, --help
   Objects are named by ID, "id ID" or "pinned PATH". ebpf OBJECT --help says more.`,
@@ -50,6 +52,7 @@ const USAGE: Record<string, string> = {
   dump               the types of a BTF: an object's .BTF, a raw BTF file (/sys/kernel/btf/vmlinux)
                      or a kernel BTF object by id; raw (the default) as bpftool lists them, or
                      format c: a header that compiles (vmlinux.h)`,
+  web: WEB_USAGE,
 };
 
 function readInput(file: string): Uint8Array {
@@ -121,6 +124,15 @@ export async function main(argv: string[]): Promise<number> {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       process.stdout.write(`${USAGE.main}\n`);
       return command === undefined ? 1 : 0;
+    }
+    if (command === 'web') {
+      const args = parseWeb(rest);
+      if (args === undefined) {
+        process.stdout.write(`${USAGE.web}\n`);
+        return 0;
+      }
+      await runWeb(args, readInput); // serves until interrupted
+      return 0;
     }
     let text: string | undefined;
     if (command === 'inspect') text = inspectCommand(rest);

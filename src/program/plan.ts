@@ -2,6 +2,7 @@
 // (object + options + constants → map specs with options applied, initial contents, slots, program
 // specs), computed without touching the kernel. System applies it to the kernel, MockSystem to
 // memory: one planning path, so the mock cannot drift from the real loader. Imports no node: module.
+import { unloadableReason } from '../elf/problems.js';
 import { INSTRUCTION_SIZE } from '../elf/types.js';
 import { mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
 import type { MapLike } from '../map/like.js';
@@ -192,13 +193,6 @@ function programPlan(bytes: Uint8Array, object: ObjectInfo, spec: ElfProgramSpec
     instructions: bytes.subarray(spec.fileOffset, spec.fileOffset + spec.insnCount * INSTRUCTION_SIZE),
     kernVersion: object.kernelVersion ?? undefined,
     flags: spec.loadFlags === 0 ? undefined : spec.loadFlags,
-    unloadable: whyUnloadable(type),
+    unloadable: unloadableReason(type),
   };
-}
-
-function whyUnloadable(type: ProgramType): string | undefined {
-  if (type === ProgramType.Unspec) return 'the section name gives no program type: pass one in programTypes';
-  if (type === ProgramType.StructOps) return 'struct_ops programs need the BTF id of their kernel operations table, which is not supported yet';
-  if (type === ProgramType.Ext) return 'freplace programs need the program they replace (its fd and function), which is not supported yet';
-  return undefined;
 }
