@@ -1,7 +1,6 @@
 // xdp_dump (goebpf's example): loads xdp_dump.o, attaches its XDP program to an interface and prints
 // every TCP SYN it sees, read from the perf event array `perfmap` with PerfEvents, until Ctrl-C.
 // Run as root: `node dist/examples/xdp-dump/main.js --interface eth0`.
-// XDP attach by interface name (program.attach('eth0')) comes with src/link's network hooks.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';

@@ -3,6 +3,7 @@
 // read, then Ctrl-C (SIGINT): it must detach and exit 0, leaving nothing attached.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -133,6 +134,29 @@ testNeeding(test, 'socket-filter-counter counts the datagrams its UDP socket rec
       assert.match(example.output, /detached/);
     } finally {
       sender.close();
+      example.kill();
+    }
+  });
+});
+
+testNeeding(test, 'xdp-dump prints the TCP SYN a client in a netns sends across the veth pair, and detaches on Ctrl-C', ['ip'], async () => {
+  await withNetns(async (ns) => {
+    const example = new Example('xdp-dump', ['--interface', ns.hostIf]);
+    const server = createServer();
+    try {
+      await example.waitFor(/listening for TCP SYNs on/);
+      await new Promise<void>((resolve) => server.listen(0, ns.hostAddress, resolve));
+      const port = (server.address() as AddressInfo).port;
+      server.on('connection', (socket) => socket.destroy());
+      execFileSync('ip', ['netns', 'exec', ns.name, process.execPath, '-e',
+        `require('net').connect(${port}, '${ns.hostAddress}').on('connect', function () { this.destroy(); })`], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10000 });
+      const [, source] = await example.waitFor(new RegExp(`SYN (${ns.peerAddress.replaceAll('.', '\\.')}:\\d+) -> ${ns.hostAddress.replaceAll('.', '\\.')}:${port} `));
+      assert.ok(source !== undefined);
+      assert.is(await example.interrupt(), 0, example.output);
+      assert.match(example.output, /received \d+ events, lost 0/);
+      assert.is(xdpOf(undefined, ns.hostIf), 'none');
+    } finally {
+      server.close();
       example.kill();
     }
   });
