@@ -25,11 +25,11 @@ export {
   type TcFilter,
   type Qdisc,
 } from './netlink/index.js';
-// Both the ELF description and the kernel side have a MapSpec and a ProgramSpec: the kernel side's
-// keep the short names here; the ELF ones are ElfMapSpec / ElfProgramSpec (plain names in ebpf/inspect).
+// Both the ELF description and the kernel side have a map spec and a program spec: MapSpec and
+// ProgramSpec are the kernel side's (what EbpfMap.create and new Program take), ElfMapSpec and
+// ElfProgramSpec the object's (from ebpf/inspect too), under the same names in both entry points.
 export type { MapSpec } from './map/index.js';
 export type { ProgramSpec } from './program/index.js';
-export type { MapSpec as ElfMapSpec, ProgramSpec as ElfProgramSpec } from './inspect.js';
 // Attachments (src/link)
 export * from './link/index.js';
 // Events (src/events)

@@ -14,7 +14,7 @@ import type { CoreRelocationResult } from './btf/types.js';
 export { loadCore, setCoreSource, ElfError };
 export type { BtfOptions as InspectOptions };
 export type {
-  Diagnostic, DiagnosticKind, MapOrigin, MapSpec, ObjectInfo, ProgramSpec, RelocationInfo, RelocationKind,
+  Diagnostic, DiagnosticKind, MapOrigin, MapSpec as ElfMapSpec, ObjectInfo, ProgramSpec as ElfProgramSpec, RelocationInfo, RelocationKind,
   SectionInfo, SectionKind, SymbolBinding, SymbolInfo, SymbolType, U64,
 } from './elf/types.js';
 export type {

@@ -3,7 +3,7 @@
 // (what libbpf skeletons' rodata and cilium/ebpf's RewriteConstants do). Variables are found by name
 // in the object's BTF DATASECs; their offsets come from the ELF symbols, since clang leaves DATASEC
 // offsets at 0 in object files. Values are checked against the variable's BTF type.
-import { mapInitialData, type BtfType, type MapSpec, type ObjectInfo } from '../inspect.js';
+import { mapInitialData, type BtfType, type ElfMapSpec, type ObjectInfo } from '../inspect.js';
 
 /** A value for a constant: an integer (enum and _Bool included), or the exact bytes of any type. */
 export type ConstantValue = number | bigint | boolean | Uint8Array;
@@ -57,7 +57,7 @@ function isRodata(section: string): boolean {
 
 /**
  * The initial contents of the object's `.rodata` maps with `constants` written in, by map index
- * (`MapSpec.index`); maps with no constant set are left out. `object` must come from
+ * (`ElfMapSpec.index`); maps with no constant set are left out. `object` must come from
  * `inspect(bytes, { btfTypes: true })` (`withoutC: true` is enough, and much cheaper). Throws a ConstantError for the first constant that cannot be
  * set, naming it, its section and (when given) `objectName`.
  */
@@ -140,7 +140,7 @@ function variableOffset(object: ObjectInfo, variable: Variable): number {
   return symbol === undefined ? variable.datasecOffset : Number(symbol.value);
 }
 
-function initialContents(bytes: Uint8Array, map: MapSpec): Uint8Array {
+function initialContents(bytes: Uint8Array, map: ElfMapSpec): Uint8Array {
   const data = new Uint8Array(map.valueSize);
   const initial = mapInitialData(bytes, map);
   if (initial) data.set(initial.subarray(0, data.length));

@@ -8,7 +8,7 @@
 // of maps start with the inner maps their definition puts in slots (`.values = { [1] = &m }`), and
 // program arrays get the programs theirs name (`.values = { [1] = (void *)&prog }`) as those load.
 // A load may set a map's sizes, flags or inner template first (MapOptions), as libbpf's setters do.
-import { type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
+import { type ElfMapSpec, type ObjectInfo, type ElfProgramSpec } from '../inspect.js';
 import type { HasFd } from '../map/keyvalue.js';
 import type { MapLike } from '../map/like.js';
 import type { MapSpec } from '../map/map.js';

@@ -4,7 +4,7 @@
 // memory: one planning path, so the mock cannot drift from the real loader. Imports no node: module.
 import { unloadableReason } from '../elf/problems.js';
 import { INSTRUCTION_SIZE } from '../elf/types.js';
-import { mapInitialData, type MapSpec as ElfMapSpec, type ObjectInfo, type ProgramSpec as ElfProgramSpec } from '../inspect.js';
+import { mapInitialData, type ElfMapSpec, type ObjectInfo, type ElfProgramSpec } from '../inspect.js';
 import type { MapLike } from '../map/like.js';
 import type { MapSpec } from '../map/map.js';
 import { AttachType, MapType, ProgramType } from '../sys/generated.js';

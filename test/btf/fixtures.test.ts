@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inspect, type BtfType, type MapSpec } from '../../src/inspect.js';
+import { inspect, type BtfType, type ElfMapSpec } from '../../src/inspect.js';
 import { fixtureObjects, fixturesDir } from '../elf/fixture-files.js';
 import { haveTool, testNeeding } from '../kernel/support.js';
 
@@ -104,7 +104,7 @@ for (const variant of ['maps_btf.o', 'maps_btf.bpfeb.o']) {
     assert.is(info.endian, variant.includes('bpfeb') ? 'big' : 'little');
     const btfMaps = info.maps.filter((m) => m.origin === 'btf');
     const byName = new Map(btfMaps.map((m) => [m.name, m]));
-    const pick = (n: string): Partial<MapSpec> => {
+    const pick = (n: string): Partial<ElfMapSpec> => {
       const m = byName.get(n)!;
       assert.ok(m, `map ${n}`);
       return { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, pinning: m.pinning, numaNode: m.numaNode, mapExtra: m.mapExtra, innerTemplate: m.innerTemplate };

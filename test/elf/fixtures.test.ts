@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inspect, mapInitialData, type ObjectInfo, type ProgramSpec } from '../../src/inspect.js';
+import { inspect, mapInitialData, type ObjectInfo, type ElfProgramSpec } from '../../src/inspect.js';
 import { fixturesDir } from './fixture-files.js';
 
 // Everything inspect() can tell, the per-program .BTF.ext records (opt-in) included.
@@ -13,16 +13,16 @@ const load = (name: string): ObjectInfo => inspect(readFileSync(join(fixturesDir
 const variants = (base: string): [string, ObjectInfo, boolean][] =>
   [`${base}.o`, `${base}.bpfeb.o`].map((f) => [f, load(f), f.includes('bpfeb')]);
 
-const loadable = (info: ObjectInfo): ProgramSpec[] => info.programs.filter((p) => !p.subprogram);
+const loadable = (info: ObjectInfo): ElfProgramSpec[] => info.programs.filter((p) => !p.subprogram);
 const mapNamed = (info: ObjectInfo, name: string) => {
   const m = info.maps.find((x) => x.name === name);
   assert.ok(m, `no map ${name}`);
   return m!;
 };
-const relocsOf = (info: ObjectInfo, p: ProgramSpec) =>
+const relocsOf = (info: ObjectInfo, p: ElfProgramSpec) =>
   info.relocations.slice(p.relocationStart, p.relocationStart + p.relocationCount);
 /** [kind, symbol, target map or program name] of each relocation of a program, in code order. */
-const relocSummary = (info: ObjectInfo, p: ProgramSpec) =>
+const relocSummary = (info: ObjectInfo, p: ElfProgramSpec) =>
   relocsOf(info, p).map((r) => [r.kind, r.symbol,
     r.map !== null ? info.maps[r.map]!.name : r.targetProgram !== null ? info.programs[r.targetProgram]!.name : null]);
 

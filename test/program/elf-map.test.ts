@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CoreObject } from '../../src/elf/open.js';
-import { inspect, type MapSpec as ElfMapSpec, type ObjectInfo, type RelocationInfo } from '../../src/inspect.js';
+import { inspect, type ElfMapSpec, type ObjectInfo, type RelocationInfo } from '../../src/inspect.js';
 import { MapType } from '../../src/sys/generated.js';
 import { getPageSize } from '../../src/map/host.js';
 import { MockMap, MockProgram } from '../../src/mock/index.js';

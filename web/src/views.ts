@@ -1,5 +1,5 @@
 // The inspector's views, one per tab: each renders the current object into the main element.
-import type { MapSpec, ObjectInfo, ProgramSpec, RelocationInfo } from '../../src/inspect.js';
+import type { ElfMapSpec, ObjectInfo, ElfProgramSpec, RelocationInfo } from '../../src/inspect.js';
 import { refersTo, type BtfIndex, linkedC } from './btf.js';
 import { sectionSymbols } from '../../src/elf/view.js';
 import { bytesText, facts, h, hex, hexDump, link, table } from './dom.js';
@@ -56,12 +56,12 @@ export function pending<T>(result: Promise<T>, fill: (value: T) => Node | Node[]
 
 export const enc = encodeURIComponent;
 
-export function mainPrograms(info: ObjectInfo): ProgramSpec[] {
+export function mainPrograms(info: ObjectInfo): ElfProgramSpec[] {
   return info.programs.filter((p) => !p.subprogram);
 }
 
 /** Where an instruction of a section lies: its program and slot, as a route. */
-function instructionRoute(info: ObjectInfo, sectionIndex: number, offset: number): { program: ProgramSpec; slot: number } | undefined {
+function instructionRoute(info: ObjectInfo, sectionIndex: number, offset: number): { program: ElfProgramSpec; slot: number } | undefined {
   const program = info.programs.find((p) => p.sectionIndex === sectionIndex && offset >= p.insnOffset && offset < p.insnOffset + p.insnCount * 8);
   return program ? { program, slot: (offset - program.insnOffset) / 8 } : undefined;
 }
@@ -200,7 +200,7 @@ export function programItems(info: ObjectInfo): ListItem[] {
   })).sort((a, b) => (a.group === b.group ? 0 : a.group === 'Programs' ? -1 : 1));
 }
 
-export function programHead(p: ProgramSpec): HTMLElement {
+export function programHead(p: ElfProgramSpec): HTMLElement {
   const flags = [p.subprogram && 'subprogram', p.global && 'global', p.retprobe && 'return probe', p.sleepable && 'sleepable',
     p.xdpFrags && 'XDP frags', !p.autoload && 'not loaded by default (SEC("?..."))', p.needsBtfTarget && 'needs a BTF attach target']
     .filter(Boolean).join(', ');
@@ -238,7 +238,7 @@ function relocationRows(ctx: Context, relocations: RelocationInfo[]): HTMLTableE
   }), 'relocations');
 }
 
-function coreRows(ctx: Context, programs: ProgramSpec[]): HTMLElement {
+function coreRows(ctx: Context, programs: ElfProgramSpec[]): HTMLElement {
   const rows = programs.flatMap((p) => (p.btfExt?.coreRelocations ?? []).map((c, i) => [
     link(`program/${enc(p.name)}/${c.insn}`, `${p.name}+${c.insn}`), c.kind,
     ctx.model.coreAccess[p.index]?.[i] ?? String(c.typeId), c.access, typeLink(ctx, c.typeId),
@@ -247,7 +247,7 @@ function coreRows(ctx: Context, programs: ProgramSpec[]): HTMLElement {
   return table(['Instruction', 'Kind', 'Accessor', 'Access string', 'Local type'], rows, 'core-relocations');
 }
 
-export function programRelocations(ctx: Context, p: ProgramSpec): HTMLElement {
+export function programRelocations(ctx: Context, p: ElfProgramSpec): HTMLElement {
   const relocations = ctx.model.info.relocations.slice(p.relocationStart, p.relocationStart + p.relocationCount);
   return h('div', {},
     h('h3', {}, `Relocations (${relocations.length})`),
@@ -266,7 +266,7 @@ export function mapItems(info: ObjectInfo): ListItem[] {
   })).sort((a, b) => (a.group === b.group ? 0 : a.group === 'Maps' ? -1 : 1));
 }
 
-export function mapDetail(ctx: Context, m: MapSpec): HTMLElement {
+export function mapDetail(ctx: Context, m: ElfMapSpec): HTMLElement {
   const info = ctx.model.info;
   const data = DATA_ORIGINS.has(m.origin);
   const inner = m.innerMap === null ? null : info.maps[m.innerMap];
