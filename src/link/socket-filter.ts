@@ -52,12 +52,13 @@ export interface SocketFilterAttachParams {
 export function socketFdOf(socket: number | NodeSocketLike | object): number {
   if (typeof socket === 'number') return socket;
   if (socket === null || typeof socket !== 'object') throw new TypeError(`socket filter: expected a socket fd or a Node socket, got ${String(socket)}`);
-  let handle: unknown = (socket as NodeSocketLike)._handle;
-  if (handle === undefined) {
-    const state = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'state symbol');
-    const value: unknown = state === undefined ? undefined : (socket as Record<symbol, unknown>)[state];
-    if (value !== null && typeof value === 'object' && 'handle' in value) handle = value.handle;
-  }
+  // A dgram socket keeps its handle behind its state symbol (its _handle getter is deprecated,
+  // DEP0112, and warns); a net socket has a plain _handle.
+  let handle: unknown;
+  const state = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'state symbol');
+  const value: unknown = state === undefined ? undefined : (socket as Record<symbol, unknown>)[state];
+  if (value !== null && typeof value === 'object' && 'handle' in value) handle = value.handle;
+  else handle = (socket as NodeSocketLike)._handle;
   const fd: unknown = handle !== null && typeof handle === 'object' && 'fd' in handle ? handle.fd : undefined;
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
     throw new TypeError(`socket filter: the Node socket has no file descriptor yet${handle === null ? ' (it is closed)' : ' (bind or connect it first)'}`);
