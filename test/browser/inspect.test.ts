@@ -1,12 +1,11 @@
 // The browser entry point in real headless Chromium: `ebpf/inspect` loads the WASM core with fetch and
 // gives, for every fixture, the same ObjectInfo as in Node, and relocate() the same CO-RE results.
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { chromium as playwright } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { haveTool } from '../kernel/support.js';
@@ -48,16 +47,18 @@ browser('inspect() in headless Chromium matches Node for every fixture', async (
   try {
     const { port } = server.address() as AddressInfo;
     const url = `http://127.0.0.1:${port}/test/browser/page.html?files=${files.join(',')}`;
-    const { stdout } = await promisify(execFile)(
-      chromium,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        `--user-data-dir=${join(root, 'build', 'chromium-profile')}`,
-        '--virtual-time-budget=600000', '--dump-dom', url],
-      { timeout: 180_000, maxBuffer: 256 * 1024 * 1024 },
-    );
-    const text = /<pre id="out">([\s\S]*?)<\/pre>/.exec(stdout)?.[1] ?? stdout;
-    const decoded = text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+    // Driven with playwright-core, waiting for the page's answer in real time (Chromium's virtual-time
+    // budget gave up on module fetches when the machine was loaded).
+    const instance = await playwright.launch({ executablePath: chromium, args: ['--no-sandbox', '--disable-gpu'] });
+    let decoded: string;
+    try {
+      const page = await instance.newPage();
+      await page.goto(url);
+      await page.waitForFunction(() => /^(RESULT|FAILED)/.test(document.getElementById('out')?.textContent ?? ''), undefined, { timeout: 170_000 });
+      decoded = (await page.textContent('#out')) ?? '';
+    } finally {
+      await instance.close();
+    }
     assert.ok(decoded.startsWith('RESULT '), `page reported: ${decoded.slice(0, 2000)}`);
     const results = JSON.parse(decoded.slice('RESULT '.length)) as Record<string, unknown>;
     for (const file of files) {
