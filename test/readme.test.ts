@@ -153,6 +153,7 @@ kernel('every kernel example runs in order in its own process; bpftool agrees wi
   await withBpffs((dir) => {
     for (const block of withTag(true)) {
       if (block.code.includes('bpftool') && !haveTool('bpftool', `${where(block)} (a bpftool example)`)) continue;
+      if (block.code.includes("execFileSync('ip'") && !haveTool('ip', `${where(block)} (an example making a veth pair)`)) continue;
       const stdout = run(block, dir);
       checkOutput(block, stdout);
       const dumped = /bpftool map dump pinned (\S+)/.exec(block.code)?.[1];
