@@ -112,7 +112,7 @@ function checkOutput(block: Block, stdout: string): void {
 test('the README has tested examples of inspect, maps, helpers and programs', () => {
   assert.ok(withTag(false).length >= 2, 'unit examples');
   assert.ok(withTag(true).length >= 5, 'kernel examples');
-  for (const api of ['inspect(', 'EbpfMap.create(', 'LPMTrie', 'PerCPUArray', 'EbpfMap.fromPinned(', 'loadElf(', 'testRun(', 'VerifierError']) {
+  for (const api of ['inspect(', 'EbpfMap.create(', 'LPMTrie', 'PerCPUArray', 'EbpfMap.fromPinned(', 'loadElf(', 'testRun(', 'VerifierError', 'attach(', 'PerfEvents', 'RingBuffer', 'RecordDecoder', 'relocate(', 'disassembleProgram(', 'formatDisassembly(', 'disassemble()', 'UserRingBuffer', 'LinkAttachment.fromPinned(']) {
     assert.ok(tested.some((b) => b.code.includes(api)), `a tested example uses ${api}`);
   }
   assert.ok(tested.some((b) => b.lang === 'sh' && b.code.includes('bpftool map dump') && b.output !== undefined), 'the bpftool dump and its output');
@@ -153,6 +153,7 @@ kernel('every kernel example runs in order in its own process; bpftool agrees wi
   await withBpffs((dir) => {
     for (const block of withTag(true)) {
       if (block.code.includes('bpftool') && !haveTool('bpftool', `${where(block)} (a bpftool example)`)) continue;
+      if (block.code.includes("execFileSync('ip'") && !haveTool('ip', `${where(block)} (an example making a veth pair)`)) continue;
       const stdout = run(block, dir);
       checkOutput(block, stdout);
       const dumped = /bpftool map dump pinned (\S+)/.exec(block.code)?.[1];

@@ -27,7 +27,12 @@ export interface SystemLoadOptions {
   constants?: Constants;
   /** The object's name in error messages (loadElf: its path). */
   objectName?: string;
-  /** Sizes, flags or the inner map template to give maps of the object, by name, before they are created; or a map to use in place of one. */
+  /**
+   * Sizes, flags or the inner map template to give maps of the object, by name, before they are
+   * created (libbpf's bpf_map__set_max_entries and friends); or a map to use in place of one
+   * (replaceWith), or where it is pinned (persistentPath). A name the object has no map for (or a
+   * struct_ops map) is an error before anything is created. See MapOptions.
+   */
   maps?: Readonly<Record<string, MapOptions>>;
   /**
    * Caps on what the object may ask of the kernel (number of maps, total entries, estimated map

@@ -172,6 +172,21 @@ export class Program implements ProgramLike {
   /**
    * BPF_PROG_LOAD. The first try goes without a verifier log unless options.logLevel asks for one;
    * a failure is retried with a log (growing on ENOSPC) and thrown as a VerifierError quoting it.
+   *
+   * A program of a System is relocated by the WASM core first: map references get the System's map
+   * fds, global data (.data, .rodata, .bss) and .kconfig variables become map values, every function
+   * it calls (.text or its own section, callbacks such as bpf_loop's included) is appended once, and
+   * it goes with the object's BTF func and line info (so verifier logs and `bpftool prog dump xlated`
+   * show source lines). What the running kernel must provide is looked up in it, as libbpf does: the
+   * BTF id of the attach target of fentry/fexit/fmod_ret (the function), tp_btf (`btf_trace_<name>`),
+   * lsm (`bpf_lsm_<hook>`) and iter (`bpf_iter_<name>`) programs, in /sys/kernel/btf/vmlinux (read
+   * and indexed once per process); kfuncs there too, and typed `__ksym` variables by BTF id, both
+   * checked against the kernel's declaration (kinds, parameter counts and types); untyped ones
+   * (`const void`) by their /proc/kallsyms address; weak ones the kernel lacks are 0. A target or
+   * symbol the kernel lacks is a KernelSymbolError naming the program and what is missing; what
+   * cannot load yet (freplace, struct_ops) an UnsupportedError naming program, instruction and
+   * symbol. A program array slot (`.values`) that refuses the program (another program type) fails
+   * the load, and the slots it was put in get back what they held.
    */
   load(options: LoadOptions = {}): this {
     const spec = this.#spec;

@@ -84,7 +84,10 @@ export class System implements SystemLike {
    * (`.values = { [i] = ... }`) are filled as libbpf does, but lazily for programs: maps of maps get
    * their inner maps here, program arrays get each program when it loads (so a tail call reaches the
    * targets loaded so far, whatever the order of loads). A map of maps reused from a pin (or given
-   * with options.maps) keeps the maps its slots hold; a reused program array gets the new programs.
+   * with options.maps) keeps the maps its slots hold; a reused program array gets the new programs
+   * (a new version of a program takes over its tail calls). A closed program stays in its slots until
+   * they are deleted or the array goes. A slot its map cannot hold (a map in a program array, a
+   * subprogram) is an error naming map, slot and symbol.
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
     const constants = { ...this.#constants, ...options.constants };
@@ -147,7 +150,12 @@ export class System implements SystemLike {
     return this;
   }
 
-  /** What went wrong without failing a load (the kernel refused an object's BTF, ...). */
+  /**
+   * What a load skipped without failing: BTF the kernel refused (maps and programs then load without
+   * it, as with libbpf), a struct_ops map, a .kconfig map without values, and CO-RE relocations
+   * poisoned because the kernel has no matching field or type ("CO-RE: program 'p': instruction N:
+   * ... poisoned: ..."; only a program reaching that instruction fails, in the verifier).
+   */
   get warnings(): readonly string[] {
     return this.#warnings;
   }
