@@ -143,6 +143,8 @@ function aluText(insn: RawInstruction, wide: boolean): string {
     if (off === 1) sym = `s${text}`;
     else if (off !== 0) return '<unknown>';
   }
+  // The kernel's own per-CPU address move (BPF_ADDR_PERCPU), seen only in xlated programs: bpftool's text.
+  if (op === OP_MOV && useReg && wide && off === -1) return `${reg(dst)} = &(void __percpu *)(${reg(src)})`;
   if (op === OP_MOV && useReg && off !== 0) {
     // movsx: off is the source width.
     if (off !== 8 && off !== 16 && !(wide && off === 32)) return '<unknown>';

@@ -4,7 +4,7 @@
 import type { MapLike } from '../map/like.js';
 import { getNumOfPossibleCpus, getPageSize } from '../map/host.js';
 import { FD } from '../sys/bpf.js';
-import { check, SyscallError } from '../sys/errors.js';
+import { check, SyscallError, Errno } from '../sys/errors.js';
 import { MapType } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import type { Framer } from './framer.js';
@@ -25,7 +25,6 @@ const PERF_EVENT_IOC_PAUSE_OUTPUT = 0x40042409;
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
-const ENODEV = 19;
 
 /** Options of `startForAllProcessesAndCPUs`. */
 export interface PerfEventsOptions {
@@ -179,7 +178,7 @@ export class PerfEvents extends EventReader {
   #open(cpu: number, attr: Uint8Array, pageSize: number, pages: number): CpuRing | undefined {
     const bridge = native();
     const fd = bridge.perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-    if (fd === -ENODEV) return undefined;
+    if (fd === -Errno.ENODEV) return undefined;
     const event = new FD(check(fd, 'perf_event_open', `${this.describe()}: CPU ${cpu}`));
     try {
       const length = (pages + 1) * pageSize;

@@ -6,9 +6,8 @@
 // iterators (iter/...) whose links are read as a stream.
 import { createReadStream, openSync, readFileSync, readSync, type ReadStream } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
-import { constants } from 'node:os';
 import { FD } from '../sys/bpf.js';
-import { check, SyscallError } from '../sys/errors.js';
+import { check, SyscallError, Errno } from '../sys/errors.js';
 import { ATTR, AttachType, attachTypeName, BPF_F_ALLOW_MULTI, BpfCmd, ProgramType } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { Attachment, LinkAttachment } from './attachment.js';
@@ -64,7 +63,7 @@ export class CgroupLegacyAttachment extends Attachment {
       view.setUint32(F.attach_type.offset, this.#attachType, true);
       const ret = native().bpf(BpfCmd.ProgDetach, attr);
       // ENOENT: already gone (the cgroup was removed, or someone detached it).
-      if (ret < 0 && ret !== -constants.errno.ENOENT) throw new SyscallError(-ret, 'BPF_PROG_DETACH', this.describe());
+      if (ret < 0 && ret !== -Errno.ENOENT) throw new SyscallError(-ret, 'BPF_PROG_DETACH', this.describe());
     } finally {
       this.#programFd.close();
       this.#cgroup.close();

@@ -1,6 +1,5 @@
 // The kernel's bpf_links (BPF_LINK_GET_NEXT_ID / BPF_LINK_GET_FD_BY_ID / bpf_link_info): what
 // `bpftool link` lists, as data.
-import { constants } from 'node:os';
 import { getFdById, ids, objGetInfoByFd } from '../sys/bpf.js';
 import { SyscallError } from '../sys/errors.js';
 import { attachTypeName, LINK_INFO, LinkType, linkTypeName } from '../sys/generated.js';
@@ -106,7 +105,8 @@ export function listLinks(): LinkInfo[] {
     try {
       fd = getFdById('link', id);
     } catch (e) {
-      if (e instanceof SyscallError && e.errno === constants.errno.ENOENT) continue;
+      // ENOENT: gone; EAGAIN: being freed (its last reference dropped) as we asked.
+      if (e instanceof SyscallError && (e.code === 'ENOENT' || e.code === 'EAGAIN')) continue;
       throw e;
     }
     try {

@@ -3,9 +3,8 @@
 // 5.15+) or, on older kernels or when asked, PERF_EVENT_IOC_SET_BPF + PERF_EVENT_IOC_ENABLE. Either
 // way the attachment ends with the perf event's fd: neither form outlives the process (a legacy
 // tracefs probe event does: see probe.ts).
-import { constants } from 'node:os';
-import { FD } from '../sys/bpf.js';
-import { check, SyscallError } from '../sys/errors.js';
+import { FD, objPin } from '../sys/bpf.js';
+import { check, SyscallError, Errno } from '../sys/errors.js';
 import { ATTR, AttachType, BpfCmd } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { Attachment, linkInfo, type AttachmentInfo } from './attachment.js';
@@ -115,6 +114,13 @@ export class PerfEventAttachment extends Attachment {
     return { ...base, linkId: head.id, linkType: linkTypeName(head.type) };
   }
 
+  /** Pins the perf bpf_link (a perf event attached with the ioctl form has none to pin). */
+  override pin(path: string): void {
+    const link = this.#links[0];
+    if (link === undefined || this.#links.length > 1) return super.pin(path);
+    objPin(link, path);
+  }
+
   protected release(): void {
     const errors: unknown[] = [];
     for (const fd of this.#links) collect(errors, () => fd.close());
@@ -151,7 +157,7 @@ export function attachToPerfEvent(programFd: number, event: FD, options: PerfAtt
     const ret = native().bpf(BpfCmd.LinkCreate, attr);
     if (ret >= 0) return new FD(ret);
     // Kernels before 5.15 have no perf links: fall back to the ioctl, as libbpf does.
-    if (ret !== -constants.errno.EINVAL || options.cookie !== undefined) {
+    if (ret !== -Errno.EINVAL || options.cookie !== undefined) {
       event.close();
       throw new SyscallError(-ret, 'BPF_LINK_CREATE', `${context}${hint(-ret)}`);
     }
@@ -167,8 +173,8 @@ export function attachToPerfEvent(programFd: number, event: FD, options: PerfAtt
 
 /** The usual causes of a refused perf attach. */
 function hint(errno: number): string {
-  if (errno === constants.errno.EINVAL) return ' (is the program of the type the event needs? tracepoint programs on tracepoints, kprobe programs on kprobes and uprobes, perf_event programs on sampling events)';
-  if (errno === constants.errno.EEXIST) return ' (a program is already on this perf event)';
-  if (errno === constants.errno.EPERM || errno === constants.errno.EACCES) return ' (needs root: CAP_PERFMON and CAP_BPF)';
+  if (errno === Errno.EINVAL) return ' (is the program of the type the event needs? tracepoint programs on tracepoints, kprobe programs on kprobes and uprobes, perf_event programs on sampling events)';
+  if (errno === Errno.EEXIST) return ' (a program is already on this perf event)';
+  if (errno === Errno.EPERM || errno === Errno.EACCES) return ' (needs root: CAP_PERFMON and CAP_BPF)';
   return '';
 }

@@ -2,6 +2,7 @@
 // the target parsed and checked, and bad input refused, all without a kernel call. The kernel side
 // (attach.ts) executes a plan; MockProgram.attach (ebpf/mock) makes a mock Attachment from the same
 // plan, so the mock throws the same errors for the same input. Imports nothing on the kernel path.
+import { Errno } from '../sys/errors.js';
 import { AttachType, attachTypeName, ProgramType, programTypeName } from '../sys/generated.js';
 import { KprobeAttachType } from './kprobe-type.js';
 import type { SocketFilterAttachParams } from './socket-filter.js';
@@ -207,15 +208,12 @@ export function cgroupAttachType(program: AttachableProgram, requested: AttachTy
 }
 
 // errno values (Linux), for the causes below: this module imports nothing from node:.
-const EBADF = 9;
-const EINVAL = 22;
-const EPERM = 1;
 
 /** The usual causes of a refused cgroup attach, by errno. */
 export function cgroupCauses(errno: number, legacy: boolean): string {
-  if (errno === EBADF) return 'not a cgroup v2 directory (cgroup v1 hierarchies take no programs)';
-  if (errno === EINVAL) return `the program's expected attach type differs from the hook${legacy ? ', or this program is already attached there (BPF_F_ALLOW_MULTI takes each program once)' : ''}`;
-  if (errno === EPERM) return 'a program attached there without BPF_F_ALLOW_MULTI forbids more, or no CAP_NET_ADMIN/CAP_SYS_ADMIN';
+  if (errno === Errno.EBADF) return 'not a cgroup v2 directory (cgroup v1 hierarchies take no programs)';
+  if (errno === Errno.EINVAL) return `the program's expected attach type differs from the hook${legacy ? ', or this program is already attached there (BPF_F_ALLOW_MULTI takes each program once)' : ''}`;
+  if (errno === Errno.EPERM) return 'a program attached there without BPF_F_ALLOW_MULTI forbids more, or no CAP_NET_ADMIN/CAP_SYS_ADMIN';
   return '';
 }
 

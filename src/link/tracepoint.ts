@@ -2,9 +2,8 @@
 // PERF_TYPE_TRACEPOINT and the event's id from tracefs, then a perf link or the ioctl); raw
 // tracepoints (`raw_tracepoint/<name>`) and BTF-typed ones (`tp_btf/<name>`, and fentry/fexit/lsm
 // programs whose target was fixed at load) through BPF_RAW_TRACEPOINT_OPEN, which gives a bpf_link.
-import { constants } from 'node:os';
 import { FD } from '../sys/bpf.js';
-import { SyscallError } from '../sys/errors.js';
+import { SyscallError, Errno } from '../sys/errors.js';
 import { ATTR, BpfCmd, ProgramType } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { LinkAttachment } from './attachment.js';
@@ -68,7 +67,7 @@ export function attachTracing(program: AttachableProgram): LinkAttachment {
   try {
     return new LinkAttachment(hook, program.name, target, rawTracepointOpen(fd, null, context, ''));
   } catch (e) {
-    if (e instanceof SyscallError && (e.errno === constants.errno.EPERM || e.errno === 524)) {
+    if (e instanceof SyscallError && (e.errno === Errno.EPERM || e.errno === Errno.ENOTSUPP)) {
       throw new SyscallError(e.errno, e.syscall, `${context} (${hook} needs BPF trampolines, which this kernel refuses: JIT off, no ftrace direct calls (CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS), lockdown, or a VM that forbids them${hook === 'lsm' ? '; lsm also needs "bpf" in the lsm= boot parameter' : ''})`);
     }
     throw e;

@@ -6,11 +6,10 @@
 import { Attachment, type AttachmentInfo } from '../link/attachment-base.js';
 import { cgroupCauses, withCauses, type AttachPlan } from '../link/plan.js';
 import { describe } from '../link/target.js';
-import { errnoError } from '../sys/errors.js';
+import { errnoError, Errno } from '../sys/errors.js';
 import { attachTypeName } from '../sys/generated.js';
 import { allocateId } from './registry.js';
 
-const EINVAL = 22;
 
 /** The bpf_link type each hook's link has (undefined: no link, the legacy forms). */
 const LINK_TYPES: Record<string, string> = {
@@ -52,7 +51,7 @@ export class MockAttachment extends Attachment {
     if (plan.hook === 'cgroup' && legacy) {
       const key = `${plan.target}|${plan.attachType}|${program.id}`;
       if (legacyCgroup.has(key)) {
-        throw errnoError(EINVAL, 'BPF_PROG_ATTACH', withCauses(`${describe(program)} on cgroup ${attachTypeName(plan.attachType)} ${plan.target}`, cgroupCauses(EINVAL, true)));
+        throw errnoError(Errno.EINVAL, 'BPF_PROG_ATTACH', withCauses(`${describe(program)} on cgroup ${attachTypeName(plan.attachType)} ${plan.target}`, cgroupCauses(Errno.EINVAL, true)));
       }
       legacyCgroup.add(key);
       release = () => legacyCgroup.delete(key);
@@ -76,7 +75,7 @@ export class MockAttachment extends Attachment {
 
   override update(program: { readonly fd: number; readonly name: string }): void {
     if (this.#linkId === undefined || this.#legacy) super.update(program);
-    if (!UPDATABLE.has(this.kind)) throw errnoError(EINVAL, 'BPF_LINK_UPDATE', `${this.describe()} to program '${program.name}'`);
+    if (!UPDATABLE.has(this.kind)) throw errnoError(Errno.EINVAL, 'BPF_LINK_UPDATE', `${this.describe()} to program '${program.name}'`);
   }
 
   protected release(): void {

@@ -1,7 +1,7 @@
 // An rtnetlink socket over the bridge's socket/bind/setsockopt/sendmsg/recvmsg: one request at a time,
 // answered by its messages and an ack (or an error carrying the kernel's extended-ack text).
 import { FD } from '../sys/bpf.js';
-import { check, SyscallError } from '../sys/errors.js';
+import { check, SyscallError, Errno } from '../sys/errors.js';
 import { native } from '../sys/native.js';
 import { decodeError, decodeMessages, encodeRequest, NL, readS32, rtmName, type Message, type Request } from './message.js';
 
@@ -14,7 +14,6 @@ const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
 const MSG_TRUNC = 0x20;
-const EAGAIN = 11;
 /** A reply not arriving within this long is an error, never a hang. */
 const RECEIVE_TIMEOUT_MS = 5000;
 /** Dump parts are at most a page or two; 64 KiB leaves room (a truncated read is detected, not misparsed). */
@@ -84,7 +83,7 @@ export class NetlinkSocket implements Disposable {
     const replies: Message[] = [];
     for (;;) {
       const received = bridge.recvmsg(this.#fd.fd, this.#buffer, MSG_TRUNC);
-      if (received === -EAGAIN) throw new SyscallError(EAGAIN, syscall, `${context ?? ''}: no netlink reply within ${RECEIVE_TIMEOUT_MS} ms`.replace(/^: /, ''));
+      if (received === -Errno.EAGAIN) throw new SyscallError(Errno.EAGAIN, syscall, `${context ?? ''}: no netlink reply within ${RECEIVE_TIMEOUT_MS} ms`.replace(/^: /, ''));
       check(received, 'recvmsg', syscall);
       if (received > this.#buffer.byteLength) throw new Error(`${syscall}: a netlink reply of ${received} bytes does not fit in ${this.#buffer.byteLength}`);
       for (const message of decodeMessages(this.#buffer.subarray(0, received))) {

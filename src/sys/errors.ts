@@ -44,6 +44,7 @@ function errnoNumber(name: string): number {
  */
 export const Errno = {
   EPERM: errnoNumber('EPERM'),
+  EACCES: errnoNumber('EACCES'),
   ENOENT: errnoNumber('ENOENT'),
   E2BIG: errnoNumber('E2BIG'),
   EBADF: errnoNumber('EBADF'),

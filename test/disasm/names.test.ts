@@ -101,4 +101,10 @@ test('bad input: unknown program, truncated and undecodable instructions', () =>
   assert.is(disassembleInstructions(new Uint8Array(8).fill(0xff))[0]!.llvm, '<unknown>');
 });
 
+test('the kernel\'s per-CPU address move (mov64 with off -1, only in xlated programs) reads as bpftool prints it', () => {
+  // BPF_ALU64 | BPF_MOV | BPF_X, dst r0, src r1, off 0xffff: BPF_MOV64_PERCPU_REG(r0, r1).
+  const insn = Uint8Array.of(0xbf, 0x10, 0xff, 0xff, 0, 0, 0, 0);
+  assert.is(disassembleInstructions(insn)[0]!.text, 'r0 = &(void __percpu *)(r1)');
+});
+
 test.run();

@@ -279,6 +279,12 @@ trace('pin, fromPinned and update of a bpf_link', async () => {
     assert.is(reopened.info().linkId, id);
     // update to the same program type: raw tracepoint links cannot be updated (the kernel says so).
     assert.throws(() => attachment.update(program), (e: unknown) => e instanceof SyscallError && e.syscall === 'BPF_LINK_UPDATE');
+    // A tracepoint's perf bpf_link pins too.
+    const tracepoint = system.getProgramByName('count_execve')!.load();
+    const perfLink = tracepoint.attach();
+    perfLink.pin(`${dir}/tp`);
+    using fromPin = LinkAttachment.fromPinned(`${dir}/tp`);
+    assert.equal([fromPin.info().linkId, fromPin.info().linkType], [perfLink.info().linkId, 'perf_event']);
   });
 });
 
