@@ -4,7 +4,7 @@
 // way the attachment ends with the perf event's fd: neither form outlives the process (a legacy
 // tracefs probe event does: see probe.ts).
 import { constants } from 'node:os';
-import { FD } from '../sys/bpf.js';
+import { FD, linkCreateAttr } from '../sys/bpf.js';
 import { check, SyscallError } from '../sys/errors.js';
 import { ATTR, AttachType, BpfCmd } from '../sys/generated.js';
 import { native } from '../sys/native.js';
@@ -141,13 +141,8 @@ function collect(errors: unknown[], fn: () => void): void {
  */
 export function attachToPerfEvent(programFd: number, event: FD, options: PerfAttachOptions, context: string): FD | undefined {
   if (!options.legacy) {
-    const F = ATTR.LINK_CREATE;
-    const attr = new Uint8Array(F.SIZE);
-    const view = new DataView(attr.buffer);
-    view.setUint32(F.prog_fd.offset, programFd, true);
-    view.setUint32(F.target_fd.offset, event.fd, true);
-    view.setUint32(F.attach_type.offset, AttachType.PerfEvent, true);
-    if (options.cookie !== undefined) view.setBigUint64(F.perf_event.bpf_cookie.offset, options.cookie, true);
+    const { attr, view } = linkCreateAttr(programFd, event.fd, AttachType.PerfEvent);
+    if (options.cookie !== undefined) view.setBigUint64(ATTR.LINK_CREATE.perf_event.bpf_cookie.offset, options.cookie, true);
     const ret = native().bpf(BpfCmd.LinkCreate, attr);
     if (ret >= 0) return new FD(ret);
     // Kernels before 5.15 have no perf links: fall back to the ioctl, as libbpf does.
