@@ -1,4 +1,4 @@
-/* The BTF module's internal API (btf.c, btf_ext.c, btf_maps.c, btf_render.c): parsing .BTF and
+/* The BTF module's internal API (btf.c, btf_ext.c, btf_render.c, maps_btf_defined.c): parsing .BTF and
  * .BTF.ext into the records of ebpf_core_btf.h, type lookups, size resolution, BTF-defined maps,
  * and rendering types as C. The object hooks (btf_object_parse, btf_object_maps) are in object.h. */
 #ifndef EBPF_CORE_BTF_H_INTERNAL

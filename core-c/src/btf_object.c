@@ -248,6 +248,70 @@ static void apply_ksym_fixup(const btf *b, const ksym_fixup *f, uint8_t *types, 
   }
 }
 
+/* Where each variable of DATASEC `t` goes, into entries: its ELF symbol's offset in section `sec`;
+ * for .kconfig (kconfig) where the .kconfig map holds it; for other extern sections (.ksyms) in
+ * order, naturally aligned. Returns the end of the variables placed by the last two rules. */
+static uint32_t place_datasec_vars(btf *b, const ebpf_object *obj, const ksym_fixup *fix, const ebpf_btf_type *t,
+                                   const ebpf_section *sec, int kconfig, var_entry *entries) {
+  const ebpf_btf_member *vars = btf_members(b, t);
+  uint32_t end = 0;
+  for (uint32_t i = 0; i < t->vlen; i++) {
+    uint32_t offset = vars[i].offset;
+    ebpf_str var_name = b->info.types[vars[i].type].name;
+    if (sec) {
+      const ebpf_symbol *sym = symbol_in(obj, sec->index, var_name);
+      if (sym) offset = (uint32_t)sym->value;
+    } else if (kconfig) {
+      int32_t at = data_kconfig_offset(obj, var_name);
+      if (at >= 0) offset = (uint32_t)at;
+      if (offset + vars[i].bitfield_size > end) end = offset + vars[i].bitfield_size;
+    } else {
+      uint32_t align = var_align(vars[i].bitfield_size);
+      offset = (end + align - 1) & ~(align - 1);
+      end = offset + vars[i].bitfield_size;
+    }
+    entries[i] = (var_entry){vars[i].type, offset, vars[i].bitfield_size};
+    const ebpf_btf_type *v = btf_type_by_id(b, vars[i].type);
+    if (fix->int_id && v && is_untyped_extern(b, v)) { /* now a 4-byte int */
+      offset = (end + 3) & ~3u;
+      end = offset + 4;
+      entries[i] = (var_entry){vars[i].type, offset, 4};
+    }
+    if (fix->var_id && v && v->kind == EBPF_BTF_FUNC) { /* a kfunc: 4 bytes of the appended VAR */
+      offset = (end + 3) & ~3u;
+      end = offset + 4;
+      entries[i] = (var_entry){fix->var_id, offset, 4};
+    }
+  }
+  return end;
+}
+
+/* Rewrites the DATASEC `t` (its record at `rec` in the copy) as the kernel takes it: variables at
+ * their real offsets, in offset order, and the section's real size. */
+static int fix_datasec(btf *b, const ebpf_object *obj, const ksym_fixup *fix, const ebpf_btf_type *t, uint8_t *rec) {
+  int be = b->raw.big_endian;
+  char name[256];
+  if (t->name.len >= sizeof name) return 0;
+  memcpy(name, t->name.ptr, t->name.len);
+  name[t->name.len] = 0;
+  const ebpf_section *sec = object_find_section(obj, name);
+  int kconfig = !sec && obj->kconfig_map >= 0 && t->name.len == 8 && !memcmp(t->name.ptr, ".kconfig", 8);
+  var_entry *entries = arena_array(b->mem, t->vlen, sizeof(var_entry));
+  if (t->vlen && !entries) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory");
+  uint32_t end = place_datasec_vars(b, obj, fix, t, sec, kconfig, entries);
+  /* the kernel wants a DATASEC's variables in offset order */
+  if (t->vlen > 1 && sort_stable(b->mem, entries, t->vlen, sizeof *entries, var_before))
+    return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory");
+  for (uint32_t i = 0; i < t->vlen; i++) {
+    store_u32_order(rec + 12 + 12 * i, entries[i].type, be);
+    store_u32_order(rec + 12 + 12 * i + 4, entries[i].offset, be);
+    store_u32_order(rec + 12 + 12 * i + 8, entries[i].size, be);
+  }
+  if (kconfig) end = ((const ebpf_map *)obj->maps.items)[obj->kconfig_map].value_size;
+  store_u32_order(rec + 8, sec ? sec->size : end, be);
+  return 0;
+}
+
 int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
   ksym_fixup fix = plan_ksym_fixup(b);
   uint8_t *copy = copy_with_room(b, &fix);
@@ -258,7 +322,7 @@ int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
   buf_u32(&header, 12, &type_len);
   if (type_len == old_type_len && fix.extra) fix = (ksym_fixup){0, 0, 0, 0}; /* no room: the kernel will refuse it as it is */
   uint8_t *types = copy + b->types_start;
-  int be = b->raw.big_endian;
+  int be = b->raw.big_endian, rc;
   if (fix.int_id) apply_ksym_fixup(b, &fix, types, types + old_type_len);
   for (uint32_t id = 1; id < b->info.type_count; id++) {
     const ebpf_btf_type *t = &b->info.types[id];
@@ -268,57 +332,7 @@ int btf_kernel_blob(btf *b, const ebpf_object *obj, ebpf_str *out) {
       store_u32_order(rec + 12, 1, be); /* the kernel refuses extern VARs: the loader allocates them */
       continue;
     }
-    if (t->kind != EBPF_BTF_DATASEC) continue;
-    char name[256];
-    if (t->name.len >= sizeof name) continue;
-    memcpy(name, t->name.ptr, t->name.len);
-    name[t->name.len] = 0;
-    const ebpf_section *sec = object_find_section(obj, name);
-    const ebpf_btf_member *vars = btf_members(b, t);
-    /* .kconfig externs: where the .kconfig map holds them; other extern sections (.ksyms):
-     * in order, naturally aligned */
-    int kconfig = !sec && obj->kconfig_map >= 0 && t->name.len == 8 && !memcmp(t->name.ptr, ".kconfig", 8);
-    uint32_t end = 0;
-    var_entry *entries = arena_array(b->mem, t->vlen, sizeof(var_entry));
-    if (t->vlen && !entries) return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory");
-    for (uint32_t i = 0; i < t->vlen; i++) {
-      uint32_t offset = vars[i].offset;
-      ebpf_str var_name = b->info.types[vars[i].type].name;
-      if (sec) {
-        const ebpf_symbol *sym = symbol_in(obj, sec->index, var_name);
-        if (sym) offset = (uint32_t)sym->value;
-      } else if (kconfig) {
-        int32_t at = data_kconfig_offset(obj, var_name);
-        if (at >= 0) offset = (uint32_t)at;
-        if (offset + vars[i].bitfield_size > end) end = offset + vars[i].bitfield_size;
-      } else {
-        uint32_t align = var_align(vars[i].bitfield_size);
-        offset = (end + align - 1) & ~(align - 1);
-        end = offset + vars[i].bitfield_size;
-      }
-      entries[i] = (var_entry){vars[i].type, offset, vars[i].bitfield_size};
-      const ebpf_btf_type *v = btf_type_by_id(b, vars[i].type);
-      if (fix.int_id && v && is_untyped_extern(b, v)) { /* now a 4-byte int */
-        offset = (end + 3) & ~3u;
-        end = offset + 4;
-        entries[i] = (var_entry){vars[i].type, offset, 4};
-      }
-      if (fix.var_id && v && v->kind == EBPF_BTF_FUNC) { /* a kfunc: 4 bytes of the appended VAR */
-        offset = (end + 3) & ~3u;
-        end = offset + 4;
-        entries[i] = (var_entry){fix.var_id, offset, 4};
-      }
-    }
-    /* the kernel wants a DATASEC's variables in offset order */
-    if (t->vlen > 1 && sort_stable(b->mem, entries, t->vlen, sizeof *entries, var_before))
-      return err_set(b->err, EBPF_ERR_NOMEM, "BTF: out of memory");
-    for (uint32_t i = 0; i < t->vlen; i++) {
-      store_u32_order(rec + 12 + 12 * i, entries[i].type, be);
-      store_u32_order(rec + 12 + 12 * i + 4, entries[i].offset, be);
-      store_u32_order(rec + 12 + 12 * i + 8, entries[i].size, be);
-    }
-    if (kconfig) end = ((const ebpf_map *)obj->maps.items)[obj->kconfig_map].value_size;
-    store_u32_order(rec + 8, sec ? sec->size : end, be);
+    if (t->kind == EBPF_BTF_DATASEC && (rc = fix_datasec(b, obj, &fix, t, rec))) return rc;
   }
   out->ptr = (const char *)copy;
   out->len = b->raw.size + fix.extra;

@@ -34,7 +34,7 @@ static uint32_t origin_of(uint32_t kind) {
 int data_add_global_maps(ebpf_object *obj) {
   for (uint32_t i = 1; i < obj->info.section_count; i++) {
     const ebpf_section *s = &obj->sections[i];
-    /* .kconfig comes from BTF (maps_btf_data.c): compilers emit no such ELF section */
+    /* .kconfig comes from BTF (maps_kconfig_struct_ops.c): compilers emit no such ELF section */
     if (s->kind < EBPF_SEC_DATA || s->kind > EBPF_SEC_BSS) continue;
     if (s->size == 0) continue; /* the kernel refuses a zero-sized value; nothing can refer to it */
     ebpf_buf b;

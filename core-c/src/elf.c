@@ -95,7 +95,8 @@ static int check_overlaps(ebpf_object *obj, uint64_t shoff, uint32_t shnum) {
   return 0;
 }
 
-int elf_read_sections(ebpf_object *obj) {
+/* e_ident: magic, ELFCLASS64, byte order (sets the big_endian flags), version. */
+static int read_ident(ebpf_object *obj) {
   const ebpf_buf *f = &obj->file;
   const uint8_t *ident;
   if (buf_span(f, 0, 16, &ident))
@@ -112,7 +113,16 @@ int elf_read_sections(ebpf_object *obj) {
   if (ident[6] != 1) return err_set(&obj->err, EBPF_ERR_ELF, "bad ELF version %u at offset 6", ident[6]);
   obj->file.big_endian = ident[5] == 2;
   obj->info.big_endian = obj->file.big_endian;
+  return 0;
+}
 
+typedef struct {
+  uint64_t shoff, shnum, shstrndx;
+} section_table;
+
+/* e_machine, e_shoff, e_shentsize, e_shnum, e_shstrndx (the counts possibly still escaped). */
+static int read_header(ebpf_object *obj, section_table *t) {
+  const ebpf_buf *f = &obj->file;
   uint16_t machine, shentsize, shnum16, shstrndx16;
   uint64_t shoff;
   if (buf_u16(f, 18, &machine) || buf_u64(f, 40, &shoff) || buf_u16(f, 58, &shentsize) ||
@@ -125,67 +135,74 @@ int elf_read_sections(ebpf_object *obj) {
   if (shoff == 0) return err_set(&obj->err, EBPF_ERR_ELF, "ELF has no section header table (e_shoff is 0)");
   if (shentsize != SHDR_SIZE)
     return err_set(&obj->err, EBPF_ERR_ELF, "bad e_shentsize %u at offset 58, expected 64", shentsize);
+  *t = (section_table){shoff, shnum16, shstrndx16};
+  return 0;
+}
 
-  /* e_shnum 0 and e_shstrndx SHN_XINDEX mean the real values are in section header 0 */
-  uint64_t shnum = shnum16, shstrndx = shstrndx16;
-  if (shnum == 0 || shstrndx == SHN_XINDEX) {
+/* e_shnum 0 and e_shstrndx SHN_XINDEX mean the real values are in section header 0; then the
+ * table must fit in the file and the name table index lie inside it. */
+static int resolve_counts(ebpf_object *obj, section_table *t) {
+  const ebpf_buf *f = &obj->file;
+  if (t->shnum == 0 || t->shstrndx == SHN_XINDEX) {
     uint64_t size0;
     uint32_t link0;
-    if (buf_u64(f, shoff + 32, &size0) || buf_u32(f, shoff + 40, &link0))
+    if (buf_u64(f, t->shoff + 32, &size0) || buf_u32(f, t->shoff + 40, &link0))
       return err_set(&obj->err, EBPF_ERR_ELF, "section header 0 at offset %llu is outside the file (%u bytes)",
-                     (unsigned long long)shoff, f->size);
-    if (shnum == 0) shnum = size0;
-    if (shstrndx == SHN_XINDEX) shstrndx = link0;
+                     (unsigned long long)t->shoff, f->size);
+    if (t->shnum == 0) t->shnum = size0;
+    if (t->shstrndx == SHN_XINDEX) t->shstrndx = link0;
   }
   const uint8_t *table;
-  if (shnum == 0 || buf_span(f, shoff, shnum * SHDR_SIZE, &table))
+  if (t->shnum == 0 || buf_span(f, t->shoff, t->shnum * SHDR_SIZE, &table))
     return err_set(&obj->err, EBPF_ERR_ELF,
                    "section header table (%llu entries at offset %llu) does not fit in the file (%u bytes)",
-                   (unsigned long long)shnum, (unsigned long long)shoff, f->size);
-  if (shstrndx >= shnum)
+                   (unsigned long long)t->shnum, (unsigned long long)t->shoff, f->size);
+  if (t->shstrndx >= t->shnum)
     return err_set(&obj->err, EBPF_ERR_ELF, "section name table index %llu is out of range (%llu sections)",
-                   (unsigned long long)shstrndx, (unsigned long long)shnum);
+                   (unsigned long long)t->shstrndx, (unsigned long long)t->shnum);
+  return 0;
+}
 
-  obj->sections = arena_array(&obj->mem, shnum, sizeof(ebpf_section));
-  if (!obj->sections) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for %llu sections",
-                                     (unsigned long long)shnum);
-  obj->info.section_count = (uint32_t)shnum;
-
-  for (uint32_t i = 0; i < shnum; i++) {
-    uint64_t h = shoff + (uint64_t)i * SHDR_SIZE, off, size;
-    ebpf_section *s = &obj->sections[i];
-    uint32_t name_off;
-    buf_u32(f, h, &name_off); /* the whole table was bounds-checked above */
-    buf_u32(f, h + 4, &s->type);
-    buf_u64(f, h + 8, &s->flags);
-    buf_u64(f, h + 24, &off);
-    buf_u64(f, h + 32, &size);
-    buf_u32(f, h + 40, &s->link);
-    buf_u32(f, h + 44, &s->info);
-    buf_u64(f, h + 48, &s->addralign);
-    buf_u64(f, h + 56, &s->entsize);
-    s->index = i;
-    s->name.len = name_off; /* resolved below, once the name table is known */
-    if (i == 0) {
-      s->type = 0; /* header 0 may carry the extended counts; it is not a section */
-      continue;
-    }
-    if (s->type != SHT_NOBITS && (off > f->size || size > f->size - off))
-      return err_set(&obj->err, EBPF_ERR_ELF,
-                     "section %u: contents at offset %llu, size %llu lie outside the file (%u bytes)", i,
-                     (unsigned long long)off, (unsigned long long)size, f->size);
-    if (size > UINT32_MAX || off > UINT32_MAX)
-      return err_set(&obj->err, EBPF_ERR_ELF, "section %u: size %llu is too large", i, (unsigned long long)size);
-    s->offset = (uint32_t)off;
-    s->size = (uint32_t)size;
+/* Section header i into obj->sections[i]; its name offset waits in name.len until resolve_names. */
+static int read_section_header(ebpf_object *obj, uint64_t shoff, uint32_t i) {
+  const ebpf_buf *f = &obj->file;
+  uint64_t h = shoff + (uint64_t)i * SHDR_SIZE, off, size;
+  ebpf_section *s = &obj->sections[i];
+  uint32_t name_off;
+  buf_u32(f, h, &name_off); /* the whole table was bounds-checked by resolve_counts */
+  buf_u32(f, h + 4, &s->type);
+  buf_u64(f, h + 8, &s->flags);
+  buf_u64(f, h + 24, &off);
+  buf_u64(f, h + 32, &size);
+  buf_u32(f, h + 40, &s->link);
+  buf_u32(f, h + 44, &s->info);
+  buf_u64(f, h + 48, &s->addralign);
+  buf_u64(f, h + 56, &s->entsize);
+  s->index = i;
+  s->name.len = name_off; /* resolved by resolve_names, once the name table is known */
+  if (i == 0) {
+    s->type = 0; /* header 0 may carry the extended counts; it is not a section */
+    return 0;
   }
+  if (s->type != SHT_NOBITS && (off > f->size || size > f->size - off))
+    return err_set(&obj->err, EBPF_ERR_ELF,
+                   "section %u: contents at offset %llu, size %llu lie outside the file (%u bytes)", i,
+                   (unsigned long long)off, (unsigned long long)size, f->size);
+  if (size > UINT32_MAX || off > UINT32_MAX)
+    return err_set(&obj->err, EBPF_ERR_ELF, "section %u: size %llu is too large", i, (unsigned long long)size);
+  s->offset = (uint32_t)off;
+  s->size = (uint32_t)size;
+  return 0;
+}
 
+/* Every section's name from the section name table, and its kind from the name and type. */
+static int resolve_names(ebpf_object *obj, uint64_t shstrndx) {
   const ebpf_section *names = &obj->sections[shstrndx];
   ebpf_buf strs;
-  if (names->type != SHT_STRTAB || buf_sub(f, names->offset, names->size, &strs))
+  if (names->type != SHT_STRTAB || buf_sub(&obj->file, names->offset, names->size, &strs))
     return err_set(&obj->err, EBPF_ERR_ELF, "section name table (section %llu) is not a string table",
                    (unsigned long long)shstrndx);
-  for (uint32_t i = 1; i < shnum; i++) {
+  for (uint32_t i = 1; i < obj->info.section_count; i++) {
     ebpf_section *s = &obj->sections[i];
     uint32_t off = s->name.len;
     if (buf_cstr(&strs, off, &s->name.ptr, &s->name.len))
@@ -196,7 +213,21 @@ int elf_read_sections(ebpf_object *obj) {
   }
   obj->sections[0].name.ptr = "";
   obj->sections[0].name.len = 0;
-  return check_overlaps(obj, shoff, (uint32_t)shnum);
+  return 0;
+}
+
+int elf_read_sections(ebpf_object *obj) {
+  section_table t;
+  int rc;
+  if ((rc = read_ident(obj)) || (rc = read_header(obj, &t)) || (rc = resolve_counts(obj, &t))) return rc;
+  obj->sections = arena_array(&obj->mem, t.shnum, sizeof(ebpf_section));
+  if (!obj->sections) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for %llu sections",
+                                     (unsigned long long)t.shnum);
+  obj->info.section_count = (uint32_t)t.shnum;
+  for (uint32_t i = 0; i < t.shnum; i++)
+    if ((rc = read_section_header(obj, t.shoff, i))) return rc;
+  if ((rc = resolve_names(obj, t.shstrndx))) return rc;
+  return check_overlaps(obj, t.shoff, (uint32_t)t.shnum);
 }
 
 /* Symbols sorted by (section, value, index) give per-section address lookups in O(log n). */
@@ -234,16 +265,20 @@ static int sort_symbols(ebpf_object *obj) {
   return 0;
 }
 
-int elf_read_symbols(ebpf_object *obj) {
-  uint32_t symtab = 0;
+/* The one SHT_SYMTAB section's index (0 when there is none); more than one is an error. */
+static int find_symtab(ebpf_object *obj, uint32_t *symtab) {
+  *symtab = 0;
   for (uint32_t i = 1; i < obj->info.section_count; i++) {
     if (obj->sections[i].type != SHT_SYMTAB) continue;
-    if (symtab)
-      return err_set(&obj->err, EBPF_ERR_ELF, "more than one symbol table (sections %u and %u)", symtab, i);
-    symtab = i;
+    if (*symtab)
+      return err_set(&obj->err, EBPF_ERR_ELF, "more than one symbol table (sections %u and %u)", *symtab, i);
+    *symtab = i;
   }
-  if (!symtab) return 0; /* an object with no symbols: sections only */
-  const ebpf_section *st = &obj->sections[symtab];
+  return 0;
+}
+
+/* The symbol table's entry size, size and string table link. */
+static int check_symtab(ebpf_object *obj, const ebpf_section *st) {
   if (st->entsize != SYM_SIZE)
     return err_set(&obj->err, EBPF_ERR_ELF, "symbol table '%.*s': entry size %llu, expected 24",
                    (int)st->name.len, st->name.ptr, (unsigned long long)st->entsize);
@@ -253,6 +288,53 @@ int elf_read_symbols(ebpf_object *obj) {
   if (st->link == 0 || st->link >= obj->info.section_count || obj->sections[st->link].type != SHT_STRTAB)
     return err_set(&obj->err, EBPF_ERR_ELF, "symbol table '%.*s': string table index %u is not a string table",
                    (int)st->name.len, st->name.ptr, st->link);
+  return 0;
+}
+
+/* Symbol i of `syms` (names in `strs`, the string table section `ss`) into obj->symbols[i]. */
+static int read_symbol(ebpf_object *obj, const ebpf_buf *syms, const ebpf_buf *strs, const ebpf_section *ss,
+                       uint32_t i) {
+  uint64_t at = (uint64_t)i * SYM_SIZE;
+  ebpf_symbol *sym = &obj->symbols[i];
+  uint32_t name_off;
+  uint8_t info, other;
+  uint16_t shndx;
+  buf_u32(syms, at, &name_off);
+  buf_u8(syms, at + 4, &info);
+  buf_u8(syms, at + 5, &other);
+  buf_u16(syms, at + 6, &shndx);
+  buf_u64(syms, at + 8, &sym->value);
+  buf_u64(syms, at + 16, &sym->size);
+  sym->index = i;
+  sym->reserved0 = 0;
+  sym->reserved1 = 0;
+  sym->type = info & 0xf;
+  sym->bind = info >> 4;
+  sym->visibility = other & 3;
+  sym->section = shndx;
+  if (buf_cstr(strs, name_off, &sym->name.ptr, &sym->name.len))
+    return err_set(&obj->err, EBPF_ERR_ELF,
+                   "symbol %u: name offset %u is outside the string table '%.*s' (%u bytes) or not terminated",
+                   i, name_off, (int)ss->name.len, ss->name.ptr, strs->size);
+  if (shndx == SHN_XINDEX)
+    return err_set(&obj->err, EBPF_ERR_UNSUPPORTED, "symbol %u '%.*s': extended section indexes (SHN_XINDEX)",
+                   i, (int)sym->name.len, sym->name.ptr);
+  if (shndx < SHN_LORESERVE && shndx >= obj->info.section_count)
+    return err_set(&obj->err, EBPF_ERR_ELF, "symbol %u '%.*s': section index %u is out of range (%u sections)",
+                   i, (int)sym->name.len, sym->name.ptr, shndx, obj->info.section_count);
+  /* section symbols have no name of their own: give them their section's */
+  if (sym->type == 3 /* STT_SECTION */ && sym->name.len == 0 && shndx && shndx < SHN_LORESERVE)
+    sym->name = obj->sections[shndx].name;
+  return 0;
+}
+
+int elf_read_symbols(ebpf_object *obj) {
+  uint32_t symtab;
+  int rc;
+  if ((rc = find_symtab(obj, &symtab))) return rc;
+  if (!symtab) return 0; /* an object with no symbols: sections only */
+  const ebpf_section *st = &obj->sections[symtab];
+  if ((rc = check_symtab(obj, st))) return rc;
   const ebpf_section *ss = &obj->sections[st->link];
   ebpf_buf syms, strs;
   buf_sub(&obj->file, st->offset, st->size, &syms); /* both checked by elf_read_sections */
@@ -266,39 +348,8 @@ int elf_read_symbols(ebpf_object *obj) {
   if (count && (!obj->symbols || !obj->sym_by_addr))
     return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for %u symbols", count);
   obj->info.symbol_count = count;
-  for (uint32_t i = 0; i < count; i++) {
-    uint64_t at = (uint64_t)i * SYM_SIZE;
-    ebpf_symbol *sym = &obj->symbols[i];
-    uint32_t name_off;
-    uint8_t info, other;
-    uint16_t shndx;
-    buf_u32(&syms, at, &name_off);
-    buf_u8(&syms, at + 4, &info);
-    buf_u8(&syms, at + 5, &other);
-    buf_u16(&syms, at + 6, &shndx);
-    buf_u64(&syms, at + 8, &sym->value);
-    buf_u64(&syms, at + 16, &sym->size);
-    sym->index = i;
-    sym->reserved0 = 0;
-    sym->reserved1 = 0;
-    sym->type = info & 0xf;
-    sym->bind = info >> 4;
-    sym->visibility = other & 3;
-    sym->section = shndx;
-    if (buf_cstr(&strs, name_off, &sym->name.ptr, &sym->name.len))
-      return err_set(&obj->err, EBPF_ERR_ELF,
-                     "symbol %u: name offset %u is outside the string table '%.*s' (%u bytes) or not terminated",
-                     i, name_off, (int)ss->name.len, ss->name.ptr, strs.size);
-    if (shndx == SHN_XINDEX)
-      return err_set(&obj->err, EBPF_ERR_UNSUPPORTED, "symbol %u '%.*s': extended section indexes (SHN_XINDEX)",
-                     i, (int)sym->name.len, sym->name.ptr);
-    if (shndx < SHN_LORESERVE && shndx >= obj->info.section_count)
-      return err_set(&obj->err, EBPF_ERR_ELF, "symbol %u '%.*s': section index %u is out of range (%u sections)",
-                     i, (int)sym->name.len, sym->name.ptr, shndx, obj->info.section_count);
-    /* section symbols have no name of their own: give them their section's */
-    if (sym->type == 3 /* STT_SECTION */ && sym->name.len == 0 && shndx && shndx < SHN_LORESERVE)
-      sym->name = obj->sections[shndx].name;
-  }
+  for (uint32_t i = 0; i < count; i++)
+    if ((rc = read_symbol(obj, &syms, &strs, ss, i))) return rc;
   obj->sym_by_addr_count = count;
   if (sort_symbols(obj))
     return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for %u symbols", count);

@@ -1,4 +1,4 @@
-/* The object being parsed: shared by the ELF modules (elf.c, programs.c, relocs.c, maps_legacy.c,
+/* The object being parsed: shared by the ELF modules (elf.c, programs.c, elf_relocations.c, maps_legacy.c,
  * data.c, object.c) and the BTF module (btf*.c). Not part of the ABI. */
 #ifndef EBPF_CORE_OBJECT_H
 #define EBPF_CORE_OBJECT_H

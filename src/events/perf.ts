@@ -7,21 +7,15 @@ import { FD } from '../sys/bpf.js';
 import { check, SyscallError, Errno } from '../sys/errors.js';
 import { MapType } from '../sys/generated.js';
 import { native } from '../sys/native.js';
+import { PERF_ATTR, PERF_ATTR_FLAG, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_PAUSE_OUTPUT, PERF_FLAG_FD_CLOEXEC, perfEventAttr } from '../sys/perf-event.js';
 import type { Framer } from './framer.js';
 import { EventReader, type PolledRing } from './reader.js';
 import { PERF_DATA_OFFSET, PERF_DATA_SIZE, PerfRing } from './rings.js';
 
-/** perf_event_attr fields (include/uapi/linux/perf_event.h); PERF_ATTR_SIZE_VER7. */
-const PERF_ATTR_SIZE = 128;
+/** perf_event_attr values (include/uapi/linux/perf_event.h). */
 const PERF_TYPE_SOFTWARE = 1;
 const PERF_COUNT_SW_BPF_OUTPUT = 10;
 const PERF_SAMPLE_RAW = 1 << 10;
-const PERF_FLAG_FD_CLOEXEC = 1 << 3;
-const ATTR_FLAG_WATERMARK = 1 << 14;
-const ATTR_FLAG_WRITE_BACKWARD = 1 << 27;
-/** _IO('$', 1), _IOW('$', 9, __u32). */
-const PERF_EVENT_IOC_DISABLE = 0x2401;
-const PERF_EVENT_IOC_PAUSE_OUTPUT = 0x40042409;
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
@@ -155,22 +149,17 @@ export class PerfEvents extends EventReader {
   }
 
   #attr(options: PerfEventsOptions): Uint8Array {
-    const attr = new Uint8Array(PERF_ATTR_SIZE);
-    const view = new DataView(attr.buffer);
-    view.setUint32(0, PERF_TYPE_SOFTWARE, true);
-    view.setUint32(4, PERF_ATTR_SIZE, true);
-    view.setBigUint64(8, BigInt(PERF_COUNT_SW_BPF_OUTPUT), true);
-    view.setBigUint64(16, 1n, true); // sample_period
-    view.setBigUint64(24, BigInt(PERF_SAMPLE_RAW), true);
-    let flags = 0;
+    const { attr, view } = perfEventAttr(PERF_TYPE_SOFTWARE, BigInt(PERF_COUNT_SW_BPF_OUTPUT), 1n);
+    view.setBigUint64(PERF_ATTR.sampleType, BigInt(PERF_SAMPLE_RAW), true);
+    let flags = 0n;
     if (options.watermarkBytes !== undefined) {
-      flags |= ATTR_FLAG_WATERMARK;
-      view.setUint32(48, options.watermarkBytes, true);
+      flags |= PERF_ATTR_FLAG.watermark;
+      view.setUint32(PERF_ATTR.wakeupEvents, options.watermarkBytes, true); // wakeup_watermark: the same union field
     } else {
-      view.setUint32(48, options.wakeupEvents ?? 1, true);
+      view.setUint32(PERF_ATTR.wakeupEvents, options.wakeupEvents ?? 1, true);
     }
-    if (options.overwritable === true) flags |= ATTR_FLAG_WRITE_BACKWARD;
-    view.setBigUint64(40, BigInt(flags >>> 0), true);
+    if (options.overwritable === true) flags |= PERF_ATTR_FLAG.writeBackward;
+    view.setBigUint64(PERF_ATTR.flags, flags, true);
     return attr;
   }
 

@@ -3,7 +3,8 @@
 // (EINVAL). Link types whose target check also answers EINVAL are judged by kernel version, and say so.
 import { existsSync, readFileSync } from 'node:fs';
 import { Program } from '../program/program.js';
-import { ATTR, AttachType, BpfCmd, LinkType, linkTypeName, ProgramType } from '../sys/generated.js';
+import { AttachType, BpfCmd, LinkType, linkTypeName, ProgramType } from '../sys/generated.js';
+import { linkCreateAttr } from '../sys/bpf.js';
 import { errnoCode } from '../sys/errors.js';
 import { native } from '../sys/native.js';
 import { kernelAtLeast } from './kernel.js';
@@ -14,11 +15,7 @@ const BAD = 0x7fffffff;
 
 /** BPF_LINK_CREATE with these fds; -errno or the new fd (closed here). */
 function linkCreate(progFd: number, target: number, attachType: AttachType): number {
-  const attr = new Uint8Array(ATTR.LINK_CREATE.SIZE);
-  const v = new DataView(attr.buffer);
-  v.setUint32(ATTR.LINK_CREATE.prog_fd.offset, progFd, true);
-  v.setUint32(ATTR.LINK_CREATE.target_fd.offset, target, true);
-  v.setUint32(ATTR.LINK_CREATE.attach_type.offset, attachType, true);
+  const { attr } = linkCreateAttr(progFd, target, attachType);
   const ret = native().bpf(BpfCmd.LinkCreate, attr);
   if (ret >= 0) native().close(ret);
   return ret;

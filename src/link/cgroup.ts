@@ -6,7 +6,7 @@
 // iterators (iter/...) whose links are read as a stream.
 import { createReadStream, openSync, readFileSync, readSync, type ReadStream } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
-import { FD } from '../sys/bpf.js';
+import { FD, linkCreateAttr } from '../sys/bpf.js';
 import { check, SyscallError, Errno } from '../sys/errors.js';
 import { ATTR, AttachType, attachTypeName, BPF_F_ALLOW_MULTI, BpfCmd, ProgramType } from '../sys/generated.js';
 import { native } from '../sys/native.js';
@@ -16,6 +16,18 @@ import { AttachError, describe, programFd, type AttachableProgram } from './targ
 import { cgroupAttachType, cgroupCauses, withCauses, CGROUP_PROGRAM_TYPES, type CgroupRef, type CgroupTarget, type IterTarget, type NetnsTarget, type PerfEventTarget } from './plan.js';
 
 export type { CgroupRef, CgroupTarget, IterTarget, NetnsTarget, PerfEventTarget };
+
+/** The attr of BPF_PROG_ATTACH and BPF_PROG_DETACH (one struct): target, program, hook, flags. */
+function progAttachAttr(targetFd: number, programFd: number, attachType: AttachType, flags = 0): Uint8Array {
+  const F = ATTR.PROG_ATTACH;
+  const attr = new Uint8Array(F.SIZE);
+  const view = new DataView(attr.buffer);
+  view.setUint32(F.target_fd.offset, targetFd, true);
+  view.setUint32(F.attach_bpf_fd.offset, programFd, true);
+  view.setUint32(F.attach_type.offset, attachType, true);
+  view.setUint32(F.attach_flags.offset, flags, true);
+  return attr;
+}
 
 /** Opens a path as a directory fd (O_RDONLY|O_DIRECTORY) for cgroup / netns targets; a number is used as is. */
 function openTarget(program: AttachableProgram, hook: string, ref: CgroupRef, directory: boolean): { fd: number; owned: FD | undefined; text: string } {
@@ -55,12 +67,7 @@ export class CgroupLegacyAttachment extends Attachment {
 
   protected release(): void {
     try {
-      const F = ATTR.PROG_ATTACH;
-      const attr = new Uint8Array(F.SIZE);
-      const view = new DataView(attr.buffer);
-      view.setUint32(F.target_fd.offset, this.#cgroup.fd, true);
-      view.setUint32(F.attach_bpf_fd.offset, this.#programFd.fd, true);
-      view.setUint32(F.attach_type.offset, this.#attachType, true);
+      const attr = progAttachAttr(this.#cgroup.fd, this.#programFd.fd, this.#attachType);
       const ret = native().bpf(BpfCmd.ProgDetach, attr);
       // ENOENT: already gone (the cgroup was removed, or someone detached it).
       if (ret < 0 && ret !== -Errno.ENOENT) throw new SyscallError(-ret, 'BPF_PROG_DETACH', this.describe());
@@ -81,23 +88,12 @@ export function attachCgroup(program: AttachableProgram, target: CgroupTarget): 
   const context = `${describe(program)} on ${hook} ${cgroup.text}`;
   try {
     if (!target.legacy) {
-      const F = ATTR.LINK_CREATE;
-      const attr = new Uint8Array(F.SIZE);
-      const view = new DataView(attr.buffer);
-      view.setUint32(F.prog_fd.offset, fd, true);
-      view.setUint32(F.target_fd.offset, cgroup.fd, true);
-      view.setUint32(F.attach_type.offset, attachType, true);
+      const { attr } = linkCreateAttr(fd, cgroup.fd, attachType);
       const ret = native().bpf(BpfCmd.LinkCreate, attr);
       if (ret < 0) throw new SyscallError(-ret, 'BPF_LINK_CREATE', withCauses(context, cgroupCauses(-ret, false)));
       return new LinkAttachment('cgroup', program.name, cgroup.text, new FD(ret));
     }
-    const F = ATTR.PROG_ATTACH;
-    const attr = new Uint8Array(F.SIZE);
-    const view = new DataView(attr.buffer);
-    view.setUint32(F.target_fd.offset, cgroup.fd, true);
-    view.setUint32(F.attach_bpf_fd.offset, fd, true);
-    view.setUint32(F.attach_type.offset, attachType, true);
-    view.setUint32(F.attach_flags.offset, BPF_F_ALLOW_MULTI, true);
+    const attr = progAttachAttr(cgroup.fd, fd, attachType, BPF_F_ALLOW_MULTI);
     const ret = native().bpf(BpfCmd.ProgAttach, attr);
     if (ret < 0) throw new SyscallError(-ret, 'BPF_PROG_ATTACH', withCauses(context, cgroupCauses(-ret, true)));
     // The detach needs the cgroup and the program: both kept open (the program by a dup of its fd).
@@ -119,12 +115,7 @@ export function attachNetns(program: AttachableProgram, target: NetnsTarget): Li
   const attachType = program.type === ProgramType.FlowDissector ? AttachType.FlowDissector : AttachType.SKLookup;
   const netns = openTarget(program, hook, target.netns, false);
   try {
-    const F = ATTR.LINK_CREATE;
-    const attr = new Uint8Array(F.SIZE);
-    const view = new DataView(attr.buffer);
-    view.setUint32(F.prog_fd.offset, fd, true);
-    view.setUint32(F.target_fd.offset, netns.fd, true);
-    view.setUint32(F.attach_type.offset, attachType, true);
+    const { attr } = linkCreateAttr(fd, netns.fd, attachType);
     const ret = native().bpf(BpfCmd.LinkCreate, attr);
     if (ret < 0) throw new SyscallError(-ret, 'BPF_LINK_CREATE', `${describe(program)} on ${hook} netns ${netns.text} (EINVAL: not a network namespace fd; EEXIST: a flow dissector is already attached there)`);
     return new LinkAttachment(hook, program.name, netns.text, new FD(ret));
@@ -225,10 +216,7 @@ export function attachIter(program: AttachableProgram, target: IterTarget = {}):
   const fd = programFd(program, 'iter', name, [ProgramType.Tracing]);
   if (program.expectedAttachType !== AttachType.TraceIter) throw new AttachError(program, 'iter', name, 'the program is not an iterator (section iter/...)');
   const F = ATTR.LINK_CREATE;
-  const attr = new Uint8Array(F.SIZE);
-  const view = new DataView(attr.buffer);
-  view.setUint32(F.prog_fd.offset, fd, true);
-  view.setUint32(F.attach_type.offset, AttachType.TraceIter, true);
+  const { attr, view } = linkCreateAttr(fd, 0, AttachType.TraceIter);
   // union bpf_iter_link_info: map { map_fd } | cgroup { order, cgroup_fd, cgroup_id } | task { tid, pid, pid_fd }.
   let info: Uint8Array | null = null;
   if (target.mapFd !== undefined || target.tid !== undefined || target.pid !== undefined) {

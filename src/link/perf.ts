@@ -3,7 +3,8 @@
 // 5.15+) or, on older kernels or when asked, PERF_EVENT_IOC_SET_BPF + PERF_EVENT_IOC_ENABLE. Either
 // way the attachment ends with the perf event's fd: neither form outlives the process (a legacy
 // tracefs probe event does: see probe.ts).
-import { FD, objPin } from '../sys/bpf.js';
+import { FD, linkCreateAttr, objPin } from '../sys/bpf.js';
+import { PERF_ATTR, PERF_ATTR_FLAG, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, PERF_FLAG_FD_CLOEXEC, perfEventAttr } from '../sys/perf-event.js';
 import { check, SyscallError, Errno } from '../sys/errors.js';
 import { ATTR, AttachType, BpfCmd } from '../sys/generated.js';
 import { native } from '../sys/native.js';
@@ -20,16 +21,6 @@ export const PerfType = {
   Breakpoint: 5,
 } as const;
 
-/** sizeof(struct perf_event_attr) as of PERF_ATTR_SIZE_VER7. */
-const PERF_ATTR_SIZE = 128;
-const ATTR_OFF = { type: 0, size: 4, config: 8, samplePeriod: 16, sampleType: 24, flags: 40, wakeupEvents: 48, config1: 56, config2: 64 } as const;
-/** perf_event_attr flag bits. */
-const FLAG_FREQ = 1n << 10n;
-const PERF_FLAG_FD_CLOEXEC = 8;
-/** _IOW('$', 8, __u32), _IO('$', 0), _IO('$', 1). */
-const PERF_EVENT_IOC_SET_BPF = 0x40042408;
-const PERF_EVENT_IOC_ENABLE = 0x2400;
-const PERF_EVENT_IOC_DISABLE = 0x2401;
 
 /** What perf_event_open is asked for. */
 export interface PerfEventSpec {
@@ -50,21 +41,12 @@ export interface PerfEventSpec {
 
 /** perf_event_open(spec); throws a SyscallError naming `context`. */
 export function perfEventOpen(spec: PerfEventSpec, context: string): FD {
-  const attr = new Uint8Array(PERF_ATTR_SIZE);
-  const view = new DataView(attr.buffer);
-  view.setUint32(ATTR_OFF.type, spec.type, true);
-  view.setUint32(ATTR_OFF.size, PERF_ATTR_SIZE, true);
-  view.setBigUint64(ATTR_OFF.config, BigInt(spec.config), true);
-  let flags = 0n;
-  if (spec.sampleFrequency !== undefined) {
-    view.setBigUint64(ATTR_OFF.samplePeriod, BigInt(spec.sampleFrequency), true);
-    flags |= FLAG_FREQ;
-  } else {
-    view.setBigUint64(ATTR_OFF.samplePeriod, BigInt(spec.samplePeriod ?? 1), true);
-  }
-  view.setBigUint64(ATTR_OFF.flags, flags, true);
-  view.setUint32(ATTR_OFF.wakeupEvents, 1, true);
-  if (spec.config2 !== undefined) view.setBigUint64(ATTR_OFF.config2, spec.config2, true);
+  // sample_period and sample_freq are one union field; attr.freq says which it is
+  const period = spec.sampleFrequency !== undefined ? BigInt(spec.sampleFrequency) : BigInt(spec.samplePeriod ?? 1);
+  const { attr, view } = perfEventAttr(spec.type, BigInt(spec.config), period);
+  view.setBigUint64(PERF_ATTR.flags, spec.sampleFrequency !== undefined ? PERF_ATTR_FLAG.freq : 0n, true);
+  view.setUint32(PERF_ATTR.wakeupEvents, 1, true);
+  if (spec.config2 !== undefined) view.setBigUint64(PERF_ATTR.config2, spec.config2, true);
   const pid = spec.pid ?? -1;
   const cpu = spec.cpu ?? (pid < 0 ? 0 : -1);
   const ret = native().perfEventOpen(attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC, spec.config1String ?? null);
@@ -147,13 +129,8 @@ function collect(errors: unknown[], fn: () => void): void {
  */
 export function attachToPerfEvent(programFd: number, event: FD, options: PerfAttachOptions, context: string): FD | undefined {
   if (!options.legacy) {
-    const F = ATTR.LINK_CREATE;
-    const attr = new Uint8Array(F.SIZE);
-    const view = new DataView(attr.buffer);
-    view.setUint32(F.prog_fd.offset, programFd, true);
-    view.setUint32(F.target_fd.offset, event.fd, true);
-    view.setUint32(F.attach_type.offset, AttachType.PerfEvent, true);
-    if (options.cookie !== undefined) view.setBigUint64(F.perf_event.bpf_cookie.offset, options.cookie, true);
+    const { attr, view } = linkCreateAttr(programFd, event.fd, AttachType.PerfEvent);
+    if (options.cookie !== undefined) view.setBigUint64(ATTR.LINK_CREATE.perf_event.bpf_cookie.offset, options.cookie, true);
     const ret = native().bpf(BpfCmd.LinkCreate, attr);
     if (ret >= 0) return new FD(ret);
     // Kernels before 5.15 have no perf links: fall back to the ioctl, as libbpf does.

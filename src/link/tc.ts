@@ -2,7 +2,7 @@
 // (BPF_LINK_CREATE with BPF_TCX_INGRESS/EGRESS, Linux 6.6+, ordered with before/after; gone with their
 // fd) and the classic clsact qdisc + cls_bpf filter in direct-action mode over rtnetlink (what `tc`
 // does; stays after the process exits until detached).
-import { FD } from '../sys/bpf.js';
+import { FD, linkCreateAttr } from '../sys/bpf.js';
 import { SyscallError } from '../sys/errors.js';
 import { ATTR, AttachType, BpfCmd, LinkType, ProgramType } from '../sys/generated.js';
 import { haveLinkType } from '../features/link.js';
@@ -132,11 +132,7 @@ function anchorFlags(anchor: TcxAnchor, where: AttachPlace, what: string): { fla
 
 function attachTcx(program: AttachableProgram, fd: number, ifindex: number, direction: TcDirection, params: TcAttachParams, where: AttachPlace): Attachment {
   const L = ATTR.LINK_CREATE;
-  const attr = new Uint8Array(L.SIZE);
-  const view = new DataView(attr.buffer);
-  view.setUint32(L.prog_fd.offset, fd, true);
-  view.setUint32(L.target_ifindex.offset, ifindex, true);
-  view.setUint32(L.attach_type.offset, direction === 'ingress' ? AttachType.TCXIngress : AttachType.TCXEgress, true);
+  const { attr, view } = linkCreateAttr(fd, ifindex, direction === 'ingress' ? AttachType.TCXIngress : AttachType.TCXEgress);
   if (params.before !== undefined && params.after !== undefined) throw badInput(where, `give before or after, not both`);
   let flags = 0;
   if (params.before !== undefined || params.after !== undefined) {

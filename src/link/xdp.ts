@@ -2,9 +2,9 @@
 // a bpf_link (BPF_LINK_CREATE with BPF_XDP; the default where the kernel has it, gone with its fd) and
 // the legacy netlink attach (RTM_SETLINK with IFLA_XDP, as goebpf does), which stays on the interface
 // after the process exits until detached or replaced.
-import { FD } from '../sys/bpf.js';
+import { FD, linkCreateAttr } from '../sys/bpf.js';
 import { check, SyscallError } from '../sys/errors.js';
-import { ATTR, AttachType, BpfCmd, LinkType, ProgramType } from '../sys/generated.js';
+import { AttachType, BpfCmd, LinkType, ProgramType } from '../sys/generated.js';
 import { haveLinkType } from '../features/link.js';
 import { native } from '../sys/native.js';
 import { getInterface, setXdp, XDP_FLAGS, type XdpState } from '../netlink/link.js';
@@ -136,12 +136,7 @@ function checkReplaced(replaced: { readonly fd: number; readonly name: string },
 }
 
 function attachXdpLink(program: AttachableProgram, fd: number, ifindex: number, mode: number, where: AttachPlace): Attachment {
-  const attr = new Uint8Array(ATTR.LINK_CREATE.SIZE);
-  const view = new DataView(attr.buffer);
-  view.setUint32(ATTR.LINK_CREATE.prog_fd.offset, fd, true);
-  view.setUint32(ATTR.LINK_CREATE.target_ifindex.offset, ifindex, true);
-  view.setUint32(ATTR.LINK_CREATE.attach_type.offset, AttachType.XDP, true);
-  view.setUint32(ATTR.LINK_CREATE.flags.offset, mode, true);
+  const { attr } = linkCreateAttr(fd, ifindex, AttachType.XDP, mode);
   const ret = native().bpf(BpfCmd.LinkCreate, attr);
   if (ret < 0) throw attachError(new SyscallError(-ret, 'BPF_LINK_CREATE'), where, XDP_HINTS);
   return new LinkAttachment('xdp', program.name, where.target, new FD(ret));

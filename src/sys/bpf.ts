@@ -106,6 +106,22 @@ function u32(attr: Uint8Array, field: { offset: number }, value: number, what: s
   new DataView(attr.buffer, attr.byteOffset).setUint32(field.offset, u32Arg(value, what), true);
 }
 
+/**
+ * The fields every BPF_LINK_CREATE attr shares: prog_fd, the target (target_fd and target_ifindex are
+ * one union field: an fd or an ifindex), attach_type and flags. Returns the attr and a view for the
+ * link type's own fields.
+ */
+export function linkCreateAttr(progFd: number, target: number, attachType: number, flags = 0): { attr: Uint8Array; view: DataView } {
+  const F = ATTR.LINK_CREATE;
+  const attr = new Uint8Array(F.SIZE);
+  const view = new DataView(attr.buffer);
+  view.setUint32(F.prog_fd.offset, progFd, true);
+  view.setUint32(F.target_fd.offset, target, true);
+  view.setUint32(F.attach_type.offset, attachType, true);
+  view.setUint32(F.flags.offset, flags, true);
+  return { attr, view };
+}
+
 /** BPF_OBJ_PIN: pins the object behind fd at path (on a bpffs mount). */
 export function objPin(fd: FdLike, path: string): void {
   const attr = new Uint8Array(ATTR.OBJ.SIZE);

@@ -8,22 +8,11 @@ import { test } from 'uvu';
 import { ElfError, inspect } from '../../src/inspect.js';
 import { fixtureObjects } from './fixture-files.js';
 import { elfLayout } from './elf-layout.js';
+import { prng } from '../support/prng.js';
 
 const SEED = 0x0eb9f5eed;
 const ROUNDS_SMALL = 1500; // per fixture under 64 KiB
 const ROUNDS_LARGE = 60; // the generated large object
-
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function prng(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n: number): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n);
-  };
-}
 
 interface Region { start: number; end: number }
 

@@ -11,19 +11,9 @@ import { InspectorSession } from '../../web/src/session.js';
 import { fixtureObjects } from '../elf/fixture-files.js';
 import { DISASSEMBLY_PAGE } from '../../web/src/protocol.js';
 import { LONG, longProgramObject } from './long-program.js';
+import { prng } from '../support/prng.js';
 
 const MUTANTS_PER_FIXTURE = 25;
-
-function prng(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n: number): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n);
-  };
-}
 
 /** Every request the page can make of an opened object, each answered and cloneable. */
 function exercise(session: InspectorSession, name: string, bytes: Uint8Array): Response {

@@ -185,149 +185,208 @@ static uint32_t program_at(classify_ctx *c, uint32_t section, uint32_t offset) {
   return offset - p[i].insn_offset < (uint64_t)p[i].insn_count * 8 ? i : EBPF_NONE;
 }
 
-static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_buf *code, ebpf_reloc *r) {
-  ebpf_object *obj = c->obj;
-  const ebpf_symbol *sym = &obj->symbols[r->symbol];
-  int sl = (int)sec->name.len, yl = (int)sym->name.len;
-  const char *sn = sec->name.ptr, *yn = sym->name.ptr;
-  uint8_t opcode, regs;
-  int32_t imm;
-  if (r->offset % 8 || buf_u8(code, r->offset, &opcode) || buf_u8(code, r->offset + 1, &regs) ||
-      buf_i32(code, r->offset + 4, &imm))
-    return err_set(&obj->err, EBPF_ERR_RELOC,
-                   "section '%.*s': relocation at offset %u against '%.*s' is not at an instruction boundary", sl, sn,
-                   r->offset, yl, yn);
-  r->program = program_at(c, sec->index, r->offset);
-  uint8_t src_reg = obj->file.big_endian ? (regs & 0xf) : (regs >> 4);
-  if (opcode == INSN_LD_IMM64) {
-    if (r->offset + 16u > sec->size)
-      return err_set(&obj->err, EBPF_ERR_RELOC, "section '%.*s': ld_imm64 at offset %u against '%.*s' is truncated", sl,
-                     sn, r->offset, yl, yn);
-  } else if (opcode != INSN_CALL) {
-    return err_set(&obj->err, EBPF_ERR_RELOC,
-                   "section '%.*s': relocation at offset %u against '%.*s' is on instruction 0x%x, which is neither "
-                   "ld_imm64 nor call",
-                   sl, sn, r->offset, yl, yn, opcode);
-  }
-  if (sym->section == 0) {
-    r->kind = EBPF_RELOC_EXTERN;
-    int32_t at = obj->kconfig_map >= 0 ? data_kconfig_offset(obj, sym->name) : -1;
-    if (at >= 0) {
-      r->map = obj->kconfig_map;
-      r->target_offset = (uint32_t)at;
-      return 0;
-    }
-    return ksyms_add(obj, r->symbol, opcode == INSN_CALL, &r->target_offset);
-  }
-  if (sym->section >= SHN_LORESERVE) return 0; /* absolute or common: kind OTHER */
-  const ebpf_section *tsec = &obj->sections[sym->section];
-  int tl = (int)tsec->name.len;
-  int is_code = tsec->kind == EBPF_SEC_PROGRAM || tsec->kind == EBPF_SEC_TEXT;
-  if (opcode == INSN_CALL) {
-    (void)src_reg;
-    if (!is_code)
-      return err_set(&obj->err, EBPF_ERR_RELOC, "section '%.*s': call at offset %u targets '%.*s' in non-code section '%.*s'",
-                     sl, sn, r->offset, yl, yn, tl, tsec->name.ptr);
-    int64_t target = (int64_t)sym->value + ((int64_t)imm + 1) * 8;
-    int32_t tp = target >= 0 && target < (int64_t)tsec->size ? relocs_find_program(obj, tsec->index, (uint32_t)target, 1) : -1;
-    if (tp < 0)
-      return err_set(&obj->err, EBPF_ERR_RELOC,
-                     "section '%.*s': call at offset %u to '%.*s' targets offset %lld of '%.*s', where no function starts",
-                     sl, sn, r->offset, yl, yn, (long long)target, tl, tsec->name.ptr);
-    r->kind = EBPF_RELOC_CALL;
-    r->target_offset = (uint32_t)target;
-    r->target_program = tp;
+/* A relocation being classified: where it is and what it names, for the messages. */
+typedef struct {
+  classify_ctx *c;
+  const ebpf_section *sec;
+  const ebpf_symbol *sym;
+  ebpf_reloc *r;
+  int sl, yl;
+  const char *sn, *yn;
+} reloc_site;
+
+/* The program of code section `tsec` starting at byte `target`, or -1. */
+static int32_t function_at(const ebpf_object *obj, const ebpf_section *tsec, int64_t target) {
+  return target >= 0 && target < (int64_t)tsec->size ? relocs_find_program(obj, tsec->index, (uint32_t)target, 1) : -1;
+}
+
+/* A symbol with no section: a kconfig variable (a slot of the kconfig map) or a kernel symbol. */
+static int classify_extern(const reloc_site *x, uint8_t opcode) {
+  ebpf_object *obj = x->c->obj;
+  ebpf_reloc *r = x->r;
+  r->kind = EBPF_RELOC_EXTERN;
+  int32_t at = obj->kconfig_map >= 0 ? data_kconfig_offset(obj, x->sym->name) : -1;
+  if (at >= 0) {
+    r->map = obj->kconfig_map;
+    r->target_offset = (uint32_t)at;
     return 0;
   }
-  int64_t target = (int64_t)sym->value + imm;
+  return ksyms_add(obj, r->symbol, opcode == INSN_CALL, &r->target_offset);
+}
+
+/* A call relocation: to the function starting imm + 1 instructions past the symbol. */
+static int classify_call(const reloc_site *x, const ebpf_section *tsec, int32_t imm) {
+  ebpf_object *obj = x->c->obj;
+  ebpf_reloc *r = x->r;
+  int tl = (int)tsec->name.len;
+  if (tsec->kind != EBPF_SEC_PROGRAM && tsec->kind != EBPF_SEC_TEXT)
+    return err_set(&obj->err, EBPF_ERR_RELOC, "section '%.*s': call at offset %u targets '%.*s' in non-code section '%.*s'",
+                   x->sl, x->sn, r->offset, x->yl, x->yn, tl, tsec->name.ptr);
+  int64_t target = (int64_t)x->sym->value + ((int64_t)imm + 1) * 8;
+  int32_t tp = function_at(obj, tsec, target);
+  if (tp < 0)
+    return err_set(&obj->err, EBPF_ERR_RELOC,
+                   "section '%.*s': call at offset %u to '%.*s' targets offset %lld of '%.*s', where no function starts",
+                   x->sl, x->sn, r->offset, x->yl, x->yn, (long long)target, tl, tsec->name.ptr);
+  r->kind = EBPF_RELOC_CALL;
+  r->target_offset = (uint32_t)target;
+  r->target_program = tp;
+  return 0;
+}
+
+/* An ld_imm64 of a function's address (BPF_PSEUDO_FUNC). */
+static int classify_subprog_addr(const reloc_site *x, const ebpf_section *tsec, int64_t target) {
+  ebpf_object *obj = x->c->obj;
+  ebpf_reloc *r = x->r;
+  int32_t tp = function_at(obj, tsec, target);
+  if (tp < 0)
+    return err_set(&obj->err, EBPF_ERR_RELOC,
+                   "section '%.*s': address of '%.*s' at offset %u is offset %lld of '%.*s', where no function starts",
+                   x->sl, x->sn, x->yl, x->yn, r->offset, (long long)target, (int)tsec->name.len, tsec->name.ptr);
+  r->kind = EBPF_RELOC_SUBPROG_ADDR;
+  r->target_offset = (uint32_t)target;
+  r->target_program = tp;
+  return 0;
+}
+
+/* An ld_imm64 of a map defined in 'maps' or '.maps'. */
+static int classify_map(const reloc_site *x, const ebpf_section *tsec, int64_t target) {
+  ebpf_reloc *r = x->r;
+  r->kind = EBPF_RELOC_MAP;
+  /* a static map is referenced through the section symbol, its offset in the imm */
+  r->map = target >= 0 && target <= UINT32_MAX ? find_map(x->c, tsec->index, (uint32_t)target) : -1;
+  r->target_offset = target >= 0 && target <= UINT32_MAX ? (uint32_t)target : 0;
+  if (r->map < 0 && tsec->kind == EBPF_SEC_MAPS)
+    return err_set(&x->c->obj->err, EBPF_ERR_RELOC,
+                   "section '%.*s': ld_imm64 at offset %u refers to '%.*s' at offset %lld of 'maps', where no map is defined",
+                   x->sl, x->sn, r->offset, x->yl, x->yn, (long long)target);
+  return 0;
+}
+
+/* An ld_imm64 of a global variable: an offset into the section's data map. */
+static int classify_data(const reloc_site *x, const ebpf_section *tsec, int64_t target) {
+  ebpf_reloc *r = x->r;
+  if (target < 0 || target > (int64_t)tsec->size)
+    return err_set(&x->c->obj->err, EBPF_ERR_RELOC,
+                   "section '%.*s': ld_imm64 at offset %u refers to offset %lld of '%.*s' (%u bytes)", x->sl, x->sn,
+                   r->offset, (long long)target, (int)tsec->name.len, tsec->name.ptr, tsec->size);
+  r->kind = EBPF_RELOC_DATA;
+  r->map = x->c->data_map[tsec->index];
+  r->target_offset = (uint32_t)target;
+  return 0;
+}
+
+/* An ld_imm64 against a symbol of `tsec`, by what the section holds. */
+static int classify_ld_imm64(const reloc_site *x, const ebpf_section *tsec, int32_t imm) {
+  int64_t target = (int64_t)x->sym->value + imm;
   switch (tsec->kind) {
     case EBPF_SEC_PROGRAM:
-    case EBPF_SEC_TEXT: {
-      int32_t tp = target >= 0 && target < (int64_t)tsec->size ? relocs_find_program(obj, tsec->index, (uint32_t)target, 1) : -1;
-      if (tp < 0)
-        return err_set(&obj->err, EBPF_ERR_RELOC,
-                       "section '%.*s': address of '%.*s' at offset %u is offset %lld of '%.*s', where no function starts",
-                       sl, sn, yl, yn, r->offset, (long long)target, tl, tsec->name.ptr);
-      r->kind = EBPF_RELOC_SUBPROG_ADDR;
-      r->target_offset = (uint32_t)target;
-      r->target_program = tp;
-      return 0;
-    }
+    case EBPF_SEC_TEXT: return classify_subprog_addr(x, tsec, target);
     case EBPF_SEC_MAPS:
-    case EBPF_SEC_BTF_MAPS:
-      r->kind = EBPF_RELOC_MAP;
-      /* a static map is referenced through the section symbol, its offset in the imm */
-      r->map = target >= 0 && target <= UINT32_MAX ? find_map(c, tsec->index, (uint32_t)target) : -1;
-      r->target_offset = target >= 0 && target <= UINT32_MAX ? (uint32_t)target : 0;
-      if (r->map < 0 && tsec->kind == EBPF_SEC_MAPS)
-        return err_set(&obj->err, EBPF_ERR_RELOC,
-                       "section '%.*s': ld_imm64 at offset %u refers to '%.*s' at offset %lld of 'maps', where no map is defined",
-                       sl, sn, r->offset, yl, yn, (long long)target);
-      return 0;
+    case EBPF_SEC_BTF_MAPS: return classify_map(x, tsec, target);
     case EBPF_SEC_DATA:
     case EBPF_SEC_RODATA:
     case EBPF_SEC_BSS:
-    case EBPF_SEC_KCONFIG:
-      if (target < 0 || target > (int64_t)tsec->size)
-        return err_set(&obj->err, EBPF_ERR_RELOC,
-                       "section '%.*s': ld_imm64 at offset %u refers to offset %lld of '%.*s' (%u bytes)", sl, sn,
-                       r->offset, (long long)target, tl, tsec->name.ptr, tsec->size);
-      r->kind = EBPF_RELOC_DATA;
-      r->map = c->data_map[tsec->index];
-      r->target_offset = (uint32_t)target;
-      return 0;
-    default:
-      return 0;
+    case EBPF_SEC_KCONFIG: return classify_data(x, tsec, target);
+    default: return 0;
   }
 }
 
-int relocs_classify(ebpf_object *obj) {
-  classify_ctx c = {obj, NULL, 0, NULL, 0};
+/* The relocated instruction's opcode and imm: a whole ld_imm64 or a call at an instruction boundary. */
+static int read_relocated_insn(const reloc_site *x, const ebpf_buf *code, uint8_t *opcode, int32_t *imm) {
+  ebpf_object *obj = x->c->obj;
+  uint32_t off = x->r->offset;
+  if (off % 8 || buf_u8(code, off, opcode) || buf_i32(code, off + 4, imm))
+    return err_set(&obj->err, EBPF_ERR_RELOC,
+                   "section '%.*s': relocation at offset %u against '%.*s' is not at an instruction boundary", x->sl, x->sn,
+                   off, x->yl, x->yn);
+  if (*opcode == INSN_LD_IMM64) {
+    if (off + 16u > x->sec->size)
+      return err_set(&obj->err, EBPF_ERR_RELOC, "section '%.*s': ld_imm64 at offset %u against '%.*s' is truncated", x->sl,
+                     x->sn, off, x->yl, x->yn);
+  } else if (*opcode != INSN_CALL) {
+    return err_set(&obj->err, EBPF_ERR_RELOC,
+                   "section '%.*s': relocation at offset %u against '%.*s' is on instruction 0x%x, which is neither "
+                   "ld_imm64 nor call",
+                   x->sl, x->sn, off, x->yl, x->yn, *opcode);
+  }
+  return 0;
+}
+
+static int classify_code_reloc(classify_ctx *c, const ebpf_section *sec, ebpf_buf *code, ebpf_reloc *r) {
+  ebpf_object *obj = c->obj;
+  const ebpf_symbol *sym = &obj->symbols[r->symbol];
+  reloc_site x = {c, sec, sym, r, (int)sec->name.len, (int)sym->name.len, sec->name.ptr, sym->name.ptr};
+  uint8_t opcode;
+  int32_t imm;
+  int rc;
+  if ((rc = read_relocated_insn(&x, code, &opcode, &imm))) return rc;
+  r->program = program_at(c, sec->index, r->offset);
+  if (sym->section == 0) return classify_extern(&x, opcode);
+  if (sym->section >= SHN_LORESERVE) return 0; /* absolute or common: kind OTHER */
+  const ebpf_section *tsec = &obj->sections[sym->section];
+  return opcode == INSN_CALL ? classify_call(&x, tsec, imm) : classify_ld_imm64(&x, tsec, imm);
+}
+
+/* The maps by (section, definition offset) for find_map, and each data section's map. */
+static int index_maps(classify_ctx *c) {
+  ebpf_object *obj = c->obj;
   const ebpf_map *maps = (const ebpf_map *)obj->maps.items;
-  c.maps = arena_array(&obj->mem, obj->maps.count, sizeof(map_key));
-  c.data_map = arena_array(&obj->mem, obj->info.section_count, sizeof(int32_t));
-  if ((obj->maps.count && !c.maps) || !c.data_map) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
-  for (uint32_t i = 0; i < obj->info.section_count; i++) c.data_map[i] = -1;
+  c->maps = arena_array(&obj->mem, obj->maps.count, sizeof(map_key));
+  c->data_map = arena_array(&obj->mem, obj->info.section_count, sizeof(int32_t));
+  if ((obj->maps.count && !c->maps) || !c->data_map) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
+  for (uint32_t i = 0; i < obj->info.section_count; i++) c->data_map[i] = -1;
   for (uint32_t i = 0; i < obj->maps.count; i++) {
     if (maps[i].origin >= EBPF_MAP_DATA && maps[i].origin <= EBPF_MAP_KCONFIG && maps[i].section)
-      c.data_map[maps[i].section] = (int32_t)i;
+      c->data_map[maps[i].section] = (int32_t)i;
     if (!(maps[i].attrs & EBPF_MAP_INNER_TEMPLATE))
-      c.maps[c.map_count++] = (map_key){maps[i].section, maps[i].def_offset, (int32_t)i};
+      c->maps[c->map_count++] = (map_key){maps[i].section, maps[i].def_offset, (int32_t)i};
   }
-  if (sort_stable(&obj->mem, c.maps, c.map_count, sizeof(map_key), map_key_cmp))
+  if (sort_stable(&obj->mem, c->maps, c->map_count, sizeof(map_key), map_key_cmp))
     return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
+  return 0;
+}
 
-  ebpf_reloc *raw = (ebpf_reloc *)obj->relocs.items;
-  for (uint32_t s = 1; s < obj->info.section_count; s++) {
-    const ebpf_section *sec = &obj->sections[s];
-    uint32_t first = obj->rel_first[s], n = obj->rel_count[s];
-    if (!n) continue;
-    if (sec->kind != EBPF_SEC_PROGRAM && sec->kind != EBPF_SEC_TEXT) {
-      for (uint32_t i = 0; i < n; i++) {
-        ebpf_reloc *r = &raw[first + i];
-        if (r->kind == EBPF_RELOC_OTHER) r->kind = EBPF_RELOC_DATA_SLOT;
-        /* a slot of a map definition (BTF map-in-map `values`): name the map holding it */
-        if (r->map < 0 && (sec->kind == EBPF_SEC_MAPS || sec->kind == EBPF_SEC_BTF_MAPS || sec->kind == EBPF_SEC_STRUCT_OPS))
-          r->map = find_map_holding(&c, s, r->offset);
-        /* a pointer to a function (struct_ops tables, callbacks): name the program */
-        const ebpf_symbol *sym = &obj->symbols[r->symbol];
-        if (sym->section && sym->section < SHN_LORESERVE && sym->value <= UINT32_MAX &&
-            (obj->sections[sym->section].kind == EBPF_SEC_PROGRAM || obj->sections[sym->section].kind == EBPF_SEC_TEXT)) {
-          r->target_program = relocs_find_program(obj, sym->section, (uint32_t)sym->value, 1);
-          r->target_offset = (uint32_t)sym->value;
-        }
-      }
-      continue;
-    }
-    if (sort_stable(&obj->mem, raw + first, n, sizeof(ebpf_reloc), reloc_offset_cmp))
-      return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
-    ebpf_buf code;
-    if (object_section_buf(obj, s, &code)) return obj->err.status;
-    for (uint32_t i = 0; i < n; i++)
-      if (classify_code_reloc(&c, sec, &code, &raw[first + i])) return obj->err.status;
+/* A relocation of a data section (kind DATA_SLOT): the map whose definition holds it, the
+ * program whose address it takes. */
+static void classify_data_slot(classify_ctx *c, const ebpf_section *sec, ebpf_reloc *r) {
+  ebpf_object *obj = c->obj;
+  if (r->kind == EBPF_RELOC_OTHER) r->kind = EBPF_RELOC_DATA_SLOT;
+  /* a slot of a map definition (BTF map-in-map `values`): name the map holding it */
+  if (r->map < 0 && (sec->kind == EBPF_SEC_MAPS || sec->kind == EBPF_SEC_BTF_MAPS || sec->kind == EBPF_SEC_STRUCT_OPS))
+    r->map = find_map_holding(c, sec->index, r->offset);
+  /* a pointer to a function (struct_ops tables, callbacks): name the program */
+  const ebpf_symbol *sym = &obj->symbols[r->symbol];
+  if (sym->section && sym->section < SHN_LORESERVE && sym->value <= UINT32_MAX &&
+      (obj->sections[sym->section].kind == EBPF_SEC_PROGRAM || obj->sections[sym->section].kind == EBPF_SEC_TEXT)) {
+    r->target_program = relocs_find_program(obj, sym->section, (uint32_t)sym->value, 1);
+    r->target_offset = (uint32_t)sym->value;
   }
+}
 
-  /* Final order: each program's relocations (by offset), then every other one. */
+/* Every relocation of section s: code relocations sorted by offset, then classified. */
+static int classify_section(classify_ctx *c, uint32_t s) {
+  ebpf_object *obj = c->obj;
+  ebpf_reloc *raw = (ebpf_reloc *)obj->relocs.items;
+  const ebpf_section *sec = &obj->sections[s];
+  uint32_t first = obj->rel_first[s], n = obj->rel_count[s];
+  if (!n) return 0;
+  if (sec->kind != EBPF_SEC_PROGRAM && sec->kind != EBPF_SEC_TEXT) {
+    for (uint32_t i = 0; i < n; i++) classify_data_slot(c, sec, &raw[first + i]);
+    return 0;
+  }
+  if (sort_stable(&obj->mem, raw + first, n, sizeof(ebpf_reloc), reloc_offset_cmp))
+    return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory");
+  ebpf_buf code;
+  if (object_section_buf(obj, s, &code)) return obj->err.status;
+  for (uint32_t i = 0; i < n; i++)
+    if (classify_code_reloc(c, sec, &code, &raw[first + i])) return obj->err.status;
+  return 0;
+}
+
+/* Final order: each program's relocations (by offset), then every other one. */
+static int reorder_by_program(ebpf_object *obj) {
+  ebpf_reloc *raw = (ebpf_reloc *)obj->relocs.items;
   uint32_t total = obj->relocs.count;
   ebpf_reloc *out = arena_array_uninit(&obj->mem, total, sizeof(ebpf_reloc));
   if (total && !out) return err_set(&obj->err, EBPF_ERR_NOMEM, "out of memory for relocations");
@@ -354,4 +413,13 @@ int relocs_classify(ebpf_object *obj) {
   /* raw per-section ranges no longer index the reordered array */
   obj->rel_first = obj->rel_count = NULL;
   return 0;
+}
+
+int relocs_classify(ebpf_object *obj) {
+  classify_ctx c = {obj, NULL, 0, NULL, 0};
+  int rc;
+  if ((rc = index_maps(&c))) return rc;
+  for (uint32_t s = 1; s < obj->info.section_count; s++)
+    if ((rc = classify_section(&c, s))) return rc;
+  return reorder_by_program(obj);
 }
