@@ -1,6 +1,7 @@
 // goebpf's PerfEvents: a reader of a BPF_MAP_TYPE_PERF_EVENT_ARRAY. One perf event
 // (PERF_COUNT_SW_BPF_OUTPUT, PERF_SAMPLE_RAW) per CPU, its ring mapped and its fd stored in the map
 // at the CPU's index, which is where bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, ...) writes.
+import { describeMap } from '../sys/describe.js';
 import type { MapLike } from '../map/like.js';
 import { getNumOfPossibleCpus, getPageSize } from '../map/host.js';
 import { FD } from '../sys/bpf.js';
@@ -98,13 +99,13 @@ export class PerfEvents extends EventReader {
   constructor(map: MapLike) {
     super();
     if (map.type !== MapType.PerfEventArray) {
-      throw new TypeError(`PerfEvents: map '${map.name}' is a ${MapType[map.type] ?? map.type} map, not a PerfEventArray`);
+      throw new TypeError(`${describeMap(map.name)} is a ${MapType[map.type] ?? map.type} map, not a PerfEventArray (PerfEvents)`);
     }
     this.#map = map;
   }
 
   protected describe(): string {
-    return `PerfEvents(map '${this.#map.name}')`;
+    return `PerfEvents(${describeMap(this.#map.name)})`;
   }
 
   /** The CPUs whose rings are open. */

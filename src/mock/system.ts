@@ -3,6 +3,7 @@
 // (constants set before load included), frozen state and map-of-maps slots System would give it, as a
 // MockMap; each program becomes a MockProgram that, as System's programs do, goes into the program
 // array slots naming it when it loads. So a test gets the object's real names and sizes.
+import { describeMap } from '../sys/describe.js';
 import { readFileSync } from 'node:fs';
 import { inspect } from '../inspect.js';
 import type { MapSpec } from '../map/map.js';
@@ -108,7 +109,7 @@ export class MockSystem implements SystemLike {
         let map: MockMap;
         if (m.replaceWith !== undefined) {
           // As System: the given map as it is, left open when this MockSystem closes.
-          if (!(m.replaceWith instanceof MockMap)) throw new TypeError(`maps: "${m.elf.name}": replaceWith must be a MockMap`);
+          if (!(m.replaceWith instanceof MockMap)) throw new TypeError(`${describeMap(m.elf.name)}: replaceWith must be a MockMap`);
           map = m.replaceWith;
           borrowed.add(map);
         } else {

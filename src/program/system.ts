@@ -23,7 +23,7 @@ import type { CoreRelocationResult } from '../btf/types.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
 import { loadObjectBtf, MapFdTable, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
-import { describeProgram } from './verifier.js';
+import { describeMap, describeProgram } from '../sys/describe.js';
 import type { SystemLike } from './like.js';
 import type { Attachment } from '../link/attachment-base.js';
 
@@ -280,8 +280,8 @@ function unpinAfterFailure(map: EbpfMap, loadError: unknown): void {
  * the System gets its own fd (a dup), so closing the System leaves the given map open.
  */
 function replacementMap(name: string, given: MapLike): EbpfMap {
-  if (!(given instanceof EbpfMap)) throw new TypeError(`maps: "${name}": replaceWith must be an EbpfMap`);
-  return EbpfMap.fromFd(new FD(check(native().dup(given.fd), 'dup', `map "${name}" given to replace it`)));
+  if (!(given instanceof EbpfMap)) throw new TypeError(`${describeMap(name)}: replaceWith must be an EbpfMap`);
+  return EbpfMap.fromFd(new FD(check(native().dup(given.fd), 'dup', `${describeMap(name)} given to replace it`)));
 }
 
 function makeProgram(plan: ProgramPlan, core: CoreObject, maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots): Program {
