@@ -3,7 +3,7 @@
 // (what libbpf skeletons' rodata and cilium/ebpf's RewriteConstants do). Variables are found by name
 // in the object's BTF DATASECs; their offsets come from the ELF symbols, since clang leaves DATASEC
 // offsets at 0 in object files. Values are checked against the variable's BTF type.
-import { quoted } from '../sys/describe.js';
+import { inObject, quoted } from '../sys/describe.js';
 import { mapInitialData, type BtfType, type MapSpec, type ObjectInfo } from '../inspect.js';
 
 /** A value for a constant: an integer (enum and _Bool included), or the exact bytes of any type. */
@@ -24,7 +24,7 @@ export class ConstantError extends Error {
     /** The object's name (loadElf: its path), when known. */
     readonly object?: string,
   ) {
-    super(`${object === undefined ? '' : `${object}: `}constant ${quoted(constant)}: ${reason}`);
+    super(inObject(object, `constant ${quoted(constant)}: ${reason}`));
   }
 }
 
