@@ -12,7 +12,7 @@ import { fillInitialSlots, ProgramSlots } from '../program/elf-map.js';
 import { planLoad, type SystemLoadOptions } from '../program/plan.js';
 import type { SystemLike } from '../program/like.js';
 import type { LoadOptions } from '../program/program.js';
-import { Errno, errnoError } from '../sys/errors.js';
+import { Errno, errnoError, withObject } from '../sys/errors.js';
 import { DEFAULT_POSSIBLE_CPUS, MockMap, type MockMapSpec } from './map.js';
 import { MockProgram, type MockProgramSpec } from './program.js';
 import { objectById } from './registry.js';
@@ -91,6 +91,14 @@ export class MockSystem implements SystemLike {
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
     if (this.errorLoadElf !== undefined) throw this.errorLoadElf;
+    try {
+      return this.#load(bytes, options);
+    } catch (e) {
+      throw withObject(e, options.objectName);
+    }
+  }
+
+  #load(bytes: Uint8Array, options: SystemLoadOptions): this {
     const constants = { ...this.#constants, ...options.constants };
     const object = inspect(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const possibleCpus = this.#possibleCpus ?? DEFAULT_POSSIBLE_CPUS;

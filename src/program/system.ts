@@ -11,7 +11,7 @@ import { getNumOfPossibleCpus, getPageSize } from '../map/host.js';
 import type { MapLike } from '../map/like.js';
 import { EbpfMap } from '../map/map.js';
 import { FD } from '../sys/bpf.js';
-import { check } from '../sys/errors.js';
+import { check, withObject } from '../sys/errors.js';
 import { native } from '../sys/native.js';
 import { checkConstantValues, type Constants } from './constants.js';
 import { fillInitialSlots, ProgramSlots } from './elf-map.js';
@@ -87,6 +87,14 @@ export class System implements SystemLike {
    * with options.maps) keeps the maps its slots hold; a reused program array gets the new programs.
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
+    try {
+      return this.#load(bytes, options);
+    } catch (e) {
+      throw withObject(e, options.objectName);
+    }
+  }
+
+  #load(bytes: Uint8Array, options: SystemLoadOptions): this {
     const constants = { ...this.#constants, ...options.constants };
     const core = CoreObject.open(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const object = core.info;
