@@ -3,7 +3,7 @@
 // (what libbpf skeletons' rodata and cilium/ebpf's RewriteConstants do). Variables are found by name
 // in the object's BTF DATASECs; their offsets come from the ELF symbols, since clang leaves DATASEC
 // offsets at 0 in object files. Values are checked against the variable's BTF type.
-import { inObject, quoted } from '../sys/describe.js';
+import { describeSection, inObject, quoted } from '../sys/describe.js';
 import { mapInitialData, type BtfType, type MapSpec, type ObjectInfo } from '../inspect.js';
 
 /** A value for a constant: an integer (enum and _Bool included), or the exact bytes of any type. */
@@ -86,7 +86,7 @@ function writeConstants(bytes: Uint8Array, object: ObjectInfo, constants: Consta
   for (const name of names) {
     const variable = rodataVariable(types, name, variables.get(name) ?? []);
     const map = object.maps.find((m) => m.origin === 'rodata' && m.sectionIndex === variable.sectionIndex);
-    if (!map) throw new ConstantError(name, `section ${variable.section} has no map to write it into`);
+    if (!map) throw new ConstantError(name, `${describeSection(variable.section)} has no map to write it into`);
     let data = contents.get(map.index);
     if (!data) {
       data = initialContents(bytes, map);
