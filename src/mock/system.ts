@@ -31,16 +31,22 @@ const DEFAULT_PAGE_SIZE = 4096;
 class ObjectMockProgram extends MockProgram {
   readonly #index: number;
   readonly #slots: ProgramSlots;
+  readonly #objectName: string | undefined;
 
-  constructor(spec: MockProgramSpec, index: number, slots: ProgramSlots) {
+  constructor(spec: MockProgramSpec, index: number, slots: ProgramSlots, objectName: string | undefined) {
     super(spec);
     this.#index = index;
     this.#slots = slots;
+    this.#objectName = objectName;
   }
 
   override load(options?: LoadOptions): this {
-    super.load(options);
-    this.#slots.fill(this.#index, this);
+    try {
+      super.load(options);
+      this.#slots.fill(this.#index, this);
+    } catch (e) {
+      throw withObject(e, this.#objectName);
+    }
     return this;
   }
 }
@@ -140,7 +146,7 @@ export class MockSystem implements SystemLike {
           instructions: p.instructions.slice(),
         };
         if (p.expectedAttachType !== undefined) programSpec.expectedAttachType = p.expectedAttachType;
-        programs.set(p.name, new ObjectMockProgram(programSpec, p.elf.index, programSlots));
+        programs.set(p.name, new ObjectMockProgram(programSpec, p.elf.index, programSlots, options.objectName));
       }
     } catch (e) {
       for (const map of maps.values()) if (!borrowed.has(map)) map.close();

@@ -23,7 +23,7 @@ import type { CoreRelocationResult } from '../btf/types.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
 import { loadObjectBtf, MapFdTable, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
-import { describeMap, describeProgram } from '../sys/describe.js';
+import { describeMap, describeProgram, inObject } from '../sys/describe.js';
 import type { SystemLike } from './like.js';
 import type { Attachment } from '../link/attachment-base.js';
 
@@ -34,14 +34,16 @@ export type { SystemLoadOptions };
 /** A program of the object that cannot be loaded yet; load() says why. */
 class UnloadableProgram extends Program {
   readonly #reason: string;
+  readonly #objectName: string | undefined;
 
-  constructor(spec: ProgramSpec, reason: string) {
+  constructor(spec: ProgramSpec, reason: string, objectName: string | undefined) {
     super(spec);
     this.#reason = reason;
+    this.#objectName = objectName;
   }
 
   override load(_options?: LoadOptions): this {
-    throw new UnsupportedError(`${describeProgram({ program: this.name, section: this.section })}: ${this.#reason}`);
+    throw new UnsupportedError(inObject(this.#objectName, `${describeProgram({ program: this.name, section: this.section })}: ${this.#reason}`));
   }
 }
 
@@ -134,7 +136,7 @@ export class System implements SystemLike {
       let kernelSymbols: KernelSymbolValues | undefined;
       const symbols = (): KernelSymbolValues => (kernelSymbols ??= resolveKernelSymbols(core));
       const mapFds = new MapFdTable(byIndex);
-      for (const p of plan.programs) this.#programs.set(p.name, makeProgram(p, core, mapFds, btf.fd, symbols, programSlots));
+      for (const p of plan.programs) this.#programs.set(p.name, makeProgram(p, core, mapFds, btf.fd, symbols, programSlots, options.objectName));
       for (const [name, map] of maps) this.#maps.set(name, map);
     } catch (e) {
       // As libbpf does when a load fails: the pins this load made go too (not those it reused).
@@ -292,7 +294,7 @@ function replacementMap(name: string, given: MapLike): EbpfMap {
   return EbpfMap.fromFd(new FD(check(native().dup(given.fd), 'dup', `${describeMap(name)} given to replace it`)));
 }
 
-function makeProgram(plan: ProgramPlan, core: CoreObject, maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots): Program {
+function makeProgram(plan: ProgramPlan, core: CoreObject, maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots, objectName: string | undefined): Program {
   // Every field present, undefined or not: the specs of all programs (and the copies load() makes of
   // them) then share one shape, and BPF_PROG_LOAD's encoding reads them without property-lookup misses.
   const programSpec: ProgramSpec = {
@@ -311,5 +313,5 @@ function makeProgram(plan: ProgramPlan, core: CoreObject, maps: MapFdTable, btf:
     flags: plan.flags,
     ifindex: undefined,
   };
-  return plan.unloadable === undefined ? new ObjectProgram(programSpec, core, plan.elf.index, maps, btf, kernelSymbols, slots) : new UnloadableProgram(programSpec, plan.unloadable);
+  return plan.unloadable === undefined ? new ObjectProgram(programSpec, core, plan.elf.index, maps, btf, kernelSymbols, slots, objectName) : new UnloadableProgram(programSpec, plan.unloadable, objectName);
 }
