@@ -31,7 +31,7 @@ export { ATTACH_TYPE_NAMES, LINK_TYPE_NAMES, MAP_TYPE_NAMES, PROGRAM_TYPE_NAMES,
  * Throws ElfError (with `.status`) for malformed or unsupported input.
  */
 export function inspect(bytes: Uint8Array, options: BtfOptions = {}): ObjectInfo {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError('inspect: bytes must be a Uint8Array');
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('inspect() takes the object file as a Uint8Array');
   const object = CoreObject.open(bytes, options);
   object.close();
   return object.info;
@@ -79,7 +79,7 @@ export function renderBtfType(types: readonly BtfType[], id: number): string {
 export function relocate(objectBytes: Uint8Array, targetBtfBytes: Uint8Array,
   moduleBtfs: Readonly<Record<string, Uint8Array>> = {}): CoreRelocationResult[] {
   if (!(objectBytes instanceof Uint8Array) || !(targetBtfBytes instanceof Uint8Array)) {
-    throw new TypeError('relocate: objectBytes and targetBtfBytes must be Uint8Arrays');
+    throw new TypeError('relocate() takes objectBytes and targetBtfBytes as Uint8Arrays');
   }
   using object = CoreObject.open(objectBytes, { withoutC: true });
   if (object.coreRelocationCount === 0) return [];

@@ -45,7 +45,7 @@ int btf_object_parse(ebpf_object *obj) {
 
 int btf_object_maps(ebpf_object *obj, uint32_t sec) {
   if (!obj->info.btf)
-    return err_set(&obj->err, EBPF_ERR_MAP, "'.maps' (section %u) needs BTF, but the object has no .BTF section", sec);
+    return err_set(&obj->err, EBPF_ERR_MAP, "section '.maps' (index %u) needs BTF, but the object has no .BTF section", sec);
   return btf_decode_maps((btf *)obj->info.btf, obj, sec);
 }
 

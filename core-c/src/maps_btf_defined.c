@@ -169,7 +169,7 @@ static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t secti
                       const ebpf_btf_member *vi) {
   const ebpf_btf_type *var = btf_type_by_id(b, vi->type);
   map_ctx c = {.b = b, .obj = obj, .name = var->name};
-  if (var->name.len == 0) return err_set(&obj->err, EBPF_ERR_MAP, "'.maps': map #%u has an empty name", index);
+  if (var->name.len == 0) return err_set(&obj->err, EBPF_ERR_MAP, "section '.maps': map #%u has an empty name", index);
   if (var->kind != EBPF_BTF_VAR) return MAP_ERR(&c, "unexpected var kind %s", btf_kind_name(var->kind));
   const ebpf_symbol *sym = find_symbol(obj, section, var->name);
   if (!sym) return MAP_ERR(&c, "no symbol of this name in '.maps'%s", "");
@@ -222,7 +222,7 @@ static int decode_var(btf *b, ebpf_object *obj, uint32_t section, uint32_t secti
 
 int btf_decode_maps(btf *b, ebpf_object *obj, uint32_t section) {
   const ebpf_btf_type *sec = btf_find_datasec(b, ".maps");
-  if (!sec) return err_set(&obj->err, EBPF_ERR_MAP, "'.maps': DATASEC '.maps' not found in BTF");
+  if (!sec) return err_set(&obj->err, EBPF_ERR_MAP, "section '.maps': DATASEC '.maps' not found in BTF");
   uint32_t size = obj->sections[section].size;
   const ebpf_btf_member *vars = btf_members(b, sec);
   for (uint32_t i = 0; i < sec->vlen; i++) {

@@ -114,7 +114,7 @@ static int parse(ebpf_object *obj) {
   if ((rc = btf_object_parse(obj))) return err_set(&obj->err, rc, "BTF could not be parsed");
   const ebpf_section *dot_maps = object_find_section(obj, ".maps");
   if (dot_maps && (rc = btf_object_maps(obj, dot_maps->index)))
-    return err_set(&obj->err, rc, "'.maps' could not be decoded");
+    return err_set(&obj->err, rc, "section '.maps' could not be decoded");
   if ((rc = data_add_global_maps(obj))) return rc;
   if ((rc = data_set_datasec_types(obj))) return rc;
   if ((rc = data_add_kconfig_map(obj))) return rc;

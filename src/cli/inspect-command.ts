@@ -2,6 +2,7 @@
 // object's programs, maps, global data, relocations, license and diagnostics as tables; the
 // ObjectInfo as JSON; its BTF as a C header (or its types as JSON); its programs disassembled; or
 // how its CO-RE relocations resolve against a kernel's BTF.
+import { describeProgram } from '../sys/describe.js';
 import { ElfError, disassembleSpec, formatDisassembly, inspect, relocate, renderCHeader, type CoreRelocationResult, type ObjectInfo } from '../inspect.js';
 import { UsageError, toJson } from './args.js';
 import { formatTable } from './table.js';
@@ -113,7 +114,7 @@ function inspectOutput(args: InspectArgs, bytes: Uint8Array): string {
     if (args.program !== undefined) {
       programs = info.programs.filter((p) => p.name === args.program);
       if (!programs.length) {
-        throw new UsageError(`${args.file}: no program ${JSON.stringify(args.program)} (programs: ${info.programs.map((p) => p.name).join(', ') || 'none'})`);
+        throw new UsageError(`${args.file}: no ${describeProgram({ program: args.program })} (programs: ${info.programs.map((p) => p.name).join(', ') || 'none'})`);
       }
     } else programs.push(...info.programs.filter((p) => p.subprogram));
     const listed = programs.map((p) => ({ program: p.name, section: p.section, instructions: disassembleSpec(bytes, info, p) }));

@@ -1,4 +1,5 @@
 // src/disasm: the eBPF disassembler (LLVM syntax, names from relocations, BTF line info). Browser-safe.
+import { describeProgram } from '../sys/describe.js';
 import { CoreObject } from '../elf/open.js';
 import { ElfError } from '../elf/errors.js';
 import { annotateFlow, disassembleSpec } from './annotate.js';
@@ -26,7 +27,7 @@ export function disassembleProgram(object: Uint8Array, program: string, options:
   const spec = info.programs.find((p) => p.name === program);
   if (!spec) {
     const names = info.programs.map((p) => p.name).join(', ') || 'none';
-    throw new ElfError(`no program ${JSON.stringify(program)} in the object (programs: ${names})`, STATUS_ARGUMENT);
+    throw new ElfError(`no ${describeProgram({ program })} in the object (programs: ${names})`, STATUS_ARGUMENT);
   }
   return disassembleSpec(object, info, spec, options);
 }

@@ -2,6 +2,7 @@
 // diagnostics, programs of no loadable type, maps a load does not create, and each program's
 // relocation (map references, calls, global data, CO-RE) tried with stand-in map fds and kernel
 // symbols. Browser-safe: for tools that show an object (the inspector page), before any load.
+import { describeMap, describeProgram } from '../sys/describe.js';
 import { CoreObject } from './open.js';
 import { ProgramType } from '../sys/generated.js';
 import type { ObjectInfo } from './types.js';
@@ -57,12 +58,12 @@ export function objectProblems(bytes: Uint8Array): ObjectProblem[] {
     for (const p of info.programs) {
       if (p.subprogram) continue;
       const reason = unloadableReason(p.type);
-      if (reason) out.push({ severity: 'error', program: p.name, message: `program ${p.name} (section ${p.section}): ${reason}` });
-      if (!p.autoload) out.push({ severity: 'note', program: p.name, message: `program ${p.name}: SEC("?...") — loaded only when asked` });
+      if (reason) out.push({ severity: 'error', program: p.name, message: `${describeProgram({ program: p.name, section: p.section })}: ${reason}` });
+      if (!p.autoload) out.push({ severity: 'note', program: p.name, message: `${describeProgram({ program: p.name })}: SEC("?...") — loaded only when asked` });
     }
     for (const m of info.maps) {
       if (m.origin === 'struct-ops') {
-        out.push({ severity: 'warning', map: m.name, message: `map ${m.name}: struct_ops maps are not created (they need the kernel's BTF for their type)` });
+        out.push({ severity: 'warning', map: m.name, message: `${describeMap(m.name)}: struct_ops maps are not created (they need the kernel's BTF for their type)` });
       }
     }
     const fds = new Int32Array(info.maps.length).fill(STAND_IN_FD);
@@ -72,7 +73,7 @@ export function objectProblems(bytes: Uint8Array): ObjectProblem[] {
       try {
         object.relocate(p.index, fds, () => undefined, ksyms);
       } catch (e) {
-        out.push({ severity: 'error', program: p.name, message: `program ${p.name} cannot be relocated: ${(e as Error).message}` });
+        out.push({ severity: 'error', program: p.name, message: `${describeProgram({ program: p.name })} cannot be relocated: ${(e as Error).message}` });
       }
     }
     return out;

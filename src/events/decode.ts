@@ -1,5 +1,6 @@
 // Typed records: turns a record's bytes into a plain object, from a BTF struct of the object (by type
 // name, e.g. 'struct event') or from a layout the user gives. Browser-safe (no node: import).
+import { quoted } from '../sys/describe.js';
 import type { BtfType } from '../btf/types.js';
 import { inspect } from '../inspect.js';
 
@@ -114,14 +115,14 @@ export class RecordDecoder {
   static fromBtf(types: readonly BtfType[], name: string): RecordDecoder {
     const wanted = name.replace(/^(struct|union|enum)\s+/, '');
     const type = types.find((t) => t.name === wanted && ['struct', 'union', 'typedef', 'int', 'enum', 'enum64'].includes(t.kind));
-    if (type === undefined) throw new Error(`RecordDecoder: no BTF type named '${name}'`);
+    if (type === undefined) throw new Error(`no BTF type named ${quoted(name)} to decode records as`);
     return new RecordDecoder(btfLayout(types, type.id, name, 0), name);
   }
 
   /** A decoder of the BTF type `name` of an eBPF ELF object's .BTF. */
   static fromObject(elf: Uint8Array, name: string): RecordDecoder {
     const types = inspect(elf, { btfTypes: true, withoutC: true }).btf?.types;
-    if (types === undefined) throw new Error(`RecordDecoder: the object has no .BTF to find '${name}' in`);
+    if (types === undefined) throw new Error(`the object has no .BTF to find the record type ${quoted(name)} in`);
     return RecordDecoder.fromBtf(types, name);
   }
 }
@@ -131,18 +132,18 @@ function resolve(types: readonly BtfType[], id: number): BtfType {
   for (let hops = 0; type !== undefined && ['typedef', 'const', 'volatile', 'restrict', 'type_tag'].includes(type.kind) && hops < 64; hops++) {
     type = types[type.type ?? 0];
   }
-  if (type === undefined) throw new Error(`RecordDecoder: BTF type id ${id} does not exist`);
+  if (type === undefined) throw new Error(`BTF type id ${id} does not exist`);
   return type;
 }
 
 function intLayout(size: number, signed: boolean): ScalarLayout {
   const bits = size * 8;
-  if (bits !== 8 && bits !== 16 && bits !== 32 && bits !== 64) throw new Error(`RecordDecoder: ${size}-byte integers are not decoded`);
+  if (bits !== 8 && bits !== 16 && bits !== 32 && bits !== 64) throw new Error(`${size}-byte integers are not decoded in records`);
   return `${signed ? 'i' : 'u'}${bits}` as ScalarLayout;
 }
 
 function btfLayout(types: readonly BtfType[], id: number, path: string, depth: number): RecordLayout {
-  if (depth > 32) throw new Error(`RecordDecoder: ${path}: types nest too deep`);
+  if (depth > 32) throw new Error(`record type ${quoted(path)}: types nest more than 32 deep`);
   const type = resolve(types, id);
   switch (type.kind) {
     case 'int':

@@ -1,11 +1,12 @@
 // goebpf's PerfEvents: a reader of a BPF_MAP_TYPE_PERF_EVENT_ARRAY. One perf event
 // (PERF_COUNT_SW_BPF_OUTPUT, PERF_SAMPLE_RAW) per CPU, its ring mapped and its fd stored in the map
 // at the CPU's index, which is where bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, ...) writes.
+import { describeMap } from '../sys/describe.js';
 import type { MapLike } from '../map/like.js';
 import { getNumOfPossibleCpus, getPageSize } from '../map/host.js';
 import { FD } from '../sys/bpf.js';
 import { check, SyscallError, Errno } from '../sys/errors.js';
-import { MapType } from '../sys/generated.js';
+import { MapType, mapTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { PERF_ATTR, PERF_ATTR_FLAG, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_PAUSE_OUTPUT, PERF_FLAG_FD_CLOEXEC, perfEventAttr } from '../sys/perf-event.js';
 import type { Framer } from './framer.js';
@@ -91,13 +92,13 @@ export class PerfEvents extends EventReader {
   constructor(map: MapLike) {
     super();
     if (map.type !== MapType.PerfEventArray) {
-      throw new TypeError(`PerfEvents: map '${map.name}' is a ${MapType[map.type] ?? map.type} map, not a PerfEventArray`);
+      throw new TypeError(`${describeMap(map.name)} is a ${mapTypeName(map.type)} map, not a ${mapTypeName(MapType.PerfEventArray)} (PerfEvents)`);
     }
     this.#map = map;
   }
 
   protected describe(): string {
-    return `PerfEvents(map '${this.#map.name}')`;
+    return `PerfEvents(${describeMap(this.#map.name)})`;
   }
 
   /** The CPUs whose rings are open. */

@@ -1,10 +1,11 @@
 // BPF ring buffers (BPF_MAP_TYPE_RINGBUF, kernel 5.8+): one reader over one or more of them, as
 // libbpf's ring_buffer__new/__add; and the writer side of BPF_MAP_TYPE_USER_RINGBUF (kernel 6.1+),
 // whose records a program consumes with bpf_user_ringbuf_drain.
+import { describeMap } from '../sys/describe.js';
 import { getPageSize } from '../map/host.js';
 import type { MapLike } from '../map/like.js';
 import { SyscallError } from '../sys/errors.js';
-import { MapType } from '../sys/generated.js';
+import { MapType, mapTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import type { Framer } from './framer.js';
 import { EventReader, type PolledRing } from './reader.js';
@@ -44,8 +45,8 @@ function mmapOrThrow(fd: number, length: number, prot: number, offset: number, w
 }
 
 function ringMap(map: MapLike, type: MapType, who: string): void {
-  if (map.type !== type) throw new TypeError(`${who}: map '${map.name}' is a ${MapType[map.type] ?? map.type} map, not a ${MapType[type]}`);
-  if (map.fd < 0) throw new Error(`${who}: map '${map.name}' is not created or is closed`);
+  if (map.type !== type) throw new TypeError(`${describeMap(map.name)} is a ${mapTypeName(map.type)} map, not a ${mapTypeName(type)} (${who})`);
+  if (map.fd < 0) throw new Error(`${describeMap(map.name)} is not created or is closed (${who})`);
 }
 
 /**
@@ -82,7 +83,7 @@ export class RingBuffer extends EventReader {
     ringMap(map, MapType.RingBuf, who);
     const pageSize = getPageSize();
     const size = map.maxEntries;
-    const what = `RingBuffer: map '${map.name}'`;
+    const what = `${describeMap(map.name)} (RingBuffer)`;
     const consumer = mmapOrThrow(map.fd, pageSize, PROT_READ | PROT_WRITE, 0, `${what}: consumer page`);
     let producer: ArrayBuffer;
     try {
@@ -142,7 +143,7 @@ export class UserRingBuffer implements Disposable {
     ringMap(map, MapType.UserRingBuf, 'UserRingBuffer');
     const pageSize = getPageSize();
     const size = map.maxEntries;
-    const what = `UserRingBuffer: map '${map.name}'`;
+    const what = `${describeMap(map.name)} (UserRingBuffer)`;
     this.#map = map;
     this.#consumer = mmapOrThrow(map.fd, pageSize, PROT_READ, 0, `${what}: consumer page`);
     try {
@@ -172,9 +173,9 @@ export class UserRingBuffer implements Disposable {
    * reserved: an unsubmitted record holds back the ones after it.
    */
   reserve(size: number): UserRingSample | undefined {
-    if (this.#closed) throw new Error(`UserRingBuffer: map '${this.#map.name}' is closed`);
+    if (this.#closed) throw new Error(`${describeMap(this.#map.name)} (UserRingBuffer) is closed`);
     if (!Number.isInteger(size) || size <= 0 || size + HEADER > this.#size || size >= DISCARD) {
-      throw new RangeError(`UserRingBuffer: map '${this.#map.name}': a ${size}-byte record cannot fit the ${this.#size}-byte ring`);
+      throw new RangeError(`${describeMap(this.#map.name)} (UserRingBuffer): a ${size}-byte record cannot fit the ${this.#size}-byte ring`);
     }
     const total = (size + HEADER + 7) & ~7;
     if (total > this.available) return undefined;
@@ -191,7 +192,7 @@ export class UserRingBuffer implements Disposable {
 
   #finish(sample: UserRingSample, bits: number, how: string): void {
     const reservation = this.#reservations.get(sample);
-    if (reservation === undefined) throw new Error(`UserRingBuffer.${how}: the sample was not reserved from map '${this.#map.name}'`);
+    if (reservation === undefined) throw new Error(`UserRingBuffer.${how}: the sample was not reserved from ${describeMap(this.#map.name)}`);
     if (reservation.done) throw new Error(`UserRingBuffer.${how}: the sample was already submitted or discarded`);
     reservation.done = true;
     Atomics.exchange(this.#headers, reservation.header, (reservation.size | bits) >>> 0);

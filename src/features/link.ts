@@ -1,6 +1,7 @@
 // bpf_link probes: BPF_LINK_CREATE with a probe program and a target that cannot exist. A kernel that
 // knows the link type stops at the target (EBADF, ENODEV); one that does not refuses the attach type
 // (EINVAL). Link types whose target check also answers EINVAL are judged by kernel version, and say so.
+import { quoted } from '../sys/describe.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { Program } from '../program/program.js';
 import { AttachType, BpfCmd, LinkType, linkTypeName, ProgramType } from '../sys/generated.js';
@@ -98,7 +99,7 @@ export function haveLinkType(type: LinkType): FeatureResult {
  * /sys/bus/event_source/devices. kprobe's is missing where the kernel was built without kprobes.
  */
 export function havePmu(name: string): FeatureResult {
-  const feature = `perf event source "${name}"`;
+  const feature = `perf event source ${quoted(name)}`;
   return cached(feature, () => {
     const path = `/sys/bus/event_source/devices/${name}/type`;
     if (!existsSync(path)) return unsupported(feature, `${path} does not exist${name === 'kprobe' ? ' (the kernel was built without CONFIG_KPROBES)' : ''}`);

@@ -2,6 +2,7 @@
 // made before any syscall (AttachError, thrown through badInput), and AttachRefusedError: an
 // attach the kernel refused, naming the program, the hook and the target, with the kernel's
 // extended-ack text and the usual causes of that errno for that hook.
+import { describeProgram, describeSection } from '../sys/describe.js';
 import { objGetInfoByFd } from '../sys/bpf.js';
 import { errnoCode, SyscallError } from '../sys/errors.js';
 import { PROG_INFO, ProgramType, programTypeName } from '../sys/generated.js';
@@ -23,7 +24,7 @@ export interface AttachPlace {
 }
 
 export function describePlace(place: AttachPlace): string {
-  return `program '${place.program}' on ${place.hook} ${place.target}`;
+  return `${describeProgram({ program: place.program })} on ${place.hook} ${place.target}`;
 }
 
 /** Bad input to an attach, found before any syscall: the one AttachError every hook throws, naming program, hook and target. */
@@ -68,7 +69,7 @@ export function checkProgram(program: AttachableProgram, types: readonly Program
   if (program === null || typeof program !== 'object') throw badInput({ ...place, program: String(program) }, 'expected a loaded program');
   if (!types.includes(program.type)) {
     const wanted = types.map((type) => programTypeName(type)).join(' or ');
-    throw badInput(place, `it is a ${programTypeName(program.type)} program; ${place.hook} runs ${wanted} programs (section ${section})`);
+    throw badInput(place, `it is a ${programTypeName(program.type)} program; ${place.hook} runs ${wanted} programs (${describeSection(section)})`);
   }
   let fd: number;
   try {

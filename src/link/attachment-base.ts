@@ -1,5 +1,6 @@
 // The Attachment base class without the kernel path (no bridge, no bpf()): what the kernel's
 // attachments (attachment.ts and the hook files) and the mocks' (ebpf/mock) share.
+import { describeProgram } from '../sys/describe.js';
 
 /** What an attachment is, for messages and listings. */
 export interface AttachmentInfo {
@@ -78,7 +79,7 @@ export abstract class Attachment implements Disposable {
 
   /** "program 'x' on xdp eth0": how errors name this attachment. */
   describe(): string {
-    return `program '${this.program}' on ${this.kind} ${this.target}`;
+    return `${describeProgram({ program: this.program })} on ${this.kind} ${this.target}`;
   }
 
   toString(): string {

@@ -3,6 +3,7 @@
 // the common form for hooks the kernel gives a bpf_link for (gone with its fd: nothing outlives a
 // crashed process). Legacy forms (netlink XDP, cls_bpf, BPF_PROG_ATTACH, perf ioctl) subclass
 // Attachment and say in their docs what outlives the process.
+import { describeProgram } from '../sys/describe.js';
 import { FD, objGet, objGetInfoByFd, objPin } from '../sys/bpf.js';
 import { SyscallError } from '../sys/errors.js';
 import { ATTR, BpfCmd, linkTypeName } from '../sys/generated.js';
@@ -43,7 +44,7 @@ export class LinkAttachment extends Attachment {
     view.setUint32(ATTR.LINK_UPDATE.link_fd.offset, this.#fd.fd, true);
     view.setUint32(ATTR.LINK_UPDATE.new_prog_fd.offset, program.fd, true);
     const ret = native().bpf(BpfCmd.LinkUpdate, attr);
-    if (ret < 0) throw new SyscallError(-ret, 'BPF_LINK_UPDATE', `${this.describe()} to program '${program.name}'`);
+    if (ret < 0) throw new SyscallError(-ret, 'BPF_LINK_UPDATE', `${this.describe()} to ${describeProgram({ program: program.name })}`);
   }
 
   protected release(): void {

@@ -3,6 +3,7 @@
 // (attach.ts) executes a plan; MockProgram.attach (ebpf/mock) makes a mock Attachment from the same
 // plan, so the mock throws the same errors for the same input. Imports nothing on the kernel path.
 import { Errno } from '../sys/errors.js';
+import { describeSection } from '../sys/describe.js';
 import { AttachType, attachTypeName, ProgramType, programTypeName } from '../sys/generated.js';
 import { KprobeAttachType } from './kprobe-type.js';
 import type { SocketFilterAttachParams } from './socket-filter.js';
@@ -281,7 +282,7 @@ function planHook(program: AttachableProgram, target: AttachTarget | undefined, 
   const given = target ?? program.sectionTarget ?? undefined;
   const extra = { ...(options.legacy !== undefined ? { legacy: options.legacy } : {}), ...(options.cookie !== undefined ? { cookie: options.cookie } : {}) };
   const missing = (hook: string, what: string): never => {
-    throw new AttachError(program, hook, '', `give ${what} (the section '${program.section ?? ''}' names no target)`);
+    throw new AttachError(program, hook, '', `give ${what} (the ${describeSection(program.section ?? '')} names no target)`);
   };
   const type = program.type;
   if (NETWORK_PROGRAM_TYPES.includes(type)) return planNetwork(program, given);

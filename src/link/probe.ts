@@ -5,6 +5,7 @@
 // What outlives the process: a PMU probe goes away with its perf event fd. A legacy tracefs probe
 // event stays defined in tracefs after its process dies (the program is detached, but the event
 // `ebpf_<pid>/<name>` remains until removed): cleanupProbes() removes those of dead processes.
+import { quoted } from '../sys/describe.js';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FD } from '../sys/bpf.js';
@@ -103,7 +104,7 @@ export function openProbe(spec: ProbeSpec, context: string): { event: FD; remove
     // Append (O_APPEND without O_TRUNC): truncating the file would remove every probe on the system.
     appendFileSync(file, `${line}\n`);
   } catch (e) {
-    throw new Error(`${context}: ${file} refused "${line}": ${(e as Error).message} (${spec.kind === 'kprobe' ? 'no such kernel function, or it cannot be probed (notrace, inlined, blacklisted)' : 'no such file, or the offset is not an instruction'})`);
+    throw new Error(`${context}: ${file} refused ${quoted(line)}: ${(e as Error).message} (${spec.kind === 'kprobe' ? 'no such kernel function, or it cannot be probed (notrace, inlined, blacklisted)' : 'no such file, or the offset is not an instruction'})`);
   }
   const remove = (): void => {
     liveEvents.delete(`${group}/${event}`);

@@ -2,6 +2,7 @@
 // for the hook, a program not loaded or closed, a target that cannot exist) is an AttachError before
 // any syscall; a refusal by the kernel is a SyscallError naming program, hook and target with the
 // usual causes.
+import { describeProgram } from '../sys/describe.js';
 import { SyscallError } from '../sys/errors.js';
 import { programTypeName, type AttachType, type ProgramType } from '../sys/generated.js';
 
@@ -26,7 +27,7 @@ export class AttachError extends Error {
   readonly target: string;
 
   constructor(program: AttachableProgram | string, hook: string, target: string, why: string) {
-    const name = typeof program === 'string' ? `program '${program}'` : describe(program);
+    const name = typeof program === 'string' ? describeProgram({ program }) : describe(program);
     super(`${name}: cannot attach to ${hook}${target ? ` ${target}` : ''}: ${why}`);
     this.program = typeof program === 'string' ? program : program.name;
     this.hook = hook;
@@ -34,9 +35,9 @@ export class AttachError extends Error {
   }
 }
 
-/** "program 'x' (section 'y')". */
+/** "program 'x' (section 'y')" (see describeProgram). */
 export function describe(program: { name: string; section: string | undefined }): string {
-  return `program '${program.name}'${program.section ? ` (section '${program.section}')` : ''}`;
+  return describeProgram({ program: program.name, section: program.section });
 }
 
 /** The program's fd, after checking it is loaded and of one of `types` for the hook. */

@@ -84,7 +84,7 @@ function checkU16(value: number | undefined, what: string, where: AttachPlace): 
  * bpf_program__attach_tcx, cilium/ebpf's AttachTCX). Bad input is refused before any attach.
  */
 export function attachTc(program: AttachableProgram, params: TcAttachParams): Attachment {
-  if (params === null || typeof params !== 'object') throw new TypeError(`tc: expected TcAttachParams { interface, direction }, got ${String(params)}`);
+  if (params === null || typeof params !== 'object') throw badInput({ program: program?.name, hook: 'tc', target: '' }, `expected TcAttachParams { interface, direction }, got ${String(params)}`);
   const where0: AttachPlace = { program: program?.name, hook: 'tc', target: `${String(params.interface)} ${String(params.direction)}` };
   const direction = checkDirection(params.direction, where0);
   const tcxAsked = params.before !== undefined || params.after !== undefined || params.expectedRevision !== undefined;

@@ -90,7 +90,7 @@ function place(program: AttachableProgram, target: string, mode: number): Attach
  */
 export function attachXdp(program: AttachableProgram, params: XdpAttachParams | string): Attachment {
   const options: XdpAttachParams = typeof params === 'string' ? { interface: params } : params;
-  if (options === null || typeof options !== 'object') throw new TypeError(`xdp: expected an interface name or XdpAttachParams, got ${String(params)}`);
+  if (options === null || typeof options !== 'object') throw badInput({ program: program?.name, hook: 'xdp', target: '' }, `expected an interface name or XdpAttachParams, got ${String(params)}`);
   const mode = options.mode ?? XdpAttachMode.None;
   const where = place(program, String(options.interface), mode);
   if (!MODES.has(mode)) throw badInput(where, `mode ${String(mode)} is not an XdpAttachMode (None, Generic, Driver, Offload)`);

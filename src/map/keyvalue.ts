@@ -8,6 +8,7 @@
 //   network order, the layout of the kernel's `struct bpf_lpm_trie_key`;
 // - an object with a numeric `fd` (EbpfMap, Program): the fd, for map-in-map and prog arrays.
 // Pure code: no `node:` import, usable in the browser.
+import { describeMap, quoted } from '../sys/describe.js';
 
 /** A key of an LPM trie: prefix length and network-order address, masked to the prefix. */
 export class LpmTrieKey {
@@ -30,7 +31,7 @@ export interface HasFd {
 /** What a key or value may be given as (goebpf's KeyValueToBytes): integers, strings, bytes, LPM keys, or an fd holder. */
 export type KeyValue = number | bigint | string | Uint8Array | LpmTrieKey | HasFd;
 
-/** Where a key or value goes, for error messages: `map "counters": key ...`. */
+/** Where a key or value goes, for error messages: `map 'counters': key ...`. */
 export interface KeyValueContext {
   map?: string;
   what?: 'key' | 'value';
@@ -44,7 +45,7 @@ const textDecoder = new TextDecoder();
 
 function where(ctx: KeyValueContext | undefined): string {
   const what = ctx?.what ?? 'key/value';
-  return ctx?.map !== undefined ? `map "${ctx.map}": ${what}` : what;
+  return ctx?.map !== undefined ? `${describeMap(ctx.map)}: ${what}` : what;
 }
 
 function tooLong(ctx: KeyValueContext | undefined, size: number, given: number, shown: string): TypeError {
@@ -177,13 +178,13 @@ export function createLpmTrieKey(cidr: string): LpmTrieKey {
   const slash = cidr.indexOf('/');
   const ipText = slash < 0 ? cidr : cidr.slice(0, slash);
   const address = parseIp(ipText);
-  if (address === undefined) throw new TypeError(`LPM trie key "${cidr}": "${ipText}" is not an IPv4 or IPv6 address`);
+  if (address === undefined) throw new TypeError(`LPM trie key ${quoted(cidr)}: ${quoted(ipText)} is not an IPv4 or IPv6 address`);
   const bits = address.length * 8;
   let prefixLen = bits;
   if (slash >= 0) {
     const text = cidr.slice(slash + 1);
     prefixLen = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
-    if (!(prefixLen <= bits)) throw new TypeError(`LPM trie key "${cidr}": prefix length "${text}" is not in 0..${bits}`);
+    if (!(prefixLen <= bits)) throw new TypeError(`LPM trie key ${quoted(cidr)}: prefix length ${quoted(text)} is not in 0..${bits}`);
   }
   for (let i = 0; i < address.length; i++) {
     const keep = Math.max(0, Math.min(8, prefixLen - i * 8));

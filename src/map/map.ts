@@ -4,6 +4,7 @@
 // Speed: every map owns its bpf_attr buffers and key/value scratch buffers, with the map fd written
 // into them once; a lookup encodes the key in place and makes one native call, allocating only the
 // returned value.
+import { describeMap } from '../sys/describe.js';
 import { readlinkSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Errno, SyscallError, check, errnoError } from '../sys/errors.js';
@@ -443,7 +444,7 @@ export class EbpfMap implements MapLike, Disposable {
     const have = [info.type, info.keySize, info.valueSize, info.maxEntries];
     if (want.some((w, i) => w !== have[i])) {
       fd.close();
-      throw new Error(`map "${this.#name}": the map pinned at ${path} is ${mapTypeName(info.type)} with key ${info.keySize} B, value ${info.valueSize} B, ${info.maxEntries} entries; the spec asks for ${this.#describe()}`);
+      throw new Error(`${describeMap(this.#name)}: the map pinned at ${path} is ${mapTypeName(info.type)} with key ${info.keySize} B, value ${info.valueSize} B, ${info.maxEntries} entries; the spec asks for ${this.#describe()}`);
     }
     this.#adopt(fd);
     this.#pinnedPath = path;
@@ -504,7 +505,7 @@ export class EbpfMap implements MapLike, Disposable {
    * bytes, as goebpf returns them (see lookupPerCpu). Throws SyscallError ENOENT when absent.
    */
   lookup(key: KeyValue, flags = 0): Uint8Array {
-    if (flags !== 0) elementFlagsArg(flags, `map "${this.#shape.label}": lookup flags`);
+    if (flags !== 0) elementFlagsArg(flags, `${describeMap(this.#shape.label)}: lookup flags`);
     const e = this.#elementsLive();
     this.#encodeKey(e, key);
     // Into the scratch buffer, then copied: a fresh small typed array lives on V8's heap and would
@@ -558,7 +559,7 @@ export class EbpfMap implements MapLike, Disposable {
   }
 
   #updateRaw(key: KeyValue, value: MapValue, flags: number): void {
-    if (flags !== 0) elementFlagsArg(flags, `map "${this.#shape.label}": update flags`);
+    if (flags !== 0) elementFlagsArg(flags, `${describeMap(this.#shape.label)}: update flags`);
     const e = this.#elementsLive();
     this.#encodeKey(e, key);
     this.#encodeValue(e, value);
@@ -672,9 +673,9 @@ export class EbpfMap implements MapLike, Disposable {
     // Bound the walk so a map changing faster than we read cannot keep us here forever.
     const limit = 4 * (this.#maxEntries + 1) + 64;
     for (let steps = 0; ; steps++) {
-      if (steps > limit) throw new Error(`map "${this.#keyCtx.map}": iteration aborted after ${steps} steps: the map keeps changing under the iterator`);
+      if (steps > limit) throw new Error(`${describeMap(this.#shape.label)}: iteration aborted after ${steps} steps: the map keeps changing under the iterator`);
       // A closed (or closed and re-created) map ends the walk: its buffers and fd are not ours anymore.
-      if (this.#generation !== generation) throw new Error(`map "${this.#keyCtx.map}": closed during iteration`);
+      if (this.#generation !== generation) throw new Error(`${describeMap(this.#shape.label)}: closed during iteration`);
       if (started) e.key.set(cursor);
       const ret = this.#nextKeyRaw(e, started);
       if (ret === -Errno.ENOENT) return;
@@ -726,9 +727,9 @@ export class EbpfMap implements MapLike, Disposable {
     const bridge = this.#live();
     const attr = (this.#batchAttr ??= new Uint8Array(BATCH.SIZE));
     const v = new DataView(attr.buffer);
-    v.setUint32(BATCH.count, u32Arg(count, `map "${this.#shape.label}": batch count`), true);
+    v.setUint32(BATCH.count, u32Arg(count, `${describeMap(this.#shape.label)}: batch count`), true);
     v.setUint32(BATCH.mapFd, this.#fd, true);
-    v.setBigUint64(BATCH.elemFlags, BigInt(elementFlagsArg(elemFlags, `map "${this.#shape.label}": flags`)), true);
+    v.setBigUint64(BATCH.elemFlags, BigInt(elementFlagsArg(elemFlags, `${describeMap(this.#shape.label)}: flags`)), true);
     v.setBigUint64(BATCH.flags, 0n, true);
     const ret = bridge.bpf(cmd, attr, BATCH.inBatch, inBatch, BATCH.outBatch, outBatch, BATCH.keys, keys, BATCH.values, values);
     const done = v.getUint32(BATCH.count, true);
@@ -829,7 +830,7 @@ export class EbpfMap implements MapLike, Disposable {
 
   /** Queue/stack/bloom filter: adds `value` (flags BPF_EXIST overwrites the oldest when full). */
   push(value: KeyValue, flags = BPF_ANY): void {
-    if (flags !== 0) elementFlagsArg(flags, `map "${this.#shape.label}": push flags`);
+    if (flags !== 0) elementFlagsArg(flags, `${describeMap(this.#shape.label)}: push flags`);
     const e = this.#elementsLive();
     this.#encodeValue(e, value);
     const ret = e.keyless.call(e.bridge, BpfCmd.MapUpdateElem, flags);
@@ -844,7 +845,7 @@ export class EbpfMap implements MapLike, Disposable {
   /** Queue/stack: the next value without removing it, or undefined when empty. */
   peek(): Uint8Array | undefined {
     // A bloom filter's lookup tests the value it is given; peek has none to give.
-    if (this.type === MapType.BloomFilter) throw new TypeError(`map "${this.#shape.label}": a bloom filter has no next value to peek; use contains(value)`);
+    if (this.type === MapType.BloomFilter) throw new TypeError(`${describeMap(this.#shape.label)}: a bloom filter has no next value to peek; use contains(value)`);
     return this.#keylessRead(BpfCmd.MapLookupElem, 'BPF_MAP_LOOKUP_ELEM');
   }
 

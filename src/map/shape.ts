@@ -1,6 +1,7 @@
 // What a map spec means without a kernel: per-type defaults, the value layout (per-CPU slots), how
 // values and batches of keys become bytes, and the TypeErrors about them. Shared by EbpfMap and the
 // in-memory MockMap (src/mock), so both check and encode alike. No `node:` import, no native call.
+import { describeMap } from '../sys/describe.js';
 import type { MapSpec, MapValue } from './map.js';
 import { MapType, mapTypeName, BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_NOEXIST } from '../sys/generated.js';
 import { encodeKeyValue, type KeyValue, type KeyValueContext } from './keyvalue.js';
@@ -47,16 +48,16 @@ export class MapBatchCursor {
    * an earlier life of this one, and cursors made for smaller keys.
    */
   static tokenFor(cursor: unknown, owner: object, generation: number, s: MapShape): Uint8Array {
-    if (!(typeof cursor === 'object' && cursor !== null && #token in cursor)) throw new TypeError(`map "${s.label}": the cursor must be a MapBatchCursor`);
+    if (!(typeof cursor === 'object' && cursor !== null && #token in cursor)) throw new TypeError(`${describeMap(s.label)}: the cursor must be a MapBatchCursor`);
     const c = cursor as MapBatchCursor;
-    if (c.keySize < s.keySize) throw new RangeError(`map "${s.label}": the cursor was made for ${c.keySize}-byte keys; this map's keys are ${s.keySize} bytes`);
+    if (c.keySize < s.keySize) throw new RangeError(`${describeMap(s.label)}: the cursor was made for ${c.keySize}-byte keys; this map's keys are ${s.keySize} bytes`);
     if (c.#owner === undefined) {
       c.#owner = owner;
       c.#generation = generation;
     } else if (c.#owner !== owner) {
-      throw new TypeError(`map "${s.label}": the cursor belongs to another map`);
+      throw new TypeError(`${describeMap(s.label)}: the cursor belongs to another map`);
     } else if (c.#generation !== generation) {
-      throw new Error(`map "${s.label}": the cursor's walk ended when the map was closed`);
+      throw new Error(`${describeMap(s.label)}: the cursor's walk ended when the map was closed`);
     }
     return c.#token;
   }
@@ -69,7 +70,7 @@ const encoder = new TextEncoder();
 /** The name as BPF_MAP_CREATE takes it; longer than BPF_OBJ_NAME_LEN - 1 bytes is an error. */
 export function mapNameBytes(s: MapShape): Uint8Array {
   const bytes = encoder.encode(s.name);
-  if (bytes.length >= BPF_OBJ_NAME_LEN) throw new Error(`map "${s.name}": name is longer than ${BPF_OBJ_NAME_LEN - 1} bytes`);
+  if (bytes.length >= BPF_OBJ_NAME_LEN) throw new Error(`${describeMap(s.name)}: name is longer than ${BPF_OBJ_NAME_LEN - 1} bytes`);
   return bytes;
 }
 
@@ -97,7 +98,7 @@ export interface MapShape {
 
 /** Catches what would otherwise reach the kernel as a bare EINVAL (or be silently truncated). */
 function checkSpec(spec: MapSpec): void {
-  const label = spec.name ? `map "${spec.name}"` : 'map';
+  const label = spec.name ? `${describeMap(spec.name)}` : 'map';
   if (!Number.isInteger(spec.type) || spec.type < 0 || spec.type > U32_MAX) throw new TypeError(`${label}: type ${String(spec.type)} is not a MapType`);
   // Field by field, not in a loop over names: a keyed load per name is a megamorphic lookup per map.
   checkU32(label, 'keySize', spec.keySize);
@@ -146,9 +147,9 @@ export function mapShape(spec: Omit<MapSpec, 'innerMap'>, possibleCpus: () => nu
   };
 }
 
-/** `map "x" (Hash, key 4 B, value 8 B, 16 entries, flags 0x0)`: the map in error messages. */
+/** `map 'x' (Hash, key 4 B, value 8 B, 16 entries, flags 0x0)`: the map in error messages. */
 export function describeMapShape(s: MapShape): string {
-  return `map "${s.name}" (${mapTypeName(s.type)}, key ${s.keySize} B, value ${s.valueSize} B, ${s.maxEntries} entries, flags 0x${s.flags.toString(16)})`;
+  return `${describeMap(s.name)} (${mapTypeName(s.type)}, key ${s.keySize} B, value ${s.valueSize} B, ${s.maxEntries} entries, flags 0x${s.flags.toString(16)})`;
 }
 
 /** The update flags of insert (fails if present) and update (fails if absent); fd maps take only BPF_ANY. */
@@ -165,7 +166,7 @@ export function updateFlags(type: MapType): number {
  */
 export function encodeMapValue(dst: Uint8Array, value: MapValue, s: MapShape): void {
   if (!s.perCpu) {
-    if (Array.isArray(value)) throw new TypeError(`map "${s.label}": an array of values is only for per-CPU maps`);
+    if (Array.isArray(value)) throw new TypeError(`${describeMap(s.label)}: an array of values is only for per-CPU maps`);
     encodeKeyValue(dst, 0, value as KeyValue, s.valueSize, s.valueCtx);
     return;
   }
@@ -175,11 +176,11 @@ export function encodeMapValue(dst: Uint8Array, value: MapValue, s: MapShape): v
       dst.set(value);
       return;
     }
-    throw new TypeError(`map "${s.label}": a per-CPU value of ${value.byteLength} bytes is neither one CPU's (${s.valueSize} bytes, copied to every CPU) nor every CPU's (${s.cpus} × ${s.stride} = ${s.valueRealSize} bytes); pass an array of ${s.cpus} values for different values per CPU`);
+    throw new TypeError(`${describeMap(s.label)}: a per-CPU value of ${value.byteLength} bytes is neither one CPU's (${s.valueSize} bytes, copied to every CPU) nor every CPU's (${s.cpus} × ${s.stride} = ${s.valueRealSize} bytes); pass an array of ${s.cpus} values for different values per CPU`);
   }
   dst.fill(0, 0, s.valueRealSize);
   if (Array.isArray(value)) {
-    if (value.length !== s.cpus) throw new TypeError(`map "${s.label}": ${value.length} per-CPU values given, expected one per possible CPU (${s.cpus})`);
+    if (value.length !== s.cpus) throw new TypeError(`${describeMap(s.label)}: ${value.length} per-CPU values given, expected one per possible CPU (${s.cpus})`);
     for (let i = 0; i < s.cpus; i++) encodeKeyValue(dst, i * s.stride, value[i] as KeyValue, s.valueSize, s.valueCtx);
   } else {
     encodeKeyValue(dst, 0, value as KeyValue, s.valueSize, s.valueCtx);
@@ -189,7 +190,7 @@ export function encodeMapValue(dst: Uint8Array, value: MapValue, s: MapShape): v
 
 /** The TypeError of per-CPU-only calls (lookupPerCpu) on other maps. */
 export function assertPerCpu(s: MapShape): void {
-  if (!s.perCpu) throw new TypeError(`map "${s.label}" (${mapTypeName(s.type)}) is not a per-CPU map`);
+  if (!s.perCpu) throw new TypeError(`${describeMap(s.label)} (${mapTypeName(s.type)}) is not a per-CPU map`);
 }
 
 /** Splits a per-CPU value (valueRealSize bytes) into one valueSize view per CPU. */
@@ -202,7 +203,7 @@ export function perCpuValues(all: Uint8Array, s: MapShape): Uint8Array[] {
 /** Keys for a batch call, packed: an array of keys, or a buffer of whole keys. */
 export function packKeys(keys: readonly KeyValue[] | Uint8Array, s: MapShape): { bytes: Uint8Array; count: number } {
   if (keys instanceof Uint8Array) {
-    if (s.keySize === 0 || keys.length % s.keySize !== 0) throw new TypeError(`map "${s.label}": key buffer of ${keys.length} bytes is not a multiple of the key size ${s.keySize}`);
+    if (s.keySize === 0 || keys.length % s.keySize !== 0) throw new TypeError(`${describeMap(s.label)}: key buffer of ${keys.length} bytes is not a multiple of the key size ${s.keySize}`);
     return { bytes: keys, count: keys.length / s.keySize };
   }
   const bytes = new Uint8Array(keys.length * s.keySize);
@@ -213,7 +214,7 @@ export function packKeys(keys: readonly KeyValue[] | Uint8Array, s: MapShape): {
 /** Values for a batch update, packed (valueRealSize each), checked against the number of keys. */
 export function packValues(values: readonly MapValue[] | Uint8Array, count: number, s: MapShape): Uint8Array {
   if (values instanceof Uint8Array) return values;
-  if (values.length !== count) throw new TypeError(`map "${s.label}": ${count} keys but ${values.length} values`);
+  if (values.length !== count) throw new TypeError(`${describeMap(s.label)}: ${count} keys but ${values.length} values`);
   const bytes = new Uint8Array(count * s.valueRealSize);
   for (let i = 0; i < count; i++) encodeMapValue(bytes.subarray(i * s.valueRealSize, (i + 1) * s.valueRealSize), values[i]!, s);
   return bytes;
@@ -224,49 +225,49 @@ export function packValues(values: readonly MapValue[] | Uint8Array, count: numb
  * and buffers; returns the count.
  */
 export function checkBatchBuffers(keys: Uint8Array, values: Uint8Array | null, count: unknown, s: MapShape): number {
-  const n = u32Arg(count, `map "${s.label}": batch count`);
-  const keyBytes = byteLengthOf(keys, `map "${s.label}": keys`);
-  const valueBytes = values === null ? 0 : byteLengthOf(values, `map "${s.label}": values`);
-  if (keyBytes < n * s.keySize) throw new RangeError(`map "${s.label}": key buffer of ${keyBytes} bytes is too small for ${n} keys of ${s.keySize} bytes`);
-  if (values !== null && valueBytes < n * s.valueRealSize) throw new RangeError(`map "${s.label}": value buffer of ${valueBytes} bytes is too small for ${n} values of ${s.valueRealSize} bytes`);
+  const n = u32Arg(count, `${describeMap(s.label)}: batch count`);
+  const keyBytes = byteLengthOf(keys, `${describeMap(s.label)}: keys`);
+  const valueBytes = values === null ? 0 : byteLengthOf(values, `${describeMap(s.label)}: values`);
+  if (keyBytes < n * s.keySize) throw new RangeError(`${describeMap(s.label)}: key buffer of ${keyBytes} bytes is too small for ${n} keys of ${s.keySize} bytes`);
+  if (values !== null && valueBytes < n * s.valueRealSize) throw new RangeError(`${describeMap(s.label)}: value buffer of ${valueBytes} bytes is too small for ${n} values of ${s.valueRealSize} bytes`);
   return n;
 }
 
 /** A batch call's default count: whole keys in the buffer (by its real length). */
 export function defaultBatchCount(keys: Uint8Array, s: MapShape): number {
-  return Math.floor(byteLengthOf(keys, `map "${s.label}": keys`) / Math.max(s.keySize, 1));
+  return Math.floor(byteLengthOf(keys, `${describeMap(s.label)}: keys`) / Math.max(s.keySize, 1));
 }
 
 /** lookupBatch's chunkSize: an integer in [1, 2^20]. */
 export function chunkSizeArg(chunkSize: unknown, s: MapShape): number {
-  return integerArg(chunkSize, `map "${s.label}": chunkSize`, 1, 1 << 20);
+  return integerArg(chunkSize, `${describeMap(s.label)}: chunkSize`, 1, 1 << 20);
 }
 
 /** The TypeError of lookupInt/lookupUint64 (value) or getNextKeyInt/Uint64 (key) on more than 8 bytes. */
 export function checkIntegerSize(s: MapShape, what: 'key' | 'value'): void {
   const size = what === 'key' ? s.keySize : s.valueSize;
-  if (size > 8) throw new TypeError(`map "${s.label}": ${what} size ${size} is too large for an integer (at most 8)`);
+  if (size > 8) throw new TypeError(`${describeMap(s.label)}: ${what} size ${size} is too large for an integer (at most 8)`);
 }
 
 /** `big` as a number, or the RangeError pointing to the bigint method. */
 export function toSafeNumber(big: bigint, s: MapShape, what: 'key' | 'value'): number {
-  if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`map "${s.label}": ${what} ${big} does not fit a number; use ${what === 'key' ? 'getNextKeyUint64' : 'lookupUint64'}`);
+  if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${describeMap(s.label)}: ${what} ${big} does not fit a number; use ${what === 'key' ? 'getNextKeyUint64' : 'lookupUint64'}`);
   return Number(big);
 }
 
 export function checkNotPerCpuForString(s: MapShape): void {
-  if (s.perCpu) throw new TypeError(`map "${s.label}": lookupString does not apply to per-CPU maps`);
+  if (s.perCpu) throw new TypeError(`${describeMap(s.label)}: lookupString does not apply to per-CPU maps`);
 }
 
-/** The context of a failed element call: `map "x" key 0x0a000001`. */
+/** The context of a failed element call: `map 'x' key 0x0a000001`. */
 export function elementContext(s: MapShape, key?: KeyValue): string {
   const keyText = key === undefined ? '' : ` key ${key instanceof Uint8Array ? `0x${Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('')}` : String(key)}`;
-  return `map "${s.label}"${keyText}`;
+  return `${describeMap(s.label)}${keyText}`;
 }
 
 /** The error of an operation on a map that is not (or no longer) usable. */
 export function notLiveError(s: MapShape, closed: boolean): Error {
-  return new Error(`map "${s.label}": ${closed ? 'closed' : 'not created'}`);
+  return new Error(`${describeMap(s.label)}: ${closed ? 'closed' : 'not created'}`);
 }
 
 /**

@@ -3,6 +3,7 @@
 // same AttachError; what only a kernel knows (whether a tracepoint, binary, cgroup or kprobes exist)
 // is not checked. A cgroup program attached twice to the same cgroup and hook with BPF_PROG_ATTACH
 // fails with the kernel's EINVAL.
+import { describeProgram } from '../sys/describe.js';
 import { Attachment, type AttachmentInfo } from '../link/attachment-base.js';
 import { cgroupCauses, withCauses, type AttachPlan } from '../link/plan.js';
 import { describe } from '../link/target.js';
@@ -75,7 +76,7 @@ export class MockAttachment extends Attachment {
 
   override update(program: { readonly fd: number; readonly name: string }): void {
     if (this.#linkId === undefined || this.#legacy) super.update(program);
-    if (!UPDATABLE.has(this.kind)) throw errnoError(Errno.EINVAL, 'BPF_LINK_UPDATE', `${this.describe()} to program '${program.name}'`);
+    if (!UPDATABLE.has(this.kind)) throw errnoError(Errno.EINVAL, 'BPF_LINK_UPDATE', `${this.describe()} to ${describeProgram({ program: program.name })}`);
   }
 
   protected release(): void {

@@ -2,6 +2,7 @@
 // and values go through the same encoding and size checks as EbpfMap (src/map/shape.ts), and failures
 // are the same SyscallErrors (errno, code, syscall) the kernel gives: EEXIST, ENOENT, E2BIG, EPERM after
 // freeze, EINVAL, ENOTSUPP. test/mock/honesty.test.ts runs one script against both and compares.
+import { describeMap } from '../sys/describe.js';
 import { elementFlagsArg } from '../sys/integers.js';
 import { Errno, errnoError, SyscallError } from '../sys/errors.js';
 import { BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MapType, mapTypeName } from '../sys/generated.js';
@@ -76,7 +77,7 @@ export class MockMap implements MapLike {
 
   constructor(spec: MockMapSpec) {
     const possibleCpus = spec.possibleCpus ?? DEFAULT_POSSIBLE_CPUS;
-    if (!(Number.isInteger(possibleCpus) && possibleCpus >= 1)) throw new TypeError(`MockMap: possibleCpus ${String(possibleCpus)} is not a positive integer`);
+    if (!(Number.isInteger(possibleCpus) && possibleCpus >= 1)) throw new TypeError(`possibleCpus ${String(possibleCpus)} is not a positive integer`);
     this.#spec = { ...spec };
     this.#shape = mapShape(spec, () => possibleCpus);
     this.#storage = STORAGE.get(spec.type) ?? 'none';
@@ -337,7 +338,7 @@ export class MockMap implements MapLike {
   // ---- element operations ----
 
   lookup(key: KeyValue, flags = 0): Uint8Array {
-    elementFlagsArg(flags, `map "${this.#shape.label}": lookup flags`);
+    elementFlagsArg(flags, `${describeMap(this.#shape.label)}: lookup flags`);
     this.#live();
     const bytes = this.#encodeKey(key);
     if (flags !== 0 || this.#shape.keySize === 0) throw this.#fail(Errno.EINVAL, 'BPF_MAP_LOOKUP_ELEM', key);
@@ -377,7 +378,7 @@ export class MockMap implements MapLike {
   lookupInnerMap(key: KeyValue): MockMap {
     this.lookup(key);
     const ref = this.#find(this.#encodeKey(key))?.ref;
-    if (!(ref instanceof MockMap)) throw new TypeError(`map "${this.#shape.label}" (${mapTypeName(this.#shape.type)}) does not hold maps`);
+    if (!(ref instanceof MockMap)) throw new TypeError(`${describeMap(this.#shape.label)} (${mapTypeName(this.#shape.type)}) does not hold maps`);
     return ref;
   }
 
@@ -390,7 +391,7 @@ export class MockMap implements MapLike {
   }
 
   upsert(key: KeyValue, value: MapValue, flags = BPF_ANY): void {
-    elementFlagsArg(flags, `map "${this.#shape.label}": update flags`);
+    elementFlagsArg(flags, `${describeMap(this.#shape.label)}: update flags`);
     this.#live();
     const keyBytes = this.#encodeKey(key);
     const valueBytes = this.#encodeValue(value);
@@ -556,7 +557,7 @@ export class MockMap implements MapLike {
     this.#noElementOps();
     const generation = this.#generation;
     const check = (): void => {
-      if (this.#generation !== generation) throw new Error(`map "${this.#shape.label}": closed during iteration`);
+      if (this.#generation !== generation) throw new Error(`${describeMap(this.#shape.label)}: closed during iteration`);
     };
     if (this.#storage === 'array' || this.#storage === 'fdArray') {
       for (let i = 0; i < this.#shape.maxEntries; i++) {
@@ -668,7 +669,7 @@ export class MockMap implements MapLike {
         body(i);
       } catch (e) {
         if (e instanceof SyscallError) {
-          const err = errnoError(e.errno, syscall, `map "${this.#shape.label}"`);
+          const err = errnoError(e.errno, syscall, `${describeMap(this.#shape.label)}`);
           (err as SyscallError & { processed?: number }).processed = i;
           throw err;
         }
@@ -687,7 +688,7 @@ export class MockMap implements MapLike {
     const syscall = 'BPF_MAP_UPDATE_BATCH';
     if (this.#frozen) throw this.#fail(Errno.EPERM, syscall);
     this.#batchSupported(syscall, false);
-    const flags = elementFlagsArg(options.flags ?? BPF_ANY, `map "${S.label}": flags`);
+    const flags = elementFlagsArg(options.flags ?? BPF_ANY, `${describeMap(S.label)}: flags`);
     if (flags !== BPF_ANY) throw this.#fail(Errno.EINVAL, syscall);
     return this.#eachInBatch(syscall, k.count, (i) => {
       const key = k.bytes.slice(i * S.keySize, (i + 1) * S.keySize);
@@ -718,7 +719,7 @@ export class MockMap implements MapLike {
   }
 
   push(value: KeyValue, flags = BPF_ANY): void {
-    elementFlagsArg(flags, `map "${this.#shape.label}": push flags`);
+    elementFlagsArg(flags, `${describeMap(this.#shape.label)}: push flags`);
     const syscall = 'BPF_MAP_UPDATE_ELEM';
     this.#live();
     const bytes = this.#encodeValue(value);
@@ -747,7 +748,7 @@ export class MockMap implements MapLike {
   }
 
   peek(): Uint8Array | undefined {
-    if (this.#storage === 'bloom') throw new TypeError(`map "${this.#shape.label}": a bloom filter has no next value to peek; use contains(value)`);
+    if (this.#storage === 'bloom') throw new TypeError(`${describeMap(this.#shape.label)}: a bloom filter has no next value to peek; use contains(value)`);
     this.#keyless('BPF_MAP_LOOKUP_ELEM');
     return (this.#storage === 'stack' ? this.#items.at(-1) : this.#items[0])?.slice();
   }

@@ -7,7 +7,7 @@ import type { ProgramInfo } from '../program/info.js';
 import type { ProgramLike } from '../program/like.js';
 import type { LoadOptions, TestRunOptions, TestRunResult } from '../program/program.js';
 import { kernelObjectName } from '../program/name.js';
-import { describeProgram } from '../program/verifier.js';
+import { describeProgram } from '../sys/describe.js';
 import { allocateFd, allocateId, releaseFd } from './registry.js';
 import { INSTRUCTION_SIZE } from '../elf/types.js';
 import { planAttach, type AttachOptions, type AttachTarget } from '../link/plan.js';

@@ -3,6 +3,7 @@
 // (constants set before load included), frozen state and map-of-maps slots System would give it, as a
 // MockMap; each program becomes a MockProgram that, as System's programs do, goes into the program
 // array slots naming it when it loads. So a test gets the object's real names and sizes.
+import { describeMap } from '../sys/describe.js';
 import { readFileSync } from 'node:fs';
 import { inspect } from '../inspect.js';
 import type { MapSpec } from '../map/map.js';
@@ -11,7 +12,7 @@ import { fillInitialSlots, ProgramSlots } from '../program/elf-map.js';
 import { planLoad, type SystemLoadOptions } from '../program/plan.js';
 import type { SystemLike } from '../program/like.js';
 import type { LoadOptions } from '../program/program.js';
-import { Errno, errnoError } from '../sys/errors.js';
+import { Errno, errnoError, withObject } from '../sys/errors.js';
 import { DEFAULT_POSSIBLE_CPUS, MockMap, type MockMapSpec } from './map.js';
 import { MockProgram, type MockProgramSpec } from './program.js';
 import { objectById } from './registry.js';
@@ -30,16 +31,22 @@ const DEFAULT_PAGE_SIZE = 4096;
 class ObjectMockProgram extends MockProgram {
   readonly #index: number;
   readonly #slots: ProgramSlots;
+  readonly #objectName: string | undefined;
 
-  constructor(spec: MockProgramSpec, index: number, slots: ProgramSlots) {
+  constructor(spec: MockProgramSpec, index: number, slots: ProgramSlots, objectName: string | undefined) {
     super(spec);
     this.#index = index;
     this.#slots = slots;
+    this.#objectName = objectName;
   }
 
   override load(options?: LoadOptions): this {
-    super.load(options);
-    this.#slots.fill(this.#index, this);
+    try {
+      super.load(options);
+      this.#slots.fill(this.#index, this);
+    } catch (e) {
+      throw withObject(e, this.#objectName);
+    }
     return this;
   }
 }
@@ -90,6 +97,14 @@ export class MockSystem implements SystemLike {
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
     if (this.errorLoadElf !== undefined) throw this.errorLoadElf;
+    try {
+      return this.#load(bytes, options);
+    } catch (e) {
+      throw withObject(e, options.objectName);
+    }
+  }
+
+  #load(bytes: Uint8Array, options: SystemLoadOptions): this {
     const constants = { ...this.#constants, ...options.constants };
     const object = inspect(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const possibleCpus = this.#possibleCpus ?? DEFAULT_POSSIBLE_CPUS;
@@ -108,7 +123,7 @@ export class MockSystem implements SystemLike {
         let map: MockMap;
         if (m.replaceWith !== undefined) {
           // As System: the given map as it is, left open when this MockSystem closes.
-          if (!(m.replaceWith instanceof MockMap)) throw new TypeError(`maps: "${m.elf.name}": replaceWith must be a MockMap`);
+          if (!(m.replaceWith instanceof MockMap)) throw new TypeError(`${describeMap(m.elf.name)}: replaceWith must be a MockMap`);
           map = m.replaceWith;
           borrowed.add(map);
         } else {
@@ -131,7 +146,7 @@ export class MockSystem implements SystemLike {
           instructions: p.instructions.slice(),
         };
         if (p.expectedAttachType !== undefined) programSpec.expectedAttachType = p.expectedAttachType;
-        programs.set(p.name, new ObjectMockProgram(programSpec, p.elf.index, programSlots));
+        programs.set(p.name, new ObjectMockProgram(programSpec, p.elf.index, programSlots, options.objectName));
       }
     } catch (e) {
       for (const map of maps.values()) if (!borrowed.has(map)) map.close();

@@ -76,7 +76,7 @@ function decodeXdp(attrs: Attrs | undefined): XdpState {
 
 function decodeLink(message: Message): Interface {
   if (message.type !== RTM.NEWLINK || message.payload.byteLength < IFINFOMSG_SIZE) {
-    throw new Error(`netlink: expected an RTM_NEWLINK of at least ${IFINFOMSG_SIZE} bytes, got type ${message.type} of ${message.payload.byteLength}`);
+    throw new Error(`expected an RTM_NEWLINK netlink message of at least ${IFINFOMSG_SIZE} bytes, got type ${message.type} of ${message.payload.byteLength}`);
   }
   const attrs = new Attrs(message.payload.subarray(IFINFOMSG_SIZE));
   return {

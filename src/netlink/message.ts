@@ -166,7 +166,7 @@ export function decodeMessages(data: Uint8Array): Message[] {
   while (offset + NL.HDRLEN <= data.byteLength) {
     const length = view.getUint32(offset, HOST_LE);
     if (length < NL.HDRLEN || offset + length > data.byteLength) {
-      throw new Error(`netlink: message at byte ${offset} says it is ${length} bytes, the datagram has ${data.byteLength - offset} left`);
+      throw new Error(`netlink message at byte ${offset} says it is ${length} bytes, the datagram has ${data.byteLength - offset} left`);
     }
     messages.push({
       type: view.getUint16(offset + 4, HOST_LE),
@@ -192,7 +192,7 @@ export class Attrs {
     while (offset + 4 <= bytes.byteLength) {
       const length = view.getUint16(offset, HOST_LE);
       if (length < 4 || offset + length > bytes.byteLength) {
-        throw new Error(`netlink: attribute at byte ${offset} says it is ${length} bytes, ${bytes.byteLength - offset} are left`);
+        throw new Error(`netlink attribute at byte ${offset} says it is ${length} bytes, ${bytes.byteLength - offset} are left`);
       }
       const type = view.getUint16(offset + 2, HOST_LE) & NLA_TYPE_MASK;
       const value = bytes.subarray(offset + 4, offset + length);
@@ -257,7 +257,7 @@ export interface ErrorReply {
 /** Decodes an NLMSG_ERROR message (struct nlmsgerr, then the extended-ack TLVs when flagged). */
 export function decodeError(message: Message): ErrorReply {
   const { payload } = message;
-  if (payload.byteLength < 4 + NL.HDRLEN) throw new Error(`netlink: NLMSG_ERROR of ${payload.byteLength} bytes is shorter than struct nlmsgerr`);
+  if (payload.byteLength < 4 + NL.HDRLEN) throw new Error(`netlink NLMSG_ERROR of ${payload.byteLength} bytes is shorter than struct nlmsgerr`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const error = view.getInt32(0, HOST_LE);
   const requestLength = view.getUint32(4, HOST_LE);

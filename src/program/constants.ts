@@ -3,6 +3,7 @@
 // (what libbpf skeletons' rodata and cilium/ebpf's RewriteConstants do). Variables are found by name
 // in the object's BTF DATASECs; their offsets come from the ELF symbols, since clang leaves DATASEC
 // offsets at 0 in object files. Values are checked against the variable's BTF type.
+import { describeSection, inObject, quoted } from '../sys/describe.js';
 import { mapInitialData, type BtfType, type ElfMapSpec, type ObjectInfo } from '../inspect.js';
 
 /** A value for a constant: an integer (enum and _Bool included), or the exact bytes of any type. */
@@ -23,7 +24,7 @@ export class ConstantError extends Error {
     /** The object's name (loadElf: its path), when known. */
     readonly object?: string,
   ) {
-    super(`${object === undefined ? '' : `${object}: `}constant "${constant}": ${reason}`);
+    super(inObject(object, `constant ${quoted(constant)}: ${reason}`));
   }
 }
 
@@ -31,7 +32,7 @@ export class ConstantError extends Error {
 export function checkConstantValues(constants: Constants): void {
   for (const [name, value] of Object.entries(constants)) {
     const ok = typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value instanceof Uint8Array;
-    if (!ok) throw new TypeError(`constant "${name}": ${describeValue(value)} is not a number, bigint, boolean or Uint8Array`);
+    if (!ok) throw new TypeError(`constant ${quoted(name)}: ${describeValue(value)} is not a number, bigint, boolean or Uint8Array`);
   }
 }
 
@@ -85,7 +86,7 @@ function writeConstants(bytes: Uint8Array, object: ObjectInfo, constants: Consta
   for (const name of names) {
     const variable = rodataVariable(types, name, variables.get(name) ?? []);
     const map = object.maps.find((m) => m.origin === 'rodata' && m.sectionIndex === variable.sectionIndex);
-    if (!map) throw new ConstantError(name, `section ${variable.section} has no map to write it into`);
+    if (!map) throw new ConstantError(name, `${describeSection(variable.section)} has no map to write it into`);
     let data = contents.get(map.index);
     if (!data) {
       data = initialContents(bytes, map);
@@ -163,7 +164,7 @@ function valueShape(types: readonly BtfType[], variable: BtfType): ValueShape {
         return { kind: 'bytes', size: sizeOf(types, type.id) };
     }
   }
-  throw new ConstantError(variable.name, `the BTF type ${variable.type ?? 0} of variable "${variable.name}" does not resolve`);
+  throw new ConstantError(variable.name, `the BTF type ${variable.type ?? 0} of variable ${quoted(variable.name)} does not resolve`);
 }
 
 function sizeOf(types: readonly BtfType[], id: number): number {

@@ -16,7 +16,7 @@ import { SyscallError } from '../sys/errors.js';
 import { MapType, mapTypeName } from '../sys/generated.js';
 import { describeMapShape, mapShape } from '../map/shape.js';
 import type { ProgramLike } from './like.js';
-import { describeProgram } from './verifier.js';
+import { describeMap, describeProgram, describeSection, inObject, quoted } from '../sys/describe.js';
 
 /** Maps indexed by a u32 (goebpf's list, and cgroup arrays): key size 4, which may be left out. */
 const U32_INDEXED = new Set<MapType>([
@@ -57,7 +57,7 @@ export function ringBufferSize(size: number, pageSize: number): number {
  */
 export function elfMapSizes(spec: ElfMapSpec, pageSize: () => number): Pick<MapSpec, 'keySize' | 'valueSize' | 'maxEntries'> {
   const type = spec.type as MapType;
-  const label = `map "${spec.name}" (${spec.typeName})`;
+  const label = `${describeMap(spec.name)} (${spec.typeName})`;
   let keySize = spec.keySize;
   if (U32_INDEXED.has(type)) {
     if (keySize !== 0 && keySize !== 4) throw new Error(`${label}: key_size is ${keySize}; maps of this type are indexed by a u32, so it must be 4 or left out`);
@@ -128,15 +128,15 @@ const U64_MAX = (1n << 64n) - 1n;
  * struct_ops map, would otherwise change nothing) and that a mapExtra fits in 64 bits; the other
  * values are checked where the map is made, with its name.
  */
-export function checkMapOptions(object: ObjectInfo, maps: Readonly<Record<string, MapOptions>> | undefined, objectName = 'the object'): void {
+export function checkMapOptions(object: ObjectInfo, maps: Readonly<Record<string, MapOptions>> | undefined, objectName?: string): void {
   if (maps === undefined) return;
   const created = object.maps.filter((m) => !m.innerTemplate && m.origin !== 'struct-ops');
   const names = created.map((m) => m.name);
   for (const [name, options] of Object.entries(maps)) {
-    if (object.maps.some((m) => m.name === name && m.origin === 'struct-ops')) throw new Error(`maps: "${name}" of ${objectName} is a struct_ops map, which loads do not create yet`);
-    if (!names.includes(name)) throw new Error(`maps: "${name}" is not a map of ${objectName} (its maps: ${names.join(', ') || 'none'})`);
+    if (object.maps.some((m) => m.name === name && m.origin === 'struct-ops')) throw new Error(inObject(objectName, `${describeMap(name)}: options.maps cannot change a struct_ops map: loads do not create them yet`));
+    if (!names.includes(name)) throw new Error(inObject(objectName, `${describeMap(name)}: options.maps names no map of the object (its maps: ${names.join(', ') || 'none'})`));
     const extra = options.mapExtra;
-    if (extra !== undefined && (typeof extra !== 'bigint' || extra < 0n || extra > U64_MAX)) throw new RangeError(`maps: "${name}": mapExtra ${String(extra)} is not a u64 bigint`);
+    if (extra !== undefined && (typeof extra !== 'bigint' || extra < 0n || extra > U64_MAX)) throw new RangeError(`${describeMap(name)}: mapExtra ${String(extra)} is not a u64 bigint`);
   }
 }
 
@@ -145,10 +145,10 @@ export function checkMapOptions(object: ObjectInfo, maps: Readonly<Record<string
  * create for the object's map `name`: open, of the same type, key and value sizes and max_entries.
  */
 export function checkReplacement(name: string, spec: Omit<MapSpec, 'innerMap'>, given: MapLike, possibleCpus: () => number): void {
-  if (given.fd < 0) throw new Error(`maps: "${name}": the map given to replace it is closed`);
+  if (given.fd < 0) throw new Error(`${describeMap(name)}: the map given to replace it is closed`);
   const want = mapShape(spec, possibleCpus);
   if (given.type !== want.type || given.keySize !== want.keySize || given.valueSize !== want.valueSize || given.maxEntries !== want.maxEntries) {
-    throw new Error(`maps: "${name}": the map given to replace it is ${mapTypeName(given.type)} with key ${given.keySize} B, value ${given.valueSize} B, ${given.maxEntries} entries; the object makes ${describeMapShape(want)}`);
+    throw new Error(`${describeMap(name)}: the map given to replace it is ${mapTypeName(given.type)} with key ${given.keySize} B, value ${given.valueSize} B, ${given.maxEntries} entries; the object makes ${describeMapShape(want)}`);
   }
 }
 
@@ -221,23 +221,23 @@ export function initialSlots(object: ObjectInfo, maps?: Readonly<Record<string, 
     const valuesOffset = outer.valuesOffset;
     const offset = relocation.offset - outer.definitionOffset;
     if (valuesOffset === null || offset < valuesOffset || (offset - valuesOffset) % SLOT_SIZE !== 0) {
-      throw new Error(`map "${outer.name}" (${relocation.section}): the reference to "${relocation.symbol}" at offset ${offset} of its definition is not a slot of its \`values\``);
+      throw new Error(`${describeMap(outer.name)} (${relocation.section}): the reference to ${quoted(relocation.symbol)} at offset ${offset} of its definition is not a slot of its \`values\``);
     }
     const slot = (offset - valuesOffset) / SLOT_SIZE;
-    const where = `map "${outer.name}" (${relocation.section}) slot ${slot}`;
+    const where = `${describeMap(outer.name)} (${relocation.section}) slot ${slot}`;
     const reused = mayBeReused(outer) || maps?.[outer.name]?.replaceWith !== undefined;
-    if (outer.maxEntries !== 0 && slot >= outer.maxEntries) throw new Error(`${where}: "${relocation.symbol}" is past max_entries ${outer.maxEntries}`);
+    if (outer.maxEntries !== 0 && slot >= outer.maxEntries) throw new Error(`${where}: ${quoted(relocation.symbol)} is past max_entries ${outer.maxEntries}`);
     const program = relocation.targetProgram === null ? undefined : object.programs[relocation.targetProgram];
     if (outer.type === MapType.ProgArray) {
-      if (program === undefined) throw new Error(`${where}: "${relocation.symbol}" is not a program of the object; a program array's slots hold programs`);
-      if (program.subprogram) throw new Error(`${where}: "${relocation.symbol}" is a subprogram (section "${program.section}"), which cannot be loaded on its own to be tail-called`);
+      if (program === undefined) throw new Error(`${where}: ${quoted(relocation.symbol)} is not a program of the object; a program array's slots hold programs`);
+      if (program.subprogram) throw new Error(`${where}: ${quoted(relocation.symbol)} is a subprogram (${describeSection(program.section)}), which cannot be loaded on its own to be tail-called`);
       programSlots.push({ outer, slot, program, reused });
     } else if (MAPS_OF_MAPS.has(outer.type as MapType)) {
       const inner = program === undefined ? object.maps.find((m) => m.name === relocation.symbol && m.origin === 'btf' && !m.innerTemplate) : undefined;
-      if (inner === undefined) throw new Error(`${where}: "${relocation.symbol}" is not a BTF map of the object; a map of maps' slots hold maps`);
+      if (inner === undefined) throw new Error(`${where}: ${quoted(relocation.symbol)} is not a BTF map of the object; a map of maps' slots hold maps`);
       slots.push({ outer, slot, inner, reused });
     } else {
-      throw new Error(`${where}: "${relocation.symbol}" cannot go in a slot: only maps of maps and program arrays take \`values\`, not ${outer.typeName} maps`);
+      throw new Error(`${where}: ${quoted(relocation.symbol)} cannot go in a slot: only maps of maps and program arrays take \`values\`, not ${outer.typeName} maps`);
     }
   }
   return { slots, programSlots };
@@ -259,7 +259,7 @@ export function fillInitialSlots(slots: readonly InitialSlot[], maps: ReadonlyAr
     try {
       outerMap.upsert(slot, innerMap);
     } catch (e) {
-      throw slotError(outer, slot, `map "${inner.name}"`, e);
+      throw slotError(outer, slot, `${describeMap(inner.name)}`, e);
     }
   }
 }
@@ -322,7 +322,7 @@ export class ProgramSlots {
           else map.upsert(slot, before);
         } catch (undo) {
           // The error that stopped the fill stays the one thrown; it says which slot kept the program.
-          if (e instanceof Error) e.message += `; map "${map.name}" slot ${slot} keeps the program (${(undo as Error).message})`;
+          if (e instanceof Error) e.message += `; ${describeMap(map.name)} slot ${slot} keeps the program (${(undo as Error).message})`;
         }
       }
       program.close();
@@ -334,7 +334,7 @@ export class ProgramSlots {
 }
 
 function slotError(outer: ElfMapSpec, slot: number, what: string, cause: unknown, more = ''): Error {
-  return new Error(`map "${outer.name}": cannot put ${what} in slot ${slot}: ${(cause as Error).message}${more}`, { cause });
+  return new Error(`${describeMap(outer.name)}: cannot put ${what} in slot ${slot}: ${(cause as Error).message}${more}`, { cause });
 }
 
 /** Whether the map of this definition may have been reused from a pin (persistent_path, pinning by name). */

@@ -1,6 +1,7 @@
 // Values of an object's extern __kconfig variables, the way libbpf gives them: LINUX_KERNEL_VERSION
 // from the running kernel's release, CONFIG_* from its configuration (/proc/config.gz, or
 // /boot/config-RELEASE). The .kconfig map holds them, laid out by the core.
+import { quoted } from '../sys/describe.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
@@ -37,7 +38,7 @@ export function parseKernelConfig(text: string): Map<string, string> {
 /** KERNEL_VERSION(a, b, c) of a release such as "6.18.44-fc" (c capped at 255, as the kernel does). */
 export function kernelVersionCode(kernelRelease: string): number {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(kernelRelease);
-  if (m === null) throw new Error(`cannot read a kernel version from release "${kernelRelease}"`);
+  if (m === null) throw new Error(`cannot read a kernel version from release ${quoted(kernelRelease)}`);
   return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255);
 }
 
@@ -55,7 +56,7 @@ export function kconfigValue(variables: readonly KconfigVariable[], size: number
       if (v.weak) continue;
       const why = !v.name.startsWith('CONFIG_') ? 'only CONFIG_ options and LINUX_KERNEL_VERSION have values'
         : source.config === undefined ? 'no kernel configuration was found (/proc/config.gz, /boot/config-RELEASE)' : 'the kernel configuration does not set it';
-      throw new Error(`.kconfig variable "${v.name}" has no value: ${why}`);
+      throw new Error(`.kconfig variable ${quoted(v.name)} has no value: ${why}`);
     }
     writeValue(out.subarray(v.offset, v.offset + v.size), v, raw);
   }
@@ -65,7 +66,7 @@ export function kconfigValue(variables: readonly KconfigVariable[], size: number
 const TRISTATE: Record<string, number> = { n: 0, y: 1, m: 2 };
 
 function writeValue(out: Uint8Array, v: KconfigVariable, raw: string): void {
-  const bad = (): Error => new Error(`.kconfig variable "${v.name}" (${v.kind}, ${v.size} bytes) cannot hold the value ${raw}`);
+  const bad = (): Error => new Error(`.kconfig variable ${quoted(v.name)} (${v.kind}, ${v.size} bytes) cannot hold the value ${raw}`);
   const letter = raw === 'y' || raw === 'n' || raw === 'm';
   if (letter) {
     if (v.kind === 'bool' && raw !== 'm') out[0] = raw === 'y' ? 1 : 0;
@@ -77,7 +78,7 @@ function writeValue(out: Uint8Array, v: KconfigVariable, raw: string): void {
   if (raw.startsWith('"')) {
     if (v.kind !== 'char-array' || !raw.endsWith('"') || raw.length < 2) throw bad();
     const text = new TextEncoder().encode(raw.slice(1, -1));
-    if (text.length >= v.size) throw new Error(`.kconfig variable "${v.name}" (${v.size} bytes) is too small for ${raw}`);
+    if (text.length >= v.size) throw new Error(`.kconfig variable ${quoted(v.name)} (${v.size} bytes) is too small for ${raw}`);
     out.set(text);
     return;
   }

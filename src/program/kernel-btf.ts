@@ -9,7 +9,7 @@ import { openTargetBtf } from '../btf/core-relo.js';
 import type { BtfKind } from '../btf/types.js';
 import { AttachType } from '../sys/generated.js';
 import { native, nativeUnavailableReason } from '../sys/native.js';
-import { describeProgram } from './verifier.js';
+import { describeProgram, quoted } from '../sys/describe.js';
 
 export const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
 
@@ -152,16 +152,16 @@ export function attachBtfId(program: AttachTargetSpec): number {
   const target = program.attachTarget ?? '';
   if (target === '') throw new KernelSymbolError(`${where}: the section name gives no attach target (as in "fentry/<function>")`);
   if (target.includes(':')) {
-    throw new KernelSymbolError(`${where}: attach target "${target}" names a kernel module; only the kernel's own BTF (${VMLINUX_BTF}) is searched`);
+    throw new KernelSymbolError(`${where}: attach target ${quoted(target)} names a kernel module; only the kernel's own BTF (${VMLINUX_BTF}) is searched`);
   }
   const { name, kind } = attachTargetType(program.expectedAttachType, target);
   let btf: BtfLookup;
   try {
     btf = kernelBtf();
   } catch (e) {
-    throw new KernelSymbolError(`${where}: attach target "${target}": ${(e as Error).message}`);
+    throw new KernelSymbolError(`${where}: attach target ${quoted(target)}: ${(e as Error).message}`);
   }
   const id = btf.find(name, kind);
-  if (id === 0) throw new KernelSymbolError(`${where}: attach target "${target}" not found: the kernel's BTF (${VMLINUX_BTF}) has no ${kind} "${name}"`);
+  if (id === 0) throw new KernelSymbolError(`${where}: attach target ${quoted(target)} not found: the kernel's BTF (${VMLINUX_BTF}) has no ${kind} ${quoted(name)}`);
   return id;
 }

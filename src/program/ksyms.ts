@@ -3,6 +3,7 @@
 // prototype, typed __ksym variables by VAR name there (of a compatible type), untyped ones by address in
 // /proc/kallsyms. A weak symbol the kernel lacks is 0; any other miss keeps the symbol unresolved
 // with the reason, which the program that uses it reports when it loads.
+import { quoted } from '../sys/describe.js';
 import { readFileSync } from 'node:fs';
 import { KSYM_UNRESOLVED, type CoreObject, type KernelSymbol } from '../elf/open.js';
 import { kernelBtf, VMLINUX_BTF } from './kernel-btf.js';
@@ -48,20 +49,20 @@ function inKernelBtf(object: CoreObject, index: number, symbol: KernelSymbol): F
   }
   if (symbol.kind === 'variable') {
     const id = btf.find(symbol.name, 'var');
-    if (id === 0) return { missing: `the kernel's BTF (${VMLINUX_BTF}) has no variable "${symbol.name}"` };
-    if (!object.kernelSymbolCompatible(index, btf, id)) return { missing: `its type is not compatible with the kernel's "${symbol.name}" [${id}]` };
+    if (id === 0) return { missing: `the kernel's BTF (${VMLINUX_BTF}) has no variable ${quoted(symbol.name)}` };
+    if (!object.kernelSymbolCompatible(index, btf, id)) return { missing: `its type is not compatible with the kernel's ${quoted(symbol.name)} [${id}]` };
     return { value: BigInt(id) };
   }
   const flavor = symbol.name.indexOf('___');
   const name = flavor > 0 ? symbol.name.slice(0, flavor) : symbol.name;
   const id = btf.find(name, 'func');
-  if (id === 0) return { missing: `the kernel's BTF (${VMLINUX_BTF}) has no function "${name}"` };
+  if (id === 0) return { missing: `the kernel's BTF (${VMLINUX_BTF}) has no function ${quoted(name)}` };
   if (!object.kernelSymbolCompatible(index, btf, id)) {
     const params = btf.type(btf.type(id)!.type)?.vlen;
     return {
       missing: symbol.paramCount !== undefined && params !== undefined && params !== symbol.paramCount
-        ? `it is declared with ${symbol.paramCount} parameter(s), the kernel's "${name}" [${id}] takes ${params}`
-        : `its prototype is not compatible with the kernel's "${name}" [${id}] (parameter or return types differ in kind)`,
+        ? `it is declared with ${symbol.paramCount} parameter(s), the kernel's ${quoted(name)} [${id}] takes ${params}`
+        : `its prototype is not compatible with the kernel's ${quoted(name)} [${id}] (parameter or return types differ in kind)`,
     };
   }
   return { value: BigInt(id) };
@@ -86,9 +87,9 @@ function kallsymsAddresses(names: readonly string[]): Map<string, Found> {
     const seen = new Set<bigint>();
     for (const m of text.matchAll(line)) seen.add(BigInt(`0x${m[1]!}`));
     const [first, second] = seen;
-    if (first === undefined) out.set(name, { missing: `${KALLSYMS} has no symbol "${name}"` });
-    else if (second !== undefined) out.set(name, { error: `${KALLSYMS} has "${name}" at 0x${first.toString(16)} and 0x${second.toString(16)}: ambiguous` });
-    else if (first === 0n) out.set(name, { error: `${KALLSYMS} shows "${name}" at address 0 (addresses are hidden: kernel.kptr_restrict, or not root)` });
+    if (first === undefined) out.set(name, { missing: `${KALLSYMS} has no symbol ${quoted(name)}` });
+    else if (second !== undefined) out.set(name, { error: `${KALLSYMS} has ${quoted(name)} at 0x${first.toString(16)} and 0x${second.toString(16)}: ambiguous` });
+    else if (first === 0n) out.set(name, { error: `${KALLSYMS} shows ${quoted(name)} at address 0 (addresses are hidden: kernel.kptr_restrict, or not root)` });
     else out.set(name, { value: first });
   }
   return out;

@@ -1,6 +1,7 @@
 // Caps on what one object may ask of the kernel, for services that load objects their users upload
 // (System load options `limits`, off by default): checked on the plan, before anything is created.
 // No `node:` import: the mock System checks the same.
+import { inObject } from '../sys/describe.js';
 import type { MapSpec as ElfMapSpec, ObjectInfo } from '../elf/types.js';
 import { mapShape } from '../map/shape.js';
 import { integerArg } from '../sys/integers.js';
@@ -47,8 +48,7 @@ export function checkObjectLimits(object: ObjectInfo, maps: Readonly<Record<stri
     entries += final.maxEntries;
     memory += mapMemoryEstimate(final, possibleCpus);
   }
-  const name = objectName === undefined ? 'the object' : `object ${objectName}`;
-  if (count > maxMaps) throw new RangeError(`${name} asks for ${count} maps, over the limit limits.maxMaps = ${maxMaps}`);
-  if (entries > maxEntries) throw new RangeError(`${name}'s maps ask for ${entries} entries in all, over the limit limits.maxMapEntries = ${maxEntries}`);
-  if (memory > maxMemory) throw new RangeError(`${name}'s maps ask for about ${memory} bytes (entries × (key + value)), over the limit limits.maxMapMemory = ${maxMemory}`);
+  if (count > maxMaps) throw new RangeError(inObject(objectName, `the object asks for ${count} maps, over the limit limits.maxMaps = ${maxMaps}`));
+  if (entries > maxEntries) throw new RangeError(inObject(objectName, `the object's maps ask for ${entries} entries in all, over the limit limits.maxMapEntries = ${maxEntries}`));
+  if (memory > maxMemory) throw new RangeError(inObject(objectName, `the object's maps ask for about ${memory} bytes (entries × (key + value)), over the limit limits.maxMapMemory = ${maxMemory}`));
 }

@@ -7,7 +7,7 @@ import { UnresolvedSymbolError, type CoreObject } from '../elf/open.js';
 import type { MapSpec as ElfMapSpec } from '../elf/types.js';
 import type { EbpfMap, MapSpec } from '../map/map.js';
 import { FD } from '../sys/bpf.js';
-import { errnoCode } from '../sys/errors.js';
+import { errnoCode, withObject } from '../sys/errors.js';
 import { ATTR, BpfCmd } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { attachBtfId, KernelSymbolError } from './kernel-btf.js';
@@ -96,15 +96,17 @@ export class ObjectProgram extends Program {
   readonly #btf: FD | undefined;
   readonly #kernelSymbols: () => KernelSymbolValues;
   readonly #slots: ProgramSlots;
+  readonly #objectName: string | undefined;
 
   /**
    * `index`: the program's index in object.info.programs; `maps`: the fds of the maps created for
    * object.info.maps; `btf`: the object's BTF fd;
    * `kernelSymbols`: the values of the object's kfuncs and __ksym variables (resolved once, on demand);
-   * `slots`: the object's program array slots, which this program fills when it loads.
+   * `slots`: the object's program array slots, which this program fills when it loads;
+   * `objectName`: the object's path or name, first in the errors of load() when given.
    */
   constructor(spec: ProgramSpec, object: CoreObject, index: number, maps: MapFdTable, btf: FD | undefined,
-    kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots) {
+    kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots, objectName?: string) {
     super(spec);
     this.#object = object;
     this.#index = index;
@@ -112,12 +114,17 @@ export class ObjectProgram extends Program {
     this.#btf = btf;
     this.#kernelSymbols = kernelSymbols;
     this.#slots = slots;
+    this.#objectName = objectName;
   }
 
   /** Loads the program, then puts it in the program array slots that name it (closed again if one refuses it). */
   override load(options?: LoadOptions): this {
-    super.load(options);
-    this.#slots.fill(this.#index, this);
+    try {
+      super.load(options);
+      this.#slots.fill(this.#index, this);
+    } catch (e) {
+      throw withObject(e, this.#objectName);
+    }
     return this;
   }
 

@@ -2,6 +2,7 @@
 // (object + options + constants → map specs with options applied, initial contents, slots, program
 // specs), computed without touching the kernel. System applies it to the kernel, MockSystem to
 // memory: one planning path, so the mock cannot drift from the real loader. Imports no node: module.
+import { describeMap, describeProgram } from '../sys/describe.js';
 import { unloadableReason } from '../elf/problems.js';
 import { INSTRUCTION_SIZE } from '../elf/types.js';
 import { mapInitialData, type ElfMapSpec, type ObjectInfo, type ElfProgramSpec } from '../inspect.js';
@@ -125,10 +126,10 @@ export function planLoad(bytes: Uint8Array, object: ObjectInfo, options: SystemL
   for (const original of object.maps) {
     if (original.innerTemplate) continue;
     if (original.origin === 'struct-ops') {
-      warnings.push(`map "${original.name}" (${object.sections[original.sectionIndex]?.name ?? 'struct_ops'}) is not created: struct_ops maps need the kernel's BTF for their type, which is not supported yet`);
+      warnings.push(`${describeMap(original.name)} (${object.sections[original.sectionIndex]?.name ?? 'struct_ops'}) is not created: struct_ops maps need the kernel's BTF for their type, which is not supported yet`);
       continue;
     }
-    if (target.hasMap(original.name) || mapNames.has(original.name)) throw new Error(`map "${original.name}" is already in this System`);
+    if (target.hasMap(original.name) || mapNames.has(original.name)) throw new Error(`${describeMap(original.name)} is already in this System`);
     const mapOptions = options.maps?.[original.name];
     const elf = withMapOptions(original, mapOptions);
     const spec = kernelMapSpec(object, elf, options, target);
@@ -137,13 +138,13 @@ export function planLoad(bytes: Uint8Array, object: ObjectInfo, options: SystemL
     let initial = rodata.get(elf.index) ?? mapInitialData(bytes, elf);
     if (elf.origin === 'kconfig' && replaceWith === undefined) {
       if (target.kconfig === undefined) {
-        warnings.push(`map "${elf.name}" is not created: this System does not make the .kconfig map (the running kernel's config)`);
+        warnings.push(`${describeMap(elf.name)} is not created: this System does not make the .kconfig map (the running kernel's config)`);
         continue;
       }
       try {
         initial = target.kconfig(elf.valueSize);
       } catch (e) {
-        warnings.push(`map ".kconfig" is not created: ${(e as Error).message}`);
+        warnings.push(`${describeMap('.kconfig')} is not created: ${(e as Error).message}`);
         continue;
       }
     }
@@ -154,7 +155,7 @@ export function planLoad(bytes: Uint8Array, object: ObjectInfo, options: SystemL
   const programNames = new Set<string>();
   for (const spec of object.programs) {
     if (spec.subprogram) continue;
-    if (target.hasProgram(spec.name) || programNames.has(spec.name)) throw new Error(`program "${spec.name}" is already in this System`);
+    if (target.hasProgram(spec.name) || programNames.has(spec.name)) throw new Error(`${describeProgram({ program: spec.name, section: spec.section })} is already in this System`);
     programNames.add(spec.name);
     programs.push(programPlan(bytes, object, spec, options));
   }

@@ -11,7 +11,7 @@ import { getNumOfPossibleCpus, getPageSize } from '../map/host.js';
 import type { MapLike } from '../map/like.js';
 import { EbpfMap } from '../map/map.js';
 import { FD } from '../sys/bpf.js';
-import { check } from '../sys/errors.js';
+import { check, withObject } from '../sys/errors.js';
 import { native } from '../sys/native.js';
 import { checkConstantValues, type Constants } from './constants.js';
 import { fillInitialSlots, ProgramSlots } from './elf-map.js';
@@ -23,7 +23,7 @@ import type { CoreRelocationResult } from '../btf/types.js';
 import { resolveKernelSymbols, type KernelSymbolValues } from './ksyms.js';
 import { loadObjectBtf, MapFdTable, mapBtf, ObjectProgram, UnsupportedError, type ObjectBtf } from './object-program.js';
 import { Program, ProgramType, type LoadOptions, type ProgramSpec } from './program.js';
-import { describeProgram } from './verifier.js';
+import { describeMap, describeProgram, inObject } from '../sys/describe.js';
 import type { SystemLike } from './like.js';
 import type { Attachment } from '../link/attachment-base.js';
 
@@ -34,14 +34,16 @@ export type { SystemLoadOptions };
 /** A program of the object that cannot be loaded yet; load() says why. */
 class UnloadableProgram extends Program {
   readonly #reason: string;
+  readonly #objectName: string | undefined;
 
-  constructor(spec: ProgramSpec, reason: string) {
+  constructor(spec: ProgramSpec, reason: string, objectName: string | undefined) {
     super(spec);
     this.#reason = reason;
+    this.#objectName = objectName;
   }
 
   override load(_options?: LoadOptions): this {
-    throw new UnsupportedError(`${describeProgram({ program: this.name, section: this.section })}: ${this.#reason}`);
+    throw new UnsupportedError(inObject(this.#objectName, `${describeProgram({ program: this.name, section: this.section })}: ${this.#reason}`));
   }
 }
 
@@ -90,6 +92,14 @@ export class System implements SystemLike {
    * subprogram) is an error naming map, slot and symbol.
    */
   load(bytes: Uint8Array, options: SystemLoadOptions = {}): this {
+    try {
+      return this.#load(bytes, options);
+    } catch (e) {
+      throw withObject(e, options.objectName);
+    }
+  }
+
+  #load(bytes: Uint8Array, options: SystemLoadOptions): this {
     const constants = { ...this.#constants, ...options.constants };
     const core = CoreObject.open(bytes, { btfTypes: Object.keys(constants).length > 0, withoutC: true });
     const object = core.info;
@@ -129,7 +139,7 @@ export class System implements SystemLike {
       let kernelSymbols: KernelSymbolValues | undefined;
       const symbols = (): KernelSymbolValues => (kernelSymbols ??= resolveKernelSymbols(core));
       const mapFds = new MapFdTable(byIndex);
-      for (const p of plan.programs) this.#programs.set(p.name, makeProgram(p, core, mapFds, btf.fd, symbols, programSlots));
+      for (const p of plan.programs) this.#programs.set(p.name, makeProgram(p, core, mapFds, btf.fd, symbols, programSlots, options.objectName));
       for (const [name, map] of maps) this.#maps.set(name, map);
     } catch (e) {
       // As libbpf does when a load fails: the pins this load made go too (not those it reused).
@@ -288,11 +298,11 @@ function unpinAfterFailure(map: EbpfMap, loadError: unknown): void {
  * the System gets its own fd (a dup), so closing the System leaves the given map open.
  */
 function replacementMap(name: string, given: MapLike): EbpfMap {
-  if (!(given instanceof EbpfMap)) throw new TypeError(`maps: "${name}": replaceWith must be an EbpfMap`);
-  return EbpfMap.fromFd(new FD(check(native().dup(given.fd), 'dup', `map "${name}" given to replace it`)));
+  if (!(given instanceof EbpfMap)) throw new TypeError(`${describeMap(name)}: replaceWith must be an EbpfMap`);
+  return EbpfMap.fromFd(new FD(check(native().dup(given.fd), 'dup', `${describeMap(name)} given to replace it`)));
 }
 
-function makeProgram(plan: ProgramPlan, core: CoreObject, maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots): Program {
+function makeProgram(plan: ProgramPlan, core: CoreObject, maps: MapFdTable, btf: FD | undefined, kernelSymbols: () => KernelSymbolValues, slots: ProgramSlots, objectName: string | undefined): Program {
   // Every field present, undefined or not: the specs of all programs (and the copies load() makes of
   // them) then share one shape, and BPF_PROG_LOAD's encoding reads them without property-lookup misses.
   const programSpec: ProgramSpec = {
@@ -311,5 +321,5 @@ function makeProgram(plan: ProgramPlan, core: CoreObject, maps: MapFdTable, btf:
     flags: plan.flags,
     ifindex: undefined,
   };
-  return plan.unloadable === undefined ? new ObjectProgram(programSpec, core, plan.elf.index, maps, btf, kernelSymbols, slots) : new UnloadableProgram(programSpec, plan.unloadable);
+  return plan.unloadable === undefined ? new ObjectProgram(programSpec, core, plan.elf.index, maps, btf, kernelSymbols, slots, objectName) : new UnloadableProgram(programSpec, plan.unloadable, objectName);
 }

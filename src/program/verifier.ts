@@ -1,4 +1,5 @@
 // The verifier's log: what a failed BPF_PROG_LOAD says, and how much of it an error message quotes.
+import { describeProgram, type ProgramOrigin } from '../sys/describe.js';
 import { SyscallError } from '../sys/errors.js';
 
 /** Lines the verifier appends after its verdict; they say nothing about why a program failed. */
@@ -31,18 +32,6 @@ export function decisiveLines(log: string): string[] {
   while (start > 0 && end - start <= CONTEXT_LINES && !INSN_LINE.test(lines[start]!)) start--;
   if (start > 0 && SOURCE_LINE.test(lines[start - 1]!)) start--;
   return lines.slice(start, end);
-}
-
-/** Where a rejected program came from, for the error message. */
-export interface ProgramOrigin {
-  /** The program's name as given (not the kernel's truncated copy). */
-  program: string;
-  section?: string | undefined;
-}
-
-/** `program "name" (section "sec")`: how errors name a program, libbpf style. */
-export function describeProgram(origin: ProgramOrigin): string {
-  return `program "${origin.program}"${origin.section === undefined ? '' : ` (section "${origin.section}")`}`;
 }
 
 /**

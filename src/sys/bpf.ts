@@ -48,7 +48,7 @@ export class FD {
   readonly #identity: string | undefined;
 
   constructor(fd: number) {
-    if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`FD: ${fd} is not a file descriptor`);
+    if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`${fd} is not a file descriptor (a non-negative integer)`);
     this.#fd = fd;
     this.#identity = fdIdentity(fd);
     leaked.register(this, { fd, identity: this.#identity }, this);

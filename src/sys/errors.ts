@@ -91,6 +91,24 @@ export class SyscallError extends Error {
   }
 }
 
+/**
+ * Names the object a load was of first in an error's context, as libbpf does (`x.o: map 'counts': ...`;
+ * a SyscallError keeps its `BPF_CMD: ECODE (message): ` head: `BPF_MAP_CREATE: EINVAL (...): x.o: map ...`).
+ * Does nothing when the object is unknown, the error is no Error, or it names the object already.
+ */
+export function withObject(e: unknown, object: string | undefined): unknown {
+  if (object === undefined || object === '' || !(e instanceof Error)) return e;
+  if (e instanceof SyscallError) {
+    const head = `${e.syscall}: ${e.code} (${errnoMessage(e.errno)})`;
+    if (!e.message.startsWith(head) || e.message.startsWith(`${head}: ${object}`)) return e;
+    const rest = e.message.slice(head.length);
+    e.message = `${head}: ${object}${rest.startsWith(': ') ? rest : `${rest === '' ? '' : ':'}${rest}`}`;
+  } else if (!e.message.startsWith(`${object}: `)) {
+    e.message = `${object}: ${e.message}`;
+  }
+  return e;
+}
+
 /** The error for a positive errno (for callers that decide themselves whether a result failed). */
 export function errnoError(errno: number, syscall: string, context?: string): SyscallError {
   return new SyscallError(errno, syscall, context);

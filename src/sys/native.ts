@@ -167,6 +167,6 @@ export function nativeUnavailableReason(): string | undefined {
 export function native(): NativeBridge {
   if (loaded !== undefined) return loaded;
   const why = nativeUnavailableReason();
-  if (why !== undefined) throw new Error(`ebpf: kernel calls need Linux and the native bridge: ${why}`);
+  if (why !== undefined) throw new Error(`kernel calls need Linux and the native bridge: ${why}`);
   return loaded as unknown as NativeBridge;
 }

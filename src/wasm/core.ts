@@ -61,7 +61,7 @@ async function defaultBytes(): Promise<Uint8Array<ArrayBuffer> | ArrayBuffer> {
     return fs.readFile(coreUrl);
   }
   const response = await fetch(coreUrl);
-  if (!response.ok) throw new Error(`ebpf: cannot fetch the WASM core at ${coreUrl.href}: HTTP ${response.status}`);
+  if (!response.ok) throw new Error(`cannot fetch the WASM core at ${coreUrl.href}: HTTP ${response.status}`);
   return response.arrayBuffer();
 }
 
@@ -82,7 +82,7 @@ function instantiate(module: WebAssembly.Module): CoreExports {
   }
   const version = core.ebpf_abi_version();
   if (version !== CORE_ABI_VERSION) {
-    throw new Error(`ebpf: WASM core ABI ${version} does not match this library's ${CORE_ABI_VERSION}; rebuild with make wasm`);
+    throw new Error(`WASM core ABI ${version} does not match this library's ${CORE_ABI_VERSION}; rebuild with make wasm`);
   }
   return core;
 }
@@ -107,7 +107,7 @@ export function loadCoreSync(): CoreExports {
   let bytes: Uint8Array<ArrayBuffer> | ArrayBuffer | WebAssembly.Module;
   if (src === undefined || typeof src === 'function') {
     if (coreUrl.protocol !== 'file:' || typeof process === 'undefined') {
-      throw new Error('ebpf: the WASM core is not loaded yet; await loadCore() first (browsers load it asynchronously)');
+      throw new Error('the WASM core is not loaded yet; await loadCore() first (browsers load it asynchronously)');
     }
     bytes = readFileSyncNode(coreUrl);
   } else {
@@ -122,7 +122,7 @@ export function loadCoreSync(): CoreExports {
 // so the browser entry point stays free of node: modules.
 function readFileSyncNode(url: URL): Uint8Array<ArrayBuffer> {
   const getBuiltin = (process as unknown as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
-  if (!getBuiltin) throw new Error('ebpf: this Node.js has no process.getBuiltinModule; await loadCore() first');
+  if (!getBuiltin) throw new Error('this Node.js has no process.getBuiltinModule; await loadCore() first');
   const fs = getBuiltin('node:fs') as typeof import('node:fs');
   return new Uint8Array(fs.readFileSync(url));
 }

@@ -123,7 +123,7 @@ for (const bigEndian of [false, true]) {
 
   test(`${label}: '.maps' without BTF, and a map without a symbol`, () => {
     const noBtf = buildElf({ bigEndian, sections: [{ name: '.maps', type: SHT.PROGBITS, flags: SHF.WRITE | SHF.ALLOC, data: new Uint8Array(8) }] });
-    rejects(noBtf.bytes, /'\.maps' \(section 1\) needs BTF, but the object has no \.BTF section/);
+    rejects(noBtf.bytes, /section '\.maps' \(index 1\) needs BTF, but the object has no \.BTF section/);
     const b = new MapBtf();
     b.map('m', [b.uint('type', MAP.HASH)]);
     b.datasec('.maps', 0, [[b.var('ghost', b.types.length, 1), 0, 8]]);

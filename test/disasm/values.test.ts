@@ -100,7 +100,7 @@ test('ebpf inspect --disasm [--program] [--json], --btf, and errors naming the f
   for (const [args, message] of [
     [['inspect', '--json', 'trunc.o'], /^ebpf: cannot read trunc\.o: no such file\n$/],
     [['inspect', '--json', join(fixturesDir, 'relocs.c')], /^ebpf: .*relocs\.c: not an ELF file/],
-    [['inspect', '--disasm', '--program', 'nope', path], /^ebpf: .*relocs\.o: no program "nope" \(programs: .*xdp_sum/],
+    [['inspect', '--disasm', '--program', 'nope', path], /^ebpf: .*relocs\.o: no program 'nope' \(programs: .*xdp_sum/],
     [['inspect', '--program', 'x', path], /^ebpf: --program goes with --disasm\n$/],
     [['inspect', '--program'], /^ebpf: inspect: Option '--program <value>' argument missing\n$/],
     [['btf', 'dump', join(fixturesDir, 'nope.o')], /^ebpf: cannot read .*nope\.o: no such file\n$/],

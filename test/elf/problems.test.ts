@@ -20,7 +20,7 @@ problems('a section name of no program type is an error naming the program; the 
   const error = found.find((p) => p.severity === 'error');
   assert.ok(error, JSON.stringify(found));
   assert.is(error.program, 'unknown_section');
-  assert.match(error.message, 'gives no program type');
+  assert.match(error.message, /^program 'unknown_section' \(section 'no_such_program_type\/anything'\): .*gives no program type/);
   const warning = found.find((p) => p.severity === 'warning');
   assert.ok(warning?.sectionIndex !== undefined && warning.message.startsWith('unknown-section: '), JSON.stringify(found));
 });

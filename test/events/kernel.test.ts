@@ -368,8 +368,8 @@ test('typed records: struct event decoded from the object BTF; ktimeToDate', asy
 
 test('PerfEvents refuses a map that is not a perf event array', () => {
   using system = new System().loadElf(EVENTS);
-  assert.throws(() => new PerfEvents(system.getMapByName('rb')!), /PerfEvents: map 'rb' is a RingBuf map, not a PerfEventArray/);
-  assert.throws(() => new RingBuffer(system.getMapByName('perf')!), /RingBuffer.add: map 'perf' is a PerfEventArray map, not a RingBuf/);
+  assert.throws(() => new PerfEvents(system.getMapByName('rb')!), /^map 'rb' is a ringbuf map, not a perf_event_array \(PerfEvents\)$/);
+  assert.throws(() => new RingBuffer(system.getMapByName('perf')!), /^map 'perf' is a perf_event_array map, not a ringbuf \(RingBuffer.add\)$/);
 });
 
 test('perf options: overwritable rings keep the newest records; a CPU subset; wakeupEvents with the poll timeout', async () => {

@@ -2,7 +2,7 @@
 // egress sees the echo requests, its ingress the replies. tcx links (with ordering) and classic clsact
 // + cls_bpf filters; after each test no link, filter or qdisc of ours is left.
 import * as assert from 'uvu/assert';
-import { attachTc, queryTcx, TcFilterAttachment } from '../../src/link/tc.js';
+import { attachTc, queryTcx, TcFilterAttachment, type TcAttachParams } from '../../src/link/tc.js';
 import { AttachRefusedError } from '../../src/link/attach-error.js';
 import { LinkAttachment } from '../../src/link/attachment.js';
 import { hasClsact, listFilters } from '../../src/netlink/tc.js';
@@ -146,6 +146,7 @@ testNeeding(test, 'classic: EEXIST without replace, replace swaps, detach remove
 test('bad input is refused before any attach', () => {
   using fixture = new NetFixture();
   const program = fixture.program('tc_ingress');
+  assert.throws(() => attachTc(fixture.program('xdp_count'), 5 as unknown as TcAttachParams), /^program 'xdp_count': cannot attach to tc: expected TcAttachParams \{ interface, direction \}, got 5$/);
   assert.throws(() => attachTc(fixture.program('xdp_count'), { interface: 'lo', direction: 'ingress' }), /program 'xdp_count': cannot attach to tcx lo ingress: it is a xdp program; tcx runs sched_cls programs/);
   assert.throws(() => attachTc(program, { interface: 'lo', direction: 'sideways' as 'ingress' }), /direction "sideways" is neither/);
   assert.throws(() => attachTc(program, { interface: 'lo', direction: 'ingress', priority: 1, before: true }), /not both/);

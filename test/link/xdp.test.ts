@@ -207,6 +207,7 @@ test('bad input is refused before any attach: wrong program type, unknown interf
   assert.throws(() => attachXdp(xdp, 'ebnone0'), (e: unknown) => e instanceof AttachRefusedError && e.code === 'ENODEV' && /no interface named "ebnone0"/.test(e.message));
   assert.throws(() => attachXdp(xdp, { interface: 'lo', mode: 3 as XdpAttachMode }), /mode 3 is not an XdpAttachMode/);
   assert.throws(() => attachXdp(xdp, 'a/b'), /not a valid interface name/);
+  assert.throws(() => attachXdp(xdp, null as unknown as string), (e: unknown) => e instanceof AttachError && /^program 'xdp_count': cannot attach to xdp: expected an interface name or XdpAttachParams, got null$/.test(e.message));
   assert.throws(() => attachXdp(xdp, { interface: undefined as unknown as string }), /program 'xdp_count': cannot attach to xdp undefined: the interface must be a name or a positive index, got undefined/);
   assert.throws(() => attachXdp(xdp, { interface: 'lo', replace: fixture.system.getProgramByName('xdp_firewall')! }), /the program to replace is not loaded/);
   assert.throws(() => attachXdp(xdp, { interface: 'lo', method: 'link', replace: true }), /replace.*netlink/);

@@ -112,7 +112,7 @@ test('keyValueToBytes: goebpf negative cases are TypeErrors naming map and sizes
     assert.unreachable();
   } catch (e) {
     assert.instance(e, TypeError);
-    assert.is((e as Error).message, 'map "counters": key 511 needs 2 bytes but the key size is 1');
+    assert.is((e as Error).message, 'map \'counters\': key 511 needs 2 bytes but the key size is 1');
   }
   assert.throws(() => keyValueToBytes(1.5, 4), /not an integer/);
   assert.throws(() => keyValueToBytes([1] as unknown as KeyValue, 4), /type Array is not supported/);

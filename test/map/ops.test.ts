@@ -50,7 +50,7 @@ suite('hash: insert / update / upsert / delete and their errno', () => {
   assert.is(code(() => m.lookup(3)), 'ENOENT');
   const err = (() => { try { m.lookup(77); } catch (e) { return e as SyscallError; } })()!;
   assert.is(err.syscall, 'BPF_MAP_LOOKUP_ELEM');
-  assert.match(err.message, /map "ops_hash" key 77/);
+  assert.match(err.message, /map 'ops_hash' key 77/);
 });
 
 suite('getNextKey and its Int / Uint64 / String forms walk every key once', () => {
@@ -69,8 +69,8 @@ suite('getNextKey and its Int / Uint64 / String forms walk every key once', () =
 
 suite('wrong key or value size is a TypeError before any syscall', () => {
   using m = EbpfMap.create({ name: 'ops_sizes', type: MapType.Hash, keySize: 2, valueSize: 2, maxEntries: 2 });
-  assert.throws(() => m.insert(0x1ffff, 1), (e: unknown) => e instanceof TypeError && e.message === 'map "ops_sizes": key 131071 needs 3 bytes but the key size is 2');
-  assert.throws(() => m.insert(1, 'abc'), (e: unknown) => e instanceof TypeError && /map "ops_sizes": value "abc" needs 3 bytes but the value size is 2/.test(e.message));
+  assert.throws(() => m.insert(0x1ffff, 1), (e: unknown) => e instanceof TypeError && e.message === 'map \'ops_sizes\': key 131071 needs 3 bytes but the key size is 2');
+  assert.throws(() => m.insert(1, 'abc'), (e: unknown) => e instanceof TypeError && /map 'ops_sizes': value "abc" needs 3 bytes but the value size is 2/.test(e.message));
   assert.throws(() => m.lookup(new Uint8Array(3)), TypeError);
   assert.throws(() => m.insert(1, [1, 2]), /only for per-CPU maps/);
   using four = EbpfMap.create({ name: 'ops_u32', type: MapType.Array, valueSize: 4, maxEntries: 1 });
@@ -87,7 +87,7 @@ suite('closed maps and closed fds', () => {
   m.close();
   m.close();
   assert.is(m.fd, -1);
-  assert.throws(() => m.lookup(0), /map "ops_closed": closed/);
+  assert.throws(() => m.lookup(0), /map 'ops_closed': closed/);
   assert.throws(() => new EbpfMap({ type: MapType.Array, valueSize: 4, maxEntries: 1 }).lookup(0), /not created/);
   // fromFd borrows (duplicates) the fd: a closed one fails at the dup.
   assert.throws(() => EbpfMap.fromFd(fd), (e: unknown) => e instanceof SyscallError && e.syscall === 'dup' && e.code === 'EBADF');

@@ -48,7 +48,7 @@ test('cloneTemplate copies the definition, not the fd or the pin path', () => {
 
 test('a map that was never created says so, and close() is harmless', () => {
   const m = new EbpfMap({ name: 'never', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 });
-  assert.throws(() => m.lookup(1), /map "never": not created/);
+  assert.throws(() => m.lookup(1), /map 'never': not created/);
   assert.throws(() => m.info(), /not created/);
   m.close();
   m[Symbol.dispose]();
@@ -60,7 +60,7 @@ test('a name longer than 15 characters is refused before any syscall', () => {
 });
 
 test('a spec that is not a map definition is a TypeError (not an integer) or RangeError (out of range) naming the field', () => {
-  assert.throws(() => new EbpfMap({ name: 'bad', type: undefined as unknown as MapType }), /map "bad": type undefined is not a MapType/);
+  assert.throws(() => new EbpfMap({ name: 'bad', type: undefined as unknown as MapType }), /map 'bad': type undefined is not a MapType/);
   assert.throws(() => new EbpfMap({ type: MapType.Hash, keySize: -1, valueSize: 4, maxEntries: 1 }), (e: unknown) => e instanceof RangeError && /keySize -1 is out of range \[0, 4294967295\]/.test(e.message));
   assert.throws(() => new EbpfMap({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1.5 }), (e: unknown) => e instanceof TypeError && /maxEntries must be an integer, not 1.5/.test(e.message));
   assert.throws(() => new EbpfMap({ type: MapType.BloomFilter, valueSize: 4, maxEntries: 1, mapExtra: 2n ** 64n }), /mapExtra 18446744073709551616n is out of range/);

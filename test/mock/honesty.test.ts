@@ -396,7 +396,7 @@ honesty('maps given in place of the object\'s (replaceWith): used as they are, l
         const afterClose = side.flows.lookupInt(Uint8Array.from({ length: 16 }, (_, i) => i));
         return { refused, seen, slot1, afterClose };
       });
-      assert.is(results[0]!.refused, 'maps: "flows": the map given to replace it is hash with key 16 B, value 8 B, 16 entries; the object makes map "flows" (hash, key 16 B, value 8 B, 4096 entries, flags 0x1)');
+      assert.is(results[0]!.refused, `${object}: map 'flows': the map given to replace it is hash with key 16 B, value 8 B, 16 entries; the object makes map 'flows' (hash, key 16 B, value 8 B, 4096 entries, flags 0x1)`);
       assert.equal([results[0]!.slot1, results[0]!.afterClose, results[0]!.seen.length], [true, 5, 1]);
       assert.equal(results[1], results[0]);
     } finally {

@@ -33,7 +33,7 @@ test('a function typed against MapLike takes a MockMap and an EbpfMap', () => {
 test('spec defaults, fd, id, info, toString, name check', () => {
   const m = new MockMap({ name: 'arr', type: MapType.Array, valueSize: 8, maxEntries: 2 });
   assert.is(m.fd, -1);
-  assert.throws(() => m.lookup(0), /map "arr": not created/);
+  assert.throws(() => m.lookup(0), /map 'arr': not created/);
   assert.is(m.create(), m);
   assert.is(m.create().fd, m.fd, 'create is idempotent');
   assert.ok(m.fd >= 1 << 24);
@@ -43,7 +43,7 @@ test('spec defaults, fd, id, info, toString, name check', () => {
   assert.is(m.perCpu, false);
   const info = m.info();
   assert.equal([info.type, info.id, info.keySize, info.valueSize, info.maxEntries, info.name], [MapType.Array, m.id, 4, 8, 2, 'arr']);
-  assert.match(m.toString(), /MockMap\(map "arr" \(array, key 4 B, value 8 B, 2 entries, flags 0x0\), fd \d+\)/);
+  assert.match(m.toString(), /MockMap\(map 'arr' \(array, key 4 B, value 8 B, 2 entries, flags 0x0\), fd \d+\)/);
   assert.is(MockMap.create({ type: MapType.LPMTrie, keySize: 8, valueSize: 4, maxEntries: 1 }).flags, 1, 'LPM tries get BPF_F_NO_PREALLOC');
   assert.throws(() => MockMap.create({ name: 'a_name_of_16_chr', type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 }), /name is longer than 15 bytes/);
   assert.throws(() => new MockMap({ type: MapType.Hash, keySize: -1 }), /keySize -1 is out of range/);
@@ -70,7 +70,7 @@ test('close: idempotent, later calls say closed, create again starts empty; usin
   m.close();
   m.close();
   assert.is(m.fd, -1);
-  assert.throws(() => m.lookup(1), /map "h": closed/);
+  assert.throws(() => m.lookup(1), /map 'h': closed/);
   m.create();
   assert.is(code('BPF_MAP_LOOKUP_ELEM', () => m.lookup(1)), 'ENOENT');
   let inner: MockMap;
@@ -98,8 +98,8 @@ test('hash: insert/update/upsert/delete/lookup* and their errors', () => {
   assert.equal(m.lookup(1), new Uint8Array([12, 0, 0, 0, 0, 0, 0, 0]));
   assert.is(code('BPF_MAP_LOOKUP_ELEM', () => m.lookup(1, 1)), 'EINVAL');
   assert.is(code('BPF_MAP_UPDATE_ELEM', () => m.upsert(1, 1, 3)), 'EINVAL');
-  assert.throws(() => m.insert(0x1_0000_0000, 1), (e: unknown) => e instanceof TypeError && e.message === 'map "h": key 4294967296 needs 5 bytes but the key size is 4');
-  assert.throws(() => m.upsert(1, 'nine bytes'), /map "h": value "nine bytes" needs 10 bytes but the value size is 8/);
+  assert.throws(() => m.insert(0x1_0000_0000, 1), (e: unknown) => e instanceof TypeError && e.message === 'map \'h\': key 4294967296 needs 5 bytes but the key size is 4');
+  assert.throws(() => m.upsert(1, 'nine bytes'), /map 'h': value "nine bytes" needs 10 bytes but the value size is 8/);
   assert.throws(() => m.lookupPerCpu(1), /is not a per-CPU map/);
   assert.is(code('BPF_MAP_DELETE_ELEM', () => m.delete(9)), 'ENOENT');
   m.delete(2);
@@ -108,7 +108,7 @@ test('hash: insert/update/upsert/delete/lookup* and their errors', () => {
   assert.is(m.size, 1);
   const err = (() => { try { m.lookup(7); } catch (e) { return e as SyscallError; } })()!;
   assert.equal([err.errno, err.code, err.syscall], [2, 'ENOENT', 'BPF_MAP_LOOKUP_ELEM']);
-  assert.is(err.message, 'BPF_MAP_LOOKUP_ELEM: ENOENT (No such file or directory): map "h" key 7');
+  assert.is(err.message, 'BPF_MAP_LOOKUP_ELEM: ENOENT (No such file or directory): map \'h\' key 7');
 });
 
 test('keys as goebpf encodes them: strings, bigints, byte arrays', () => {

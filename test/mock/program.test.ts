@@ -20,13 +20,13 @@ test('spec: defaults and checks', () => {
   const p = new MockProgram({ name: 'xdp_prog', type: ProgramType.XDP, section: 'xdp', expectedAttachType: AttachType.XDP });
   assert.equal([p.name, p.section, p.type, p.expectedAttachType, p.license, p.size, p.loaded, p.verifierLog], ['xdp_prog', 'xdp', ProgramType.XDP, AttachType.XDP, 'GPL', 16, false, undefined]);
   assert.equal(p.instructions, new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]));
-  assert.throws(() => new MockProgram({ name: 'bad', type: ProgramType.XDP, instructions: new Uint8Array(12) }), (e: unknown) => e instanceof RangeError && /program "bad": instructions are 12 bytes/.test(e.message));
+  assert.throws(() => new MockProgram({ name: 'bad', type: ProgramType.XDP, instructions: new Uint8Array(12) }), (e: unknown) => e instanceof RangeError && /program 'bad': instructions are 12 bytes/.test(e.message));
   assert.is(p.toString(), 'MockProgram(xdp_prog, xdp)');
 });
 
 test('load, fd, id; loads once; errors name the program as Program does', () => {
   const p = new MockProgram({ name: 'p', type: ProgramType.SocketFilter, section: 'socket' });
-  assert.throws(() => p.fd, /program "p" \(section "socket"\) is not loaded/);
+  assert.throws(() => p.fd, /program 'p' \(section 'socket'\) is not loaded/);
   assert.is(p.load(), p);
   assert.ok(p.loaded && p.fd >= 1 << 24 && p.id > 0);
   assert.throws(() => p.load(), /is already loaded/);

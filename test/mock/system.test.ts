@@ -86,7 +86,7 @@ test('errorLoadElf: loadElf and load throw it, as goebpf’s MockSystem returns 
 
 test('loading the same object twice is refused, as System does', () => {
   const system = new MockSystem().loadElf(XDP_GOEBPF);
-  assert.throws(() => system.loadElf(XDP_GOEBPF), /map "drops" is already in this System/);
+  assert.throws(() => system.loadElf(XDP_GOEBPF), /map 'drops' is already in this System/);
   assert.is(system.getMaps().size, 6, 'nothing half-added');
 });
 

@@ -42,8 +42,8 @@ test('fentry, fexit, fmod_ret and lsm programs reach the kernel with their targe
 test('a target the kernel lacks: a KernelSymbolError naming the program, its section and the target', () => {
   using system = new System().loadElf(fixture('btf_targets.o'));
   assert.throws(() => system.getProgramByName('fentry_missing')!.load(), (e: unknown) => e instanceof KernelSymbolError &&
-    e.message === 'program "fentry_missing" (section "fentry/ebpf_fixture_no_such_function"): attach target "ebpf_fixture_no_such_function" not found: the kernel\'s BTF (/sys/kernel/btf/vmlinux) has no func "ebpf_fixture_no_such_function"');
-  assert.throws(() => system.getProgramByName('tp_btf_missing')!.load(), (e: unknown) => e instanceof KernelSymbolError && /has no typedef "btf_trace_ebpf_fixture_no_such_tracepoint"$/.test(e.message));
+    e.message === `${fixture('btf_targets.o')}: ` + 'program \'fentry_missing\' (section \'fentry/ebpf_fixture_no_such_function\'): attach target \'ebpf_fixture_no_such_function\' not found: the kernel\'s BTF (/sys/kernel/btf/vmlinux) has no func \'ebpf_fixture_no_such_function\'');
+  assert.throws(() => system.getProgramByName('tp_btf_missing')!.load(), (e: unknown) => e instanceof KernelSymbolError && /has no typedef 'btf_trace_ebpf_fixture_no_such_tracepoint'$/.test(e.message));
   // the others of the object are not affected
   using tp = system.getProgramByName('tp_btf_switch')!.load();
   assert.ok(tp.info().id > 0);
@@ -87,11 +87,11 @@ testNeeding(test, 'an untyped __ksym is its /proc/kallsyms address; weak symbols
 test('a kfunc or __ksym the kernel lacks fails only the programs using it, saying why', () => {
   using system = new System().loadElf(fixture('ksyms.o'));
   assert.throws(() => system.getProgramByName('missing_kfunc')!.load(), (e: unknown) => e instanceof KernelSymbolError &&
-    e.message === 'program \'missing_kfunc\': instruction 0: kfunc \'ebpf_fixture_missing_kfunc\' is not resolved: the kernel\'s BTF (/sys/kernel/btf/vmlinux) has no function "ebpf_fixture_missing_kfunc"');
+    e.message === `${fixture('ksyms.o')}: ` + 'program \'missing_kfunc\': instruction 0: kfunc \'ebpf_fixture_missing_kfunc\' is not resolved: the kernel\'s BTF (/sys/kernel/btf/vmlinux) has no function \'ebpf_fixture_missing_kfunc\'');
   assert.throws(() => system.getProgramByName('missing_address')!.load(), (e: unknown) => e instanceof KernelSymbolError &&
-    /'ebpf_fixture_missing_addr' is not resolved: \/proc\/kallsyms has no symbol "ebpf_fixture_missing_addr"$/.test(e.message));
+    /'ebpf_fixture_missing_addr' is not resolved: \/proc\/kallsyms has no symbol 'ebpf_fixture_missing_addr'$/.test(e.message));
   assert.throws(() => system.getProgramByName('kfunc_other_prototype')!.load(), (e: unknown) => e instanceof KernelSymbolError &&
-    /'bpf_rcu_read_lock___two_args' is not resolved: it is declared with 2 parameter\(s\), the kernel's "bpf_rcu_read_lock" \[\d+\] takes 0$/.test(e.message));
+    /'bpf_rcu_read_lock___two_args' is not resolved: it is declared with 2 parameter\(s\), the kernel's 'bpf_rcu_read_lock' \[\d+\] takes 0$/.test(e.message));
   using fine = system.getProgramByName('untyped_address')!.load();
   assert.ok(fine.info().id > 0);
 });

@@ -45,8 +45,8 @@ test('a constant that cannot be set fails the load before any map exists, and le
   using system = new System();
   assert.throws(() => system.loadElf(fixture('constants.o'), { constants: { port: 1, answers: 2 } }),
     (e: unknown) => e instanceof ConstantError && e.constant === 'answers' && e.object === fixture('constants.o')
-      && e.message.startsWith(`${fixture('constants.o')}: constant "answers": __u32 answers is in .data, not a constant`));
-  assert.throws(() => system.loadElf(fixture('globals.o'), { constants: { snap_len: -1 } }), /constant "snap_len": const volatile __u32 snap_len in \.rodata: -1 is out of range 0\.\.4294967295/);
+      && e.message.startsWith(`${fixture('constants.o')}: constant 'answers': __u32 answers is in .data, not a constant`));
+  assert.throws(() => system.loadElf(fixture('globals.o'), { constants: { snap_len: -1 } }), /constant 'snap_len': const volatile __u32 snap_len in \.rodata: -1 is out of range 0\.\.4294967295/);
   assert.is(system.getMaps().size, 0);
   assert.is(count(), before);
   // The System still loads after a refused constant.

@@ -111,8 +111,8 @@ test('byte values must have the variable\'s exact size; non-integers take only b
 });
 
 test('unknown names and variables outside .rodata are refused, naming the section', () => {
-  refused({ nope: 1 }, 'nope', /^constant "nope": no variable of that name in the object's \.rodata sections$/);
-  refused({ answers: 1 }, 'answers', /^constant "answers": __u32 answers is in \.data, not a constant \(writable: update the \.data map after load instead\)$/);
+  refused({ nope: 1 }, 'nope', /^constant 'nope': no variable of that name in the object's \.rodata sections$/);
+  refused({ answers: 1 }, 'answers', /^constant 'answers': __u32 answers is in \.data, not a constant \(writable: update the \.data map after load instead\)$/);
   refused({ misses: 1 }, 'misses', /__u32 misses is in \.bss, not a constant \(zero-initialised and writable\)/);
   refused({ LICENSE: new Uint8Array(4) }, 'LICENSE', /char LICENSE\[4\] is in license, not a constant \(not in a \.rodata section\)/);
 });
@@ -120,7 +120,7 @@ test('unknown names and variables outside .rodata are refused, naming the sectio
 test('the object\'s name, when given, leads the message', () => {
   assert.throws(() => rodataWithConstants(LE.bytes, LE.object, { port: -1 }, 'constants.o'), (e: unknown) =>
     e instanceof ConstantError && e.object === 'constants.o' && e.reason === 'const volatile __u16 port in .rodata: -1 is out of range 0..65535'
-    && e.message === 'constants.o: constant "port": const volatile __u16 port in .rodata: -1 is out of range 0..65535');
+    && e.message === 'constants.o: constant \'port\': const volatile __u16 port in .rodata: -1 is out of range 0..65535');
 });
 
 test('BTF types inspected without C renderings give the same bytes and messages', () => {
@@ -133,14 +133,14 @@ test('BTF types inspected without C renderings give the same bytes and messages'
 });
 
 test('values that are no ConstantValue kind are a TypeError, before any object is read', () => {
-  assert.throws(() => new System().setConstants({ port: '80' as unknown as number }), (e: unknown) => e instanceof TypeError && /constant "port": the string "80" is not a number, bigint, boolean or Uint8Array/.test(e.message));
-  assert.throws(() => patch({ port: null as unknown as number }), /constant "port": null is not/);
+  assert.throws(() => new System().setConstants({ port: '80' as unknown as number }), (e: unknown) => e instanceof TypeError && /constant 'port': the string "80" is not a number, bigint, boolean or Uint8Array/.test(e.message));
+  assert.throws(() => patch({ port: null as unknown as number }), /constant 'port': null is not/);
 });
 
 test('an object without BTF cannot have constants set', () => {
   const { bytes, object } = LE;
   const { btf: _btf, ...withoutBtf } = object;
-  assert.throws(() => rodataWithConstants(bytes, withoutBtf, { port: 1 }), /constant "port": the object has no BTF/);
+  assert.throws(() => rodataWithConstants(bytes, withoutBtf, { port: 1 }), /constant 'port': the object has no BTF/);
   const typeless = inspect(bytes);
   assert.throws(() => rodataWithConstants(bytes, typeless, { port: 1 }), /inspected without its BTF types/);
 });

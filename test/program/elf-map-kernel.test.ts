@@ -70,14 +70,14 @@ test('a load that fails removes the pins it made and keeps those it reused', asy
     const pins = (): string[] => readdirSync(pinRoot).filter((name) => !name.endsWith('.debug'));
     // pinned_stats (pinned by name) is made before pending, whose queue of 0 entries the kernel refuses.
     const failing = { pinRoot, maps: { pending: { maxEntries: 0 } } };
-    assert.throws(() => new System().loadElf(fixture('maps_btf.o'), failing), (e: unknown) => e instanceof SyscallError && e.code === 'EINVAL' && /map "pending"/.test(e.message));
+    assert.throws(() => new System().loadElf(fixture('maps_btf.o'), failing), (e: unknown) => e instanceof SyscallError && e.code === 'EINVAL' && /map 'pending'/.test(e.message));
     assert.equal(pins(), [], 'the pin made by the failed load is gone');
     {
       using first = new System().loadElf(fixture('maps_btf.o'), { pinRoot });
       assert.is(first.getMapByName('pinned_stats')!.reused, false);
     }
     assert.equal(pins(), ['pinned_stats']);
-    assert.throws(() => new System().loadElf(fixture('maps_btf.o'), failing), /map "pending"/);
+    assert.throws(() => new System().loadElf(fixture('maps_btf.o'), failing), /map 'pending'/);
     assert.equal(pins(), ['pinned_stats'], 'a pin the failed load reused stays');
     using again = new System().loadElf(fixture('maps_btf.o'), { pinRoot });
     assert.is(again.getMapByName('pinned_stats')!.reused, true);

@@ -57,10 +57,10 @@ test('maps_defaults.o: ring buffers rounded to page multiples, a bare perf event
 
 test('sizes no loader can make valid are errors naming the map', () => {
   const events = maps('maps_defaults.o').get('bare_events')!;
-  assert.throws(() => elfMapSizes({ ...events, keySize: 8 }, getPageSize), /^map "bare_events" \(perf_event_array\): key_size is 8; maps of this type are indexed by a u32, so it must be 4 or left out$/);
-  assert.throws(() => elfMapSizes({ ...events, valueSize: 8 }, getPageSize), /^map "bare_events" \(perf_event_array\): value_size is 8; values of this type are u32 fds, so it must be 4 or left out$/);
+  assert.throws(() => elfMapSizes({ ...events, keySize: 8 }, getPageSize), /^map 'bare_events' \(perf_event_array\): key_size is 8; maps of this type are indexed by a u32, so it must be 4 or left out$/);
+  assert.throws(() => elfMapSizes({ ...events, valueSize: 8 }, getPageSize), /^map 'bare_events' \(perf_event_array\): value_size is 8; values of this type are u32 fds, so it must be 4 or left out$/);
   const counters = maps('goebpf_defaults.o').get('counters')!;
-  assert.throws(() => elfMapSizes({ ...counters, keySize: 2 }, getPageSize), /map "counters" \(array\): key_size is 2/);
+  assert.throws(() => elfMapSizes({ ...counters, keySize: 2 }, getPageSize), /map 'counters' \(array\): key_size is 2/);
 });
 
 test('maps of maps, perf event arrays, queues and the like take no key/value BTF, as libbpf decides; nor do program arrays', () => {
@@ -109,22 +109,22 @@ function withSlots(name: string, change: (r: RelocationInfo) => RelocationInfo):
 test('a slot naming what its map cannot hold is an error naming map, slot and symbol', () => {
   const xdpCount = inspect(read('maps_btf.o')).programs.findIndex((p) => p.name === 'xdp_count');
   assert.throws(() => initialSlots(withSlots('maps_btf.o', (r) => ({ ...r, symbol: 'xdp_count', targetProgram: xdpCount }))),
-    /^map "array_of_maps" \(\.maps\) slot 1: "xdp_count" is not a BTF map of the object; a map of maps' slots hold maps$/);
+    /^map 'array_of_maps' \(\.maps\) slot 1: 'xdp_count' is not a BTF map of the object; a map of maps' slots hold maps$/);
   assert.throws(() => initialSlots(withSlots('maps_btf.o', (r) => ({ ...r, symbol: 'nothing' }))),
-    /^map "array_of_maps" \(\.maps\) slot 1: "nothing" is not a BTF map of the object/);
+    /^map 'array_of_maps' \(\.maps\) slot 1: 'nothing' is not a BTF map of the object/);
   assert.throws(() => initialSlots(withSlots('tail_calls.o', (r) => ({ ...r, symbol: 'pinned_jumps', targetProgram: null }))),
-    /^map "jumps" \(\.maps\) slot 1: "pinned_jumps" is not a program of the object; a program array's slots hold programs$/);
+    /^map 'jumps' \(\.maps\) slot 1: 'pinned_jumps' is not a program of the object; a program array's slots hold programs$/);
 });
 
 test('a program array slot naming a subprogram, a slot past max_entries, `values` in a plain map: errors', () => {
   const object = withSlots('tail_calls.o', (r) => r);
   const tailA = object.programs.find((p) => p.name === 'tail_a')!;
   const subprogram = { ...object, programs: object.programs.map((p) => (p === tailA ? { ...p, subprogram: true, section: '.text' } : p)) };
-  assert.throws(() => initialSlots(subprogram), /^map "jumps" \(\.maps\) slot 1: "tail_a" is a subprogram \(section "\.text"\), which cannot be loaded on its own to be tail-called$/);
+  assert.throws(() => initialSlots(subprogram), /^map 'jumps' \(\.maps\) slot 1: 'tail_a' is a subprogram \(section '\.text'\), which cannot be loaded on its own to be tail-called$/);
   const small = { ...object, maps: object.maps.map((m) => ({ ...m, maxEntries: 2 })) };
-  assert.throws(() => initialSlots(small), /^map "jumps" \(\.maps\) slot 3: "tail_b" is past max_entries 2$/);
+  assert.throws(() => initialSlots(small), /^map 'jumps' \(\.maps\) slot 3: 'tail_b' is past max_entries 2$/);
   const plain = { ...object, maps: object.maps.map((m) => ({ ...m, type: MapType.Array, typeName: 'array' })) };
-  assert.throws(() => initialSlots(plain), /^map "jumps" \(\.maps\) slot 1: "tail_a" cannot go in a slot: only maps of maps and program arrays take `values`, not array maps$/);
+  assert.throws(() => initialSlots(plain), /^map 'jumps' \(\.maps\) slot 1: 'tail_a' cannot go in a slot: only maps of maps and program arrays take `values`, not array maps$/);
 });
 
 test('a slot refusing its program empties the slots filled before it and closes the program (mocks, no kernel)', () => {
@@ -142,7 +142,7 @@ test('a slot refusing its program empties the slots filled before it and closes 
   });
   const tailB = new MockProgram({ name: 'tail_b', section: 'socket', type: ProgramType.SocketFilter }).load();
   assert.throws(() => slots.fill(object.programs.findIndex((p) => p.name === 'tail_b'), tailB),
-    (e: unknown) => e instanceof Error && /^map "pinned_jumps": cannot put program "tail_b" \(section "socket"\) in slot 0: BPF_MAP_UPDATE_ELEM: EINVAL .*; the program is closed$/.test(e.message));
+    (e: unknown) => e instanceof Error && /^map 'pinned_jumps': cannot put program 'tail_b' \(section 'socket'\) in slot 0: BPF_MAP_UPDATE_ELEM: EINVAL .*; the program is closed$/.test(e.message));
   assert.equal([tailB.loaded, [...maps[0]!.entries()]], [false, []], 'jumps slot 3 emptied again');
   const tailA = new MockProgram({ name: 'tail_a', type: ProgramType.SocketFilter }).load();
   maps[1]!.close();
@@ -172,7 +172,7 @@ test('a refused slot puts back the program a reused array held in a slot filled 
     return { fd: old.fd, close() {} };
   });
   const tailB = new MockProgram({ name: 'tail_b', section: 'socket', type: ProgramType.SocketFilter }).load();
-  assert.throws(() => slots.fill(tailBIndex, tailB), /^map "jumps": cannot put program "tail_b" \(section "socket"\) in slot 3: BPF_MAP_UPDATE_ELEM: EINVAL .*; the program is closed$/);
+  assert.throws(() => slots.fill(tailBIndex, tailB), /^map 'jumps': cannot put program 'tail_b' \(section 'socket'\) in slot 3: BPF_MAP_UPDATE_ELEM: EINVAL .*; the program is closed$/);
   assert.equal(opened, [old.id], 'the program the reused slot held, opened by id before it was replaced');
   assert.is(maps[1]!.lookupInt(0), old.id, 'put back');
   assert.is(tailB.loaded, false);
@@ -189,20 +189,20 @@ test('map options: applied over the definition before the sizes are worked out; 
   assert.is(withMapOptions(flows, { mapExtra: 7n }).mapExtra, 7);
   assert.is(elfMapSizes(withMapOptions(ring, { maxEntries: 5000 }), () => 4096).maxEntries, 8192, 'a ring buffer is rounded as its definition would be');
   checkMapOptions(object, { flows: {}, ring: { maxEntries: 1 } });
-  assert.throws(() => checkMapOptions(object, { flow: { maxEntries: 1 } }, 'maps_btf.o'), /^maps: "flow" is not a map of maps_btf\.o \(its maps: (?!.*\.inner)(.*, )?flows(, .*)?\)$/);
-  assert.throws(() => checkMapOptions(object, { 'array_of_maps.inner': {} }), /is not a map of the object/, 'an inner template is no map a load creates');
-  assert.throws(() => checkMapOptions(object, { flows: { mapExtra: -1n } }), /^maps: "flows": mapExtra -1 is not a u64 bigint$/);
+  assert.throws(() => checkMapOptions(object, { flow: { maxEntries: 1 } }, 'maps_btf.o'), /^maps_btf\.o: map 'flow': options\.maps names no map of the object \(its maps: (?!.*\.inner)(.*, )?flows(, .*)?\)$/);
+  assert.throws(() => checkMapOptions(object, { 'array_of_maps.inner': {} }), /^map 'array_of_maps\.inner': options\.maps names no map of the object/, 'an inner template is no map a load creates');
+  assert.throws(() => checkMapOptions(object, { flows: { mapExtra: -1n } }), /^map 'flows': mapExtra -1 is not a u64 bigint$/);
   assert.throws(() => checkMapOptions(object, { flows: { mapExtra: 1 as unknown as bigint } }), /mapExtra 1 is not a u64 bigint/);
   const structOps = inspect(read('struct_ops.o'));
   const ops = structOps.maps.find((m) => m.origin === 'struct-ops')!;
-  assert.throws(() => checkMapOptions(structOps, { [ops.name]: { maxEntries: 1 } }, 'struct_ops.o'), new RegExp(`^maps: "${ops.name}" of struct_ops\\.o is a struct_ops map, which loads do not create yet$`));
+  assert.throws(() => checkMapOptions(structOps, { [ops.name]: { maxEntries: 1 } }, 'struct_ops.o'), new RegExp(`^struct_ops\\.o: map '${ops.name}': options\\.maps cannot change a struct_ops map: loads do not create them yet$`));
 });
 
 test('a .maps reference outside `values` is an error naming the map', () => {
   const bytes = read('maps_btf.o');
   const object = inspect(bytes);
   const relocations = object.relocations.map((r) => (r.kind === 'data-slot' ? { ...r, offset: r.offset - 4 } : r));
-  assert.throws(() => initialSlots({ ...object, relocations }), /^map "array_of_maps" \(\.maps\): the reference to "inner_b" at offset \d+ of its definition is not a slot of its `values`$/);
+  assert.throws(() => initialSlots({ ...object, relocations }), /^map 'array_of_maps' \(\.maps\): the reference to 'inner_b' at offset \d+ of its definition is not a slot of its `values`$/);
 });
 
 test.run();

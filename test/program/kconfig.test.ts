@@ -23,7 +23,7 @@ test('LINUX_KERNEL_VERSION from the release (patch level capped at 255)', () => 
   assert.is(kernelVersionCode('6.18.44-fc-v657'), (6 << 16) | (18 << 8) | 44);
   assert.is(kernelVersionCode('4.19.300'), (4 << 16) | (19 << 8) | 255);
   assert.is(kernelVersionCode('6.1'), (6 << 16) | (1 << 8));
-  assert.throws(() => kernelVersionCode('weird'), /cannot read a kernel version from release "weird"/);
+  assert.throws(() => kernelVersionCode('weird'), /cannot read a kernel version from release 'weird'/);
 });
 
 test('every kind written at its offset', () => {
@@ -54,15 +54,15 @@ test('errors name the variable and say why', () => {
     assert.unreachable();
     return '';
   };
-  assert.is(fail(v('CONFIG_ABSENT', 'bool', 0, 1)), '.kconfig variable "CONFIG_ABSENT" has no value: the kernel configuration does not set it');
+  assert.is(fail(v('CONFIG_ABSENT', 'bool', 0, 1)), '.kconfig variable \'CONFIG_ABSENT\' has no value: the kernel configuration does not set it');
   assert.is(fail(v('CONFIG_BPF', 'bool', 0, 1), { config: undefined, release: '6.1' }),
-    '.kconfig variable "CONFIG_BPF" has no value: no kernel configuration was found (/proc/config.gz, /boot/config-RELEASE)');
-  assert.is(fail(v('OTHER', 'int', 0, 4)), '.kconfig variable "OTHER" has no value: only CONFIG_ options and LINUX_KERNEL_VERSION have values');
-  assert.is(fail(v('CONFIG_MOD', 'bool', 0, 1)), '.kconfig variable "CONFIG_MOD" (bool, 1 bytes) cannot hold the value m');
-  assert.is(fail(v('CONFIG_MASK', 'int', 0, 1)), '.kconfig variable "CONFIG_MASK" (int, 1 bytes) cannot hold the value 0xff00');
-  assert.is(fail(v('CONFIG_NEG', 'int', 0, 4)), '.kconfig variable "CONFIG_NEG" (int, 4 bytes) cannot hold the value -3');
-  assert.is(fail(v('CONFIG_NAME', 'char-array', 0, 4)), '.kconfig variable "CONFIG_NAME" (4 bytes) is too small for "(none)"');
-  assert.is(fail(v('CONFIG_NAME', 'int', 0, 4)), '.kconfig variable "CONFIG_NAME" (int, 4 bytes) cannot hold the value "(none)"');
+    '.kconfig variable \'CONFIG_BPF\' has no value: no kernel configuration was found (/proc/config.gz, /boot/config-RELEASE)');
+  assert.is(fail(v('OTHER', 'int', 0, 4)), '.kconfig variable \'OTHER\' has no value: only CONFIG_ options and LINUX_KERNEL_VERSION have values');
+  assert.is(fail(v('CONFIG_MOD', 'bool', 0, 1)), '.kconfig variable \'CONFIG_MOD\' (bool, 1 bytes) cannot hold the value m');
+  assert.is(fail(v('CONFIG_MASK', 'int', 0, 1)), '.kconfig variable \'CONFIG_MASK\' (int, 1 bytes) cannot hold the value 0xff00');
+  assert.is(fail(v('CONFIG_NEG', 'int', 0, 4)), '.kconfig variable \'CONFIG_NEG\' (int, 4 bytes) cannot hold the value -3');
+  assert.is(fail(v('CONFIG_NAME', 'char-array', 0, 4)), '.kconfig variable \'CONFIG_NAME\' (4 bytes) is too small for "(none)"');
+  assert.is(fail(v('CONFIG_NAME', 'int', 0, 4)), '.kconfig variable \'CONFIG_NAME\' (int, 4 bytes) cannot hold the value "(none)"');
 });
 
 test.run();

@@ -17,9 +17,9 @@ test('tp_btf: typedef btf_trace_<name>; lsm and lsm_cgroup: bpf_lsm_<hook>; iter
 test('no target in the section name, or a module\'s: an error naming the program before any BTF is read', () => {
   const spec = { name: 'f', section: 'fentry', expectedAttachType: AttachType.TraceFentry };
   assert.throws(() => attachBtfId({ ...spec, attachTarget: null }), (e: unknown) => e instanceof KernelSymbolError &&
-    e.message === 'program "f" (section "fentry"): the section name gives no attach target (as in "fentry/<function>")');
+    e.message === 'program \'f\' (section \'fentry\'): the section name gives no attach target (as in "fentry/<function>")');
   assert.throws(() => attachBtfId({ ...spec, section: 'fentry/bpf_testmod:fn', attachTarget: 'bpf_testmod:fn' }), (e: unknown) => e instanceof KernelSymbolError &&
-    /^program "f" \(section "fentry\/bpf_testmod:fn"\): attach target "bpf_testmod:fn" names a kernel module; only the kernel's own BTF/.test(e.message));
+    /^program 'f' \(section 'fentry\/bpf_testmod:fn'\): attach target 'bpf_testmod:fn' names a kernel module; only the kernel's own BTF/.test(e.message));
 });
 
 test.run();

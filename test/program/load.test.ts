@@ -95,7 +95,7 @@ test('VerifierError: program, section and the failing instruction; whole log on 
     assert.is(error.code, 'EACCES');
     assert.is(error.program, 'xdp_reads_r2');
     assert.is(error.section, 'xdp/broken');
-    assert.match(error.message, 'program "xdp_reads_r2" (section "xdp/broken")');
+    assert.match(error.message, 'program \'xdp_reads_r2\' (section \'xdp/broken\')');
     assert.match(error.message, '1: (bf) r0 = r2');
     assert.match(error.message, 'R2 !read_ok');
     assert.match(error.log, /processed \d+ insns/);
@@ -156,7 +156,7 @@ test('errors other than the verifier name the program; loading twice is refused'
   } catch (e) {
     assert.instance(e, SyscallError);
     assert.not.instance(e, VerifierError);
-    assert.match((e as SyscallError).message, /^BPF_PROG_LOAD: EINVAL .*program "wrong_license" \(section "socket"\)/);
+    assert.match((e as SyscallError).message, /^BPF_PROG_LOAD: EINVAL .*program 'wrong_license' \(section 'socket'\)/);
   }
   using program = new Program(spec).load();
   assert.throws(() => program.load(), /already loaded/);

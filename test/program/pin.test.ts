@@ -51,7 +51,7 @@ test('pin errors name the program and the path; fromPinned of nothing is ENOENT'
     } catch (e) {
       assert.instance(e, SyscallError);
       assert.is((e as SyscallError).code, 'EEXIST');
-      assert.match((e as SyscallError).message, `BPF_OBJ_PIN: EEXIST (File exists): program "xdp_pass" (section "xdp") at ${path}`);
+      assert.match((e as SyscallError).message, `BPF_OBJ_PIN: EEXIST (File exists): program 'xdp_pass' (section 'xdp') at ${path}`);
     }
     program.unpin();
     assert.throws(() => Program.fromPinned(join(dir, 'missing')), /BPF_OBJ_GET: ENOENT/);

@@ -31,9 +31,9 @@ test('xdp_goebpf.o: maps with sizes, pin paths and initial data; programs with t
 test('every check runs before anything is made: taken names, a misnamed option, a replacement of another shape', () => {
   const bytes = fixture('xdp_goebpf.o');
   const object = inspect(bytes);
-  assert.throws(() => planLoad(bytes, object, {}, target({ hasMap: (n) => n === 'drops' })), /map "drops" is already in this System/);
-  assert.throws(() => planLoad(bytes, object, {}, target({ hasProgram: (n) => n === 'tc_mark' })), /program "tc_mark" is already in this System/);
-  assert.throws(() => planLoad(bytes, object, { maps: { nope: { maxEntries: 2 } } }, target()), /"nope" is not a map of/);
+  assert.throws(() => planLoad(bytes, object, {}, target({ hasMap: (n) => n === 'drops' })), /map 'drops' is already in this System/);
+  assert.throws(() => planLoad(bytes, object, {}, target({ hasProgram: (n) => n === 'tc_mark' })), /program 'tc_mark' \(section 'tc'\) is already in this System/);
+  assert.throws(() => planLoad(bytes, object, { maps: { nope: { maxEntries: 2 } } }, target()), /^map 'nope': options.maps names no map of the object \(its maps: /);
   const wrong = MockMap.create({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 });
   assert.throws(() => planLoad(bytes, object, { maps: { drops: { replaceWith: wrong } } }, target()), /the map given to replace it is/);
 });

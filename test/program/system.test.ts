@@ -116,7 +116,7 @@ test('maps_btf.o: BTF maps, inner templates, pinning by name under a pin root, r
 test('close closes every map and program; loading the same object twice into one System is refused', () => {
   const system = new System().loadElf(fixture('sections.o'));
   const program = system.getProgramByName('socket_accept_all')!.load();
-  assert.throws(() => system.loadElf(fixture('sections.o')), /program "tracepoint_exec" is already in this System/);
+  assert.throws(() => system.loadElf(fixture('sections.o')), /program 'tracepoint_exec' \(section 'tracepoint\/sched\/sched_process_exec'\) is already in this System/);
   const withMaps = new System().loadElf(fixture('globals.o'));
   const data: EbpfMap = withMaps.getMapByName('.data')!;
   system.close();

@@ -55,7 +55,7 @@ test('VerifierError names program and section, quotes the verdict, keeps the who
   assert.is(e.name, 'VerifierError');
   assert.is(e.code, 'EACCES');
   assert.is(e.syscall, 'BPF_PROG_LOAD');
-  assert.match(e.message, /^BPF_PROG_LOAD: EACCES \(Permission denied\): program "xdp_bad" \(section "xdp\/bad"\) rejected by the verifier:/);
+  assert.match(e.message, /^BPF_PROG_LOAD: EACCES \(Permission denied\): program 'xdp_bad' \(section 'xdp\/bad'\) rejected by the verifier:/);
   assert.match(e.message, /\t1: \(7a\) \*\(u64 \*\)\(r10 -520\) = 1\n\tinvalid write to stack R10 off=-520 size=8\n/);
   assert.match(e.message, /4 earlier line\(s\); whole log on \.log/);
   assert.is(e.log, STACK_LOG);
@@ -73,12 +73,12 @@ test('the assembler encodes like clang', () => {
 
 test('a spec must hold whole instructions', () => {
   const spec = { name: 'p', section: 's', type: ProgramType.XDP, license: 'GPL' };
-  assert.throws(() => new Program({ ...spec, instructions: new Uint8Array(0) }), /program "p" \(section "s"\): instructions are 0 bytes/);
+  assert.throws(() => new Program({ ...spec, instructions: new Uint8Array(0) }), /program 'p' \(section 's'\): instructions are 0 bytes/);
   assert.throws(() => new Program({ ...spec, instructions: new Uint8Array(12) }), /12 bytes, not a non-empty multiple of 8/);
   const program = new Program({ ...spec, instructions: programs.xdpReturn(2) });
   assert.is(program.size, 16);
   assert.is(program.loaded, false);
-  assert.throws(() => program.fd, /program "p" \(section "s"\) is not loaded/);
+  assert.throws(() => program.fd, /program 'p' \(section 's'\) is not loaded/);
   program.close();
 });
 

@@ -20,7 +20,7 @@ test('the memory estimate: entries × (key + value per CPU); a ring buffer its s
 });
 
 test('MockSystem: each limit refuses the object before any map exists; generous limits load', () => {
-  assert.throws(() => new MockSystem().loadElf(MAPS_BTF, { limits: { maxMaps: 3 } }), /asks for \d+ maps, over the limit limits.maxMaps = 3/);
+  assert.throws(() => new MockSystem().loadElf(MAPS_BTF, { limits: { maxMaps: 3 } }), /\/maps_btf\.o: the object asks for \d+ maps, over the limit limits.maxMaps = 3$/);
   assert.throws(() => new MockSystem().loadElf(MAPS_BTF, { limits: { maxMapEntries: 1000 } }), /ask for \d+ entries in all, over the limit limits.maxMapEntries = 1000/);
   assert.throws(() => new MockSystem().loadElf(MAPS_BTF, { limits: { maxMapMemory: 64 * 1024 } }), /over the limit limits.maxMapMemory = 65536/);
   // Map options count (a map shrunk to fit passes), and so do the limits' own types.

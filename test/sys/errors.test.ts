@@ -53,7 +53,7 @@ test('check passes results through and throws SyscallError for -errno', () => {
   assert.is(check(5, 'BPF_MAP_CREATE'), 5);
   assert.is(check(0, 'close'), 0);
   try {
-    check(-1, 'BPF_MAP_CREATE', 'map "counters" (hash, key 4, value 8)');
+    check(-1, 'BPF_MAP_CREATE', 'map \'counters\' (hash, key 4, value 8)');
     assert.unreachable('check(-1) returned');
   } catch (e) {
     assert.instance(e, SyscallError);
@@ -62,7 +62,7 @@ test('check passes results through and throws SyscallError for -errno', () => {
     assert.is(error.code, 'EPERM');
     assert.is(error.syscall, 'BPF_MAP_CREATE');
     assert.is(error.name, 'SyscallError');
-    assert.is(error.message, 'BPF_MAP_CREATE: EPERM (Operation not permitted): map "counters" (hash, key 4, value 8)');
+    assert.is(error.message, 'BPF_MAP_CREATE: EPERM (Operation not permitted): map \'counters\' (hash, key 4, value 8)');
   }
 });
 

@@ -50,7 +50,7 @@ export class InspectorSession {
       }
       case 'disassemble': {
         const spec = current.info.programs.find((p) => p.name === request.program);
-        if (!spec) throw new Error(`no program ${JSON.stringify(request.program)} in the object`);
+        if (!spec) throw new Error(`no program '${request.program}' in the object`);
         if (current.disassembly?.program !== spec.name) {
           current.disassembly = { program: spec.name, instructions: disassembleSpec(current.bytes, current.info, spec) };
         }
