@@ -13,7 +13,7 @@ import { PerfEvents } from '../../src/events/perf.js';
 import { System } from '../../src/program/system.js';
 import { bpf, FD } from '../../src/sys/bpf.js';
 import { ATTR, AttachType, BpfCmd } from '../../src/sys/generated.js';
-import { kernelSuite, withNetns } from '../kernel/support.js';
+import { kernelSuite, testNeeding, withNetns } from '../kernel/support.js';
 
 const test = kernelSuite('example xdp_dump');
 const OBJECT = fileURLToPath(new URL('../../../examples/xdp-dump/xdp_dump.o', import.meta.url));
@@ -30,7 +30,7 @@ function xdpLink(progFd: number, iface: string): FD {
   return new FD(bpf(BpfCmd.LinkCreate, attr));
 }
 
-test('a TCP SYN across the veth pair yields one event with its addresses and ports', async () => {
+testNeeding(test, 'a TCP SYN across the veth pair yields one event with its addresses and ports', ['ip'], async () => {
   await withNetns(async (netns) => {
     using system = new System().loadElf(OBJECT);
     const program = system.getProgramByName('xdp_dump')!.load();

@@ -7,7 +7,7 @@ import { System } from '../../src/program/system.js';
 import { AttachError, CgroupLegacyAttachment, LinkAttachment, listLinks } from '../../src/link/index.js';
 import { AttachType } from '../../src/sys/generated.js';
 import { SyscallError } from '../../src/sys/errors.js';
-import { kernelSuite, withBpffs, withNetns } from '../kernel/support.js';
+import { kernelSuite, testNeeding, withBpffs, withNetns } from '../kernel/support.js';
 import { counter, FIXTURE, withCgroup } from './support.js';
 
 const cgroup = kernelSuite('link: cgroup hooks');
@@ -83,7 +83,7 @@ cgroup('a cgroup link is updated to another program without a gap, pinned, and r
   });
 });
 
-cgroup('sk_lookup attaches to a test network namespace through a netns link', async () => {
+testNeeding(cgroup, 'sk_lookup attaches to a test network namespace through a netns link', ['ip'], async () => {
   await withNetns((netns) => {
     using system = new System().loadElf(FIXTURE);
     const program = system.getProgramByName('lookup_pass')!.load();
