@@ -1330,23 +1330,20 @@ void CleanupInstance(napi_env, void* data, void*) {
   delete instance;
 }
 
+// Exports a plain Node-API callback (the hot-path calls are written against the C interface).
+void ExportCallback(Napi::Env env, Napi::Object exports, const char* name, napi_callback callback) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);
+  exports.Set(name, Napi::Value(env, fn));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_set_instance_data(env, new Instance{}, CleanupInstance, nullptr);
-  napi_value bpf;
-  napi_create_function(env, "bpf", NAPI_AUTO_LENGTH, Bpf, nullptr, &bpf);
-  exports.Set("bpf", Napi::Value(env, bpf));
-  napi_value bpf_prepare;
-  napi_create_function(env, "bpfPrepare", NAPI_AUTO_LENGTH, BpfPrepare, nullptr, &bpf_prepare);
-  exports.Set("bpfPrepare", Napi::Value(env, bpf_prepare));
-  napi_value bpf_run;
-  napi_create_function(env, "bpfRun", NAPI_AUTO_LENGTH, BpfRun, nullptr, &bpf_run);
-  exports.Set("bpfRun", Napi::Value(env, bpf_run));
-  napi_value scratch;
-  napi_create_function(env, "scratch", NAPI_AUTO_LENGTH, ScratchBuffer, nullptr, &scratch);
-  exports.Set("scratch", Napi::Value(env, scratch));
-  napi_value bpf_release;
-  napi_create_function(env, "bpfRelease", NAPI_AUTO_LENGTH, BpfRelease, nullptr, &bpf_release);
-  exports.Set("bpfRelease", Napi::Value(env, bpf_release));
+  ExportCallback(env, exports, "bpf", Bpf);
+  ExportCallback(env, exports, "bpfPrepare", BpfPrepare);
+  ExportCallback(env, exports, "bpfRun", BpfRun);
+  ExportCallback(env, exports, "scratch", ScratchBuffer);
+  ExportCallback(env, exports, "bpfRelease", BpfRelease);
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
   exports.Set("fdIdentity", Napi::Function::New(env, FdIdentity, "fdIdentity"));
