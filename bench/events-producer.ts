@@ -1,6 +1,8 @@
 // The producer thread of bench/events.bench.ts: BPF_PROG_TEST_RUN with repeat on a program of
 // test/fixtures/events.o (by fd: fds are the process's, shared with the reader's thread) until it
 // has run `events` times, from the 'go' message on (the thread's start-up is not timed); then posts 'done'.
+// It posts its thread id when ready.
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ATTR, BpfCmd } from '../src/sys/generated.js';
 import { native } from '../src/sys/native.js';
@@ -26,4 +28,5 @@ parentPort?.postMessage('done');
 
 native(); // loaded before 'ready'
 parentPort?.once('message', produce);
-parentPort?.postMessage('ready');
+// Its thread id, for pinning it to a CPU: /proc/thread-self links to /proc/PID/task/TID.
+parentPort?.postMessage({ tid: Number(readlinkSync('/proc/thread-self').split('/').pop()) });

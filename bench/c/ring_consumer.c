@@ -1,12 +1,14 @@
 // The C baseline of bench/events.bench.ts: libbpf's perf_buffer__poll / ring_buffer__poll consumers
 // reading what a producer thread makes a program of test/fixtures/events.o write (BPF_PROG_TEST_RUN
 // with repeat, one record per run), exactly as the ebpf side does.
-// Usage: ring_consumer OBJECT perf|ringbuf RECORD_SIZE EVENTS PERF_PAGES REPEAT
+// Usage: ring_consumer OBJECT perf|ringbuf RECORD_SIZE EVENTS PERF_PAGES REPEAT [READER_CPU PRODUCER_CPU]
+// With the two CPUs, the reading thread and the producer are pinned to them (as the ebpf side is).
 // Prints one line: received lost wall_ns reader_cpu_ns
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +21,15 @@ static volatile uint8_t sink;  // records are touched, as a consumer would
 static atomic_int producing = 1;
 static int prog_fd;
 static long events_wanted, repeat;
+static int producer_cpu = -1;
+
+static void pin(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
 
 static uint64_t now_ns(clockid_t clock) {
   struct timespec ts;
@@ -50,6 +61,7 @@ static void on_lost(void *ctx, int cpu, __u64 count) {
 
 static void *produce(void *arg) {
   (void)arg;
+  pin(producer_cpu);
   uint8_t packet[64] = {0};
   for (long done = 0; done < events_wanted; done += repeat) {
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet, .data_size_in = sizeof packet, .repeat = (int)repeat);
@@ -63,9 +75,13 @@ static void *produce(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 7) {
-    fprintf(stderr, "usage: %s OBJECT perf|ringbuf RECORD_SIZE EVENTS PERF_PAGES REPEAT\n", argv[0]);
+  if (argc != 7 && argc != 9) {
+    fprintf(stderr, "usage: %s OBJECT perf|ringbuf RECORD_SIZE EVENTS PERF_PAGES REPEAT [READER_CPU PRODUCER_CPU]\n", argv[0]);
     return 2;
+  }
+  if (argc == 9) {
+    pin(atoi(argv[7]));
+    producer_cpu = atoi(argv[8]);
   }
   int perf = strcmp(argv[2], "perf") == 0;
   events_wanted = atol(argv[4]);
