@@ -12,6 +12,7 @@ import { PERF_ATTR, PERF_ATTR_FLAG, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_PAUSE
 import type { Framer } from './framer.js';
 import { EventReader, type PolledRing } from './reader.js';
 import { PERF_DATA_OFFSET, PERF_DATA_SIZE, PerfRing } from './rings.js';
+import { DrainThread, type ThreadOptions } from './thread.js';
 
 /** perf_event_attr values (include/uapi/linux/perf_event.h). */
 const PERF_TYPE_SOFTWARE = 1;
@@ -22,7 +23,7 @@ const PROT_WRITE = 2;
 const MAP_SHARED = 1;
 
 /** Options of `startForAllProcessesAndCPUs`. */
-export interface PerfEventsOptions {
+export interface PerfEventsOptions extends ThreadOptions {
   /** Data pages of each CPU's ring, a power of two (default: bufferSize rounded up to one). */
   pages?: number;
   /** Wake the reader after this many records (default 1: at each record). */
@@ -83,6 +84,7 @@ export class PerfEvents extends EventReader {
   #rings: CpuRing[] = [];
   #overwritable = false;
   #timer: NodeJS.Timeout | undefined;
+  #drain: DrainThread | undefined;
   /**
    * goebpf's poll timeout: with `wakeupEvents` > 1 or `watermarkBytes`, records below the threshold
    * are read at least this often (a timer; without those options readiness alone drives reading).
@@ -120,6 +122,8 @@ export class PerfEvents extends EventReader {
     const cpus = options.cpus ?? Array.from({ length: getNumOfPossibleCpus() }, (_, i) => i);
     const attr = this.#attr(options);
     this.#overwritable = options.overwritable === true;
+    const thread = options.thread === true;
+    if (thread && this.#overwritable) throw new Error(`${this.describe()}: overwritable rings are read on demand (readOverwritable), not by a drain thread: pass one of thread and overwritable`);
     try {
       for (const cpu of cpus) {
         if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.#map.maxEntries) {
@@ -128,6 +132,7 @@ export class PerfEvents extends EventReader {
         const ring = this.#open(cpu, attr, pageSize, pages);
         if (ring !== undefined) this.#rings.push(ring);
       }
+      if (thread) this.#drain = new DrainThread('perf', pages * pageSize, pageSize, options, this.describe(), (e) => this.failWith(e));
     } catch (e) {
       this.#release();
       throw e;
@@ -140,10 +145,16 @@ export class PerfEvents extends EventReader {
       }
       options.signal.addEventListener('abort', () => this.stop(), { once: true });
     }
-    // Overwritable rings raise no wakeups: they are read by readOverwritable() only.
-    this.startReading(this.#overwritable ? [] : this.#rings, pages * pageSize);
+    const drain = this.#drain;
+    if (drain !== undefined) {
+      for (const ring of this.#rings) drain.add({ index: ring.cpu, fd: ring.fd, size: pages * pageSize, what: ring.what });
+      this.startReading([drain.ring('perf', (cpu) => cpu, (cpu) => `${this.describe()}: ring of CPU ${cpu}`)], pages * pageSize);
+    } else {
+      // Overwritable rings raise no wakeups: they are read by readOverwritable() only.
+      this.startReading(this.#overwritable ? [] : this.#rings, pages * pageSize);
+    }
     if ((options.wakeupEvents ?? 1) > 1 || options.watermarkBytes !== undefined) {
-      this.#timer = setInterval(() => this.flush(), this.pollTimeoutMs);
+      this.#timer = setInterval(() => (this.#drain !== undefined ? this.#drain.drainSoon() : this.flush()), this.pollTimeoutMs);
       this.#timer.unref();
     }
     return this;
@@ -164,7 +175,11 @@ export class PerfEvents extends EventReader {
     return attr;
   }
 
-  /** One CPU's event, ring and map slot; undefined for a CPU that is not online (ENODEV). */
+  /**
+   * One CPU's event, ring and map slot; undefined for a CPU that is not online (ENODEV). The ring is
+   * mapped here also when a drain thread reads it (and maps it too): the kernel allocates a perf ring
+   * at its first mapping, and records output before that would be lost.
+   */
   #open(cpu: number, attr: Uint8Array, pageSize: number, pages: number): CpuRing | undefined {
     const bridge = native();
     const fd = bridge.perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -211,7 +226,16 @@ export class PerfEvents extends EventReader {
     }
   }
 
-  /** Stops reading; disables and closes every CPU's event, unmaps every ring, clears the map's slots. */
+  /** Reads every ring now; with `thread`, after the drain thread took what the kernel rings hold. */
+  override flush(): void {
+    this.#drain?.flush();
+    super.flush();
+  }
+
+  /**
+   * Stops reading; disables and closes every CPU's event, unmaps every ring (with `thread`, the drain
+   * thread has unmapped them when this returns), clears the map's slots.
+   */
   stop(): void {
     this.stopReading();
     this.#release();
@@ -220,6 +244,8 @@ export class PerfEvents extends EventReader {
   #release(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#drain?.stop();
+    this.#drain = undefined;
     const bridge = native();
     const rings = this.#rings;
     this.#rings = [];

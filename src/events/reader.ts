@@ -1,7 +1,7 @@
 // What PerfEvents and RingBuffer share: readiness from the bridge's uv_poll on Node's own event loop
 // (no thread, no spinning, no timer), the statistics, and the four ways records are delivered.
 import { EventEmitter } from 'node:events';
-import { native, type PollHandle } from '../sys/native.js';
+import { native } from '../sys/native.js';
 import { errnoCode } from '../sys/errors.js';
 import { Framer, RECORD_LOST, type FrameResult } from './framer.js';
 
@@ -75,9 +75,12 @@ class Iteration {
 /** A ring the reader polls: its fd, its read, and its index (CPU or ring number). */
 export interface PolledRing {
   readonly fd: number;
+  /** The index of the records being delivered (read at each delivery: a queue's changes per chunk). */
   readonly cpu: number;
   /** Reads what is ready; returns the bytes consumed. */
   read(framer: Framer, deliver: (result: FrameResult) => boolean): number;
+  /** Readiness other than uv_poll on `fd` (a drain thread's queue): calls onReady, returns the stop. */
+  watch?(onReady: () => void): () => void;
 }
 
 const UV_READABLE = 1;
@@ -101,7 +104,7 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
 
   #framer: Framer | undefined;
   #rings: PolledRing[] = [];
-  #polls: PollHandle[] = [];
+  #polls: Array<() => void> = [];
   #started = false;
   #stopped = false;
   #batchHandler: ((batch: EventBatch) => void) | undefined;
@@ -249,6 +252,10 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
 
   /** Reads every ring now, without waiting for a wakeup (records under a watermark, overwritable rings). */
   flush(): void {
+    this.#readAll();
+  }
+
+  #readAll(): void {
     if (!this.running || this.#framer === undefined) return;
     for (const ring of this.#rings) this.#readRing(ring);
   }
@@ -281,6 +288,10 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
   }
 
   #pollRing(ring: PolledRing): void {
+    if (ring.watch !== undefined) {
+      this.#polls.push(ring.watch(() => this.#readRing(ring)));
+      return;
+    }
     const handle = native().poll(ring.fd, UV_READABLE, (status) => {
       if (status < 0) {
         this.#fail(new Error(`${this.describe()}: polling the ring of ${ring.cpu} failed: ${errnoCode(-status)}`));
@@ -289,13 +300,13 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
       this.#readRing(ring);
     });
     if (typeof handle === 'number') throw new Error(`${this.describe()}: cannot poll fd ${ring.fd}: ${errnoCode(-handle)}`);
-    this.#polls.push(handle);
+    this.#polls.push(() => native().pollStop(handle));
   }
 
   #stopPolls(): void {
     const polls = this.#polls;
     this.#polls = [];
-    for (const handle of polls) native().pollStop(handle);
+    for (const stop of polls) stop();
   }
 
   #scheduleResume(): void {
@@ -304,7 +315,7 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     setImmediate(() => {
       this.#resumeScheduled = false;
       this.#updatePolling();
-      if (this.#polls.length > 0) this.flush();
+      if (this.#polls.length > 0) this.#readAll();
     });
   }
 
@@ -323,6 +334,11 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
       this.#fail(e);
     }
     this.#updatePolling();
+  }
+
+  /** Ends the iterations with `error`, or emits it ('error'; thrown without a listener). */
+  protected failWith(error: unknown): void {
+    this.#fail(error);
   }
 
   #fail(error: unknown): void {

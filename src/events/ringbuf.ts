@@ -10,6 +10,7 @@ import { native } from '../sys/native.js';
 import type { Framer } from './framer.js';
 import { EventReader, type PolledRing } from './reader.js';
 import { BpfRing } from './rings.js';
+import { DrainThread, type ThreadOptions } from './thread.js';
 
 const PROT_READ = 1;
 const PROT_WRITE = 2;
@@ -66,14 +67,21 @@ function ringMap(map: MapLike, type: MapType, who: string): void {
 export class RingBuffer extends EventReader {
   #rings: MappedRing[] = [];
   #stopped = false;
+  readonly #options: ThreadOptions;
+  /** With `thread`: the drain thread, and the maps it drains (in `add` order). */
+  #drain: DrainThread | undefined;
+  readonly #drained: MapLike[] = [];
 
-  constructor(map?: MapLike) {
+  /** `options.thread`: drain the rings on a thread of their own (see ThreadOptions). */
+  constructor(map?: MapLike, options: ThreadOptions = {}) {
     super();
+    this.#options = options;
     if (map !== undefined) this.add(map);
   }
 
   protected describe(): string {
-    return `RingBuffer(${this.#rings.map((r) => `'${r.map.name}'`).join(', ') || 'no map'})`;
+    const maps = this.#options.thread === true ? this.#drained : this.#rings.map((r) => r.map);
+    return `RingBuffer(${maps.map((m) => `'${m.name}'`).join(', ') || 'no map'})`;
   }
 
   /** Adds a ring buffer map (libbpf's ring_buffer__add); returns its index (the records' `cpu`). */
@@ -84,6 +92,7 @@ export class RingBuffer extends EventReader {
     const pageSize = getPageSize();
     const size = map.maxEntries;
     const what = `${describeMap(map.name)} (RingBuffer)`;
+    if (this.#options.thread === true) return this.#addDrained(map, size, pageSize, what);
     const consumer = mmapOrThrow(map.fd, pageSize, PROT_READ | PROT_WRITE, 0, `${what}: consumer page`);
     let producer: ArrayBuffer;
     try {
@@ -99,10 +108,38 @@ export class RingBuffer extends EventReader {
     return index;
   }
 
-  /** Stops reading and unmaps every ring (the maps stay open: they are their owners'). */
+  #addDrained(map: MapLike, size: number, pageSize: number, what: string): number {
+    let drain = this.#drain;
+    if (drain === undefined) {
+      drain = new DrainThread('ringbuf', size, pageSize, this.#options, what, (e) => this.failWith(e));
+      this.#drain = drain;
+      const names = this.#drained;
+      this.addRing(
+        drain.ring('ringbuf', (index) => index, (index) => `${describeMap(names[index]?.name ?? '?')} (RingBuffer)`),
+        drain.capacity,
+      );
+    }
+    if (size > drain.capacity) throw new RangeError(`${what}: a ${size}-byte ring does not fit this reader's queue: pass queueBytes of at least ${2 * size}`);
+    const index = this.#drained.length;
+    this.#drained.push(map);
+    drain.add({ index, fd: map.fd, size, what });
+    return index;
+  }
+
+  /** Reads every ring now; with `thread`, after the drain thread took what the kernel rings hold. */
+  override flush(): void {
+    this.#drain?.flush();
+    super.flush();
+  }
+
+  /**
+   * Stops reading and unmaps every ring (the maps stay open: they are their owners'). With `thread`,
+   * the drain thread has unmapped them when this returns.
+   */
   stop(): void {
     this.#stopped = true;
     this.stopReading();
+    this.#drain?.stop();
     const rings = this.#rings;
     this.#rings = [];
     for (const ring of rings) ring.unmap();
