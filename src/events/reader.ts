@@ -88,8 +88,8 @@ const UV_READABLE = 1;
  */
 const WAKEUP_RINGS = 4;
 /**
- * ... or until this many ms passed since the first read, whichever comes first: the event loop's
- * other work (timers, I/O, the other rings) waits at most this plus one read for a flooded ring. A
+ * ... or until this many ms passed since the second read, whichever comes first: the event loop's
+ * other work (timers, I/O, the other rings) waits at most this plus two reads for a flooded ring. A
  * ring left with records is ready again at once (level-triggered poll), so nothing is lost by it.
  */
 const WAKEUP_MS = 1;
@@ -303,6 +303,7 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
   }
 
   #backpressured(): boolean {
+    if (this.#iterations.size === 0) return false;
     for (const it of this.#iterations) if (it.queue.length >= it.highWaterMark) return true;
     return false;
   }
@@ -360,15 +361,16 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     try {
       // Records that arrived during a read are read in the same wakeup, within the budget (see
       // WAKEUP_RINGS, WAKEUP_MS); a read that finds nothing ends it (no waiting for records).
+      // The clock is read only once reads keep finding records (from the second one on).
+      const budget = WAKEUP_RINGS * framer.capacity;
       let bytes = ring.read(framer, deliver);
-      if (bytes > 0) {
-        const budget = WAKEUP_RINGS * framer.capacity;
-        const deadline = performance.now() + WAKEUP_MS;
-        while (bytes < budget && this.running && !this.#backpressured() && performance.now() < deadline) {
-          const got = ring.read(framer, deliver);
-          if (got === 0) break;
-          bytes += got;
-        }
+      let deadline = 0;
+      while (bytes > 0 && bytes < budget && this.running && !this.#backpressured()) {
+        const got = ring.read(framer, deliver);
+        if (got === 0) break;
+        bytes += got;
+        if (deadline === 0) deadline = performance.now() + WAKEUP_MS;
+        else if (performance.now() >= deadline) break;
       }
     } catch (e) {
       failed = true;
