@@ -420,8 +420,11 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
         continue;
       }
       this.eventsReceived++;
-      if (perRecord !== undefined) perRecord(cpu, framer.view(i));
-      if (records !== undefined) records.push({ kind: 'record', cpu, data: framer.view(i) });
+      if (perRecord !== undefined || records !== undefined) {
+        const view = framer.view(i);
+        if (perRecord !== undefined) perRecord(cpu, view);
+        if (records !== undefined) records.push({ kind: 'record', cpu, data: view });
+      }
       if (copies) this.#deliverCopy({ kind: 'record', cpu, data: framer.copy(i) });
     }
     if (batch !== undefined && records !== undefined && (records.length > 0 || lost !== undefined)) batch({ cpu, records, lost: lost ?? NO_LOST });
