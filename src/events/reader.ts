@@ -409,7 +409,9 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     const batch = this.#batchHandler;
     const perRecord = this.#recordHandler;
     const copies = this.#iterations.size > 0 || this.listenerCount('data') > 0;
-    const records: EventRecord[] | undefined = batch !== undefined ? [] : undefined;
+    // Sized once (growing by push costs several copies for hundreds of records); trimmed below.
+    const records: EventRecord[] | undefined = batch !== undefined ? new Array<EventRecord>(count) : undefined;
+    let n = 0;
     let lost: LostRecords[] | undefined;
     for (let i = 0; i < count && !this.#stopped; i++) {
       if (framer.kind(i) === RECORD_LOST) {
@@ -423,11 +425,12 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
       if (perRecord !== undefined || records !== undefined) {
         const view = framer.view(i);
         if (perRecord !== undefined) perRecord(cpu, view);
-        if (records !== undefined) records.push({ kind: 'record', cpu, data: view });
+        if (records !== undefined) records[n++] = { kind: 'record', cpu, data: view };
       }
       if (copies) this.#deliverCopy({ kind: 'record', cpu, data: framer.copy(i) });
     }
-    if (batch !== undefined && records !== undefined && (records.length > 0 || lost !== undefined)) batch({ cpu, records, lost: lost ?? NO_LOST });
+    if (records !== undefined && n < count) records.length = n;
+    if (batch !== undefined && records !== undefined && (n > 0 || lost !== undefined)) batch({ cpu, records, lost: lost ?? NO_LOST });
     return !this.#stopped;
   }
 
