@@ -1,7 +1,8 @@
 // Reading one ring: a perf event ring (one per CPU) or a BPF ring buffer, mapped by the bridge or, in
 // tests on any OS, plain ArrayBuffers laid out the same way. A read copies the unread bytes into the
-// framer once (two parts when they wrap the ring's end), frames them in the core, writes the new
-// consumer position back with release ordering, and hands the framed records to `deliver`.
+// framer once (two parts when they wrap the ring's end, one from a ring buffer's double mapping),
+// frames them in the core, writes the new consumer position back with release ordering, and hands
+// the framed records to `deliver`.
 import type { Framer, FrameResult } from './framer.js';
 
 /**
