@@ -5,7 +5,10 @@
 // then has length 0 and its slice()/subarray() throw, instead of showing the next batch's bytes.
 import { newCoreInstanceSync, type CoreExports } from '../wasm/core.js';
 
-/** What the core reports for one framing call. */
+/**
+ * What the core reports for one framing call. The framer hands out the same object each time: its
+ * fields are those of the last `frame()` (read what you need before framing again).
+ */
 export interface FrameResult {
   /** Records framed (samples and lost notices), see `kind`/`offset`/`size`/`lost`. */
   count: number;
@@ -23,6 +26,8 @@ const RECORD_SIZE = 24;
 const BATCH_SIZE = 256;
 /** Records framed per core call at most; more wait for the next call (the caller loops). */
 const RECORD_CAPACITY = 4096;
+/** A view that is never attached: stands for "no view of the current buffer yet". */
+const NONE = new Uint32Array(0);
 
 export type RingFormat = 'perf' | 'ringbuf';
 
@@ -31,17 +36,24 @@ export class Framer {
   readonly #core: CoreExports;
   readonly capacity: number;
   readonly #data: number;
+  /** u32 index of the record array and of the batch struct in the memory. */
   readonly #records: number;
   readonly #batch: number;
-  #u32 = new Uint32Array(0);
+  // Views of the memory's current buffer, made again only after it changed (a detached view has
+  // length 0: invalidate() and any growth of the memory detach them).
+  #buffer: ArrayBuffer;
+  #u8: Uint8Array = new Uint8Array(0);
+  #u32: Uint32Array = NONE;
   #viewsOut = false;
+  readonly #result: FrameResult = { count: 0, consumed: 0, unknown: 0, discarded: 0, incomplete: false };
 
   constructor(capacity: number) {
     this.#core = newCoreInstanceSync();
     this.capacity = capacity;
     this.#data = this.#alloc(capacity);
-    this.#records = this.#alloc(RECORD_CAPACITY * RECORD_SIZE);
+    this.#records = this.#alloc(RECORD_CAPACITY * RECORD_SIZE) >>> 2;
     this.#batch = this.#alloc(BATCH_SIZE);
+    this.#buffer = this.#core.memory.buffer;
   }
 
   #alloc(size: number): number {
@@ -50,61 +62,78 @@ export class Framer {
     return ptr;
   }
 
+  #attach(): void {
+    this.#buffer = this.#core.memory.buffer;
+    this.#u8 = new Uint8Array(this.#buffer);
+    this.#u32 = new Uint32Array(this.#buffer);
+  }
+
   /**
    * Copies `first` then `second` (the two parts of a wrapped range; together at most `capacity`
-   * bytes) into the data area and frames them. Throws an Error naming `what` for a malformed record.
+   * bytes) into the data area and frames them. Views handed out before are detached first (the
+   * copy overwrites their bytes). Throws an Error naming `what` for a malformed record. The result
+   * is the framer's own object, valid until the next call.
    */
   frame(format: RingFormat, first: Uint8Array, second: Uint8Array | undefined, position: number, what: string): FrameResult {
-    const memory = this.#core.memory.buffer;
-    const size = first.byteLength + (second?.byteLength ?? 0);
+    const size = second === undefined ? first.byteLength : first.byteLength + second.byteLength;
     if (size > this.capacity) throw new RangeError(`${what}: ${size} bytes to frame, more than the ${this.capacity}-byte area`);
-    const area = new Uint8Array(memory, this.#data, size);
-    area.set(first);
-    if (second !== undefined) area.set(second, first.byteLength);
-    const parse = format === 'perf' ? this.#core.ebpf_perf_parse : this.#core.ebpf_ringbuf_parse;
-    const status = parse(this.#data, size, BigInt(position), this.#records, RECORD_CAPACITY, this.#batch);
-    const buffer = this.#core.memory.buffer;
-    if (this.#u32.buffer !== buffer) this.#u32 = new Uint32Array(buffer);
-    const u32 = this.#u32;
-    const b = this.#batch >>> 2;
+    this.invalidate();
+    if (this.#u32.length === 0) this.#attach();
+    const u8 = this.#u8;
+    u8.set(first, this.#data);
+    if (second !== undefined) u8.set(second, this.#data + first.byteLength);
+    const core = this.#core;
+    const parse = format === 'perf' ? core.ebpf_perf_parse : core.ebpf_ringbuf_parse;
+    // The position only names records in error messages: 0n (no BigInt made) while all is well,
+    // the real one when framing again for the message.
+    const status = parse(this.#data, size, 0n, this.#records << 2, RECORD_CAPACITY, this.#batch);
+    if (this.#u32.length === 0) this.#attach(); // the core grew its memory (it does not, but never read a stale view)
     if (status !== 0) {
-      const bytes = new Uint8Array(this.#core.memory.buffer, this.#batch + 32, 224);
+      parse(this.#data, size, BigInt(position), this.#records << 2, RECORD_CAPACITY, this.#batch);
+      const bytes = new Uint8Array(core.memory.buffer, this.#batch + 32, 224);
       const message = new TextDecoder().decode(bytes.subarray(0, Math.max(0, bytes.indexOf(0))));
       throw new Error(`${what}: ${message}`);
     }
-    return { count: u32[b + 1], consumed: u32[b + 2], unknown: u32[b + 3], discarded: u32[b + 4], incomplete: u32[b + 5] !== 0 };
+    const u32 = this.#u32;
+    const b = this.#batch >>> 2;
+    const result = this.#result;
+    result.count = u32[b + 1];
+    result.consumed = u32[b + 2];
+    result.unknown = u32[b + 3];
+    result.discarded = u32[b + 4];
+    result.incomplete = u32[b + 5] !== 0;
+    return result;
   }
 
   /** Record i of the last frame(): RECORD_SAMPLE or RECORD_LOST. */
   kind(i: number): number {
-    return this.#u32[(this.#records >>> 2) + i * 6];
+    return this.#u32[this.#records + i * 6];
   }
 
   /** Lost count of record i (a RECORD_LOST). */
   lost(i: number): number {
-    const at = (this.#records >>> 2) + i * 6;
+    const at = this.#records + i * 6;
     return this.#u32[at + 4] + this.#u32[at + 5] * 2 ** 32;
   }
 
-  /** A zero-copy view of sample i's data, valid until `invalidate()`. */
+  /** A zero-copy view of sample i's data, valid until `invalidate()` (or the next `frame()`). */
   view(i: number): Uint8Array {
-    const at = (this.#records >>> 2) + i * 6;
+    const at = this.#records + i * 6;
     this.#viewsOut = true;
-    return new Uint8Array(this.#core.memory.buffer, this.#data + this.#u32[at + 1], this.#u32[at + 2]);
+    return new Uint8Array(this.#buffer, this.#data + this.#u32[at + 1], this.#u32[at + 2]);
   }
 
   /** A copy of sample i's data (its own ArrayBuffer). */
   copy(i: number): Uint8Array {
-    const at = (this.#records >>> 2) + i * 6;
+    const at = this.#records + i * 6;
     const start = this.#data + this.#u32[at + 1];
-    return new Uint8Array(this.#core.memory.buffer.slice(start, start + this.#u32[at + 2]));
+    return this.#u8.slice(start, start + this.#u32[at + 2]);
   }
 
   /** Detaches every view handed out since the last call (their length becomes 0). */
   invalidate(): void {
     if (!this.#viewsOut) return;
     this.#viewsOut = false;
-    this.#core.memory.grow(0);
-    this.#u32 = new Uint32Array(0);
+    this.#core.memory.grow(0); // detaches #u8 and #u32 too: the next frame() makes them again
   }
 }

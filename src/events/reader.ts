@@ -84,8 +84,26 @@ export interface PolledRing {
 }
 
 const UV_READABLE = 1;
-/** Reads of a ring per wakeup at most, while each finds new records. */
-const READ_PASSES = 4;
+/**
+ * One wakeup of a ring reads it again while each read finds new records (as libbpf's
+ * ringbuf_process_ring does), so that under load batches grow instead of wakeups multiplying, up to
+ * this many rings' worth of bytes (the framer's capacity: the largest ring) ...
+ */
+const WAKEUP_RINGS = 4;
+/**
+ * ... or until this many ms passed since the second read, whichever comes first: the event loop's
+ * other work (timers, I/O, the other rings) waits at most this plus two reads for a flooded ring. A
+ * ring left with records is ready again at once (level-triggered poll), so nothing is lost by it.
+ */
+const WAKEUP_MS = 1;
+/** The `lost` of every batch without lost notices. */
+const NO_LOST: readonly LostRecords[] = Object.freeze([]);
+
+/** A polled ring and its delivery callback, made once. */
+interface RingEntry {
+  readonly ring: PolledRing;
+  readonly deliver: (result: FrameResult) => boolean;
+}
 
 /**
  * The delivery side of an event reader. Consumers:
@@ -103,7 +121,9 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
   eventsDiscarded = 0;
 
   #framer: Framer | undefined;
-  #rings: PolledRing[] = [];
+  /** The framer of the read in progress (reads never nest), for #deliver. */
+  #reading: Framer | undefined;
+  #rings: RingEntry[] = [];
   #polls: Array<() => void> = [];
   #started = false;
   #stopped = false;
@@ -135,7 +155,7 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
   /** Starts reading `rings` through a framer of `capacity` bytes (the largest ring). */
   protected startReading(rings: PolledRing[], capacity: number): void {
     this.#framer = new Framer(capacity);
-    this.#rings = rings;
+    this.#rings = rings.map((ring) => this.#entry(ring));
     this.#started = true;
     this.#updatePolling();
   }
@@ -143,17 +163,30 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
   /** Adds a ring to a started reader (RingBuffer.add). */
   protected addRing(ring: PolledRing, capacity: number): void {
     if (this.#framer === undefined || this.#framer.capacity < capacity) this.#framer = new Framer(capacity);
-    this.#rings.push(ring);
+    const entry = this.#entry(ring);
+    this.#rings.push(entry);
     this.#started = true;
-    if (this.#polls.length > 0) this.#pollRing(ring);
+    if (this.#polls.length > 0) this.#pollRing(entry);
     else this.#updatePolling();
+  }
+
+  #entry(ring: PolledRing): RingEntry {
+    // ring.cpu is read at each delivery: a drain thread's queue changes it per chunk.
+    return { ring, deliver: (result) => this.#deliver(ring.cpu, result) };
   }
 
   /** Reads one ring now and delivers its records (rings read on demand, as overwritable ones). */
   protected readOnce(ring: PolledRing): void {
     const framer = this.#framer;
     if (framer === undefined) throw new Error(`${this.describe()}: not started`);
-    ring.read(framer, (result) => this.#deliver(ring.cpu, framer, result));
+    if (this.#reading !== undefined) throw new Error(`${this.describe()}: cannot read the rings from inside a delivery callback`);
+    this.#reading = framer;
+    try {
+      ring.read(framer, this.#entry(ring).deliver);
+    } finally {
+      this.#reading = undefined;
+      framer.invalidate();
+    }
   }
 
   protected get running(): boolean {
@@ -250,14 +283,18 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     return this.records();
   }
 
-  /** Reads every ring now, without waiting for a wakeup (records under a watermark, overwritable rings). */
+  /**
+   * Reads every ring now, without waiting for a wakeup (records under a watermark, overwritable
+   * rings). Inside a delivery callback it does nothing: the read in progress goes on while records
+   * come, and the other rings are read at their wakeups.
+   */
   flush(): void {
     this.#readAll();
   }
 
   #readAll(): void {
-    if (!this.running || this.#framer === undefined) return;
-    for (const ring of this.#rings) this.#readRing(ring);
+    if (!this.running || this.#framer === undefined || this.#reading !== undefined) return;
+    for (const entry of this.#rings) this.#readRing(entry);
   }
 
   abstract stop(): void;
@@ -273,6 +310,7 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
   }
 
   #backpressured(): boolean {
+    if (this.#iterations.size === 0) return false;
     for (const it of this.#iterations) if (it.queue.length >= it.highWaterMark) return true;
     return false;
   }
@@ -287,9 +325,10 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     }
   }
 
-  #pollRing(ring: PolledRing): void {
+  #pollRing(entry: RingEntry): void {
+    const ring = entry.ring;
     if (ring.watch !== undefined) {
-      this.#polls.push(ring.watch(() => this.#readRing(ring)));
+      this.#polls.push(ring.watch(() => this.#readRing(entry)));
       return;
     }
     const handle = native().poll(ring.fd, UV_READABLE, (status) => {
@@ -297,7 +336,7 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
         this.#fail(new Error(`${this.describe()}: polling the ring of ${ring.cpu} failed: ${errnoCode(-status)}`));
         return;
       }
-      this.#readRing(ring);
+      this.#readRing(entry);
     });
     if (typeof handle === 'number') throw new Error(`${this.describe()}: cannot poll fd ${ring.fd}: ${errnoCode(-handle)}`);
     this.#polls.push(() => native().pollStop(handle));
@@ -319,20 +358,38 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     });
   }
 
-  #readRing(ring: PolledRing): void {
+  #readRing(entry: RingEntry): void {
     const framer = this.#framer;
+    if (this.#reading !== undefined) return; // flush() from a callback: this read goes on
     if (framer === undefined || !this.running || !this.#hasConsumer() || this.#backpressured()) {
       this.#updatePolling();
       return;
     }
+    const { ring, deliver } = entry;
+    this.#reading = framer;
+    let failed = false;
+    let error: unknown;
     try {
-      // Records that arrived during the read are read in the same wakeup (a few passes at most):
-      // under load, batches grow instead of wakeups multiplying.
-      const deliver = (result: FrameResult): boolean => this.#deliver(ring.cpu, framer, result);
-      for (let pass = 0; pass < READ_PASSES && this.running && ring.read(framer, deliver) > 0; pass++);
+      // Records that arrived during a read are read in the same wakeup, within the budget (see
+      // WAKEUP_RINGS, WAKEUP_MS); a read that finds nothing ends it (no waiting for records).
+      // The clock is read only once reads keep finding records (from the second one on).
+      const budget = WAKEUP_RINGS * framer.capacity;
+      let bytes = ring.read(framer, deliver);
+      let deadline = 0;
+      while (bytes > 0 && bytes < budget && this.running && !this.#backpressured()) {
+        const got = ring.read(framer, deliver);
+        if (got === 0) break;
+        bytes += got;
+        if (deadline === 0) deadline = performance.now() + WAKEUP_MS;
+        else if (performance.now() >= deadline) break;
+      }
     } catch (e) {
-      this.#fail(e);
+      failed = true;
+      error = e;
     }
+    this.#reading = undefined;
+    framer.invalidate(); // every view handed out is detached before any other code runs
+    if (failed) this.#fail(error);
     this.#updatePolling();
   }
 
@@ -355,33 +412,41 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
 
   // ---- delivery ----
 
-  /** Delivers the framed records; false once the reader is stopped (by a consumer, meanwhile). */
-  #deliver(cpu: number, framer: Framer, result: FrameResult): boolean {
+  /**
+   * Delivers the framed records of the read in progress; false once the reader is stopped (by a
+   * consumer, meanwhile). The zero-copy views stay attached until the framer frames again or the
+   * read ends (both invalidate): no consumer code runs in between.
+   */
+  #deliver(cpu: number, result: FrameResult): boolean {
+    const framer = this.#reading as Framer;
+    const count = result.count;
     this.eventsUnknownType += result.unknown;
     this.eventsDiscarded += result.discarded;
-    const records: EventRecord[] = [];
-    const lost: LostRecords[] = [];
     const batch = this.#batchHandler;
     const perRecord = this.#recordHandler;
-    const copies = this.listenerCount('data') > 0 || this.#iterations.size > 0;
-    try {
-      for (let i = 0; i < result.count && !this.#stopped; i++) {
-        if (framer.kind(i) === RECORD_LOST) {
-          const notice: LostRecords = { kind: 'lost', cpu, lost: framer.lost(i) };
-          this.eventsLost += notice.lost;
-          lost.push(notice);
-          this.#deliverLost(notice, batch !== undefined); // in order among the copies
-          continue;
-        }
-        this.eventsReceived++;
-        if (perRecord !== undefined) perRecord(cpu, framer.view(i));
-        if (batch !== undefined) records.push({ kind: 'record', cpu, data: framer.view(i) });
-        if (copies) this.#deliverCopy({ kind: 'record', cpu, data: framer.copy(i) });
+    const copies = this.#iterations.size > 0 || this.listenerCount('data') > 0;
+    // Sized once (growing by push costs several copies for hundreds of records); trimmed below.
+    const records: EventRecord[] | undefined = batch !== undefined ? new Array<EventRecord>(count) : undefined;
+    let n = 0;
+    let lost: LostRecords[] | undefined;
+    for (let i = 0; i < count && !this.#stopped; i++) {
+      if (framer.kind(i) === RECORD_LOST) {
+        const notice: LostRecords = { kind: 'lost', cpu, lost: framer.lost(i) };
+        this.eventsLost += notice.lost;
+        (lost ??= []).push(notice);
+        this.#deliverLost(notice, batch !== undefined); // in order among the copies
+        continue;
       }
-      if (batch !== undefined && (records.length > 0 || lost.length > 0)) batch({ cpu, records, lost });
-    } finally {
-      framer.invalidate();
+      this.eventsReceived++;
+      if (perRecord !== undefined || records !== undefined) {
+        const view = framer.view(i);
+        if (perRecord !== undefined) perRecord(cpu, view);
+        if (records !== undefined) records[n++] = { kind: 'record', cpu, data: view };
+      }
+      if (copies) this.#deliverCopy({ kind: 'record', cpu, data: framer.copy(i) });
     }
+    if (records !== undefined && n < count) records.length = n;
+    if (batch !== undefined && records !== undefined && (n > 0 || lost !== undefined)) batch({ cpu, records, lost: lost ?? NO_LOST });
     return !this.#stopped;
   }
 

@@ -102,7 +102,7 @@ export class RingBuffer extends EventReader {
       throw e;
     }
     const index = this.#rings.length;
-    const ring = new MappedRing(index, map, consumer, producer, new BpfRing(consumer, producer, new Uint8Array(producer, pageSize, size), native(), what), what);
+    const ring = new MappedRing(index, map, consumer, producer, new BpfRing(consumer, producer, new Uint8Array(producer, pageSize, 2 * size), native(), what, true), what);
     this.#rings.push(ring);
     this.addRing(ring, size);
     return index;

@@ -1,7 +1,8 @@
 // Reading one ring: a perf event ring (one per CPU) or a BPF ring buffer, mapped by the bridge or, in
 // tests on any OS, plain ArrayBuffers laid out the same way. A read copies the unread bytes into the
-// framer once (two parts when they wrap the ring's end), frames them in the core, writes the new
-// consumer position back with release ordering, and hands the framed records to `deliver`.
+// framer once (two parts when they wrap the ring's end, one from a ring buffer's double mapping),
+// frames them in the core, writes the new consumer position back with release ordering, and hands
+// the framed records to `deliver`.
 import type { Framer, FrameResult } from './framer.js';
 
 /**
@@ -13,9 +14,22 @@ export interface RingWords {
   storeReleaseU64(buffer: ArrayBuffer, offset: number, value: bigint): void;
 }
 
-/** An atomic load of the u64 at byte offset `offset` (8-aligned) of `words`. */
-function loadU64(words: BigUint64Array, offset: number): number {
-  return Number(Atomics.load(words, offset >>> 3));
+/** Index of the low and high u32 halves of a u64 in host byte order. */
+const LOW = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1;
+const HIGH = 1 - LOW;
+
+/**
+ * The u64 at u32 index `at` (8-aligned) of `words`, a position that only grows, as a Number, with
+ * no BigInt made: the high half, the low half, the high half again, each an atomic load (so at least
+ * acquire); while the two high halves agree the pair is one value the word held (it kept that high
+ * half throughout), else the load is tried again.
+ */
+function loadPosition(words: Uint32Array, at: number): number {
+  for (;;) {
+    const high = Atomics.load(words, at + HIGH);
+    const low = Atomics.load(words, at + LOW);
+    if (Atomics.load(words, at + HIGH) === high) return high * 2 ** 32 + low;
+  }
 }
 
 /**
@@ -36,18 +50,22 @@ function checkRingSize(size: number, what: string): void {
   if (size <= 0 || (size & (size - 1)) !== 0) throw new RangeError(`${what}: ring data size ${size} is not a power of two`);
 }
 
-/** Copies [position, position + length) of a ring (length ≤ ring size) into the framer and frames it. */
-function frameRange(framer: Framer, format: 'perf' | 'ringbuf', ring: Uint8Array, position: number, length: number, what: string): FrameResult {
-  const size = ring.byteLength;
-  const start = position % size;
+/**
+ * Copies [position, position + length) of a ring of `size` bytes (length ≤ size) into the framer and
+ * frames it. `data` is the ring, or (`doubled`) the ring mapped twice in a row, where every range is
+ * one contiguous part.
+ */
+function frameRange(framer: Framer, format: 'perf' | 'ringbuf', data: Uint8Array, size: number, doubled: boolean, position: number, length: number, what: string): FrameResult {
+  const start = position & (size - 1);
   const end = start + length;
-  if (end <= size) return framer.frame(format, ring.subarray(start, end), undefined, position, what);
-  return framer.frame(format, ring.subarray(start, size), ring.subarray(0, end - size), position, what);
+  if (end <= size || doubled) return framer.frame(format, data.subarray(start, end), undefined, position, what);
+  return framer.frame(format, data.subarray(start, size), data.subarray(0, end - size), position, what);
 }
 
 /** A perf event ring: the metadata page and the data area after it (`data`, a power of two long). */
 export class PerfRing {
   readonly #meta: ArrayBuffer;
+  readonly #meta32: Uint32Array;
   readonly #meta64: BigUint64Array;
   readonly #data: Uint8Array;
   readonly #words: RingWords;
@@ -56,10 +74,11 @@ export class PerfRing {
   constructor(meta: ArrayBuffer, data: Uint8Array, words: RingWords, what: string) {
     checkRingSize(data.byteLength, what);
     this.#meta = meta;
+    this.#meta32 = new Uint32Array(meta, 0, PERF_DATA_SIZE / 4 + 2);
     this.#meta64 = new BigUint64Array(meta, 0, PERF_DATA_SIZE / 8 + 1);
     this.#data = data;
     this.#words = words;
-    this.#tail = Number(new DataView(meta).getBigUint64(PERF_DATA_TAIL, true));
+    this.#tail = loadPosition(this.#meta32, PERF_DATA_TAIL / 4);
   }
 
   get size(): number {
@@ -68,7 +87,7 @@ export class PerfRing {
 
   /** Unread bytes now (data_head - data_tail). */
   pending(): number {
-    return loadU64(this.#meta64, PERF_DATA_HEAD) - this.#tail;
+    return loadPosition(this.#meta32, PERF_DATA_HEAD / 4) - this.#tail;
   }
 
   /**
@@ -77,19 +96,21 @@ export class PerfRing {
    * the bytes consumed. A producer position behind the tail or more than a ring ahead is an error.
    */
   read(framer: Framer, deliver: Deliver, what: string): number {
-    const head = loadU64(this.#meta64, PERF_DATA_HEAD);
+    const head = loadPosition(this.#meta32, PERF_DATA_HEAD / 4);
+    const size = this.#data.byteLength;
     let available = head - this.#tail;
-    if (available < 0 || available > this.size) {
-      throw new Error(`${what}: data_head ${head} is ${available} bytes from data_tail ${this.#tail}, outside [0, ${this.size}]: a torn or corrupt producer position`);
+    if (available < 0 || available > size) {
+      throw new Error(`${what}: data_head ${head} is ${available} bytes from data_tail ${this.#tail}, outside [0, ${size}]: a torn or corrupt producer position`);
     }
     let consumed = 0;
     while (available > 0) {
-      const result = frameRange(framer, 'perf', this.#data, this.#tail, Math.min(available, framer.capacity), what);
-      this.#tail += result.consumed;
+      const result = frameRange(framer, 'perf', this.#data, size, false, this.#tail, Math.min(available, framer.capacity), what);
+      const done = result.consumed;
+      this.#tail += done;
       this.#words.storeReleaseU64(this.#meta, PERF_DATA_TAIL, BigInt(this.#tail));
-      consumed += result.consumed;
-      available -= result.consumed;
-      if (!deliver(result) || result.consumed === 0) break; // stopped, or an incomplete record: the rest comes with the next head
+      consumed += done;
+      available -= done;
+      if (!deliver(result) || done === 0) break; // stopped, or an incomplete record: the rest comes with the next head
     }
     return consumed;
   }
@@ -104,7 +125,7 @@ export class PerfRing {
     const length = Math.min(written, this.size, framer.capacity);
     if (length === 0) return;
     const start = Number(head & BigInt(this.size - 1));
-    deliver(frameRange(framer, 'perf', this.#data, start, length, what));
+    deliver(frameRange(framer, 'perf', this.#data, this.size, false, start, length, what));
   }
 }
 
@@ -113,34 +134,40 @@ const DISCARD = 0x40000000;
 
 /**
  * A BPF ring buffer: the consumer page (consumer_pos at 0, written by us), the producer page
- * (producer_pos at 0) and the data area (`data`, a power of two long; the kernel maps it twice in a
- * row, of which only the first copy is read here).
+ * (producer_pos at 0) and the data area (a power of two long). The kernel maps the data twice in a
+ * row: with `doubled`, `data` is both copies (twice the ring's size) and a record range that wraps
+ * the end is read as one part; without (synthetic rings), `data` is the ring alone.
  */
 export class BpfRing {
   readonly #consumer: ArrayBuffer;
-  readonly #producer: BigUint64Array;
+  readonly #producer: Uint32Array;
   readonly #data: Uint8Array;
+  readonly #doubled: boolean;
+  readonly #size: number;
   readonly #headers: Uint32Array;
   readonly #words: RingWords;
   #position: number;
 
-  constructor(consumer: ArrayBuffer, producer: ArrayBuffer, data: Uint8Array, words: RingWords, what: string) {
-    checkRingSize(data.byteLength, what);
+  constructor(consumer: ArrayBuffer, producer: ArrayBuffer, data: Uint8Array, words: RingWords, what: string, doubled = false) {
+    const size = doubled ? data.byteLength / 2 : data.byteLength;
+    checkRingSize(size, what);
     this.#consumer = consumer;
-    this.#producer = new BigUint64Array(producer, 0, 1);
+    this.#producer = new Uint32Array(producer, 0, 2);
     this.#data = data;
-    this.#headers = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
+    this.#doubled = doubled;
+    this.#size = size;
+    this.#headers = new Uint32Array(data.buffer, data.byteOffset, size >>> 2);
     this.#words = words;
-    this.#position = loadU64(new BigUint64Array(consumer, 0, 1), 0);
+    this.#position = loadPosition(new Uint32Array(consumer, 0, 2), 0);
   }
 
   get size(): number {
-    return this.#data.byteLength;
+    return this.#size;
   }
 
   /** Bytes between consumer_pos and producer_pos now (committed or not). */
   pending(): number {
-    return loadU64(this.#producer, 0) - this.#position;
+    return loadPosition(this.#producer, 0) - this.#position;
   }
 
   /**
@@ -149,10 +176,11 @@ export class BpfRing {
    * copied only after the kernel committed it.
    */
   #committedEnd(from: number, producer: number, limit: number): number {
-    const mask = this.size - 1;
+    const mask = this.#size - 1;
+    const headers = this.#headers;
     let end = from;
     while (end < producer) {
-      const header = Atomics.load(this.#headers, (end & mask) >>> 2);
+      const header = Atomics.load(headers, (end & mask) >>> 2);
       if ((header & BUSY) !== 0) break;
       const total = (((header & ~(BUSY | DISCARD)) >>> 0) + 8 + 7) & ~7;
       if (end + total > producer || end + total - from > limit) break;
@@ -163,19 +191,21 @@ export class BpfRing {
 
   /** Frames the committed records from consumer_pos on; returns the bytes consumed. */
   read(framer: Framer, deliver: Deliver, what: string): number {
-    const producer = loadU64(this.#producer, 0);
-    if (producer < this.#position || producer - this.#position > this.size) {
-      throw new Error(`${what}: producer_pos ${producer} is ${producer - this.#position} bytes from consumer_pos ${this.#position}, outside [0, ${this.size}]: a torn or corrupt producer position`);
+    const producer = loadPosition(this.#producer, 0);
+    const size = this.#size;
+    if (producer < this.#position || producer - this.#position > size) {
+      throw new Error(`${what}: producer_pos ${producer} is ${producer - this.#position} bytes from consumer_pos ${this.#position}, outside [0, ${size}]: a torn or corrupt producer position`);
     }
     let consumed = 0;
     for (;;) {
       const end = this.#committedEnd(this.#position, producer, framer.capacity);
       if (end === this.#position) break;
-      const result = frameRange(framer, 'ringbuf', this.#data, this.#position, end - this.#position, what);
-      this.#position += result.consumed;
+      const result = frameRange(framer, 'ringbuf', this.#data, size, this.#doubled, this.#position, end - this.#position, what);
+      const done = result.consumed;
+      this.#position += done;
       this.#words.storeReleaseU64(this.#consumer, 0, BigInt(this.#position));
-      consumed += result.consumed;
-      if (!deliver(result) || result.consumed === 0) break;
+      consumed += done;
+      if (!deliver(result) || done === 0) break;
     }
     return consumed;
   }

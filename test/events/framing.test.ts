@@ -164,6 +164,31 @@ test('ringbuf: a record at every 8-byte offset, 1 byte to nearly the ring size, 
   }
 });
 
+test('ringbuf: the kernel\'s double mapping (the data twice in a row) frames a wrapping range as one part', () => {
+  const framer = new Framer(BPF_SIZE);
+  for (let start = 0; start < BPF_SIZE * 2; start += 8) {
+    for (const n of [1, 9, 100, BPF_SIZE / 2, BPF_SIZE - 16]) {
+      const synthetic = new SyntheticBpfRing(BPF_SIZE, start);
+      const total = (8 + n + 7) & ~7;
+      const wrapped = (start % BPF_SIZE) + total - BPF_SIZE; // bytes of the record past the ring's end
+      const want = [payload(n, start)];
+      if (wrapped <= 0 && total + 16 <= BPF_SIZE) want.push(payload(4, start + 1)); // a second one when it fits
+      for (const p of want) synthetic.record(p);
+      synthetic.publish();
+      const twice = new Uint8Array(2 * BPF_SIZE);
+      twice.set(synthetic.data);
+      twice.set(synthetic.data, BPF_SIZE);
+      // Spoil the wrapped part's first copy: only a read of the second copy gets the record right.
+      if (wrapped > 0) twice.fill(0xee, 0, wrapped);
+      const ring = new BpfRing(synthetic.consumer, synthetic.producer, twice, plainWords, 'test ring', true);
+      assert.is(ring.size, BPF_SIZE);
+      const got = readBpf(ring, framer);
+      assert.equal(got.samples.map((s) => Array.from(s)), want.map((w) => Array.from(w)), `start ${start} size ${n}`);
+      assert.is(synthetic.consumerPos, synthetic.position, 'consumer_pos written back');
+    }
+  }
+});
+
 test('ringbuf: a busy record holds back the ones after it until committed; discarded ones are skipped', () => {
   const framer = new Framer(BPF_SIZE);
   const synthetic = new SyntheticBpfRing(BPF_SIZE, 216);

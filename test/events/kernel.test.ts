@@ -215,6 +215,67 @@ test('onBatch: zero-copy views are detached once the callback returns; onRecord 
   }
 });
 
+test('one wakeup reads again while records keep coming, within its budget; each batch\'s views are detached before the next', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('ringbuf_16')!.load();
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  try {
+    let batches = 0;
+    let received = 0;
+    let previous: Uint8Array[] = [];
+    let attachedBefore = 0;
+    let produce = true;
+    reader.onBatch((batch) => {
+      batches++;
+      received += batch.records.length;
+      if (previous.some((view) => view.byteLength !== 0)) attachedBefore++;
+      previous = batch.records.map((r) => r.data);
+      if (produce) program.testRun({ data: PACKET, repeat: 10 }); // a producer as fast as the reader
+    });
+    program.testRun({ data: PACKET, repeat: 10 });
+    reader.flush(); // one read of the ring, synchronous: it ends although records keep coming
+    assert.ok(batches > 1, `the records produced meanwhile were read in the same call (${batches} batches)`);
+    assert.ok(received * 24 <= 4 * 256 * 1024 + 240, `at most 4 rings' worth and one read more (${received} records)`);
+    assert.is(attachedBefore, 0, 'no batch saw an earlier batch\'s view attached');
+    assert.ok(previous.every((view) => view.byteLength === 0), 'detached once the read ended');
+    produce = false;
+    const total = Number(globals(system).seq);
+    const deadline = Date.now() + 5000;
+    while (received < total && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.is(received, total, 'the rest came at the next wakeups');
+    assert.is(attachedBefore, 0);
+  } finally {
+    reader.stop();
+  }
+});
+
+test('ring buffer: records wrapping the ring\'s end arrive whole and in order, lap after lap; flush() in a callback changes nothing', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('ringbuf_4096')!.load();
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  try {
+    const first = globals(system).seq;
+    const seqs: bigint[] = [];
+    let detachedInCallback = 0;
+    reader.onBatch((batch) => {
+      for (const r of batch.records) seqs.push(checkRecord(r.data, 4096)); // the zero-copy views
+      reader.flush(); // inside a callback: does nothing (the read in progress goes on)
+      for (const r of batch.records) if (r.data.byteLength !== 4096) detachedInCallback++;
+    });
+    // 4104 bytes a record: the 256 KB ring's end cuts one at a different offset each lap.
+    for (let round = 0; round < 10; round++) {
+      program.testRun({ data: PACKET, repeat: 60 });
+      const deadline = Date.now() + 5000;
+      while (seqs.length < 60 * (round + 1) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    assert.equal(seqs, Array.from({ length: 600 }, (_, i) => first + BigInt(i)));
+    assert.is(detachedInCallback, 0, 'views stay attached for the whole callback');
+    assert.is(globals(system).failures, 0n);
+  } finally {
+    reader.stop();
+  }
+});
+
 test('records(): a slow consumer past highWaterMark still gets every record, in order', async () => {
   using system = new System().loadElf(EVENTS);
   const reader = new RingBuffer(system.getMapByName('rb')!);
