@@ -1,21 +1,16 @@
 // The drain thread of a reader started with `{ thread: true }`: a worker with its own event loop that
 // watches the kernel rings (uv_poll, as the main-thread reader does) and, at each wakeup, copies what
-// they hold into the shared queue and hands the space back to the kernel at once. It does no framing
-// and no delivery: its work per record is a header load and a copy, so it keeps up with a producer
-// the way libbpf's reading thread does, whatever the main thread is busy with. The main thread frames
+// they hold into the shared queue and hands the space back to the kernel at once, whatever the main
+// thread is busy with. It reads the rings with rings.ts's readers, as the main thread does, but does
+// no framing and no delivery: its work per record is a header load and a copy. The main thread frames
 // the queue's chunks in the WASM core (src/events/thread.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { errnoCode } from '../sys/errors.js';
-import { native, type PollHandle } from '../sys/native.js';
+import { native, UV_READABLE, type PollHandle } from '../sys/native.js';
+import type { FrameResult, FrameSink, RingFormat } from './framer.js';
+import { mapBpfRing, mapPerfRing } from './mapping.js';
 import { CHUNK_HEADER, chunkSpace, Control, copyIntoQueue, type DrainRing, type DrainSetup, type FromDrain, type ToDrain } from './queue.js';
-import { PERF_DATA_HEAD, PERF_DATA_TAIL } from './rings.js';
-
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const MAP_SHARED = 1;
-const UV_READABLE = 1;
-const BUSY = 0x80000000;
-const DISCARD = 0x40000000;
+import type { BpfRing, PerfRing } from './rings.js';
 
 const setup = workerData as DrainSetup;
 const control = new Int32Array(setup.control);
@@ -23,12 +18,53 @@ const queue = new Uint8Array(setup.queue);
 const queueView = new DataView(setup.queue);
 const bridge = native();
 
+/** Room left in the queue now. */
+function room(): number {
+  return queue.byteLength - ((Atomics.load(control, Control.Write) - Atomics.load(control, Control.Read)) >>> 0);
+}
+
+/**
+ * Where a ring's reads (rings.ts, as on the main thread) put their bytes: one chunk in the queue per
+ * read, not framed. Its capacity is the ring's size, so a read hands over everything it has in one
+ * part or two, always whole records; when the queue has no room for them, nothing is taken (`full`)
+ * and they wait in the kernel's ring.
+ */
+class QueueSink implements FrameSink {
+  readonly #result: FrameResult = { count: 0, consumed: 0, unknown: 0, discarded: 0, incomplete: false };
+  full = false;
+
+  constructor(
+    readonly index: number,
+    readonly capacity: number,
+  ) {}
+
+  frame(_format: RingFormat, first: Uint8Array, second: Uint8Array | undefined, position: number): FrameResult {
+    const length = first.byteLength + (second?.byteLength ?? 0);
+    if (chunkSpace(length) > room()) {
+      this.full = true;
+      this.#result.consumed = 0;
+      return this.#result;
+    }
+    const write = Atomics.load(control, Control.Write) >>> 0;
+    copyIntoQueue(queue, write + CHUNK_HEADER, first);
+    if (second !== undefined) copyIntoQueue(queue, write + CHUNK_HEADER + first.byteLength, second);
+    const at = write & (queue.byteLength - 1);
+    queueView.setUint32(at, this.index, true);
+    queueView.setUint32(at + 4, length, true);
+    queueView.setFloat64(at + 8, position, true);
+    Atomics.store(control, Control.Write, (write + chunkSpace(length)) | 0);
+    Atomics.notify(control, Control.Write);
+    this.#result.consumed = length;
+    return this.#result;
+  }
+}
+
 /** One kernel ring as the drain thread sees it. */
 interface Ring {
   readonly spec: DrainRing;
-  readonly mappings: ArrayBuffer[];
-  /** Copies what is ready into the queue: bytes taken, or -1 when the queue has no room for it. */
-  drain(): number;
+  readonly mappings: readonly ArrayBuffer[];
+  readonly reader: PerfRing | BpfRing;
+  readonly sink: QueueSink;
   poll: PollHandle | undefined;
 }
 
@@ -40,107 +76,8 @@ function fail(message: string): void {
   parentPort?.postMessage(out);
 }
 
-function mmap(fd: number, length: number, prot: number, offset: number, what: string): ArrayBuffer {
-  const mapping = bridge.mmap(fd, length, prot, MAP_SHARED, offset);
-  if (typeof mapping === 'number') throw new Error(`${what}: mmap failed: ${errnoCode(-mapping)}`);
-  return mapping;
-}
-
-/** Room left in the queue now. */
-function room(): number {
-  return queue.byteLength - ((Atomics.load(control, Control.Write) - Atomics.load(control, Control.Read)) >>> 0);
-}
-
-/** Appends one chunk (parts of one ring's bytes) and publishes it. */
-function publish(index: number, position: number, parts: readonly Uint8Array[]): void {
-  const write = Atomics.load(control, Control.Write) >>> 0;
-  let length = 0;
-  for (const part of parts) {
-    copyIntoQueue(queue, write + CHUNK_HEADER + length, part);
-    length += part.byteLength;
-  }
-  const at = write & (queue.byteLength - 1);
-  queueView.setUint32(at, index, true);
-  queueView.setUint32(at + 4, length, true);
-  queueView.setFloat64(at + 8, position, true);
-  Atomics.store(control, Control.Write, (write + chunkSpace(length)) | 0);
-  Atomics.notify(control, Control.Write);
-}
-
-/** A perf event ring: everything between data_tail and data_head is complete records. */
-function perfRing(spec: DrainRing): Ring {
-  const length = setup.pageSize + spec.size;
-  const mapping = mmap(spec.fd, length, PROT_READ | PROT_WRITE, 0, spec.what);
-  const meta = new BigUint64Array(mapping, 0, PERF_DATA_TAIL / 8 + 1);
-  const data = new Uint8Array(mapping, setup.pageSize, spec.size);
-  let tail = Number(meta[PERF_DATA_TAIL / 8]);
-  return {
-    spec,
-    mappings: [mapping],
-    poll: undefined,
-    drain(): number {
-      const head = Number(Atomics.load(meta, PERF_DATA_HEAD / 8));
-      const available = head - tail;
-      if (available < 0 || available > spec.size) throw new Error(`${spec.what}: data_head ${head} is ${available} bytes from data_tail ${tail}, outside [0, ${spec.size}]: a torn or corrupt producer position`);
-      if (available === 0) return 0;
-      if (chunkSpace(available) > room()) return -1;
-      const start = tail & (spec.size - 1);
-      const end = start + available;
-      publish(spec.index, tail, end <= spec.size ? [data.subarray(start, end)] : [data.subarray(start), data.subarray(0, end - spec.size)]);
-      tail = head;
-      bridge.storeReleaseU64(mapping, PERF_DATA_TAIL, BigInt(tail));
-      return available;
-    },
-  };
-}
-
-/** A BPF ring buffer: committed records from consumer_pos on; the data area is mapped twice in a row. */
-function bpfRing(spec: DrainRing): Ring {
-  const consumer = mmap(spec.fd, setup.pageSize, PROT_READ | PROT_WRITE, 0, `${spec.what}: consumer page`);
-  let producerMapping: ArrayBuffer;
-  try {
-    producerMapping = mmap(spec.fd, setup.pageSize + 2 * spec.size, PROT_READ, setup.pageSize, `${spec.what}: producer page and data`);
-  } catch (e) {
-    bridge.munmap(consumer);
-    throw e;
-  }
-  const producer = new BigUint64Array(producerMapping, 0, 1);
-  const data = new Uint8Array(producerMapping, setup.pageSize, 2 * spec.size);
-  const headers = new Uint32Array(producerMapping, setup.pageSize, spec.size >>> 2);
-  const mask = spec.size - 1;
-  let position = Number(new BigUint64Array(consumer, 0, 1)[0]);
-  return {
-    spec,
-    mappings: [consumer, producerMapping],
-    poll: undefined,
-    drain(): number {
-      const end = Number(Atomics.load(producer, 0));
-      if (end < position || end - position > spec.size) throw new Error(`${spec.what}: producer_pos ${end} is ${end - position} bytes from consumer_pos ${position}, outside [0, ${spec.size}]: a torn or corrupt producer position`);
-      const limit = Math.min(room() - CHUNK_HEADER - 15, spec.size);
-      let committed = position;
-      let full = false;
-      // Each header is loaded atomically before its record is copied (libbpf's smp_load_acquire).
-      while (committed < end) {
-        const header = Atomics.load(headers, (committed & mask) >>> 2);
-        if ((header & BUSY) !== 0) break;
-        const total = (((header & ~(BUSY | DISCARD)) >>> 0) + 8 + 7) & ~7;
-        if (committed + total > end) break;
-        if (committed + total - position > limit) {
-          full = true;
-          break;
-        }
-        committed += total;
-      }
-      if (committed === position) return full ? -1 : 0;
-      const start = position & mask;
-      publish(spec.index, position, [data.subarray(start, start + committed - position)]);
-      const taken = committed - position;
-      position = committed;
-      bridge.storeReleaseU64(consumer, 0, BigInt(position));
-      return taken;
-    },
-  };
-}
+/** The read's chunks are in the queue once it returns: nothing more to hand over per chunk. */
+const delivered = (): boolean => true;
 
 /**
  * Drains of one ring per wakeup at most while each finds more: the thread goes back to its event loop
@@ -152,14 +89,11 @@ const DRAIN_PASSES = 64;
 function drainAll(): void {
   let blocked = false;
   for (const ring of rings) {
+    ring.sink.full = false;
     for (let pass = 0; pass < DRAIN_PASSES && !stopped && Atomics.load(control, Control.Stop) === 0; pass++) {
-      const taken = ring.drain();
-      if (taken < 0) {
-        blocked = true;
-        break;
-      }
-      if (taken === 0) break;
+      if (ring.reader.read(ring.sink, delivered, ring.spec.what) === 0) break;
     }
+    if (ring.sink.full) blocked = true;
   }
   if (blocked) waitForRoom();
 }
@@ -220,7 +154,15 @@ function unwatch(ring: Ring): void {
 }
 
 function add(spec: DrainRing): void {
-  const ring = setup.format === 'perf' ? perfRing(spec) : bpfRing(spec);
+  const sink = new QueueSink(spec.index, spec.size);
+  let ring: Ring;
+  if (setup.format === 'perf') {
+    const { mapping, ring: reader } = mapPerfRing(spec.fd, spec.size / setup.pageSize, setup.pageSize, true, spec.what);
+    ring = { spec, mappings: [mapping], reader, sink, poll: undefined };
+  } else {
+    const { consumer, producer, ring: reader } = mapBpfRing(spec.fd, spec.size, setup.pageSize, spec.what);
+    ring = { spec, mappings: [consumer, producer], reader, sink, poll: undefined };
+  }
   rings.push(ring);
   if (!waitingForRoom) {
     watch(ring);

@@ -31,6 +31,9 @@ const NONE = new Uint32Array(0);
 
 export type RingFormat = 'perf' | 'ringbuf';
 
+/** What a ring's read hands its bytes to: a Framer, or a drain thread's queue (drain-worker.ts). */
+export type FrameSink = Pick<Framer, 'capacity' | 'frame'>;
+
 /** One framer per reader: a data area as large as the largest ring it reads, and the record array. */
 export class Framer {
   readonly #core: CoreExports;

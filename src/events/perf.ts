@@ -5,22 +5,21 @@ import { describeMap } from '../sys/describe.js';
 import type { MapLike } from '../map/like.js';
 import { getNumOfPossibleCpus, getPageSize } from '../map/host.js';
 import { FD } from '../sys/bpf.js';
-import { check, SyscallError, Errno } from '../sys/errors.js';
+import { check, Errno } from '../sys/errors.js';
+import { powerOfTwoAtLeast } from '../sys/integers.js';
 import { MapType, mapTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { PERF_ATTR, PERF_ATTR_FLAG, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_PAUSE_OUTPUT, PERF_FLAG_FD_CLOEXEC, perfEventAttr } from '../sys/perf-event.js';
 import type { Framer } from './framer.js';
 import { EventReader, type PolledRing } from './reader.js';
-import { PERF_DATA_OFFSET, PERF_DATA_SIZE, PerfRing } from './rings.js';
+import { mapPerfRing } from './mapping.js';
+import type { PerfRing } from './rings.js';
 import { DrainThread, type ThreadOptions } from './thread.js';
 
 /** perf_event_attr values (include/uapi/linux/perf_event.h). */
 const PERF_TYPE_SOFTWARE = 1;
 const PERF_COUNT_SW_BPF_OUTPUT = 10;
 const PERF_SAMPLE_RAW = 1 << 10;
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const MAP_SHARED = 1;
 
 /** Options of `startForAllProcessesAndCPUs`. */
 export interface PerfEventsOptions extends ThreadOptions {
@@ -57,12 +56,6 @@ class CpuRing implements PolledRing {
   read(framer: Framer, deliver: Parameters<PerfRing['read']>[1]): number {
     return this.ring.read(framer, deliver, this.what);
   }
-}
-
-function powerOfTwoAtLeast(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
 }
 
 /**
@@ -186,15 +179,9 @@ export class PerfEvents extends EventReader {
     if (fd === -Errno.ENODEV) return undefined;
     const event = new FD(check(fd, 'perf_event_open', `${this.describe()}: CPU ${cpu}`));
     try {
-      const length = (pages + 1) * pageSize;
-      const prot = this.#overwritable ? PROT_READ : PROT_READ | PROT_WRITE;
-      const mapping = bridge.mmap(event.fd, length, prot, MAP_SHARED, 0);
-      if (typeof mapping === 'number') throw new SyscallError(-mapping, 'mmap', `${this.describe()}: ring of CPU ${cpu} (${pages} pages)`);
-      const meta = new DataView(mapping);
-      const dataOffset = Number(meta.getBigUint64(PERF_DATA_OFFSET, true)) || pageSize;
-      const dataSize = Number(meta.getBigUint64(PERF_DATA_SIZE, true)) || pages * pageSize;
       const what = `${this.describe()}: ring of CPU ${cpu}`;
-      const ring = new CpuRing(cpu, event, mapping, new PerfRing(mapping, new Uint8Array(mapping, dataOffset, dataSize), bridge, what), what);
+      const { mapping, ring: perfRing } = mapPerfRing(event.fd, pages, pageSize, !this.#overwritable, what);
+      const ring = new CpuRing(cpu, event, mapping, perfRing, what);
       try {
         this.#map.update(cpu, event.fd);
       } catch (e) {

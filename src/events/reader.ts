@@ -1,7 +1,7 @@
 // What PerfEvents and RingBuffer share: readiness from the bridge's uv_poll on Node's own event loop
 // (no thread, no spinning, no timer), the statistics, and the four ways records are delivered.
 import { EventEmitter } from 'node:events';
-import { native } from '../sys/native.js';
+import { native, UV_READABLE } from '../sys/native.js';
 import { errnoCode } from '../sys/errors.js';
 import { Framer, RECORD_LOST, type FrameResult } from './framer.js';
 
@@ -83,7 +83,6 @@ export interface PolledRing {
   watch?(onReady: () => void): () => void;
 }
 
-const UV_READABLE = 1;
 /**
  * One wakeup of a ring reads it again while each read finds new records (as libbpf's
  * ringbuf_process_ring does), so that under load batches grow instead of wakeups multiplying, up to

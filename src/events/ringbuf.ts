@@ -4,17 +4,13 @@
 import { describeMap } from '../sys/describe.js';
 import { getPageSize } from '../map/host.js';
 import type { MapLike } from '../map/like.js';
-import { SyscallError } from '../sys/errors.js';
 import { MapType, mapTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import type { Framer } from './framer.js';
 import { EventReader, type PolledRing } from './reader.js';
-import { BpfRing } from './rings.js';
+import { mapBpfRing, mapShared, PROT_READ, PROT_WRITE } from './mapping.js';
+import type { BpfRing } from './rings.js';
 import { DrainThread, type ThreadOptions } from './thread.js';
-
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const MAP_SHARED = 1;
 
 class MappedRing implements PolledRing {
   constructor(
@@ -37,12 +33,6 @@ class MappedRing implements PolledRing {
   unmap(): void {
     for (const mapping of [this.producer, this.consumer]) if (mapping.byteLength > 0) native().munmap(mapping);
   }
-}
-
-function mmapOrThrow(fd: number, length: number, prot: number, offset: number, what: string): ArrayBuffer {
-  const mapping = native().mmap(fd, length, prot, MAP_SHARED, offset);
-  if (typeof mapping === 'number') throw new SyscallError(-mapping, 'mmap', what);
-  return mapping;
 }
 
 function ringMap(map: MapLike, type: MapType, who: string): void {
@@ -93,16 +83,9 @@ export class RingBuffer extends EventReader {
     const size = map.maxEntries;
     const what = `${describeMap(map.name)} (RingBuffer)`;
     if (this.#options.thread === true) return this.#addDrained(map, size, pageSize, what);
-    const consumer = mmapOrThrow(map.fd, pageSize, PROT_READ | PROT_WRITE, 0, `${what}: consumer page`);
-    let producer: ArrayBuffer;
-    try {
-      producer = mmapOrThrow(map.fd, pageSize + 2 * size, PROT_READ, pageSize, `${what}: producer page and data`);
-    } catch (e) {
-      native().munmap(consumer);
-      throw e;
-    }
+    const { consumer, producer, ring: bpfRing } = mapBpfRing(map.fd, size, pageSize, what);
     const index = this.#rings.length;
-    const ring = new MappedRing(index, map, consumer, producer, new BpfRing(consumer, producer, new Uint8Array(producer, pageSize, 2 * size), native(), what, true), what);
+    const ring = new MappedRing(index, map, consumer, producer, bpfRing, what);
     this.#rings.push(ring);
     this.addRing(ring, size);
     return index;
@@ -182,9 +165,9 @@ export class UserRingBuffer implements Disposable {
     const size = map.maxEntries;
     const what = `${describeMap(map.name)} (UserRingBuffer)`;
     this.#map = map;
-    this.#consumer = mmapOrThrow(map.fd, pageSize, PROT_READ, 0, `${what}: consumer page`);
+    this.#consumer = mapShared(map.fd, pageSize, PROT_READ, 0, `${what}: consumer page`);
     try {
-      this.#producer = mmapOrThrow(map.fd, pageSize + 2 * size, PROT_READ | PROT_WRITE, pageSize, `${what}: producer page and data`);
+      this.#producer = mapShared(map.fd, pageSize + 2 * size, PROT_READ | PROT_WRITE, pageSize, `${what}: producer page and data`);
     } catch (e) {
       native().munmap(this.#consumer);
       throw e;

@@ -3,7 +3,7 @@
 // framer once (two parts when they wrap the ring's end, one from a ring buffer's double mapping),
 // frames them in the core, writes the new consumer position back with release ordering, and hands
 // the framed records to `deliver`.
-import type { Framer, FrameResult } from './framer.js';
+import type { FrameResult, FrameSink } from './framer.js';
 
 /**
  * How the consumer position is written back: the bridge's release store on a mapping, or a plain
@@ -55,7 +55,7 @@ function checkRingSize(size: number, what: string): void {
  * frames it. `data` is the ring, or (`doubled`) the ring mapped twice in a row, where every range is
  * one contiguous part.
  */
-function frameRange(framer: Framer, format: 'perf' | 'ringbuf', data: Uint8Array, size: number, doubled: boolean, position: number, length: number, what: string): FrameResult {
+function frameRange(framer: FrameSink, format: 'perf' | 'ringbuf', data: Uint8Array, size: number, doubled: boolean, position: number, length: number, what: string): FrameResult {
   const start = position & (size - 1);
   const end = start + length;
   if (end <= size || doubled) return framer.frame(format, data.subarray(start, end), undefined, position, what);
@@ -95,7 +95,7 @@ export class PerfRing {
    * capacity, advancing data_tail after each chunk (the records are in WASM memory by then). Returns
    * the bytes consumed. A producer position behind the tail or more than a ring ahead is an error.
    */
-  read(framer: Framer, deliver: Deliver, what: string): number {
+  read(framer: FrameSink, deliver: Deliver, what: string): number {
     const head = loadPosition(this.#meta32, PERF_DATA_HEAD / 4);
     const size = this.#data.byteLength;
     let available = head - this.#tail;
@@ -119,7 +119,7 @@ export class PerfRing {
    * An overwritable (write_backward) ring, paused by the caller: frames the records from data_head on,
    * newest first, up to one ring's worth (the oldest one cut by the wrap is left out).
    */
-  readBackward(framer: Framer, deliver: Deliver, what: string): void {
+  readBackward(framer: FrameSink, deliver: Deliver, what: string): void {
     const head = Atomics.load(this.#meta64, PERF_DATA_HEAD / 8);
     const written = Number((U64 + 1n - head) & U64);
     const length = Math.min(written, this.size, framer.capacity);
@@ -190,7 +190,7 @@ export class BpfRing {
   }
 
   /** Frames the committed records from consumer_pos on; returns the bytes consumed. */
-  read(framer: Framer, deliver: Deliver, what: string): number {
+  read(framer: FrameSink, deliver: Deliver, what: string): number {
     const producer = loadPosition(this.#producer, 0);
     const size = this.#size;
     if (producer < this.#position || producer - this.#position > size) {

@@ -16,6 +16,9 @@ export interface PreparedBpf {
   readonly __preparedBpf: unique symbol;
 }
 
+/** uv_poll's readable event, for `poll`. */
+export const UV_READABLE = 1;
+
 /** A uv_poll watch on the calling thread's own event loop; pass to `pollStop`. */
 export interface PollHandle {
   readonly __pollHandle: unique symbol;

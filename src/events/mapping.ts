@@ -1,0 +1,48 @@
+// Mapping a kernel ring, as the main-thread readers and the drain thread (drain-worker.ts) both do:
+// a perf event's metadata page and data, or a BPF ring buffer's consumer page, producer page and
+// data mapped twice in a row, each wrapped in the reader of rings.ts.
+import { SyscallError } from '../sys/errors.js';
+import { native } from '../sys/native.js';
+import { BpfRing, PERF_DATA_OFFSET, PERF_DATA_SIZE, PerfRing } from './rings.js';
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+
+/** A shared mapping of `fd`, or a SyscallError naming `what`. */
+export function mapShared(fd: number, length: number, prot: number, offset: number, what: string): ArrayBuffer {
+  const mapping = native().mmap(fd, length, prot, MAP_SHARED, offset);
+  if (typeof mapping === 'number') throw new SyscallError(-mapping, 'mmap', what);
+  return mapping;
+}
+
+/**
+ * A perf event's ring of `pages` data pages (read-write: the reader moves data_tail; read-only for an
+ * overwritable ring), at the data offset and size its metadata page gives.
+ */
+export function mapPerfRing(fd: number, pages: number, pageSize: number, writable: boolean, what: string): { mapping: ArrayBuffer; ring: PerfRing } {
+  const mapping = mapShared(fd, (pages + 1) * pageSize, writable ? PROT_READ | PROT_WRITE : PROT_READ, 0, `${what} (${pages} pages)`);
+  try {
+    const meta = new DataView(mapping);
+    const dataOffset = Number(meta.getBigUint64(PERF_DATA_OFFSET, true)) || pageSize;
+    const dataSize = Number(meta.getBigUint64(PERF_DATA_SIZE, true)) || pages * pageSize;
+    return { mapping, ring: new PerfRing(mapping, new Uint8Array(mapping, dataOffset, dataSize), native(), what) };
+  } catch (e) {
+    native().munmap(mapping);
+    throw e;
+  }
+}
+
+/** A BPF ring buffer of `size` bytes: its consumer page (read-write) and producer page with the data twice (read-only). */
+export function mapBpfRing(fd: number, size: number, pageSize: number, what: string): { consumer: ArrayBuffer; producer: ArrayBuffer; ring: BpfRing } {
+  const consumer = mapShared(fd, pageSize, PROT_READ | PROT_WRITE, 0, `${what}: consumer page`);
+  let producer: ArrayBuffer | undefined;
+  try {
+    producer = mapShared(fd, pageSize + 2 * size, PROT_READ, pageSize, `${what}: producer page and data`);
+    return { consumer, producer, ring: new BpfRing(consumer, producer, new Uint8Array(producer, pageSize, 2 * size), native(), what, true) };
+  } catch (e) {
+    if (producer !== undefined) native().munmap(producer);
+    native().munmap(consumer);
+    throw e;
+  }
+}
