@@ -2,6 +2,7 @@
 // (src/events/drain-worker.ts), tells it which kernel rings to drain, and reads the shared queue as one
 // more ring: its chunks are framed in the WASM core and delivered exactly as a kernel ring's records.
 import { Worker } from 'node:worker_threads';
+import { powerOfTwoAtLeast } from '../sys/integers.js';
 import type { Framer, FrameResult } from './framer.js';
 import { CHUNK_HEADER, chunkSpace, Control, CONTROL_SLOTS, type DrainRing, type DrainSetup, type FromDrain, type ToDrain } from './queue.js';
 import type { PolledRing } from './reader.js';
@@ -25,12 +26,6 @@ export interface ThreadOptions {
    * 4 MiB or four times the largest ring).
    */
   queueBytes?: number;
-}
-
-function powerOfTwoAtLeast(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
 }
 
 /** The drain thread and the queue, seen from the main thread. */
@@ -84,10 +79,18 @@ export class DrainThread {
     if (this.#stopped) return;
     const request = (Atomics.add(this.#control, Control.FlushRequest, 1) + 1) | 0;
     this.#send({ flush: true });
+    this.#waitFor(Control.FlushDone, (done) => done === request);
+  }
+
+  /** Blocks until the control slot's value satisfies `done`, WAIT_MS at most; whether it did. */
+  #waitFor(slot: number, done: (value: number) => boolean): boolean {
     const deadline = Date.now() + WAIT_MS;
-    for (let done = Atomics.load(this.#control, Control.FlushDone); done !== request && Date.now() < deadline; done = Atomics.load(this.#control, Control.FlushDone)) {
-      Atomics.wait(this.#control, Control.FlushDone, done, deadline - Date.now());
+    for (let value = Atomics.load(this.#control, slot); !done(value); value = Atomics.load(this.#control, slot)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.#control, slot, value, left);
     }
+    return true;
   }
 
   /**
@@ -99,9 +102,7 @@ export class DrainThread {
     this.#stopped = true;
     Atomics.store(this.#control, Control.Stop, 1);
     this.#send({ stop: true });
-    const deadline = Date.now() + WAIT_MS;
-    while (Atomics.load(this.#control, Control.Done) === 0 && Date.now() < deadline) Atomics.wait(this.#control, Control.Done, 0, deadline - Date.now());
-    if (Atomics.load(this.#control, Control.Done) === 0) process.emitWarning(`${this.#what}: the drain thread did not stop within ${WAIT_MS} ms`, 'EbpfEvents');
+    if (!this.#waitFor(Control.Done, (done) => done !== 0)) process.emitWarning(`${this.#what}: the drain thread did not stop within ${WAIT_MS} ms`, 'EbpfEvents');
     void this.#worker.terminate();
   }
 
@@ -128,25 +129,17 @@ class QueueRing implements PolledRing {
   /** Calls onReady whenever the queue has chunks (Atomics.waitAsync: no thread, no timer); returns the stop. */
   watch(onReady: () => void): () => void {
     let active = true;
+    const ready = (): void => {
+      if (!active) return;
+      onReady();
+      arm();
+    };
     const arm = (): void => {
       if (!active) return;
       const seen = Atomics.load(this.control, Control.Write);
-      if (seen >>> 0 !== this.#read) {
-        setImmediate(() => {
-          if (!active) return;
-          onReady();
-          arm();
-        });
-        return;
-      }
-      const wait = Atomics.waitAsync(this.control, Control.Write, seen);
-      const ready = (): void => {
-        if (!active) return;
-        onReady();
-        arm();
-      };
-      if (wait.async) void wait.value.then(ready);
-      else setImmediate(ready);
+      const wait = seen >>> 0 !== this.#read ? undefined : Atomics.waitAsync(this.control, Control.Write, seen);
+      if (wait?.async === true) void wait.value.then(ready);
+      else setImmediate(ready); // chunks are there already
     };
     arm();
     return () => {

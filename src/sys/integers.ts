@@ -64,3 +64,10 @@ export function byteLengthOf(view: unknown, what: string): number {
     }
   }
 }
+
+/** The least power of two not below n (1 for n ≤ 1). */
+export function powerOfTwoAtLeast(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
