@@ -2,58 +2,25 @@
 // write records that PerfEvents and RingBuffer deliver: exactly as many as runs, in order, with their
 // checksummed content; lost records counted and delivered; stop() leaves no fd or mapping behind.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { RecordDecoder } from '../../src/events/decode.js';
 import { PerfEvents } from '../../src/events/perf.js';
-import type { EventItem, EventReader, EventRecord } from '../../src/events/reader.js';
+import type { EventItem, EventRecord } from '../../src/events/reader.js';
 import { RingBuffer, UserRingBuffer } from '../../src/events/ringbuf.js';
 import { getNumOfPossibleCpus, ktimeToDate } from '../../src/map/host.js';
-import type { EbpfMap } from '../../src/map/map.js';
 import type { Program } from '../../src/program/program.js';
 import { System } from '../../src/program/system.js';
 import { bpf } from '../../src/sys/bpf.js';
 import { ATTR, BpfCmd } from '../../src/sys/generated.js';
 import { kernelSuite } from '../kernel/support.js';
+import { checkRecord, EVENTS, fds, globals, PACKET, records, ringMappings, take } from './events-kernel.js';
 
 const test = kernelSuite('events (kernel)');
-const EVENTS = fileURLToPath(new URL('../../../test/fixtures/events.o', import.meta.url));
-const CHECK_MUL = 0x9e3779b97f4a7c15n;
-const U64 = (1n << 64n) - 1n;
 const BPF_F_TEST_RUN_ON_CPU = 1;
-/** XDP test runs need a packet: an Ethernet header's worth. */
-const PACKET = new Uint8Array(64);
 
-/** .bss of events.o: seq, failures, user_sum, user_count. */
-function globals(system: System): { seq: bigint; failures: bigint; userSum: bigint; userCount: bigint } {
-  const bss = system.getMapByName('.bss') as EbpfMap;
-  const view = new DataView(bss.lookup(0).buffer);
-  return { seq: view.getBigUint64(0, true), failures: view.getBigUint64(8, true), userSum: view.getBigUint64(16, true), userCount: view.getBigUint64(24, true) };
-}
 
-/** The sequence number of a record, after checking its words (seq * CHECK_MUL + i). */
-function checkRecord(data: Uint8Array, size: number): bigint {
-  assert.ok(data.byteLength >= size, `a ${data.byteLength}-byte record for ${size}`);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const seq = view.getBigUint64(0, true);
-  for (let i = 1; i < size / 8; i++) {
-    if (view.getBigUint64(i * 8, true) !== ((seq * CHECK_MUL + BigInt(i)) & U64)) assert.unreachable(`record ${seq}: word ${i} is corrupt`);
-  }
-  return seq;
-}
 
-/** Takes items from the reader's iterator until `done` says so (or fails after timeoutMs). */
-async function take(reader: EventReader, done: (items: EventItem[]) => boolean, timeoutMs = 5000): Promise<EventItem[]> {
-  const items: EventItem[] = [];
-  const signal = AbortSignal.timeout(timeoutMs);
-  for await (const item of reader.records({ signal })) {
-    items.push(item);
-    if (done(items)) return items;
-  }
-  assert.unreachable(`timed out after ${items.length} items`);
-  return items;
-}
 
 /** BPF_PROG_TEST_RUN of a raw_tp program on one CPU: no data in or out (raw_tp refuses both). */
 function testRunOnCpu(program: Program, cpu: number): void {
@@ -66,7 +33,6 @@ function testRunOnCpu(program: Program, cpu: number): void {
   bpf(BpfCmd.ProgTestRun, attr);
 }
 
-const records = (items: EventItem[]): EventRecord[] => items.filter((i): i is EventRecord => i.kind === 'record');
 
 test('ring buffer: testRun({ repeat: N }) delivers exactly N records, in order, intact', async () => {
   using system = new System().loadElf(EVENTS);
@@ -342,13 +308,7 @@ test('an AbortSignal ends the iteration; stop() ends it too', async () => {
   assert.is(await second, 0);
 });
 
-function fds(): Set<string> {
-  return new Set(readdirSync('/proc/self/fd'));
-}
 
-function ringMappings(): string[] {
-  return readFileSync('/proc/self/maps', 'latin1').split('\n').filter((line) => /perf_event|bpf-ringbuf|anon_inode:bpf|bpf-map/.test(line));
-}
 
 test('stop() mid-stream closes every fd and unmaps every ring', async () => {
   using system = new System().loadElf(EVENTS);

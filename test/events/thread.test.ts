@@ -1,50 +1,17 @@
 // Readers with a drain thread ({ thread: true }) against the kernel: the same records as the main-thread
 // readers (exactly N, in order, intact); records keep flowing into the queue while the main thread is
 // busy (where a main-thread reader loses them); stop() leaves no fd or mapping behind.
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as assert from 'uvu/assert';
 import { PerfEvents } from '../../src/events/perf.js';
-import type { EventReader, EventRecord } from '../../src/events/reader.js';
 import { RingBuffer } from '../../src/events/ringbuf.js';
-import type { EbpfMap } from '../../src/map/map.js';
 import { System } from '../../src/program/system.js';
 import { kernelSuite } from '../kernel/support.js';
+import { checkRecord, EVENTS, fds, globals, PACKET, records, ringMappings, take } from './events-kernel.js';
 
 const test = kernelSuite('events with a drain thread (kernel)');
-const EVENTS = fileURLToPath(new URL('../../../test/fixtures/events.o', import.meta.url));
 const NATIVE = new URL('../../src/sys/native.js', import.meta.url).href;
 const GENERATED = new URL('../../src/sys/generated.js', import.meta.url).href;
-const CHECK_MUL = 0x9e3779b97f4a7c15n;
-const U64 = (1n << 64n) - 1n;
-const PACKET = new Uint8Array(64);
-
-function failures(system: System): bigint {
-  return new DataView((system.getMapByName('.bss') as EbpfMap).lookup(0).buffer).getBigUint64(8, true);
-}
-
-function sequence(data: Uint8Array, size: number): bigint {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const seq = view.getBigUint64(0, true);
-  for (let i = 1; i < size / 8; i++) {
-    if (view.getBigUint64(i * 8, true) !== ((seq * CHECK_MUL + BigInt(i)) & U64)) assert.unreachable(`record ${seq}: word ${i} is corrupt`);
-  }
-  return seq;
-}
-
-async function take(reader: EventReader, n: number, timeoutMs = 5000): Promise<EventRecord[]> {
-  const got: EventRecord[] = [];
-  for await (const item of reader.records({ signal: AbortSignal.timeout(timeoutMs) })) {
-    if (item.kind === 'record') got.push(item);
-    if (got.length >= n) return got;
-  }
-  assert.unreachable(`timed out after ${got.length} records`);
-  return got;
-}
-
-const fds = (): Set<string> => new Set(readdirSync('/proc/self/fd'));
-const ringMappings = (): string[] => readFileSync('/proc/self/maps', 'latin1').split('\n').filter((line) => /perf_event|bpf-ringbuf|anon_inode:bpf|bpf-map/.test(line));
 
 /**
  * A producer on a worker thread: `bursts` of `repeat` test runs (a record each), one every `everyMs` ms,
@@ -93,23 +60,23 @@ test('ring buffer with a drain thread: testRun({ repeat: N }) delivers exactly N
   using system = new System().loadElf(EVENTS);
   using reader = new RingBuffer(system.getMapByName('rb')!, { thread: true });
   for (const [name, size, n] of [['ringbuf_16', 16, 5000], ['ringbuf_256', 256, 900], ['ringbuf_4096', 4096, 60]] as const) {
-    const first = new DataView((system.getMapByName('.bss') as EbpfMap).lookup(0).buffer).getBigUint64(0, true);
+    const first = globals(system).seq;
     system.getProgramByName(name)!.load().testRun({ data: PACKET, repeat: n });
-    const got = await take(reader, n);
+    const got = records(await take(reader, (items) => records(items).length >= n));
     got.forEach((r, i) => {
       assert.is(r.cpu, 0);
-      assert.is(sequence(r.data, size), first + BigInt(i), `${name} record ${i}`);
+      assert.is(checkRecord(r.data, size), first + BigInt(i), `${name} record ${i}`);
     });
   }
-  assert.is(failures(system), 0n);
+  assert.is(globals(system).failures, 0n);
 });
 
 test('perf event array with a drain thread: N intact records, every one once', async () => {
   using system = new System().loadElf(EVENTS);
   using perf = new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(512 * 1024, { thread: true });
-  const first = new DataView((system.getMapByName('.bss') as EbpfMap).lookup(0).buffer).getBigUint64(0, true);
+  const first = globals(system).seq;
   system.getProgramByName('perf_256')!.load().testRun({ data: PACKET, repeat: 900 });
-  const seqs = (await take(perf, 900)).map((r) => sequence(r.data, 256)).sort((a, b) => (a < b ? -1 : 1));
+  const seqs = records(await take(perf, (items) => records(items).length >= 900)).map((r) => checkRecord(r.data, 256)).sort((a, b) => (a < b ? -1 : 1));
   assert.equal(seqs, Array.from({ length: 900 }, (_, i) => first + BigInt(i)));
   assert.is(perf.eventsLost, 0);
 });
@@ -120,7 +87,7 @@ test('a busy main thread: the drain thread keeps taking records (a main-thread r
   // 40 bursts of 100 records (26 KB each), one every 2 ms, into a 256 KB ring: a reader that does not
   // run for the 80 ms the main thread is busy finds the ring full after ~20 ms.
   const run = async (thread: boolean): Promise<{ received: number; failed: bigint }> => {
-    const before = failures(system);
+    const before = globals(system).failures;
     using reader = new RingBuffer(system.getMapByName('rb')!, { thread });
     let received = 0;
     reader.onBatch((batch) => {
@@ -131,7 +98,7 @@ test('a busy main thread: the drain thread keeps taking records (a main-thread r
     busy(80);
     await producer.done;
     reader.flush();
-    return { received, failed: failures(system) - before };
+    return { received, failed: globals(system).failures - before };
   };
   const threaded = await run(true);
   assert.is(threaded.failed, 0n, 'no output failed with a drain thread');
