@@ -1,24 +1,28 @@
-// Event readers next to libbpf's, in one run: a producer thread makes a program of
-// test/fixtures/events.o write one record per run (BPF_PROG_TEST_RUN with repeat; bpf_perf_event_output
-// or bpf_ringbuf_output of 16, 256 or 4096 bytes) while the reader on the main thread consumes them:
-// ebpf's PerfEvents / RingBuffer (onBatch: zero-copy views, a wakeup's records per call) and libbpf's
-// perf_buffer__poll / ring_buffer__poll (bench/c/ring_consumer.c, its own process with a producer
-// thread) on the same object, program and ring sizes (perf: 64 pages per CPU; ring buffer: 256 KB).
+// Event readers next to libbpf's, in one run: a producer makes a program of test/fixtures/events.o
+// write one record per run (BPF_PROG_TEST_RUN with repeat; bpf_perf_event_output or
+// bpf_ringbuf_output of 16, 256 or 4096 bytes; the loop of bench/c/test_run_producer.h on both sides)
+// while the reader on the main thread consumes them: ebpf's PerfEvents / RingBuffer (onBatch: zero-copy
+// views, a wakeup's records per call; the producer is a process, test_run_producer.c, given the
+// program's fd) and libbpf's perf_buffer__poll / ring_buffer__poll (bench/c/ring_consumer.c, its own
+// process with a producer thread) on the same object, program and ring sizes (perf: 64 pages per CPU;
+// ring buffer: 256 KB). libbpf runs twice: its callback reads a record's first byte where it lies in
+// the ring (touch), or first copies the record into a buffer of its own (copy), the work ebpf's reader
+// does for every record (the core frames records copied out of the ring into WASM memory).
 // Events/s = records received / wall time from the producer's start to the last record read; lost =
 // outputs the program saw fail (the ring was full) / outputs. Reader CPU = the reading thread's CPU
 // time per received record. Per case, each side runs a warm-up round (not counted: ebpf's reader code
 // is compiled by the JIT while it runs, libbpf's is compiled ahead) and then ROUNDS rounds, alternating;
 // the table has each side's median events/s and median loss, the loss range beside it, and the ratio
-// of the medians. On a machine with 2 CPUs or more, both sides pin the reading thread to CPU 0 and the
-// producer to CPU 1, so that the scheduler's placement (which can queue a woken reader behind the
-// producer on one CPU while the other idles) moves neither side's numbers.
-import { execFileSync } from 'node:child_process';
+// of the medians (ebpf / libbpf touch). On a machine with 2 CPUs or more, every side pins the reading
+// thread to CPU 0 and the producer to CPU 1, so that the scheduler's placement (which can queue a woken
+// reader behind the producer on one CPU while the other idles) moves no side's numbers.
+import { execFileSync, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { PerfEvents } from '../src/events/perf.js';
 import type { EventReader } from '../src/events/reader.js';
 import { RingBuffer } from '../src/events/ringbuf.js';
@@ -32,10 +36,12 @@ const root = join(here, '..', '..');
 const OBJECT = join(root, 'test', 'fixtures', 'events.o');
 const PERF_PAGES = 64;
 const REPEAT = 10_000;
-const ROUNDS = 5;
+const ROUNDS = 7;
 /** Reader and producer CPUs when pinning (see above). */
 const READER_CPU = 0;
 const PRODUCER_CPU = 1;
+/** EBPF_BENCH_THREAD=1: ebpf's readers drain their rings on a thread of their own ({ thread: true }). */
+const THREAD = process.env.EBPF_BENCH_THREAD === '1';
 const CASES: Array<{ kind: 'perf' | 'ringbuf'; size: number; events: number; target: number }> = [
   { kind: 'perf', size: 16, events: 200_000, target: 0.9 },
   { kind: 'perf', size: 256, events: 100_000, target: 0.9 },
@@ -75,18 +81,36 @@ function canPin(): boolean {
   }
 }
 
-function runC(binary: string, kind: string, size: number, events: number, pin: boolean): Result {
+/** bench/c's programs, compiled for the run. */
+interface Binaries {
+  consumer: string;
+  producer: string;
+}
+
+function runC(binaries: Binaries, kind: string, size: number, events: number, consumer: 'touch' | 'copy', pin: boolean): Result {
   const cpus = pin ? [String(READER_CPU), String(PRODUCER_CPU)] : [];
-  const out = execFileSync(binary, [OBJECT, kind, String(size), String(events), String(PERF_PAGES), String(REPEAT), ...cpus], { encoding: 'latin1' });
+  const out = execFileSync(binaries.consumer, [OBJECT, kind, String(size), String(events), String(PERF_PAGES), String(REPEAT), consumer, ...cpus], { encoding: 'latin1' });
   const [received, lost, wallNs, cpuNs] = out.trim().split(/\s+/).map(Number) as [number, number, number, number];
   return { received, lost, wallNs, cpuNs };
 }
 
-async function runEbpf(kind: 'perf' | 'ringbuf', size: number, events: number, pin: boolean): Promise<Result> {
+async function runEbpf(binaries: Binaries, kind: 'perf' | 'ringbuf', size: number, events: number, pin: boolean): Promise<Result> {
+  // Pinned first: threads the reader starts (its drain thread, with { thread: true }) inherit the CPU.
+  const restore = pin ? pinThread(process.pid, String(READER_CPU)) : undefined; // the main thread's tid is the pid
+  try {
+    return await readRound(binaries, kind, size, events, pin);
+  } finally {
+    if (restore !== undefined) execFileSync('taskset', ['-p', restore, String(process.pid)], { stdio: 'ignore' });
+  }
+}
+
+/** One round of the ebpf side: a fresh object, reader and producer. */
+async function readRound(binaries: Binaries, kind: 'perf' | 'ringbuf', size: number, events: number, pin: boolean): Promise<Result> {
   using system = new System().loadElf(OBJECT);
   const program = system.getProgramByName(`${kind}_${size}`)!.load();
+  const options = { thread: THREAD };
   const reader: EventReader =
-    kind === 'perf' ? new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(PERF_PAGES * 4096) : new RingBuffer(system.getMapByName('rb')!);
+    kind === 'perf' ? new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(PERF_PAGES * 4096, options) : new RingBuffer(system.getMapByName('rb')!, options);
   let received = 0;
   let sink = 0;
   reader.onBatch((batch) => {
@@ -94,24 +118,26 @@ async function runEbpf(kind: 'perf' | 'ringbuf', size: number, events: number, p
     received += batch.records.length;
   });
   try {
-    const worker = new Worker(new URL('./events-producer.js', import.meta.url), { workerData: { progFd: program.fd, events, repeat: REPEAT } });
-    const message = (): Promise<unknown> =>
-      new Promise<unknown>((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      });
-    const ready = (await message()) as { tid: number };
-    const restore = pin ? pinThread(process.pid, String(READER_CPU)) : undefined; // the main thread's tid is the pid
-    if (pin) pinThread(ready.tid, String(PRODUCER_CPU));
+    // The producer gets the program as its fd 3, pins itself, says "ready", starts at the first
+    // byte on stdin and says "done" when its runs are over.
+    const producer = spawn(binaries.producer, [String(events), String(REPEAT), ...(pin ? [String(PRODUCER_CPU)] : [])], { stdio: ['pipe', 'pipe', 'inherit', program.fd] });
+    const { stdin, stdout } = producer;
+    if (stdin === null || stdout === null) throw new Error('the producer has no stdin/stdout pipes');
+    const exited = new Promise<number | null>((resolve, reject) => producer.once('exit', resolve).once('error', reject));
+    const lines = createInterface({ input: stdout })[Symbol.asyncIterator]();
+    const expect = async (want: string): Promise<void> => {
+      const next = await lines.next();
+      if (next.done === true || next.value !== want) throw new Error(`${binaries.producer}: expected "${want}", got ${next.done === true ? `exit ${await exited}` : `"${next.value}"`}`);
+    };
+    await expect('ready');
     const wall0 = process.hrtime.bigint();
     const cpu0 = threadCpuNs();
-    worker.postMessage('go');
-    await message(); // done
-    await worker.terminate();
+    stdin.end('g');
+    await expect('done');
     reader.flush();
-    if (restore !== undefined) execFileSync('taskset', ['-p', restore, String(process.pid)], { stdio: 'ignore' });
     const wallNs = Number(process.hrtime.bigint() - wall0);
     const cpuNs = threadCpuNs() - cpu0;
+    if ((await exited) !== 0) throw new Error(`${binaries.producer} failed`);
     const bss = system.getMapByName('.bss') as EbpfMap;
     const lost = Number(new DataView(bss.lookup(0).buffer).getBigUint64(8, true));
     if (sink < 0) console.log(sink);
@@ -156,31 +182,39 @@ const entry: BenchEntry = {
     }
     const dir = mkdtempSync(join(tmpdir(), 'ebpf-bench-events-'));
     try {
-      const binary = join(dir, 'ring_consumer');
-      execFileSync(process.env.CC ?? 'cc', ['-std=c11', '-O2', '-o', binary, join(root, 'bench', 'c', 'ring_consumer.c'), '-lbpf', '-lpthread'], { stdio: 'inherit' });
+      const binaries: Binaries = { consumer: join(dir, 'ring_consumer'), producer: join(dir, 'test_run_producer') };
+      const cc = (out: string, source: string): void => {
+        execFileSync(process.env.CC ?? 'cc', ['-std=c11', '-O2', '-o', out, join(root, 'bench', 'c', source), '-lbpf', '-lpthread'], { stdio: 'inherit' });
+      };
+      cc(binaries.consumer, 'ring_consumer.c');
+      cc(binaries.producer, 'test_run_producer.c');
       const pin = canPin();
+      // EBPF_BENCH_CASES=ringbuf256,perf4096 runs only those cases.
+      const only = process.env.EBPF_BENCH_CASES?.split(',');
       console.log(
-        `  producer: a thread running BPF_PROG_TEST_RUN (repeat ${REPEAT}); perf rings ${PERF_PAGES} pages per CPU, ring buffer 256 KB; ` +
-          `a warm-up round, then medians of ${ROUNDS} rounds; ${pin ? `reader pinned to CPU ${READER_CPU}, producer to CPU ${PRODUCER_CPU}` : 'not pinned (one CPU, or no taskset)'}`,
+        `  producer: BPF_PROG_TEST_RUN (repeat ${REPEAT}) in a loop; perf rings ${PERF_PAGES} pages per CPU, ring buffer 256 KB; ` +
+          `a warm-up round, then medians of ${ROUNDS} rounds; ebpf reads on ${THREAD ? 'a drain thread ({ thread: true })' : 'the main thread'}; ${pin ? `reader pinned to CPU ${READER_CPU}, producer to CPU ${PRODUCER_CPU}` : 'not pinned (one CPU, or no taskset)'}`,
       );
       console.log(
-        `  ${'case'.padEnd(14)}${'events'.padStart(8)}${'libbpf ev/s'.padStart(13)}${'lost (range)'.padStart(20)}${'ebpf ev/s'.padStart(12)}${'lost (range)'.padStart(20)}${'ratio'.padStart(7)}${'target'.padStart(8)}${'C ns/ev'.padStart(9)}${'ebpf ns/ev'.padStart(11)}`,
+        `  ${'case'.padEnd(14)}${'events'.padStart(7)}${'libbpf ev/s'.padStart(12)}${'touch: lost'.padStart(19)}${'copy: lost'.padStart(19)}${'ebpf ev/s'.padStart(10)}${'lost'.padStart(19)}` +
+          `${'ratio'.padStart(6)}${'target'.padStart(7)}${'C ns/ev'.padStart(8)}${'copy'.padStart(6)}${'ebpf'.padStart(6)}`,
       );
       const loss = (s: Summary): string => `${s.lost.toFixed(1)}% (${s.lostMin.toFixed(0)}-${s.lostMax.toFixed(0)})`;
-      for (const c of CASES) {
-        runC(binary, c.kind, c.size, c.events, pin);
-        await runEbpf(c.kind, c.size, c.events, pin);
-        const cResults: Result[] = [];
-        const eResults: Result[] = [];
-        for (let round = 0; round < ROUNDS; round++) {
-          cResults.push(runC(binary, c.kind, c.size, c.events, pin));
-          eResults.push(await runEbpf(c.kind, c.size, c.events, pin));
+      for (const c of CASES.filter((c) => only === undefined || only.includes(`${c.kind}${c.size}`))) {
+        const rounds = { touch: [] as Result[], copy: [] as Result[], ebpf: [] as Result[] };
+        for (let round = 0; round <= ROUNDS; round++) {
+          const touch = runC(binaries, c.kind, c.size, c.events, 'touch', pin);
+          const copy = runC(binaries, c.kind, c.size, c.events, 'copy', pin);
+          const ebpf = await runEbpf(binaries, c.kind, c.size, c.events, pin);
+          if (round === 0) continue; // the warm-up round
+          rounds.touch.push(touch);
+          rounds.copy.push(copy);
+          rounds.ebpf.push(ebpf);
         }
-        const cs = summarize(cResults, c.events);
-        const es = summarize(eResults, c.events);
+        const [ts, cs, es] = [summarize(rounds.touch, c.events), summarize(rounds.copy, c.events), summarize(rounds.ebpf, c.events)];
         console.log(
-          `  ${`${c.kind} ${c.size} B`.padEnd(14)}${String(c.events).padStart(8)}${cs.rate.toFixed(0).padStart(13)}${loss(cs).padStart(20)}${es.rate.toFixed(0).padStart(12)}${loss(es).padStart(20)}` +
-            `${(es.rate / cs.rate).toFixed(2).padStart(7)}${`≥${c.target}`.padStart(8)}${cs.nsPerEvent.toFixed(0).padStart(9)}${es.nsPerEvent.toFixed(0).padStart(11)}`,
+          `  ${`${c.kind} ${c.size} B`.padEnd(14)}${String(c.events).padStart(7)}${ts.rate.toFixed(0).padStart(12)}${loss(ts).padStart(19)}${loss(cs).padStart(19)}${es.rate.toFixed(0).padStart(10)}${loss(es).padStart(19)}` +
+            `${(es.rate / ts.rate).toFixed(2).padStart(6)}${`≥${c.target}`.padStart(7)}${ts.nsPerEvent.toFixed(0).padStart(8)}${cs.nsPerEvent.toFixed(0).padStart(6)}${es.nsPerEvent.toFixed(0).padStart(6)}`,
         );
       }
     } finally {

@@ -1,17 +1,15 @@
 // The C baseline of bench/events.bench.ts: libbpf's perf_buffer__poll / ring_buffer__poll consumers
 // reading what a producer thread makes a program of test/fixtures/events.o write (BPF_PROG_TEST_RUN
-// with repeat, one record per run), exactly as the ebpf side does.
-// Usage: ring_consumer OBJECT perf|ringbuf RECORD_SIZE EVENTS PERF_PAGES REPEAT [READER_CPU PRODUCER_CPU]
-// With the two CPUs, the reading thread and the producer are pinned to them (as the ebpf side is).
+// with repeat, one record per run, test_run_producer.h as on the ebpf side).
+// Usage: ring_consumer OBJECT perf|ringbuf RECORD_SIZE EVENTS PERF_PAGES REPEAT touch|copy [READER_CPU PRODUCER_CPU]
+// The callback reads the first byte of each record (touch), or first copies the record into a 4 MiB
+// buffer of its own (copy), as ebpf's reader copies every record out of the ring. With the two CPUs,
+// the reading thread and the producer are pinned to them (as the ebpf side is).
 // Prints one line: received lost wall_ns reader_cpu_ns
-#define _GNU_SOURCE
-#include <bpf/bpf.h>
+#include "test_run_producer.h"
+
 #include <bpf/libbpf.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,13 +20,17 @@ static atomic_int producing = 1;
 static int prog_fd;
 static long events_wanted, repeat;
 static int producer_cpu = -1;
+static int copying;
+static uint8_t copies[4 << 20];
+static size_t copied;
 
-static void pin(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+/** The record's first byte, read from a copy of the record with `copying`. */
+static uint8_t take(const void *data, size_t size) {
+  if (!copying) return ((const uint8_t *)data)[0];
+  if (copied + size > sizeof copies) copied = 0;
+  memcpy(copies + copied, data, size);
+  copied += size;
+  return copies[copied - size];
 }
 
 static uint64_t now_ns(clockid_t clock) {
@@ -39,8 +41,7 @@ static uint64_t now_ns(clockid_t clock) {
 
 static int on_ringbuf(void *ctx, void *data, size_t size) {
   (void)ctx;
-  (void)size;
-  sink = ((const uint8_t *)data)[0];
+  sink = take(data, size);
   received++;
   return 0;
 }
@@ -48,8 +49,7 @@ static int on_ringbuf(void *ctx, void *data, size_t size) {
 static void on_perf(void *ctx, int cpu, void *data, __u32 size) {
   (void)ctx;
   (void)cpu;
-  (void)size;
-  sink = ((const uint8_t *)data)[0];
+  sink = take(data, size);
   received++;
 }
 
@@ -61,27 +61,21 @@ static void on_lost(void *ctx, int cpu, __u64 count) {
 
 static void *produce(void *arg) {
   (void)arg;
-  pin(producer_cpu);
-  uint8_t packet[64] = {0};
-  for (long done = 0; done < events_wanted; done += repeat) {
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet, .data_size_in = sizeof packet, .repeat = (int)repeat);
-    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
-      perror("bpf_prog_test_run_opts");
-      exit(1);
-    }
-  }
+  pin_thread(producer_cpu);
+  if (produce_events(prog_fd, events_wanted, repeat) != 0) exit(1);
   atomic_store(&producing, 0);
   return NULL;
 }
 
 int main(int argc, char **argv) {
-  if (argc != 7 && argc != 9) {
-    fprintf(stderr, "usage: %s OBJECT perf|ringbuf RECORD_SIZE EVENTS PERF_PAGES REPEAT [READER_CPU PRODUCER_CPU]\n", argv[0]);
+  if ((argc != 8 && argc != 10) || (strcmp(argv[7], "touch") != 0 && strcmp(argv[7], "copy") != 0)) {
+    fprintf(stderr, "usage: %s OBJECT perf|ringbuf RECORD_SIZE EVENTS PERF_PAGES REPEAT touch|copy [READER_CPU PRODUCER_CPU]\n", argv[0]);
     return 2;
   }
-  if (argc == 9) {
-    pin(atoi(argv[7]));
-    producer_cpu = atoi(argv[8]);
+  copying = strcmp(argv[7], "copy") == 0;
+  if (argc == 10) {
+    pin_thread(atoi(argv[8]));
+    producer_cpu = atoi(argv[9]);
   }
   int perf = strcmp(argv[2], "perf") == 0;
   events_wanted = atol(argv[4]);
