@@ -1,8 +1,8 @@
 // Event readers next to libbpf's, in one run: a producer makes a program of test/fixtures/events.o
 // write one record per run (BPF_PROG_TEST_RUN with repeat; bpf_perf_event_output or
 // bpf_ringbuf_output of 16, 256 or 4096 bytes; the loop of bench/c/test_run_producer.h on both sides)
-// while the reader on the main thread consumes them: ebpf's PerfEvents / RingBuffer (onBatch: zero-copy
-// views, a wakeup's records per call; the producer is a process, test_run_producer.c, given the
+// while the reader on the main thread consumes them: ebpf's PerfEvents / RingBuffer (onBatch's packed
+// form: a wakeup's records per call, zero-copy, no object per record; the producer is a process, test_run_producer.c, given the
 // program's fd) and libbpf's perf_buffer__poll / ring_buffer__poll (bench/c/ring_consumer.c, its own
 // process with a producer thread) on the same object, program and ring sizes (perf: 64 pages per CPU;
 // ring buffer: 256 KB). libbpf runs twice: its callback reads a record's first byte where it lies in
@@ -114,8 +114,10 @@ async function readRound(binaries: Binaries, kind: 'perf' | 'ringbuf', size: num
   let received = 0;
   let sink = 0;
   reader.onBatch((batch) => {
-    for (const r of batch.records) sink ^= r.data[0]!; // touch the record, as a consumer would
-    received += batch.records.length;
+    // The packed form: the first byte of each record, read in place (as libbpf's callback does).
+    const { bytes, offsets, count } = batch;
+    for (let i = 0; i < count; i++) sink ^= bytes[offsets[i]!]!;
+    received += count;
   });
   try {
     // The producer gets the program as its fd 3, pins itself, says "ready", starts at the first

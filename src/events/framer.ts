@@ -42,6 +42,10 @@ export class Framer {
   /** u32 index of the record array and of the batch struct in the memory. */
   readonly #records: number;
   readonly #batch: number;
+  /** u32 index of the packed offsets (RECORD_CAPACITY of them), then of the packed sizes. */
+  readonly #packed: number;
+  /** Bytes copied by the last frame(). */
+  #size = 0;
   // Views of the memory's current buffer, made again only after it changed (a detached view has
   // length 0: invalidate() and any growth of the memory detach them).
   #buffer: ArrayBuffer;
@@ -56,6 +60,7 @@ export class Framer {
     this.#data = this.#alloc(capacity);
     this.#records = this.#alloc(RECORD_CAPACITY * RECORD_SIZE) >>> 2;
     this.#batch = this.#alloc(BATCH_SIZE);
+    this.#packed = this.#alloc(2 * RECORD_CAPACITY * 4) >>> 2;
     this.#buffer = this.#core.memory.buffer;
   }
 
@@ -83,6 +88,7 @@ export class Framer {
     this.invalidate();
     if (this.#u32.length === 0) this.#attach();
     const u8 = this.#u8;
+    this.#size = size;
     u8.set(first, this.#data);
     if (second !== undefined) u8.set(second, this.#data + first.byteLength);
     const core = this.#core;
@@ -124,6 +130,38 @@ export class Framer {
     const at = this.#records + i * 6;
     this.#viewsOut = true;
     return new Uint8Array(this.#buffer, this.#data + this.#u32[at + 1], this.#u32[at + 2]);
+  }
+
+  /**
+   * Puts sample i of the last frame() at slot n of the packed index: its offset in the framed bytes
+   * and its size (see packedViews). n < the last frame()'s count.
+   */
+  pack(i: number, n: number): void {
+    const at = this.#records + i * 6;
+    const u32 = this.#u32;
+    u32[this.#packed + n] = u32[at + 1];
+    u32[this.#packed + RECORD_CAPACITY + n] = u32[at + 2];
+  }
+
+  /** A zero-copy view of the sample at packed slot n, valid until `invalidate()`. */
+  packedView(n: number): Uint8Array {
+    const u32 = this.#u32;
+    this.#viewsOut = true;
+    return new Uint8Array(this.#buffer, this.#data + u32[this.#packed + n], u32[this.#packed + RECORD_CAPACITY + n]);
+  }
+
+  /**
+   * Zero-copy views of the last frame()'s bytes and of the first `n` packed offsets and sizes, valid
+   * until `invalidate()`.
+   */
+  packedViews(n: number): { bytes: Uint8Array; offsets: Uint32Array; sizes: Uint32Array } {
+    this.#viewsOut = true;
+    const buffer = this.#buffer;
+    return {
+      bytes: new Uint8Array(buffer, this.#data, this.#size),
+      offsets: new Uint32Array(buffer, this.#packed << 2, n),
+      sizes: new Uint32Array(buffer, (this.#packed + RECORD_CAPACITY) << 2, n),
+    };
   }
 
   /** A copy of sample i's data (its own ArrayBuffer). */

@@ -25,15 +25,83 @@ export interface LostRecords {
 export type EventItem = EventRecord | LostRecords;
 
 /**
- * All records ready at one wakeup of one ring, for `onBatch`. The `data` of its records are ZERO-COPY
- * views on the reader's WASM memory: valid only until the callback returns, after which they are
- * detached (length 0; `slice()`/`subarray()` throw). Copy (`data.slice()`) what must outlive it.
+ * All records ready at one wakeup of one ring, for `onBatch`, in two forms: `records` (objects, made on
+ * first use) and the packed form (`bytes`, `offsets`, `sizes`: no object or view per record, the
+ * fastest). Everything in it is ZERO-COPY, on the reader's WASM memory, and valid only until the
+ * callback returns: the views are then detached (length 0; `slice()`/`subarray()` throw) and reading
+ * `records` or the packed form afterwards throws. Copy (`data.slice()`) what must outlive it.
  */
 export interface EventBatch {
   readonly cpu: number;
+  /** The records, each with a view of its bytes. */
   readonly records: readonly EventRecord[];
   /** Lost-record notices framed at this wakeup (also counted in `eventsLost`). */
   readonly lost: readonly LostRecords[];
+  /** How many records the batch holds. */
+  readonly count: number;
+  /**
+   * The records' bytes: record i is `bytes.subarray(offsets[i], offsets[i] + sizes[i])`, or read in
+   * place (`bytes[offsets[i]]`, a DataView at `bytes.byteOffset + offsets[i]`).
+   */
+  readonly bytes: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly sizes: Uint32Array;
+}
+
+/**
+ * An EventBatch over the framer's packed index, valid while `live`: its views are made on first
+ * use, so a consumer of the packed form pays nothing per record.
+ */
+class Batch implements EventBatch {
+  #live = true;
+  #records: EventRecord[] | undefined;
+  #packed: { bytes: Uint8Array; offsets: Uint32Array; sizes: Uint32Array } | undefined;
+
+  constructor(
+    readonly cpu: number,
+    readonly count: number,
+    readonly lost: readonly LostRecords[],
+    readonly framer: Framer,
+  ) {}
+
+  /** Called when the callback returned: the framer's memory is about to be reused. */
+  end(): void {
+    this.#live = false;
+  }
+
+  #check(what: string): void {
+    if (!this.#live) throw new Error(`EventBatch.${what}: read after the onBatch callback returned (its views are detached; copy what must outlive the callback)`);
+  }
+
+  get records(): readonly EventRecord[] {
+    if (this.#records === undefined) {
+      this.#check('records');
+      const records = new Array<EventRecord>(this.count);
+      for (let n = 0; n < this.count; n++) records[n] = { kind: 'record', cpu: this.cpu, data: this.framer.packedView(n) };
+      this.#records = records;
+    }
+    return this.#records;
+  }
+
+  #packedViews(what: string): { bytes: Uint8Array; offsets: Uint32Array; sizes: Uint32Array } {
+    if (this.#packed === undefined) {
+      this.#check(what);
+      this.#packed = this.framer.packedViews(this.count);
+    }
+    return this.#packed;
+  }
+
+  get bytes(): Uint8Array {
+    return this.#packedViews('bytes').bytes;
+  }
+
+  get offsets(): Uint32Array {
+    return this.#packedViews('offsets').offsets;
+  }
+
+  get sizes(): Uint32Array {
+    return this.#packedViews('sizes').sizes;
+  }
 }
 
 /** Options of `records()`. */
@@ -106,7 +174,7 @@ interface RingEntry {
 
 /**
  * The delivery side of an event reader. Consumers:
- * - `onBatch(fn)`: all records of one wakeup as one array of zero-copy views (fastest);
+ * - `onBatch(fn)`: all records of one wakeup, as objects with zero-copy views or packed (fastest);
  * - `onRecord(fn)`: a call per record with a zero-copy view, no promise or object per record;
  * - `on('data' | 'lost' | 'error', ...)`: goebpf-style events with copies;
  * - `records()` / `for await`: an async iterator of copies, ending at `stop()` or an AbortSignal.
@@ -212,7 +280,8 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
 
   /**
    * Calls fn with all records ready at each wakeup of a ring, as zero-copy views valid until fn
-   * returns (see EventBatch). Replaces an earlier batch handler; `undefined` removes it.
+   * returns, as records or packed (see EventBatch). Replaces an earlier batch handler; `undefined`
+   * removes it.
    */
   onBatch(fn: ((batch: EventBatch) => void) | undefined): this {
     this.#batchHandler = fn;
@@ -424,8 +493,6 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     const batch = this.#batchHandler;
     const perRecord = this.#recordHandler;
     const copies = this.#iterations.size > 0 || this.listenerCount('data') > 0;
-    // Sized once (growing by push costs several copies for hundreds of records); trimmed below.
-    const records: EventRecord[] | undefined = batch !== undefined ? new Array<EventRecord>(count) : undefined;
     let n = 0;
     let lost: LostRecords[] | undefined;
     for (let i = 0; i < count && !this.#stopped; i++) {
@@ -437,15 +504,18 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
         continue;
       }
       this.eventsReceived++;
-      if (perRecord !== undefined || records !== undefined) {
-        const view = framer.view(i);
-        if (perRecord !== undefined) perRecord(cpu, view);
-        if (records !== undefined) records[n++] = { kind: 'record', cpu, data: view };
-      }
+      if (batch !== undefined) framer.pack(i, n++);
+      if (perRecord !== undefined) perRecord(cpu, framer.view(i));
       if (copies) this.#deliverCopy({ kind: 'record', cpu, data: framer.copy(i) });
     }
-    if (records !== undefined && n < count) records.length = n;
-    if (batch !== undefined && records !== undefined && (n > 0 || lost !== undefined)) batch({ cpu, records, lost: lost ?? NO_LOST });
+    if (batch !== undefined && (n > 0 || lost !== undefined)) {
+      const delivered = new Batch(cpu, n, lost ?? NO_LOST, framer);
+      try {
+        batch(delivered);
+      } finally {
+        delivered.end();
+      }
+    }
     return !this.#stopped;
   }
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { RecordDecoder } from '../../src/events/decode.js';
 import { PerfEvents } from '../../src/events/perf.js';
-import type { EventItem, EventRecord } from '../../src/events/reader.js';
+import type { EventBatch, EventItem, EventRecord } from '../../src/events/reader.js';
 import { RingBuffer, UserRingBuffer } from '../../src/events/ringbuf.js';
 import { getNumOfPossibleCpus, ktimeToDate } from '../../src/map/host.js';
 import type { Program } from '../../src/program/program.js';
@@ -176,6 +176,49 @@ test('onBatch: zero-copy views are detached once the callback returns; onRecord 
     assert.is(perRecord, 50);
     assert.ok(kept.every((view) => view.byteLength === 0), 'every view is detached');
     assert.throws(() => kept[0]!.slice(), TypeError);
+  } finally {
+    reader.stop();
+  }
+});
+
+test('onBatch packed form: bytes/offsets/sizes hold the records in order, no view per record; all detached after the callback, and a batch read later throws', async () => {
+  using system = new System().loadElf(EVENTS);
+  const program = system.getProgramByName('ringbuf_256')!.load();
+  const reader = new RingBuffer(system.getMapByName('rb')!);
+  try {
+    const first = globals(system).seq;
+    const seqs: bigint[] = [];
+    const kept: Array<Uint8Array | Uint32Array> = [];
+    let late: EventBatch | undefined;
+    reader.onBatch((batch) => {
+      const { bytes, offsets, sizes, count } = batch;
+      assert.is(offsets.length, count);
+      assert.is(sizes.length, count);
+      for (let i = 0; i < count; i++) {
+        assert.is(sizes[i], 256);
+        seqs.push(checkRecord(bytes.subarray(offsets[i]!, offsets[i]! + sizes[i]!), 256));
+      }
+      // The two forms agree: records made after the packed form view the same bytes.
+      assert.equal(batch.records.map((r) => r.data.byteOffset), Array.from(offsets, (o) => bytes.byteOffset + o));
+      kept.push(bytes, offsets, sizes);
+      late = batch;
+    });
+    program.testRun({ data: PACKET, repeat: 300 });
+    const deadline = Date.now() + 5000;
+    while (seqs.length < 300 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(seqs, Array.from({ length: 300 }, (_, i) => first + BigInt(i)));
+    assert.ok(kept.every((view) => view.length === 0), 'bytes, offsets and sizes are detached');
+    assert.is(late!.bytes.length, 0, 'views made during the callback stay detached');
+    // A batch whose packed form was not read in its callback cannot make views afterwards.
+    let unread: EventBatch | undefined;
+    reader.onBatch((batch) => {
+      unread = batch;
+    });
+    program.testRun({ data: PACKET, repeat: 1 });
+    const again = Date.now() + 5000;
+    while (unread === undefined && Date.now() < again) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.throws(() => unread!.offsets, /read after the onBatch callback returned/);
+    assert.throws(() => unread!.records, /read after the onBatch callback returned/);
   } finally {
     reader.stop();
   }
