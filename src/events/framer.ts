@@ -1,8 +1,10 @@
 // The core's record framing (core-c/src/ring_perf.c, ring_bpf.c) over a private instance of the WASM
 // core: a ring's unread bytes are copied into its memory once per read, framed there, and handed out
 // as views on that memory or as copies. The instance is private so that `invalidate()` can detach its
-// memory's buffer (WebAssembly.Memory.grow(0) does) after a batch: every zero-copy view handed out
-// then has length 0 and its slice()/subarray() throw, instead of showing the next batch's bytes.
+// memory's buffer (WebAssembly.Memory.grow(0) does) after a wakeup's reads: every zero-copy view
+// handed out then has length 0 and its slice()/subarray() throw, instead of showing later bytes. Until
+// then the chunks of one wakeup go one after the other in the data area, so a view never shows
+// another record's bytes and the detach (~0.5 µs) is paid once a wakeup, not once a chunk.
 import { newCoreInstanceSync, type CoreExports } from '../wasm/core.js';
 
 /**
@@ -26,6 +28,11 @@ const RECORD_SIZE = 24;
 const BATCH_SIZE = 256;
 /** Records framed per core call at most; more wait for the next call (the caller loops). */
 const RECORD_CAPACITY = 4096;
+/**
+ * The data area holds this many largest rings: chunks framed while views of earlier ones are out go
+ * after them (see frame()), so a wakeup that frames several chunks detaches the views once, at its end.
+ */
+const AREAS = 2;
 /** A view that is never attached: stands for "no view of the current buffer yet". */
 const NONE = new Uint32Array(0);
 
@@ -34,11 +41,14 @@ export type RingFormat = 'perf' | 'ringbuf';
 /** What a ring's read hands its bytes to: a Framer, or a drain thread's queue (drain-worker.ts). */
 export type FrameSink = Pick<Framer, 'capacity' | 'frame'>;
 
-/** One framer per reader: a data area as large as the largest ring it reads, and the record array. */
+/** One framer per reader: a data area of AREAS largest rings it reads, and the record array. */
 export class Framer {
   readonly #core: CoreExports;
   readonly capacity: number;
+  /** The data area (AREAS * capacity bytes), where the last frame() put its bytes, and where the next may. */
   readonly #data: number;
+  #chunk: number;
+  #free: number;
   /** u32 index of the record array and of the batch struct in the memory. */
   readonly #records: number;
   readonly #batch: number;
@@ -57,7 +67,9 @@ export class Framer {
   constructor(capacity: number) {
     this.#core = newCoreInstanceSync();
     this.capacity = capacity;
-    this.#data = this.#alloc(capacity);
+    this.#data = this.#alloc(AREAS * capacity);
+    this.#chunk = this.#data;
+    this.#free = this.#data;
     this.#records = this.#alloc(RECORD_CAPACITY * RECORD_SIZE) >>> 2;
     this.#batch = this.#alloc(BATCH_SIZE);
     this.#packed = this.#alloc(2 * RECORD_CAPACITY * 4) >>> 2;
@@ -78,27 +90,32 @@ export class Framer {
 
   /**
    * Copies `first` then `second` (the two parts of a wrapped range; together at most `capacity`
-   * bytes) into the data area and frames them. Views handed out before are detached first (the
-   * copy overwrites their bytes). Throws an Error naming `what` for a malformed record. The result
+   * bytes) into the data area and frames them. While views handed out before are attached, the bytes
+   * go after theirs, so those views keep showing their own records; when the area is used up they are
+   * detached first (`invalidate()`). Throws an Error naming `what` for a malformed record. The result
    * is the framer's own object, valid until the next call.
    */
   frame(format: RingFormat, first: Uint8Array, second: Uint8Array | undefined, position: number, what: string): FrameResult {
     const size = second === undefined ? first.byteLength : first.byteLength + second.byteLength;
     if (size > this.capacity) throw new RangeError(`${what}: ${size} bytes to frame, more than the ${this.capacity}-byte area`);
-    this.invalidate();
+    if (!this.#viewsOut) this.#free = this.#data;
+    else if (this.#free + size > this.#data + AREAS * this.capacity) this.invalidate();
     if (this.#u32.length === 0) this.#attach();
+    const chunk = this.#free;
+    this.#chunk = chunk;
+    this.#free = (chunk + size + 7) & ~7;
     const u8 = this.#u8;
     this.#size = size;
-    u8.set(first, this.#data);
-    if (second !== undefined) u8.set(second, this.#data + first.byteLength);
+    u8.set(first, chunk);
+    if (second !== undefined) u8.set(second, chunk + first.byteLength);
     const core = this.#core;
     const parse = format === 'perf' ? core.ebpf_perf_parse : core.ebpf_ringbuf_parse;
     // The position only names records in error messages: 0n (no BigInt made) while all is well,
     // the real one when framing again for the message.
-    const status = parse(this.#data, size, 0n, this.#records << 2, RECORD_CAPACITY, this.#batch);
+    const status = parse(chunk, size, 0n, this.#records << 2, RECORD_CAPACITY, this.#batch);
     if (this.#u32.length === 0) this.#attach(); // the core grew its memory (it does not, but never read a stale view)
     if (status !== 0) {
-      parse(this.#data, size, BigInt(position), this.#records << 2, RECORD_CAPACITY, this.#batch);
+      parse(chunk, size, BigInt(position), this.#records << 2, RECORD_CAPACITY, this.#batch);
       const bytes = new Uint8Array(core.memory.buffer, this.#batch + 32, 224);
       const message = new TextDecoder().decode(bytes.subarray(0, Math.max(0, bytes.indexOf(0))));
       throw new Error(`${what}: ${message}`);
@@ -129,7 +146,7 @@ export class Framer {
   view(i: number): Uint8Array {
     const at = this.#records + i * 6;
     this.#viewsOut = true;
-    return new Uint8Array(this.#buffer, this.#data + this.#u32[at + 1], this.#u32[at + 2]);
+    return new Uint8Array(this.#buffer, this.#chunk + this.#u32[at + 1], this.#u32[at + 2]);
   }
 
   /**
@@ -147,7 +164,7 @@ export class Framer {
   packedView(n: number): Uint8Array {
     const u32 = this.#u32;
     this.#viewsOut = true;
-    return new Uint8Array(this.#buffer, this.#data + u32[this.#packed + n], u32[this.#packed + RECORD_CAPACITY + n]);
+    return new Uint8Array(this.#buffer, this.#chunk + u32[this.#packed + n], u32[this.#packed + RECORD_CAPACITY + n]);
   }
 
   /**
@@ -158,7 +175,7 @@ export class Framer {
     this.#viewsOut = true;
     const buffer = this.#buffer;
     return {
-      bytes: new Uint8Array(buffer, this.#data, this.#size),
+      bytes: new Uint8Array(buffer, this.#chunk, this.#size),
       offsets: new Uint32Array(buffer, this.#packed << 2, n),
       sizes: new Uint32Array(buffer, (this.#packed + RECORD_CAPACITY) << 2, n),
     };
@@ -167,7 +184,7 @@ export class Framer {
   /** A copy of sample i's data (its own ArrayBuffer). */
   copy(i: number): Uint8Array {
     const at = this.#records + i * 6;
-    const start = this.#data + this.#u32[at + 1];
+    const start = this.#chunk + this.#u32[at + 1];
     return this.#u8.slice(start, start + this.#u32[at + 2]);
   }
 
@@ -176,5 +193,6 @@ export class Framer {
     if (!this.#viewsOut) return;
     this.#viewsOut = false;
     this.#core.memory.grow(0); // detaches #u8 and #u32 too: the next frame() makes them again
+    this.#free = this.#data;
   }
 }

@@ -28,8 +28,10 @@ export type EventItem = EventRecord | LostRecords;
  * All records ready at one wakeup of one ring, for `onBatch`, in two forms: `records` (objects, made on
  * first use) and the packed form (`bytes`, `offsets`, `sizes`: no object or view per record, the
  * fastest). Everything in it is ZERO-COPY, on the reader's WASM memory, and valid only until the
- * callback returns: the views are then detached (length 0; `slice()`/`subarray()` throw) and reading
- * `records` or the packed form afterwards throws. Copy (`data.slice()`) what must outlive it.
+ * callback returns: the views are detached (length 0; `slice()`/`subarray()` throw) once the wakeup's
+ * reads end, before any other code runs (until then a view kept from an earlier batch of the same
+ * wakeup still shows its own record, never another's), and reading `records` or the packed form of a
+ * batch after its callback throws. Copy (`data.slice()`) what must outlive it.
  */
 export interface EventBatch {
   readonly cpu: number;
@@ -482,8 +484,8 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
 
   /**
    * Delivers the framed records of the read in progress; false once the reader is stopped (by a
-   * consumer, meanwhile). The zero-copy views stay attached until the framer frames again or the
-   * read ends (both invalidate): no consumer code runs in between.
+   * consumer, meanwhile). The zero-copy views stay attached until the read ends (or the framer's data
+   * area is used up): both invalidate, and no other code runs in between.
    */
   #deliver(cpu: number, result: FrameResult): boolean {
     const framer = this.#reading as Framer;

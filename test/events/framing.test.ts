@@ -1,6 +1,7 @@
 // The core's ring framing through the readers' ring logic, on synthetic rings (any OS): records at
 // every offset of the ring, wrapping its end, from 1 byte to nearly the ring's size; lost records;
-// unknown types; torn producer positions; malformed records; zero-copy views detached after a batch.
+// unknown types; torn producer positions; malformed records; zero-copy views detached after a wakeup's
+// reads (or when the data area is used up), never showing another record's bytes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Framer, RECORD_LOST, type FrameResult } from '../../src/events/framer.js';
@@ -267,6 +268,30 @@ test('zero-copy views are detached once the framer is invalidated; copies stay',
   assert.is(view!.length, 0, 'the view is detached');
   assert.throws(() => view!.slice(), TypeError);
   assert.equal(Array.from(copy!), Array.from(payload(16, 9)));
+});
+
+test('chunks framed while views are out go after them: each view shows its own record until the area is used up, then all are detached', () => {
+  const framer = new Framer(BPF_SIZE);
+  const synthetic = new SyntheticBpfRing(BPF_SIZE, 0);
+  const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, plainWords, 'test ring');
+  // 48-byte records, 56 bytes with their header: the data area (two rings, 512 bytes) holds nine chunks of one.
+  const big = (seed: number): Uint8Array => payload(48, seed);
+  const kept: Array<{ view: Uint8Array; seed: number }> = [];
+  for (let seed = 1; seed <= 12; seed++) {
+    synthetic.record(big(seed));
+    synthetic.publish();
+    ring.read(framer, (result) => {
+      for (let i = 0; i < result.count; i++) kept.push({ view: framer.view(i), seed });
+      return true;
+    }, 'test ring');
+    for (const { view, seed: own } of kept) {
+      if (view.length !== 0) assert.equal(Array.from(view.subarray(0, 8)), Array.from(big(own).subarray(0, 8)), `record ${own} seen after ${seed}`);
+    }
+    if (seed === 9) assert.ok(kept.every(({ view }) => view.length !== 0), 'nine chunks fit the area: all still attached');
+    if (seed === 10) assert.ok(kept.slice(0, 9).every(({ view }) => view.length === 0), 'the tenth did not: the earlier views were detached first');
+  }
+  framer.invalidate();
+  assert.ok(kept.every(({ view }) => view.length === 0));
 });
 
 test('a ring whose size is not a power of two is refused', () => {
