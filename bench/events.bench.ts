@@ -44,11 +44,11 @@ const PRODUCER_CPU = 1;
 const THREAD = process.env.EBPF_BENCH_THREAD === '1';
 const CASES: Array<{ kind: 'perf' | 'ringbuf'; size: number; events: number; target: number }> = [
   { kind: 'perf', size: 16, events: 200_000, target: 0.9 },
-  { kind: 'perf', size: 256, events: 100_000, target: 0.9 },
-  { kind: 'perf', size: 4096, events: 20_000, target: 0.9 },
+  { kind: 'perf', size: 256, events: 200_000, target: 0.9 },
+  { kind: 'perf', size: 4096, events: 100_000, target: 0.9 },
   { kind: 'ringbuf', size: 16, events: 200_000, target: 0.7 },
-  { kind: 'ringbuf', size: 256, events: 100_000, target: 0.7 },
-  { kind: 'ringbuf', size: 4096, events: 20_000, target: 0.7 },
+  { kind: 'ringbuf', size: 256, events: 200_000, target: 0.7 },
+  { kind: 'ringbuf', size: 4096, events: 100_000, target: 0.7 },
 ];
 
 interface Result {
