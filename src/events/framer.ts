@@ -29,10 +29,11 @@ const BATCH_SIZE = 256;
 /** Records framed per core call at most; more wait for the next call (the caller loops). */
 const RECORD_CAPACITY = 4096;
 /**
- * The data area holds this many largest rings: chunks framed while views of earlier ones are out go
- * after them (see frame()), so a wakeup that frames several chunks detaches the views once, at its end.
+ * Bytes the data area has beyond one largest ring (at most): chunks framed while views of earlier ones
+ * are out go after them (see frame()), so a wakeup that frames several chunks detaches the views once,
+ * at its end. Up to a ring more, so that a large ring does not double the memory.
  */
-const AREAS = 2;
+const SPARE_AREA = 1 << 20;
 /** A view that is never attached: stands for "no view of the current buffer yet". */
 const NONE = new Uint32Array(0);
 
@@ -41,12 +42,13 @@ export type RingFormat = 'perf' | 'ringbuf';
 /** What a ring's read hands its bytes to: a Framer, or a drain thread's queue (drain-worker.ts). */
 export type FrameSink = Pick<Framer, 'capacity' | 'frame'>;
 
-/** One framer per reader: a data area of AREAS largest rings it reads, and the record array. */
+/** One framer per reader: a data area of the largest ring it reads and some spare, and the record array. */
 export class Framer {
   readonly #core: CoreExports;
   readonly capacity: number;
-  /** The data area (AREAS * capacity bytes), where the last frame() put its bytes, and where the next may. */
+  /** The data area (#area bytes), where the last frame() put its bytes, and where the next may. */
   readonly #data: number;
+  readonly #area: number;
   #chunk: number;
   #free: number;
   /** u32 index of the record array and of the batch struct in the memory. */
@@ -67,7 +69,8 @@ export class Framer {
   constructor(capacity: number) {
     this.#core = newCoreInstanceSync();
     this.capacity = capacity;
-    this.#data = this.#alloc(AREAS * capacity);
+    this.#area = capacity + Math.min(capacity, SPARE_AREA);
+    this.#data = this.#alloc(this.#area);
     this.#chunk = this.#data;
     this.#free = this.#data;
     this.#records = this.#alloc(RECORD_CAPACITY * RECORD_SIZE) >>> 2;
@@ -99,7 +102,7 @@ export class Framer {
     const size = second === undefined ? first.byteLength : first.byteLength + second.byteLength;
     if (size > this.capacity) throw new RangeError(`${what}: ${size} bytes to frame, more than the ${this.capacity}-byte area`);
     if (!this.#viewsOut) this.#free = this.#data;
-    else if (this.#free + size > this.#data + AREAS * this.capacity) this.invalidate();
+    else if (this.#free + size > this.#data + this.#area) this.invalidate();
     if (this.#u32.length === 0) this.#attach();
     const chunk = this.#free;
     this.#chunk = chunk;

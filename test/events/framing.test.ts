@@ -274,7 +274,8 @@ test('chunks framed while views are out go after them: each view shows its own r
   const framer = new Framer(BPF_SIZE);
   const synthetic = new SyntheticBpfRing(BPF_SIZE, 0);
   const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, plainWords, 'test ring');
-  // 48-byte records, 56 bytes with their header: the data area (two rings, 512 bytes) holds nine chunks of one.
+  // 48-byte records, 56 bytes with their header: the data area (the ring and as much spare, 512 bytes)
+  // holds nine chunks of one.
   const big = (seed: number): Uint8Array => payload(48, seed);
   const kept: Array<{ view: Uint8Array; seed: number }> = [];
   for (let seed = 1; seed <= 12; seed++) {
