@@ -135,7 +135,9 @@ const BUSY = 0x80000000;
  * Whether a plain load of a record header is an acquire load: on x86-64 a load is never reordered
  * with later loads (TSO), and V8 keeps typed-array loads in program order with the copy that follows
  * (a call), so the plain load of a header that reads committed orders the copy of its data after the
- * commit, as libbpf's smp_load_acquire does. It costs a fifth of Atomics.load, which Node 20's V8 does
+ * commit, as libbpf's smp_load_acquire does. A walk loads each header once, and walks are separated
+ * by calls, so the JIT cannot reuse an earlier load of the same header (loadPosition, which loads a
+ * word twice, keeps Atomics.load for that). It costs a fifth of Atomics.load, which Node 20's V8 does
  * not inline (~15 ns a header, a tenth of a small record's whole cost). Elsewhere: Atomics.load.
  */
 const PLAIN_ACQUIRE = typeof process !== 'undefined' && process.arch === 'x64';
