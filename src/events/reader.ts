@@ -56,6 +56,7 @@ export interface EventBatch {
  */
 class Batch implements EventBatch {
   #live = true;
+  readonly #framer: Framer;
   #records: EventRecord[] | undefined;
   #packed: { bytes: Uint8Array; offsets: Uint32Array; sizes: Uint32Array } | undefined;
 
@@ -63,8 +64,10 @@ class Batch implements EventBatch {
     readonly cpu: number,
     readonly count: number,
     readonly lost: readonly LostRecords[],
-    readonly framer: Framer,
-  ) {}
+    framer: Framer,
+  ) {
+    this.#framer = framer;
+  }
 
   /** Called when the callback returned: the framer's memory is about to be reused. */
   end(): void {
@@ -79,7 +82,7 @@ class Batch implements EventBatch {
     if (this.#records === undefined) {
       this.#check('records');
       const records = new Array<EventRecord>(this.count);
-      for (let n = 0; n < this.count; n++) records[n] = { kind: 'record', cpu: this.cpu, data: this.framer.packedView(n) };
+      for (let n = 0; n < this.count; n++) records[n] = { kind: 'record', cpu: this.cpu, data: this.#framer.packedView(n) };
       this.#records = records;
     }
     return this.#records;
@@ -88,7 +91,7 @@ class Batch implements EventBatch {
   #packedViews(what: string): { bytes: Uint8Array; offsets: Uint32Array; sizes: Uint32Array } {
     if (this.#packed === undefined) {
       this.#check(what);
-      this.#packed = this.framer.packedViews(this.count);
+      this.#packed = this.#framer.packedViews(this.count);
     }
     return this.#packed;
   }
