@@ -1,9 +1,12 @@
 // Mapping a kernel ring, as the main-thread readers and the drain thread (drain-worker.ts) both do:
 // a perf event's metadata page and data, or a BPF ring buffer's consumer page, producer page and
-// data mapped twice in a row, each wrapped in the reader of rings.ts.
+// data mapped twice in a row, each wrapped in the reader of rings.ts; and the mapped ring as the
+// main-thread readers poll it (KernelRing).
 import { SyscallError } from '../sys/errors.js';
 import { native } from '../sys/native.js';
-import { BpfRing, PERF_DATA_OFFSET, PERF_DATA_SIZE, PerfRing } from './rings.js';
+import type { Framer } from './framer.js';
+import type { PolledRing } from './reader.js';
+import { BpfRing, PERF_DATA_OFFSET, PERF_DATA_SIZE, PerfRing, type Deliver } from './rings.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -44,5 +47,29 @@ export function mapBpfRing(fd: number, size: number, pageSize: number, what: str
     if (producer !== undefined) native().munmap(producer);
     native().munmap(consumer);
     throw e;
+  }
+}
+
+/**
+ * A mapped kernel ring as a main-thread reader polls it: the fd its readiness comes from, its
+ * mappings, its reader (rings.ts) and the name errors give it. `cpu`: the CPU of a perf ring, the
+ * index of a ring buffer in its reader.
+ */
+export class KernelRing<R extends PerfRing | BpfRing> implements PolledRing {
+  constructor(
+    readonly cpu: number,
+    readonly fd: number,
+    readonly mappings: readonly ArrayBuffer[],
+    readonly ring: R,
+    readonly what: string,
+  ) {}
+
+  read(framer: Framer, deliver: Deliver): number {
+    return this.ring.read(framer, deliver, this.what);
+  }
+
+  /** Unmaps the ring (the fd stays open: it is its owner's). */
+  unmap(): void {
+    for (const mapping of this.mappings) if (mapping.byteLength > 0) native().munmap(mapping);
   }
 }

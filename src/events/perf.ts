@@ -10,9 +10,8 @@ import { powerOfTwoAtLeast } from '../sys/integers.js';
 import { MapType, mapTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { PERF_ATTR, PERF_ATTR_FLAG, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_PAUSE_OUTPUT, PERF_FLAG_FD_CLOEXEC, perfEventAttr } from '../sys/perf-event.js';
-import type { Framer } from './framer.js';
-import { EventReader, type PolledRing } from './reader.js';
-import { mapPerfRing } from './mapping.js';
+import { EventReader } from './reader.js';
+import { KernelRing, mapPerfRing } from './mapping.js';
 import type { PerfRing } from './rings.js';
 import { DrainThread, type ThreadOptions } from './thread.js';
 
@@ -40,21 +39,16 @@ export interface PerfEventsOptions extends ThreadOptions {
   signal?: AbortSignal;
 }
 
-class CpuRing implements PolledRing {
+/** One CPU's ring, and its perf event (closed with it). */
+class CpuRing extends KernelRing<PerfRing> {
   constructor(
-    readonly cpu: number,
+    cpu: number,
     readonly event: FD,
-    readonly mapping: ArrayBuffer,
-    readonly ring: PerfRing,
-    readonly what: string,
-  ) {}
-
-  get fd(): number {
-    return this.event.fd;
-  }
-
-  read(framer: Framer, deliver: Parameters<PerfRing['read']>[1]): number {
-    return this.ring.read(framer, deliver, this.what);
+    mapping: ArrayBuffer,
+    ring: PerfRing,
+    what: string,
+  ) {
+    super(cpu, event.fd, [mapping], ring, what);
   }
 }
 
@@ -243,7 +237,7 @@ export class PerfEvents extends EventReader {
         // The slot was already cleared or the map closed: the event goes with our fd either way.
       }
       bridge.ioctl(ring.fd, PERF_EVENT_IOC_DISABLE, 0);
-      if (ring.mapping.byteLength > 0) bridge.munmap(ring.mapping);
+      ring.unmap();
       ring.event.close();
     }
   }

@@ -6,32 +6,22 @@ import { getPageSize } from '../map/host.js';
 import type { MapLike } from '../map/like.js';
 import { MapType, mapTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
-import type { Framer } from './framer.js';
-import { EventReader, type PolledRing } from './reader.js';
-import { mapBpfRing, mapShared, PROT_READ, PROT_WRITE } from './mapping.js';
+import { EventReader } from './reader.js';
+import { KernelRing, mapBpfRing, mapShared, PROT_READ, PROT_WRITE } from './mapping.js';
 import type { BpfRing } from './rings.js';
 import { DrainThread, type ThreadOptions } from './thread.js';
 
-class MappedRing implements PolledRing {
+/** A ring buffer map's ring, mapped by this reader. */
+class MappedRing extends KernelRing<BpfRing> {
   constructor(
-    readonly cpu: number,
+    index: number,
     readonly map: MapLike,
-    readonly consumer: ArrayBuffer,
-    readonly producer: ArrayBuffer,
-    readonly ring: BpfRing,
-    readonly what: string,
-  ) {}
-
-  get fd(): number {
-    return this.map.fd;
-  }
-
-  read(framer: Framer, deliver: Parameters<BpfRing['read']>[1]): number {
-    return this.ring.read(framer, deliver, this.what);
-  }
-
-  unmap(): void {
-    for (const mapping of [this.producer, this.consumer]) if (mapping.byteLength > 0) native().munmap(mapping);
+    consumer: ArrayBuffer,
+    producer: ArrayBuffer,
+    ring: BpfRing,
+    what: string,
+  ) {
+    super(index, map.fd, [producer, consumer], ring, what);
   }
 }
 
