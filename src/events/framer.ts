@@ -163,6 +163,24 @@ export class Framer {
     u32[this.#packed + RECORD_CAPACITY + n] = u32[at + 2];
   }
 
+  /**
+   * Packs every sample of the last frame() (its first `count` records, lost notices skipped) into the
+   * packed index, in order, in one pass; returns how many.
+   */
+  packSamples(count: number): number {
+    const u32 = this.#u32;
+    const offsets = this.#packed;
+    const sizes = this.#packed + RECORD_CAPACITY;
+    let n = 0;
+    for (let i = 0, at = this.#records; i < count; i++, at += 6) {
+      if (u32[at] !== RECORD_SAMPLE) continue;
+      u32[offsets + n] = u32[at + 1]!;
+      u32[sizes + n] = u32[at + 2]!;
+      n++;
+    }
+    return n;
+  }
+
   /** A zero-copy view of the sample at packed slot n, valid until `invalidate()`. */
   packedView(n: number): Uint8Array {
     const u32 = this.#u32;

@@ -500,18 +500,24 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     const copies = this.#iterations.size > 0 || this.listenerCount('data') > 0;
     let n = 0;
     let lost: LostRecords[] | undefined;
-    for (let i = 0; i < count && !this.#stopped; i++) {
-      if (framer.kind(i) === RECORD_LOST) {
-        const notice: LostRecords = { kind: 'lost', cpu, lost: framer.lost(i) };
-        this.eventsLost += notice.lost;
-        (lost ??= []).push(notice);
-        this.#deliverLost(notice, batch !== undefined); // in order among the copies
-        continue;
+    if (batch !== undefined && perRecord === undefined && !copies) {
+      // Only a batch handler: the samples are packed in one pass, then the (rare) lost notices taken.
+      n = framer.packSamples(count);
+      this.eventsReceived += n;
+      for (let i = 0; n < count && i < count; i++) {
+        if (framer.kind(i) === RECORD_LOST) (lost ??= []).push(this.#lost(cpu, framer, i, true));
       }
-      this.eventsReceived++;
-      if (batch !== undefined) framer.pack(i, n++);
-      if (perRecord !== undefined) perRecord(cpu, framer.view(i));
-      if (copies) this.#deliverCopy({ kind: 'record', cpu, data: framer.copy(i) });
+    } else {
+      for (let i = 0; i < count && !this.#stopped; i++) {
+        if (framer.kind(i) === RECORD_LOST) {
+          (lost ??= []).push(this.#lost(cpu, framer, i, batch !== undefined)); // in order among the copies
+          continue;
+        }
+        this.eventsReceived++;
+        if (batch !== undefined) framer.pack(i, n++);
+        if (perRecord !== undefined) perRecord(cpu, framer.view(i));
+        if (copies) this.#deliverCopy({ kind: 'record', cpu, data: framer.copy(i) });
+      }
     }
     if (batch !== undefined && (n > 0 || lost !== undefined)) {
       const delivered = new Batch(cpu, n, lost ?? NO_LOST, framer);
@@ -531,6 +537,14 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
       it.queue.push(item);
       this.#wake(it);
     }
+  }
+
+  /** Counts and delivers lost-records notice i of the framer's batch; returns it for the batch. */
+  #lost(cpu: number, framer: Framer, i: number, seenByBatch: boolean): LostRecords {
+    const notice: LostRecords = { kind: 'lost', cpu, lost: framer.lost(i) };
+    this.eventsLost += notice.lost;
+    this.#deliverLost(notice, seenByBatch);
+    return notice;
   }
 
   #deliverLost(notice: LostRecords, seenByBatch: boolean): void {
