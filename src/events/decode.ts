@@ -104,10 +104,17 @@ export class RecordDecoder {
     this.#name = name;
   }
 
-  /** The record as a plain object (strings, numbers, bigints for 64-bit integers, arrays). */
-  decode(data: Uint8Array): { [name: string]: DecodedValue } {
-    if (data.byteLength < this.size) throw new RangeError(`RecordDecoder(${this.#name}): a ${data.byteLength}-byte record is shorter than the ${this.size}-byte layout`);
-    const value = this.#read(new DataView(data.buffer, data.byteOffset, data.byteLength), 0);
+  /**
+   * The record as a plain object (strings, numbers, bigints for 64-bit integers, arrays): `data`, or
+   * the `size` bytes of it at `offset` (a batch's packed form: `decode(batch.bytes, batch.offsets[i],
+   * batch.sizes[i])`, with no view made per record).
+   */
+  decode(data: Uint8Array, offset = 0, size = data.byteLength - offset): { [name: string]: DecodedValue } {
+    if (!Number.isInteger(offset) || !Number.isInteger(size) || offset < 0 || size < 0 || offset + size > data.byteLength) {
+      throw new RangeError(`RecordDecoder(${this.#name}): ${size} bytes at offset ${offset} are outside the ${data.byteLength}-byte buffer`);
+    }
+    if (size < this.size) throw new RangeError(`RecordDecoder(${this.#name}): a ${size}-byte record is shorter than the ${this.size}-byte layout`);
+    const value = this.#read(new DataView(data.buffer, data.byteOffset + offset, size), 0);
     return typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array) ? value : { value };
   }
 

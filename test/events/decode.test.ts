@@ -52,6 +52,19 @@ test('from a user layout', () => {
   assert.is(layoutSize({ array: { fields: [{ name: 'a', offset: 4, layout: 'u32' }] }, length: 3 }), 24);
 });
 
+test('a record in place: decode(bytes, offset, size) reads it inside a larger buffer (a batch\'s packed form)', () => {
+  const decoder = RecordDecoder.fromObject(readFileSync(EVENTS), 'struct event');
+  const one = eventBytes();
+  const bytes = new Uint8Array(3 + 2 * 64);
+  bytes.set(one, 3);
+  bytes.set(one, 3 + 64);
+  assert.equal(decoder.decode(bytes, 3, 56), WANT);
+  assert.equal(decoder.decode(bytes.subarray(1), 2 + 64), WANT, 'size defaults to the rest of the buffer');
+  assert.throws(() => decoder.decode(bytes, 3 + 64 + 10), /a 54-byte record is shorter than the 56-byte layout/);
+  assert.throws(() => decoder.decode(bytes, 100, 56), /RecordDecoder\(struct event\): 56 bytes at offset 100 are outside the 131-byte buffer/);
+  assert.throws(() => decoder.decode(bytes, -1, 56), /56 bytes at offset -1 are outside/);
+});
+
 test('a short record or an unknown type name is a clear error', () => {
   const decoder = RecordDecoder.fromObject(readFileSync(EVENTS), 'struct event');
   assert.throws(() => decoder.decode(new Uint8Array(10)), /RecordDecoder\(struct event\): a 10-byte record is shorter than the 56-byte layout/);
