@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { errnoCode } from '../sys/errors.js';
 import { native, UV_READABLE, type PollHandle } from '../sys/native.js';
 import type { FrameResult, FrameSink, RingFormat } from './framer.js';
-import { mapBpfRing, mapPerfRing } from './mapping.js';
+import { KernelRing, mapBpfRing, mapPerfRing } from './mapping.js';
 import { CHUNK_HEADER, chunkSpace, Control, copyIntoQueue, type DrainRing, type DrainSetup, type FromDrain, type ToDrain } from './queue.js';
 import type { BpfRing, PerfRing } from './rings.js';
 
@@ -59,11 +59,10 @@ class QueueSink implements FrameSink {
   }
 }
 
-/** One kernel ring as the drain thread sees it. */
+/** One kernel ring as the drain thread sees it: mapped and read as on the main thread, into its sink. */
 interface Ring {
   readonly spec: DrainRing;
-  readonly mappings: readonly ArrayBuffer[];
-  readonly reader: PerfRing | BpfRing;
+  readonly kernel: KernelRing<PerfRing | BpfRing>;
   readonly sink: QueueSink;
   poll: PollHandle | undefined;
 }
@@ -91,7 +90,7 @@ function drainAll(): void {
   for (const ring of rings) {
     ring.sink.full = false;
     for (let pass = 0; pass < DRAIN_PASSES && !stopped && Atomics.load(control, Control.Stop) === 0; pass++) {
-      if (ring.reader.read(ring.sink, delivered, ring.spec.what) === 0) break;
+      if (ring.kernel.read(ring.sink, delivered) === 0) break;
     }
     if (ring.sink.full) blocked = true;
   }
@@ -154,15 +153,15 @@ function unwatch(ring: Ring): void {
 }
 
 function add(spec: DrainRing): void {
-  const sink = new QueueSink(spec.index, spec.size);
-  let ring: Ring;
+  let kernel: KernelRing<PerfRing | BpfRing>;
   if (setup.format === 'perf') {
-    const { mapping, ring: reader } = mapPerfRing(spec.fd, spec.size / setup.pageSize, setup.pageSize, true, spec.what);
-    ring = { spec, mappings: [mapping], reader, sink, poll: undefined };
+    const { mapping, ring } = mapPerfRing(spec.fd, spec.size / setup.pageSize, setup.pageSize, true, spec.what);
+    kernel = new KernelRing(spec.index, spec.fd, [mapping], ring, spec.what);
   } else {
-    const { consumer, producer, ring: reader } = mapBpfRing(spec.fd, spec.size, setup.pageSize, spec.what);
-    ring = { spec, mappings: [consumer, producer], reader, sink, poll: undefined };
+    const { consumer, producer, ring } = mapBpfRing(spec.fd, spec.size, setup.pageSize, spec.what);
+    kernel = new KernelRing(spec.index, spec.fd, [consumer, producer], ring, spec.what);
   }
+  const ring: Ring = { spec, kernel, sink: new QueueSink(spec.index, spec.size), poll: undefined };
   rings.push(ring);
   if (!waitingForRoom) {
     watch(ring);
@@ -176,7 +175,7 @@ function stop(): void {
   stopped = true;
   for (const ring of rings) {
     unwatch(ring);
-    for (const mapping of ring.mappings) if (mapping.byteLength > 0) bridge.munmap(mapping);
+    ring.kernel.unmap();
   }
   rings.length = 0;
   Atomics.store(control, Control.Done, 1);

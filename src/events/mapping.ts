@@ -1,10 +1,10 @@
 // Mapping a kernel ring, as the main-thread readers and the drain thread (drain-worker.ts) both do:
 // a perf event's metadata page and data, or a BPF ring buffer's consumer page, producer page and
 // data mapped twice in a row, each wrapped in the reader of rings.ts; and the mapped ring as the
-// main-thread readers poll it (KernelRing).
+// readers poll it (KernelRing).
 import { SyscallError } from '../sys/errors.js';
 import { native } from '../sys/native.js';
-import type { Framer } from './framer.js';
+import type { FrameSink } from './framer.js';
 import type { PolledRing } from './reader.js';
 import { BpfRing, PERF_DATA_OFFSET, PERF_DATA_SIZE, PerfRing, type Deliver } from './rings.js';
 
@@ -36,23 +36,32 @@ export function mapPerfRing(fd: number, pages: number, pageSize: number, writabl
   }
 }
 
-/** A BPF ring buffer of `size` bytes: its consumer page (read-write) and producer page with the data twice (read-only). */
-export function mapBpfRing(fd: number, size: number, pageSize: number, what: string): { consumer: ArrayBuffer; producer: ArrayBuffer; ring: BpfRing } {
-  const consumer = mapShared(fd, pageSize, PROT_READ | PROT_WRITE, 0, `${what}: consumer page`);
-  let producer: ArrayBuffer | undefined;
+/**
+ * A ring buffer's pages (BPF_MAP_TYPE_RINGBUF or USER_RINGBUF, `size` data bytes): its consumer page
+ * and its producer page with the data twice after it, the side we write (`writer`) read-write and
+ * the other read-only: a reader writes the consumer position, a user ring buffer's writer the
+ * producer page and data.
+ */
+export function mapRingBufferPages(fd: number, size: number, pageSize: number, writer: 'consumer' | 'producer', what: string): { consumer: ArrayBuffer; producer: ArrayBuffer } {
+  const prot = (side: 'consumer' | 'producer'): number => (side === writer ? PROT_READ | PROT_WRITE : PROT_READ);
+  const consumer = mapShared(fd, pageSize, prot('consumer'), 0, `${what}: consumer page`);
   try {
-    producer = mapShared(fd, pageSize + 2 * size, PROT_READ, pageSize, `${what}: producer page and data`);
-    return { consumer, producer, ring: new BpfRing(consumer, producer, new Uint8Array(producer, pageSize, 2 * size), native(), what, true) };
+    return { consumer, producer: mapShared(fd, pageSize + 2 * size, prot('producer'), pageSize, `${what}: producer page and data`) };
   } catch (e) {
-    if (producer !== undefined) native().munmap(producer);
     native().munmap(consumer);
     throw e;
   }
 }
 
+/** A BPF ring buffer of `size` bytes mapped for reading (see mapRingBufferPages), with its reader. */
+export function mapBpfRing(fd: number, size: number, pageSize: number, what: string): { consumer: ArrayBuffer; producer: ArrayBuffer; ring: BpfRing } {
+  const { consumer, producer } = mapRingBufferPages(fd, size, pageSize, 'consumer', what);
+  return { consumer, producer, ring: new BpfRing(consumer, producer, new Uint8Array(producer, pageSize, 2 * size), native(), what, true) };
+}
+
 /**
- * A mapped kernel ring as a main-thread reader polls it: the fd its readiness comes from, its
- * mappings, its reader (rings.ts) and the name errors give it. `cpu`: the CPU of a perf ring, the
+ * A mapped kernel ring as a reader polls it (on the main thread or a drain thread): the fd its
+ * readiness comes from, its mappings, its reader (rings.ts) and the name errors give it. `cpu`: the CPU of a perf ring, the
  * index of a ring buffer in its reader.
  */
 export class KernelRing<R extends PerfRing | BpfRing> implements PolledRing {
@@ -64,8 +73,9 @@ export class KernelRing<R extends PerfRing | BpfRing> implements PolledRing {
     readonly what: string,
   ) {}
 
-  read(framer: Framer, deliver: Deliver): number {
-    return this.ring.read(framer, deliver, this.what);
+  /** Reads what is ready into `sink` (the reader's framer, or a drain thread's queue). */
+  read(sink: FrameSink, deliver: Deliver): number {
+    return this.ring.read(sink, deliver, this.what);
   }
 
   /** Unmaps the ring (the fd stays open: it is its owner's). */

@@ -7,7 +7,7 @@ import type { MapLike } from '../map/like.js';
 import { MapType, mapTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { EventReader } from './reader.js';
-import { KernelRing, mapBpfRing, mapShared, PROT_READ, PROT_WRITE } from './mapping.js';
+import { KernelRing, mapBpfRing, mapRingBufferPages } from './mapping.js';
 import type { BpfRing } from './rings.js';
 import { DrainThread, type ThreadOptions } from './thread.js';
 
@@ -155,13 +155,9 @@ export class UserRingBuffer implements Disposable {
     const size = map.maxEntries;
     const what = `${describeMap(map.name)} (UserRingBuffer)`;
     this.#map = map;
-    this.#consumer = mapShared(map.fd, pageSize, PROT_READ, 0, `${what}: consumer page`);
-    try {
-      this.#producer = mapShared(map.fd, pageSize + 2 * size, PROT_READ | PROT_WRITE, pageSize, `${what}: producer page and data`);
-    } catch (e) {
-      native().munmap(this.#consumer);
-      throw e;
-    }
+    const { consumer, producer } = mapRingBufferPages(map.fd, size, pageSize, 'producer', what);
+    this.#consumer = consumer;
+    this.#producer = producer;
     this.#data = new Uint8Array(this.#producer, pageSize, 2 * size);
     this.#headers = new Uint32Array(this.#producer, pageSize, size >>> 2);
     this.#position = Number(native().loadAcquireU64(this.#producer, 0));
