@@ -135,7 +135,7 @@ export class PerfEvents extends EventReader {
     const drain = this.#drain;
     if (drain !== undefined) {
       for (const ring of this.#rings) drain.add({ index: ring.cpu, fd: ring.fd, size: pages * pageSize, what: ring.what });
-      this.startReading([drain.ring('perf', (cpu) => cpu, (cpu) => `${this.describe()}: ring of CPU ${cpu}`)], pages * pageSize);
+      this.startReading([drain.ring('perf', (cpu) => cpu, (cpu) => this.#ringName(cpu))], pages * pageSize);
     } else {
       // Overwritable rings raise no wakeups: they are read by readOverwritable() only.
       this.startReading(this.#overwritable ? [] : this.#rings, pages * pageSize);
@@ -162,6 +162,11 @@ export class PerfEvents extends EventReader {
     return attr;
   }
 
+  /** Names CPU `cpu`'s ring in errors. */
+  #ringName(cpu: number): string {
+    return `${this.describe()}: ring of CPU ${cpu}`;
+  }
+
   /**
    * One CPU's event, ring and map slot; undefined for a CPU that is not online (ENODEV). The ring is
    * mapped here also when a drain thread reads it (and maps it too): the kernel allocates a perf ring
@@ -173,13 +178,13 @@ export class PerfEvents extends EventReader {
     if (fd === -Errno.ENODEV) return undefined;
     const event = new FD(check(fd, 'perf_event_open', `${this.describe()}: CPU ${cpu}`));
     try {
-      const what = `${this.describe()}: ring of CPU ${cpu}`;
+      const what = this.#ringName(cpu);
       const { mapping, ring: perfRing } = mapPerfRing(event.fd, pages, pageSize, !this.#overwritable, what);
       const ring = new CpuRing(cpu, event, mapping, perfRing, what);
       try {
         this.#map.update(cpu, event.fd);
       } catch (e) {
-        bridge.munmap(mapping);
+        ring.unmap();
         throw e;
       }
       return ring;
