@@ -504,8 +504,8 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
       // Only a batch handler: the samples are packed in one pass, then the (rare) lost notices taken.
       n = framer.packSamples(count);
       this.eventsReceived += n;
-      for (let i = 0; n < count && i < count; i++) {
-        if (framer.kind(i) === RECORD_LOST) (lost ??= []).push(this.#lost(cpu, framer, i, true));
+      if (n < count) {
+        for (let i = 0; i < count; i++) if (framer.kind(i) === RECORD_LOST) (lost ??= []).push(this.#lost(cpu, framer, i, true));
       }
     } else {
       for (let i = 0; i < count && !this.#stopped; i++) {
