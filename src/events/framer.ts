@@ -153,17 +153,6 @@ export class Framer {
   }
 
   /**
-   * Puts sample i of the last frame() at slot n of the packed index: its offset in the framed bytes
-   * and its size (see packedViews). n < the last frame()'s count.
-   */
-  pack(i: number, n: number): void {
-    const at = this.#records + i * 6;
-    const u32 = this.#u32;
-    u32[this.#packed + n] = u32[at + 1];
-    u32[this.#packed + RECORD_CAPACITY + n] = u32[at + 2];
-  }
-
-  /**
    * Packs every sample of the last frame() (its first `count` records, lost notices skipped) into the
    * packed index, in order, in one pass; returns how many.
    */

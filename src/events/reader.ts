@@ -508,16 +508,17 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
         for (let i = 0; i < count; i++) if (framer.kind(i) === RECORD_LOST) (lost ??= []).push(this.#lost(cpu, framer, i, true));
       }
     } else {
-      for (let i = 0; i < count && !this.#stopped; i++) {
+      let i = 0;
+      for (; i < count && !this.#stopped; i++) {
         if (framer.kind(i) === RECORD_LOST) {
           (lost ??= []).push(this.#lost(cpu, framer, i, batch !== undefined)); // in order among the copies
           continue;
         }
         this.eventsReceived++;
-        if (batch !== undefined) framer.pack(i, n++);
         if (perRecord !== undefined) perRecord(cpu, framer.view(i));
         if (copies) this.#deliverCopy({ kind: 'record', cpu, data: framer.copy(i) });
       }
+      if (batch !== undefined) n = framer.packSamples(i); // the samples delivered before a stop
     }
     if (batch !== undefined && (n > 0 || lost !== undefined)) {
       const delivered = new Batch(cpu, n, lost ?? NO_LOST, framer);
