@@ -1288,17 +1288,25 @@ Napi::Value LoadAcquireU64(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), __atomic_load_n(word, __ATOMIC_ACQUIRE));
 }
 
+// The value is a bigint, or a number (an integer up to 2^53 - 1): ring positions are numbers in the
+// readers, and a number spares them a BigInt per read.
 Napi::Value StoreReleaseU64(const Napi::CallbackInfo& info) {
   uint64_t* word = RingWord<uint64_t>(info);
   if (word == nullptr) return {};
-  if (!info[2].IsBigInt()) {
-    Napi::TypeError::New(info.Env(), "storeReleaseU64: value must be a bigint").ThrowAsJavaScriptException();
-    return {};
-  }
-  bool lossless;
-  uint64_t value = info[2].As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) {
-    Napi::RangeError::New(info.Env(), "storeReleaseU64: value is not a u64").ThrowAsJavaScriptException();
+  uint64_t value;
+  if (info[2].IsNumber()) {
+    int64_t number;
+    if (!ArgInt(info, 2, &number, 0, kSafeMax)) return {};
+    value = static_cast<uint64_t>(number);
+  } else if (info[2].IsBigInt()) {
+    bool lossless;
+    value = info[2].As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) {
+      Napi::RangeError::New(info.Env(), "storeReleaseU64: value is not a u64").ThrowAsJavaScriptException();
+      return {};
+    }
+  } else {
+    Napi::TypeError::New(info.Env(), "storeReleaseU64: value must be a bigint or an integer number").ThrowAsJavaScriptException();
     return {};
   }
   __atomic_store_n(word, value, __ATOMIC_RELEASE);

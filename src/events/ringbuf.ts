@@ -190,7 +190,7 @@ export class UserRingBuffer implements Disposable {
     Atomics.store(this.#headers, header, (size | BUSY) >>> 0);
     Atomics.store(this.#headers, header + 1, 0);
     this.#position += total;
-    native().storeReleaseU64(this.#producer, 0, BigInt(this.#position));
+    native().storeReleaseU64(this.#producer, 0, this.#position);
     const sample: UserRingSample = { data: this.#data.subarray(offset + HEADER, offset + HEADER + size) };
     this.#reservations.set(sample, { header, size, done: false });
     return sample;

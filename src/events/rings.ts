@@ -7,11 +7,12 @@ import type { FrameResult, FrameSink } from './framer.js';
 
 /**
  * How the consumer position is written back: the bridge's release store on a mapping, or a plain
- * store in tests. (Producer positions and record headers are read with Atomics.load, a sequentially
- * consistent load, which is at least the acquire the protocol needs, with no call into the addon.)
+ * store in tests; the position is a number (no BigInt made per read). (Producer positions and record
+ * headers are read with Atomics.load, a sequentially consistent load, which is at least the acquire
+ * the protocol needs, with no call into the addon.)
  */
 export interface RingWords {
-  storeReleaseU64(buffer: ArrayBuffer, offset: number, value: bigint): void;
+  storeReleaseU64(buffer: ArrayBuffer, offset: number, value: number): void;
 }
 
 /** Index of the low and high u32 halves of a u64 in host byte order. */
@@ -107,7 +108,7 @@ export class PerfRing {
       const result = frameRange(framer, 'perf', this.#data, size, false, this.#tail, Math.min(available, framer.capacity), what);
       const done = result.consumed;
       this.#tail += done;
-      this.#words.storeReleaseU64(this.#meta, PERF_DATA_TAIL, BigInt(this.#tail));
+      this.#words.storeReleaseU64(this.#meta, PERF_DATA_TAIL, this.#tail);
       consumed += done;
       available -= done;
       if (!deliver(result) || done === 0) break; // stopped, or an incomplete record: the rest comes with the next head
@@ -214,7 +215,7 @@ export class BpfRing {
       const result = frameRange(framer, 'ringbuf', this.#data, size, this.#doubled, this.#position, end - this.#position, what);
       const done = result.consumed;
       this.#position += done;
-      this.#words.storeReleaseU64(this.#consumer, 0, BigInt(this.#position));
+      this.#words.storeReleaseU64(this.#consumer, 0, this.#position);
       consumed += done;
       if (!deliver(result) || done === 0) break;
     }

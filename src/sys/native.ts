@@ -111,7 +111,8 @@ export interface NativeBridge {
   poll(fd: number, events: number, callback: (status: number, events: number) => void): PollHandle | number;
   pollStop(handle: PollHandle): void;
   loadAcquireU64(buf: ArrayBuffer, offset: number): bigint;
-  storeReleaseU64(buf: ArrayBuffer, offset: number, value: bigint): void;
+  /** value: a bigint, or an integer number up to 2^53 - 1 (no BigInt made for a ring position). */
+  storeReleaseU64(buf: ArrayBuffer, offset: number, value: bigint | number): void;
   loadAcquireU32(buf: ArrayBuffer, offset: number): number;
   storeReleaseU32(buf: ArrayBuffer, offset: number, value: number): void;
 }

@@ -4,7 +4,7 @@ import { PERF_DATA_HEAD, PERF_DATA_TAIL, type RingWords } from '../../src/events
 
 /** Plain loads and stores (a test has no second thread). */
 export const plainWords: RingWords = {
-  storeReleaseU64: (buffer, offset, value) => new DataView(buffer).setBigUint64(offset, value, true),
+  storeReleaseU64: (buffer, offset, value) => new DataView(buffer).setBigUint64(offset, BigInt(value), true),
 };
 
 /** Writes `bytes` at ring position `position` (wrapping). */

@@ -263,6 +263,10 @@ test('bad bpf() arguments are programmer errors, not errnos', () => {
     ['loadAcquireU64', [new ArrayBuffer(16), NaN], TypeError],
     ['storeReleaseU32', [new ArrayBuffer(16), 0, -1], RangeError],
     ['storeReleaseU64', [new ArrayBuffer(16), 0, 2n ** 64n], RangeError],
+    ['storeReleaseU64', [new ArrayBuffer(16), 0, 2 ** 53], RangeError],
+    ['storeReleaseU64', [new ArrayBuffer(16), 0, -1], RangeError],
+    ['storeReleaseU64', [new ArrayBuffer(16), 0, 0.5], TypeError],
+    ['storeReleaseU64', [new ArrayBuffer(16), 0, '1'], TypeError],
   ] as const) {
     assert.throws(() => call[name]!(...args), (e: unknown) => e instanceof error, `${name}(${args.map(String).join(', ')}) should throw ${error.name}`);
   }
@@ -287,6 +291,8 @@ test('mmap of a BPF_F_MMAPABLE array shares memory with the map', () => {
   assert.is(native().loadAcquireU64(mapping, 32), 1234n);
   native().storeReleaseU64(mapping, 40, 0xffffffffffffffffn);
   assert.is(new BigUint64Array(mapping)[5], 0xffffffffffffffffn);
+  native().storeReleaseU64(mapping, 40, 2 ** 53 - 1); // a ring position as the readers pass it
+  assert.is(new BigUint64Array(mapping)[5], 2n ** 53n - 1n);
   native().storeReleaseU32(mapping, 48, 7);
   assert.is(native().loadAcquireU32(mapping, 48), 7);
   assert.throws(() => native().loadAcquireU64(mapping, 4092), RangeError);
