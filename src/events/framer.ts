@@ -177,18 +177,16 @@ export class Framer {
     return new Uint8Array(this.#buffer, this.#chunk + u32[this.#packed + n], u32[this.#packed + RECORD_CAPACITY + n]);
   }
 
-  /**
-   * Zero-copy views of the last frame()'s bytes and of the first `n` packed offsets and sizes, valid
-   * until `invalidate()`.
-   */
-  packedViews(n: number): { bytes: Uint8Array; offsets: Uint32Array; sizes: Uint32Array } {
+  /** A zero-copy view of the last frame()'s bytes (the packed offsets point into it), valid until `invalidate()`. */
+  packedBytes(): Uint8Array {
     this.#viewsOut = true;
-    const buffer = this.#buffer;
-    return {
-      bytes: new Uint8Array(buffer, this.#chunk, this.#size),
-      offsets: new Uint32Array(buffer, this.#packed << 2, n),
-      sizes: new Uint32Array(buffer, (this.#packed + RECORD_CAPACITY) << 2, n),
-    };
+    return new Uint8Array(this.#buffer, this.#chunk, this.#size);
+  }
+
+  /** A zero-copy view of the first `n` packed offsets (`which` 0) or sizes (1), valid until `invalidate()`. */
+  packedIndex(which: 0 | 1, n: number): Uint32Array {
+    this.#viewsOut = true;
+    return new Uint32Array(this.#buffer, (this.#packed + which * RECORD_CAPACITY) << 2, n);
   }
 
   /** A copy of sample i's data (its own ArrayBuffer). */

@@ -57,8 +57,11 @@ export interface EventBatch {
 class Batch implements EventBatch {
   #live = true;
   readonly #framer: Framer;
+  // Each view is made on first use (a consumer of offsets and bytes pays for no sizes view).
   #records: EventRecord[] | undefined;
-  #packed: { bytes: Uint8Array; offsets: Uint32Array; sizes: Uint32Array } | undefined;
+  #bytes: Uint8Array | undefined;
+  #offsets: Uint32Array | undefined;
+  #sizes: Uint32Array | undefined;
 
   constructor(
     readonly cpu: number,
@@ -88,24 +91,28 @@ class Batch implements EventBatch {
     return this.#records;
   }
 
-  #packedViews(what: string): { bytes: Uint8Array; offsets: Uint32Array; sizes: Uint32Array } {
-    if (this.#packed === undefined) {
-      this.#check(what);
-      this.#packed = this.#framer.packedViews(this.count);
-    }
-    return this.#packed;
-  }
-
   get bytes(): Uint8Array {
-    return this.#packedViews('bytes').bytes;
+    if (this.#bytes === undefined) {
+      this.#check('bytes');
+      this.#bytes = this.#framer.packedBytes();
+    }
+    return this.#bytes;
   }
 
   get offsets(): Uint32Array {
-    return this.#packedViews('offsets').offsets;
+    if (this.#offsets === undefined) {
+      this.#check('offsets');
+      this.#offsets = this.#framer.packedIndex(0, this.count);
+    }
+    return this.#offsets;
   }
 
   get sizes(): Uint32Array {
-    return this.#packedViews('sizes').sizes;
+    if (this.#sizes === undefined) {
+      this.#check('sizes');
+      this.#sizes = this.#framer.packedIndex(1, this.count);
+    }
+    return this.#sizes;
   }
 }
 
