@@ -44,6 +44,12 @@ export async function take(reader: EventReader, done: (items: EventItem[]) => bo
   return items;
 }
 
+/** Waits while `pending()` holds, checking every `stepMs`, for `timeoutMs` at most (the caller asserts after). */
+export async function waitWhile(pending: () => boolean, timeoutMs = 5000, stepMs = 5): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pending() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, stepMs));
+}
+
 export const records = (items: EventItem[]): EventRecord[] => items.filter((i): i is EventRecord => i.kind === 'record');
 
 export function fds(): Set<string> {

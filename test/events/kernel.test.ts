@@ -14,7 +14,7 @@ import { System } from '../../src/program/system.js';
 import { bpf } from '../../src/sys/bpf.js';
 import { ATTR, BpfCmd } from '../../src/sys/generated.js';
 import { kernelSuite } from '../kernel/support.js';
-import { checkRecord, EVENTS, fds, globals, PACKET, records, ringMappings, take } from './events-kernel.js';
+import { checkRecord, EVENTS, fds, globals, PACKET, records, ringMappings, take, waitWhile } from './events-kernel.js';
 
 const test = kernelSuite('events (kernel)');
 const BPF_F_TEST_RUN_ON_CPU = 1;
@@ -73,8 +73,7 @@ test('perf event array: records on every CPU (BPF_F_TEST_RUN_ON_CPU), in order p
     }
   });
   for (let cpu = 0; cpu < cpus; cpu++) for (let i = 0; i < perCpu; i++) testRunOnCpu(program, cpu);
-  const deadline = Date.now() + 5000;
-  while (perf.eventsReceived < perCpu * cpus && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  await waitWhile(() => perf.eventsReceived < perCpu * cpus);
   assert.is(perf.eventsReceived, perCpu * cpus);
   assert.is(perf.eventsLost, 0);
   for (let cpu = 0; cpu < cpus; cpu++) {
@@ -145,8 +144,7 @@ test('ring buffer: several maps in one reader; discarded records are skipped and
     reader.on('data', (r: EventRecord) => got.push([r.cpu, checkRecord(r.data, r.cpu === 0 ? 16 : 64)]));
     system.getProgramByName('ringbuf_16')!.load().testRun({ data: PACKET, repeat: 10 });
     system.getProgramByName('ringbuf_small')!.load().testRun({ data: PACKET, repeat: 20 });
-    const deadline = Date.now() + 5000;
-    while (got.length < 10 + 20 - Number(globals(system).failures) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitWhile(() => got.length < 10 + 20 - Number(globals(system).failures));
     const small = got.filter(([ring]) => ring === 1);
     assert.is(got.filter(([ring]) => ring === 0).length, 10);
     assert.is(small.length, 20 - Number(globals(system).failures), 'rb_small (4 KB, 88 bytes a run) keeps what fits');
@@ -170,8 +168,7 @@ test('onBatch: zero-copy views are detached once the callback returns; onRecord 
     });
     reader.onRecord(() => perRecord++);
     system.getProgramByName('ringbuf_16')!.load().testRun({ data: PACKET, repeat: 50 });
-    const deadline = Date.now() + 5000;
-    while (kept.length < 50 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitWhile(() => kept.length < 50);
     assert.is(kept.length, 50);
     assert.is(perRecord, 50);
     assert.ok(kept.every((view) => view.byteLength === 0), 'every view is detached');
@@ -204,8 +201,7 @@ test('onBatch packed form: bytes/offsets/sizes hold the records in order, no vie
       late = batch;
     });
     program.testRun({ data: PACKET, repeat: 300 });
-    const deadline = Date.now() + 5000;
-    while (seqs.length < 300 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitWhile(() => seqs.length < 300);
     assert.equal(seqs, Array.from({ length: 300 }, (_, i) => first + BigInt(i)));
     assert.ok(kept.every((view) => view.length === 0), 'bytes, offsets and sizes are detached');
     assert.is(late!.bytes.length, 0, 'views made during the callback stay detached');
@@ -215,8 +211,7 @@ test('onBatch packed form: bytes/offsets/sizes hold the records in order, no vie
       unread = batch;
     });
     program.testRun({ data: PACKET, repeat: 1 });
-    const again = Date.now() + 5000;
-    while (unread === undefined && Date.now() < again) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitWhile(() => unread === undefined);
     assert.throws(() => unread!.offsets, /read after the onBatch callback returned/);
     assert.throws(() => unread!.records, /read after the onBatch callback returned/);
   } finally {
@@ -252,8 +247,7 @@ test('one wakeup reads again while records keep coming, within its budget; views
     kept = [];
     produce = false;
     const total = Number(globals(system).seq);
-    const deadline = Date.now() + 5000;
-    while (received < total && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitWhile(() => received < total);
     assert.is(received, total, 'the rest came at the next wakeups');
     assert.is(changed, 0);
   } finally {
@@ -277,8 +271,7 @@ test('ring buffer: records wrapping the ring\'s end arrive whole and in order, l
     // 4104 bytes a record: the 256 KB ring's end cuts one at a different offset each lap.
     for (let round = 0; round < 10; round++) {
       program.testRun({ data: PACKET, repeat: 60 });
-      const deadline = Date.now() + 5000;
-      while (seqs.length < 60 * (round + 1) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+      await waitWhile(() => seqs.length < 60 * (round + 1), 5000, 2);
     }
     assert.equal(seqs, Array.from({ length: 600 }, (_, i) => first + BigInt(i)));
     assert.is(detachedInCallback, 0, 'views stay attached for the whole callback');
@@ -380,8 +373,7 @@ test('stop() mid-stream closes every fd and unmaps every ring', async () => {
     });
     perfProgram.testRun({ data: PACKET, repeat: 100 });
     ringProgram.testRun({ data: PACKET, repeat: 100 });
-    const deadline = Date.now() + 5000;
-    while ((fromPerf < 10 || fromRing < 30) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitWhile(() => fromPerf < 10 || fromRing < 30);
     assert.is(fromPerf, 10, 'nothing delivered after stop()');
     assert.is(fromRing, 30, 'nothing delivered after stop()');
   } finally {
@@ -466,8 +458,7 @@ test('perf options: overwritable rings keep the newest records; a CPU subset; wa
     const failures = globals(system).failures;
     testRunOnCpu(program, 0);
     assert.is(globals(system).failures, failures + 1n, 'no ring on CPU 0: the output fails');
-    const deadline = Date.now() + 3000;
-    while (received < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitWhile(() => received < 5, 3000, 10);
     assert.is(received, 5, 'records under the wakeup threshold come with the poll timeout');
   }
 });
@@ -490,8 +481,7 @@ test('a tracepoint program streams exec events while the test starts processes',
       pids.add(child.pid!);
       await new Promise((resolve) => child.once('exit', resolve));
     }
-    const deadline = Date.now() + 5000;
-    while ([...pids].some((pid) => !seen.has(pid)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitWhile(() => [...pids].some((pid) => !seen.has(pid)), 5000, 10);
     for (const pid of pids) {
       assert.ok(seen.has(pid), `an exec event for process ${pid}`);
       assert.is(seen.get(pid)!.filename, '/bin/true');

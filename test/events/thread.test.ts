@@ -7,7 +7,7 @@ import { PerfEvents } from '../../src/events/perf.js';
 import { RingBuffer } from '../../src/events/ringbuf.js';
 import { System } from '../../src/program/system.js';
 import { kernelSuite } from '../kernel/support.js';
-import { checkRecord, EVENTS, fds, globals, PACKET, records, ringMappings, take } from './events-kernel.js';
+import { checkRecord, EVENTS, fds, globals, PACKET, records, ringMappings, take, waitWhile } from './events-kernel.js';
 
 const test = kernelSuite('events with a drain thread (kernel)');
 const NATIVE = new URL('../../src/sys/native.js', import.meta.url).href;
@@ -122,16 +122,14 @@ test('stop() of a reader with a drain thread: every ring unmapped and every fd c
   });
   perf.on('data', () => undefined);
   ringProgram.testRun({ data: PACKET, repeat: 100 });
-  const deadline = Date.now() + 5000;
-  while (fromRing < 30 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  await waitWhile(() => fromRing < 30);
   assert.ok(ringMappings().length > mapsBefore.length, 'the perf rings are mapped');
   perf.stop();
   ring.stop();
   assert.is(fromRing, 30, 'nothing delivered after stop()');
   assert.equal(ringMappings(), mapsBefore, 'no ring left mapped');
   // The workers' own event loop fds go with their threads, just after stop() returns.
-  const settle = Date.now() + 2000;
-  while ([...fds()].some((fd) => !fdsBefore.has(fd)) && Date.now() < settle) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitWhile(() => [...fds()].some((fd) => !fdsBefore.has(fd)), 2000, 10);
   assert.equal([...fds()].filter((fd) => !fdsBefore.has(fd)), [], 'no new fd left open');
   assert.throws(() => system.getMapByName('perf')!.delete(0), /ENOENT/, 'the CPU slots are cleared');
 });
