@@ -7,9 +7,10 @@ import type { FrameResult, FrameSink } from './framer.js';
 
 /**
  * How the consumer position is written back: the bridge's release store on a mapping, or a plain
- * store in tests; the position is a number (no BigInt made per read). (Producer positions and record
- * headers are read with Atomics.load, a sequentially consistent load, which is at least the acquire
- * the protocol needs, with no call into the addon.)
+ * store in tests; the position is a number (no BigInt made per read). (Producer positions are read
+ * with Atomics.load, a sequentially consistent load, which is at least the acquire the protocol
+ * needs, with no call into the addon; record headers too, or plain loads where those are acquire
+ * loads: see PLAIN_ACQUIRE.)
  */
 export interface RingWords {
   storeReleaseU64(buffer: ArrayBuffer, offset: number, value: number): void;
