@@ -212,12 +212,6 @@ export class PerfEvents extends EventReader {
     }
   }
 
-  /** Reads every ring now; with `thread`, after the drain thread took what the kernel rings hold. */
-  override flush(): void {
-    this.#drain?.flush();
-    super.flush();
-  }
-
   /**
    * Stops reading; disables and closes every CPU's event, unmaps every ring (with `thread`, the drain
    * thread has unmapped them when this returns), clears the map's slots.

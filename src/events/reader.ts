@@ -161,6 +161,8 @@ export interface PolledRing {
   read(framer: Framer, deliver: (result: FrameResult) => boolean): number;
   /** Readiness other than uv_poll on `fd` (a drain thread's queue): calls onReady, returns the stop. */
   watch?(onReady: () => void): () => void;
+  /** Before a read on demand (`flush()`): has the ring's source catch up (a drain thread takes what the kernel rings hold). */
+  flush?(): void;
 }
 
 /**
@@ -365,10 +367,12 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
 
   /**
    * Reads every ring now, without waiting for a wakeup (records under a watermark, overwritable
-   * rings). Inside a delivery callback it does nothing: the read in progress goes on while records
-   * come, and the other rings are read at their wakeups.
+   * rings); with `thread`, after the drain thread took what the kernel rings hold. Inside a delivery
+   * callback it reads nothing: the read in progress goes on while records come, and the other rings
+   * are read at their wakeups.
    */
   flush(): void {
+    for (const entry of this.#rings) entry.ring.flush?.();
     this.#readAll();
   }
 

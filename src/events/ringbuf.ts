@@ -99,12 +99,6 @@ export class RingBuffer extends EventReader {
     return index;
   }
 
-  /** Reads every ring now; with `thread`, after the drain thread took what the kernel rings hold. */
-  override flush(): void {
-    this.#drain?.flush();
-    super.flush();
-  }
-
   /**
    * Stops reading and unmaps every ring (the maps stay open: they are their owners'). With `thread`,
    * the drain thread has unmapped them when this returns.

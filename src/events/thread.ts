@@ -108,7 +108,7 @@ export class DrainThread {
 
   /** The queue as a ring of the reader: `cpu` is the ring index of the chunk being delivered. */
   ring(format: 'perf' | 'ringbuf', cpuOf: (index: number) => number, describe: (index: number) => string): PolledRing & { cpu: number } {
-    return new QueueRing(this.#control, this.#queue, this.#view, format, cpuOf, describe);
+    return new QueueRing(this.#control, this.#queue, this.#view, format, cpuOf, describe, () => this.flush());
   }
 }
 
@@ -124,6 +124,8 @@ class QueueRing implements PolledRing {
     readonly format: 'perf' | 'ringbuf',
     readonly cpuOf: (index: number) => number,
     readonly describe: (index: number) => string,
+    /** The drain thread's flush: it takes what the kernel rings hold before the queue is read. */
+    readonly flush: () => void,
   ) {}
 
   /** Calls onReady whenever the queue has chunks (Atomics.waitAsync: no thread, no timer); returns the stop. */
