@@ -30,9 +30,10 @@ EBPF_WASM_LAYOUT(ebpf_event_record, 24);
 /* The result of one parse call. wasm32 layout:
  *  0 status  4 count (records in out)  8 consumed (bytes)  12 unknown (records of other types,
  * skipped)  16 discarded (ringbuf records with the discard bit, skipped)  20 incomplete (1 when the
- * bytes end inside a record or at a busy ringbuf record)  24 lost (u64, sum of the LOST records)
- * 32 message (NUL-terminated, empty when status is 0) */
-#define EBPF_EVENT_MESSAGE_MAX 224
+ * bytes end inside a record or at a busy ringbuf record)  24 samples (SAMPLE records among count)
+ * 28 reserved  32 lost (u64, sum of the LOST records)  40 message (NUL-terminated, empty when
+ * status is 0) */
+#define EBPF_EVENT_MESSAGE_MAX 216
 typedef struct {
   uint32_t status;
   uint32_t count;
@@ -40,22 +41,29 @@ typedef struct {
   uint32_t unknown;
   uint32_t discarded;
   uint32_t incomplete;
+  uint32_t samples;
+  uint32_t reserved;
   uint64_t lost;
   char message[EBPF_EVENT_MESSAGE_MAX];
 } ebpf_event_batch;
 EBPF_WASM_LAYOUT(ebpf_event_batch, 256);
+
+/* Both parse functions frame at most `capacity` records into `out`, in ring order, and count the
+ * SAMPLEs among them in batch->samples. With `packed` (else NULL) they also write sample n's offset
+ * to packed[n] and its size to packed[capacity + n]: the index a reader hands out with a batch,
+ * made in the framing pass instead of a second pass over `out`. */
 
 /* Frames perf_event records (struct perf_event_header; PERF_RECORD_SAMPLE with PERF_SAMPLE_RAW
  * only, PERF_RECORD_LOST, other types counted as unknown). position: the ring position of data[0],
  * for messages. Returns the status (also in batch->status): EBPF_ERR_ARG for a malformed record. */
 EBPF_EXPORT(ebpf_perf_parse)
 uint32_t ebpf_perf_parse(const uint8_t *data, uint32_t size, uint64_t position, ebpf_event_record *out,
-                         uint32_t capacity, ebpf_event_batch *batch);
+                         uint32_t capacity, uint32_t *packed, ebpf_event_batch *batch);
 
 /* Frames BPF ring buffer records (8-byte header: u32 length with the busy (1<<31) and discard (1<<30)
  * bits, u32 page offset; data padded to 8 bytes). Stops at a busy record. */
 EBPF_EXPORT(ebpf_ringbuf_parse)
 uint32_t ebpf_ringbuf_parse(const uint8_t *data, uint32_t size, uint64_t position, ebpf_event_record *out,
-                            uint32_t capacity, ebpf_event_batch *batch);
+                            uint32_t capacity, uint32_t *packed, ebpf_event_batch *batch);
 
 #endif

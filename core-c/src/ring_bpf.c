@@ -7,9 +7,10 @@
 #define RINGBUF_DISCARD (1u << 30)
 #define RINGBUF_HEADER_SIZE 8u
 
-uint32_t ebpf_ringbuf_parse(const uint8_t *data, uint32_t size, uint64_t position, ebpf_event_record *out,
-                            uint32_t capacity, ebpf_event_batch *batch) {
-  uint32_t status = ring_batch_begin(data, size, out, batch);
+uint32_t ebpf_ringbuf_parse(const uint8_t *data, uint32_t size, uint64_t position, ebpf_event_record *records,
+                            uint32_t capacity, uint32_t *packed, ebpf_event_batch *batch) {
+  const ring_out out = {records, packed, capacity, batch};
+  uint32_t status = ring_batch_begin(data, size, &out);
   if (status != EBPF_OK) return status;
   ebpf_buf b = {data, size, 0};
   uint32_t off = 0;
@@ -28,7 +29,7 @@ uint32_t ebpf_ringbuf_parse(const uint8_t *data, uint32_t size, uint64_t positio
     }
     if (len & RINGBUF_DISCARD) {
       batch->discarded++;
-    } else if (!ring_batch_push(batch, out, capacity, EBPF_EVENT_SAMPLE, off + RINGBUF_HEADER_SIZE, length, 0)) {
+    } else if (!ring_batch_push(&out, EBPF_EVENT_SAMPLE, off + RINGBUF_HEADER_SIZE, length, 0)) {
       break;
     }
     off += (uint32_t)total;

@@ -8,10 +8,11 @@
 #define PERF_RECORD_SAMPLE 9u
 #define PERF_HEADER_SIZE 8u
 
-uint32_t ring_batch_begin(const uint8_t *data, uint32_t size, ebpf_event_record *out, ebpf_event_batch *batch) {
-  if (batch == 0) return EBPF_ERR_ARG;
-  *batch = (ebpf_event_batch){0};
-  if ((data == 0 && size > 0) || out == 0) return ring_batch_fail(batch, EBPF_ERR_ARG, "ring parse: no data or no record array");
+uint32_t ring_batch_begin(const uint8_t *data, uint32_t size, const ring_out *out) {
+  if (out->batch == 0) return EBPF_ERR_ARG;
+  *out->batch = (ebpf_event_batch){0};
+  if ((data == 0 && size > 0) || out->records == 0)
+    return ring_batch_fail(out->batch, EBPF_ERR_ARG, "ring parse: no data or no record array");
   return EBPF_OK;
 }
 
@@ -24,17 +25,25 @@ uint32_t ring_batch_fail(ebpf_event_batch *batch, uint32_t status, const char *f
   return status;
 }
 
-int ring_batch_push(ebpf_event_batch *batch, ebpf_event_record *out, uint32_t capacity, uint32_t kind,
-                    uint32_t offset, uint32_t size, uint64_t lost) {
-  if (batch->count >= capacity) return 0;
-  out[batch->count++] = (ebpf_event_record){kind, offset, size, 0, lost};
+int ring_batch_push(const ring_out *out, uint32_t kind, uint32_t offset, uint32_t size, uint64_t lost) {
+  ebpf_event_batch *batch = out->batch;
+  if (batch->count >= out->capacity) return 0;
+  out->records[batch->count++] = (ebpf_event_record){kind, offset, size, 0, lost};
+  if (kind != EBPF_EVENT_SAMPLE) return 1;
+  if (out->packed) {
+    /* samples < count <= capacity: both slots are inside the 2 * capacity index */
+    out->packed[batch->samples] = offset;
+    out->packed[out->capacity + batch->samples] = size;
+  }
+  batch->samples++;
   return 1;
 }
 
 /* One record at off (its header already read): pushes what it holds. 1 pushed or skipped, 0 when out
  * is full, -1 on a malformed record (batch failed). */
 static int perf_record(const ebpf_buf *b, uint32_t off, uint32_t type, uint32_t rsize, uint64_t position,
-                       ebpf_event_record *out, uint32_t capacity, ebpf_event_batch *batch) {
+                       const ring_out *out) {
+  ebpf_event_batch *batch = out->batch;
   if (type == PERF_RECORD_SAMPLE) {
     uint32_t raw;
     if (rsize < PERF_HEADER_SIZE + 4 || buf_u32(b, off + PERF_HEADER_SIZE, &raw) || raw > rsize - PERF_HEADER_SIZE - 4) {
@@ -42,7 +51,7 @@ static int perf_record(const ebpf_buf *b, uint32_t off, uint32_t type, uint32_t 
                       (unsigned long long)(position + off), rsize);
       return -1;
     }
-    return ring_batch_push(batch, out, capacity, EBPF_EVENT_SAMPLE, off + PERF_HEADER_SIZE + 4, raw, 0);
+    return ring_batch_push(out, EBPF_EVENT_SAMPLE, off + PERF_HEADER_SIZE + 4, raw, 0);
   }
   if (type == PERF_RECORD_LOST) {
     uint64_t lost;
@@ -51,7 +60,7 @@ static int perf_record(const ebpf_buf *b, uint32_t off, uint32_t type, uint32_t 
                       (unsigned long long)(position + off), rsize);
       return -1;
     }
-    if (!ring_batch_push(batch, out, capacity, EBPF_EVENT_LOST, off, 0, lost)) return 0;
+    if (!ring_batch_push(out, EBPF_EVENT_LOST, off, 0, lost)) return 0;
     batch->lost += lost;
     return 1;
   }
@@ -59,9 +68,10 @@ static int perf_record(const ebpf_buf *b, uint32_t off, uint32_t type, uint32_t 
   return 1;
 }
 
-uint32_t ebpf_perf_parse(const uint8_t *data, uint32_t size, uint64_t position, ebpf_event_record *out,
-                         uint32_t capacity, ebpf_event_batch *batch) {
-  uint32_t status = ring_batch_begin(data, size, out, batch);
+uint32_t ebpf_perf_parse(const uint8_t *data, uint32_t size, uint64_t position, ebpf_event_record *records,
+                         uint32_t capacity, uint32_t *packed, ebpf_event_batch *batch) {
+  const ring_out out = {records, packed, capacity, batch};
+  uint32_t status = ring_batch_begin(data, size, &out);
   if (status != EBPF_OK) return status;
   ebpf_buf b = {data, size, 0};
   uint32_t off = 0;
@@ -75,7 +85,7 @@ uint32_t ebpf_perf_parse(const uint8_t *data, uint32_t size, uint64_t position, 
     if (rsize < PERF_HEADER_SIZE)
       return ring_batch_fail(batch, EBPF_ERR_ARG, "perf ring: record at position %llu has size %u, smaller than its header",
                              (unsigned long long)(position + off), rsize);
-    int pushed = perf_record(&b, off, type, rsize, position, out, capacity, batch);
+    int pushed = perf_record(&b, off, type, rsize, position, &out);
     if (pushed < 0) return batch->status;
     if (pushed == 0) break;
     off += rsize;

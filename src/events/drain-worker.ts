@@ -30,7 +30,7 @@ function room(): number {
  * and they wait in the kernel's ring.
  */
 class QueueSink implements FrameSink {
-  readonly #result: FrameResult = { count: 0, consumed: 0, unknown: 0, discarded: 0, incomplete: false };
+  readonly #result: FrameResult = { count: 0, samples: 0, consumed: 0, unknown: 0, discarded: 0, incomplete: false };
   full = false;
 
   constructor(

@@ -14,6 +14,8 @@ import { newCoreInstanceSync, type CoreExports } from '../wasm/core.js';
 export interface FrameResult {
   /** Records framed (samples and lost notices), see `kind`/`offset`/`size`/`lost`. */
   count: number;
+  /** Samples among them, in the packed index in order (see `packedView`, `packedIndex`). */
+  samples: number;
   /** Bytes of the copy consumed: add to the ring's tail. */
   consumed: number;
   unknown: number;
@@ -25,7 +27,9 @@ export interface FrameResult {
 export const RECORD_SAMPLE = 0;
 export const RECORD_LOST = 1;
 const RECORD_SIZE = 24;
+/** ebpf_event_batch (core-c/include/ebpf_core_events.h): its size and its message's offset. */
 const BATCH_SIZE = 256;
+const BATCH_MESSAGE = 40;
 /** Records framed per core call at most; more wait for the next call (the caller loops). */
 const RECORD_CAPACITY = 4096;
 /**
@@ -54,7 +58,7 @@ export class Framer {
   /** u32 index of the record array and of the batch struct in the memory. */
   readonly #records: number;
   readonly #batch: number;
-  /** u32 index of the packed offsets (RECORD_CAPACITY of them), then of the packed sizes. */
+  /** u32 index of the packed offsets (RECORD_CAPACITY of them), then of the packed sizes: the core fills them as it frames. */
   readonly #packed: number;
   /** Bytes copied by the last frame(). */
   #size = 0;
@@ -64,7 +68,7 @@ export class Framer {
   #u8: Uint8Array = new Uint8Array(0);
   #u32: Uint32Array = NONE;
   #viewsOut = false;
-  readonly #result: FrameResult = { count: 0, consumed: 0, unknown: 0, discarded: 0, incomplete: false };
+  readonly #result: FrameResult = { count: 0, samples: 0, consumed: 0, unknown: 0, discarded: 0, incomplete: false };
 
   constructor(capacity: number) {
     this.#core = newCoreInstanceSync();
@@ -115,11 +119,11 @@ export class Framer {
     const parse = format === 'perf' ? core.ebpf_perf_parse : core.ebpf_ringbuf_parse;
     // The position only names records in error messages: 0n (no BigInt made) while all is well,
     // the real one when framing again for the message.
-    const status = parse(chunk, size, 0n, this.#records << 2, RECORD_CAPACITY, this.#batch);
+    const status = parse(chunk, size, 0n, this.#records << 2, RECORD_CAPACITY, this.#packed << 2, this.#batch);
     if (this.#u32.length === 0) this.#attach(); // the core grew its memory (it does not, but never read a stale view)
     if (status !== 0) {
-      parse(chunk, size, BigInt(position), this.#records << 2, RECORD_CAPACITY, this.#batch);
-      const bytes = new Uint8Array(core.memory.buffer, this.#batch + 32, 224);
+      parse(chunk, size, BigInt(position), this.#records << 2, RECORD_CAPACITY, 0, this.#batch);
+      const bytes = new Uint8Array(core.memory.buffer, this.#batch + BATCH_MESSAGE, BATCH_SIZE - BATCH_MESSAGE);
       const message = new TextDecoder().decode(bytes.subarray(0, Math.max(0, bytes.indexOf(0))));
       throw new Error(`${what}: ${message}`);
     }
@@ -131,6 +135,7 @@ export class Framer {
     result.unknown = u32[b + 3];
     result.discarded = u32[b + 4];
     result.incomplete = u32[b + 5] !== 0;
+    result.samples = u32[b + 6];
     return result;
   }
 
@@ -152,21 +157,12 @@ export class Framer {
     return new Uint8Array(this.#buffer, this.#chunk + this.#u32[at + 1], this.#u32[at + 2]);
   }
 
-  /**
-   * Packs every sample of the last frame() (its first `count` records, lost notices skipped) into the
-   * packed index, in order, in one pass; returns how many.
-   */
-  packSamples(count: number): number {
+  /** Samples among the first `count` records of the last frame(): how many of the packed index they fill. */
+  samplesBefore(count: number): number {
+    if (count >= this.#result.count) return this.#result.samples;
     const u32 = this.#u32;
-    const offsets = this.#packed;
-    const sizes = this.#packed + RECORD_CAPACITY;
     let n = 0;
-    for (let i = 0, at = this.#records; i < count; i++, at += 6) {
-      if (u32[at] !== RECORD_SAMPLE) continue;
-      u32[offsets + n] = u32[at + 1]!;
-      u32[sizes + n] = u32[at + 2]!;
-      n++;
-    }
+    for (let i = 0, at = this.#records; i < count; i++, at += 6) if (u32[at] === RECORD_SAMPLE) n++;
     return n;
   }
 

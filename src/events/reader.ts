@@ -512,8 +512,9 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
     let n = 0;
     let lost: LostRecords[] | undefined;
     if (batch !== undefined && perRecord === undefined && !copies) {
-      // Only a batch handler: the samples are packed in one pass, then the (rare) lost notices taken.
-      n = framer.packSamples(count);
+      // Only a batch handler: the samples are in the packed index already (the core made it while
+      // framing); the (rare) lost notices are taken from the records.
+      n = result.samples;
       this.eventsReceived += n;
       if (n < count) {
         for (let i = 0; i < count; i++) if (framer.kind(i) === RECORD_LOST) (lost ??= []).push(this.#lost(cpu, framer, i, true));
@@ -529,7 +530,7 @@ export abstract class EventReader extends EventEmitter implements AsyncIterable<
         if (perRecord !== undefined) perRecord(cpu, framer.view(i));
         if (copies) this.#deliverCopy({ kind: 'record', cpu, data: framer.copy(i) });
       }
-      if (batch !== undefined) n = framer.packSamples(i); // the samples delivered before a stop
+      if (batch !== undefined) n = framer.samplesBefore(i); // the samples delivered before a stop
     }
     if (batch !== undefined && (n > 0 || lost !== undefined)) {
       const delivered = new Batch(cpu, n, lost ?? NO_LOST, framer);

@@ -26,8 +26,8 @@ export interface CoreExports {
   ebpf_object_kconfig(obj: number): number;
   ebpf_object_ksyms(obj: number): number;
   ebpf_ksym_compatible(obj: number, ksym: number, kernel: number, kernelId: number): number;
-  ebpf_perf_parse(data: number, size: number, position: bigint, out: number, capacity: number, batch: number): number;
-  ebpf_ringbuf_parse(data: number, size: number, position: bigint, out: number, capacity: number, batch: number): number;
+  ebpf_perf_parse(data: number, size: number, position: bigint, out: number, capacity: number, packed: number, batch: number): number;
+  ebpf_ringbuf_parse(data: number, size: number, position: bigint, out: number, capacity: number, packed: number, batch: number): number;
   ebpf_object_core_relocate(obj: number, target: number): number;
   ebpf_object_core_relocate_modules(obj: number, target: number, modules: number, moduleCount: number): number;
   ebpf_btf_open_split(base: number, data: number, size: number): number;

@@ -16,15 +16,27 @@ interface Read {
   incomplete: boolean;
 }
 
+/** Takes each frame's records, and checks that the core's packed index holds its samples in order. */
 function collect(framer: Framer, into: Read): (result: FrameResult) => boolean {
   return (result) => {
     into.unknown += result.unknown;
     into.discarded += result.discarded;
     into.incomplete ||= result.incomplete;
+    const half = result.count >> 1;
+    let samples = 0;
     for (let i = 0; i < result.count; i++) {
-      if (framer.kind(i) === RECORD_LOST) into.lost.push(framer.lost(i));
-      else into.samples.push(framer.copy(i));
+      if (i === half) assert.is(framer.samplesBefore(i), samples, `samples before record ${i}`);
+      if (framer.kind(i) === RECORD_LOST) {
+        into.lost.push(framer.lost(i));
+        continue;
+      }
+      const copy = framer.copy(i);
+      into.samples.push(copy);
+      assert.equal(Array.from(framer.packedView(samples)), Array.from(copy), `packed sample ${samples} is record ${i}`);
+      samples++;
     }
+    assert.is(result.samples, samples, 'samples in the packed index');
+    assert.is(framer.samplesBefore(result.count), samples);
     return true;
   };
 }
