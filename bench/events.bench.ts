@@ -8,6 +8,10 @@
 // ring buffer: 256 KB). libbpf runs twice: its callback reads a record's first byte where it lies in
 // the ring (touch), or first copies the record into a buffer of its own (copy), the work ebpf's reader
 // does for every record (the core frames records copied out of the ring into WASM memory).
+// A fourth side, the floor (bench/events-floor.ts), is woken through Node's loop as ebpf's reader is
+// and releases what is ready without copying or framing it: its loss is what a reader woken through
+// Node's event loop loses on this machine at least, so the part of ebpf's loss that is its own work
+// is the distance from the floor, and the part that is Node's wakeup the floor's distance from libbpf.
 // Events/s = records received / wall time from the producer's start to the last record read; lost =
 // outputs the program saw fail (the ring was full) / outputs. Reader CPU = the reading thread's CPU
 // time per received record. Per case, each side runs a warm-up round (not counted: ebpf's reader code
@@ -30,6 +34,7 @@ import { RingBuffer } from '../src/events/ringbuf.js';
 import type { EbpfMap } from '../src/map/map.js';
 import { System } from '../src/program/system.js';
 import { nativeUnavailableReason } from '../src/sys/native.js';
+import { FloorReader } from './events-floor.js';
 import type { BenchEntry } from './run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -151,31 +156,45 @@ function runC(binaries: Binaries, kind: string, size: number, events: number, co
   return { received, lost, wallNs, cpuNs };
 }
 
-async function runEbpf(binaries: Binaries, kind: 'perf' | 'ringbuf', size: number, events: number, pin: boolean): Promise<Result> {
+/** The Node side: ebpf's reader, or (`floor`) the floor reader of bench/events-floor.ts. */
+type NodeReader = 'ebpf' | 'floor';
+
+async function runEbpf(binaries: Binaries, kind: 'perf' | 'ringbuf', size: number, events: number, pin: boolean, side: NodeReader = 'ebpf'): Promise<Result> {
   // Pinned first: threads the reader starts (its drain thread, with { thread: true }) inherit the CPU.
   const restore = pin ? pinThread(process.pid, String(READER_CPU)) : undefined; // the main thread's tid is the pid
   try {
-    return await readRound(binaries, kind, size, events, pin);
+    return await readRound(binaries, kind, size, events, pin, side);
   } finally {
     if (restore !== undefined) execFileSync('taskset', ['-p', restore, String(process.pid)], { stdio: 'ignore' });
   }
 }
 
-/** One round of the ebpf side: a fresh object, reader and producer. */
-async function readRound(binaries: Binaries, kind: 'perf' | 'ringbuf', size: number, events: number, pin: boolean): Promise<Result> {
-  using system = new System().loadElf(OBJECT);
-  const program = system.getProgramByName(`${kind}_${size}`)!.load();
+/** ebpf's reader for a round: onBatch's packed form, each record's first byte read in place (as libbpf's callback does). */
+function ebpfReader(system: System, kind: 'perf' | 'ringbuf', counts: { received: number; sink: number }): EventReader {
   const options = { thread: THREAD };
   const reader: EventReader =
     kind === 'perf' ? new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(PERF_PAGES * 4096, options) : new RingBuffer(system.getMapByName('rb')!, options);
-  let received = 0;
-  let sink = 0;
   reader.onBatch((batch) => {
-    // The packed form: the first byte of each record, read in place (as libbpf's callback does).
     const { bytes, offsets, count } = batch;
+    let sink = counts.sink;
     for (let i = 0; i < count; i++) sink ^= bytes[offsets[i]!]!;
-    received += count;
+    counts.sink = sink;
+    counts.received += count;
   });
+  return reader;
+}
+
+/** One round of a Node side: a fresh object, reader and producer. */
+async function readRound(binaries: Binaries, kind: 'perf' | 'ringbuf', size: number, events: number, pin: boolean, side: NodeReader): Promise<Result> {
+  using system = new System().loadElf(OBJECT);
+  const program = system.getProgramByName(`${kind}_${size}`)!.load();
+  const counts = { received: 0, sink: 0 };
+  const reader: EventReader | FloorReader =
+    side === 'ebpf'
+      ? ebpfReader(system, kind, counts)
+      : kind === 'perf'
+        ? FloorReader.perfEvents(system.getMapByName('perf') as EbpfMap, PERF_PAGES)
+        : FloorReader.ringBuffer(system.getMapByName('rb') as EbpfMap);
   try {
     // The producer gets the program as its fd 3, pins itself, says "ready", starts at the first
     // byte on stdin and says "done" when its runs are over.
@@ -199,10 +218,12 @@ async function readRound(binaries: Binaries, kind: 'perf' | 'ringbuf', size: num
     if ((await exited) !== 0) throw new Error(`${binaries.producer} failed`);
     const bss = system.getMapByName('.bss') as EbpfMap;
     const lost = Number(new DataView(bss.lookup(0).buffer).getBigUint64(8, true));
-    if (sink < 0) console.log(sink);
-    return { received, lost, wallNs, cpuNs };
+    if (counts.sink < 0) console.log(counts.sink);
+    // The floor counts no records: it received every output that did not fail (all were read by then).
+    return { received: side === 'ebpf' ? counts.received : events - lost, lost, wallNs, cpuNs };
   } finally {
-    reader.stop();
+    if (reader instanceof FloorReader) reader.close();
+    else reader.stop();
   }
 }
 
@@ -262,27 +283,29 @@ const entry: BenchEntry = {
       );
       console.log(
         `  ${'case'.padEnd(14)}${'events'.padStart(7)}${'libbpf ev/s'.padStart(12)}${'touch: lost'.padStart(19)}${'copy: lost'.padStart(19)}${'ebpf ev/s'.padStart(10)}${'lost'.padStart(19)}` +
-          `${'ratio'.padStart(6)}${'target'.padStart(7)}${'C ns/ev'.padStart(8)}${'copy'.padStart(6)}${'ebpf'.padStart(6)}`,
+          `${'ratio'.padStart(6)}${'target'.padStart(7)}${'C ns/ev'.padStart(8)}${'copy'.padStart(6)}${'ebpf'.padStart(6)}${'floor: lost'.padStart(19)}`,
       );
       const loss = (s: Summary): string => `${s.lost.toFixed(1)}% (${s.lostMin.toFixed(0)}-${s.lostMax.toFixed(0)})`;
       for (const c of CASES.filter((c) => only === undefined || only.includes(`${c.kind}${c.size}`))) {
-        const rounds = { touch: [] as Measured[], copy: [] as Measured[], ebpf: [] as Measured[] };
+        const rounds = { touch: [] as Measured[], copy: [] as Measured[], ebpf: [] as Measured[], floor: [] as Measured[] };
         for (let round = 0; round <= ROUNDS; round++) {
           const touch = await measure(() => runC(binaries, c.kind, c.size, c.events, 'touch', pin), cpus);
           const copy = await measure(() => runC(binaries, c.kind, c.size, c.events, 'copy', pin), cpus);
           const ebpf = await measure(() => runEbpf(binaries, c.kind, c.size, c.events, pin), cpus);
+          const floor = await measure(() => runEbpf(binaries, c.kind, c.size, c.events, pin, 'floor'), cpus);
           if (round === 0) continue; // the warm-up round
           rounds.touch.push(touch);
           rounds.copy.push(copy);
           rounds.ebpf.push(ebpf);
+          rounds.floor.push(floor);
         }
-        const [ts, cs, es] = [summarize(rounds.touch, c.events), summarize(rounds.copy, c.events), summarize(rounds.ebpf, c.events)];
+        const [ts, cs, es, fs] = [summarize(rounds.touch, c.events), summarize(rounds.copy, c.events), summarize(rounds.ebpf, c.events), summarize(rounds.floor, c.events)];
         console.log(
           `  ${`${c.kind} ${c.size} B`.padEnd(14)}${String(c.events).padStart(7)}${ts.rate.toFixed(0).padStart(12)}${loss(ts).padStart(19)}${loss(cs).padStart(19)}${es.rate.toFixed(0).padStart(10)}${loss(es).padStart(19)}` +
-            `${(es.rate / ts.rate).toFixed(2).padStart(6)}${`≥${c.target}`.padStart(7)}${ts.nsPerEvent.toFixed(0).padStart(8)}${cs.nsPerEvent.toFixed(0).padStart(6)}${es.nsPerEvent.toFixed(0).padStart(6)}`,
+            `${(es.rate / ts.rate).toFixed(2).padStart(6)}${`≥${c.target}`.padStart(7)}${ts.nsPerEvent.toFixed(0).padStart(8)}${cs.nsPerEvent.toFixed(0).padStart(6)}${es.nsPerEvent.toFixed(0).padStart(6)}${loss(fs).padStart(19)}`,
         );
         const stolen = (s: Summary): string => `${s.stealMs.toFixed(0)} ms, ${s.again} again`;
-        console.log(`  ${''.padEnd(14)}steal (median per kept round; rounds measured again): touch ${stolen(ts)}; copy ${stolen(cs)}; ebpf ${stolen(es)}`);
+        console.log(`  ${''.padEnd(14)}steal (median per kept round; rounds measured again): touch ${stolen(ts)}; copy ${stolen(cs)}; ebpf ${stolen(es)}; floor ${stolen(fs)}`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -107,7 +107,7 @@ export class PerfEvents extends EventReader {
     const pages = options.pages ?? powerOfTwoAtLeast(Math.max(1, Math.ceil(bufferSize / pageSize)));
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new RangeError(`${this.describe()}: pages ${pages} is not a power of two`);
     const cpus = options.cpus ?? Array.from({ length: getNumOfPossibleCpus() }, (_, i) => i);
-    const attr = this.#attr(options);
+    const attr = bpfOutputAttr(options);
     this.#overwritable = options.overwritable === true;
     const thread = options.thread === true;
     if (thread && this.#overwritable) throw new Error(`${this.describe()}: overwritable rings are read on demand (readOverwritable), not by a drain thread: pass one of thread and overwritable`);
@@ -145,21 +145,6 @@ export class PerfEvents extends EventReader {
       this.#timer.unref();
     }
     return this;
-  }
-
-  #attr(options: PerfEventsOptions): Uint8Array {
-    const { attr, view } = perfEventAttr(PERF_TYPE_SOFTWARE, BigInt(PERF_COUNT_SW_BPF_OUTPUT), 1n);
-    view.setBigUint64(PERF_ATTR.sampleType, BigInt(PERF_SAMPLE_RAW), true);
-    let flags = 0n;
-    if (options.watermarkBytes !== undefined) {
-      flags |= PERF_ATTR_FLAG.watermark;
-      view.setUint32(PERF_ATTR.wakeupEvents, options.watermarkBytes, true); // wakeup_watermark: the same union field
-    } else {
-      view.setUint32(PERF_ATTR.wakeupEvents, options.wakeupEvents ?? 1, true);
-    }
-    if (options.overwritable === true) flags |= PERF_ATTR_FLAG.writeBackward;
-    view.setBigUint64(PERF_ATTR.flags, flags, true);
-    return attr;
   }
 
   /** Names CPU `cpu`'s ring in errors. */
@@ -240,4 +225,20 @@ export class PerfEvents extends EventReader {
       ring.event.close();
     }
   }
+}
+
+/** The perf_event_attr of a PERF_COUNT_SW_BPF_OUTPUT event with `options`' wakeup and ring settings. */
+export function bpfOutputAttr(options: PerfEventsOptions): Uint8Array {
+  const { attr, view } = perfEventAttr(PERF_TYPE_SOFTWARE, BigInt(PERF_COUNT_SW_BPF_OUTPUT), 1n);
+  view.setBigUint64(PERF_ATTR.sampleType, BigInt(PERF_SAMPLE_RAW), true);
+  let flags = 0n;
+  if (options.watermarkBytes !== undefined) {
+    flags |= PERF_ATTR_FLAG.watermark;
+    view.setUint32(PERF_ATTR.wakeupEvents, options.watermarkBytes, true); // wakeup_watermark: the same union field
+  } else {
+    view.setUint32(PERF_ATTR.wakeupEvents, options.wakeupEvents ?? 1, true);
+  }
+  if (options.overwritable === true) flags |= PERF_ATTR_FLAG.writeBackward;
+  view.setBigUint64(PERF_ATTR.flags, flags, true);
+  return attr;
 }

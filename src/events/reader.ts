@@ -170,7 +170,7 @@ export interface PolledRing {
  * ringbuf_process_ring does), so that under load batches grow instead of wakeups multiplying, up to
  * this many rings' worth of bytes (the framer's capacity: the largest ring) ...
  */
-const WAKEUP_RINGS = 4;
+export const WAKEUP_RINGS = 4;
 /**
  * ... or until this many ms passed since the second read, whichever comes first: the event loop's
  * other work (timers, I/O, the other rings) waits at most this plus two reads for a flooded ring. A

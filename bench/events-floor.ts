@@ -1,0 +1,106 @@
+// The floor of a reader on Node's event loop, for bench/events.bench.ts: it is woken as ebpf's
+// readers are (the bridge's uv_poll, a JS callback per wakeup) and moves each ring's consumer
+// position over what is ready with the same ring code (perf: data_tail to data_head; ring buffer:
+// over the committed records' headers), but copies, frames and delivers nothing. What it loses in a
+// flood is what any reader woken through Node's loop on this machine loses at least; the rest of
+// ebpf's loss is its own work (the copy into WASM memory, framing, the batch).
+import { getNumOfPossibleCpus, getPageSize } from '../src/map/host.js';
+import type { EbpfMap } from '../src/map/map.js';
+import type { FrameResult, FrameSink } from '../src/events/framer.js';
+import { KernelRing, mapBpfRing, mapPerfRing } from '../src/events/mapping.js';
+import { bpfOutputAttr } from '../src/events/perf.js';
+import { WAKEUP_RINGS } from '../src/events/reader.js';
+import type { BpfRing, PerfRing } from '../src/events/rings.js';
+import { FD } from '../src/sys/bpf.js';
+import { check, Errno } from '../src/sys/errors.js';
+import { native, UV_READABLE, type PollHandle } from '../src/sys/native.js';
+import { PERF_FLAG_FD_CLOEXEC } from '../src/sys/perf-event.js';
+
+/** A sink that takes every byte offered without looking at it: the ring's read walks and releases. */
+function skippingSink(capacity: number): FrameSink {
+  const result: FrameResult = { count: 0, samples: 0, consumed: 0, unknown: 0, discarded: 0, incomplete: false };
+  return {
+    capacity,
+    frame(_format, first, second) {
+      result.consumed = first.byteLength + (second?.byteLength ?? 0);
+      return result;
+    },
+  };
+}
+
+const KEEP_READING = (): boolean => true;
+
+/** A floor reader over some rings; close() stops polling and unmaps and closes what it opened. */
+export class FloorReader {
+  readonly #rings: Array<KernelRing<PerfRing | BpfRing>> = [];
+  readonly #polls: PollHandle[] = [];
+  readonly #events: FD[] = [];
+  #sink: FrameSink = skippingSink(0);
+
+  /** Floor of a BPF_MAP_TYPE_RINGBUF map's reader. */
+  static ringBuffer(map: EbpfMap): FloorReader {
+    const floor = new FloorReader();
+    try {
+      const size = map.maxEntries;
+      const what = `floor reader of ${map.name}`;
+      const { consumer, producer, ring } = mapBpfRing(map.fd, size, getPageSize(), what);
+      floor.#add(new KernelRing(0, map.fd, [consumer, producer], ring, what), size);
+      return floor;
+    } catch (e) {
+      floor.close();
+      throw e;
+    }
+  }
+
+  /** Floor of a PERF_EVENT_ARRAY map's reader: a BPF output event and a ring of `pages` per CPU. */
+  static perfEvents(map: EbpfMap, pages: number): FloorReader {
+    const floor = new FloorReader();
+    try {
+      const attr = bpfOutputAttr({});
+      const pageSize = getPageSize();
+      for (let cpu = 0; cpu < getNumOfPossibleCpus(); cpu++) {
+        const fd = native().perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+        if (fd === -Errno.ENODEV) continue; // not online
+        const what = `floor reader of ${map.name}: CPU ${cpu}`;
+        const event = new FD(check(fd, 'perf_event_open', what));
+        floor.#events.push(event);
+        const { mapping, ring } = mapPerfRing(event.fd, pages, pageSize, true, what);
+        floor.#add(new KernelRing(cpu, event.fd, [mapping], ring, what), pages * pageSize);
+        map.update(cpu, event.fd);
+      }
+      return floor;
+    } catch (e) {
+      floor.close();
+      throw e;
+    }
+  }
+
+  #add(ring: KernelRing<PerfRing | BpfRing>, size: number): void {
+    this.#rings.push(ring);
+    if (size > this.#sink.capacity) this.#sink = skippingSink(size);
+    const handle = native().poll(ring.fd, UV_READABLE, (status) => {
+      if (status < 0) throw new Error(`${ring.what}: polling failed (${status})`);
+      // As ebpf's reader does: read again while reads find bytes (records that came meanwhile), up
+      // to its budget of WAKEUP_RINGS rings' worth a wakeup.
+      const budget = WAKEUP_RINGS * this.#sink.capacity;
+      for (let bytes = 0, got = 1; got > 0 && bytes < budget; bytes += got) got = ring.read(this.#sink, KEEP_READING);
+    });
+    if (typeof handle === 'number') throw new Error(`${ring.what}: cannot poll fd ${ring.fd} (${handle})`);
+    this.#polls.push(handle);
+  }
+
+  /** Moves every ring's consumer position over what is ready now. */
+  flush(): void {
+    for (const ring of this.#rings) while (ring.read(this.#sink, KEEP_READING) > 0);
+  }
+
+  close(): void {
+    for (const handle of this.#polls.splice(0)) native().pollStop(handle);
+    for (const ring of this.#rings.splice(0)) ring.unmap();
+    for (const event of this.#events.splice(0)) event.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
