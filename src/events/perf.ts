@@ -6,7 +6,7 @@ import type { MapLike } from '../map/like.js';
 import { getNumOfPossibleCpus, getPageSize } from '../map/host.js';
 import { FD } from '../sys/bpf.js';
 import { check, Errno } from '../sys/errors.js';
-import { powerOfTwoAtLeast } from '../sys/integers.js';
+import { isPowerOfTwo, powerOfTwoAtLeast } from '../sys/integers.js';
 import { MapType, mapTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { PERF_ATTR, PERF_ATTR_FLAG, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_PAUSE_OUTPUT, PERF_FLAG_FD_CLOEXEC, perfEventAttr } from '../sys/perf-event.js';
@@ -105,7 +105,7 @@ export class PerfEvents extends EventReader {
     if (this.stopped) throw new Error(`${this.describe()}: stopped; make a new PerfEvents to start again`);
     const pageSize = getPageSize();
     const pages = options.pages ?? powerOfTwoAtLeast(Math.max(1, Math.ceil(bufferSize / pageSize)));
-    if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new RangeError(`${this.describe()}: pages ${pages} is not a power of two`);
+    if (!isPowerOfTwo(pages)) throw new RangeError(`${this.describe()}: pages ${pages} is not a power of two`);
     const cpus = options.cpus ?? Array.from({ length: getNumOfPossibleCpus() }, (_, i) => i);
     const attr = bpfOutputAttr(options);
     this.#overwritable = options.overwritable === true;

@@ -4,6 +4,7 @@
 // frames them in the core, writes the new consumer position back with release ordering, and hands
 // the framed records to `deliver`.
 import type { FrameResult, FrameSink } from './framer.js';
+import { isPowerOfTwo } from '../sys/integers.js';
 
 /**
  * How the consumer position is written back: the bridge's release store on a mapping, or a plain
@@ -49,7 +50,7 @@ export const PERF_DATA_SIZE = 1048;
 const U64 = (1n << 64n) - 1n;
 
 function checkRingSize(size: number, what: string): void {
-  if (size <= 0 || (size & (size - 1)) !== 0) throw new RangeError(`${what}: ring data size ${size} is not a power of two`);
+  if (!isPowerOfTwo(size)) throw new RangeError(`${what}: ring data size ${size} is not a power of two`);
 }
 
 /**

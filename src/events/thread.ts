@@ -2,7 +2,7 @@
 // (src/events/drain-worker.ts), tells it which kernel rings to drain, and reads the shared queue as one
 // more ring: its chunks are framed in the WASM core and delivered exactly as a kernel ring's records.
 import { Worker } from 'node:worker_threads';
-import { powerOfTwoAtLeast } from '../sys/integers.js';
+import { isPowerOfTwo, powerOfTwoAtLeast } from '../sys/integers.js';
 import type { Framer, FrameResult } from './framer.js';
 import { CHUNK_HEADER, chunkSpace, Control, CONTROL_SLOTS, type DrainRing, type DrainSetup, type FromDrain, type ToDrain } from './queue.js';
 import type { PolledRing } from './reader.js';
@@ -41,7 +41,7 @@ export class DrainThread {
   constructor(format: 'perf' | 'ringbuf', largestRing: number, pageSize: number, options: ThreadOptions, what: string, onError: (error: Error) => void) {
     this.#what = what;
     const bytes = options.queueBytes ?? Math.max(4 << 20, powerOfTwoAtLeast(4 * largestRing));
-    if (!Number.isInteger(bytes) || bytes <= 0 || (bytes & (bytes - 1)) !== 0 || bytes < 2 * largestRing || bytes > 1 << 30) {
+    if (!isPowerOfTwo(bytes) || bytes < 2 * largestRing || bytes > 1 << 30) {
       throw new RangeError(`${what}: queueBytes ${bytes} must be a power of two from twice the largest ring (${2 * largestRing}) to 1 GiB`);
     }
     const queue = new SharedArrayBuffer(bytes);

@@ -13,6 +13,7 @@ import type { HasFd } from '../map/keyvalue.js';
 import type { MapLike } from '../map/like.js';
 import type { MapSpec } from '../map/map.js';
 import { SyscallError } from '../sys/errors.js';
+import { isPowerOfTwo, U32_MAX } from '../sys/integers.js';
 import { MapType, mapTypeName } from '../sys/generated.js';
 import { describeMapShape, mapShape } from '../map/shape.js';
 import type { ProgramLike } from './like.js';
@@ -34,7 +35,6 @@ const WITHOUT_BTF = new Set<MapType>([
   MapType.Queue, MapType.Stack, MapType.Arena,
 ]);
 
-const U32_MAX = 0xffffffff;
 
 /**
  * libbpf's ring buffer size: `size` if it is a power-of-2 multiple of the page size, else the
@@ -44,7 +44,7 @@ const U32_MAX = 0xffffffff;
 export function ringBufferSize(size: number, pageSize: number): number {
   if (size === 0) return 0;
   const pages = size / pageSize;
-  if (Number.isInteger(pages) && (pages & (pages - 1)) === 0) return size;
+  if (isPowerOfTwo(pages)) return size;
   for (let bytes = pageSize; bytes <= U32_MAX; bytes *= 2) {
     if (bytes > size) return bytes;
   }

@@ -65,6 +65,19 @@ export function byteLengthOf(view: unknown, what: string): number {
   }
 }
 
+/**
+ * Whether n is a power of two (1, 2, 4, ...) and a safe integer (anything else: false). `n & (n - 1)`
+ * alone works on 32 bits, so 2^32 + 2^31 would pass it.
+ */
+export function isPowerOfTwo(n: number): boolean {
+  if (!Number.isSafeInteger(n) || n < 1) return false;
+  while (n > 0x40000000) {
+    if (n % 2 !== 0) return false;
+    n /= 2;
+  }
+  return (n & (n - 1)) === 0;
+}
+
 /** The least power of two not below n (1 for n ≤ 1). */
 export function powerOfTwoAtLeast(n: number): number {
   let p = 1;
