@@ -21,6 +21,7 @@ function skippingSink(capacity: number): FrameSink {
   const result: FrameResult = { count: 0, samples: 0, consumed: 0, unknown: 0, discarded: 0, incomplete: false };
   return {
     capacity,
+    maxRecords: Number.MAX_SAFE_INTEGER,
     frame(_format, first, second) {
       result.consumed = first.byteLength + (second?.byteLength ?? 0);
       return result;

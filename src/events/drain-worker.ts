@@ -32,6 +32,8 @@ function room(): number {
 class QueueSink implements FrameSink {
   readonly #result: FrameResult = { count: 0, samples: 0, consumed: 0, unknown: 0, discarded: 0, incomplete: false };
   full = false;
+  /** The queue takes bytes, not framed records: a chunk holds any number of them. */
+  readonly maxRecords = Number.MAX_SAFE_INTEGER;
 
   constructor(
     readonly index: number,

@@ -43,13 +43,37 @@ const NONE = new Uint32Array(0);
 
 export type RingFormat = 'perf' | 'ringbuf';
 
+/** Copies bytes [from, to) of `first` then `second` (one range, in two parts) to u8 at chunk + from. */
+function copyPart(u8: Uint8Array, chunk: number, first: Uint8Array, second: Uint8Array | undefined, from: number, to: number): void {
+  if (from >= to) return;
+  const split = first.byteLength;
+  if (from < split) u8.set(from === 0 && to >= split ? first : first.subarray(from, Math.min(to, split)), chunk + from);
+  if (to > split && second !== undefined) {
+    const start = Math.max(from, split) - split;
+    u8.set(start === 0 && to - split === second.byteLength ? second : second.subarray(start, to - split), chunk + split + start);
+  }
+}
+
 /** What a ring's read hands its bytes to: a Framer, or a drain thread's queue (drain-worker.ts). */
-export type FrameSink = Pick<Framer, 'capacity' | 'frame'>;
+export type FrameSink = Pick<Framer, 'capacity' | 'maxRecords' | 'frame'>;
+
+/**
+ * Lets a ring take back space while a frame's bytes are copied: after the copy reaches each cut (a
+ * record boundary, as a byte offset into the range, ascending), `release(cut)` is called, before the
+ * rest is copied and anything is framed. A sink may ignore it (the ring releases after the frame).
+ */
+export interface CopyCuts {
+  readonly offsets: ArrayLike<number>;
+  readonly count: number;
+  release(offset: number): void;
+}
 
 /** One framer per reader: a data area of the largest ring it reads and some spare, and the record array. */
 export class Framer {
   readonly #core: CoreExports;
   readonly capacity: number;
+  /** Records one frame() takes at most; those after them are left for the next call (not consumed). */
+  readonly maxRecords: number = RECORD_CAPACITY;
   /** The data area (#area bytes), where the last frame() put its bytes, and where the next may. */
   readonly #data: number;
   readonly #area: number;
@@ -99,10 +123,11 @@ export class Framer {
    * Copies `first` then `second` (the two parts of a wrapped range; together at most `capacity`
    * bytes) into the data area and frames them. While views handed out before are attached, the bytes
    * go after theirs, so those views keep showing their own records; when the area is used up they are
-   * detached first (`invalidate()`). Throws an Error naming `what` for a malformed record. The result
-   * is the framer's own object, valid until the next call.
+   * detached first (`invalidate()`). With `cuts`, the copy stops at each cut to call its release.
+   * Throws an Error naming `what` for a malformed record. The result is the framer's own object,
+   * valid until the next call.
    */
-  frame(format: RingFormat, first: Uint8Array, second: Uint8Array | undefined, position: number, what: string): FrameResult {
+  frame(format: RingFormat, first: Uint8Array, second: Uint8Array | undefined, position: number, what: string, cuts?: CopyCuts): FrameResult {
     const size = second === undefined ? first.byteLength : first.byteLength + second.byteLength;
     if (size > this.capacity) throw new RangeError(`${what}: ${size} bytes to frame, more than the ${this.capacity}-byte area`);
     if (!this.#viewsOut) this.#free = this.#data;
@@ -113,8 +138,16 @@ export class Framer {
     this.#free = (chunk + size + 7) & ~7;
     const u8 = this.#u8;
     this.#size = size;
-    u8.set(first, chunk);
-    if (second !== undefined) u8.set(second, chunk + first.byteLength);
+    let from = 0;
+    if (cuts !== undefined) {
+      for (let i = 0; i < cuts.count; i++) {
+        const to = cuts.offsets[i]!;
+        copyPart(u8, chunk, first, second, from, to);
+        cuts.release(to);
+        from = to;
+      }
+    }
+    copyPart(u8, chunk, first, second, from, size);
     const core = this.#core;
     const parse = format === 'perf' ? core.ebpf_perf_parse : core.ebpf_ringbuf_parse;
     // The position only names records in error messages: 0n (no BigInt made) while all is well,

@@ -1,9 +1,9 @@
 // Reading one ring: a perf event ring (one per CPU) or a BPF ring buffer, mapped by the bridge or, in
 // tests on any OS, plain ArrayBuffers laid out the same way. A read copies the unread bytes into the
 // framer once (two parts when they wrap the ring's end, one from a ring buffer's double mapping),
-// frames them in the core, writes the new consumer position back with release ordering, and hands
-// the framed records to `deliver`.
-import type { FrameResult, FrameSink } from './framer.js';
+// frames them in the core, writes the new consumer position back with release ordering (a ring
+// buffer's also while it copies, every RELEASE_EVERY bytes), and hands the framed records to `deliver`.
+import type { CopyCuts, FrameResult, FrameSink } from './framer.js';
 import { isPowerOfTwo } from '../sys/integers.js';
 
 /**
@@ -58,11 +58,11 @@ function checkRingSize(size: number, what: string): void {
  * frames it. `data` is the ring, or (`doubled`) the ring mapped twice in a row, where every range is
  * one contiguous part.
  */
-function frameRange(framer: FrameSink, format: 'perf' | 'ringbuf', data: Uint8Array, size: number, doubled: boolean, position: number, length: number, what: string): FrameResult {
+function frameRange(framer: FrameSink, format: 'perf' | 'ringbuf', data: Uint8Array, size: number, doubled: boolean, position: number, length: number, what: string, cuts?: CopyCuts): FrameResult {
   const start = position & (size - 1);
   const end = start + length;
-  if (end <= size || doubled) return framer.frame(format, data.subarray(start, end), undefined, position, what);
-  return framer.frame(format, data.subarray(start, size), data.subarray(0, end - size), position, what);
+  if (end <= size || doubled) return framer.frame(format, data.subarray(start, end), undefined, position, what, cuts);
+  return framer.frame(format, data.subarray(start, size), data.subarray(0, end - size), position, what, cuts);
 }
 
 /** A perf event ring: the metadata page and the data area after it (`data`, a power of two long). */
@@ -133,6 +133,13 @@ export class PerfRing {
 }
 
 const BUSY = 0x80000000;
+/**
+ * A ring buffer read gives space back to the producer every this many bytes copied (at the next
+ * record boundary), not only once the whole read is copied and framed: libbpf's consumer gives back
+ * each record as it goes, and a producer flooding a full ring fails every output until space comes
+ * back. Each give-back is a release store through the bridge (~0.1 µs).
+ */
+const RELEASE_EVERY = 16 * 1024;
 
 /**
  * Whether a plain load of a record header is an acquire load: on x86-64 a load is never reordered
@@ -161,6 +168,9 @@ export class BpfRing {
   readonly #headers: Uint32Array;
   readonly #words: RingWords;
   #position: number;
+  /** Where the read in progress may give space back (see RELEASE_EVERY), and how far it did. */
+  readonly #cuts: CopyCuts & { offsets: number[]; count: number };
+  #released = 0;
 
   constructor(consumer: ArrayBuffer, producer: ArrayBuffer, data: Uint8Array, words: RingWords, what: string, doubled = false) {
     const size = doubled ? data.byteLength / 2 : data.byteLength;
@@ -173,6 +183,14 @@ export class BpfRing {
     this.#headers = new Uint32Array(data.buffer, data.byteOffset, size >>> 2);
     this.#words = words;
     this.#position = loadPosition(new Uint32Array(consumer, 0, 2), 0);
+    this.#cuts = {
+      offsets: [],
+      count: 0,
+      release: (offset) => {
+        this.#released = offset;
+        this.#words.storeReleaseU64(this.#consumer, 0, this.#position + offset);
+      },
+    };
   }
 
   get size(): number {
@@ -185,21 +203,33 @@ export class BpfRing {
   }
 
   /**
-   * How far the committed records from `from` reach (at most `limit` bytes): each header is read with
-   * an acquire load (see PLAIN_ACQUIRE) before any of its data is copied, as libbpf's smp_load_acquire,
-   * so a record is copied only after the kernel committed it.
+   * How far the committed records from `from` reach (at most `limit` bytes and `maxRecords` records,
+   * so that one frame takes them all): each header is read with an acquire load (see PLAIN_ACQUIRE)
+   * before any of its data is copied, as libbpf's smp_load_acquire, so a record is copied only after
+   * the kernel committed it. Notes the record boundaries where the copy gives space back in #cuts.
    */
-  #committedEnd(from: number, producer: number, limit: number): number {
+  #committedEnd(from: number, producer: number, limit: number, maxRecords: number): number {
     const mask = this.#size - 1;
     const headers = this.#headers;
+    const cuts = this.#cuts.offsets;
+    let count = 0;
+    let records = 0;
     let end = from;
-    while (end < producer) {
+    let next = from + RELEASE_EVERY;
+    while (end < producer && records < maxRecords) {
       const header = PLAIN_ACQUIRE ? headers[(end & mask) >>> 2]! : Atomics.load(headers, (end & mask) >>> 2);
       if ((header & BUSY) !== 0) break;
       const total = (((header & ~(BUSY | DISCARD)) >>> 0) + 8 + 7) & ~7;
       if (end + total > producer || end + total - from > limit) break;
       end += total;
+      records++;
+      if (end >= next) {
+        cuts[count++] = end - from;
+        next = end + RELEASE_EVERY;
+      }
     }
+    if (count > 0 && cuts[count - 1] === end - from) count--; // the read's own release comes right after
+    this.#cuts.count = count;
     return end;
   }
 
@@ -212,10 +242,15 @@ export class BpfRing {
     }
     let consumed = 0;
     for (;;) {
-      const end = this.#committedEnd(this.#position, producer, framer.capacity);
+      const end = this.#committedEnd(this.#position, producer, framer.capacity, framer.maxRecords);
       if (end === this.#position) break;
-      const result = frameRange(framer, 'ringbuf', this.#data, size, this.#doubled, this.#position, end - this.#position, what);
+      this.#released = 0;
+      const result = frameRange(framer, 'ringbuf', this.#data, size, this.#doubled, this.#position, end - this.#position, what, this.#cuts);
       const done = result.consumed;
+      if (done < this.#released) {
+        // Cannot happen: the walk took only whole committed records, which one frame takes in full.
+        throw new Error(`${what}: ${this.#released} bytes given back to the producer but only ${done} framed at consumer_pos ${this.#position}`);
+      }
       this.#position += done;
       this.#words.storeReleaseU64(this.#consumer, 0, this.#position);
       consumed += done;

@@ -262,6 +262,48 @@ test('ringbuf: many records of every size in one read, in order, ring reused man
   }
 });
 
+test('ringbuf: a large read gives space back every 16 KB as it copies, and what it gave back can be overwritten at once', () => {
+  // 256 KB of records, starting near the end so they wrap: 100-byte ones (one frame), 8-byte ones
+  // (16384 records: four frames of 4096).
+  const size = 256 * 1024;
+  for (const length of [100, 8]) {
+    const total = (8 + length + 7) & ~7;
+    const framer = new Framer(size);
+    const synthetic = new SyntheticBpfRing(size, size - 1000);
+    const start = synthetic.consumerPos;
+    const releases: number[] = [];
+    // A producer racing the reader: each time space comes back, it scribbles over all of it.
+    const words = {
+      storeReleaseU64(buffer: ArrayBuffer, offset: number, value: number): void {
+        const before = synthetic.consumerPos;
+        plainWords.storeReleaseU64(buffer, offset, value);
+        releases.push(value);
+        for (let p = before; p < value; p++) synthetic.data[p % size] = 0xee;
+      },
+    };
+    const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, words, 'test ring');
+    const wanted: Uint8Array[] = [];
+    for (let seq = 0; synthetic.position - start + total <= size; seq++) {
+      const want = payload(length, seq);
+      synthetic.record(want);
+      wanted.push(want);
+    }
+    synthetic.publish();
+    const got = readBpf(ring, framer);
+    assert.is(got.samples.length, wanted.length, `${length}-byte records`);
+    got.samples.forEach((sample, i) => samePrefix(sample, wanted[i]!, `${length}-byte record ${i}`));
+    assert.is(synthetic.consumerPos, synthetic.position);
+    // Given back at record boundaries, every 16 KB (rounded up to a record), the rest of a frame at its end.
+    const every = Math.ceil((16 * 1024) / total) * total;
+    const frame = framer.maxRecords * total;
+    assert.is(releases.length, length === 100 ? Math.ceil((synthetic.position - start) / every) : 16, `${length}-byte records: releases`);
+    releases.forEach((at, i) => {
+      const step = at - (i === 0 ? start : releases[i - 1]!);
+      assert.ok((at - start) % total === 0 && step > 0 && step <= Math.min(every, frame), `${length}-byte records: release ${i} at ${at - start}, ${step} bytes`);
+    });
+  }
+});
+
 test('zero-copy views are detached once the framer is invalidated; copies stay', () => {
   const framer = new Framer(BPF_SIZE);
   const synthetic = new SyntheticBpfRing(BPF_SIZE, 0);
