@@ -133,13 +133,6 @@ export class PerfRing {
 }
 
 const BUSY = 0x80000000;
-/**
- * A ring buffer read gives space back to the producer every this many bytes copied (at the next
- * record boundary), not only once the whole read is copied and framed: libbpf's consumer gives back
- * each record as it goes, and a producer flooding a full ring fails every output until space comes
- * back. Each give-back is a release store through the bridge (~0.1 µs).
- */
-const RELEASE_EVERY = 16 * 1024;
 
 /**
  * Whether a plain load of a record header is an acquire load: on x86-64 a load is never reordered
@@ -152,6 +145,64 @@ const RELEASE_EVERY = 16 * 1024;
  */
 const PLAIN_ACQUIRE = typeof process !== 'undefined' && process.arch === 'x64';
 const DISCARD = 0x40000000;
+
+/**
+ * A ring buffer read gives space back to the producer every this many bytes copied (at the next
+ * record boundary), not only once the whole read is copied and framed: libbpf's ring buffer consumer
+ * gives back each record as it goes, and a producer flooding a full ring fails every output until
+ * space comes back. Each give-back is a release store through the bridge (~0.1 µs). (A perf ring is
+ * given back after the read, as libbpf's perf buffer does: giving it back while copying measured no
+ * different with 4 KB records.)
+ */
+const RELEASE_EVERY = 16 * 1024;
+
+/**
+ * The cuts of one read (see CopyCuts, RELEASE_EVERY): the ring's walk notes each record's end, and
+ * the framer's copy calls release() at every cut, which stores `base + offset` as the consumer's
+ * position. `released` says how far the read gave space back, so that it can check the frame took
+ * at least that much.
+ */
+class ReadCuts implements CopyCuts {
+  readonly offsets: number[] = [];
+  count = 0;
+  released = 0;
+  #base = 0;
+  #next = 0;
+
+  constructor(readonly store: (position: number) => void) {}
+
+  /** Starts the walk of a read from ring position `base`. */
+  begin(base: number): void {
+    this.#base = base;
+    this.count = 0;
+    this.released = 0;
+    this.#next = RELEASE_EVERY;
+  }
+
+  /** A record ends `offset` bytes into the read. */
+  note(offset: number): void {
+    if (offset < this.#next) return;
+    this.offsets[this.count++] = offset;
+    this.#next = offset + RELEASE_EVERY;
+  }
+
+  /** The walk ended `offset` bytes in: a cut there is dropped (the read's own release follows the frame). */
+  end(offset: number): void {
+    if (this.count > 0 && this.offsets[this.count - 1] === offset) this.count--;
+  }
+
+  release(offset: number): void {
+    this.released = offset;
+    this.store(this.#base + offset);
+  }
+}
+
+/** Throws if a frame took fewer bytes than its read gave back (cannot happen: see BpfRing's walk). */
+function checkReleased(cuts: ReadCuts, consumed: number, position: number, what: string): void {
+  if (consumed < cuts.released) {
+    throw new Error(`${what}: ${cuts.released} bytes given back to the producer but only ${consumed} framed at position ${position}`);
+  }
+}
 
 /**
  * A BPF ring buffer: the consumer page (consumer_pos at 0, written by us), the producer page
@@ -168,9 +219,8 @@ export class BpfRing {
   readonly #headers: Uint32Array;
   readonly #words: RingWords;
   #position: number;
-  /** Where the read in progress may give space back (see RELEASE_EVERY), and how far it did. */
-  readonly #cuts: CopyCuts & { offsets: number[]; count: number };
-  #released = 0;
+  /** Where the read in progress gives space back (see RELEASE_EVERY). */
+  readonly #cuts: ReadCuts;
 
   constructor(consumer: ArrayBuffer, producer: ArrayBuffer, data: Uint8Array, words: RingWords, what: string, doubled = false) {
     const size = doubled ? data.byteLength / 2 : data.byteLength;
@@ -183,14 +233,7 @@ export class BpfRing {
     this.#headers = new Uint32Array(data.buffer, data.byteOffset, size >>> 2);
     this.#words = words;
     this.#position = loadPosition(new Uint32Array(consumer, 0, 2), 0);
-    this.#cuts = {
-      offsets: [],
-      count: 0,
-      release: (offset) => {
-        this.#released = offset;
-        this.#words.storeReleaseU64(this.#consumer, 0, this.#position + offset);
-      },
-    };
+    this.#cuts = new ReadCuts((position) => this.#words.storeReleaseU64(this.#consumer, 0, position));
   }
 
   get size(): number {
@@ -211,11 +254,10 @@ export class BpfRing {
   #committedEnd(from: number, producer: number, limit: number, maxRecords: number): number {
     const mask = this.#size - 1;
     const headers = this.#headers;
-    const cuts = this.#cuts.offsets;
-    let count = 0;
+    const cuts = this.#cuts;
+    cuts.begin(from);
     let records = 0;
     let end = from;
-    let next = from + RELEASE_EVERY;
     while (end < producer && records < maxRecords) {
       const header = PLAIN_ACQUIRE ? headers[(end & mask) >>> 2]! : Atomics.load(headers, (end & mask) >>> 2);
       if ((header & BUSY) !== 0) break;
@@ -223,13 +265,9 @@ export class BpfRing {
       if (end + total > producer || end + total - from > limit) break;
       end += total;
       records++;
-      if (end >= next) {
-        cuts[count++] = end - from;
-        next = end + RELEASE_EVERY;
-      }
+      cuts.note(end - from);
     }
-    if (count > 0 && cuts[count - 1] === end - from) count--; // the read's own release comes right after
-    this.#cuts.count = count;
+    cuts.end(end - from);
     return end;
   }
 
@@ -244,13 +282,9 @@ export class BpfRing {
     for (;;) {
       const end = this.#committedEnd(this.#position, producer, framer.capacity, framer.maxRecords);
       if (end === this.#position) break;
-      this.#released = 0;
       const result = frameRange(framer, 'ringbuf', this.#data, size, this.#doubled, this.#position, end - this.#position, what, this.#cuts);
       const done = result.consumed;
-      if (done < this.#released) {
-        // Cannot happen: the walk took only whole committed records, which one frame takes in full.
-        throw new Error(`${what}: ${this.#released} bytes given back to the producer but only ${done} framed at consumer_pos ${this.#position}`);
-      }
+      checkReleased(this.#cuts, done, this.#position, what); // the walk took whole committed records: one frame takes them all
       this.#position += done;
       this.#words.storeReleaseU64(this.#consumer, 0, this.#position);
       consumed += done;
