@@ -8,7 +8,7 @@ import { MapType, mapTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { EventReader } from './reader.js';
 import { KernelRing, mapBpfRing, mapRingBufferPages } from './mapping.js';
-import type { BpfRing } from './rings.js';
+import { RINGBUF_BUSY, RINGBUF_DISCARD, RINGBUF_HEADER, type BpfRing } from './rings.js';
 import { DrainThread, type ThreadOptions } from './thread.js';
 
 /** A ring buffer map's ring, mapped by this reader. */
@@ -113,9 +113,6 @@ export class RingBuffer extends EventReader {
   }
 }
 
-const BUSY = 0x80000000;
-const DISCARD = 0x40000000;
-const HEADER = 8;
 
 /** A record reserved in a UserRingBuffer: fill `data`, then submit or discard it. */
 export interface UserRingSample {
@@ -174,18 +171,18 @@ export class UserRingBuffer implements Disposable {
    */
   reserve(size: number): UserRingSample | undefined {
     if (this.#closed) throw new Error(`${describeMap(this.#map.name)} (UserRingBuffer) is closed`);
-    if (!Number.isInteger(size) || size <= 0 || size + HEADER > this.#size || size >= DISCARD) {
+    if (!Number.isInteger(size) || size <= 0 || size + RINGBUF_HEADER > this.#size || size >= RINGBUF_DISCARD) {
       throw new RangeError(`${describeMap(this.#map.name)} (UserRingBuffer): a ${size}-byte record cannot fit the ${this.#size}-byte ring`);
     }
-    const total = (size + HEADER + 7) & ~7;
+    const total = (size + RINGBUF_HEADER + 7) & ~7;
     if (total > this.available) return undefined;
     const offset = this.#position & (this.#size - 1);
     const header = offset >>> 2;
-    Atomics.store(this.#headers, header, (size | BUSY) >>> 0);
+    Atomics.store(this.#headers, header, (size | RINGBUF_BUSY) >>> 0);
     Atomics.store(this.#headers, header + 1, 0);
     this.#position += total;
     native().storeReleaseU64(this.#producer, 0, this.#position);
-    const sample: UserRingSample = { data: this.#data.subarray(offset + HEADER, offset + HEADER + size) };
+    const sample: UserRingSample = { data: this.#data.subarray(offset + RINGBUF_HEADER, offset + RINGBUF_HEADER + size) };
     this.#reservations.set(sample, { header, size, done: false });
     return sample;
   }
@@ -205,7 +202,7 @@ export class UserRingBuffer implements Disposable {
 
   /** Gives the record up: the kernel skips it. */
   discard(sample: UserRingSample): void {
-    this.#finish(sample, DISCARD, 'discard');
+    this.#finish(sample, RINGBUF_DISCARD, 'discard');
   }
 
   /** Reserves, copies `data` in and submits; false when the ring has no room now. */

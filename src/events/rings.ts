@@ -132,7 +132,10 @@ export class PerfRing {
   }
 }
 
-const BUSY = 0x80000000;
+/** A BPF ring buffer record's header (kernel/bpf/ringbuf.c): u32 length with these two bits, u32 page offset. */
+export const RINGBUF_BUSY = 0x80000000;
+export const RINGBUF_DISCARD = 0x40000000;
+export const RINGBUF_HEADER = 8;
 
 /**
  * Whether a plain load of a record header is an acquire load: on x86-64 a load is never reordered
@@ -144,7 +147,6 @@ const BUSY = 0x80000000;
  * not inline (~15 ns a header, a tenth of a small record's whole cost). Elsewhere: Atomics.load.
  */
 const PLAIN_ACQUIRE = typeof process !== 'undefined' && process.arch === 'x64';
-const DISCARD = 0x40000000;
 
 /**
  * A ring buffer read gives space back to the producer every this many bytes copied (at the next
@@ -260,8 +262,8 @@ export class BpfRing {
     let end = from;
     while (end < producer && records < maxRecords) {
       const header = PLAIN_ACQUIRE ? headers[(end & mask) >>> 2]! : Atomics.load(headers, (end & mask) >>> 2);
-      if ((header & BUSY) !== 0) break;
-      const total = (((header & ~(BUSY | DISCARD)) >>> 0) + 8 + 7) & ~7;
+      if ((header & RINGBUF_BUSY) !== 0) break;
+      const total = (((header & ~(RINGBUF_BUSY | RINGBUF_DISCARD)) >>> 0) + RINGBUF_HEADER + 7) & ~7;
       if (end + total > producer || end + total - from > limit) break;
       end += total;
       records++;
