@@ -7,14 +7,12 @@
 import { getNumOfPossibleCpus, getPageSize } from '../src/map/host.js';
 import type { EbpfMap } from '../src/map/map.js';
 import type { FrameResult, FrameSink } from '../src/events/framer.js';
-import { KernelRing, mapBpfRing, mapPerfRing } from '../src/events/mapping.js';
-import { bpfOutputAttr } from '../src/events/perf.js';
+import { KernelRing, mapBpfRing } from '../src/events/mapping.js';
+import { bpfOutputAttr, openCpuRing } from '../src/events/perf.js';
 import { WAKEUP_RINGS } from '../src/events/reader.js';
 import type { BpfRing, PerfRing } from '../src/events/rings.js';
 import { FD } from '../src/sys/bpf.js';
-import { check, Errno } from '../src/sys/errors.js';
 import { native, UV_READABLE, type PollHandle } from '../src/sys/native.js';
-import { PERF_FLAG_FD_CLOEXEC } from '../src/sys/perf-event.js';
 
 /** A sink that takes every byte offered without looking at it: the ring's read walks and releases. */
 function skippingSink(capacity: number): FrameSink {
@@ -60,14 +58,10 @@ export class FloorReader {
       const attr = bpfOutputAttr({});
       const pageSize = getPageSize();
       for (let cpu = 0; cpu < getNumOfPossibleCpus(); cpu++) {
-        const fd = native().perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-        if (fd === -Errno.ENODEV) continue; // not online
-        const what = `floor reader of ${map.name}: CPU ${cpu}`;
-        const event = new FD(check(fd, 'perf_event_open', what));
-        floor.#events.push(event);
-        const { mapping, ring } = mapPerfRing(event.fd, pages, pageSize, true, what);
-        floor.#add(new KernelRing(cpu, event.fd, [mapping], ring, what), pages * pageSize);
-        map.update(cpu, event.fd);
+        const ring = openCpuRing(map, cpu, attr, pages, pageSize, true, `floor reader of ${map.name}`);
+        if (ring === undefined) continue; // not online
+        floor.#events.push(ring.event);
+        floor.#add(ring, pages * pageSize);
       }
       return floor;
     } catch (e) {

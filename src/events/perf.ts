@@ -40,7 +40,7 @@ export interface PerfEventsOptions extends ThreadOptions {
 }
 
 /** One CPU's ring, and its perf event (closed with it). */
-class CpuRing extends KernelRing<PerfRing> {
+export class CpuRing extends KernelRing<PerfRing> {
   constructor(
     cpu: number,
     readonly event: FD,
@@ -116,7 +116,7 @@ export class PerfEvents extends EventReader {
         if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.#map.maxEntries) {
           throw new RangeError(`${this.describe()}: CPU ${cpu} has no slot in the map (max_entries ${this.#map.maxEntries})`);
         }
-        const ring = this.#open(cpu, attr, pageSize, pages);
+        const ring = openCpuRing(this.#map, cpu, attr, pages, pageSize, !this.#overwritable, this.describe());
         if (ring !== undefined) this.#rings.push(ring);
       }
       if (thread) this.#drain = new DrainThread('perf', pages * pageSize, pageSize, options, this.describe(), (e) => this.failWith(e));
@@ -149,34 +149,7 @@ export class PerfEvents extends EventReader {
 
   /** Names CPU `cpu`'s ring in errors. */
   #ringName(cpu: number): string {
-    return `${this.describe()}: ring of CPU ${cpu}`;
-  }
-
-  /**
-   * One CPU's event, ring and map slot; undefined for a CPU that is not online (ENODEV). The ring is
-   * mapped here also when a drain thread reads it (and maps it too): the kernel allocates a perf ring
-   * at its first mapping, and records output before that would be lost.
-   */
-  #open(cpu: number, attr: Uint8Array, pageSize: number, pages: number): CpuRing | undefined {
-    const bridge = native();
-    const fd = bridge.perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-    if (fd === -Errno.ENODEV) return undefined;
-    const event = new FD(check(fd, 'perf_event_open', `${this.describe()}: CPU ${cpu}`));
-    try {
-      const what = this.#ringName(cpu);
-      const { mapping, ring: perfRing } = mapPerfRing(event.fd, pages, pageSize, !this.#overwritable, what);
-      const ring = new CpuRing(cpu, event, mapping, perfRing, what);
-      try {
-        this.#map.update(cpu, event.fd);
-      } catch (e) {
-        ring.unmap();
-        throw e;
-      }
-      return ring;
-    } catch (e) {
-      event.close();
-      throw e;
-    }
+    return perfRingName(this.describe(), cpu);
   }
 
   /**
@@ -224,6 +197,38 @@ export class PerfEvents extends EventReader {
       ring.unmap();
       ring.event.close();
     }
+  }
+}
+
+/** How errors name CPU `cpu`'s ring of the reader `owner`. */
+function perfRingName(owner: string, cpu: number): string {
+  return `${owner}: ring of CPU ${cpu}`;
+}
+
+/**
+ * One CPU's event (`attr`), ring (`pages` pages, read-write unless `writable` is false) and its slot
+ * in `map`, for the reader named `owner`; undefined for a CPU that is not online (ENODEV). The ring
+ * is mapped here also when a drain thread reads it (and maps it too): the kernel allocates a perf
+ * ring at its first mapping, and records output before that would be lost.
+ */
+export function openCpuRing(map: MapLike, cpu: number, attr: Uint8Array, pages: number, pageSize: number, writable: boolean, owner: string): CpuRing | undefined {
+  const fd = native().perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+  if (fd === -Errno.ENODEV) return undefined;
+  const event = new FD(check(fd, 'perf_event_open', `${owner}: CPU ${cpu}`));
+  try {
+    const what = perfRingName(owner, cpu);
+    const { mapping, ring: perfRing } = mapPerfRing(event.fd, pages, pageSize, writable, what);
+    const ring = new CpuRing(cpu, event, mapping, perfRing, what);
+    try {
+      map.update(cpu, event.fd);
+    } catch (e) {
+      ring.unmap();
+      throw e;
+    }
+    return ring;
+  } catch (e) {
+    event.close();
+    throw e;
   }
 }
 
