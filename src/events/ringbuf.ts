@@ -113,7 +113,6 @@ export class RingBuffer extends EventReader {
   }
 }
 
-
 /** A record reserved in a UserRingBuffer: fill `data`, then submit or discard it. */
 export interface UserRingSample {
   /** The record's bytes, a view on the ring itself: do not touch it after submit/discard. */

@@ -161,13 +161,12 @@ const RELEASE_EVERY = 16 * 1024;
 /**
  * The cuts of one read (see CopyCuts, RELEASE_EVERY): the ring's walk notes each record's end, and
  * the framer's copy calls release() at every cut, which stores `base + offset` as the consumer's
- * position. `released` says how far the read gave space back, so that it can check the frame took
- * at least that much.
+ * position.
  */
 class ReadCuts implements CopyCuts {
   readonly offsets: number[] = [];
   count = 0;
-  released = 0;
+  #released = 0;
   #base = 0;
   #next = 0;
 
@@ -177,7 +176,7 @@ class ReadCuts implements CopyCuts {
   begin(base: number): void {
     this.#base = base;
     this.count = 0;
-    this.released = 0;
+    this.#released = 0;
     this.#next = RELEASE_EVERY;
   }
 
@@ -194,15 +193,15 @@ class ReadCuts implements CopyCuts {
   }
 
   release(offset: number): void {
-    this.released = offset;
+    this.#released = offset;
     this.store(this.#base + offset);
   }
-}
 
-/** Throws if a frame took fewer bytes than its read gave back (cannot happen: see BpfRing's walk). */
-function checkReleased(cuts: ReadCuts, consumed: number, position: number, what: string): void {
-  if (consumed < cuts.released) {
-    throw new Error(`${what}: ${cuts.released} bytes given back to the producer but only ${consumed} framed at position ${position}`);
+  /** Throws if the frame took fewer bytes than the read gave back (cannot happen: see BpfRing's walk). */
+  checkFramed(consumed: number, what: string): void {
+    if (consumed < this.#released) {
+      throw new Error(`${what}: ${this.#released} bytes given back to the producer but only ${consumed} framed at position ${this.#base}`);
+    }
   }
 }
 
@@ -286,7 +285,7 @@ export class BpfRing {
       if (end === this.#position) break;
       const result = frameRange(framer, 'ringbuf', this.#data, size, this.#doubled, this.#position, end - this.#position, what, this.#cuts);
       const done = result.consumed;
-      checkReleased(this.#cuts, done, this.#position, what); // the walk took whole committed records: one frame takes them all
+      this.#cuts.checkFramed(done, what); // the walk took whole committed records: one frame takes them all
       this.#position += done;
       this.#words.storeReleaseU64(this.#consumer, 0, this.#position);
       consumed += done;

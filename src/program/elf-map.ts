@@ -35,7 +35,6 @@ const WITHOUT_BTF = new Set<MapType>([
   MapType.Queue, MapType.Stack, MapType.Arena,
 ]);
 
-
 /**
  * libbpf's ring buffer size: `size` if it is a power-of-2 multiple of the page size, else the
  * smallest such multiple above it; 0 stays 0 (the kernel's error is clearer than a guess), and a
