@@ -171,9 +171,10 @@ async function runEbpf(binaries: Binaries, kind: 'perf' | 'ringbuf', size: numbe
 
 /** ebpf's reader for a round: onBatch's packed form, each record's first byte read in place (as libbpf's callback does). */
 function ebpfReader(system: System, kind: 'perf' | 'ringbuf', counts: { received: number; sink: number }): EventReader {
-  const options = { thread: THREAD };
   const reader: EventReader =
-    kind === 'perf' ? new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(PERF_PAGES * 4096, options) : new RingBuffer(system.getMapByName('rb')!, options);
+    kind === 'perf'
+      ? new PerfEvents(system.getMapByName('perf')!).startForAllProcessesAndCPUs(0, { thread: THREAD, pages: PERF_PAGES }) // pages, as the C side gets them
+      : new RingBuffer(system.getMapByName('rb')!, { thread: THREAD });
   reader.onBatch((batch) => {
     const { bytes, offsets, count } = batch;
     let sink = counts.sink;
