@@ -40,7 +40,7 @@ class QueueSink implements FrameSink {
     readonly capacity: number,
   ) {}
 
-  frame(_format: RingFormat, first: Uint8Array, second: Uint8Array | undefined, position: number): FrameResult {
+  frame(_format: RingFormat, first: Uint8Array, second: Uint8Array | undefined, position: number | bigint): FrameResult {
     const length = first.byteLength + (second?.byteLength ?? 0);
     if (chunkSpace(length) > room()) {
       this.full = true;
@@ -53,7 +53,10 @@ class QueueSink implements FrameSink {
     const at = write & (queue.byteLength - 1);
     queueView.setUint32(at, this.index, true);
     queueView.setUint32(at + 4, length, true);
-    queueView.setFloat64(at + 8, position, true);
+    // The position as its two u32 halves (a number is below 2^53, a bigint a u64).
+    const big = typeof position === 'bigint';
+    queueView.setUint32(at + 8, big ? Number(position & 0xffffffffn) : position % 2 ** 32, true);
+    queueView.setUint32(at + 12, big ? Number(position >> 32n) : Math.floor(position / 2 ** 32), true);
     Atomics.store(control, Control.Write, (write + chunkSpace(length)) | 0);
     Atomics.notify(control, Control.Write);
     this.#result.consumed = length;

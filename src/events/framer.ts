@@ -127,7 +127,7 @@ export class Framer {
    * Throws an Error naming `what` for a malformed record. The result is the framer's own object,
    * valid until the next call.
    */
-  frame(format: RingFormat, first: Uint8Array, second: Uint8Array | undefined, position: number, what: string, cuts?: CopyCuts): FrameResult {
+  frame(format: RingFormat, first: Uint8Array, second: Uint8Array | undefined, position: number | bigint, what: string, cuts?: CopyCuts): FrameResult {
     const size = second === undefined ? first.byteLength : first.byteLength + second.byteLength;
     if (size > this.capacity) throw new RangeError(`${what}: ${size} bytes to frame, more than the ${this.capacity}-byte area`);
     if (!this.#viewsOut) this.#free = this.#data;

@@ -23,7 +23,7 @@ export const Control = {
 } as const;
 export const CONTROL_SLOTS = 8;
 
-/** Chunk header: u32 ring index, u32 length, f64 ring position of its first byte. */
+/** Chunk header: u32 ring index, u32 length, u64 ring position of its first byte (low half, high half). */
 export const CHUNK_HEADER = 16;
 
 /** A chunk's size in the queue: header and bytes, padded so that every header is 16-aligned. */

@@ -8,7 +8,7 @@ import { MapType, mapTypeName } from '../sys/generated.js';
 import { native } from '../sys/native.js';
 import { EventReader } from './reader.js';
 import { KernelRing, mapBpfRing, mapRingBufferPages } from './mapping.js';
-import { RINGBUF_BUSY, RINGBUF_DISCARD, RINGBUF_HEADER, type BpfRing } from './rings.js';
+import { RINGBUF_BUSY, RINGBUF_DISCARD, RINGBUF_HEADER, RingCursor, type BpfRing } from './rings.js';
 import { DrainThread, type ThreadOptions } from './thread.js';
 
 /** A ring buffer map's ring, mapped by this reader. */
@@ -136,7 +136,8 @@ export class UserRingBuffer implements Disposable {
   readonly #data: Uint8Array;
   readonly #headers: Uint32Array;
   readonly #reservations = new WeakMap<UserRingSample, Reservation>();
-  #position: number;
+  readonly #consumer32: Uint32Array;
+  readonly #position: RingCursor;
   #closed = false;
 
   constructor(map: MapLike) {
@@ -150,7 +151,8 @@ export class UserRingBuffer implements Disposable {
     this.#producer = producer;
     this.#data = new Uint8Array(this.#producer, pageSize, 2 * size);
     this.#headers = new Uint32Array(this.#producer, pageSize, size >>> 2);
-    this.#position = Number(native().loadAcquireU64(this.#producer, 0));
+    this.#consumer32 = new Uint32Array(consumer, 0, 2);
+    this.#position = new RingCursor(new Uint32Array(producer, 0, 2), 0);
   }
 
   get #size(): number {
@@ -159,8 +161,8 @@ export class UserRingBuffer implements Disposable {
 
   /** Bytes free for records now. */
   get available(): number {
-    const consumer = Number(native().loadAcquireU64(this.#consumer, 0));
-    return this.#size - (this.#position - consumer);
+    this.#checkOpen();
+    return this.#size + this.#position.distanceTo(this.#consumer32, 0); // the consumer is behind (or at) us
   }
 
   /**
@@ -169,21 +171,25 @@ export class UserRingBuffer implements Disposable {
    * reserved: an unsubmitted record holds back the ones after it.
    */
   reserve(size: number): UserRingSample | undefined {
-    if (this.#closed) throw new Error(`${describeMap(this.#map.name)} (UserRingBuffer) is closed`);
+    this.#checkOpen();
     if (!Number.isInteger(size) || size <= 0 || size + RINGBUF_HEADER > this.#size || size >= RINGBUF_DISCARD) {
       throw new RangeError(`${describeMap(this.#map.name)} (UserRingBuffer): a ${size}-byte record cannot fit the ${this.#size}-byte ring`);
     }
     const total = (size + RINGBUF_HEADER + 7) & ~7;
     if (total > this.available) return undefined;
-    const offset = this.#position & (this.#size - 1);
+    const offset = this.#position.at & (this.#size - 1);
     const header = offset >>> 2;
     Atomics.store(this.#headers, header, (size | RINGBUF_BUSY) >>> 0);
     Atomics.store(this.#headers, header + 1, 0);
-    this.#position += total;
-    native().storeReleaseU64(this.#producer, 0, this.#position);
+    this.#position.advance(total);
+    native().storeReleaseU64(this.#producer, 0, this.#position.position());
     const sample: UserRingSample = { data: this.#data.subarray(offset + RINGBUF_HEADER, offset + RINGBUF_HEADER + size) };
     this.#reservations.set(sample, { header, size, done: false });
     return sample;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error(`${describeMap(this.#map.name)} (UserRingBuffer) is closed`);
   }
 
   #finish(sample: UserRingSample, bits: number, how: string): void {

@@ -6,6 +6,7 @@ import { isPowerOfTwo, powerOfTwoAtLeast } from '../sys/integers.js';
 import type { Framer, FrameResult } from './framer.js';
 import { CHUNK_HEADER, chunkSpace, Control, CONTROL_SLOTS, type DrainRing, type DrainSetup, type FromDrain, type ToDrain } from './queue.js';
 import type { PolledRing } from './reader.js';
+import { u64Position } from './rings.js';
 
 /** How long stop() and flush() wait for the drain thread at most. */
 const WAIT_MS = 5000;
@@ -157,7 +158,8 @@ class QueueRing implements PolledRing {
       const at = this.#read & (size - 1);
       const index = this.view.getUint32(at, true);
       const length = this.view.getUint32(at + 4, true);
-      const position = this.view.getFloat64(at + 8, true);
+      const low = this.view.getUint32(at + 8, true);
+      const high = this.view.getUint32(at + 12, true);
       const what = this.describe(index);
       this.cpu = this.cpuOf(index);
       for (let offset = 0; offset < length; ) {
@@ -166,8 +168,9 @@ class QueueRing implements PolledRing {
         const end = start + rest;
         const first = this.queue.subarray(start, Math.min(end, size));
         const second = end > size ? this.queue.subarray(0, end - size) : undefined;
-        const result = framer.frame(this.format, first, second, position + offset, what);
-        if (result.consumed === 0 && result.count === 0) throw new Error(`${what}: ${rest} bytes at ring position ${position + offset} hold no complete record`);
+        const position = u64Position(high, low + offset);
+        const result = framer.frame(this.format, first, second, position, what);
+        if (result.consumed === 0 && result.count === 0) throw new Error(`${what}: ${rest} bytes at ring position ${position} hold no complete record`);
         offset += result.consumed;
         if (!deliver(result)) return taken;
       }

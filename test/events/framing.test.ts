@@ -1,11 +1,12 @@
 // The core's ring framing through the readers' ring logic, on synthetic rings (any OS): records at
 // every offset of the ring, wrapping its end, from 1 byte to nearly the ring's size; lost records;
 // unknown types; torn producer positions; malformed records; zero-copy views detached after a wakeup's
-// reads (or when the data area is used up), never showing another record's bytes.
+// reads (or when the data area is used up), never showing another record's bytes; ring positions
+// exact past 2^53 and across the u64's wrap.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Framer, RECORD_LOST, type FrameResult } from '../../src/events/framer.js';
-import { BpfRing, PerfRing } from '../../src/events/rings.js';
+import { BpfRing, PerfRing, RingCursor } from '../../src/events/rings.js';
 import { payload, plainWords, SyntheticBpfRing, SyntheticPerfRing } from './synthetic-rings.js';
 
 interface Read {
@@ -60,6 +61,14 @@ function samePrefix(got: Uint8Array, want: Uint8Array, label: string): void {
 }
 
 const PERF_SIZE = 256;
+const U64 = (1n << 64n) - 1n;
+
+/**
+ * Where the synthetic rings' positions start counting (multiples of every ring size here): 0, 2^53
+ * a ring before (positions cross 2^53, past which a number is no longer exact) and 2^64 a ring
+ * before (positions wrap to 0, as the kernel's u64 arithmetic does).
+ */
+const BASES = [0n, 2n ** 53n - 2n ** 20n, 2n ** 64n - 2n ** 20n];
 
 test('perf: a sample at every 8-byte offset of the ring, 1 byte to nearly the ring size, wrapping its end', () => {
   const framer = new Framer(PERF_SIZE);
@@ -78,22 +87,27 @@ test('perf: a sample at every 8-byte offset of the ring, 1 byte to nearly the ri
   }
 });
 
-test('perf: many records in one read keep their order across the wrap, and the ring is reused', () => {
-  const framer = new Framer(PERF_SIZE);
-  const synthetic = new SyntheticPerfRing(PERF_SIZE, 40);
-  const ring = new PerfRing(synthetic.meta, synthetic.data, plainWords, 'test ring');
-  let seq = 0;
-  for (let round = 0; round < 50; round++) {
-    const wanted: Uint8Array[] = [];
-    while (synthetic.head - synthetic.tail + 40 <= PERF_SIZE) {
-      const want = payload(1 + (seq % 23), seq++);
-      wanted.push(want);
-      synthetic.sample(want);
+test('perf: many records in one read keep their order across the wrap, and the ring is reused (positions past 2^53, across 2^64)', () => {
+  for (const base of BASES) {
+    const framer = new Framer(PERF_SIZE);
+    // 50 rounds move ~40 rings on: start 25 rings before base + 2^20, so the positions cross it.
+    const synthetic = new SyntheticPerfRing(PERF_SIZE, 2 ** 20 - 25 * PERF_SIZE + 40, base);
+    const ring = new PerfRing(synthetic.meta, synthetic.data, plainWords, 'test ring');
+    let seq = 0;
+    for (let round = 0; round < 50; round++) {
+      const wanted: Uint8Array[] = [];
+      while (synthetic.head - synthetic.tail + 40 <= PERF_SIZE) {
+        const want = payload(1 + (seq % 23), seq++);
+        wanted.push(want);
+        synthetic.sample(want);
+      }
+      synthetic.publish();
+      const got = readPerf(ring, framer);
+      assert.is(got.samples.length, wanted.length);
+      got.samples.forEach((s, i) => samePrefix(s, wanted[i]!, `base ${base} round ${round} record ${i}`));
+      assert.is(synthetic.tail, synthetic.head, `base ${base} round ${round}: data_tail written back exactly`);
     }
-    synthetic.publish();
-    const got = readPerf(ring, framer);
-    assert.is(got.samples.length, wanted.length);
-    got.samples.forEach((s, i) => samePrefix(s, wanted[i]!, `round ${round} record ${i}`));
+    assert.ok(synthetic.head > 2 ** 20, 'crossed base + 2^20');
   }
 });
 
@@ -141,7 +155,15 @@ test('perf: a data_head behind the tail or more than a ring ahead is an error na
   synthetic.publish(64 + PERF_SIZE + 8);
   assert.throws(() => readPerf(ring, framer), /test ring: data_head 328 is 264 bytes from data_tail 64, outside \[0, 256\]: a torn or corrupt producer position/);
   synthetic.publish(8);
-  assert.throws(() => readPerf(ring, framer), /torn or corrupt/);
+  assert.throws(() => readPerf(ring, framer), /test ring: data_head 8 is -56 bytes from data_tail 64/);
+  // The message names the u64s exactly, here across the wrap (the tail 192 bytes before 2^64).
+  const wrapping = new SyntheticPerfRing(PERF_SIZE, 64, 2n ** 64n - 256n);
+  wrapping.publish(64 + PERF_SIZE + 8);
+  const tail = new PerfRing(wrapping.meta, wrapping.data, plainWords, 'test ring');
+  assert.throws(() => readPerf(tail, framer), /test ring: data_head 72 is 264 bytes from data_tail 18446744073709551424, outside/);
+  // A head 2^32 bytes ahead (only its high half differs) is as far as it looks.
+  wrapping.publish(64 + 2 ** 32);
+  assert.throws(() => readPerf(tail, framer), /is 4294967296 bytes from data_tail/);
 });
 
 test('perf: a record smaller than its header or a raw size past its record is refused', () => {
@@ -242,43 +264,51 @@ test('ringbuf: a producer_pos torn inside a record hands over only the records b
   assert.is(readBpf(ring, framer).samples.length, 1);
 });
 
-test('ringbuf: many records of every size in one read, in order, ring reused many times over', () => {
-  const framer = new Framer(BPF_SIZE);
-  const synthetic = new SyntheticBpfRing(BPF_SIZE, 0);
-  const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, plainWords, 'test ring');
-  let seq = 0;
-  for (let round = 0; round < 100; round++) {
-    const wanted: Uint8Array[] = [];
-    for (;;) {
-      const want = payload(1 + ((seq * 7) % 61), seq);
-      if (synthetic.position - synthetic.consumerPos + ((8 + want.length + 7) & ~7) > BPF_SIZE) break;
-      synthetic.record(want);
-      wanted.push(want);
-      seq++;
+test('ringbuf: many records of every size in one read, in order, ring reused many times over (positions past 2^53, across 2^64)', () => {
+  for (const base of BASES) {
+    const framer = new Framer(BPF_SIZE);
+    // 100 rounds move ~100 rings on: start 50 rings before base + 2^20, so the positions cross it.
+    const synthetic = new SyntheticBpfRing(BPF_SIZE, 2 ** 20 - 50 * BPF_SIZE, base);
+    const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, plainWords, 'test ring');
+    let seq = 0;
+    for (let round = 0; round < 100; round++) {
+      const wanted: Uint8Array[] = [];
+      for (;;) {
+        const want = payload(1 + ((seq * 7) % 61), seq);
+        if (synthetic.position - synthetic.consumerPos + ((8 + want.length + 7) & ~7) > BPF_SIZE) break;
+        synthetic.record(want);
+        wanted.push(want);
+        seq++;
+      }
+      synthetic.publish();
+      const got = readBpf(ring, framer);
+      assert.equal(got.samples.map((s) => Array.from(s)), wanted.map((w) => Array.from(w)), `base ${base} round ${round}`);
+      assert.is(synthetic.consumerPos, synthetic.position, `base ${base} round ${round}: consumer_pos written back exactly`);
     }
-    synthetic.publish();
-    const got = readBpf(ring, framer);
-    assert.equal(got.samples.map((s) => Array.from(s)), wanted.map((w) => Array.from(w)), `round ${round}`);
+    assert.ok(synthetic.position > 2 ** 20, 'crossed base + 2^20');
   }
 });
 
 test('ringbuf: a large read gives space back every 16 KB as it copies, and what it gave back can be overwritten at once', () => {
   // 256 KB of records, starting near the end so they wrap: 100-byte ones (one frame), 8-byte ones
   // (16384 records: four frames of 4096).
+  // Also with the positions crossing 2^53 and 2^64 (the base a ring before either).
   const size = 256 * 1024;
-  for (const length of [100, 8]) {
+  for (const [length, base] of [100, 8].flatMap((n) => [0n, 2n ** 53n - BigInt(size), 2n ** 64n - BigInt(size)].map((b) => [n, b] as const))) {
     const total = (8 + length + 7) & ~7;
     const framer = new Framer(size);
-    const synthetic = new SyntheticBpfRing(size, size - 1000);
+    const synthetic = new SyntheticBpfRing(size, size - 1000, base);
     const start = synthetic.consumerPos;
     const releases: number[] = [];
     // A producer racing the reader: each time space comes back, it scribbles over all of it.
     const words = {
-      storeReleaseU64(buffer: ArrayBuffer, offset: number, value: number): void {
+      storeReleaseU64(buffer: ArrayBuffer, offset: number, value: number | bigint): void {
         const before = synthetic.consumerPos;
         plainWords.storeReleaseU64(buffer, offset, value);
-        releases.push(value);
-        for (let p = before; p < value; p++) synthetic.data[p % size] = 0xee;
+        const at = Number((BigInt(value) - base) & U64);
+        assert.ok(typeof value === 'number' ? value < 2 ** 53 : value >= 2n ** 53n, `${value}: a number below 2^53, a bigint past it`);
+        releases.push(at);
+        for (let p = before; p < at; p++) synthetic.data[p % size] = 0xee;
       },
     };
     const ring = new BpfRing(synthetic.consumer, synthetic.producer, synthetic.data, words, 'test ring');
@@ -349,8 +379,39 @@ test('chunks framed while views are out go after them: each view shows its own r
   assert.ok(kept.every(({ view }) => view.length === 0));
 });
 
-test('a ring whose size is not a power of two is refused', () => {
+test('a ring whose size is not a power of two, or more than 2^31 bytes, is refused', () => {
   assert.throws(() => new PerfRing(new ArrayBuffer(4096), new Uint8Array(100), plainWords, 'odd ring'), /odd ring: ring data size 100 is not a power of two/);
+  // Virtual memory only: nothing of it is touched.
+  assert.throws(() => new PerfRing(new ArrayBuffer(4096), new Uint8Array(2 ** 32), plainWords, 'huge ring'), /huge ring: ring data size 4294967296 is more than 2147483648 bytes/);
+});
+
+/** A u64 word holding `value`, as the readers see a ring's position. */
+function u64Word(value: bigint): Uint32Array {
+  const words = new Uint32Array(2);
+  new DataView(words.buffer).setBigUint64(0, value & U64, true);
+  return words;
+}
+
+test('RingCursor: positions are exact at any u64 (numbers below 2^53, bigints past it), its base moves past 2^52, distances across it', () => {
+  for (const start of [0n, 12345n, 2n ** 32n - 8n, 2n ** 52n - 8n, 2n ** 53n - 8n, 2n ** 63n + 5n, 2n ** 64n - 8n]) {
+    const cursor = new RingCursor(u64Word(start), 0);
+    let want = start;
+    // Steps as a read's (small) and as 2^51 bytes at once, which only a unit test can take: the
+    // cursor's base moves as it passes 2^52 bytes from it.
+    for (const step of [0, 8, 4096, 2 ** 31, 2 ** 51, 2 ** 51, 24, 2 ** 51, 2 ** 32 - 8, 2 ** 51]) {
+      cursor.advance(step);
+      want = (want + BigInt(step)) & U64;
+      const got = cursor.position();
+      assert.is(typeof got, want < 2n ** 53n ? 'number' : 'bigint', `${start} + ${step}: ${got}`);
+      assert.is(BigInt(got), want, `${start}: position after a ${step}-byte step`);
+      assert.is(BigInt(cursor.position(100)), (want + 100n) & U64);
+      assert.ok(cursor.at >= 0 && cursor.at < 2 ** 52 + 2 ** 51, `at ${cursor.at} stays below 2^52 plus a step`);
+      for (const distance of [0, 8, 2 ** 31, 2 ** 32 + 8, -8, -(2 ** 32)]) {
+        assert.is(cursor.distanceTo(u64Word(want + BigInt(distance)), 0), distance, `${want} to ${distance} bytes on`);
+      }
+      assert.ok(cursor.distanceTo(u64Word(want + 2n ** 62n), 0) > 2 ** 52, 'a corrupt word far ahead reads as far');
+    }
+  }
 });
 
 test.run();

@@ -7,6 +7,18 @@ export const plainWords: RingWords = {
   storeReleaseU64: (buffer, offset, value) => new DataView(buffer).setBigUint64(offset, BigInt(value), true),
 };
 
+const U64 = (1n << 64n) - 1n;
+
+/** The u64 a ring holds for position `position` counted from `base`. */
+function word(base: bigint, position: number): bigint {
+  return (base + BigInt(position)) & U64;
+}
+
+/** Bytes from `base` to the u64 `value` (mod 2^64). */
+function from(base: bigint, value: bigint): number {
+  return Number((value - base) & U64);
+}
+
 /** Writes `bytes` at ring position `position` (wrapping). */
 function writeWrapped(data: Uint8Array, position: number, bytes: Uint8Array): void {
   for (let i = 0; i < bytes.length; i++) data[(position + i) % data.length] = bytes[i]!;
@@ -19,13 +31,21 @@ export function payload(n: number, seed: number): Uint8Array {
   return out;
 }
 
-/** A perf ring: the metadata page (data_head, data_tail) and `size` data bytes. */
+/**
+ * A perf ring: the metadata page (data_head, data_tail) and `size` data bytes. Positions are numbers
+ * counted from `base` (a multiple of `size`; the u64s in the page are `base` + the position, mod 2^64),
+ * so that a test can put the ring past 2^53 or at the u64's wrap.
+ */
 export class SyntheticPerfRing {
   readonly meta = new ArrayBuffer(4096);
   readonly data: Uint8Array;
   head: number;
 
-  constructor(size: number, start = 0) {
+  constructor(
+    size: number,
+    start = 0,
+    readonly base = 0n,
+  ) {
     this.data = new Uint8Array(size);
     this.head = start;
     this.setTail(start);
@@ -33,16 +53,16 @@ export class SyntheticPerfRing {
   }
 
   setTail(position: number): void {
-    new DataView(this.meta).setBigUint64(PERF_DATA_TAIL, BigInt(position), true);
+    new DataView(this.meta).setBigUint64(PERF_DATA_TAIL, word(this.base, position), true);
   }
 
   get tail(): number {
-    return Number(new DataView(this.meta).getBigUint64(PERF_DATA_TAIL, true));
+    return from(this.base, new DataView(this.meta).getBigUint64(PERF_DATA_TAIL, true));
   }
 
   /** Publishes `head` (or a given value, to tear it) as data_head. */
   publish(head = this.head): void {
-    new DataView(this.meta).setBigUint64(PERF_DATA_HEAD, BigInt(head), true);
+    new DataView(this.meta).setBigUint64(PERF_DATA_HEAD, word(this.base, head), true);
   }
 
   record(type: number, body: Uint8Array): number {
@@ -74,26 +94,30 @@ export class SyntheticPerfRing {
   }
 }
 
-/** A BPF ring buffer: consumer page, producer page, `size` data bytes. */
+/** A BPF ring buffer: consumer page, producer page, `size` data bytes; positions from `base` as in SyntheticPerfRing. */
 export class SyntheticBpfRing {
   readonly consumer = new ArrayBuffer(4096);
   readonly producer = new ArrayBuffer(4096);
   readonly data: Uint8Array;
   position: number;
 
-  constructor(size: number, start = 0) {
+  constructor(
+    size: number,
+    start = 0,
+    readonly base = 0n,
+  ) {
     this.data = new Uint8Array(size);
     this.position = start;
-    new DataView(this.consumer).setBigUint64(0, BigInt(start), true);
+    new DataView(this.consumer).setBigUint64(0, word(base, start), true);
     this.publish();
   }
 
   get consumerPos(): number {
-    return Number(new DataView(this.consumer).getBigUint64(0, true));
+    return from(this.base, new DataView(this.consumer).getBigUint64(0, true));
   }
 
   publish(position = this.position): void {
-    new DataView(this.producer).setBigUint64(0, BigInt(position), true);
+    new DataView(this.producer).setBigUint64(0, word(this.base, position), true);
   }
 
   /** Reserves and writes a record; flags: 'busy' leaves it uncommitted, 'discard' discards it. Returns its header position. */
