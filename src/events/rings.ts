@@ -48,16 +48,9 @@ export class RingCursor {
 
   /** Starts at the u64 at u32 index `index` (8-aligned) of `words`. */
   constructor(words: Uint32Array, index: number) {
-    // The high half, the low half, the high half again, each an atomic load (so at least acquire):
-    // while the two high halves agree the pair is one value the word held.
-    for (;;) {
-      const high = Atomics.load(words, index + HIGH);
-      const low = Atomics.load(words, index + LOW);
-      if (Atomics.load(words, index + HIGH) !== high) continue;
-      this.#high = high;
-      this.#at = low;
-      return;
-    }
+    // Counted from the high half seen first: a word that moved on meanwhile is still counted exactly.
+    this.#high = Atomics.load(words, index + HIGH);
+    this.#at = this.distanceTo(words, index);
   }
 
   /** Bytes from `high * 2^32` to the position. */
@@ -66,8 +59,10 @@ export class RingCursor {
   }
 
   /**
-   * How far the u64 at `index` of `words` (read as the constructor reads) is ahead of this cursor:
-   * exact within ±2^52; a word further away (corrupt) never reads as near.
+   * How far the u64 at `index` of `words` is ahead of this cursor: exact within ±2^52; a word further
+   * away (corrupt) never reads as near. The word is read as the high half, the low half, the high half
+   * again, each an atomic load (so at least acquire): while the two high halves agree the pair is one
+   * value the word held.
    */
   distanceTo(words: Uint32Array, index: number): number {
     for (;;) {

@@ -64,9 +64,10 @@ const PERF_SIZE = 256;
 const U64 = (1n << 64n) - 1n;
 
 /**
- * Where the synthetic rings' positions start counting (multiples of every ring size here): 0, 2^53
- * a ring before (positions cross 2^53, past which a number is no longer exact) and 2^64 a ring
- * before (positions wrap to 0, as the kernel's u64 arithmetic does).
+ * Where the synthetic rings' positions start counting (multiples of every ring size here): 0, 2^20
+ * before 2^53 and 2^20 before 2^64. A test starting its ring shortly before base + 2^20 crosses
+ * 2^53 (past which a number is no longer exact) or the u64's wrap to 0 (as the kernel's arithmetic
+ * wraps).
  */
 const BASES = [0n, 2n ** 53n - 2n ** 20n, 2n ** 64n - 2n ** 20n];
 
@@ -292,12 +293,12 @@ test('ringbuf: many records of every size in one read, in order, ring reused man
 test('ringbuf: a large read gives space back every 16 KB as it copies, and what it gave back can be overwritten at once', () => {
   // 256 KB of records, starting near the end so they wrap: 100-byte ones (one frame), 8-byte ones
   // (16384 records: four frames of 4096).
-  // Also with the positions crossing 2^53 and 2^64 (the base a ring before either).
+  // Also with the positions crossing 2^53 and 2^64 (BASES: they start 1000 bytes before base + 2^20).
   const size = 256 * 1024;
-  for (const [length, base] of [100, 8].flatMap((n) => [0n, 2n ** 53n - BigInt(size), 2n ** 64n - BigInt(size)].map((b) => [n, b] as const))) {
+  for (const [length, base] of [100, 8].flatMap((n) => BASES.map((b) => [n, b] as const))) {
     const total = (8 + length + 7) & ~7;
     const framer = new Framer(size);
-    const synthetic = new SyntheticBpfRing(size, size - 1000, base);
+    const synthetic = new SyntheticBpfRing(size, 2 ** 20 - 1000, base);
     const start = synthetic.consumerPos;
     const releases: number[] = [];
     // A producer racing the reader: each time space comes back, it scribbles over all of it.
